@@ -1,0 +1,60 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Error codes as Cattle names them (gdapi's ValidationErrorCodes and ResponseCodes). */
+export type ErrorCode =
+  | "InvalidFormat"
+  | "MissingRequired"
+  | "InvalidOption"
+  | "MinLimitExceeded"
+  | "MaxLimitExceeded"
+  | "NotUnique"
+  | "InvalidReference"
+  | "Unauthorized"
+  | "Forbidden"
+  | "NotFound"
+  | "MethodNotAllowed"
+  | "Conflict"
+  | "TooLarge"
+  | "ServiceUnavailable"
+  | "InternalError";
+
+/** The Rancher error envelope (CONTRACT §8). */
+export interface ErrorBody {
+  type: "error";
+  status: number;
+  code: ErrorCode;
+  message: string;
+  fieldName?: string;
+}
+
+/**
+ * The one error type of the service. Everything a client may see as an error is an ApiError;
+ * anything else that escapes a handler is a bug and becomes a bare 500.
+ */
+export class ApiError extends Error {
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly fieldName?: string,
+    headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.headers = headers;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { type: "error", status: this.status, code: this.code, message: this.message };
+    if (this.fieldName !== undefined) body.fieldName = this.fieldName;
+    return body;
+  }
+}
+
+export const errorResponse = (c: Context, error: ApiError): Response =>
+  c.json(error.toBody(), error.status, error.headers);
+
+export const notFound = (what = "resource"): ApiError => new ApiError(404, "NotFound", `${what} not found`);

@@ -1,0 +1,83 @@
+import { z } from "zod";
+
+/** Ids go into Cattle URLs and storage keys: a strict alphabet keeps both unambiguous. */
+export const resourceId = z.string().regex(/^[0-9A-Za-z]{1,64}$/, "must be a Rancher id such as 1a5");
+
+const count = (minimum: number) => z.int().min(minimum);
+
+const scaleRuleFields = {
+  action: z.enum(["up", "down"]),
+  amount: count(1),
+  min: count(0).default(1),
+  max: count(1).default(100),
+  cooldownSeconds: count(0).default(0),
+  onResolved: z.enum(["ignore", "reverse"]).default("ignore"),
+};
+
+/** `max` below `min` is reported on `max`, where the user has to change something. */
+const maxNotBelowMin = (config: { min: number; max: number }, ctx: z.RefinementCtx) => {
+  if (config.max < config.min) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["max"],
+      message: `max (${config.max}) must not be below min (${config.min})`,
+      params: { code: "MaxLimitExceeded" },
+    });
+  }
+};
+
+export const scaleServiceConfigSchema = z
+  .strictObject({
+    type: z.literal("scaleServiceConfig").optional(),
+    serviceId: resourceId,
+    ...scaleRuleFields,
+  })
+  .superRefine(maxNotBelowMin)
+  .transform(({ type: _type, ...config }) => config);
+
+export type ScaleServiceConfig = z.output<typeof scaleServiceConfigSchema>;
+
+/** Drivers that can be created today, with the body field that carries each one's config. */
+export const DRIVER_CONFIG_FIELDS = {
+  scaleService: "scaleServiceConfig",
+} as const;
+
+export type Driver = keyof typeof DRIVER_CONFIG_FIELDS;
+
+/** Config objects of every driver Rancher knows, so a mismatch is reported as such and not as an unknown field. */
+const ALL_CONFIG_FIELDS = ["scaleServiceConfig", "scaleHostConfig", "serviceUpgradeConfig"] as const;
+
+export const receiverCreateSchema = z
+  .strictObject({
+    type: z.literal("receiver").optional(),
+    name: z.string().trim().min(1).max(128),
+    driver: z.enum(Object.keys(DRIVER_CONFIG_FIELDS) as [Driver, ...Driver[]]),
+    scaleServiceConfig: z.unknown().optional(),
+    scaleHostConfig: z.unknown().optional(),
+    serviceUpgradeConfig: z.unknown().optional(),
+  })
+  .superRefine((body, ctx) => {
+    const expected = DRIVER_CONFIG_FIELDS[body.driver];
+    for (const field of ALL_CONFIG_FIELDS) {
+      if (field !== expected && body[field] !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [field],
+          message: `${field} does not belong to a ${body.driver} receiver (use ${expected})`,
+          params: { code: "InvalidOption" },
+        });
+      }
+    }
+  })
+  .transform((body, ctx) => {
+    const parsed = scaleServiceConfigSchema.safeParse(body.scaleServiceConfig, { reportInput: true });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({ ...issue, path: ["scaleServiceConfig", ...issue.path] } as z.core.$ZodRawIssue);
+      }
+      return z.NEVER;
+    }
+    return { name: body.name, driver: body.driver, config: parsed.data };
+  });
+
+export type ReceiverCreate = z.output<typeof receiverCreateSchema>;

@@ -1,0 +1,86 @@
+import type { Context } from "hono";
+import type { Execution } from "../objects/target-types";
+import type { ReceiverRecord } from "../receivers/store";
+import { isoDate } from "./ids";
+
+export const API_PREFIX = "/v1-webhooks";
+
+const HOST_PATTERN = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+
+/**
+ * The origin clients reach this service at. Behind a proxy the request's own URL is internal, so
+ * X-Forwarded-Proto/-Host win when they are well-formed (anything else is ignored, not echoed).
+ */
+export function publicOrigin(c: Context): string {
+  const url = new URL(c.req.url);
+  const proto = c.req.header("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
+  const host = c.req.header("x-forwarded-host")?.split(",")[0]?.trim();
+  const scheme = proto === "http" || proto === "https" ? proto : url.protocol.replace(":", "");
+  const authority = host && HOST_PATTERN.test(host) ? host : url.host;
+  return `${scheme}://${authority}`;
+}
+
+export const triggerUrl = (origin: string, token: string) => `${origin}${API_PREFIX}/endpoint?token=${token}`;
+
+const receiverUrl = (origin: string, record: ReceiverRecord, suffix = "") =>
+  `${origin}${API_PREFIX}/receivers/${record.id}${suffix}?projectId=${record.projectId}`;
+
+export interface ReceiverView {
+  origin: string;
+  /** Present only for callers who may use it: a read-only key sees no trigger URL. */
+  url?: string;
+  canWrite: boolean;
+}
+
+export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
+  const configField = `${record.driver}Config`;
+  return {
+    id: record.id,
+    type: "receiver",
+    name: record.name,
+    driver: record.driver,
+    state: "active",
+    projectId: record.projectId,
+    ...(view.url === undefined ? {} : { url: view.url }),
+    [configField]: { type: configField, ...record.config },
+    created: isoDate(record.created),
+    createdTS: record.created,
+    links: {
+      self: receiverUrl(view.origin, record),
+      executions: receiverUrl(view.origin, record, "/executions"),
+    },
+    actions: view.canWrite ? { regenerate: `${receiverUrl(view.origin, record)}&action=regenerate` } : {},
+  };
+}
+
+export function executionResource(execution: Execution) {
+  return {
+    type: "execution",
+    ...execution,
+    at: isoDate(execution.at),
+    atTS: execution.at,
+  };
+}
+
+export interface Pagination {
+  limit: number;
+  next?: string;
+}
+
+export function collection(resourceType: string, self: string, data: unknown[], pagination?: Pagination) {
+  return {
+    type: "collection",
+    resourceType,
+    links: { self },
+    data,
+    ...(pagination
+      ? {
+          pagination: {
+            limit: pagination.limit,
+            next: pagination.next ?? null,
+            partial: pagination.next !== undefined,
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,89 @@
+import { API_PREFIX } from "./resources";
+
+/**
+ * Rancher API schemas of this API (api-spec "Schemas"): what the UI and generated clients read to
+ * know the fields, their types, limits and defaults. Kept next to the zod schemas' rules; the
+ * tests check that both agree on defaults and limits.
+ */
+type Field = {
+  type: string;
+  required?: boolean;
+  nullable?: boolean;
+  create?: boolean;
+  update?: boolean;
+  default?: unknown;
+  min?: number;
+  max?: number;
+  minLength?: number;
+  maxLength?: number;
+  options?: string[];
+  description?: string;
+};
+
+const scaleRuleFields: Record<string, Field> = {
+  action: { type: "enum", options: ["up", "down"], required: true, create: true },
+  amount: { type: "int", min: 1, required: true, create: true, description: "By: how much one trigger changes the scale" },
+  min: { type: "int", min: 0, default: 1, create: true, description: "Minimum Scale" },
+  max: { type: "int", min: 1, default: 100, create: true, description: "Maximum Scale" },
+  cooldownSeconds: { type: "int", min: 0, default: 0, create: true },
+  onResolved: { type: "enum", options: ["ignore", "reverse"], default: "ignore", create: true },
+};
+
+const SCHEMAS: Record<string, { resourceFields: Record<string, Field>; resourceMethods: string[]; collectionMethods: string[]; resourceActions?: Record<string, unknown> }> = {
+  receiver: {
+    resourceMethods: ["GET", "DELETE"],
+    collectionMethods: ["GET", "POST"],
+    resourceActions: { regenerate: { input: null, output: "receiver" } },
+    resourceFields: {
+      name: { type: "string", required: true, create: true, minLength: 1, maxLength: 128 },
+      driver: { type: "enum", options: ["scaleService"], required: true, create: true },
+      scaleServiceConfig: { type: "scaleServiceConfig", nullable: true, create: true },
+      url: { type: "string", description: "Trigger URL: POST to it to run the receiver" },
+      state: { type: "string" },
+      projectId: { type: "reference[project]" },
+      created: { type: "date" },
+    },
+  },
+  scaleServiceConfig: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      serviceId: { type: "reference[service]", required: true, create: true, description: "Target Service" },
+      ...scaleRuleFields,
+    },
+  },
+  execution: {
+    resourceMethods: ["GET"],
+    collectionMethods: ["GET"],
+    resourceFields: {
+      receiverId: { type: "reference[receiver]" },
+      driver: { type: "string" },
+      outcome: {
+        type: "enum",
+        options: ["applied", "noop", "cooldown", "ignored", "deduplicated", "queued", "failed"],
+      },
+      reason: { type: "string" },
+      from: { type: "int", nullable: true },
+      to: { type: "int", nullable: true },
+      sender: { type: "string", nullable: true },
+      at: { type: "date" },
+    },
+  },
+};
+
+export function schemaResource(origin: string, id: string) {
+  const schema = SCHEMAS[id];
+  if (!schema) return undefined;
+  return {
+    id,
+    type: "schema",
+    links: {
+      self: `${origin}${API_PREFIX}/schemas/${id}`,
+      ...(schema.collectionMethods.includes("GET") ? { collection: `${origin}${API_PREFIX}/${id}s` } : {}),
+    },
+    pluralName: `${id}s`,
+    ...schema,
+  };
+}
+
+export const schemaIds = (): string[] => Object.keys(SCHEMAS);

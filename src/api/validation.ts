@@ -1,0 +1,76 @@
+import type { Context, Env, ValidationTargets } from "hono";
+import type { z } from "zod";
+import { ApiError, type ErrorCode } from "./errors";
+
+type Issue = z.core.$ZodIssue;
+
+const dotted = (path: readonly PropertyKey[]): string => path.map(String).join(".");
+
+const KIND_WORDS: Record<string, string> = {
+  int: "an integer",
+  number: "a number",
+  string: "a string",
+  boolean: "true or false",
+  object: "an object",
+  record: "an object of string values",
+  array: "a list",
+};
+
+/**
+ * Turns the first zod issue into Cattle's validation error: the code a Rancher client expects
+ * and `fieldName` as the path from the body's root.
+ */
+export function issueToApiError(issue: Issue, pathPrefix: readonly PropertyKey[] = []): ApiError {
+  const path = [...pathPrefix, ...issue.path];
+  const field = dotted(path);
+  const subject = field || "the body";
+  const error = (code: ErrorCode, message: string, fieldName: string | undefined = field || undefined) =>
+    new ApiError(422, code, message, fieldName);
+
+  // zod reports no input for an absent key: that is a missing field, not a malformed one.
+  const absent = !("input" in issue) || issue.input === undefined;
+  switch (issue.code) {
+    case "invalid_type":
+      if (absent) return error("MissingRequired", `${subject} is required`);
+      return error("InvalidFormat", `${subject} must be ${KIND_WORDS[issue.expected] ?? issue.expected}`);
+    case "invalid_value":
+      if (absent) return error("MissingRequired", `${subject} is required`);
+      return error("InvalidOption", `${subject} must be one of: ${issue.values.map(String).join(", ")}`);
+    case "unrecognized_keys": {
+      const unknown = dotted([...path, issue.keys[0] ?? ""]);
+      return error("InvalidOption", `${unknown} is not a field of ${subject}`, unknown);
+    }
+    case "too_small":
+      return issue.origin === "string"
+        ? error("MinLimitExceeded", `${subject} must be at least ${issue.minimum} characters long`)
+        : error("MinLimitExceeded", `${subject} must be at least ${issue.minimum}`);
+    case "too_big":
+      return issue.origin === "string"
+        ? error("MaxLimitExceeded", `${subject} must be at most ${issue.maximum} characters long`)
+        : error("MaxLimitExceeded", `${subject} must be at most ${issue.maximum}`);
+    case "custom": {
+      const code = (issue.params?.code as ErrorCode | undefined) ?? "InvalidFormat";
+      return error(code, issue.message);
+    }
+    default:
+      return error("InvalidFormat", `${subject} is not valid: ${issue.message}`);
+  }
+}
+
+/** Parses a value with a schema; a failure becomes the 422 envelope of its first issue. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  const [first] = result.error.issues;
+  throw first ? issueToApiError(first) : new ApiError(422, "InvalidFormat", "invalid input");
+}
+
+/** The one hook for `@hono/zod-validator`: every validation failure becomes the Rancher envelope. */
+export function validationHook<T, E extends Env, P extends string, Target extends keyof ValidationTargets>(
+  result: { success: true; data: T } | { success: false; error: z.ZodError },
+  _c: Context<E, P>,
+): void {
+  if (result.success) return;
+  const [first] = result.error.issues;
+  throw first ? issueToApiError(first) : new ApiError(422, "InvalidFormat", "invalid input");
+}

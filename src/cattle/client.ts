@@ -1,0 +1,160 @@
+import type { CattleFailure, CattleResult, Collection, Project, Schema, Service } from "./types";
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  /** Delay before the second attempt; doubled for each further one, with jitter. */
+  baseDelayMs: number;
+  /** Time allowed for one HTTP exchange. */
+  timeoutMs: number;
+}
+
+/** Management requests answer a person: fail fast. */
+export const INTERACTIVE_RETRY: RetryPolicy = { attempts: 2, baseDelayMs: 100, timeoutMs: 5_000 };
+/**
+ * Triggers come from machines that retry on 5xx; a few seconds of patience here turns a Cattle
+ * hiccup or a service still transitioning into an applied trigger instead of a retry storm.
+ */
+export const TRIGGER_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 150, timeoutMs: 5_000 };
+
+export interface CattleCredentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+export interface CattleClientOptions {
+  baseUrl: string;
+  credentials: CattleCredentials;
+  retry?: RetryPolicy;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** `https://rancher.example.com`, `…/v1` and `…/v2-beta` all name the same API root. */
+export function apiRoot(cattleUrl: string): string {
+  const trimmed = cattleUrl.trim().replace(/\/+$/, "");
+  return `${trimmed.replace(/\/(v1|v2-beta)$/, "")}/v2-beta`;
+}
+
+export const basicAuthorization = ({ accessKey, secretKey }: CattleCredentials): string =>
+  `Basic ${btoa(`${accessKey}:${secretKey}`)}`;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** 409 means Cattle is busy with the resource (a transition or a concurrent write): worth another try. */
+const isRetryable = (failure: CattleFailure): boolean =>
+  failure.kind === "unavailable" || failure.kind === "conflict";
+
+/**
+ * The only code that talks to Cattle. Every call returns a tagged result; nothing here throws for
+ * an HTTP or network failure, so callers decide per case what a failure means to their client.
+ */
+export class CattleClient {
+  readonly #root: string;
+  readonly #authorization: string;
+  readonly #retry: RetryPolicy;
+  readonly #fetch: typeof fetch;
+  readonly #sleep: (ms: number) => Promise<void>;
+
+  constructor(options: CattleClientOptions) {
+    this.#root = apiRoot(options.baseUrl);
+    this.#authorization = basicAuthorization(options.credentials);
+    this.#retry = options.retry ?? INTERACTIVE_RETRY;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#sleep = options.sleep ?? defaultSleep;
+  }
+
+  getProject(projectId: string): Promise<CattleResult<Project>> {
+    return this.#request("GET", `/projects/${enc(projectId)}`);
+  }
+
+  listProjects(): Promise<CattleResult<Collection<Project>>> {
+    return this.#request("GET", "/projects?limit=1000");
+  }
+
+  getSchema(projectId: string, schemaId: string): Promise<CattleResult<Schema>> {
+    return this.#request("GET", `/projects/${enc(projectId)}/schemas/${enc(schemaId)}`);
+  }
+
+  getService(projectId: string, serviceId: string): Promise<CattleResult<Service>> {
+    return this.#request("GET", `/projects/${enc(projectId)}/services/${enc(serviceId)}`);
+  }
+
+  listServices(projectId: string, filters: Record<string, string> = {}): Promise<CattleResult<Collection<Service>>> {
+    const query = new URLSearchParams({ limit: "1000", ...filters });
+    return this.#request("GET", `/projects/${enc(projectId)}/services?${query}`);
+  }
+
+  /** One attempt only: the caller owns the read-modify-write cycle and retries it as a whole. */
+  updateService(projectId: string, serviceId: string, changes: Partial<Service>): Promise<CattleResult<Service>> {
+    return this.#request("PUT", `/projects/${enc(projectId)}/services/${enc(serviceId)}`, changes, 1);
+  }
+
+  async #request<T>(method: string, path: string, body?: unknown, attempts = this.#retry.attempts) {
+    let result: CattleResult<T> = { ok: false, failure: { kind: "unavailable", message: "not attempted" } };
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await this.#sleep(backoff(this.#retry.baseDelayMs, attempt));
+      result = await this.#once<T>(method, path, body);
+      if (result.ok || !isRetryable(result.failure)) return result;
+    }
+    return result;
+  }
+
+  async #once<T>(method: string, path: string, body: unknown): Promise<CattleResult<T>> {
+    let response: Response;
+    try {
+      response = await this.#fetch(`${this.#root}${path}`, {
+        method,
+        headers: {
+          authorization: this.#authorization,
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#retry.timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === "TimeoutError";
+      return fail({ kind: "unavailable", message: timedOut ? "Cattle did not answer in time" : "Cattle unreachable" });
+    }
+    const text = await response.text().catch(() => "");
+    if (response.ok) {
+      try {
+        return { ok: true, value: JSON.parse(text) as T };
+      } catch {
+        return fail({ kind: "unavailable", status: response.status, message: "Cattle answered with invalid JSON" });
+      }
+    }
+    return fail(failureFrom(response.status, text));
+  }
+}
+
+const enc = encodeURIComponent;
+
+const fail = (failure: CattleFailure): { ok: false; failure: CattleFailure } => ({ ok: false, failure });
+
+function backoff(baseDelayMs: number, attempt: number): number {
+  const delay = baseDelayMs * 2 ** (attempt - 2);
+  return delay / 2 + Math.random() * (delay / 2);
+}
+
+/** Maps Cattle's error envelope to a failure; Cattle's own message is kept for logs, never for clients. */
+function failureFrom(status: number, text: string): CattleFailure {
+  let code: string | undefined;
+  let fieldName: string | undefined;
+  let message = `Cattle answered ${status}`;
+  try {
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; fieldName?: unknown };
+    if (typeof body.code === "string") code = body.code;
+    if (typeof body.fieldName === "string") fieldName = body.fieldName;
+    if (typeof body.message === "string") message = `${message}: ${body.message}`;
+  } catch {
+    // Not Cattle's envelope (a proxy's HTML page, say): the status alone decides.
+  }
+  if (status === 401) return { kind: "unauthorized", status, message };
+  if (status === 403) return { kind: "forbidden", status, message };
+  if (status === 404) return { kind: "notFound", status, message };
+  if (status === 409) return { kind: "conflict", status, message };
+  if (status >= 500 || status === 429 || status === 408) return { kind: "unavailable", status, message };
+  return { kind: "rejected", status, code, fieldName, message };
+}

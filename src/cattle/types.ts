@@ -1,0 +1,53 @@
+/** The parts of Cattle v2-beta resources this service reads (go-rancher v2 generated types). */
+
+export interface CattleResource {
+  id: string;
+  type: string;
+  state?: string;
+  removed?: string | null;
+  transitioning?: "no" | "yes" | "error";
+  transitioningMessage?: string | null;
+}
+
+export interface LaunchConfig {
+  imageUuid?: string;
+  labels?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+export interface Service extends CattleResource {
+  name: string;
+  kind?: string;
+  accountId?: string;
+  scale?: number;
+  launchConfig?: LaunchConfig | null;
+  secondaryLaunchConfigs?: LaunchConfig[] | null;
+}
+
+export interface Project extends CattleResource {
+  name: string;
+}
+
+export interface Schema {
+  id: string;
+  type: "schema";
+  resourceMethods?: string[];
+  collectionMethods?: string[];
+}
+
+export interface Collection<T> {
+  type: "collection";
+  data: T[];
+  pagination?: { next?: string | null; partial?: boolean; limit?: number } | null;
+}
+
+/** What went wrong talking to Cattle, in terms the rest of the service can act on. */
+export type CattleFailure =
+  | { kind: "unauthorized"; status: 401; message: string }
+  | { kind: "forbidden"; status: 403; message: string }
+  | { kind: "notFound"; status: 404; message: string }
+  | { kind: "conflict"; status: 409; message: string }
+  | { kind: "rejected"; status: number; code?: string; fieldName?: string; message: string }
+  | { kind: "unavailable"; status?: number; message: string };
+
+export type CattleResult<T> = { ok: true; value: T } | { ok: false; failure: CattleFailure };

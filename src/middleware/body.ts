@@ -1,0 +1,28 @@
+import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
+import { ApiError } from "../api/errors";
+
+/** Bodies larger than this are refused before they are read (CONTRACT §3, §4). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export const limitBody = () =>
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, "TooLarge", `the request body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+    },
+  });
+
+/**
+ * The body as JSON, whatever Content-Type says: `curl -d` sends form encoding by default, and
+ * Rancher's own clients add `; charset=utf-8`. Anything that does not parse is InvalidFormat.
+ */
+export async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "") throw new ApiError(422, "InvalidFormat", "the request body must be a JSON object");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(422, "InvalidFormat", "the request body is not valid JSON");
+  }
+}

@@ -1,0 +1,124 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { CattleClient } from "../cattle/client";
+import type { AppEnv } from "../api/app-env";
+import { ApiError } from "../api/errors";
+import { resourceId } from "../api/receiver-schema";
+import { parseOrThrow } from "../api/validation";
+import { z } from "zod";
+
+type Decision = "allowed" | "unauthorized" | "forbidden";
+
+interface CacheEntry {
+  read: Decision;
+  write?: Decision;
+  expires: number;
+}
+
+/** Decisions are cached at most this long (CONTRACT §3), refusals shorter so a new key works soon. */
+const ALLOWED_TTL_MS = 60_000;
+const REFUSED_TTL_MS = 5_000;
+const CACHE_ENTRIES = 10_000;
+
+/** Keyed by a hash of the key and the project: the cache never holds a secret. */
+const decisions = new Map<string, CacheEntry>();
+
+const UNAUTHORIZED = () =>
+  new ApiError(401, "Unauthorized", "a Rancher API key is required (HTTP Basic: access key and secret key)", undefined, {
+    "www-authenticate": 'Basic realm="Rancher API key"',
+  });
+const FORBIDDEN_READ = (projectId: string) =>
+  new ApiError(403, "Forbidden", `this API key cannot access environment ${projectId}`);
+const FORBIDDEN_WRITE = (projectId: string) =>
+  new ApiError(403, "Forbidden", `this API key cannot change services in environment ${projectId}`);
+
+const projectQuery = z.object({ projectId: resourceId });
+
+function parseBasic(header: string | undefined): { accessKey: string; secretKey: string } | null {
+  const match = header?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
+  if (!match?.[1]) return null;
+  let decoded: string;
+  try {
+    decoded = atob(match[1]);
+  } catch {
+    return null;
+  }
+  const colon = decoded.indexOf(":");
+  if (colon <= 0 || colon === decoded.length - 1) return null;
+  return { accessKey: decoded.slice(0, colon), secretKey: decoded.slice(colon + 1) };
+}
+
+async function cacheKey(accessKey: string, secretKey: string, projectId: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${accessKey}:${secretKey}`));
+  const hex = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex}:${projectId}`;
+}
+
+function remember(key: string, entry: CacheEntry): void {
+  if (decisions.size >= CACHE_ENTRIES) {
+    const oldest = decisions.keys().next().value;
+    if (oldest !== undefined) decisions.delete(oldest);
+  }
+  decisions.set(key, entry);
+}
+
+const ttl = (decision: Decision) => (decision === "allowed" ? ALLOWED_TTL_MS : REFUSED_TTL_MS);
+
+const UNAVAILABLE = () =>
+  new ApiError(503, "ServiceUnavailable", "Rancher could not be reached to check the API key; try again", undefined, {
+    "retry-after": "5",
+  });
+
+/**
+ * Management requests authenticate with the caller's own Rancher API key, checked against Cattle:
+ * whatever Cattle lets the key see and change is what it may see and change here. The environment
+ * comes only from `?projectId=`, and every storage key below is scoped by it, so a key for one
+ * environment cannot reach another's receivers.
+ */
+export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  const credentials = parseBasic(c.req.header("authorization"));
+  if (!credentials) throw UNAUTHORIZED();
+  const { projectId } = parseOrThrow(projectQuery, { projectId: c.req.query("projectId") });
+  const key = await cacheKey(credentials.accessKey, credentials.secretKey, projectId);
+  const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
+
+  let entry = decisions.get(key);
+  if (!entry || entry.expires <= Date.now()) {
+    const project = await cattle.getProject(projectId);
+    let read: Decision = "allowed";
+    if (!project.ok) {
+      if (project.failure.kind === "unauthorized") read = "unauthorized";
+      else if (project.failure.kind === "forbidden" || project.failure.kind === "notFound") read = "forbidden";
+      else throw UNAVAILABLE();
+    }
+    entry = { read, expires: Date.now() + ttl(read) };
+    remember(key, entry);
+  }
+  if (entry.read === "unauthorized") throw UNAUTHORIZED();
+  if (entry.read === "forbidden") throw FORBIDDEN_READ(projectId);
+
+  const cached = entry;
+  c.set("caller", {
+    credentials,
+    projectId,
+    canWrite: async () => {
+      if (cached.write === undefined) {
+        const schema = await cattle.getSchema(projectId, "service");
+        if (schema.ok) cached.write = schema.value.resourceMethods?.includes("PUT") ? "allowed" : "forbidden";
+        else if (schema.failure.kind === "unavailable") throw UNAVAILABLE();
+        else cached.write = schema.failure.kind === "unauthorized" ? "unauthorized" : "forbidden";
+      }
+      if (cached.write === "unauthorized") throw UNAUTHORIZED();
+      return cached.write === "allowed";
+    },
+  });
+  await next();
+};
+
+/** For routes that change receivers: the key must be able to update services in the environment. */
+export const requireWrite = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  const caller = c.get("caller");
+  if (!(await caller.canWrite())) throw FORBIDDEN_WRITE(caller.projectId);
+  await next();
+};
+
+export const callerOf = (c: Context<AppEnv>) => c.get("caller");

@@ -1,0 +1,38 @@
+import type { Driver, ScaleServiceConfig } from "../api/receiver-schema";
+
+/** What a target needs to know of a receiver to decide its triggers. */
+export interface LiveReceiver {
+  id: string;
+  projectId: string;
+  name: string;
+  driver: Driver;
+  version: number;
+  config: ScaleServiceConfig;
+}
+
+/** Facts about one delivery to a trigger URL. */
+export interface Delivery {
+  userAgent?: string;
+}
+
+export type Outcome = "applied" | "noop" | "cooldown" | "ignored" | "deduplicated" | "queued" | "failed";
+
+/** A decided trigger, as recorded in the receiver's history. */
+export interface Execution {
+  id: string;
+  receiverId: string;
+  driver: Driver;
+  outcome: Outcome;
+  reason: string;
+  from?: number;
+  to?: number;
+  at: number;
+  sender?: string;
+}
+
+export type TriggerResult =
+  | { kind: "decided"; execution: Execution }
+  /** The receiver is not live at the token's version: deleted, regenerated, or never registered here. */
+  | { kind: "revoked" }
+  /** Nothing changed; the sender should retry the same delivery later. */
+  | { kind: "unavailable"; message: string; retryAfterSeconds: number };

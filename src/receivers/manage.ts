@@ -1,0 +1,104 @@
+import type { Caller } from "../api/app-env";
+import { ApiError } from "../api/errors";
+import { newId } from "../api/ids";
+import type { ReceiverCreate } from "../api/receiver-schema";
+import { resolveTarget } from "../drivers/registry";
+import type { Execution, LiveReceiver } from "../objects/target-types";
+import { signingKeys } from "../tokens/signing";
+import { type ReceiverRecord, ReceiverStore } from "./store";
+
+const liveReceiver = (record: ReceiverRecord): LiveReceiver => ({
+  id: record.id,
+  projectId: record.projectId,
+  name: record.name,
+  driver: record.driver,
+  version: record.version,
+  config: record.config,
+});
+
+/**
+ * Receiver lifecycle across its three homes: the project object (unique names), the target
+ * object (live version, history) and KV (the record). The target is written first on create and
+ * first on delete, so a trigger never works for a receiver that management does not show as live.
+ */
+export class Receivers {
+  readonly store: ReceiverStore;
+
+  constructor(private readonly env: Env) {
+    this.store = new ReceiverStore(env.RECEIVERS);
+  }
+
+  async create(caller: Caller, input: ReceiverCreate, now = Date.now()): Promise<ReceiverRecord> {
+    const target = await resolveTarget(input, caller.projectId, this.env.CATTLE_URL, caller.credentials);
+    const record: ReceiverRecord = {
+      id: newId("r", now),
+      projectId: caller.projectId,
+      name: input.name,
+      driver: input.driver,
+      config: input.config,
+      target,
+      version: 1,
+      created: now,
+    };
+    const project = this.#project(record.projectId);
+    if (!(await project.claimName(record.name, record.id))) {
+      throw new ApiError(422, "NotUnique", `a receiver named "${record.name}" already exists in this environment`, "name");
+    }
+    try {
+      await this.#target(record).register(liveReceiver(record));
+      await this.store.put(record);
+    } catch (error) {
+      await this.#target(record).revoke(record.id).catch(() => {});
+      await project.releaseName(record.name, record.id).catch(() => {});
+      throw error;
+    }
+    return record;
+  }
+
+  /** Revokes first: once this returns, the trigger URL is refused everywhere. */
+  async remove(record: ReceiverRecord): Promise<void> {
+    await this.#target(record).revoke(record.id);
+    await this.store.delete(record.projectId, record.id);
+    await this.#project(record.projectId).releaseName(record.name, record.id);
+  }
+
+  /** A new version, so a new URL; the old URL is refused from the moment the target has moved on. */
+  async regenerate(record: ReceiverRecord): Promise<ReceiverRecord> {
+    const target = this.#target(record);
+    let version = await target.rotate(record.id);
+    if (version === null) {
+      version = record.version + 1;
+      await target.register(liveReceiver({ ...record, version }));
+    }
+    const next = { ...record, version };
+    await this.store.put(next);
+    return next;
+  }
+
+  async executions(record: ReceiverRecord, limit?: number): Promise<Execution[]> {
+    return this.#target(record).executions(record.id, limit);
+  }
+
+  async token(record: ReceiverRecord): Promise<string> {
+    const keys = await signingKeys(this.env.WEBHOOK_SIGNING_KEYS);
+    return keys.sign(
+      {
+        sub: record.id,
+        pid: record.projectId,
+        drv: record.driver,
+        tgt: record.target,
+        ver: record.version,
+        cfg: record.config,
+      },
+      record.created,
+    );
+  }
+
+  #project(projectId: string) {
+    return this.env.PROJECTS.getByName(projectId);
+  }
+
+  #target(record: ReceiverRecord) {
+    return this.env.TARGETS.getByName(record.target);
+  }
+}

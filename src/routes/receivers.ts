@@ -1,0 +1,96 @@
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../api/app-env";
+import { ApiError, notFound } from "../api/errors";
+import { receiverCreateSchema } from "../api/receiver-schema";
+import {
+  API_PREFIX,
+  collection,
+  executionResource,
+  publicOrigin,
+  receiverResource,
+  triggerUrl,
+} from "../api/resources";
+import { parseOrThrow } from "../api/validation";
+import { jsonBody, limitBody } from "../middleware/body";
+import { managementAuth, requireWrite } from "../middleware/management-auth";
+import { Receivers } from "../receivers/manage";
+import type { ReceiverRecord } from "../receivers/store";
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+const listQuery = z.object({
+  limit: z.coerce.number().pipe(z.int().min(1).max(MAX_PAGE)).default(DEFAULT_PAGE),
+  marker: z.string().min(1).max(1024).optional(),
+});
+
+const idPattern = /^r[0-9a-z]{26}$/;
+
+async function loadRecord(c: Context<AppEnv>, receivers: Receivers): Promise<ReceiverRecord> {
+  const id = c.req.param("id") ?? "";
+  const record = idPattern.test(id) ? await receivers.store.get(c.get("caller").projectId, id) : null;
+  if (!record) throw notFound("receiver");
+  return record;
+}
+
+async function render(c: Context<AppEnv>, receivers: Receivers, record: ReceiverRecord) {
+  const canWrite = await c.get("caller").canWrite();
+  const origin = publicOrigin(c);
+  const url = canWrite ? triggerUrl(origin, await receivers.token(record)) : undefined;
+  return receiverResource(record, { origin, url, canWrite });
+}
+
+/** `/v1-webhooks/receivers`: thin handlers over the receiver lifecycle. */
+export const receiverRoutes = new Hono<AppEnv>()
+  .use(managementAuth())
+  .get("/", async (c) => {
+    const { projectId } = c.get("caller");
+    const query = parseOrThrow(listQuery, { limit: c.req.query("limit"), marker: c.req.query("marker") });
+    const receivers = new Receivers(c.env);
+    let page: Awaited<ReturnType<typeof receivers.store.list>>;
+    try {
+      page = await receivers.store.list(projectId, query.limit, query.marker);
+    } catch {
+      throw new ApiError(422, "InvalidFormat", "marker is not a marker this API returned", "marker");
+    }
+    const data = await Promise.all(page.records.map((record) => render(c, receivers, record)));
+    const base = `${publicOrigin(c)}${API_PREFIX}/receivers?projectId=${projectId}`;
+    const next = page.next
+      ? `${base}&limit=${query.limit}&marker=${encodeURIComponent(page.next)}`
+      : undefined;
+    return c.json(collection("receiver", base, data, { limit: query.limit, next }));
+  })
+  .post("/", requireWrite(), limitBody(), async (c) => {
+    const input = parseOrThrow(receiverCreateSchema, await jsonBody(c));
+    const receivers = new Receivers(c.env);
+    const record = await receivers.create(c.get("caller"), input);
+    return c.json(await render(c, receivers, record), 201);
+  })
+  .get("/:id", async (c) => {
+    const receivers = new Receivers(c.env);
+    return c.json(await render(c, receivers, await loadRecord(c, receivers)));
+  })
+  .delete("/:id", requireWrite(), async (c) => {
+    const receivers = new Receivers(c.env);
+    await receivers.remove(await loadRecord(c, receivers));
+    return c.body(null, 204);
+  })
+  .post("/:id", requireWrite(), async (c) => {
+    const action = c.req.query("action");
+    const receivers = new Receivers(c.env);
+    const record = await loadRecord(c, receivers);
+    if (action === undefined) throw new ApiError(405, "MethodNotAllowed", "POST on a receiver needs ?action=regenerate");
+    if (action !== "regenerate") {
+      throw new ApiError(422, "InvalidOption", `unknown action "${action}" (receivers have: regenerate)`, "action");
+    }
+    return c.json(await render(c, receivers, await receivers.regenerate(record)));
+  })
+  .get("/:id/executions", async (c) => {
+    const receivers = new Receivers(c.env);
+    const record = await loadRecord(c, receivers);
+    const executions = await receivers.executions(record);
+    const self = `${publicOrigin(c)}${API_PREFIX}/receivers/${record.id}/executions?projectId=${record.projectId}`;
+    return c.json(collection("execution", self, executions.map(executionResource)));
+  });

@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../api/app-env";
+import { ApiError } from "../api/errors";
+import { executionResource } from "../api/resources";
+import { limitBody } from "../middleware/body";
+import type { TriggerResult } from "../objects/target-types";
+import { signingKeys } from "../tokens/signing";
+
+/** One answer for every token that must not work, so a caller learns nothing about why. */
+const REFUSED = () => new ApiError(403, "Forbidden", "this trigger URL is not valid (deleted, regenerated or forged)");
+
+/**
+ * `POST /v1-webhooks/endpoint?token=…`. The hot path: verify the token's signature locally, then
+ * one call to the target Durable Object, which alone decides whether the receiver is still live.
+ * No KV read, so KV's eventual consistency never decides a trigger.
+ */
+export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c) => {
+  const token = c.req.query("token");
+  if (!token) throw new ApiError(400, "MissingRequired", "the trigger URL has no token", "token");
+  const keys = await signingKeys(c.env.WEBHOOK_SIGNING_KEYS);
+  const claims = await keys.verify(token);
+  if (!claims) throw REFUSED();
+  const projectId = c.req.query("projectId");
+  if (projectId !== undefined && projectId !== claims.pid) throw REFUSED();
+
+  // Read the body so the size limit applies; the scaleService driver acts on the trigger alone.
+  await c.req.arrayBuffer();
+
+  let result: TriggerResult;
+  try {
+    result = await c.env.TARGETS.getByName(claims.tgt).trigger(claims.sub, claims.ver, {
+      userAgent: c.req.header("user-agent")?.slice(0, 200),
+    });
+  } catch (error) {
+    console.error("target object unavailable", error instanceof Error ? error.message : "unknown error");
+    result = { kind: "unavailable", message: "the receiver is busy; try again", retryAfterSeconds: 2 };
+  }
+  switch (result.kind) {
+    case "decided":
+      return c.json(executionResource(result.execution), 200);
+    case "revoked":
+      throw REFUSED();
+    case "unavailable":
+      throw new ApiError(503, "ServiceUnavailable", result.message, undefined, {
+        "retry-after": String(result.retryAfterSeconds),
+      });
+  }
+});

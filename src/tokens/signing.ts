@@ -1,0 +1,91 @@
+import { createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
+import { z } from "zod";
+
+/** Asymmetric only: a verifier never holds anything that could mint a token. */
+const ALGORITHMS = ["EdDSA", "ES256"] as const;
+const ISSUER = "rancher-hooks";
+
+const signingJwk = z.looseObject({
+  kid: z.string().min(1),
+  alg: z.enum(ALGORITHMS),
+  kty: z.string(),
+  d: z.string().min(1),
+});
+
+const keySetSchema = z.object({ keys: z.array(signingJwk).min(1) });
+
+/** What a trigger token says. The target Durable Object, not the token, decides whether it is still live. */
+export const triggerClaimsSchema = z.object({
+  sub: z.string().min(1),
+  pid: z.string().min(1),
+  drv: z.string().min(1),
+  tgt: z.string().min(1),
+  ver: z.int().min(1),
+  cfg: z.record(z.string(), z.unknown()),
+});
+
+export type TriggerClaims = z.output<typeof triggerClaimsSchema>;
+
+export interface SigningKeys {
+  sign(claims: TriggerClaims, issuedAtMs: number): Promise<string>;
+  verify(token: string): Promise<TriggerClaims | null>;
+}
+
+export class SigningKeyError extends Error {}
+
+/**
+ * Builds the signer from `WEBHOOK_SIGNING_KEYS`, a JWK set of private keys: the first signs new
+ * tokens, all of them verify, so a rotation adds a key in front and removes the old one once its
+ * tokens have been regenerated.
+ */
+export async function loadSigningKeys(serialized: string): Promise<SigningKeys> {
+  let parsed: z.output<typeof keySetSchema>;
+  try {
+    parsed = keySetSchema.parse(JSON.parse(serialized));
+  } catch {
+    throw new SigningKeyError("WEBHOOK_SIGNING_KEYS must be a JWK set of private EdDSA or ES256 keys with kid and alg");
+  }
+  const [current] = parsed.keys;
+  if (!current) throw new SigningKeyError("WEBHOOK_SIGNING_KEYS holds no key");
+  const signingKey = await importJWK(current as JWK, current.alg);
+  const publicKeys: JSONWebKeySet = {
+    keys: parsed.keys.map(({ d: _private, ...publicPart }) => ({ ...publicPart, use: "sig" }) as JWK),
+  };
+  const verificationKeys = createLocalJWKSet(publicKeys);
+
+  return {
+    // Ed25519 signatures are deterministic and iat is the receiver's own time, so the same
+    // receiver version always yields the same URL: listing receivers does not reshuffle them.
+    sign: (claims, issuedAtMs) =>
+      new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: current.alg, kid: current.kid, typ: "JWT" })
+        .setIssuer(ISSUER)
+        .setIssuedAt(Math.floor(issuedAtMs / 1000))
+        .sign(signingKey),
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, verificationKeys, {
+          issuer: ISSUER,
+          algorithms: [...ALGORITHMS],
+        });
+        const claims = triggerClaimsSchema.safeParse(payload);
+        return claims.success ? claims.data : null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+const cache = new Map<string, Promise<SigningKeys>>();
+
+/** Key import costs more than a verification: do it once per isolate and key set. */
+export function signingKeys(serialized: string): Promise<SigningKeys> {
+  let keys = cache.get(serialized);
+  if (!keys) {
+    keys = loadSigningKeys(serialized);
+    keys.catch(() => cache.delete(serialized));
+    cache.set(serialized, keys);
+  }
+  return keys;
+}

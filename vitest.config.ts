@@ -1,0 +1,54 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { buildSync } from "esbuild";
+import { defineConfig } from "vitest/config";
+// @ts-expect-error: a plain ESM script shared with `npm run dev`
+import { newSigningKeySet } from "./scripts/signing-key.mjs";
+
+// The Cattle emulator runs beside the worker under test as an auxiliary worker, which miniflare
+// loads as plain JavaScript: bundle it first.
+buildSync({
+  entryPoints: ["emulator/src/index.ts"],
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  external: ["cloudflare:*"],
+  outfile: "emulator/dist/index.js",
+  logLevel: "warning",
+});
+
+const signingKeys = JSON.stringify(await newSigningKeySet("test-key"));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        // Every outbound fetch of the worker under test (and of the tests) lands on the emulator:
+        // no test can reach a real network.
+        outboundService: "cattle-emulator",
+        bindings: {
+          CATTLE_URL: "http://127.0.0.1:8788",
+          CATTLE_ACCESS_KEY: "dev-access",
+          CATTLE_SECRET_KEY: "dev-secret",
+          WEBHOOK_SIGNING_KEYS: signingKeys,
+        },
+        workers: [
+          {
+            name: "cattle-emulator",
+            modules: true,
+            scriptPath: "emulator/dist/index.js",
+            compatibilityDate: "2026-04-20",
+            bindings: { EMULATOR_TRANSITION_MS: "300" },
+            durableObjects: { CATTLE: "CattleState" },
+          },
+        ],
+      },
+    }),
+  ],
+  test: {
+    // One emulator serves every test file: run files one at a time so resets do not collide.
+    fileParallelism: false,
+    testTimeout: 30_000,
+  },
+});
