@@ -40,7 +40,7 @@ export default defineConfig({
             scriptPath: "emulator/dist/index.js",
             compatibilityDate: "2026-04-20",
             bindings: { EMULATOR_TRANSITION_MS: "300" },
-            durableObjects: { CATTLE: "CattleState" },
+            durableObjects: { CATTLE: { className: "CattleState", useSQLite: true } },
           },
         ],
       },

@@ -17,9 +17,12 @@ app.use(
   methodNotAllowed({
     app,
     onMethodNotAllowed: (c, allowed) =>
-      errorResponse(c, new ApiError(405, "MethodNotAllowed", `${c.req.method} is not allowed here`, undefined, {
-        allow: allowed.join(", "),
-      })),
+      errorResponse(
+        c,
+        new ApiError(405, "MethodNotAllowed", `${c.req.method} is not allowed here`, undefined, {
+          allow: allowed.join(", "),
+        }),
+      ),
   }),
 );
 
@@ -27,15 +30,27 @@ app.route(`${API_PREFIX}/endpoint`, triggerRoutes);
 app.route(`${API_PREFIX}/receivers`, receiverRoutes);
 app.route(API_PREFIX, apiRoot);
 
-app.notFound((c) => errorResponse(c, new ApiError(404, "NotFound", `no such path: ${new URL(c.req.url).pathname}`)));
+app.notFound((c) =>
+  errorResponse(c, new ApiError(404, "NotFound", `no such path: ${new URL(c.req.url).pathname}`)),
+);
 
 app.onError((error, c) => {
   if (error instanceof ApiError) return errorResponse(c, error);
   if (error instanceof HTTPException && error.status < 500) {
-    return errorResponse(c, new ApiError(error.status === 413 ? 413 : 400, error.status === 413 ? "TooLarge" : "InvalidFormat", error.message || "bad request"));
+    return errorResponse(
+      c,
+      new ApiError(
+        error.status === 413 ? 413 : 400,
+        error.status === 413 ? "TooLarge" : "InvalidFormat",
+        error.message || "bad request",
+      ),
+    );
   }
   // Unknown errors are bugs: log the message (never a request's secrets), answer a bare 500.
-  console.error("unhandled error", error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown");
+  console.error(
+    "unhandled error",
+    error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown",
+  );
   return errorResponse(c, new ApiError(500, "InternalError", "internal error"));
 });
 

@@ -22,14 +22,28 @@ type Field = {
 
 const scaleRuleFields: Record<string, Field> = {
   action: { type: "enum", options: ["up", "down"], required: true, create: true },
-  amount: { type: "int", min: 1, required: true, create: true, description: "By: how much one trigger changes the scale" },
+  amount: {
+    type: "int",
+    min: 1,
+    required: true,
+    create: true,
+    description: "By: how much one trigger changes the scale",
+  },
   min: { type: "int", min: 0, default: 1, create: true, description: "Minimum Scale" },
   max: { type: "int", min: 1, default: 100, create: true, description: "Maximum Scale" },
   cooldownSeconds: { type: "int", min: 0, default: 0, create: true },
   onResolved: { type: "enum", options: ["ignore", "reverse"], default: "ignore", create: true },
 };
 
-const SCHEMAS: Record<string, { resourceFields: Record<string, Field>; resourceMethods: string[]; collectionMethods: string[]; resourceActions?: Record<string, unknown> }> = {
+const SCHEMAS: Record<
+  string,
+  {
+    resourceFields: Record<string, Field>;
+    resourceMethods: string[];
+    collectionMethods: string[];
+    resourceActions?: Record<string, unknown>;
+  }
+> = {
   receiver: {
     resourceMethods: ["GET", "DELETE"],
     collectionMethods: ["GET", "POST"],

@@ -1,4 +1,5 @@
-import type { Context, Env, ValidationTargets } from "hono";
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
 import type { z } from "zod";
 import { ApiError, type ErrorCode } from "./errors";
 
@@ -65,12 +66,20 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.
   throw first ? issueToApiError(first) : new ApiError(422, "InvalidFormat", "invalid input");
 }
 
-/** The one hook for `@hono/zod-validator`: every validation failure becomes the Rancher envelope. */
-export function validationHook<T, E extends Env, P extends string, Target extends keyof ValidationTargets>(
-  result: { success: true; data: T } | { success: false; error: z.ZodError },
-  _c: Context<E, P>,
-): void {
-  if (result.success) return;
-  const [first] = result.error.issues;
-  throw first ? issueToApiError(first) : new ApiError(422, "InvalidFormat", "invalid input");
-}
+/**
+ * `@hono/zod-validator` with the one hook of this API: every validation failure becomes the
+ * Rancher envelope of its first issue, and missing fields are told apart from malformed ones.
+ */
+export const validate = <T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) =>
+  zValidator(
+    target,
+    schema,
+    (result) => {
+      if (result.success) return;
+      const [first] = result.error.issues;
+      throw first ? issueToApiError(first) : new ApiError(422, "InvalidFormat", "invalid input");
+    },
+    // reportInput lets the hook tell an absent field from a malformed one; the cast only bridges
+    // the validator's zod-v3-or-v4 result type, which TypeScript cannot resolve for a generic S.
+    { validationFunction: (s, value) => s.safeParse(value, { reportInput: true }) as never },
+  );

@@ -12,10 +12,10 @@ export interface RetryPolicy {
 /** Management requests answer a person: fail fast. */
 export const INTERACTIVE_RETRY: RetryPolicy = { attempts: 2, baseDelayMs: 100, timeoutMs: 5_000 };
 /**
- * Triggers come from machines that retry on 5xx; a few seconds of patience here turns a Cattle
- * hiccup or a service still transitioning into an applied trigger instead of a retry storm.
+ * Triggers come from machines that retry on 5xx; a little patience here turns a Cattle hiccup
+ * into an applied trigger instead of a retry. The target object retries whole cycles on top.
  */
-export const TRIGGER_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 150, timeoutMs: 5_000 };
+export const TRIGGER_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 100, timeoutMs: 4_000 };
 
 export interface CattleCredentials {
   accessKey: string;
@@ -28,6 +28,8 @@ export interface CattleClientOptions {
   retry?: RetryPolicy;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** Epoch ms after which no attempt starts and no exchange is waited for. */
+  deadline?: number;
 }
 
 /** `https://rancher.example.com`, `…/v1` and `…/v2-beta` all name the same API root. */
@@ -55,6 +57,7 @@ export class CattleClient {
   readonly #retry: RetryPolicy;
   readonly #fetch: typeof fetch;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #deadline: number;
 
   constructor(options: CattleClientOptions) {
     this.#root = apiRoot(options.baseUrl);
@@ -62,6 +65,7 @@ export class CattleClient {
     this.#retry = options.retry ?? INTERACTIVE_RETRY;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#sleep = options.sleep ?? defaultSleep;
+    this.#deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   }
 
   getProject(projectId: string): Promise<CattleResult<Project>> {
@@ -80,27 +84,40 @@ export class CattleClient {
     return this.#request("GET", `/projects/${enc(projectId)}/services/${enc(serviceId)}`);
   }
 
-  listServices(projectId: string, filters: Record<string, string> = {}): Promise<CattleResult<Collection<Service>>> {
+  listServices(
+    projectId: string,
+    filters: Record<string, string> = {},
+  ): Promise<CattleResult<Collection<Service>>> {
     const query = new URLSearchParams({ limit: "1000", ...filters });
     return this.#request("GET", `/projects/${enc(projectId)}/services?${query}`);
   }
 
   /** One attempt only: the caller owns the read-modify-write cycle and retries it as a whole. */
-  updateService(projectId: string, serviceId: string, changes: Partial<Service>): Promise<CattleResult<Service>> {
+  updateService(
+    projectId: string,
+    serviceId: string,
+    changes: Partial<Service>,
+  ): Promise<CattleResult<Service>> {
     return this.#request("PUT", `/projects/${enc(projectId)}/services/${enc(serviceId)}`, changes, 1);
   }
 
   async #request<T>(method: string, path: string, body?: unknown, attempts = this.#retry.attempts) {
     let result: CattleResult<T> = { ok: false, failure: { kind: "unavailable", message: "not attempted" } };
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await this.#sleep(backoff(this.#retry.baseDelayMs, attempt));
-      result = await this.#once<T>(method, path, body);
+      if (attempt > 1) {
+        const pause = backoff(this.#retry.baseDelayMs, attempt);
+        if (Date.now() + pause >= this.#deadline) break;
+        await this.#sleep(pause);
+      }
+      const timeoutMs = Math.min(this.#retry.timeoutMs, this.#deadline - Date.now());
+      if (timeoutMs <= 0) break;
+      result = await this.#once<T>(method, path, body, timeoutMs);
       if (result.ok || !isRetryable(result.failure)) return result;
     }
     return result;
   }
 
-  async #once<T>(method: string, path: string, body: unknown): Promise<CattleResult<T>> {
+  async #once<T>(method: string, path: string, body: unknown, timeoutMs: number): Promise<CattleResult<T>> {
     let response: Response;
     try {
       response = await this.#fetch(`${this.#root}${path}`, {
@@ -111,18 +128,25 @@ export class CattleClient {
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#retry.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       const timedOut = error instanceof Error && error.name === "TimeoutError";
-      return fail({ kind: "unavailable", message: timedOut ? "Cattle did not answer in time" : "Cattle unreachable" });
+      return fail({
+        kind: "unavailable",
+        message: timedOut ? "Cattle did not answer in time" : "Cattle unreachable",
+      });
     }
     const text = await response.text().catch(() => "");
     if (response.ok) {
       try {
         return { ok: true, value: JSON.parse(text) as T };
       } catch {
-        return fail({ kind: "unavailable", status: response.status, message: "Cattle answered with invalid JSON" });
+        return fail({
+          kind: "unavailable",
+          status: response.status,
+          message: "Cattle answered with invalid JSON",
+        });
       }
     }
     return fail(failureFrom(response.status, text));

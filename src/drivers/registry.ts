@@ -1,7 +1,7 @@
-import type { CattleCredentials } from "../cattle/client";
-import { CattleClient } from "../cattle/client";
 import { ApiError } from "../api/errors";
 import type { ReceiverCreate } from "../api/receiver-schema";
+import type { CattleCredentials } from "../cattle/client";
+import { CattleClient } from "../cattle/client";
 import { scaleServiceTarget, unscalableReason } from "./scale-service";
 
 /**
@@ -20,11 +20,22 @@ export async function resolveTarget(
   const found = await cattle.getService(projectId, serviceId);
   if (!found.ok) {
     if (found.failure.kind === "unavailable" || found.failure.kind === "conflict") {
-      throw new ApiError(503, "ServiceUnavailable", "Rancher could not be reached to check the service; try again", undefined, {
-        "retry-after": "5",
-      });
+      throw new ApiError(
+        503,
+        "ServiceUnavailable",
+        "Rancher could not be reached to check the service; try again",
+        undefined,
+        {
+          "retry-after": "5",
+        },
+      );
     }
-    throw new ApiError(422, "InvalidReference", `service ${serviceId} does not exist in environment ${projectId}`, field);
+    throw new ApiError(
+      422,
+      "InvalidReference",
+      `service ${serviceId} does not exist in environment ${projectId}`,
+      field,
+    );
   }
   const reason = unscalableReason(found.value);
   if (reason) throw new ApiError(422, "InvalidReference", reason, field);

@@ -41,7 +41,10 @@ export function planScale(current: number, rule: ScaleRule): ScaleStep {
 }
 
 /** Applies triggers one after another, as if each had arrived alone: the sequential result. */
-export function planSequence(current: number, rules: readonly ScaleRule[]): { steps: ScaleStep[]; final: number } {
+export function planSequence(
+  current: number,
+  rules: readonly ScaleRule[],
+): { steps: ScaleStep[]; final: number } {
   const steps: ScaleStep[] = [];
   let value = current;
   for (const rule of rules) {

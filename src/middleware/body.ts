@@ -1,5 +1,5 @@
-import { bodyLimit } from "hono/body-limit";
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../api/errors";
 
 /** Bodies larger than this are refused before they are read (CONTRACT §3, §4). */

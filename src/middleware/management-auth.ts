@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { CattleClient } from "../cattle/client";
+import { z } from "zod";
 import type { AppEnv } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { resourceId } from "../api/receiver-schema";
 import { parseOrThrow } from "../api/validation";
-import { z } from "zod";
+import { CattleClient } from "../cattle/client";
 
 type Decision = "allowed" | "unauthorized" | "forbidden";
 
@@ -23,9 +23,15 @@ const CACHE_ENTRIES = 10_000;
 const decisions = new Map<string, CacheEntry>();
 
 const UNAUTHORIZED = () =>
-  new ApiError(401, "Unauthorized", "a Rancher API key is required (HTTP Basic: access key and secret key)", undefined, {
-    "www-authenticate": 'Basic realm="Rancher API key"',
-  });
+  new ApiError(
+    401,
+    "Unauthorized",
+    "a Rancher API key is required (HTTP Basic: access key and secret key)",
+    undefined,
+    {
+      "www-authenticate": 'Basic realm="Rancher API key"',
+    },
+  );
 const FORBIDDEN_READ = (projectId: string) =>
   new ApiError(403, "Forbidden", `this API key cannot access environment ${projectId}`);
 const FORBIDDEN_WRITE = (projectId: string) =>
@@ -64,9 +70,15 @@ function remember(key: string, entry: CacheEntry): void {
 const ttl = (decision: Decision) => (decision === "allowed" ? ALLOWED_TTL_MS : REFUSED_TTL_MS);
 
 const UNAVAILABLE = () =>
-  new ApiError(503, "ServiceUnavailable", "Rancher could not be reached to check the API key; try again", undefined, {
-    "retry-after": "5",
-  });
+  new ApiError(
+    503,
+    "ServiceUnavailable",
+    "Rancher could not be reached to check the API key; try again",
+    undefined,
+    {
+      "retry-after": "5",
+    },
+  );
 
 /**
  * Management requests authenticate with the caller's own Rancher API key, checked against Cattle:
@@ -87,7 +99,8 @@ export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) =
     let read: Decision = "allowed";
     if (!project.ok) {
       if (project.failure.kind === "unauthorized") read = "unauthorized";
-      else if (project.failure.kind === "forbidden" || project.failure.kind === "notFound") read = "forbidden";
+      else if (project.failure.kind === "forbidden" || project.failure.kind === "notFound")
+        read = "forbidden";
       else throw UNAVAILABLE();
     }
     entry = { read, expires: Date.now() + ttl(read) };

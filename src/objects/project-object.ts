@@ -17,7 +17,9 @@ export class ProjectObject extends DurableObject<Env> {
 
   /** Claims `name` for a receiver; false if another receiver holds it. Idempotent for the holder. */
   claimName(name: string, receiverId: string): boolean {
-    const holder = this.#sql.exec<{ receiver_id: string }>("SELECT receiver_id FROM names WHERE name = ?", name).toArray();
+    const holder = this.#sql
+      .exec<{ receiver_id: string }>("SELECT receiver_id FROM names WHERE name = ?", name)
+      .toArray();
     if (holder[0]) return holder[0].receiver_id === receiverId;
     this.#sql.exec("INSERT INTO names (name, receiver_id) VALUES (?, ?)", name, receiverId);
     return true;

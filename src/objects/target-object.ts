@@ -1,16 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
+import { newId } from "../api/ids";
 import { CattleClient, TRIGGER_RETRY } from "../cattle/client";
 import type { CattleFailure } from "../cattle/types";
-import { newId } from "../api/ids";
-import { planSequence, type ScaleStep } from "../drivers/scaling";
 import { unscalableReason } from "../drivers/scale-service";
+import { planSequence, type ScaleStep } from "../drivers/scaling";
 import type { Delivery, Execution, LiveReceiver, TriggerResult } from "./target-types";
 
 /** History kept per receiver. */
 export const EXECUTIONS_KEPT = 100;
-/** Read-modify-write cycles tried before a batch is answered 503. */
-const CYCLE_ATTEMPTS = 6;
-const CYCLE_BACKOFF_MS = 200;
+/**
+ * How long a batch may keep retrying its read-modify-write before it is answered 503. Senders
+ * such as Alertmanager time out around 10 s and retry 5xx themselves, so give up well before.
+ */
+const CYCLE_DEADLINE_MS = 6_000;
+const CYCLE_BACKOFF_MS = 150;
 const RETRY_AFTER_SECONDS = 5;
 
 interface Pending {
@@ -131,7 +134,11 @@ export class TargetObject extends DurableObject<Env> {
         } catch (error) {
           console.error("trigger batch failed", error instanceof Error ? error.message : "unknown error");
           for (const item of batch) {
-            item.resolve({ kind: "unavailable", message: "internal error", retryAfterSeconds: RETRY_AFTER_SECONDS });
+            item.resolve({
+              kind: "unavailable",
+              message: "internal error",
+              retryAfterSeconds: RETRY_AFTER_SECONDS,
+            });
           }
         }
       }
@@ -141,10 +148,12 @@ export class TargetObject extends DurableObject<Env> {
   }
 
   async #applyScaleBatch(initial: Pending[]): Promise<void> {
+    const deadline = Date.now() + CYCLE_DEADLINE_MS;
     const cattle = new CattleClient({
       baseUrl: this.env.CATTLE_URL,
       credentials: { accessKey: this.env.CATTLE_ACCESS_KEY, secretKey: this.env.CATTLE_SECRET_KEY },
       retry: TRIGGER_RETRY,
+      deadline,
     });
     const [first] = initial as [Pending, ...Pending[]];
     const { projectId } = first.receiver;
@@ -154,9 +163,11 @@ export class TargetObject extends DurableObject<Env> {
     let uncertain: UncertainWrite | undefined;
     let failure: CattleFailure | undefined;
 
-    for (let attempt = 1; attempt <= CYCLE_ATTEMPTS; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       if (attempt > 1) {
-        await sleep(CYCLE_BACKOFF_MS * Math.min(attempt - 1, 4));
+        const pause = CYCLE_BACKOFF_MS * Math.min(2 ** (attempt - 2), 8);
+        if (Date.now() + pause >= deadline) break;
+        await sleep(pause);
         // Nothing of this batch has been applied, so triggers that arrived meanwhile can join it.
         batch = [...batch, ...this.#pending];
         this.#pending = [];
@@ -165,7 +176,10 @@ export class TargetObject extends DurableObject<Env> {
       if (!read.ok) {
         if (read.failure.kind === "notFound") {
           const reason = `service ${serviceId} was not found in environment ${projectId}`;
-          return this.#record([...settled, ...batch.map((item): [Pending, Decision] => [item, failed(reason)])]);
+          return this.#record([
+            ...settled,
+            ...batch.map((item): [Pending, Decision] => [item, failed(reason)]),
+          ]);
         }
         failure = read.failure;
         continue;
@@ -176,7 +190,12 @@ export class TargetObject extends DurableObject<Env> {
         // A write whose answer was lost may still have been applied. If Cattle now shows exactly
         // what it wrote, its triggers are done: applying them again would count them twice.
         if (current === uncertain.to) {
-          settled = [...settled, ...batch.slice(0, uncertain.steps.length).map((item, i): [Pending, Decision] => [item, uncertain?.steps[i] as ScaleStep])];
+          settled = [
+            ...settled,
+            ...batch
+              .slice(0, uncertain.steps.length)
+              .map((item, i): [Pending, Decision] => [item, uncertain?.steps[i] as ScaleStep]),
+          ];
           batch = batch.slice(uncertain.steps.length);
         }
         uncertain = undefined;
@@ -184,14 +203,11 @@ export class TargetObject extends DurableObject<Env> {
       }
       const unscalable = unscalableReason(service);
       if (unscalable) {
-        return this.#record([...settled, ...batch.map((item): [Pending, Decision] => [item, failed(unscalable)])]);
+        return this.#record([
+          ...settled,
+          ...batch.map((item): [Pending, Decision] => [item, failed(unscalable)]),
+        ]);
       }
-      if (service.transitioning === "yes") {
-        // Cattle refuses or queues updates of a service in transition; wait for it to settle.
-        failure = { kind: "conflict", status: 409, message: `service ${serviceId} is ${service.state}` };
-        continue;
-      }
-
       const { steps, final } = planSequence(
         current,
         batch.map((item) => item.receiver.config),
@@ -201,19 +217,26 @@ export class TargetObject extends DurableObject<Env> {
         if (!write.ok) {
           if (write.failure.kind === "rejected") {
             const reason = "Cattle refused the new scale";
-            return this.#record([...settled, ...batch.map((item): [Pending, Decision] => [item, failed(reason)])]);
+            return this.#record([
+              ...settled,
+              ...batch.map((item): [Pending, Decision] => [item, failed(reason)]),
+            ]);
           }
           if (write.failure.kind === "unavailable") uncertain = { to: final, steps };
           failure = write.failure;
           continue;
         }
       }
-      return this.#record([...settled, ...batch.map((item, i): [Pending, Decision] => [item, steps[i] as ScaleStep])]);
+      return this.#record([
+        ...settled,
+        ...batch.map((item, i): [Pending, Decision] => [item, steps[i] as ScaleStep]),
+      ]);
     }
     const message = failure ? describeFailure(failure) : "Cattle is unavailable";
     // Triggers settled by a write that did land are answered as applied; only the rest are retried.
     if (settled.length > 0) this.#record(settled);
-    for (const item of batch) item.resolve({ kind: "unavailable", message, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    for (const item of batch)
+      item.resolve({ kind: "unavailable", message, retryAfterSeconds: RETRY_AFTER_SECONDS });
   }
 
   /** Records every decision before any is answered: an acknowledged trigger is never lost. */

@@ -42,13 +42,20 @@ export class Receivers {
     };
     const project = this.#project(record.projectId);
     if (!(await project.claimName(record.name, record.id))) {
-      throw new ApiError(422, "NotUnique", `a receiver named "${record.name}" already exists in this environment`, "name");
+      throw new ApiError(
+        422,
+        "NotUnique",
+        `a receiver named "${record.name}" already exists in this environment`,
+        "name",
+      );
     }
     try {
       await this.#target(record).register(liveReceiver(record));
       await this.store.put(record);
     } catch (error) {
-      await this.#target(record).revoke(record.id).catch(() => {});
+      await this.#target(record)
+        .revoke(record.id)
+        .catch(() => {});
       await project.releaseName(record.name, record.id).catch(() => {});
       throw error;
     }

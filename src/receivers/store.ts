@@ -49,15 +49,56 @@ export class ReceiverStore {
     await this.kv.delete(keyOf(projectId, id));
   }
 
-  /** Receivers of one environment in creation order (ids sort by time). */
+  /**
+   * Receivers of one environment in creation order (ids sort by time). Throws InvalidMarker for a
+   * marker this environment's listing did not hand out.
+   */
   async list(projectId: string, limit: number, marker?: string): Promise<ReceiverPage> {
-    const page = await this.kv.list<ReceiverRecord>({ prefix: prefixOf(projectId), limit, cursor: marker });
+    const cursor = marker === undefined ? undefined : await decodeMarker(projectId, marker);
+    const page = await this.kv.list<ReceiverRecord>({ prefix: prefixOf(projectId), limit, cursor });
     const records = await Promise.all(
       page.keys.map(async (key) => key.metadata ?? (await this.kv.get<ReceiverRecord>(key.name, "json"))),
     );
     return {
       records: records.filter((record): record is ReceiverRecord => record !== null),
-      next: page.list_complete ? undefined : page.cursor,
+      next: page.list_complete ? undefined : await encodeMarker(projectId, page.cursor),
     };
   }
+}
+
+export class InvalidMarker extends Error {}
+
+const toBase64Url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+
+async function markerCheck(projectId: string, cursor: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${projectId}\n${cursor}`));
+  return toBase64Url(new Uint8Array(digest).slice(0, 6));
+}
+
+/**
+ * A page marker is KV's cursor plus a short check bound to the environment, so a mistyped marker,
+ * or one from another environment's listing, is refused instead of silently listing nothing.
+ */
+async function encodeMarker(projectId: string, cursor: string): Promise<string> {
+  return `${toBase64Url(new TextEncoder().encode(cursor))}.${await markerCheck(projectId, cursor)}`;
+}
+
+async function decodeMarker(projectId: string, marker: string): Promise<string> {
+  const [encoded, check, extra] = marker.split(".");
+  if (!encoded || !check || extra !== undefined) throw new InvalidMarker();
+  let cursor: string;
+  try {
+    const binary = atob(encoded.replace(/-/g, "+").replace(/_/g, "/"));
+    cursor = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(binary, (c) => c.charCodeAt(0)),
+    );
+  } catch {
+    throw new InvalidMarker();
+  }
+  if (check !== (await markerCheck(projectId, cursor))) throw new InvalidMarker();
+  return cursor;
 }

@@ -1,5 +1,5 @@
-import { Hono } from "hono";
 import type { Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
@@ -12,11 +12,11 @@ import {
   receiverResource,
   triggerUrl,
 } from "../api/resources";
-import { parseOrThrow } from "../api/validation";
+import { parseOrThrow, validate } from "../api/validation";
 import { jsonBody, limitBody } from "../middleware/body";
 import { managementAuth, requireWrite } from "../middleware/management-auth";
 import { Receivers } from "../receivers/manage";
-import type { ReceiverRecord } from "../receivers/store";
+import { InvalidMarker, type ReceiverRecord } from "../receivers/store";
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -45,16 +45,16 @@ async function render(c: Context<AppEnv>, receivers: Receivers, record: Receiver
 /** `/v1-webhooks/receivers`: thin handlers over the receiver lifecycle. */
 export const receiverRoutes = new Hono<AppEnv>()
   .use(managementAuth())
-  .get("/", async (c) => {
+  .get("/", validate("query", listQuery), async (c) => {
     const { projectId } = c.get("caller");
-    const query = parseOrThrow(listQuery, { limit: c.req.query("limit"), marker: c.req.query("marker") });
+    const query = c.req.valid("query");
     const receivers = new Receivers(c.env);
-    let page: Awaited<ReturnType<typeof receivers.store.list>>;
-    try {
-      page = await receivers.store.list(projectId, query.limit, query.marker);
-    } catch {
-      throw new ApiError(422, "InvalidFormat", "marker is not a marker this API returned", "marker");
-    }
+    const page = await receivers.store.list(projectId, query.limit, query.marker).catch((error: unknown) => {
+      if (error instanceof InvalidMarker) {
+        throw new ApiError(422, "InvalidFormat", "marker is not a marker this listing returned", "marker");
+      }
+      throw error;
+    });
     const data = await Promise.all(page.records.map((record) => render(c, receivers, record)));
     const base = `${publicOrigin(c)}${API_PREFIX}/receivers?projectId=${projectId}`;
     const next = page.next
@@ -81,9 +81,15 @@ export const receiverRoutes = new Hono<AppEnv>()
     const action = c.req.query("action");
     const receivers = new Receivers(c.env);
     const record = await loadRecord(c, receivers);
-    if (action === undefined) throw new ApiError(405, "MethodNotAllowed", "POST on a receiver needs ?action=regenerate");
+    if (action === undefined)
+      throw new ApiError(405, "MethodNotAllowed", "POST on a receiver needs ?action=regenerate");
     if (action !== "regenerate") {
-      throw new ApiError(422, "InvalidOption", `unknown action "${action}" (receivers have: regenerate)`, "action");
+      throw new ApiError(
+        422,
+        "InvalidOption",
+        `unknown action "${action}" (receivers have: regenerate)`,
+        "action",
+      );
     }
     return c.json(await render(c, receivers, await receivers.regenerate(record)));
   })

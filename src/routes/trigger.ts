@@ -7,7 +7,8 @@ import type { TriggerResult } from "../objects/target-types";
 import { signingKeys } from "../tokens/signing";
 
 /** One answer for every token that must not work, so a caller learns nothing about why. */
-const REFUSED = () => new ApiError(403, "Forbidden", "this trigger URL is not valid (deleted, regenerated or forged)");
+const REFUSED = () =>
+  new ApiError(403, "Forbidden", "this trigger URL is not valid (deleted, regenerated or forged)");
 
 /**
  * `POST /v1-webhooks/endpoint?token=…`. The hot path: verify the token's signature locally, then

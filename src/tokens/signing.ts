@@ -43,7 +43,9 @@ export async function loadSigningKeys(serialized: string): Promise<SigningKeys> 
   try {
     parsed = keySetSchema.parse(JSON.parse(serialized));
   } catch {
-    throw new SigningKeyError("WEBHOOK_SIGNING_KEYS must be a JWK set of private EdDSA or ES256 keys with kid and alg");
+    throw new SigningKeyError(
+      "WEBHOOK_SIGNING_KEYS must be a JWK set of private EdDSA or ES256 keys with kid and alg",
+    );
   }
   const [current] = parsed.keys;
   if (!current) throw new SigningKeyError("WEBHOOK_SIGNING_KEYS holds no key");

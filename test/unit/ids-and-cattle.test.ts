@@ -76,7 +76,10 @@ describe("CattleClient", () => {
   it("gives up after its attempts with an unavailable failure", async () => {
     const { calls, fetch } = scripted([json(502, {}), json(502, {})]);
     const client = new CattleClient({ baseUrl: "http://cattle", credentials, fetch, sleep: noSleep });
-    expect(await client.getProject("1a5")).toMatchObject({ ok: false, failure: { kind: "unavailable", status: 502 } });
+    expect(await client.getProject("1a5")).toMatchObject({
+      ok: false,
+      failure: { kind: "unavailable", status: 502 },
+    });
     expect(calls).toHaveLength(2);
   });
 
@@ -95,7 +98,10 @@ describe("CattleClient", () => {
   it("treats a non-JSON success as unavailable, and never retries a write by itself", async () => {
     const { calls, fetch } = scripted([new Response("<html>", { status: 200 }), json(503, {})]);
     const client = new CattleClient({ baseUrl: "http://cattle", credentials, fetch, sleep: noSleep });
-    expect(await client.updateService("1a5", "1s1", { scale: 3 })).toMatchObject({ ok: false, failure: { kind: "unavailable" } });
+    expect(await client.updateService("1a5", "1s1", { scale: 3 })).toMatchObject({
+      ok: false,
+      failure: { kind: "unavailable" },
+    });
     expect(await client.updateService("1a5", "1s1", { scale: 3 })).toMatchObject({ ok: false });
     expect(calls.map((call) => call.method)).toEqual(["PUT", "PUT"]);
     expect(await calls[0]?.json()).toEqual({ scale: 3 });

@@ -19,12 +19,25 @@ describe("planScale", () => {
   });
 
   it("is a noop at the maximum", () => {
-    expect(planScale(10, up(2))).toMatchObject({ outcome: "noop", from: 10, to: 10, reason: "already at maximum scale 10" });
+    expect(planScale(10, up(2))).toMatchObject({
+      outcome: "noop",
+      from: 10,
+      to: 10,
+      reason: "already at maximum scale 10",
+    });
   });
 
   it("clamps at the minimum and is a noop there", () => {
-    expect(planScale(2, down(5, 1))).toMatchObject({ outcome: "applied", to: 1, reason: "scaled down by 1 (clamped to minimum scale 1)" });
-    expect(planScale(1, down(1, 1))).toMatchObject({ outcome: "noop", to: 1, reason: "already at minimum scale 1" });
+    expect(planScale(2, down(5, 1))).toMatchObject({
+      outcome: "applied",
+      to: 1,
+      reason: "scaled down by 1 (clamped to minimum scale 1)",
+    });
+    expect(planScale(1, down(1, 1))).toMatchObject({
+      outcome: "noop",
+      to: 1,
+      reason: "already at minimum scale 1",
+    });
   });
 
   it("never leaves the range, even from a count outside it", () => {

@@ -39,7 +39,15 @@ describe("receiver create validation", () => {
     expect(parseOrThrow(receiverCreateSchema, { ...body, scaleServiceConfig: config })).toEqual({
       name: "scale-web",
       driver: "scaleService",
-      config: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 100, cooldownSeconds: 0, onResolved: "ignore" },
+      config: {
+        serviceId: "1s1",
+        action: "up",
+        amount: 1,
+        min: 1,
+        max: 100,
+        cooldownSeconds: 0,
+        onResolved: "ignore",
+      },
     });
   });
 
@@ -98,7 +106,10 @@ describe("receiver create validation", () => {
   });
 
   it("reports an unknown driver and a config of another driver as InvalidOption", () => {
-    expect(errorOf({ ...valid(), driver: "restartService" })).toMatchObject({ code: "InvalidOption", fieldName: "driver" });
+    expect(errorOf({ ...valid(), driver: "restartService" })).toMatchObject({
+      code: "InvalidOption",
+      fieldName: "driver",
+    });
     expect(errorOf({ ...valid(), scaleHostConfig: { hostSelector: { a: "b" } } })).toMatchObject({
       code: "InvalidOption",
       fieldName: "scaleHostConfig",
@@ -106,8 +117,14 @@ describe("receiver create validation", () => {
   });
 
   it("reports unknown fields at their path", () => {
-    expect(errorOf({ ...valid(), colour: "red" })).toMatchObject({ code: "InvalidOption", fieldName: "colour" });
-    expect(errorOf(withConfig({ step: 2 }))).toMatchObject({ code: "InvalidOption", fieldName: "scaleServiceConfig.step" });
+    expect(errorOf({ ...valid(), colour: "red" })).toMatchObject({
+      code: "InvalidOption",
+      fieldName: "colour",
+    });
+    expect(errorOf(withConfig({ step: 2 }))).toMatchObject({
+      code: "InvalidOption",
+      fieldName: "scaleServiceConfig.step",
+    });
   });
 
   it.each([
@@ -128,7 +145,10 @@ describe("receiver create validation", () => {
 
   it("bounds the name to 1–128 characters", () => {
     expect(errorOf({ ...valid(), name: "" })).toMatchObject({ code: "MinLimitExceeded", fieldName: "name" });
-    expect(errorOf({ ...valid(), name: "n".repeat(129) })).toMatchObject({ code: "MaxLimitExceeded", fieldName: "name" });
+    expect(errorOf({ ...valid(), name: "n".repeat(129) })).toMatchObject({
+      code: "MaxLimitExceeded",
+      fieldName: "name",
+    });
     expect(parseOrThrow(receiverCreateSchema, { ...valid(), name: "n".repeat(128) }).name).toHaveLength(128);
   });
 

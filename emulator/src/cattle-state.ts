@@ -1,0 +1,445 @@
+import { DurableObject } from "cloudflare:workers";
+import { type ErrorBody, failure, ok, type Result } from "./errors";
+import {
+  type Admission,
+  type EmulatorConfig,
+  type Faults,
+  isServiceType,
+  type Phase,
+  type ResourceRecord,
+  type ResourceType,
+  type Stats,
+  type World,
+} from "./model";
+import { type TypeDef, typeDef } from "./schemas";
+import { isGlobal, SEED_VERSION, seedWorld } from "./seed";
+import { currentState, phaseFor, settle } from "./state-machine";
+
+const DEFAULT_TRANSITION_MS = 300;
+const NO_FAULTS: Faults = { status: 503, count: 0, delayMs: 0 };
+const emptyStats = (): Stats => ({ total: 0, byMethod: {}, byPath: {} });
+
+/** Cattle's rule for service names (AbstractDefaultResourceManagerFilter.validateDNSPatternForName). */
+const DNS_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+
+export type ServiceAction =
+  | "activate"
+  | "deactivate"
+  | "update"
+  | "remove"
+  | "restart"
+  | "upgrade"
+  | "finishupgrade"
+  | "cancelupgrade"
+  | "continueupgrade"
+  | "rollback";
+
+/**
+ * The whole emulated Cattle: one instance holds every project, so all requests see one consistent
+ * world. Each RPC method runs start to finish without awaiting, so no other request interleaves
+ * with a read-modify-write. State survives eviction in the object's storage; the seed version
+ * guards against reading a world an older emulator wrote.
+ */
+export class CattleState extends DurableObject<Env> {
+  #world: World = seedWorld();
+  #stats: Stats = emptyStats();
+  #faults: Faults = { ...NO_FAULTS };
+  #config: EmulatorConfig = { transitionMs: DEFAULT_TRANSITION_MS };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => this.#load());
+  }
+
+  #defaultConfig(): EmulatorConfig {
+    const configured = Number(this.env.EMULATOR_TRANSITION_MS);
+    return {
+      transitionMs: Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_TRANSITION_MS,
+    };
+  }
+
+  async #load(): Promise<void> {
+    const stored = await this.ctx.storage.get(["seedVersion", "world", "stats", "faults", "config"]);
+    if (stored.get("seedVersion") === SEED_VERSION) {
+      this.#world = (stored.get("world") as World | undefined) ?? seedWorld();
+      this.#stats = (stored.get("stats") as Stats | undefined) ?? emptyStats();
+      this.#faults = (stored.get("faults") as Faults | undefined) ?? { ...NO_FAULTS };
+      this.#config = (stored.get("config") as EmulatorConfig | undefined) ?? this.#defaultConfig();
+    } else {
+      this.#reset();
+    }
+  }
+
+  /**
+   * Writes are not awaited: the object's output gate holds each response until its writes are
+   * durable, and the in-memory copy is the one every request reads. The asynchronous storage API
+   * is used because it works whether or not the namespace is SQLite-backed.
+   */
+  #persist(entries: Record<string, unknown>): void {
+    void this.ctx.storage.put(entries);
+  }
+
+  #reset(): void {
+    this.#world = seedWorld();
+    this.#stats = emptyStats();
+    this.#faults = { ...NO_FAULTS };
+    this.#config = this.#defaultConfig();
+    this.#persist({
+      seedVersion: SEED_VERSION,
+      world: this.#world,
+      stats: this.#stats,
+      faults: this.#faults,
+      config: this.#config,
+    });
+  }
+
+  #saveWorld(): void {
+    this.#persist({ world: this.#world });
+  }
+
+  // ---- test hooks -------------------------------------------------------------------------------
+
+  reset(): void {
+    this.#reset();
+  }
+
+  /** Counts one `/v2-beta` request and says whether to delay or fail it. */
+  admit(method: string, path: string): Admission {
+    const stats = this.#stats;
+    stats.total += 1;
+    stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
+    const byPath = stats.byPath[path] ?? {};
+    byPath[method] = (byPath[method] ?? 0) + 1;
+    stats.byPath[path] = byPath;
+    let failStatus: number | null = null;
+    if (this.#faults.count > 0) {
+      failStatus = this.#faults.status;
+      this.#faults.count -= 1;
+    }
+    this.#persist({ stats, faults: this.#faults });
+    return { delayMs: this.#faults.delayMs, failStatus };
+  }
+
+  stats(): Stats {
+    return this.#stats;
+  }
+
+  faults(): Faults {
+    return this.#faults;
+  }
+
+  setFaults(patch: Partial<Faults>): Faults {
+    this.#faults = { ...this.#faults, ...patch };
+    this.#persist({ faults: this.#faults });
+    return this.#faults;
+  }
+
+  config(): EmulatorConfig {
+    return this.#config;
+  }
+
+  setConfig(patch: Partial<EmulatorConfig>): EmulatorConfig {
+    this.#config = { ...this.#config, ...patch };
+    this.#persist({ config: this.#config });
+    return this.#config;
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------
+
+  /** Live records of the given types in a project, transitions resolved to now. */
+  list(projectId: string, types: readonly ResourceType[]): ResourceRecord[] {
+    this.#settleAll();
+    return this.#world.records.filter(
+      (record) => record.projectId === projectId && types.includes(record.type),
+    );
+  }
+
+  projects(ids: readonly string[]): ResourceRecord[] {
+    this.#settleAll();
+    return this.#world.records.filter((record) => record.type === "project" && ids.includes(record.id));
+  }
+
+  get(projectId: string, id: string, types: readonly ResourceType[]): ResourceRecord | null {
+    this.#settleAll();
+    return this.#find(projectId, id, types) ?? null;
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------
+
+  createService(
+    projectId: string,
+    type: ResourceType,
+    fields: Record<string, unknown>,
+  ): Result<ResourceRecord> {
+    this.#settleAll();
+    const now = Date.now();
+    const stackId = typeof fields.stackId === "string" ? fields.stackId : this.#defaultStack(projectId)?.id;
+    const stack = stackId === undefined ? undefined : this.#find(projectId, stackId, ["stack"]);
+    if (!stack || stack.removed !== null) {
+      return failure(422, "InvalidReference", "stackId does not name a stack of this environment", "stackId");
+    }
+    const name = String(fields.name);
+    const nameProblem = this.#checkName(projectId, stack.id, name, null);
+    if (nameProblem) return { ok: false, error: nameProblem };
+
+    const sequence = this.#world.sequences["1s"] ?? 1;
+    this.#world.sequences["1s"] = sequence + 1;
+    const record: ResourceRecord = {
+      id: `1s${sequence}`,
+      type,
+      projectId,
+      uuid: crypto.randomUUID(),
+      created: now,
+      removed: null,
+      state: "requested",
+      pending: [],
+      data: { ...fields, kind: type, stackId: stack.id, system: false, fqdn: null },
+    };
+    if ("scale" in typeDef(type).fields) record.data.currentScale = 0;
+    if (
+      type !== "externalService" &&
+      record.data.launchConfig &&
+      typeof record.data.launchConfig === "object"
+    ) {
+      record.data.launchConfig = { ...(record.data.launchConfig as object), version: "0" };
+    }
+    // Cattle's create runs registering → inactive, then chains activate unless startOnCreate is false.
+    const duration = this.#config.transitionMs;
+    const create = phaseFor("create", "requested", now, duration) as Phase;
+    record.pending.push(create);
+    if (fields.startOnCreate !== false) {
+      record.pending.push(phaseFor("activate", create.done, create.until, duration) as Phase);
+    }
+    this.#world.records.push(record);
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  /**
+   * PUT. As in Cattle's updateInternal: only fields whose value changes are written, and only if one of
+   * them carries `scheduleUpdate` does the `update` process run. When the current state is not a start
+   * state of `service.update`, Cattle's engine cancels the process and the API answers 409 Conflict
+   * with nothing written (the request's transaction rolls back).
+   */
+  updateService(
+    projectId: string,
+    id: string,
+    urlType: ResourceType,
+    changes: Record<string, unknown>,
+  ): Result<ResourceRecord> {
+    this.#settleAll();
+    const record = this.#find(projectId, id, serviceTypesFor(urlType));
+    if (!record) return failure(404, "NotFound", `No ${urlType} with id ${id}`);
+    const schema: TypeDef = typeDef(urlType);
+    const changed = Object.entries(changes).filter(([name, value]) => !deepEqual(record.data[name], value));
+    if (typeof changes.name === "string" && changes.name !== record.data.name) {
+      const problem = this.#checkName(projectId, String(record.data.stackId), changes.name, record.id);
+      if (problem) return { ok: false, error: problem };
+    }
+    const schedule = changed.some(([name]) => schema.fields[name]?.scheduleUpdate === true);
+    let phase: Phase | null = null;
+    if (schedule) {
+      const state = currentState(record);
+      phase = phaseFor("update", state, Date.now(), this.#config.transitionMs);
+      if (!phase) return conflict(state, "update");
+    }
+    for (const [name, value] of changed) record.data[name] = value;
+    if (phase) record.pending = [phase];
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  removeService(projectId: string, id: string, urlType: ResourceType): Result<ResourceRecord> {
+    return this.serviceAction(projectId, id, urlType, "remove", {}, true);
+  }
+
+  /**
+   * `POST …?action=`. Cattle's API first checks the action is among those the resource currently
+   * offers (422 ActionNotAvailable otherwise); DELETE skips that check and meets the engine's refusal
+   * instead (409 Conflict).
+   */
+  serviceAction(
+    projectId: string,
+    id: string,
+    urlType: ResourceType,
+    action: ServiceAction,
+    input: Record<string, unknown>,
+    viaDelete = false,
+  ): Result<ResourceRecord> {
+    this.#settleAll();
+    const record = this.#find(projectId, id, serviceTypesFor(urlType));
+    if (!record) return failure(404, "NotFound", `No ${urlType} with id ${id}`);
+    const state = currentState(record);
+    const now = Date.now();
+    const phase = phaseFor(action, state, now, this.#config.transitionMs);
+    if (!phase) {
+      return viaDelete
+        ? conflict(state, action)
+        : failure(422, "ActionNotAvailable", `Action ${action} is not available in state ${state}`, "action");
+    }
+    if (action === "upgrade") {
+      const problem = applyUpgrade(record, input);
+      if (problem) return { ok: false, error: problem };
+    }
+    if (action === "rollback") {
+      const previous = upgradeStrategy(record)?.previousLaunchConfig;
+      if (previous && typeof previous === "object") record.data.launchConfig = previous;
+    }
+    record.pending = [phase];
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  #find(projectId: string, id: string, types: readonly ResourceType[]): ResourceRecord | undefined {
+    return this.#world.records.find(
+      (record) => record.id === id && record.projectId === projectId && types.includes(record.type),
+    );
+  }
+
+  #defaultStack(projectId: string): ResourceRecord | undefined {
+    return this.#world.records.find(
+      (record) => record.type === "stack" && record.projectId === projectId && record.removed === null,
+    );
+  }
+
+  /** Cattle checks the DNS pattern, then that no live service of the stack has the name (any case). */
+  #checkName(projectId: string, stackId: string, name: string, selfId: string | null): ErrorBody | null {
+    if (!DNS_NAME.test(name)) {
+      return {
+        status: 422,
+        code: "InvalidCharacters",
+        message: "name is not a valid DNS label",
+        fieldName: "name",
+      };
+    }
+    const clash = this.#world.records.some(
+      (record) =>
+        isServiceType(record.type) &&
+        record.projectId === projectId &&
+        record.id !== selfId &&
+        record.removed === null &&
+        record.data.stackId === stackId &&
+        String(record.data.name).toLowerCase() === name.toLowerCase(),
+    );
+    return clash
+      ? { status: 422, code: "NotUnique", message: "name is already used in this stack", fieldName: "name" }
+      : null;
+  }
+
+  #activeHosts(projectId: string): number {
+    return this.#world.records.filter(
+      (record) =>
+        record.type === "host" &&
+        record.projectId === projectId &&
+        record.removed === null &&
+        currentState(record) === "active",
+    ).length;
+  }
+
+  /** Completes every phase whose time is up and applies what its end means for the record. */
+  #settleAll(): void {
+    const now = Date.now();
+    for (const record of this.#world.records) {
+      if (record.pending.length === 0) continue;
+      for (const phase of settle(record, now)) {
+        if (phase.done === "removed") record.removed = phase.until;
+        if (!("scale" in typeDef(record.type).fields)) continue;
+        if (phase.done === "inactive") record.data.currentScale = 0;
+        else if (phase.done === "active" || phase.done === "upgraded") {
+          record.data.currentScale = isGlobal(record)
+            ? this.#activeHosts(record.projectId)
+            : record.data.scale;
+        }
+      }
+    }
+  }
+}
+
+/** `/services` reaches every kind of service; `/loadbalancerservices` and the like only their own. */
+function serviceTypesFor(urlType: ResourceType): ResourceType[] {
+  return urlType === "service" ? ["service", "loadBalancerService", "externalService"] : [urlType];
+}
+
+function conflict(state: string, process: string): Result<never> {
+  return failure(409, "Conflict", `State [${state}] is not valid for process [service.${process}]`);
+}
+
+function upgradeStrategy(record: ResourceRecord): Record<string, unknown> | undefined {
+  const upgrade = record.data.upgrade as { inServiceStrategy?: Record<string, unknown> } | null | undefined;
+  return upgrade?.inServiceStrategy ?? undefined;
+}
+
+/**
+ * The in-service upgrade as Cattle's ServiceUpgradeValidationFilter prepares it: the strategy keeps
+ * the previous launch config for rollback and the service takes the new one at once, with a new version.
+ */
+function applyUpgrade(record: ResourceRecord, input: Record<string, unknown>): ErrorBody | null {
+  const strategy = input.inServiceStrategy as Record<string, unknown> | null | undefined;
+  if (!strategy) {
+    if (input.toServiceStrategy) {
+      return {
+        status: 422,
+        code: "InvalidOption",
+        message: "toServiceStrategy is not supported",
+        fieldName: "toServiceStrategy",
+      };
+    }
+    return {
+      status: 422,
+      code: "MissingRequired",
+      message: "Upgrade strategy needs to be set",
+      fieldName: "inServiceStrategy",
+    };
+  }
+  const launchConfig = strategy.launchConfig as Record<string, unknown> | null | undefined;
+  const secondary = strategy.secondaryLaunchConfigs as unknown[] | null | undefined;
+  if (!launchConfig && !secondary) {
+    return {
+      status: 422,
+      code: "InvalidOption",
+      message: "LaunchConfig/secondaryLaunchConfigs need to be specified for inService strategy",
+      fieldName: "inServiceStrategy.launchConfig",
+    };
+  }
+  if (!launchConfig && record.type === "loadBalancerService") {
+    return {
+      status: 422,
+      code: "InvalidOption",
+      message: "LaunchConfig is required for load balancer service",
+      fieldName: "inServiceStrategy.launchConfig",
+    };
+  }
+  const previous = record.data.launchConfig ?? null;
+  const next = launchConfig ? { ...launchConfig, version: crypto.randomUUID() } : previous;
+  record.data.launchConfig = next;
+  record.data.upgrade = {
+    type: "serviceUpgrade",
+    inServiceStrategy: {
+      type: "inServiceUpgradeStrategy",
+      batchSize: strategy.batchSize ?? 1,
+      intervalMillis: strategy.intervalMillis ?? 2000,
+      startFirst: strategy.startFirst ?? false,
+      launchConfig: next,
+      secondaryLaunchConfigs: secondary ?? [],
+      previousLaunchConfig: previous,
+      previousSecondaryLaunchConfigs: [],
+    },
+    toServiceStrategy: null,
+  };
+  return null;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return a === b || (a ?? null) === (b ?? null);
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  if (aKeys.length !== bKeys.length) return false;
+  return aKeys.every((key) =>
+    deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+  );
+}

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { ApiError } from "./errors";
+
+/** `POST /_emulator/faults`: every field optional, since fields not sent keep their value. */
+export const faultsPatch = z.strictObject({
+  status: z.int().min(400).max(599).optional(),
+  count: z.int().min(0).max(1_000_000).optional(),
+  delayMs: z.int().min(0).max(60_000).optional(),
+});
+
+/** `POST /_emulator/config`: how long each emulated transition lasts. */
+export const configPatch = z.strictObject({
+  transitionMs: z.int().min(0).max(600_000).optional(),
+});
+
+/** Turns the first zod issue into the envelope's code and field, as the rest of the API reports them. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (!issue) throw new ApiError(422, "InvalidFormat", "Invalid body");
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0] ?? "";
+    throw new ApiError(422, "InvalidOption", `Unknown field ${key}`, key);
+  }
+  const fieldName = issue.path.map(String).join(".") || undefined;
+  const code =
+    issue.code === "too_small"
+      ? "MinLimitExceeded"
+      : issue.code === "too_big"
+        ? "MaxLimitExceeded"
+        : "InvalidFormat";
+  throw new ApiError(422, code, `${fieldName ?? "body"}: ${issue.message}`, fieldName);
+}

@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { ApiError, BASIC_CHALLENGE, errorEnvelope } from "./errors";
+import type { AppEnv } from "./http";
+import { gate } from "./middleware";
+import { projects } from "./routes/projects";
+import { readOnly } from "./routes/read-only";
+import { schemas } from "./routes/schemas";
+import { services } from "./routes/services";
+import { testHooks } from "./routes/test-hooks";
+
+export { CattleState } from "./cattle-state";
+
+const app = new Hono<AppEnv>({ strict: false });
+
+app.route("/_emulator", testHooks);
+
+app.use("/v2-beta/*", gate);
+app.route("/v2-beta", projects);
+// Project-scoped routes, and the same routes un-scoped (the project then comes from X-API-Project-Id).
+for (const prefix of ["/v2-beta/projects/:pid", "/v2-beta"]) {
+  app.route(prefix, schemas);
+  app.route(prefix, services);
+  app.route(prefix, readOnly);
+}
+
+app.notFound(() => {
+  throw new ApiError(404, "NotFound", "Not Found");
+});
+
+app.onError((error, c) => {
+  const known =
+    error instanceof ApiError ? error : new ApiError(500, "InternalError", "Internal Server Error");
+  if (!(error instanceof ApiError)) console.error("emulator: unexpected error", error);
+  if (known.status === 401 && c.req.header("x-api-no-challenge")?.toLowerCase() !== "true") {
+    c.header("WWW-Authenticate", BASIC_CHALLENGE);
+  }
+  return c.json(
+    errorEnvelope({
+      status: known.status,
+      code: known.code,
+      message: known.message,
+      fieldName: known.fieldName,
+    }),
+    known.status as 400,
+  );
+});
+
+export default app satisfies ExportedHandler<AppEnv["Bindings"]>;

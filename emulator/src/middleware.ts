@@ -1,0 +1,32 @@
+import type { MiddlewareHandler } from "hono";
+import { authenticate } from "./auth";
+import { ApiError, codeForStatus } from "./errors";
+import { type AppEnv, bufferBody, requestOrigin, sleep, stateOf } from "./http";
+
+/** Cattle names the schemas of the request's scope in every response; go-rancher's client requires it. */
+function schemasUrl(origin: string, pathname: string): string {
+  const project = /^\/v2-beta\/projects\/([^/]+)(?:\/|$)/.exec(pathname);
+  return project ? `${origin}/v2-beta/projects/${project[1]}/schemas` : `${origin}/v2-beta/schemas`;
+}
+
+/**
+ * In front of every `/v2-beta` request, in Cattle's order plus the test hooks: count it, apply the
+ * injected delay and failure, then authenticate. Injected failures come before authentication so
+ * they hit every request alike, the management checks included.
+ */
+export const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const url = new URL(c.req.url);
+  c.header("X-API-Schemas", schemasUrl(requestOrigin(c), url.pathname));
+  const admission = await stateOf(c.env).admit(c.req.method, url.pathname);
+  // Take the body in now (Hono keeps it for the handler): a request answered early, by a fault or a
+  // refusal, must not leave its body unread behind the response.
+  if (c.req.raw.body !== null) await bufferBody(c);
+  if (admission.delayMs > 0) await sleep(admission.delayMs);
+  if (admission.failStatus !== null) {
+    throw new ApiError(admission.failStatus, codeForStatus(admission.failStatus), "Injected fault");
+  }
+  const principal = authenticate(c.req.header("authorization"));
+  if (!principal) throw new ApiError(401, "Unauthorized", "Unauthorized");
+  c.set("principal", principal);
+  await next();
+};

@@ -1,0 +1,70 @@
+/** Records as the state object keeps them; the API shapes are rendered from these on the way out. */
+
+export type ResourceType =
+  | "project"
+  | "stack"
+  | "service"
+  | "loadBalancerService"
+  | "externalService"
+  | "host";
+
+/** One step of a running Cattle process: the record shows `state` until `until`, then becomes `done`. */
+export interface Phase {
+  process: string;
+  state: string;
+  done: string;
+  until: number;
+}
+
+export interface ResourceRecord {
+  id: string;
+  type: ResourceType;
+  /** Owning project; a project's own id for projects. */
+  projectId: string;
+  uuid: string;
+  created: number;
+  removed: number | null;
+  /** The state the record rests in once `pending` has run out. */
+  state: string;
+  pending: Phase[];
+  /** Every other field, by its API name. */
+  data: Record<string, unknown>;
+}
+
+export interface World {
+  /** The next number for each id prefix (`1s` → 10 means the next service is 1s10). */
+  sequences: Record<string, number>;
+  records: ResourceRecord[];
+}
+
+export interface Stats {
+  total: number;
+  byMethod: Record<string, number>;
+  byPath: Record<string, Record<string, number>>;
+}
+
+export interface Faults {
+  status: number;
+  count: number;
+  delayMs: number;
+}
+
+export interface EmulatorConfig {
+  transitionMs: number;
+}
+
+/** What the gate in front of every `/v2-beta` request decided. */
+export interface Admission {
+  delayMs: number;
+  failStatus: number | null;
+}
+
+export const SERVICE_TYPES: readonly ResourceType[] = ["service", "loadBalancerService", "externalService"];
+
+export const isServiceType = (type: ResourceType): boolean => SERVICE_TYPES.includes(type);
+
+/** Cattle ids are a type prefix and a database number; order by the number, as Cattle does. */
+export function idNumber(id: string): number {
+  const match = /(\d+)$/.exec(id);
+  return match ? Number(match[1]) : 0;
+}

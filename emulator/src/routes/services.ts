@@ -1,0 +1,127 @@
+import { Hono } from "hono";
+import type { ServiceAction } from "../cattle-state";
+import { ApiError, type Result } from "../errors";
+import { parseListQuery } from "../filters";
+import {
+  type AppContext,
+  type AppEnv,
+  methodNotAllowed,
+  projectScope,
+  publicUrl,
+  readBody,
+  stateOf,
+} from "../http";
+import type { ResourceRecord, ResourceType } from "../model";
+import { renderCollection, renderResource, type Scope } from "../render";
+import { collectionSegment, TYPES, typeDef } from "../schemas";
+import { sanitize } from "../validation";
+
+/**
+ * Services under `/services` (every kind) and under each kind's own collection. Parsing, the
+ * type-driven validation and rendering happen here; everything that reads or changes the world is
+ * one call into the state object.
+ */
+export const services = new Hono<AppEnv>({ strict: false });
+
+const KINDS: readonly ResourceType[] = ["service", "loadBalancerService", "externalService"];
+
+function unwrap(result: Result<ResourceRecord>): ResourceRecord {
+  if (!result.ok) throw ApiError.from(result.error);
+  return result.value;
+}
+
+function createTypes(scope: Scope, urlType: ResourceType): Record<string, string> {
+  if (scope.role !== "owner") return {};
+  const kinds = urlType === "service" ? KINDS : [urlType];
+  return Object.fromEntries(kinds.map((kind) => [kind, `${scope.base}/${collectionSegment(typeDef(kind))}`]));
+}
+
+/** The `?action=` of a POST, which must be one of the type's actions (422 InvalidAction otherwise). */
+function actionOf(c: AppContext, urlType: ResourceType): ServiceAction {
+  const action = c.req.query("action") ?? "";
+  if (!Object.hasOwn(typeDef(urlType).resourceActions ?? {}, action)) {
+    throw new ApiError(422, "InvalidAction", `Unknown action ${action}`, "action");
+  }
+  return action as ServiceAction;
+}
+
+for (const urlType of KINDS) {
+  const definition = typeDef(urlType);
+  const segments = [...new Set([collectionSegment(definition), definition.pluralName])];
+  const kindsHere = urlType === "service" ? KINDS : [urlType];
+
+  for (const segment of segments) {
+    services.get(`/${segment}`, async (c) => {
+      const { projectId, scope } = projectScope(c, "read");
+      const records = await stateOf(c.env).list(projectId, kindsHere);
+      const url = publicUrl(c);
+      return c.json(
+        renderCollection(
+          records.map((record) => renderResource(scope, record)),
+          {
+            resourceType: urlType,
+            type: definition,
+            requestUrl: url,
+            query: parseListQuery(definition, url.searchParams),
+            createTypes: createTypes(scope, urlType),
+          },
+        ),
+      );
+    });
+
+    services.post(`/${segment}`, async (c) => {
+      const { projectId, scope } = projectScope(c, "write");
+      if (c.req.query("action") !== undefined) {
+        throw new ApiError(422, "InvalidAction", `Unknown action ${c.req.query("action")}`, "action");
+      }
+      const fields = sanitize(definition.fields, await readBody(c), "create");
+      if (!fields.ok) throw ApiError.from(fields.error);
+      const record = unwrap(await stateOf(c.env).createService(projectId, urlType, fields.value));
+      return c.json(renderResource(scope, record), 201);
+    });
+    services.all(`/${segment}`, methodNotAllowed);
+
+    services.get(`/${segment}/:id`, async (c) => {
+      const { projectId, scope } = projectScope(c, "read");
+      const record = await stateOf(c.env).get(projectId, c.req.param("id"), kindsHere);
+      if (!record) throw new ApiError(404, "NotFound", `No ${urlType} with id ${c.req.param("id")}`);
+      return c.json(renderResource(scope, record));
+    });
+
+    services.put(`/${segment}/:id`, async (c) => {
+      const { projectId, scope } = projectScope(c, "write");
+      const changes = sanitize(definition.fields, await readBody(c), "update");
+      if (!changes.ok) throw ApiError.from(changes.error);
+      const record = unwrap(
+        await stateOf(c.env).updateService(projectId, c.req.param("id"), urlType, changes.value),
+      );
+      return c.json(renderResource(scope, record));
+    });
+
+    services.delete(`/${segment}/:id`, async (c) => {
+      const { projectId, scope } = projectScope(c, "write");
+      const record = unwrap(await stateOf(c.env).removeService(projectId, c.req.param("id"), urlType));
+      return c.json(renderResource(scope, record));
+    });
+
+    services.post(`/${segment}/:id`, async (c) => {
+      // POST on a resource is only ever an action; the resource itself takes GET, PUT and DELETE.
+      if (c.req.query("action") === undefined) return methodNotAllowed();
+      const { projectId, scope } = projectScope(c, "write");
+      const action = actionOf(c, urlType);
+      const inputType = typeDef(urlType).resourceActions?.[action]?.input;
+      const body = await readBody(c);
+      let input: Record<string, unknown> = {};
+      if (inputType && TYPES[inputType]) {
+        const sanitized = sanitize((TYPES[inputType] as (typeof TYPES)[string]).fields, body, "create");
+        if (!sanitized.ok) throw ApiError.from(sanitized.error);
+        input = sanitized.value;
+      }
+      const record = unwrap(
+        await stateOf(c.env).serviceAction(projectId, c.req.param("id"), urlType, action, input),
+      );
+      return c.json(renderResource(scope, record), 202);
+    });
+    services.all(`/${segment}/:id`, methodNotAllowed);
+  }
+}

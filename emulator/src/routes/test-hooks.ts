@@ -1,0 +1,47 @@
+import { Hono } from "hono";
+import { ApiError } from "../errors";
+import { configPatch, faultsPatch, parseOrThrow } from "../faults";
+import { type AppEnv, methodNotAllowed, stateOf } from "../http";
+import { isPlainObject } from "../validation";
+
+/**
+ * Hooks for tests and local development. They need no key and are never delayed, failed or counted,
+ * so a test can always reset the world or read the counters whatever faults it injected.
+ */
+export const testHooks = new Hono<AppEnv>({ strict: false });
+
+async function jsonObject(request: Request): Promise<Record<string, unknown>> {
+  const text = await request.text();
+  if (text.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ApiError(422, "InvalidFormat", "Body is not valid JSON");
+  }
+  if (!isPlainObject(parsed)) throw new ApiError(422, "InvalidFormat", "Body must be a JSON object");
+  return parsed;
+}
+
+testHooks.post("/reset", async (c) => {
+  await stateOf(c.env).reset();
+  return c.body(null, 204);
+});
+testHooks.all("/reset", methodNotAllowed);
+
+testHooks.get("/stats", async (c) => c.json(await stateOf(c.env).stats()));
+testHooks.all("/stats", methodNotAllowed);
+
+testHooks.get("/faults", async (c) => c.json(await stateOf(c.env).faults()));
+testHooks.post("/faults", async (c) => {
+  const patch = parseOrThrow(faultsPatch, await jsonObject(c.req.raw));
+  return c.json(await stateOf(c.env).setFaults(patch));
+});
+testHooks.all("/faults", methodNotAllowed);
+
+testHooks.get("/config", async (c) => c.json(await stateOf(c.env).config()));
+testHooks.post("/config", async (c) => {
+  const patch = parseOrThrow(configPatch, await jsonObject(c.req.raw));
+  return c.json(await stateOf(c.env).setConfig(patch));
+});
+testHooks.all("/config", methodNotAllowed);

@@ -1,0 +1,240 @@
+import type { ResourceRecord, World } from "./model";
+
+/** Bump when the seed's shape changes, so a persisted world from an older emulator is re-seeded. */
+export const SEED_VERSION = 1;
+
+const at = (iso: string): number => Date.parse(iso);
+
+function record(
+  partial: Pick<ResourceRecord, "id" | "type" | "projectId" | "uuid" | "created"> & {
+    state?: string;
+    data: Record<string, unknown>;
+  },
+): ResourceRecord {
+  return { removed: null, pending: [], state: "active", ...partial };
+}
+
+const GLOBAL_LABEL = "io.rancher.scheduler.global";
+
+function launchConfig(
+  imageUuid: string,
+  labels: Record<string, string>,
+  extra: Record<string, unknown> = {},
+) {
+  return { imageUuid, kind: "container", labels, networkMode: "managed", version: "0", ...extra };
+}
+
+/** The world of CONTRACT §7: project 1a5 with four services and three hosts, project 1a7 with one service. */
+export function seedWorld(): World {
+  const records: ResourceRecord[] = [
+    record({
+      id: "1a5",
+      type: "project",
+      projectId: "1a5",
+      uuid: "adminProject",
+      created: at("2026-01-05T09:00:00Z"),
+      data: {
+        name: "Default",
+        description: "Default environment",
+        kind: "project",
+        orchestration: "cattle",
+        healthState: "healthy",
+        allowSystemRole: false,
+        virtualMachine: false,
+        defaultNetworkId: null,
+        hostRemoveDelaySeconds: 0,
+        servicesPortRange: { type: "servicesPortRange", startPort: 20000, endPort: 65535 },
+        projectTemplateId: null,
+        version: "2",
+      },
+    }),
+    record({
+      id: "1a7",
+      type: "project",
+      projectId: "1a7",
+      uuid: "8b1f7c2e-0c55-4f6e-9d3a-7a1a7a1a7a17",
+      created: at("2026-01-05T09:30:00Z"),
+      data: {
+        name: "Other",
+        description: "Second environment",
+        kind: "project",
+        orchestration: "cattle",
+        healthState: "healthy",
+        allowSystemRole: false,
+        virtualMachine: false,
+        defaultNetworkId: null,
+        hostRemoveDelaySeconds: 0,
+        servicesPortRange: { type: "servicesPortRange", startPort: 20000, endPort: 65535 },
+        projectTemplateId: null,
+        version: "2",
+      },
+    }),
+    record({
+      id: "1st1",
+      type: "stack",
+      projectId: "1a5",
+      uuid: "0d4c5a8e-1f0b-4a55-8a9e-5c1e1e1e1st1",
+      created: at("2026-01-05T09:50:00Z"),
+      data: { name: "Default", kind: "stack", healthState: "healthy", system: false, startOnCreate: true },
+    }),
+    record({
+      id: "1st2",
+      type: "stack",
+      projectId: "1a7",
+      uuid: "0d4c5a8e-1f0b-4a55-8a9e-5c1e1e1e1st2",
+      created: at("2026-01-05T09:55:00Z"),
+      data: { name: "Default", kind: "stack", healthState: "healthy", system: false, startOnCreate: true },
+    }),
+    record({
+      id: "1s1",
+      type: "service",
+      projectId: "1a5",
+      uuid: "3f0e9a52-7b1c-4d2e-9f4a-111111111111",
+      created: at("2026-01-05T10:00:00Z"),
+      data: {
+        name: "web",
+        kind: "service",
+        stackId: "1st1",
+        scale: 1,
+        currentScale: 1,
+        startOnCreate: true,
+        system: false,
+        launchConfig: launchConfig("docker:nginx:1.25", { app: "web" }, { ports: ["8080:80/tcp"] }),
+      },
+    }),
+    record({
+      id: "1s2",
+      type: "loadBalancerService",
+      projectId: "1a5",
+      uuid: "3f0e9a52-7b1c-4d2e-9f4a-222222222222",
+      created: at("2026-01-05T10:01:00Z"),
+      data: {
+        name: "lb",
+        kind: "loadBalancerService",
+        stackId: "1st1",
+        scale: 1,
+        currentScale: 1,
+        startOnCreate: true,
+        system: false,
+        launchConfig: launchConfig(
+          "docker:rancher/lb-service-haproxy:v0.9.1",
+          {
+            "io.rancher.container.agent_service.drain_provider": "true",
+            "io.rancher.container.agent.role": "environmentAdmin",
+            "io.rancher.container.create_agent": "true",
+          },
+          { ports: ["80:80/tcp"] },
+        ),
+        lbConfig: {
+          type: "lbConfig",
+          portRules: [
+            {
+              type: "portRule",
+              protocol: "http",
+              serviceId: "1s1",
+              sourcePort: 80,
+              targetPort: 80,
+              priority: 1,
+            },
+          ],
+          certificateIds: [],
+          defaultCertificateId: null,
+          config: null,
+          stickinessPolicy: null,
+        },
+      },
+    }),
+    record({
+      id: "1s3",
+      type: "externalService",
+      projectId: "1a5",
+      uuid: "3f0e9a52-7b1c-4d2e-9f4a-333333333333",
+      created: at("2026-01-05T10:02:00Z"),
+      data: {
+        name: "ext",
+        kind: "externalService",
+        stackId: "1st1",
+        startOnCreate: true,
+        system: false,
+        externalIpAddresses: ["203.0.113.10", "203.0.113.11"],
+        hostname: null,
+      },
+    }),
+    record({
+      id: "1s4",
+      type: "service",
+      projectId: "1a5",
+      uuid: "3f0e9a52-7b1c-4d2e-9f4a-444444444444",
+      created: at("2026-01-05T10:03:00Z"),
+      data: {
+        name: "agent",
+        kind: "service",
+        stackId: "1st1",
+        // A global service runs one container per host; its scale field is not what decides that.
+        scale: 1,
+        currentScale: 3,
+        startOnCreate: true,
+        system: false,
+        launchConfig: launchConfig("docker:busybox:1.36", { [GLOBAL_LABEL]: "true" }),
+      },
+    }),
+    record({
+      id: "1s9",
+      type: "service",
+      projectId: "1a7",
+      uuid: "3f0e9a52-7b1c-4d2e-9f4a-999999999999",
+      created: at("2026-01-05T10:09:00Z"),
+      data: {
+        name: "api",
+        kind: "service",
+        stackId: "1st2",
+        scale: 1,
+        currentScale: 1,
+        startOnCreate: true,
+        system: false,
+        launchConfig: launchConfig("docker:httpd:2.4", { app: "api" }),
+      },
+    }),
+    ...[1, 2, 3].map((n) =>
+      record({
+        id: `1h${n}`,
+        type: "host",
+        projectId: "1a5",
+        uuid: `5e0c1d2a-6b3f-4c8d-8e9f-00000000000${n}`,
+        created: at(`2026-01-04T${String(7 + n).padStart(2, "0")}:00:00Z`),
+        data: {
+          name: null,
+          kind: "host",
+          hostname: `worker${n}`,
+          driver: "amazonec2",
+          agentState: "active",
+          agentIpAddress: `10.0.0.1${n}`,
+          labels: { pool: "workers" },
+          amazonec2Config: {
+            type: "amazonec2Config",
+            region: "us-east-1",
+            zone: "a",
+            instanceType: "t2.micro",
+            ami: "ami-0c55b159cbfafe1f0",
+            vpcId: "vpc-0a1b2c3d",
+            subnetId: "subnet-0a1b2c3d",
+            securityGroup: ["rancher-machine"],
+            rootSize: "16",
+            sshUser: "ubuntu",
+          },
+          hostTemplateId: null,
+          info: null,
+          memory: 1024,
+          milliCpu: 1000,
+          localStorageMb: 16384,
+        },
+      }),
+    ),
+  ];
+  return { sequences: { "1s": 10, "1h": 4, "1st": 3, "1a": 8 }, records };
+}
+
+export const isGlobal = (record: ResourceRecord): boolean => {
+  const labels = (record.data.launchConfig as { labels?: Record<string, unknown> } | undefined)?.labels;
+  return labels?.[GLOBAL_LABEL] === "true";
+};

@@ -1,0 +1,142 @@
+import type { Phase, ResourceRecord } from "./model";
+
+/**
+ * Cattle's service processes, as declared in its spring-process-context.xml: the states a process may
+ * start from, the state shown while it runs (per start state where it differs) and the state it leaves.
+ * The emulator runs each one for the configured transition time instead of doing real work.
+ */
+export interface ProcessDefinition {
+  start: readonly string[];
+  transitioning: string | Readonly<Record<string, string>>;
+  done: string | Readonly<Record<string, string>>;
+}
+
+export const SERVICE_PROCESSES: Readonly<Record<string, ProcessDefinition>> = {
+  create: { start: ["requested"], transitioning: "registering", done: "inactive" },
+  activate: { start: ["inactive", "restarting"], transitioning: "activating", done: "active" },
+  update: {
+    start: [
+      "inactive",
+      "active",
+      "updating-active",
+      "finishing-upgrade",
+      "activating",
+      "canceling-upgrade",
+      "upgrading",
+      "rolling-back",
+    ],
+    transitioning: {
+      inactive: "updating-inactive",
+      active: "updating-active",
+      "updating-active": "updating-active",
+      "finishing-upgrade": "finishing-upgrade",
+      activating: "activating",
+      "canceling-upgrade": "canceling-upgrade",
+      upgrading: "upgrading",
+      "rolling-back": "rolling-back",
+    },
+    done: {
+      "updating-inactive": "inactive",
+      "updating-active": "active",
+      "finishing-upgrade": "active",
+      activating: "active",
+      "canceling-upgrade": "canceled-upgrade",
+      upgrading: "upgraded",
+      "rolling-back": "active",
+    },
+  },
+  deactivate: {
+    start: ["restarting", "active", "activating", "updating-inactive", "updating-active"],
+    transitioning: "deactivating",
+    done: "inactive",
+  },
+  remove: {
+    start: [
+      "inactive",
+      "registering",
+      "active",
+      "activating",
+      "updating-inactive",
+      "updating-active",
+      "upgrading",
+      "canceling-upgrade",
+      "rolling-back",
+      "deactivating",
+      "requested",
+      "canceled-upgrade",
+      "upgraded",
+      "finishing-upgrade",
+      "restarting",
+    ],
+    transitioning: "removing",
+    done: "removed",
+  },
+  upgrade: {
+    start: ["active", "activating", "inactive", "updating-active"],
+    transitioning: "upgrading",
+    done: "upgraded",
+  },
+  continueupgrade: { start: ["canceled-upgrade"], transitioning: "upgrading", done: "upgraded" },
+  cancelupgrade: {
+    start: ["upgrading", "finishing-upgrade"],
+    transitioning: "canceling-upgrade",
+    done: "canceled-upgrade",
+  },
+  rollback: {
+    start: ["upgrading", "upgraded", "canceled-upgrade"],
+    transitioning: "rolling-back",
+    done: "active",
+  },
+  finishupgrade: { start: ["upgraded"], transitioning: "finishing-upgrade", done: "active" },
+  restart: { start: ["active"], transitioning: "restarting", done: "active" },
+};
+
+/** The state a record shows right now: the running phase's state, or the state it rests in. */
+export const currentState = (record: ResourceRecord): string => record.pending[0]?.state ?? record.state;
+
+export const isTransitioning = (record: ResourceRecord): boolean => record.pending.length > 0;
+
+export function canStart(definition: ProcessDefinition, state: string): boolean {
+  return definition.start.includes(state);
+}
+
+/**
+ * The phase a process would run from `state`, or null when Cattle would refuse to start it there
+ * (its engine cancels the process, which the API turns into 409 Conflict or, for actions it checks
+ * first, 422 ActionNotAvailable).
+ */
+export function phaseFor(process: string, state: string, now: number, durationMs: number): Phase | null {
+  const definition = SERVICE_PROCESSES[process];
+  if (!definition || !canStart(definition, state)) return null;
+  const transitioning =
+    typeof definition.transitioning === "string" ? definition.transitioning : definition.transitioning[state];
+  if (transitioning === undefined) return null;
+  const done = typeof definition.done === "string" ? definition.done : definition.done[transitioning];
+  if (done === undefined) return null;
+  return { process, state: transitioning, done, until: now + durationMs };
+}
+
+/**
+ * Lets time pass for one record: every phase whose deadline is over completes, in order.
+ * Transitions are resolved on read, so nothing depends on timers or alarms firing.
+ * Returns the phases that completed so the caller can apply their side effects.
+ */
+export function settle(record: ResourceRecord, now: number): Phase[] {
+  const completed: Phase[] = [];
+  while (record.pending.length > 0) {
+    const phase = record.pending[0] as Phase;
+    if (phase.until > now) break;
+    record.pending.shift();
+    record.state = phase.done;
+    completed.push(phase);
+  }
+  return completed;
+}
+
+/** Actions the API offers for a record in `state`: those whose process may start there. */
+export function availableActions(state: string, actions: readonly string[]): string[] {
+  return actions.filter((action) => {
+    const definition = SERVICE_PROCESSES[action];
+    return definition !== undefined && canStart(definition, state);
+  });
+}

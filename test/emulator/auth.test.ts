@@ -1,0 +1,137 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { call, json, KEYS, P, reset } from "./emulator-client";
+
+beforeEach(reset);
+
+describe("authentication", () => {
+  it("answers 401 with Cattle's Basic challenge when no key is sent", async () => {
+    const { status, body, response } = await json(`${P}/services`, { key: null });
+    expect(status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe(
+      'Basic realm="Enter API access key and secret key as username and password"',
+    );
+    expect(body).toMatchObject({ type: "error", status: 401, code: "Unauthorized" });
+  });
+
+  it("answers 401 for a wrong secret, an unknown key and a malformed header", async () => {
+    expect((await call(`${P}/services`, { key: "dev-access:wrong" })).status).toBe(401);
+    expect((await call(`${P}/services`, { key: "nobody:dev-secret" })).status).toBe(401);
+    const malformed = await call(`${P}/services`, { key: null, headers: { authorization: "Basic %%%" } });
+    expect(malformed.status).toBe(401);
+    const bearer = await call(`${P}/services`, {
+      key: null,
+      headers: { authorization: "Bearer dev-access" },
+    });
+    expect(bearer.status).toBe(401);
+  });
+
+  it("leaves the challenge out when asked to with X-API-No-Challenge", async () => {
+    const response = await call(`${P}/services`, { key: null, headers: { "x-api-no-challenge": "true" } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBeNull();
+  });
+
+  it("authenticates before deciding a path does not exist", async () => {
+    expect((await call("/v2-beta/no-such-thing", { key: null })).status).toBe(401);
+    expect((await call("/v2-beta/no-such-thing")).status).toBe(404);
+  });
+});
+
+describe("project access", () => {
+  it("lists only the projects each key belongs to", async () => {
+    const owner = await json("/v2-beta/projects");
+    expect(owner.status).toBe(200);
+    expect(owner.body.data.map((p: { id: string }) => p.id)).toEqual(["1a5"]);
+    const readonly = await json("/v2-beta/projects", { key: KEYS.readonly });
+    expect(readonly.body.data.map((p: { id: string }) => p.id)).toEqual(["1a5"]);
+    const other = await json("/v2-beta/projects", { key: KEYS.other });
+    expect(other.body.data.map((p: { id: string; name: string }) => [p.id, p.name])).toEqual([
+      ["1a7", "Other"],
+    ]);
+  });
+
+  it("shows the project to its members", async () => {
+    const { status, body } = await json("/v2-beta/projects/1a5", { key: KEYS.readonly });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      id: "1a5",
+      type: "project",
+      name: "Default",
+      orchestration: "cattle",
+      state: "active",
+      links: { self: "http://127.0.0.1:8788/v2-beta/projects/1a5" },
+    });
+  });
+
+  it("hides another project and everything under it (404)", async () => {
+    const project = await json("/v2-beta/projects/1a7");
+    expect(project.status).toBe(404);
+    expect(project.body).toMatchObject({ type: "error", code: "NotFound" });
+    expect((await call("/v2-beta/projects/1a7/services")).status).toBe(404);
+    expect((await call("/v2-beta/projects/1a7/services/1s9")).status).toBe(404);
+    expect((await call("/v2-beta/projects/1a7/schemas/service")).status).toBe(404);
+    expect(
+      (await call("/v2-beta/projects/1a7/services/1s9", { method: "PUT", body: { scale: 5 } })).status,
+    ).toBe(404);
+    expect((await call("/v2-beta/projects/1a5/services", { key: KEYS.other })).status).toBe(404);
+    expect((await call("/v2-beta/projects/1a99/services")).status).toBe(404);
+  });
+
+  it("does not show a service of another project through the caller's own project", async () => {
+    expect((await call(`${P}/services/1s9`)).status).toBe(404);
+    const other = await json("/v2-beta/projects/1a7/services/1s9", { key: KEYS.other });
+    expect(other.status).toBe(200);
+    expect(other.body).toMatchObject({ id: "1s9", name: "api", accountId: "1a7" });
+  });
+
+  it("refuses every write of a read-only member with 403 and changes nothing", async () => {
+    const put = await json(`${P}/services/1s1`, { method: "PUT", key: KEYS.readonly, body: { scale: 4 } });
+    expect(put.status).toBe(403);
+    expect(put.body).toMatchObject({ type: "error", status: 403, code: "Forbidden" });
+    const post = await call(`${P}/services`, { method: "POST", key: KEYS.readonly, body: { name: "x" } });
+    expect(post.status).toBe(403);
+    expect((await call(`${P}/services/1s1`, { method: "DELETE", key: KEYS.readonly })).status).toBe(403);
+    const action = await call(`${P}/services/1s1?action=restart`, { method: "POST", key: KEYS.readonly });
+    expect(action.status).toBe(403);
+    expect((await json(`${P}/services/1s1`)).body.scale).toBe(1);
+  });
+
+  it("lets a read-only member read, without any actions on the resources", async () => {
+    const { status, body } = await json(`${P}/services/1s1`, { key: KEYS.readonly });
+    expect(status).toBe(200);
+    expect(body.actions).toEqual({});
+    const owner = await json(`${P}/services/1s1`);
+    expect(Object.keys(owner.body.actions)).toContain("upgrade");
+  });
+
+  it("takes the project from X-API-Project-Id on un-scoped routes", async () => {
+    const scoped = await json("/v2-beta/services/1s9", {
+      key: KEYS.other,
+      headers: { "x-api-project-id": "1a7" },
+    });
+    expect(scoped.status).toBe(200);
+    expect(scoped.body.links.self).toBe("http://127.0.0.1:8788/v2-beta/services/1s9");
+    const defaulted = await json("/v2-beta/services/1s1");
+    expect(defaulted.status).toBe(200);
+    const denied = await call("/v2-beta/services/1s9", { headers: { "x-api-project-id": "1a7" } });
+    expect(denied.status).toBe(404);
+  });
+});
+
+describe("API root", () => {
+  it("answers GET /v2-beta with the schemas URL in X-API-Schemas, as go-rancher expects", async () => {
+    const { status, body, response } = await json("/v2-beta");
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ type: "apiVersion", id: "v2-beta" });
+    expect(response.headers.get("x-api-schemas")).toBe("http://127.0.0.1:8788/v2-beta/schemas");
+    const scoped = await call(`${P}/schemas`);
+    expect(scoped.headers.get("x-api-schemas")).toBe("http://127.0.0.1:8788/v2-beta/projects/1a5/schemas");
+  });
+
+  it("builds links from X-Forwarded-Proto and X-Forwarded-Host", async () => {
+    const { body } = await json(`${P}/services/1s1`, {
+      headers: { "x-forwarded-proto": "https", "x-forwarded-host": "rancher.example.com" },
+    });
+    expect(body.links.self).toBe("https://rancher.example.com/v2-beta/projects/1a5/services/1s1");
+  });
+});

@@ -1,0 +1,167 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { call, EMULATOR, json, P, reset } from "./emulator-client";
+
+beforeEach(reset);
+
+const hook = (path: string, body?: unknown) =>
+  fetch(`${EMULATOR}/_emulator${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+
+const stats = async () =>
+  (await hook("/stats")).json() as Promise<{
+    total: number;
+    byMethod: Record<string, number>;
+    byPath: Record<string, Record<string, number>>;
+  }>;
+
+describe("reset", () => {
+  it("puts the seed back", async () => {
+    await call(`${P}/services/1s1`, { method: "PUT", body: { scale: 7 } });
+    await call(`${P}/services`, { method: "POST", body: { name: "extra" } });
+    await reset();
+    expect((await json(`${P}/services/1s1`)).body).toMatchObject({ scale: 1, state: "active" });
+    expect((await json(`${P}/services`)).body.data).toHaveLength(4);
+    const created = await json(`${P}/services`, { method: "POST", body: { name: "extra" } });
+    expect(created.body.id).toBe("1s10");
+  });
+
+  it("clears stats and faults", async () => {
+    await call(`${P}/services`);
+    await hook("/faults", { status: 500, count: 5, delayMs: 10 });
+    await reset();
+    expect(await stats()).toEqual({ total: 0, byMethod: {}, byPath: {} });
+    expect(await (await hook("/faults")).json()).toMatchObject({ count: 0, delayMs: 0 });
+  });
+});
+
+describe("stats", () => {
+  it("counts every /v2-beta request by method and by path without the query, and never the hooks", async () => {
+    await call(`${P}/services/1s1`);
+    await call(`${P}/services/1s1?foo=bar`);
+    await call(`${P}/services/1s1`, { method: "PUT", body: { scale: 2 } });
+    await call(`${P}/services`, { key: null });
+    await call("/v2-beta/nowhere");
+    await hook("/stats");
+    await hook("/faults");
+    expect(await stats()).toEqual({
+      total: 5,
+      byMethod: { GET: 4, PUT: 1 },
+      byPath: {
+        "/v2-beta/projects/1a5/services/1s1": { GET: 2, PUT: 1 },
+        "/v2-beta/projects/1a5/services": { GET: 1 },
+        "/v2-beta/nowhere": { GET: 1 },
+      },
+    });
+  });
+});
+
+describe("faults", () => {
+  it("fails the next N requests with the status in Cattle's envelope, then recovers", async () => {
+    const set = await hook("/faults", { status: 503, count: 2 });
+    expect(set.status).toBe(200);
+    expect(await set.json()).toEqual({ status: 503, count: 2, delayMs: 0 });
+    const first = await json(`${P}/services/1s1`);
+    expect(first.status).toBe(503);
+    expect(first.body).toMatchObject({ type: "error", status: 503, code: "ServiceUnavailable" });
+    // Any route, unauthenticated ones included.
+    const second = await json("/v2-beta/projects/1a5", { key: null });
+    expect(second.status).toBe(503);
+    expect((await call(`${P}/services/1s1`)).status).toBe(200);
+    expect((await stats()).total).toBe(3);
+    expect(await (await hook("/faults")).json()).toMatchObject({ count: 0 });
+  });
+
+  it("maps statuses to Cattle's codes", async () => {
+    const expected: [number, string][] = [
+      [500, "InternalError"],
+      [409, "Conflict"],
+      [404, "NotFound"],
+      [401, "Unauthorized"],
+      [403, "Forbidden"],
+      [502, "BadGateway"],
+    ];
+    for (const [status, code] of expected) {
+      await hook("/faults", { status, count: 1 });
+      const result = await json(`${P}/services`);
+      expect([result.status, result.body.code]).toEqual([status, code]);
+    }
+  });
+
+  it("does not write when a PUT is failed", async () => {
+    await hook("/faults", { status: 500, count: 1 });
+    expect((await call(`${P}/services/1s1`, { method: "PUT", body: { scale: 9 } })).status).toBe(500);
+    expect((await json(`${P}/services/1s1`)).body.scale).toBe(1);
+  });
+
+  it("delays every request until changed, and keeps fields that are not sent", async () => {
+    await hook("/faults", { delayMs: 120 });
+    const started = Date.now();
+    expect((await call(`${P}/services/1s1`)).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(110);
+    await hook("/faults", { status: 500, count: 1 });
+    expect(await (await hook("/faults")).json()).toEqual({ status: 500, count: 1, delayMs: 120 });
+    const slowFailure = Date.now();
+    expect((await call(`${P}/services`)).status).toBe(500);
+    expect(Date.now() - slowFailure).toBeGreaterThanOrEqual(110);
+    // The hooks themselves are never delayed.
+    const hookStart = Date.now();
+    await hook("/stats");
+    expect(Date.now() - hookStart).toBeLessThan(100);
+  });
+
+  it("clears both with count 0 and delayMs 0", async () => {
+    await hook("/faults", { status: 503, count: 3, delayMs: 50 });
+    await hook("/faults", { count: 0, delayMs: 0 });
+    expect(await (await hook("/faults")).json()).toMatchObject({ count: 0, delayMs: 0 });
+    const started = Date.now();
+    expect((await call(`${P}/services`)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(50);
+  });
+
+  it("validates the body with the envelope", async () => {
+    const cases: [unknown, number, string, string | undefined][] = [
+      [{ status: 200, count: 1 }, 422, "MinLimitExceeded", "status"],
+      [{ status: 503, count: -1 }, 422, "MinLimitExceeded", "count"],
+      [{ count: 1.5 }, 422, "InvalidFormat", "count"],
+      [{ delayMs: "20" }, 422, "InvalidFormat", "delayMs"],
+      [{ delayMs: 1e9 }, 422, "MaxLimitExceeded", "delayMs"],
+      [{ colour: "red" }, 422, "InvalidOption", "colour"],
+      ["not json", 422, "InvalidFormat", undefined],
+      ["[1,2]", 422, "InvalidFormat", undefined],
+    ];
+    for (const [body, status, code, fieldName] of cases) {
+      const response = await hook("/faults", body);
+      const envelope = (await response.json()) as Record<string, unknown>;
+      expect([body, response.status, envelope.type, envelope.code, envelope.fieldName]).toEqual([
+        body,
+        status,
+        "error",
+        code,
+        fieldName,
+      ]);
+    }
+    expect(await (await hook("/faults")).json()).toEqual({ status: 503, count: 0, delayMs: 0 });
+  });
+
+  it("answers unknown hooks with 404 and wrong methods with 405", async () => {
+    const unknown = await fetch(`${EMULATOR}/_emulator/nothing`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { code: string }).code).toBe("NotFound");
+    const wrong = await fetch(`${EMULATOR}/_emulator/reset`);
+    expect(wrong.status).toBe(405);
+    expect(((await wrong.json()) as { code: string }).code).toBe("MethodNotAllowed");
+  });
+});
+
+describe("config", () => {
+  it("changes the transition time until the next reset", async () => {
+    const set = await hook("/config", { transitionMs: 40 });
+    expect(await set.json()).toEqual({ transitionMs: 40 });
+    await reset();
+    expect(await (await hook("/config")).json()).toEqual({ transitionMs: 300 });
+    expect((await hook("/config", { transitionMs: -1 })).status).toBe(422);
+  });
+});

@@ -1,0 +1,120 @@
+import { exports } from "cloudflare:workers";
+
+/** Where the worker under test is addressed; any origin works, receivers echo it in their URLs. */
+export const ORIGIN = "http://hooks.test";
+export const EMULATOR = "http://127.0.0.1:8788";
+
+export const KEYS = {
+  dev: "dev-access:dev-secret",
+  readonly: "readonly-access:readonly-secret",
+  other: "other-access:other-secret",
+  wrong: "dev-access:not-the-secret",
+} as const;
+
+export interface CallOptions {
+  method?: string;
+  key?: string | null;
+  body?: unknown;
+  rawBody?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+/** A request to the worker under test, through its default export. */
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  const key = options.key === undefined ? KEYS.dev : options.key;
+  if (key !== null) headers.authorization = `Basic ${btoa(key)}`;
+  let body = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  }
+  return exports.default.fetch(
+    new Request(`${ORIGIN}${path}`, { method: options.method ?? "GET", headers, body }),
+  );
+}
+
+export async function json<T = Record<string, any>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+export function scaleServiceBody(config: Record<string, unknown> = {}, name = uniqueName()) {
+  return {
+    name,
+    driver: "scaleService",
+    scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 10, ...config },
+  };
+}
+
+let counter = 0;
+export const uniqueName = (prefix = "hook") => `${prefix}-${Date.now().toString(36)}-${++counter}`;
+
+export async function createReceiver(
+  config: Record<string, unknown> = {},
+  projectId = "1a5",
+  key: string = KEYS.dev,
+) {
+  const response = await call(`/v1-webhooks/receivers?projectId=${projectId}`, {
+    method: "POST",
+    key,
+    body: scaleServiceBody(config),
+  });
+  if (response.status !== 201) throw new Error(`create failed: ${response.status} ${await response.text()}`);
+  return json(response);
+}
+
+/** POSTs a trigger URL (absolute, as the API returns it) to the worker under test. */
+export function trigger(url: string, init: RequestInit = {}): Promise<Response> {
+  const { pathname, search } = new URL(url);
+  return exports.default.fetch(new Request(`${ORIGIN}${pathname}${search}`, { method: "POST", ...init }));
+}
+
+// The emulator, reached through the test runner's outbound fetch.
+async function emulator(path: string, init: RequestInit = {}) {
+  const response = await fetch(`${EMULATOR}${path}`, init);
+  if (!response.ok) throw new Error(`emulator ${path}: ${response.status} ${await response.text()}`);
+  return response;
+}
+
+export const resetEmulator = () => emulator("/_emulator/reset", { method: "POST" });
+
+export const setFaults = (faults: { status?: number; count?: number; delayMs?: number }) =>
+  emulator("/_emulator/faults", {
+    method: "POST",
+    body: JSON.stringify(faults),
+    headers: { "content-type": "application/json" },
+  });
+
+export interface EmulatorStats {
+  total: number;
+  byMethod: Record<string, number>;
+  byPath: Record<string, Record<string, number>>;
+}
+
+export const emulatorStats = async (): Promise<EmulatorStats> => (await emulator("/_emulator/stats")).json();
+
+export async function cattleService(serviceId: string, projectId = "1a5", key: string = KEYS.dev) {
+  const response = await emulator(`/v2-beta/projects/${projectId}/services/${serviceId}`, {
+    headers: { authorization: `Basic ${btoa(key)}` },
+  });
+  return (await response.json()) as { scale: number; state: string; transitioning: string };
+}
+
+export async function setScale(serviceId: string, scale: number, projectId = "1a5") {
+  await emulator(`/v2-beta/projects/${projectId}/services/${serviceId}`, {
+    method: "PUT",
+    body: JSON.stringify({ scale }),
+    headers: { authorization: `Basic ${btoa(KEYS.dev)}`, "content-type": "application/json" },
+  });
+  await waitForActive(serviceId, projectId);
+}
+
+/** Waits until a service has left its transition (the emulator takes EMULATOR_TRANSITION_MS). */
+export async function waitForActive(serviceId: string, projectId = "1a5") {
+  for (let i = 0; i < 100; i++) {
+    const service = await cattleService(serviceId, projectId);
+    if (service.transitioning !== "yes") return service;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`service ${serviceId} stayed in transition`);
+}
