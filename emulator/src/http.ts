@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { defaultProject, type Principal, roleIn } from "./auth";
 import type { CattleState } from "./cattle-state";
-import { ApiError, notFound } from "./errors";
+import { ApiError } from "./errors";
 import type { Scope } from "./render";
 import { isPlainObject } from "./validation";
 
@@ -64,23 +64,59 @@ export interface ProjectScope {
 }
 
 /**
- * The project a request works in and the key's role there: the `{pid}` of `/v2-beta/projects/{pid}/…`,
- * else the `X-API-Project-Id` header, else the key's default project. A project the key has no part in
- * answers 404, as if it did not exist; writes by a read-only member answer 403.
+ * The project a request asks to work in, as Cattle's `ApiRequestParser` and `ApiAuthenticator` find
+ * it: the `{pid}` of `/v2-beta/projects/{pid}/<anything>` (which then stands in for the header), else a
+ * non-empty `X-API-Project-Id`. `/v2-beta/projects/{pid}` itself names no project this way: it is a
+ * plain lookup in the projects collection.
  */
-export function projectScope(c: AppContext, access: "read" | "write"): ProjectScope {
+export function requestedProject(pathname: string, header: string | undefined): string | undefined {
+  const scoped = /^\/v2-beta\/projects\/([^/]+)\/.*[^/]/i.exec(pathname);
+  if (scoped) {
+    try {
+      return decodeURIComponent(scoped[1] as string);
+    } catch {
+      return scoped[1];
+    }
+  }
+  return header === undefined || header === "" ? undefined : header;
+}
+
+/**
+ * Cattle's `ApiAuthenticator` refuses a request for a project the key is no member of (or one that
+ * does not exist) with 403, before any routing: so does the emulator, right after authentication.
+ */
+export function checkProjectAccess(principal: Principal, pathname: string, header: string | undefined): void {
+  const projectId = requestedProject(pathname, header);
+  if (projectId !== undefined && roleIn(principal, projectId) === undefined) {
+    throw new ApiError(403, "Forbidden", `The API key has no access to environment ${projectId}`);
+  }
+}
+
+/**
+ * The project a request works in and the key's role there: the `{pid}` of `/v2-beta/projects/{pid}/…`,
+ * else the `X-API-Project-Id` header, else the key's default project. The gate has already refused
+ * (403) a project the key has no part in.
+ */
+export function projectScope(c: AppContext): ProjectScope {
   const principal = c.get("principal");
   const fromPath = c.req.param("pid");
-  const projectId = fromPath ?? c.req.header("x-api-project-id") ?? defaultProject(principal);
+  const projectId = fromPath ?? (c.req.header("x-api-project-id") || defaultProject(principal));
   const role = projectId === undefined ? undefined : roleIn(principal, projectId);
-  if (projectId === undefined || role === undefined)
-    throw notFound(`No environment with id ${projectId ?? ""}`);
-  if (access === "write" && role !== "owner") {
-    throw new ApiError(403, "Forbidden", "The API key has read-only access to this environment");
+  if (projectId === undefined || role === undefined) {
+    throw new ApiError(403, "Forbidden", `The API key has no access to environment ${projectId ?? ""}`);
   }
   const origin = requestOrigin(c);
   const base = fromPath === undefined ? `${origin}/v2-beta` : `${origin}/v2-beta/projects/${projectId}`;
   return { projectId, scope: { origin, base, role } };
+}
+
+/**
+ * A read-only member's schemas list only GET (Cattle's `NotWritablePostProcessor`), so gdapi's
+ * `ValidationHandler.validateMethod` answers its POST, PUT and DELETE with 405 as for any method a
+ * schema does not list.
+ */
+export function requireWritable(scope: Scope): void {
+  if (scope.role !== "owner") methodNotAllowed();
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { authenticate } from "./auth";
 import { ApiError, codeForStatus } from "./errors";
-import { type AppEnv, bufferBody, requestOrigin, sleep, stateOf } from "./http";
+import { type AppEnv, bufferBody, checkProjectAccess, requestOrigin, sleep, stateOf } from "./http";
 
 /** Cattle names the schemas of the request's scope in every response; go-rancher's client requires it. */
 function schemasUrl(origin: string, pathname: string): string {
@@ -11,8 +11,9 @@ function schemasUrl(origin: string, pathname: string): string {
 
 /**
  * In front of every `/v2-beta` request, in Cattle's order plus the test hooks: count it, apply the
- * injected delay and failure, then authenticate. Injected failures come before authentication so
- * they hit every request alike, the management checks included.
+ * injected delay and failure, then authenticate, then refuse (403) a project the key cannot see.
+ * Injected failures come before authentication so they hit every request alike, the management
+ * checks included.
  */
 export const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const url = new URL(c.req.url);
@@ -27,6 +28,7 @@ export const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const principal = authenticate(c.req.header("authorization"));
   if (!principal) throw new ApiError(401, "Unauthorized", "Unauthorized");
+  checkProjectAccess(principal, url.pathname, c.req.header("x-api-project-id"));
   c.set("principal", principal);
   await next();
 };

@@ -63,18 +63,32 @@ describe("project access", () => {
     });
   });
 
-  it("hides another project and everything under it (404)", async () => {
+  it("hides another project (404) but refuses everything under it with 403, as Cattle's ApiAuthenticator", async () => {
     const project = await json("/v2-beta/projects/1a7");
     expect(project.status).toBe(404);
     expect(project.body).toMatchObject({ type: "error", code: "NotFound" });
-    expect((await call("/v2-beta/projects/1a7/services")).status).toBe(404);
-    expect((await call("/v2-beta/projects/1a7/services/1s9")).status).toBe(404);
-    expect((await call("/v2-beta/projects/1a7/schemas/service")).status).toBe(404);
+    expect((await call("/v2-beta/projects/1a7/")).status).toBe(404);
+    const services = await json("/v2-beta/projects/1a7/services");
+    expect(services.status).toBe(403);
+    expect(services.body).toMatchObject({ type: "error", status: 403, code: "Forbidden" });
+    expect(typeof services.body.message).toBe("string");
+    expect((await call("/v2-beta/projects/1a7/services/1s9")).status).toBe(403);
+    expect((await call("/v2-beta/projects/1a7/schemas/service")).status).toBe(403);
+    expect((await call("/v2-beta/projects/1a7/hosts")).status).toBe(403);
+    // Refused before routing: unknown paths and wrong methods under the project are 403 too.
+    expect((await call("/v2-beta/projects/1a7/no-such-thing")).status).toBe(403);
+    expect((await call("/v2-beta/projects/1a7/hosts", { method: "DELETE" })).status).toBe(403);
     expect(
       (await call("/v2-beta/projects/1a7/services/1s9", { method: "PUT", body: { scale: 5 } })).status,
-    ).toBe(404);
-    expect((await call("/v2-beta/projects/1a5/services", { key: KEYS.other })).status).toBe(404);
-    expect((await call("/v2-beta/projects/1a99/services")).status).toBe(404);
+    ).toBe(403);
+    expect((await call("/v2-beta/projects/1a5/services", { key: KEYS.other })).status).toBe(403);
+    // A project that does not exist is refused the same way.
+    expect((await call("/v2-beta/projects/1a99/services")).status).toBe(403);
+    expect((await json("/v2-beta/projects/1a7/services/1s9", { key: KEYS.other })).body.scale).toBe(1);
+  });
+
+  it("still answers 401 before 403 for a missing key", async () => {
+    expect((await call("/v2-beta/projects/1a7/services", { key: null })).status).toBe(401);
   });
 
   it("does not show a service of another project through the caller's own project", async () => {
@@ -84,16 +98,47 @@ describe("project access", () => {
     expect(other.body).toMatchObject({ id: "1s9", name: "api", accountId: "1a7" });
   });
 
-  it("refuses every write of a read-only member with 403 and changes nothing", async () => {
+  it("answers a read-only member's writes with 405, as its schemas list only GET, and changes nothing", async () => {
     const put = await json(`${P}/services/1s1`, { method: "PUT", key: KEYS.readonly, body: { scale: 4 } });
-    expect(put.status).toBe(403);
-    expect(put.body).toMatchObject({ type: "error", status: 403, code: "Forbidden" });
-    const post = await call(`${P}/services`, { method: "POST", key: KEYS.readonly, body: { name: "x" } });
-    expect(post.status).toBe(403);
-    expect((await call(`${P}/services/1s1`, { method: "DELETE", key: KEYS.readonly })).status).toBe(403);
-    const action = await call(`${P}/services/1s1?action=restart`, { method: "POST", key: KEYS.readonly });
-    expect(action.status).toBe(403);
-    expect((await json(`${P}/services/1s1`)).body.scale).toBe(1);
+    expect(put.status).toBe(405);
+    expect(put.body).toMatchObject({ type: "error", status: 405, code: "MethodNotAllowed" });
+    const post = await json(`${P}/services`, { method: "POST", key: KEYS.readonly, body: { name: "x" } });
+    expect(post.status).toBe(405);
+    expect(post.body).toMatchObject({ type: "error", status: 405, code: "MethodNotAllowed" });
+    expect((await call(`${P}/loadbalancerservices`, { method: "POST", key: KEYS.readonly })).status).toBe(
+      405,
+    );
+    expect((await call(`${P}/services/1s1`, { method: "DELETE", key: KEYS.readonly })).status).toBe(405);
+    // The method check comes before the lookup, as gdapi's ValidationHandler does it.
+    expect((await call(`${P}/services/1s404`, { method: "PUT", key: KEYS.readonly, body: {} })).status).toBe(
+      405,
+    );
+    expect(
+      (await call("/v2-beta/services/1s1", { method: "PUT", key: KEYS.readonly, body: {} })).status,
+    ).toBe(405);
+    const services = await json(`${P}/services`);
+    expect(services.body.data.map((s: { name: string }) => s.name)).not.toContain("x");
+    const web = await json(`${P}/services/1s1`);
+    expect(web.body).toMatchObject({ scale: 1, state: "active" });
+  });
+
+  it("answers a read-only member's actions with 422 InvalidAction: its schemas offer none", async () => {
+    const restart = await json(`${P}/services/1s1?action=restart`, { method: "POST", key: KEYS.readonly });
+    expect(restart.status).toBe(422);
+    expect(restart.body).toMatchObject({ type: "error", code: "InvalidAction", fieldName: "action" });
+    const upgrade = await call(`${P}/services/1s1?action=upgrade`, {
+      method: "POST",
+      key: KEYS.readonly,
+      body: { inServiceStrategy: {} },
+    });
+    expect(upgrade.status).toBe(422);
+    expect((await json(`${P}/services/1s1`)).body.state).toBe("active");
+  });
+
+  it("parses the body before refusing a read-only write, as Cattle does", async () => {
+    const bad = await json(`${P}/services/1s1`, { method: "PUT", key: KEYS.readonly, rawBody: "{" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe("InvalidBodyContent");
   });
 
   it("lets a read-only member read, without any actions on the resources", async () => {
@@ -113,8 +158,14 @@ describe("project access", () => {
     expect(scoped.body.links.self).toBe("http://127.0.0.1:8788/v2-beta/services/1s9");
     const defaulted = await json("/v2-beta/services/1s1");
     expect(defaulted.status).toBe(200);
-    const denied = await call("/v2-beta/services/1s9", { headers: { "x-api-project-id": "1a7" } });
-    expect(denied.status).toBe(404);
+    const denied = await json("/v2-beta/services/1s9", { headers: { "x-api-project-id": "1a7" } });
+    expect(denied.status).toBe(403);
+    expect(denied.body).toMatchObject({ type: "error", code: "Forbidden" });
+    // The header is checked on every route, as Cattle's ApiAuthenticator does.
+    expect((await call("/v2-beta/projects", { headers: { "x-api-project-id": "1a7" } })).status).toBe(403);
+    // Under /projects/{pid}/… the path names the project, whatever the header says.
+    const pathWins = await call(`${P}/services/1s1`, { headers: { "x-api-project-id": "1a7" } });
+    expect(pathWins.status).toBe(200);
   });
 });
 

@@ -36,12 +36,13 @@ describe("hosts", () => {
     expect(ids((await json(`${P}/hosts?created_gt=2026-01-04T08:30:00Z`)).body)).toEqual(["1h2", "1h3"]);
   });
 
-  it("gets one host, 404s unknown ones and other projects' view", async () => {
+  it("gets one host, 404s unknown ones and refuses other projects' keys", async () => {
     expect((await json(`${P}/hosts/1h2`)).body).toMatchObject({ id: "1h2", hostname: "worker2" });
     expect((await call(`${P}/hosts/1h9`)).status).toBe(404);
     expect((await call("/v2-beta/projects/1a7/hosts", { key: KEYS.other })).status).toBe(200);
     expect(ids((await json("/v2-beta/projects/1a7/hosts", { key: KEYS.other })).body)).toEqual([]);
-    expect((await call(`${P}/hosts/1h1`, { key: KEYS.other })).status).toBe(404);
+    expect((await call(`${P}/hosts/1h1`, { key: KEYS.other })).status).toBe(403);
+    expect((await call("/v2-beta/hosts/1h1", { key: KEYS.other })).status).toBe(404);
   });
 
   it("does not offer writes on hosts yet (405)", async () => {

@@ -47,7 +47,7 @@ describe("schemas per key", () => {
     expect(host.body.resourceFields.hostname).toMatchObject({ type: "string", required: true });
     expect(host.body.collectionFilters.hostname).toBeDefined();
     const project = await json(`${P}/schemas/project`, { key: KEYS.other });
-    expect(project.status).toBe(404);
+    expect(project.status).toBe(403);
     const mine = await json(`${P}/schemas/project`);
     expect(mine.body).toMatchObject({ id: "project", type: "schema" });
   });

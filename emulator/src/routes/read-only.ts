@@ -16,7 +16,7 @@ for (const type of READ_ONLY_TYPES) {
   const segment = collectionSegment(definition);
 
   readOnly.get(`/${segment}`, async (c) => {
-    const { projectId, scope } = projectScope(c, "read");
+    const { projectId, scope } = projectScope(c);
     const records = await stateOf(c.env).list(projectId, [type]);
     const url = publicUrl(c);
     return c.json(
@@ -35,7 +35,7 @@ for (const type of READ_ONLY_TYPES) {
   readOnly.all(`/${segment}`, methodNotAllowed);
 
   readOnly.get(`/${segment}/:id`, async (c) => {
-    const { projectId, scope } = projectScope(c, "read");
+    const { projectId, scope } = projectScope(c);
     const record = await stateOf(c.env).get(projectId, c.req.param("id"), [type]);
     if (!record) throw new ApiError(404, "NotFound", `No ${type} with id ${c.req.param("id")}`);
     return c.json(renderResource(scope, record));

@@ -7,7 +7,7 @@ import { findSchemaName, renderSchema, schemaNames } from "../schemas";
 export const schemas = new Hono<AppEnv>({ strict: false });
 
 schemas.get("/schemas", (c) => {
-  const { scope } = projectScope(c, "read");
+  const { scope } = projectScope(c);
   const url = publicUrl(c);
   const schemasUrl = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
   return c.json({
@@ -27,7 +27,7 @@ schemas.get("/schemas", (c) => {
 schemas.all("/schemas", methodNotAllowed);
 
 schemas.get("/schemas/:name", (c) => {
-  const { scope } = projectScope(c, "read");
+  const { scope } = projectScope(c);
   const name = findSchemaName(c.req.param("name"));
   if (!name) throw notFound(`No schema ${c.req.param("name")}`);
   return c.json(renderSchema(name, scope.role, `${scope.base}/schemas`, scope.base));

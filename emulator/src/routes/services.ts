@@ -9,6 +9,7 @@ import {
   projectScope,
   publicUrl,
   readBody,
+  requireWritable,
   stateOf,
 } from "../http";
 import type { ResourceRecord, ResourceType } from "../model";
@@ -36,10 +37,15 @@ function createTypes(scope: Scope, urlType: ResourceType): Record<string, string
   return Object.fromEntries(kinds.map((kind) => [kind, `${scope.base}/${collectionSegment(typeDef(kind))}`]));
 }
 
-/** The `?action=` of a POST, which must be one of the type's actions (422 InvalidAction otherwise). */
-function actionOf(c: AppContext, urlType: ResourceType): ServiceAction {
+/**
+ * The `?action=` of a POST, which must be one of the actions the key's schema lists (422 InvalidAction
+ * otherwise). A read-only member's schemas list none, so every action is invalid for it: gdapi checks
+ * actions against the schema and skips the method check for them.
+ */
+function actionOf(c: AppContext, urlType: ResourceType, scope: Scope): ServiceAction {
   const action = c.req.query("action") ?? "";
-  if (!Object.hasOwn(typeDef(urlType).resourceActions ?? {}, action)) {
+  const offered = scope.role === "owner" ? (typeDef(urlType).resourceActions ?? {}) : {};
+  if (!Object.hasOwn(offered, action)) {
     throw new ApiError(422, "InvalidAction", `Unknown action ${action}`, "action");
   }
   return action as ServiceAction;
@@ -52,7 +58,7 @@ for (const urlType of KINDS) {
 
   for (const segment of segments) {
     services.get(`/${segment}`, async (c) => {
-      const { projectId, scope } = projectScope(c, "read");
+      const { projectId, scope } = projectScope(c);
       const records = await stateOf(c.env).list(projectId, kindsHere);
       const url = publicUrl(c);
       return c.json(
@@ -70,11 +76,14 @@ for (const urlType of KINDS) {
     });
 
     services.post(`/${segment}`, async (c) => {
-      const { projectId, scope } = projectScope(c, "write");
+      const { projectId, scope } = projectScope(c);
+      // Cattle parses the body first (400 InvalidBodyContent), then checks an action, then the method.
+      const body = await readBody(c);
       if (c.req.query("action") !== undefined) {
         throw new ApiError(422, "InvalidAction", `Unknown action ${c.req.query("action")}`, "action");
       }
-      const fields = sanitize(definition.fields, await readBody(c), "create");
+      requireWritable(scope);
+      const fields = sanitize(definition.fields, body, "create");
       if (!fields.ok) throw ApiError.from(fields.error);
       const record = unwrap(await stateOf(c.env).createService(projectId, urlType, fields.value));
       return c.json(renderResource(scope, record), 201);
@@ -82,15 +91,17 @@ for (const urlType of KINDS) {
     services.all(`/${segment}`, methodNotAllowed);
 
     services.get(`/${segment}/:id`, async (c) => {
-      const { projectId, scope } = projectScope(c, "read");
+      const { projectId, scope } = projectScope(c);
       const record = await stateOf(c.env).get(projectId, c.req.param("id"), kindsHere);
       if (!record) throw new ApiError(404, "NotFound", `No ${urlType} with id ${c.req.param("id")}`);
       return c.json(renderResource(scope, record));
     });
 
     services.put(`/${segment}/:id`, async (c) => {
-      const { projectId, scope } = projectScope(c, "write");
-      const changes = sanitize(definition.fields, await readBody(c), "update");
+      const { projectId, scope } = projectScope(c);
+      const body = await readBody(c);
+      requireWritable(scope);
+      const changes = sanitize(definition.fields, body, "update");
       if (!changes.ok) throw ApiError.from(changes.error);
       const record = unwrap(
         await stateOf(c.env).updateService(projectId, c.req.param("id"), urlType, changes.value),
@@ -99,7 +110,8 @@ for (const urlType of KINDS) {
     });
 
     services.delete(`/${segment}/:id`, async (c) => {
-      const { projectId, scope } = projectScope(c, "write");
+      const { projectId, scope } = projectScope(c);
+      requireWritable(scope);
       const record = unwrap(await stateOf(c.env).removeService(projectId, c.req.param("id"), urlType));
       return c.json(renderResource(scope, record));
     });
@@ -107,10 +119,10 @@ for (const urlType of KINDS) {
     services.post(`/${segment}/:id`, async (c) => {
       // POST on a resource is only ever an action; the resource itself takes GET, PUT and DELETE.
       if (c.req.query("action") === undefined) return methodNotAllowed();
-      const { projectId, scope } = projectScope(c, "write");
-      const action = actionOf(c, urlType);
-      const inputType = typeDef(urlType).resourceActions?.[action]?.input;
+      const { projectId, scope } = projectScope(c);
       const body = await readBody(c);
+      const action = actionOf(c, urlType, scope);
+      const inputType = typeDef(urlType).resourceActions?.[action]?.input;
       let input: Record<string, unknown> = {};
       if (inputType && TYPES[inputType]) {
         const sanitized = sanitize((TYPES[inputType] as (typeof TYPES)[string]).fields, body, "create");
