@@ -54,3 +54,56 @@ export function planSequence(
   }
   return { steps, final: value };
 }
+
+/** One trigger as the batch planner sees it. */
+export interface PlannedTrigger {
+  receiverId: string;
+  rule: ScaleRule;
+  cooldownSeconds: number;
+}
+
+export interface CooldownStep {
+  outcome: "cooldown";
+  reason: string;
+}
+
+export type BatchStep = ScaleStep | CooldownStep;
+
+/** Why a receiver is still cooling down at `now`, or null if it may act. */
+export function cooldownReason(
+  cooldownSeconds: number,
+  lastApplied: number | undefined,
+  now: number,
+): string | null {
+  if (cooldownSeconds <= 0 || lastApplied === undefined) return null;
+  const remainingMs = lastApplied + cooldownSeconds * 1000 - now;
+  if (remainingMs <= 0) return null;
+  return `in cooldown: last scaled ${Math.round((now - lastApplied) / 1000)} s ago, cooldown is ${cooldownSeconds} s`;
+}
+
+/**
+ * The sequential result of a batch of triggers on one count: each applied as if it had arrived
+ * alone, in order, clamped at each step, and a receiver that has just scaled cools down for the
+ * rest of the batch. `lastApplied` (epoch ms per receiver) is updated in place for applied steps.
+ */
+export function planBatch(
+  current: number,
+  triggers: readonly PlannedTrigger[],
+  lastApplied: Map<string, number>,
+  now: number,
+): { steps: BatchStep[]; final: number } {
+  const steps: BatchStep[] = [];
+  let value = current;
+  for (const trigger of triggers) {
+    const cooling = cooldownReason(trigger.cooldownSeconds, lastApplied.get(trigger.receiverId), now);
+    if (cooling) {
+      steps.push({ outcome: "cooldown", reason: cooling });
+      continue;
+    }
+    const step = planScale(value, trigger.rule);
+    if (step.outcome === "applied") lastApplied.set(trigger.receiverId, now);
+    steps.push(step);
+    value = step.to;
+  }
+  return { steps, final: value };
+}

@@ -5,6 +5,7 @@ import { ApiError } from "../api/errors";
 import { resourceId } from "../api/receiver-schema";
 import { parseOrThrow } from "../api/validation";
 import { CattleClient } from "../cattle/client";
+import { sha256Hex } from "../util/sha256";
 
 type Decision = "allowed" | "unauthorized" | "forbidden";
 
@@ -54,9 +55,7 @@ function parseBasic(header: string | undefined): { accessKey: string; secretKey:
 }
 
 async function cacheKey(accessKey: string, secretKey: string, projectId: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${accessKey}:${secretKey}`));
-  const hex = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  return `${hex}:${projectId}`;
+  return `${await sha256Hex(`${accessKey}:${secretKey}`)}:${projectId}`;
 }
 
 function remember(key: string, entry: CacheEntry): void {

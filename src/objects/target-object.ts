@@ -3,11 +3,20 @@ import { newId } from "../api/ids";
 import { CattleClient, TRIGGER_RETRY } from "../cattle/client";
 import type { CattleFailure } from "../cattle/types";
 import { unscalableReason } from "../drivers/scale-service";
-import { planSequence, type ScaleStep } from "../drivers/scaling";
+import {
+  type BatchStep,
+  cooldownReason,
+  opposite,
+  type PlannedTrigger,
+  planBatch,
+  type ScaleRule,
+} from "../drivers/scaling";
 import type { Delivery, Execution, LiveReceiver, TriggerResult } from "./target-types";
 
 /** History kept per receiver. */
 export const EXECUTIONS_KEPT = 100;
+/** How long a delivery identity is remembered: a repeat within it is answered, not applied. */
+export const DEDUPLICATION_WINDOW_MS = 10 * 60_000;
 /**
  * How long a batch may keep retrying its read-modify-write before it is answered 503. Senders
  * such as Alertmanager time out around 10 s and retry 5xx themselves, so give up well before.
@@ -19,28 +28,35 @@ const RETRY_AFTER_SECONDS = 5;
 interface Pending {
   receiver: LiveReceiver;
   delivery: Delivery;
+  rule: ScaleRule;
   resolve: (result: TriggerResult) => void;
 }
 
-type Decision = { outcome: Execution["outcome"]; reason: string; from?: number; to?: number };
+type Decision = Pick<Execution, "outcome" | "reason" | "from" | "to">;
 
 /** A scale write whose answer never came: Cattle may or may not have applied it. */
 interface UncertainWrite {
   to: number;
-  steps: ScaleStep[];
+  steps: BatchStep[];
+  lastApplied: Map<string, number>;
 }
 
 const failed = (reason: string): Decision => ({ outcome: "failed", reason });
 
 /**
  * One per target (for scaleService: one per service). It holds the live version of each of its
- * receivers, so revocation is immediate and global, and it owns the read-modify-write against
- * Cattle: triggers are queued and applied in arrival order, and all triggers that arrive while a
- * Cattle exchange is in flight are combined into the next single read-and-update.
+ * receivers, so revocation is immediate and global, and it owns everything that must be exact:
+ * de-duplication, cooldowns, and the read-modify-write against Cattle. Triggers are applied in
+ * arrival order, and all triggers that arrive while a Cattle exchange is in flight are combined
+ * into the next single read-and-update.
  */
 export class TargetObject extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   readonly #receivers = new Map<string, LiveReceiver>();
+  /** When each receiver last scaled (epoch ms), for cooldowns; mirrors the `cooldowns` table. */
+  readonly #lastApplied = new Map<string, number>();
+  /** Deliveries being decided, by receiver and identity, so a concurrent repeat waits for the first. */
+  readonly #inFlight = new Map<string, Promise<TriggerResult>>();
   #pending: Pending[] = [];
   #draining = false;
 
@@ -56,10 +72,24 @@ export class TargetObject extends DurableObject<Env> {
           body TEXT NOT NULL
         );
         CREATE INDEX IF NOT EXISTS executions_by_receiver ON executions (receiver_id, seq);
+        CREATE TABLE IF NOT EXISTS deliveries (
+          receiver_id TEXT NOT NULL,
+          identity TEXT NOT NULL,
+          execution TEXT NOT NULL,
+          expires INTEGER NOT NULL,
+          PRIMARY KEY (receiver_id, identity)
+        );
+        CREATE INDEX IF NOT EXISTS deliveries_by_expiry ON deliveries (expires);
+        CREATE TABLE IF NOT EXISTS cooldowns (receiver_id TEXT PRIMARY KEY, last_applied INTEGER NOT NULL);
       `);
       for (const row of this.#sql.exec<{ record: string }>("SELECT record FROM receivers")) {
         const receiver = JSON.parse(row.record) as LiveReceiver;
         this.#receivers.set(receiver.id, receiver);
+      }
+      for (const row of this.#sql.exec<{ receiver_id: string; last_applied: number }>(
+        "SELECT * FROM cooldowns",
+      )) {
+        this.#lastApplied.set(row.receiver_id, row.last_applied);
       }
     });
   }
@@ -83,13 +113,16 @@ export class TargetObject extends DurableObject<Env> {
     return next.version;
   }
 
-  /** Removes a receiver and its history (delete): its tokens stop working now. */
+  /** Removes a receiver and all it left here (delete): its tokens stop working now. */
   revoke(receiverId: string): void {
     this.ctx.storage.transactionSync(() => {
+      for (const table of ["executions", "deliveries", "cooldowns"]) {
+        this.#sql.exec(`DELETE FROM ${table} WHERE receiver_id = ?`, receiverId);
+      }
       this.#sql.exec("DELETE FROM receivers WHERE id = ?", receiverId);
-      this.#sql.exec("DELETE FROM executions WHERE receiver_id = ?", receiverId);
     });
     this.#receivers.delete(receiverId);
+    this.#lastApplied.delete(receiverId);
   }
 
   /** The receiver's latest executions, newest first. */
@@ -107,15 +140,70 @@ export class TargetObject extends DurableObject<Env> {
   trigger(receiverId: string, version: number, delivery: Delivery): Promise<TriggerResult> {
     const receiver = this.#live(receiverId, version);
     if (!receiver) return Promise.resolve({ kind: "revoked" });
-    return new Promise((resolve) => {
-      this.#pending.push({ receiver, delivery, resolve });
-      void this.#drain();
-    });
+    const identity = delivery.identityKey;
+    if (identity === undefined) return this.#decide(receiver, delivery);
+
+    const first = this.#remembered(receiverId, identity);
+    if (first)
+      return Promise.resolve(this.#record([[receiver, delivery, repeatOf(first)]])[0] as TriggerResult);
+    const slot = `${receiverId}\n${identity}`;
+    const inFlight = this.#inFlight.get(slot);
+    if (inFlight) {
+      // The same delivery is being decided right now (an HA pair, a quick retry): answer like it.
+      return inFlight.then((result) =>
+        result.kind === "decided"
+          ? (this.#record([[receiver, delivery, repeatOf(result.execution)]])[0] as TriggerResult)
+          : result,
+      );
+    }
+    const decided = this.#decide(receiver, delivery);
+    this.#inFlight.set(slot, decided);
+    void decided.finally(() => this.#inFlight.delete(slot));
+    return decided;
   }
 
   #live(receiverId: string, version: number): LiveReceiver | undefined {
     const receiver = this.#receivers.get(receiverId);
     return receiver && receiver.version === version ? receiver : undefined;
+  }
+
+  #remembered(receiverId: string, identity: string): Execution | undefined {
+    const [row] = this.#sql
+      .exec<{ execution: string }>(
+        "SELECT execution FROM deliveries WHERE receiver_id = ? AND identity = ? AND expires > ?",
+        receiverId,
+        identity,
+        Date.now(),
+      )
+      .toArray();
+    return row ? (JSON.parse(row.execution) as Execution) : undefined;
+  }
+
+  /** Decides what needs no Cattle call at once; queues the rest for the next batch. */
+  #decide(receiver: LiveReceiver, delivery: Delivery): Promise<TriggerResult> {
+    const { config } = receiver;
+    let action = config.action;
+    if (delivery.signal === "resolved") {
+      if (config.onResolved === "ignore") {
+        return Promise.resolve(
+          this.#record([
+            [receiver, delivery, { outcome: "ignored", reason: "alert resolved; onResolved is ignore" }],
+          ])[0] as TriggerResult,
+        );
+      }
+      action = opposite(action);
+    }
+    const cooling = cooldownReason(config.cooldownSeconds, this.#lastApplied.get(receiver.id), Date.now());
+    if (cooling) {
+      return Promise.resolve(
+        this.#record([[receiver, delivery, { outcome: "cooldown", reason: cooling }]])[0] as TriggerResult,
+      );
+    }
+    const rule: ScaleRule = { action, amount: config.amount, min: config.min, max: config.max };
+    return new Promise((resolve) => {
+      this.#pending.push({ receiver, delivery, rule, resolve });
+      void this.#drain();
+    });
   }
 
   /**
@@ -162,6 +250,7 @@ export class TargetObject extends DurableObject<Env> {
     let settled: [Pending, Decision][] = [];
     let uncertain: UncertainWrite | undefined;
     let failure: CattleFailure | undefined;
+    const finish = (decided: [Pending, Decision][]) => this.#settle([...settled, ...decided]);
 
     for (let attempt = 1; ; attempt++) {
       if (attempt > 1) {
@@ -176,10 +265,7 @@ export class TargetObject extends DurableObject<Env> {
       if (!read.ok) {
         if (read.failure.kind === "notFound") {
           const reason = `service ${serviceId} was not found in environment ${projectId}`;
-          return this.#record([
-            ...settled,
-            ...batch.map((item): [Pending, Decision] => [item, failed(reason)]),
-          ]);
+          return finish(batch.map((item) => [item, failed(reason)]));
         }
         failure = read.failure;
         continue;
@@ -190,79 +276,97 @@ export class TargetObject extends DurableObject<Env> {
         // A write whose answer was lost may still have been applied. If Cattle now shows exactly
         // what it wrote, its triggers are done: applying them again would count them twice.
         if (current === uncertain.to) {
+          const count = uncertain.steps.length;
+          const steps = uncertain.steps;
           settled = [
             ...settled,
-            ...batch
-              .slice(0, uncertain.steps.length)
-              .map((item, i): [Pending, Decision] => [item, uncertain?.steps[i] as ScaleStep]),
+            ...batch.slice(0, count).map((item, i): [Pending, Decision] => [item, steps[i] as BatchStep]),
           ];
-          batch = batch.slice(uncertain.steps.length);
+          batch = batch.slice(count);
+          for (const [receiverId, at] of uncertain.lastApplied) this.#lastApplied.set(receiverId, at);
         }
         uncertain = undefined;
-        if (batch.length === 0) return this.#record(settled);
+        if (batch.length === 0) return finish([]);
       }
       const unscalable = unscalableReason(service);
-      if (unscalable) {
-        return this.#record([
-          ...settled,
-          ...batch.map((item): [Pending, Decision] => [item, failed(unscalable)]),
-        ]);
-      }
-      const { steps, final } = planSequence(
-        current,
-        batch.map((item) => item.receiver.config),
-      );
+      if (unscalable) return finish(batch.map((item) => [item, failed(unscalable)]));
+
+      const lastApplied = new Map(this.#lastApplied);
+      const { steps, final } = planBatch(current, batch.map(plannedTrigger), lastApplied, Date.now());
       if (final !== current) {
         const write = await cattle.updateService(projectId, serviceId, { scale: final });
         if (!write.ok) {
           if (write.failure.kind === "rejected") {
-            const reason = "Cattle refused the new scale";
-            return this.#record([
-              ...settled,
-              ...batch.map((item): [Pending, Decision] => [item, failed(reason)]),
-            ]);
+            return finish(batch.map((item) => [item, failed("Cattle refused the new scale")]));
           }
-          if (write.failure.kind === "unavailable") uncertain = { to: final, steps };
+          if (write.failure.kind === "unavailable") uncertain = { to: final, steps, lastApplied };
           failure = write.failure;
           continue;
         }
       }
-      return this.#record([
-        ...settled,
-        ...batch.map((item, i): [Pending, Decision] => [item, steps[i] as ScaleStep]),
-      ]);
+      for (const [receiverId, at] of lastApplied) this.#lastApplied.set(receiverId, at);
+      return finish(batch.map((item, i) => [item, steps[i] as BatchStep]));
     }
     const message = failure ? describeFailure(failure) : "Cattle is unavailable";
-    // Triggers settled by a write that did land are answered as applied; only the rest are retried.
-    if (settled.length > 0) this.#record(settled);
+    // Triggers settled by a write that did land are answered; only the rest are retried by senders.
+    if (settled.length > 0) this.#settle(settled);
     for (const item of batch)
       item.resolve({ kind: "unavailable", message, retryAfterSeconds: RETRY_AFTER_SECONDS });
   }
 
-  /** Records every decision before any is answered: an acknowledged trigger is never lost. */
-  #record(decisions: [Pending, Decision][]): void {
+  #settle(decided: [Pending, Decision][]): void {
+    const results = this.#record(decided.map(([item, decision]) => [item.receiver, item.delivery, decision]));
+    decided.forEach(([item], i) => {
+      item.resolve(results[i] as TriggerResult);
+    });
+  }
+
+  /**
+   * Records decisions in one transaction before any of them is answered, so an acknowledged
+   * trigger is never lost: its execution, the identity that de-duplicates its repeats, and the
+   * cooldown it started.
+   */
+  #record(decisions: [LiveReceiver, Delivery, Decision][]): TriggerResult[] {
     const now = Date.now();
-    const executions = decisions.map(([item, decision]): [Pending, Execution] => [
-      item,
-      {
+    const executions = decisions.map(
+      ([receiver, delivery, decision]): Execution => ({
         id: newId("x", now),
-        receiverId: item.receiver.id,
-        driver: item.receiver.driver,
+        receiverId: receiver.id,
+        driver: receiver.driver,
         ...decision,
         at: now,
-        ...(item.delivery.userAgent ? { sender: item.delivery.userAgent } : {}),
-      },
-    ]);
+        ...(delivery.userAgent ? { sender: delivery.userAgent } : {}),
+        ...(delivery.alertName ? { alertName: delivery.alertName } : {}),
+        ...(delivery.alertStatus ? { alertStatus: delivery.alertStatus } : {}),
+      }),
+    );
     this.ctx.storage.transactionSync(() => {
       const touched = new Set<string>();
-      for (const [, execution] of executions) {
+      executions.forEach((execution, i) => {
+        const [, delivery] = decisions[i] as [LiveReceiver, Delivery, Decision];
         this.#sql.exec(
           "INSERT INTO executions (receiver_id, body) VALUES (?, ?)",
           execution.receiverId,
           JSON.stringify(execution),
         );
         touched.add(execution.receiverId);
-      }
+        if (delivery.identityKey !== undefined && execution.outcome !== "deduplicated") {
+          this.#sql.exec(
+            "INSERT OR REPLACE INTO deliveries (receiver_id, identity, execution, expires) VALUES (?, ?, ?, ?)",
+            execution.receiverId,
+            delivery.identityKey,
+            JSON.stringify(execution),
+            now + DEDUPLICATION_WINDOW_MS,
+          );
+        }
+        if (execution.outcome === "applied") {
+          this.#sql.exec(
+            "INSERT OR REPLACE INTO cooldowns (receiver_id, last_applied) VALUES (?, ?)",
+            execution.receiverId,
+            this.#lastApplied.get(execution.receiverId) ?? now,
+          );
+        }
+      });
       for (const receiverId of touched) {
         this.#sql.exec(
           `DELETE FROM executions WHERE receiver_id = ?1 AND seq <= (
@@ -271,10 +375,25 @@ export class TargetObject extends DurableObject<Env> {
           EXECUTIONS_KEPT,
         );
       }
+      this.#sql.exec("DELETE FROM deliveries WHERE expires <= ?", now);
     });
-    for (const [item, execution] of executions) item.resolve({ kind: "decided", execution });
+    return executions.map((execution) => ({ kind: "decided", execution }));
   }
 }
+
+const plannedTrigger = (item: Pending): PlannedTrigger => ({
+  receiverId: item.receiver.id,
+  rule: item.rule,
+  cooldownSeconds: item.receiver.config.cooldownSeconds,
+});
+
+/** A repeat of a decided delivery: it changes nothing and says what the first one did. */
+const repeatOf = (first: Execution): Decision => ({
+  outcome: "deduplicated",
+  reason: first.reason,
+  ...(first.from === undefined ? {} : { from: first.from }),
+  ...(first.to === undefined ? {} : { to: first.to }),
+});
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

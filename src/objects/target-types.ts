@@ -1,4 +1,5 @@
 import type { Driver, ScaleServiceConfig } from "../api/receiver-schema";
+import type { Signal } from "../drivers/delivery";
 
 /** What a target needs to know of a receiver to decide its triggers. */
 export interface LiveReceiver {
@@ -10,9 +11,15 @@ export interface LiveReceiver {
   config: ScaleServiceConfig;
 }
 
-/** Facts about one delivery to a trigger URL. */
+/** Facts about one delivery to a trigger URL, as the Worker read them. */
 export interface Delivery {
   userAgent?: string;
+  /** firing and plain deliveries run the receiver's action; resolved ones follow `onResolved`. */
+  signal?: Signal;
+  /** SHA-256 of the delivery's identity, when it has one: the de-duplication key. */
+  identityKey?: string;
+  alertName?: string;
+  alertStatus?: string;
 }
 
 export type Outcome = "applied" | "noop" | "cooldown" | "ignored" | "deduplicated" | "queued" | "failed";
@@ -28,6 +35,8 @@ export interface Execution {
   to?: number;
   at: number;
   sender?: string;
+  alertName?: string;
+  alertStatus?: string;
 }
 
 export type TriggerResult =

@@ -2,9 +2,11 @@ import { Hono } from "hono";
 import type { AppEnv } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { executionResource } from "../api/resources";
+import { readDelivery } from "../drivers/delivery";
 import { limitBody } from "../middleware/body";
-import type { TriggerResult } from "../objects/target-types";
+import type { Delivery, TriggerResult } from "../objects/target-types";
 import { signingKeys } from "../tokens/signing";
+import { sha256Hex } from "../util/sha256";
 
 /** One answer for every token that must not work, so a caller learns nothing about why. */
 const REFUSED = () =>
@@ -24,14 +26,20 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   const projectId = c.req.query("projectId");
   if (projectId !== undefined && projectId !== claims.pid) throw REFUSED();
 
-  // Read the body so the size limit applies; the scaleService driver acts on the trigger alone.
-  await c.req.arrayBuffer();
+  const facts = readDelivery(c.req.raw.headers, await c.req.text());
+  const delivery: Delivery = {
+    signal: facts.signal,
+    ...(facts.identity
+      ? { identityKey: await sha256Hex(`${facts.identity.source}\n${facts.identity.value}`) }
+      : {}),
+    ...(facts.alertName ? { alertName: facts.alertName } : {}),
+    ...(facts.alertStatus ? { alertStatus: facts.alertStatus } : {}),
+    ...(c.req.header("user-agent") ? { userAgent: c.req.header("user-agent")?.slice(0, 200) } : {}),
+  };
 
   let result: TriggerResult;
   try {
-    result = await c.env.TARGETS.getByName(claims.tgt).trigger(claims.sub, claims.ver, {
-      userAgent: c.req.header("user-agent")?.slice(0, 200),
-    });
+    result = await c.env.TARGETS.getByName(claims.tgt).trigger(claims.sub, claims.ver, delivery);
   } catch (error) {
     console.error("target object unavailable", error instanceof Error ? error.message : "unknown error");
     result = { kind: "unavailable", message: "the receiver is busy; try again", retryAfterSeconds: 2 };
