@@ -157,6 +157,17 @@ describe("Cattle failures", () => {
     expect(await json(await trigger(receiver.url))).toMatchObject({ outcome: "applied", from: 1, to: 2 });
   });
 
+  it("retries a 409 Conflict from Cattle, and copes with a slow Cattle", async () => {
+    const receiver = await createReceiver({ max: 50 });
+    await setFaults({ status: 409, count: 2 });
+    expect(await json(await trigger(receiver.url))).toMatchObject({ outcome: "applied", from: 1, to: 2 });
+    await setFaults({ delayMs: 100 });
+    const slow = await Promise.all(Array.from({ length: 20 }, () => trigger(receiver.url)));
+    expect(slow.every((response) => response.status === 200)).toBe(true);
+    await setFaults({ delayMs: 0 });
+    expect((await waitForActive("1s1")).scale).toBe(22);
+  });
+
   it("answers failed when the service has gone", async () => {
     const receiver = await createReceiver();
     // The service is removed in Rancher behind the receiver's back.
