@@ -20,35 +20,55 @@ buildSync({
 const signingKeys = JSON.stringify(await newSigningKeySet("test-key"));
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        // Every outbound fetch of the worker under test (and of the tests) lands on the emulator:
-        // no test can reach a real network.
-        outboundService: "cattle-emulator",
-        bindings: {
-          CATTLE_URL: "http://127.0.0.1:8788",
-          CATTLE_ACCESS_KEY: "dev-access",
-          CATTLE_SECRET_KEY: "dev-secret",
-          WEBHOOK_SIGNING_KEYS: signingKeys,
-        },
-        workers: [
-          {
-            name: "cattle-emulator",
-            modules: true,
-            scriptPath: "emulator/dist/index.js",
-            compatibilityDate: "2026-04-20",
-            bindings: { EMULATOR_TRANSITION_MS: "300" },
-            durableObjects: { CATTLE: { className: "CattleState", useSQLite: true } },
-          },
-        ],
-      },
-    }),
-  ],
   test: {
-    // One emulator serves every test file: run files one at a time so resets do not collide.
-    fileParallelism: false,
-    testTimeout: 30_000,
+    projects: [
+      {
+        // Unit, integration and Durable Object tests, inside workerd.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              // Every outbound fetch of the worker under test (and of the tests) lands on the
+              // emulator: no test can reach a real network.
+              outboundService: "cattle-emulator",
+              bindings: {
+                CATTLE_URL: "http://127.0.0.1:8788",
+                CATTLE_ACCESS_KEY: "dev-access",
+                CATTLE_SECRET_KEY: "dev-secret",
+                WEBHOOK_SIGNING_KEYS: signingKeys,
+              },
+              workers: [
+                {
+                  name: "cattle-emulator",
+                  modules: true,
+                  scriptPath: "emulator/dist/index.js",
+                  compatibilityDate: "2026-04-20",
+                  bindings: { EMULATOR_TRANSITION_MS: "300" },
+                  durableObjects: { CATTLE: { className: "CattleState", useSQLite: true } },
+                },
+              ],
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts", "test/emulator/**/*.test.ts"],
+          // One emulator serves every test file: run files one at a time so resets do not collide.
+          fileParallelism: false,
+          testTimeout: 30_000,
+        },
+      },
+      {
+        // End-to-end tests in Node: the service and the emulator over real HTTP, with real senders.
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["test/e2e/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 });
