@@ -4,6 +4,8 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppEnv } from "./api/app-env";
 import { ApiError, errorResponse } from "./api/errors";
 import { API_PREFIX } from "./api/resources";
+import { rejectCrossSite } from "./middleware/cross-site";
+import { pageRoutes } from "./page/routes";
 import { apiRoot } from "./routes/api-root";
 import { receiverRoutes } from "./routes/receivers";
 import { triggerRoutes } from "./routes/trigger";
@@ -26,9 +28,16 @@ app.use(
   }),
 );
 
+// Trigger URLs are called from anywhere and carry no ambient credentials; everything else can be
+// reached by a signed-in browser and must not be changed from another site.
+app.use("*", async (c, next) =>
+  c.req.path.startsWith(`${API_PREFIX}/endpoint`) ? next() : rejectCrossSite()(c, next),
+);
+
 app.route(`${API_PREFIX}/endpoint`, triggerRoutes);
 app.route(`${API_PREFIX}/receivers`, receiverRoutes);
 app.route(API_PREFIX, apiRoot);
+app.route("/", pageRoutes);
 
 app.notFound((c) =>
   errorResponse(c, new ApiError(404, "NotFound", `no such path: ${new URL(c.req.url).pathname}`)),

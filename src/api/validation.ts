@@ -42,6 +42,9 @@ export function issueToApiError(issue: Issue, pathPrefix: readonly PropertyKey[]
       return error("InvalidOption", `${unknown} is not a field of ${subject}`, unknown);
     }
     case "too_small":
+      if (issue.origin === "string" && Number(issue.minimum) === 1) {
+        return error("MinLimitExceeded", `${subject} must not be empty`);
+      }
       return issue.origin === "string"
         ? error("MinLimitExceeded", `${subject} must be at least ${issue.minimum} characters long`)
         : error("MinLimitExceeded", `${subject} must be at least ${issue.minimum}`);
@@ -56,6 +59,17 @@ export function issueToApiError(issue: Issue, pathPrefix: readonly PropertyKey[]
     default:
       return error("InvalidFormat", `${subject} is not valid: ${issue.message}`);
   }
+}
+
+/** Every issue of a failed parse as API errors (for forms, which show all of them at once). */
+export function validationErrors<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  pathPrefix: readonly PropertyKey[] = [],
+): { ok: true; data: z.output<S> } | { ok: false; errors: ApiError[] } {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return { ok: true, data: result.data };
+  return { ok: false, errors: result.error.issues.map((issue) => issueToApiError(issue, pathPrefix)) };
 }
 
 /** Parses a value with a schema; a failure becomes the 422 envelope of its first issue. */

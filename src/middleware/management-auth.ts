@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../api/app-env";
+import type { AppEnv, Caller } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { resourceId } from "../api/receiver-schema";
 import { parseOrThrow } from "../api/validation";
-import { CattleClient } from "../cattle/client";
+import { CattleClient, type CattleCredentials } from "../cattle/client";
 import { sha256Hex } from "../util/sha256";
 
 type Decision = "allowed" | "unauthorized" | "forbidden";
@@ -80,17 +80,16 @@ const UNAVAILABLE = () =>
   );
 
 /**
- * Management requests authenticate with the caller's own Rancher API key, checked against Cattle:
- * whatever Cattle lets the key see and change is what it may see and change here. The environment
- * comes only from `?projectId=`, and every storage key below is scoped by it, so a key for one
- * environment cannot reach another's receivers.
+ * Checks a Rancher API key against Cattle for one environment and returns the caller: whatever
+ * Cattle lets the key see and change is what it may see and change here. Decisions are cached.
  */
-export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const credentials = parseBasic(c.req.header("authorization"));
-  if (!credentials) throw UNAUTHORIZED();
-  const { projectId } = parseOrThrow(projectQuery, { projectId: c.req.query("projectId") });
+export async function authorize(
+  env: Env,
+  credentials: CattleCredentials,
+  projectId: string,
+): Promise<Caller> {
   const key = await cacheKey(credentials.accessKey, credentials.secretKey, projectId);
-  const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
+  const cattle = new CattleClient({ baseUrl: env.CATTLE_URL, credentials });
 
   let entry = decisions.get(key);
   if (!entry || entry.expires <= Date.now()) {
@@ -109,7 +108,7 @@ export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) =
   if (entry.read === "forbidden") throw FORBIDDEN_READ(projectId);
 
   const cached = entry;
-  c.set("caller", {
+  return {
     credentials,
     projectId,
     canWrite: async () => {
@@ -122,7 +121,25 @@ export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) =
       if (cached.write === "unauthorized") throw UNAUTHORIZED();
       return cached.write === "allowed";
     },
-  });
+  };
+}
+
+/** The caller's Basic credentials, or 401 with the challenge that makes a browser ask for them. */
+export function credentialsOf(c: Context): CattleCredentials {
+  const credentials = parseBasic(c.req.header("authorization"));
+  if (!credentials) throw UNAUTHORIZED();
+  return credentials;
+}
+
+/**
+ * Management requests authenticate with the caller's own Rancher API key. The environment comes
+ * only from `?projectId=`, and every storage key below is scoped by it, so a key for one
+ * environment cannot reach another's receivers.
+ */
+export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  const credentials = credentialsOf(c);
+  const { projectId } = parseOrThrow(projectQuery, { projectId: c.req.query("projectId") });
+  c.set("caller", await authorize(c.env, credentials, projectId));
   await next();
 };
 
@@ -132,5 +149,3 @@ export const requireWrite = (): MiddlewareHandler<AppEnv> => async (c, next) => 
   if (!(await caller.canWrite())) throw FORBIDDEN_WRITE(caller.projectId);
   await next();
 };
-
-export const callerOf = (c: Context<AppEnv>) => c.get("caller");

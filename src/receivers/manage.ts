@@ -2,10 +2,13 @@ import type { Caller } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { newId } from "../api/ids";
 import type { ReceiverCreate } from "../api/receiver-schema";
+import { triggerUrl } from "../api/resources";
 import { resolveTarget } from "../drivers/registry";
 import type { Execution, LiveReceiver } from "../objects/target-types";
 import { signingKeys } from "../tokens/signing";
 import { type ReceiverRecord, ReceiverStore } from "./store";
+
+const RECEIVER_ID = /^r[0-9a-z]{26}$/;
 
 const liveReceiver = (record: ReceiverRecord): LiveReceiver => ({
   id: record.id,
@@ -26,6 +29,11 @@ export class Receivers {
 
   constructor(private readonly env: Env) {
     this.store = new ReceiverStore(env.RECEIVERS);
+  }
+
+  /** A receiver of the environment by id; null for unknown and malformed ids alike. */
+  async find(projectId: string, id: string): Promise<ReceiverRecord | null> {
+    return RECEIVER_ID.test(id) ? this.store.get(projectId, id) : null;
   }
 
   async create(caller: Caller, input: ReceiverCreate, now = Date.now()): Promise<ReceiverRecord> {
@@ -84,6 +92,11 @@ export class Receivers {
 
   async executions(record: ReceiverRecord, limit?: number): Promise<Execution[]> {
     return this.#target(record).executions(record.id, limit);
+  }
+
+  /** The receiver's Trigger URL as seen from `origin`. */
+  async triggerUrl(record: ReceiverRecord, origin: string): Promise<string> {
+    return triggerUrl(origin, await this.token(record));
   }
 
   async token(record: ReceiverRecord): Promise<string> {

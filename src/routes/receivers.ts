@@ -4,14 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
 import { receiverCreateSchema } from "../api/receiver-schema";
-import {
-  API_PREFIX,
-  collection,
-  executionResource,
-  publicOrigin,
-  receiverResource,
-  triggerUrl,
-} from "../api/resources";
+import { API_PREFIX, collection, executionResource, publicOrigin, receiverResource } from "../api/resources";
 import { parseOrThrow, validate } from "../api/validation";
 import { jsonBody, limitBody } from "../middleware/body";
 import { managementAuth, requireWrite } from "../middleware/management-auth";
@@ -26,11 +19,8 @@ const listQuery = z.object({
   marker: z.string().min(1).max(1024).optional(),
 });
 
-const idPattern = /^r[0-9a-z]{26}$/;
-
 async function loadRecord(c: Context<AppEnv>, receivers: Receivers): Promise<ReceiverRecord> {
-  const id = c.req.param("id") ?? "";
-  const record = idPattern.test(id) ? await receivers.store.get(c.get("caller").projectId, id) : null;
+  const record = await receivers.find(c.get("caller").projectId, c.req.param("id") ?? "");
   if (!record) throw notFound("receiver");
   return record;
 }
@@ -38,7 +28,7 @@ async function loadRecord(c: Context<AppEnv>, receivers: Receivers): Promise<Rec
 async function render(c: Context<AppEnv>, receivers: Receivers, record: ReceiverRecord) {
   const canWrite = await c.get("caller").canWrite();
   const origin = publicOrigin(c);
-  const url = canWrite ? triggerUrl(origin, await receivers.token(record)) : undefined;
+  const url = canWrite ? await receivers.triggerUrl(record, origin) : undefined;
   return receiverResource(record, { origin, url, canWrite });
 }
 

@@ -1,0 +1,92 @@
+/** The page's stylesheet and script: small, static, cached, and allowed by a strict CSP. */
+
+export const PAGE_CSS = `
+:root { color-scheme: light dark; --bg: #fff; --fg: #1d2330; --muted: #5b6475; --line: #d9dee7; --accent: #0b62d6;
+  --accent-fg: #fff; --danger: #b42318; --ok: #067647; --row: #f6f8fb; --focus: #ffbf47; }
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #12161f; --fg: #e6e9ef; --muted: #9aa3b5; --line: #2c3444; --accent: #5b9dff; --accent-fg: #0b1220;
+    --danger: #ff8a80; --ok: #6ee7a8; --row: #1a202c; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: var(--bg); color: var(--fg); }
+header { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center; justify-content: space-between;
+  padding: .75rem 1.25rem; border-bottom: 1px solid var(--line); }
+header .brand { font-weight: 600; }
+main { padding: 1.25rem; max-width: 80rem; margin: 0 auto; }
+h1 { font-size: 1.5rem; margin: 0 0 1rem; }
+a { color: var(--accent); }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.toolbar { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; justify-content: space-between; margin-bottom: 1rem; }
+.button, button { display: inline-block; font: inherit; padding: .35rem .8rem; border-radius: 6px; border: 1px solid var(--line);
+  background: var(--bg); color: var(--fg); cursor: pointer; text-decoration: none; }
+.button.primary, button.primary { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); }
+button.danger, .button.danger { color: var(--danger); }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+tbody tr:nth-child(even) { background: var(--row); }
+code { font: .85em ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+.url { display: flex; gap: .4rem; align-items: flex-start; min-width: 16rem; }
+.options { display: flex; flex-wrap: wrap; gap: .35rem; }
+.options form { margin: 0; }
+.state { display: inline-block; padding: 0 .5rem; border-radius: 999px; border: 1px solid currentColor; color: var(--ok); font-size: .85em; }
+.muted { color: var(--muted); }
+.outcome-failed, .outcome-cooldown { color: var(--danger); }
+[role="status"] { padding: .6rem .9rem; border: 1px solid var(--ok); border-radius: 6px; margin-bottom: 1rem; }
+.alert { padding: .6rem .9rem; border: 1px solid var(--danger); border-radius: 6px; margin-bottom: 1rem; color: var(--danger); }
+form.receiver { display: grid; gap: 1rem; max-width: 36rem; }
+.field { display: grid; gap: .25rem; }
+.field label { font-weight: 600; }
+.field input, .field select { font: inherit; padding: .4rem .5rem; border-radius: 6px; border: 1px solid var(--line);
+  background: var(--bg); color: var(--fg); }
+.field [aria-invalid="true"] { border-color: var(--danger); }
+.field-error { color: var(--danger); margin: 0; font-size: .9rem; }
+.hint { color: var(--muted); font-size: .85rem; margin: 0; }
+.row { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: 1rem; }
+fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; display: grid; gap: 1rem; }
+legend { padding: 0 .35rem; font-weight: 600; }
+.env { display: flex; gap: .5rem; align-items: center; }
+.env select { font: inherit; padding: .25rem .4rem; }
+@media (max-width: 40rem) { main { padding: .75rem; } th, td { padding: .4rem; } }
+`;
+
+export const PAGE_JS = `
+"use strict";
+document.addEventListener("click", async (event) => {
+  const target = event.target instanceof Element ? event.target : null;
+  const copy = target && target.closest("button[data-copy]");
+  if (copy) {
+    const text = copy.getAttribute("data-copy") || "";
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      const code = document.getElementById(copy.getAttribute("aria-controls") || "");
+      if (code) {
+        const range = document.createRange();
+        range.selectNodeContents(code);
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        document.execCommand("copy");
+      }
+    }
+    copy.textContent = "Copied";
+    setTimeout(() => { copy.textContent = "Copy"; }, 2500);
+    return;
+  }
+  const remove = target && target.closest("a[data-confirm]");
+  if (remove) {
+    event.preventDefault();
+    if (!window.confirm(remove.getAttribute("data-confirm"))) return;
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = remove.getAttribute("href");
+    document.body.append(form);
+    form.submit();
+  }
+});
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form && select.form.submit());
+}
+`;

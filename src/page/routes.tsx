@@ -1,0 +1,337 @@
+import { type Context, Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv, Caller } from "../api/app-env";
+import { ApiError, notFound } from "../api/errors";
+import { receiverCreateSchema, scaleServiceConfigSchema } from "../api/receiver-schema";
+import { publicOrigin } from "../api/resources";
+import { validationErrors } from "../api/validation";
+import { CattleClient } from "../cattle/client";
+import { unscalableReason } from "../drivers/scale-service";
+import { authorize, credentialsOf } from "../middleware/management-auth";
+import { Receivers } from "../receivers/manage";
+import type { ReceiverRecord } from "../receivers/store";
+import { PAGE_CSS, PAGE_JS } from "./assets";
+import { type Environment, Layout } from "./layout";
+import {
+  ConfirmDelete,
+  EMPTY_FORM,
+  type FieldErrors,
+  type FormValues,
+  History,
+  ReceiverForm,
+  ReceiverList,
+  type ReceiverRow,
+} from "./views";
+
+interface Session {
+  caller: Caller;
+  environments: Environment[];
+  cattle: CattleClient;
+}
+
+/** Which form field an API fieldName belongs to, and the label the user knows it by. */
+const FORM_FIELDS: Record<string, [keyof FormValues, string]> = {
+  name: ["name", "Name"],
+  driver: ["kind", "Kind"],
+  scaleServiceConfig: ["serviceId", "Target Service"],
+  "scaleServiceConfig.serviceId": ["serviceId", "Target Service"],
+  "scaleServiceConfig.action": ["action", "Action"],
+  "scaleServiceConfig.amount": ["amount", "By"],
+  "scaleServiceConfig.min": ["min", "Minimum Scale"],
+  "scaleServiceConfig.max": ["max", "Maximum Scale"],
+  "scaleServiceConfig.cooldownSeconds": ["cooldownSeconds", "Cooldown"],
+  "scaleServiceConfig.onResolved": ["onResolved", "When the alert resolves"],
+};
+
+const STATUS_TEXT: Record<string, string> = {
+  created: "created",
+  regenerated: "has a new Trigger URL; the old one no longer works",
+  deleted: "deleted; its Trigger URL no longer works",
+};
+
+const listUrl = (projectId: string, done?: string, name?: string) =>
+  `/?projectId=${encodeURIComponent(projectId)}${done ? `&done=${done}` : ""}${name ? `&name=${encodeURIComponent(name)}` : ""}`;
+
+/**
+ * Signs the browser in with its Rancher API key (the Basic prompt) and picks the environment:
+ * the one asked for if the key can see it, else the first one it can see.
+ */
+async function session(c: Context<AppEnv>): Promise<Session> {
+  const credentials = credentialsOf(c);
+  const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
+  const projects = await cattle.listProjects();
+  if (!projects.ok) {
+    if (projects.failure.kind === "unauthorized") {
+      throw new ApiError(401, "Unauthorized", "this Rancher API key was not accepted", undefined, {
+        "www-authenticate": 'Basic realm="Rancher API key"',
+      });
+    }
+    throw new ApiError(503, "ServiceUnavailable", "Rancher could not be reached; try again", undefined, {
+      "retry-after": "5",
+    });
+  }
+  const environments = projects.value.data.map((project) => ({
+    id: project.id,
+    name: project.name || project.id,
+  }));
+  const asked = c.req.query("projectId");
+  const chosen = environments.find((environment) => environment.id === asked) ?? environments[0];
+  if (!chosen) throw new ApiError(403, "Forbidden", "this API key cannot see any environment");
+  return { caller: await authorize(c.env, credentials, chosen.id), environments, cattle };
+}
+
+async function scalableServices(cattle: CattleClient, projectId: string) {
+  const listed = await cattle.listServices(projectId);
+  if (!listed.ok) return { names: new Map<string, string>(), scalable: [] };
+  const names = new Map(listed.value.data.map((service) => [service.id, service.name || service.id]));
+  const scalable = listed.value.data
+    .filter((service) => unscalableReason(service) === null)
+    .map((service) => ({ id: service.id, name: service.name || service.id }));
+  return { names, scalable };
+}
+
+async function recordOf(
+  c: Context<AppEnv>,
+  receivers: Receivers,
+  projectId: string,
+): Promise<ReceiverRecord> {
+  const record = await receivers.find(projectId, c.req.param("id") ?? "");
+  if (!record) throw notFound("receiver");
+  return record;
+}
+
+async function requireWrite(caller: Caller): Promise<void> {
+  if (!(await caller.canWrite())) {
+    throw new ApiError(
+      403,
+      "Forbidden",
+      `this API key cannot change services in environment ${caller.projectId}`,
+    );
+  }
+}
+
+function valuesFrom(record: ReceiverRecord): FormValues {
+  const { config } = record;
+  return {
+    name: `${record.name}-copy`.slice(0, 128),
+    kind: record.driver,
+    action: config.action,
+    serviceId: config.serviceId,
+    amount: String(config.amount),
+    min: String(config.min),
+    max: String(config.max),
+    cooldownSeconds: String(config.cooldownSeconds),
+    onResolved: config.onResolved,
+  };
+}
+
+/** Form text to the API's JSON body: integers where the user typed one, anything else as typed. */
+function bodyFrom(values: FormValues) {
+  const integer = (text: string) => {
+    const trimmed = text.trim();
+    if (trimmed === "") return undefined;
+    return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
+  };
+  return {
+    name: values.name,
+    driver: values.kind,
+    scaleServiceConfig: {
+      serviceId: values.serviceId || undefined,
+      action: values.action || undefined,
+      amount: integer(values.amount),
+      min: integer(values.min),
+      max: integer(values.max),
+      cooldownSeconds: integer(values.cooldownSeconds),
+      onResolved: values.onResolved || undefined,
+    },
+  };
+}
+
+function fieldErrors(errors: ApiError[]): { fields: FieldErrors; problem?: string } {
+  const fields: FieldErrors = {};
+  let problem: string | undefined;
+  for (const error of errors) {
+    const target = error.fieldName ? FORM_FIELDS[error.fieldName] : undefined;
+    if (!target) {
+      problem ??= error.message;
+      continue;
+    }
+    const [field, label] = target;
+    fields[field] ??= error.message.replace(error.fieldName ?? "", label);
+  }
+  return { fields, problem };
+}
+
+/** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
+const pageHeaders = () =>
+  secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  });
+
+export const pageRoutes = new Hono<AppEnv>()
+  .use("/", pageHeaders())
+  .use("/receivers/*", pageHeaders())
+  .use("/assets/*", pageHeaders())
+  .get("/assets/page.css", (c) =>
+    c.body(PAGE_CSS, 200, {
+      "content-type": "text/css; charset=utf-8",
+      "cache-control": "public, max-age=3600",
+    }),
+  )
+  .get("/assets/page.js", (c) =>
+    c.body(PAGE_JS, 200, {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "public, max-age=3600",
+    }),
+  )
+  .get("/", async (c) => {
+    const { caller, environments, cattle } = await session(c);
+    const { projectId } = caller;
+    const receivers = new Receivers(c.env);
+    const canWrite = await caller.canWrite();
+    const marker = c.req.query("marker");
+    const [page, services] = await Promise.all([
+      receivers.store.list(projectId, 100, marker).catch(() => receivers.store.list(projectId, 100)),
+      scalableServices(cattle, projectId),
+    ]);
+    const origin = publicOrigin(c);
+    const rows: ReceiverRow[] = await Promise.all(
+      page.records.map(async (record) => ({
+        record,
+        url: canWrite ? await receivers.triggerUrl(record, origin) : undefined,
+        serviceName: services.names.get(record.config.serviceId),
+        last: (await receivers.executions(record, 1))[0],
+      })),
+    );
+    const done = c.req.query("done");
+    const name = c.req.query("name")?.slice(0, 128);
+    const status = done && STATUS_TEXT[done] && name ? `Receiver “${name}” ${STATUS_TEXT[done]}.` : undefined;
+    const nextPage = page.next
+      ? `/?projectId=${encodeURIComponent(projectId)}&marker=${encodeURIComponent(page.next)}`
+      : undefined;
+    return c.html(
+      <Layout title="Receiver Hooks" environments={environments} projectId={projectId}>
+        <ReceiverList
+          projectId={projectId}
+          rows={rows}
+          canWrite={canWrite}
+          status={status}
+          nextPage={nextPage}
+        />
+      </Layout>,
+    );
+  })
+  .get("/receivers/new", async (c) => {
+    const { caller, environments, cattle } = await session(c);
+    await requireWrite(caller);
+    const receivers = new Receivers(c.env);
+    const cloneId = c.req.query("clone");
+    const source = cloneId ? await receivers.find(caller.projectId, cloneId) : null;
+    const { scalable } = await scalableServices(cattle, caller.projectId);
+    return c.html(
+      <Layout title="Add Receiver" environments={environments} projectId={caller.projectId}>
+        <ReceiverForm
+          projectId={caller.projectId}
+          values={source ? valuesFrom(source) : EMPTY_FORM}
+          errors={{}}
+          services={scalable}
+        />
+      </Layout>,
+    );
+  })
+  .post("/receivers", async (c) => {
+    const { caller, environments, cattle } = await session(c);
+    await requireWrite(caller);
+    const form = await c.req.parseBody();
+    const text = (key: keyof FormValues) => (typeof form[key] === "string" ? (form[key] as string) : "");
+    const values: FormValues = {
+      name: text("name"),
+      kind: text("kind"),
+      action: text("action"),
+      serviceId: text("serviceId"),
+      amount: text("amount"),
+      min: text("min"),
+      max: text("max"),
+      cooldownSeconds: text("cooldownSeconds"),
+      onResolved: text("onResolved"),
+    };
+    const body = bodyFrom(values);
+    const parsed = validationErrors(receiverCreateSchema, body);
+    // The body's schema stops at the first broken level; check the config on its own as well, so
+    // every field's problem is shown at once.
+    const config = validationErrors(scaleServiceConfigSchema, body.scaleServiceConfig, [
+      "scaleServiceConfig",
+    ]);
+    let errors: ApiError[] = parsed.ok ? [] : [...parsed.errors, ...(config.ok ? [] : config.errors)];
+    if (parsed.ok) {
+      try {
+        const record = await new Receivers(c.env).create(caller, parsed.data);
+        return c.redirect(listUrl(caller.projectId, "created", record.name), 303);
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 422) throw error;
+        errors = [error];
+      }
+    }
+    const { scalable } = await scalableServices(cattle, caller.projectId);
+    const { fields, problem } = fieldErrors(errors);
+    return c.html(
+      <Layout title="Add Receiver" environments={environments} projectId={caller.projectId}>
+        <ReceiverForm
+          projectId={caller.projectId}
+          values={values}
+          errors={fields}
+          services={scalable}
+          problem={problem}
+        />
+      </Layout>,
+      422,
+    );
+  })
+  .post("/receivers/:id/regenerate", async (c) => {
+    const { caller } = await session(c);
+    await requireWrite(caller);
+    const receivers = new Receivers(c.env);
+    const record = await receivers.regenerate(await recordOf(c, receivers, caller.projectId));
+    return c.redirect(listUrl(caller.projectId, "regenerated", record.name), 303);
+  })
+  .get("/receivers/:id/delete", async (c) => {
+    const { caller, environments } = await session(c);
+    await requireWrite(caller);
+    const record = await recordOf(c, new Receivers(c.env), caller.projectId);
+    return c.html(
+      <Layout title={`Delete ${record.name}`} environments={environments} projectId={caller.projectId}>
+        <ConfirmDelete projectId={caller.projectId} record={record} />
+      </Layout>,
+    );
+  })
+  .post("/receivers/:id/delete", async (c) => {
+    const { caller } = await session(c);
+    await requireWrite(caller);
+    const receivers = new Receivers(c.env);
+    const record = await recordOf(c, receivers, caller.projectId);
+    await receivers.remove(record);
+    return c.redirect(listUrl(caller.projectId, "deleted", record.name), 303);
+  })
+  .get("/receivers/:id/history", async (c) => {
+    const { caller, environments } = await session(c);
+    const receivers = new Receivers(c.env);
+    const record = await recordOf(c, receivers, caller.projectId);
+    return c.html(
+      <Layout title={`History of ${record.name}`} environments={environments} projectId={caller.projectId}>
+        <History
+          projectId={caller.projectId}
+          record={record}
+          executions={await receivers.executions(record)}
+        />
+      </Layout>,
+    );
+  });

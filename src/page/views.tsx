@@ -1,0 +1,409 @@
+import type { FC } from "hono/jsx";
+import { isoDate } from "../api/ids";
+import type { Execution } from "../objects/target-types";
+import type { ReceiverRecord } from "../receivers/store";
+
+export const KIND_LABELS: Record<string, string> = { scaleService: "Scale a Service" };
+
+export interface ReceiverRow {
+  record: ReceiverRecord;
+  /** Absent for a caller who may not use it (a read-only key). */
+  url?: string;
+  serviceName?: string;
+  last?: Execution;
+}
+
+const q = (projectId: string) => `projectId=${encodeURIComponent(projectId)}`;
+
+export function describeConfig(record: ReceiverRecord, serviceName?: string): string {
+  const { config } = record;
+  let text = `${serviceName ?? config.serviceId} ${config.action} by ${config.amount} (min ${config.min}, max ${config.max})`;
+  if (config.cooldownSeconds > 0) text += `, cooldown ${config.cooldownSeconds} s`;
+  if (config.onResolved === "reverse") text += ", reversed when resolved";
+  return text;
+}
+
+const Last: FC<{ execution?: Execution }> = ({ execution }) =>
+  execution ? (
+    <span>
+      <span class={`outcome-${execution.outcome}`}>{execution.outcome}</span>
+      {execution.from !== undefined && execution.to !== undefined
+        ? ` ${execution.from} → ${execution.to}`
+        : ""}
+      <br />
+      <time class="muted" datetime={isoDate(execution.at)}>
+        {isoDate(execution.at).replace("T", " ").replace("Z", " UTC")}
+      </time>
+    </span>
+  ) : (
+    <span class="muted">never</span>
+  );
+
+export const ReceiverList: FC<{
+  projectId: string;
+  rows: ReceiverRow[];
+  canWrite: boolean;
+  status?: string;
+  nextPage?: string;
+}> = ({ projectId, rows, canWrite, status, nextPage }) => (
+  <>
+    <div class="toolbar">
+      <h1>Receiver Hooks</h1>
+      {canWrite ? (
+        <a class="button primary" href={`/receivers/new?${q(projectId)}`}>
+          Add Receiver
+        </a>
+      ) : (
+        <p class="muted">Read-only: this API key can see receivers but not change them.</p>
+      )}
+    </div>
+    {status ? <p role="status">{status}</p> : null}
+    {rows.length === 0 ? (
+      <p>No receiver hooks yet{canWrite ? ": add one to get a Trigger URL." : "."}</p>
+    ) : (
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">State</th>
+              <th scope="col">Name</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Detail</th>
+              <th scope="col">Trigger URL</th>
+              <th scope="col">Last execution</th>
+              <th scope="col">Options</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ record, url, serviceName, last }) => {
+              const base = `/receivers/${record.id}`;
+              return (
+                <tr data-receiver-id={record.id} id={`receiver-${record.id}`}>
+                  <td>
+                    <span class="state">Active</span>
+                  </td>
+                  <td>{record.name}</td>
+                  <td>{KIND_LABELS[record.driver] ?? record.driver}</td>
+                  <td>{describeConfig(record, serviceName)}</td>
+                  <td>
+                    {url ? (
+                      <div class="url">
+                        <code id={`url-${record.id}`}>{url}</code>
+                        <button
+                          type="button"
+                          data-copy={url}
+                          aria-controls={`url-${record.id}`}
+                          aria-label="Copy Trigger URL"
+                        >
+                          Copy
+                        </button>
+                      </div>
+                    ) : (
+                      <span class="muted">hidden</span>
+                    )}
+                  </td>
+                  <td>
+                    <Last execution={last} />
+                  </td>
+                  <td>
+                    <div class="options">
+                      {canWrite ? (
+                        <>
+                          <a class="button" href={`/receivers/new?${q(projectId)}&clone=${record.id}`}>
+                            Clone
+                          </a>
+                          <form method="post" action={`${base}/regenerate?${q(projectId)}`}>
+                            <button type="submit">Regenerate URL</button>
+                          </form>
+                          <a
+                            class="button danger"
+                            href={`${base}/delete?${q(projectId)}`}
+                            data-confirm={`Delete the receiver "${record.name}"? Its Trigger URL stops working at once.`}
+                          >
+                            Delete
+                          </a>
+                        </>
+                      ) : null}
+                      <a class="button" href={`${base}/history?${q(projectId)}`}>
+                        History
+                      </a>
+                    </div>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    )}
+    {nextPage ? (
+      <p>
+        <a href={nextPage}>Next page</a>
+      </p>
+    ) : null}
+  </>
+);
+
+/** The form's fields as the user typed them: strings, so a rejected value is shown back as it was. */
+export interface FormValues {
+  name: string;
+  kind: string;
+  action: string;
+  serviceId: string;
+  amount: string;
+  min: string;
+  max: string;
+  cooldownSeconds: string;
+  onResolved: string;
+}
+
+export type FieldErrors = Partial<Record<keyof FormValues, string>>;
+
+export const EMPTY_FORM: FormValues = {
+  name: "",
+  kind: "scaleService",
+  action: "up",
+  serviceId: "",
+  amount: "1",
+  min: "1",
+  max: "100",
+  cooldownSeconds: "0",
+  onResolved: "ignore",
+};
+
+interface FieldProps {
+  id: keyof FormValues;
+  label: string;
+  errors: FieldErrors;
+  hint?: string;
+}
+
+/** One labelled control with its error next to it, tied together for assistive technology. */
+const Field: FC<FieldProps & { children: (described: Record<string, string>) => unknown }> = ({
+  id,
+  label,
+  errors,
+  hint,
+  children,
+}) => {
+  const error = errors[id];
+  const describedBy = [error ? `error-${id}` : "", hint ? `hint-${id}` : ""].filter(Boolean).join(" ");
+  const aria: Record<string, string> = {};
+  if (describedBy) aria["aria-describedby"] = describedBy;
+  if (error) aria["aria-invalid"] = "true";
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      {children(aria) as never}
+      {hint ? (
+        <p class="hint" id={`hint-${id}`}>
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p class="field-error" id={`error-${id}`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+};
+
+export interface ServiceOption {
+  id: string;
+  name: string;
+}
+
+export const ReceiverForm: FC<{
+  projectId: string;
+  values: FormValues;
+  errors: FieldErrors;
+  services: ServiceOption[];
+  problem?: string;
+}> = ({ projectId, values, errors, services, problem }) => (
+  <>
+    <h1>Add Receiver</h1>
+    {problem ? <p class="alert">{problem}</p> : null}
+    <form class="receiver" method="post" action={`/receivers?${q(projectId)}`} novalidate>
+      <Field id="name" label="Name" errors={errors}>
+        {(aria) => (
+          <input
+            id="name"
+            name="name"
+            type="text"
+            value={values.name}
+            maxlength={128}
+            required
+            autofocus
+            {...aria}
+          />
+        )}
+      </Field>
+      <Field id="kind" label="Kind" errors={errors}>
+        {(aria) => (
+          <select id="kind" name="kind" {...aria}>
+            {Object.entries(KIND_LABELS).map(([value, label]) => (
+              <option value={value} selected={values.kind === value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <fieldset>
+        <legend>Scale a Service</legend>
+        <Field id="action" label="Action" errors={errors}>
+          {(aria) => (
+            <select id="action" name="action" {...aria}>
+              <option value="up" selected={values.action === "up"}>
+                up
+              </option>
+              <option value="down" selected={values.action === "down"}>
+                down
+              </option>
+            </select>
+          )}
+        </Field>
+        <Field id="serviceId" label="Target Service" errors={errors}>
+          {(aria) => (
+            <select id="serviceId" name="serviceId" required {...aria}>
+              <option value="" selected={values.serviceId === ""}>
+                Choose a service…
+              </option>
+              {services.map((service) => (
+                <option value={service.id} selected={values.serviceId === service.id}>
+                  {service.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <div class="row">
+          <Field id="amount" label="By" errors={errors}>
+            {(aria) => (
+              <input
+                id="amount"
+                name="amount"
+                type="number"
+                inputmode="numeric"
+                value={values.amount}
+                {...aria}
+              />
+            )}
+          </Field>
+          <Field id="min" label="Minimum Scale" errors={errors}>
+            {(aria) => (
+              <input id="min" name="min" type="number" inputmode="numeric" value={values.min} {...aria} />
+            )}
+          </Field>
+          <Field id="max" label="Maximum Scale" errors={errors}>
+            {(aria) => (
+              <input id="max" name="max" type="number" inputmode="numeric" value={values.max} {...aria} />
+            )}
+          </Field>
+        </div>
+        <div class="row">
+          <Field
+            id="cooldownSeconds"
+            label="Cooldown (seconds)"
+            errors={errors}
+            hint="Triggers within this time after a change are not applied."
+          >
+            {(aria) => (
+              <input
+                id="cooldownSeconds"
+                name="cooldownSeconds"
+                type="number"
+                inputmode="numeric"
+                value={values.cooldownSeconds}
+                {...aria}
+              />
+            )}
+          </Field>
+          <Field id="onResolved" label="When the alert resolves" errors={errors}>
+            {(aria) => (
+              <select id="onResolved" name="onResolved" {...aria}>
+                <option value="ignore" selected={values.onResolved === "ignore"}>
+                  do nothing
+                </option>
+                <option value="reverse" selected={values.onResolved === "reverse"}>
+                  scale the other way
+                </option>
+              </select>
+            )}
+          </Field>
+        </div>
+      </fieldset>
+      <div>
+        <button class="primary" type="submit">
+          Create
+        </button>{" "}
+        <a href={`/?${q(projectId)}`}>Cancel</a>
+      </div>
+    </form>
+  </>
+);
+
+export const History: FC<{ projectId: string; record: ReceiverRecord; executions: Execution[] }> = ({
+  projectId,
+  record,
+  executions,
+}) => (
+  <>
+    <h1>History: {record.name}</h1>
+    <p>
+      <a href={`/?${q(projectId)}`}>← Receiver Hooks</a>
+    </p>
+    {executions.length === 0 ? (
+      <p>No executions yet.</p>
+    ) : (
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">Reason</th>
+              <th scope="col">From</th>
+              <th scope="col">To</th>
+              <th scope="col">Sender</th>
+              <th scope="col">Alert</th>
+            </tr>
+          </thead>
+          <tbody>
+            {executions.map((execution) => (
+              <tr>
+                <td>
+                  <time datetime={isoDate(execution.at)}>
+                    {isoDate(execution.at).replace("T", " ").replace("Z", " UTC")}
+                  </time>
+                </td>
+                <td class={`outcome-${execution.outcome}`}>{execution.outcome}</td>
+                <td>{execution.reason}</td>
+                <td>{execution.from ?? ""}</td>
+                <td>{execution.to ?? ""}</td>
+                <td>{execution.sender ?? ""}</td>
+                <td>
+                  {execution.alertName ? `${execution.alertName} (${execution.alertStatus ?? ""})` : ""}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    )}
+  </>
+);
+
+export const ConfirmDelete: FC<{ projectId: string; record: ReceiverRecord }> = ({ projectId, record }) => (
+  <>
+    <h1>Delete {record.name}?</h1>
+    <p>Its Trigger URL stops working at once, everywhere. This cannot be undone.</p>
+    <form method="post" action={`/receivers/${record.id}/delete?${q(projectId)}`}>
+      <button class="primary danger" type="submit">
+        Delete
+      </button>{" "}
+      <a href={`/?${q(projectId)}`}>Cancel</a>
+    </form>
+  </>
+);

@@ -1,0 +1,195 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { call, createReceiver, KEYS, resetEmulator, trigger, uniqueName } from "../helpers";
+
+beforeEach(async () => {
+  await resetEmulator();
+});
+
+const form = (fields: Record<string, string>) => ({
+  method: "POST",
+  rawBody: new URLSearchParams(fields).toString(),
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+});
+
+/** The worker answers 303 See Other; the runtime's fetch follows it, so check where it led. */
+const expectRedirectTo = (response: Response, fragment: string) => {
+  expect(response.redirected).toBe(true);
+  expect(response.status).toBe(200);
+  expect(response.url).toContain(fragment);
+};
+
+const validFields = (name = uniqueName("page")) => ({
+  name,
+  kind: "scaleService",
+  action: "up",
+  serviceId: "1s1",
+  amount: "2",
+  min: "1",
+  max: "10",
+  cooldownSeconds: "0",
+  onResolved: "ignore",
+});
+
+describe("the Receiver Hooks page", () => {
+  it("asks the browser for a Rancher API key", async () => {
+    const response = await call("/", { key: null });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe('Basic realm="Rancher API key"');
+    expect((await call("/", { key: KEYS.wrong })).status).toBe(401);
+  });
+
+  it("lists the key's environments, defaulting to the first", async () => {
+    const response = await call("/");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await response.text();
+    expect(html).toContain("<h1>Receiver Hooks</h1>");
+    expect(html).toMatch(/<option value="1a5" selected="">Default<\/option>/);
+    expect(html).not.toContain("1a7");
+    expect(html).toContain("No receiver hooks yet");
+    const other = await (await call("/", { key: KEYS.other })).text();
+    expect(other).toMatch(/<option value="1a7" selected="">/);
+  });
+
+  it("creates a receiver from the form and lists it with its Trigger URL", async () => {
+    const fields = validFields();
+    const response = await call("/receivers?projectId=1a5", form(fields));
+    expectRedirectTo(response, "/?projectId=1a5&done=created");
+    const html = await response.text();
+    expect(html).toContain(`Receiver “${fields.name}” created.`);
+    expect(html).toContain("web up by 2 (min 1, max 10)");
+    const url = html.match(/<code id="url-[^"]+">([^<]+)<\/code>/)?.[1]?.replace(/&amp;/g, "&");
+    expect(url).toMatch(/\/v1-webhooks\/endpoint\?token=/);
+    expect((await trigger(url ?? "")).status).toBe(200);
+  });
+
+  it("shows every validation error next to its field and keeps the values", async () => {
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({ ...validFields(""), amount: "0", max: "abc", serviceId: "" }),
+    );
+    expect(response.status).toBe(422);
+    const html = await response.text();
+    expect(html).toContain('<p class="field-error" id="error-name">Name must not be empty</p>');
+    expect(html).toContain('<p class="field-error" id="error-amount">By must be at least 1</p>');
+    expect(html).toContain('id="error-max">Maximum Scale must be a number</p>');
+    expect(html).toContain('id="error-serviceId">Target Service is required</p>');
+    expect(html).toMatch(/<input id="amount"[^>]*value="0"[^>]*aria-describedby="error-amount"/);
+    expect(html).toMatch(/<input id="max"[^>]*value="abc"/);
+  });
+
+  it("reports a taken name from the create step next to Name", async () => {
+    const fields = validFields();
+    expectRedirectTo(await call("/receivers?projectId=1a5", form(fields)), "done=created");
+    const again = await call("/receivers?projectId=1a5", form(fields));
+    expect(again.status).toBe(422);
+    expect(await again.text()).toMatch(/id="error-name">[^<]*already exists/);
+  });
+
+  it("offers only scalable services as Target Service", async () => {
+    const html = await (await call("/receivers/new?projectId=1a5")).text();
+    expect(html).toContain('<option value="1s1">web</option>');
+    expect(html).toContain('<option value="1s2">lb</option>');
+    expect(html).not.toContain('value="1s3"');
+    expect(html).not.toContain('value="1s4"');
+    for (const label of [
+      "Name",
+      "Kind",
+      "Action",
+      "Target Service",
+      "By",
+      "Minimum Scale",
+      "Maximum Scale",
+    ]) {
+      expect(html).toContain(`>${label}</label>`);
+    }
+  });
+
+  it("pre-fills the form to clone a receiver", async () => {
+    const receiver = await createReceiver({ amount: 3, max: 7 });
+    const html = await (await call(`/receivers/new?projectId=1a5&clone=${receiver.id}`)).text();
+    expect(html).toContain(`value="${receiver.name}-copy"`);
+    expect(html).toMatch(/<input id="amount"[^>]*value="3"/);
+    expect(html).toMatch(/<input id="max"[^>]*value="7"/);
+    expect(html).toContain('<option value="1s1" selected="">web</option>');
+  });
+
+  it("regenerates and deletes through the page, with a confirmation page without JavaScript", async () => {
+    const receiver = await createReceiver();
+    const regenerated = await call(`/receivers/${receiver.id}/regenerate?projectId=1a5`, { method: "POST" });
+    expectRedirectTo(regenerated, "done=regenerated");
+    expect((await trigger(receiver.url)).status).toBe(403);
+
+    const confirm = await call(`/receivers/${receiver.id}/delete?projectId=1a5`);
+    expect(confirm.status).toBe(200);
+    expect(await confirm.text()).toContain(`<h1>Delete ${receiver.name}?</h1>`);
+    const deleted = await call(`/receivers/${receiver.id}/delete?projectId=1a5`, { method: "POST" });
+    expectRedirectTo(deleted, "done=deleted");
+    expect((await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`)).status).toBe(404);
+  });
+
+  it("shows the history of a receiver", async () => {
+    const receiver = await createReceiver();
+    const empty = await (await call(`/receivers/${receiver.id}/history?projectId=1a5`)).text();
+    expect(empty).toContain("No executions yet");
+    await trigger(receiver.url, { headers: { "user-agent": "curl/8.5" } });
+    const html = await (await call(`/receivers/${receiver.id}/history?projectId=1a5`)).text();
+    expect(html).toContain('<td class="outcome-applied">applied</td>');
+    expect(html).toContain("<td>curl/8.5</td>");
+    expect((await call(`/receivers/r00000000000000000000000000/history?projectId=1a5`)).status).toBe(404);
+  });
+
+  it("shows a read-only key the list without URLs or write controls, and refuses its writes", async () => {
+    const receiver = await createReceiver();
+    const html = await (await call("/?projectId=1a5", { key: KEYS.readonly })).text();
+    expect(html).toContain(receiver.name);
+    expect(html).not.toContain("/v1-webhooks/endpoint");
+    for (const control of ["Add Receiver", "Regenerate URL", ">Clone<", ">Delete<"])
+      expect(html).not.toContain(control);
+    expect(html).toContain(">History<");
+    const write = await call("/receivers?projectId=1a5", { ...form(validFields()), key: KEYS.readonly });
+    expect(write.status).toBe(403);
+    expect((await call("/receivers/new?projectId=1a5", { key: KEYS.readonly })).status).toBe(403);
+  });
+
+  it("refuses changes posted from another site, for the page and the API alike", async () => {
+    const receiver = await createReceiver();
+    const crossSite = { origin: "https://evil.example", "sec-fetch-site": "cross-site" };
+    const page = await call("/receivers?projectId=1a5", {
+      ...form(validFields()),
+      headers: { ...form({}).headers, ...crossSite },
+    });
+    expect(page.status).toBe(403);
+    const api = await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`, {
+      method: "DELETE",
+      headers: crossSite,
+    });
+    expect(api.status).toBe(403);
+    expect((await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`)).status).toBe(200);
+    const sameOrigin = await call(`/receivers/${receiver.id}/regenerate?projectId=1a5`, {
+      method: "POST",
+      headers: { origin: "http://hooks.test", "sec-fetch-site": "same-origin" },
+    });
+    expectRedirectTo(sameOrigin, "done=regenerated");
+    // Trigger URLs stay callable from anywhere.
+    expect(
+      (
+        await trigger(
+          (
+            await (await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`)).json<{ url: string }>()
+          ).url,
+          { headers: crossSite },
+        )
+      ).status,
+    ).toBe(200);
+  });
+
+  it("serves its stylesheet and script", async () => {
+    const css = await call("/assets/page.css", { key: null });
+    expect(css.headers.get("content-type")).toContain("text/css");
+    expect(await css.text()).toContain("prefers-color-scheme: dark");
+    const js = await call("/assets/page.js", { key: null });
+    expect(js.headers.get("content-type")).toContain("javascript");
+  });
+});
