@@ -23,6 +23,12 @@ export function describeConfig(record: ReceiverRecord, serviceName?: string): st
   return text;
 }
 
+const When: FC<{ at: number }> = ({ at }) => (
+  <time class="muted" datetime={isoDate(at)}>
+    {isoDate(at).replace("T", " ").replace("Z", " UTC")}
+  </time>
+);
+
 const Last: FC<{ execution?: Execution }> = ({ execution }) =>
   execution ? (
     <span>
@@ -31,9 +37,7 @@ const Last: FC<{ execution?: Execution }> = ({ execution }) =>
         ? ` ${execution.from} → ${execution.to}`
         : ""}
       <br />
-      <time class="muted" datetime={isoDate(execution.at)}>
-        {isoDate(execution.at).replace("T", " ").replace("Z", " UTC")}
-      </time>
+      <When at={execution.at} />
     </span>
   ) : (
     <span class="muted">never</span>
@@ -209,6 +213,12 @@ const Field: FC<FieldProps & { children: (described: Record<string, string>) => 
   );
 };
 
+const NumberField: FC<FieldProps & { values: FormValues }> = ({ id, label, values, errors, hint }) => (
+  <Field id={id} label={label} errors={errors} hint={hint}>
+    {(aria) => <input id={id} name={id} type="number" inputmode="numeric" value={values[id]} {...aria} />}
+  </Field>
+);
+
 export interface ServiceOption {
   id: string;
   name: string;
@@ -279,47 +289,18 @@ export const ReceiverForm: FC<{
           )}
         </Field>
         <div class="row">
-          <Field id="amount" label="By" errors={errors}>
-            {(aria) => (
-              <input
-                id="amount"
-                name="amount"
-                type="number"
-                inputmode="numeric"
-                value={values.amount}
-                {...aria}
-              />
-            )}
-          </Field>
-          <Field id="min" label="Minimum Scale" errors={errors}>
-            {(aria) => (
-              <input id="min" name="min" type="number" inputmode="numeric" value={values.min} {...aria} />
-            )}
-          </Field>
-          <Field id="max" label="Maximum Scale" errors={errors}>
-            {(aria) => (
-              <input id="max" name="max" type="number" inputmode="numeric" value={values.max} {...aria} />
-            )}
-          </Field>
+          <NumberField id="amount" label="By" values={values} errors={errors} />
+          <NumberField id="min" label="Minimum Scale" values={values} errors={errors} />
+          <NumberField id="max" label="Maximum Scale" values={values} errors={errors} />
         </div>
         <div class="row">
-          <Field
+          <NumberField
             id="cooldownSeconds"
             label="Cooldown (seconds)"
+            values={values}
             errors={errors}
             hint="Triggers within this time after a change are not applied."
-          >
-            {(aria) => (
-              <input
-                id="cooldownSeconds"
-                name="cooldownSeconds"
-                type="number"
-                inputmode="numeric"
-                value={values.cooldownSeconds}
-                {...aria}
-              />
-            )}
-          </Field>
+          />
           <Field id="onResolved" label="When the alert resolves" errors={errors}>
             {(aria) => (
               <select id="onResolved" name="onResolved" {...aria}>
@@ -374,9 +355,7 @@ export const History: FC<{ projectId: string; record: ReceiverRecord; executions
             {executions.map((execution) => (
               <tr>
                 <td>
-                  <time datetime={isoDate(execution.at)}>
-                    {isoDate(execution.at).replace("T", " ").replace("Z", " UTC")}
-                  </time>
+                  <When at={execution.at} />
                 </td>
                 <td class={`outcome-${execution.outcome}`}>{execution.outcome}</td>
                 <td>{execution.reason}</td>
