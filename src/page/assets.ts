@@ -27,18 +27,21 @@ th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 tbody tr:nth-child(even) { background: var(--row); }
 code { font: .85em ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
-.url { display: flex; gap: .4rem; align-items: flex-start; min-width: 16rem; }
+.url { display: flex; gap: .4rem; align-items: center; }
+.url code { display: block; max-width: 18rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.nowrap { white-space: nowrap; }
 .options { display: flex; flex-wrap: wrap; gap: .35rem; }
 .options form { margin: 0; }
+.options .button, .options button { white-space: nowrap; }
 .state { display: inline-block; padding: 0 .5rem; border-radius: 999px; border: 1px solid currentColor; color: var(--ok); font-size: .85em; }
 .muted { color: var(--muted); }
 .outcome-failed, .outcome-cooldown { color: var(--danger); }
 [role="status"] { padding: .6rem .9rem; border: 1px solid var(--ok); border-radius: 6px; margin-bottom: 1rem; }
 .alert { padding: .6rem .9rem; border: 1px solid var(--danger); border-radius: 6px; margin-bottom: 1rem; color: var(--danger); }
 form.receiver { display: grid; gap: 1rem; max-width: 36rem; }
-.field { display: grid; gap: .25rem; }
+.field { display: grid; gap: .25rem; align-content: start; min-width: 0; }
 .field label { font-weight: 600; }
-.field input, .field select { font: inherit; padding: .4rem .5rem; border-radius: 6px; border: 1px solid var(--line);
+.field input, .field select { width: 100%; min-width: 0; font: inherit; padding: .4rem .5rem; border-radius: 6px; border: 1px solid var(--line);
   background: var(--bg); color: var(--fg); }
 .field [aria-invalid="true"] { border-color: var(--danger); }
 .field-error { color: var(--danger); margin: 0; font-size: .9rem; }

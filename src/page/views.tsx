@@ -86,13 +86,15 @@ export const ReceiverList: FC<{
                   <td>
                     <span class="state">Active</span>
                   </td>
-                  <td>{record.name}</td>
-                  <td>{KIND_LABELS[record.driver] ?? record.driver}</td>
+                  <td class="nowrap">{record.name}</td>
+                  <td class="nowrap">{KIND_LABELS[record.driver] ?? record.driver}</td>
                   <td>{describeConfig(record, serviceName)}</td>
                   <td>
                     {url ? (
                       <div class="url">
-                        <code id={`url-${record.id}`}>{url}</code>
+                        <code id={`url-${record.id}`} title={url}>
+                          {url}
+                        </code>
                         <button
                           type="button"
                           data-copy={url}

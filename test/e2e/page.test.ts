@@ -1,0 +1,562 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium } from "./browser";
+import { type LocalStack, startLocalStack } from "./local-stack";
+
+/**
+ * The Receiver Hooks page (CONTRACT §9) in a real headless Chromium, used as a person would: the
+ * browser's Basic prompt, the list, the Add Receiver form, the row options and History. The service
+ * and the Cattle emulator run as real HTTP servers on loopback (local-stack.ts).
+ */
+
+type Key = { username: string; password: string };
+const DEV: Key = { username: "dev-access", password: "dev-secret" };
+const READONLY: Key = { username: "readonly-access", password: "readonly-secret" };
+const OTHER: Key = { username: "other-access", password: "other-secret" };
+
+const LIST_HEADERS = ["State", "Name", "Kind", "Detail", "Trigger URL", "Last execution", "Options"];
+const HISTORY_HEADERS = ["Time", "Outcome", "Reason", "From", "To", "Sender"];
+
+interface ReceiverInput {
+  name: string;
+  action?: "up" | "down";
+  serviceId?: string;
+  by?: number | string;
+  min?: number | string;
+  max?: number | string;
+}
+
+interface Table {
+  headers: string[];
+  rows: { id: string | null; cells: Record<string, string> }[];
+}
+
+let counter = 0;
+/** Receivers live in the service, which an emulator reset does not clear: every test uses new names. */
+const uniqueName = (base: string) => `${base}-${++counter}`;
+
+/** The form's fields, found by their labels (the seed's words). */
+const field = {
+  name: (page: Page) => page.getByLabel(/^Name\b/),
+  kind: (page: Page) => page.getByLabel(/^Kind\b/),
+  action: (page: Page) => page.getByLabel(/^Action\b/),
+  target: (page: Page) => page.getByLabel(/^Target Service\b/),
+  by: (page: Page) => page.getByLabel(/^By\b/),
+  min: (page: Page) => page.getByLabel(/^Minimum Scale\b/),
+  max: (page: Page) => page.getByLabel(/^Maximum Scale\b/),
+};
+
+async function fillForm(page: Page, input: ReceiverInput): Promise<void> {
+  await field.name(page).fill(input.name);
+  await field.kind(page).selectOption({ label: "Scale a Service" });
+  await field.action(page).selectOption(input.action ?? "up");
+  await field.target(page).selectOption(input.serviceId ?? "1s1");
+  await field.by(page).fill(String(input.by ?? 1));
+  if (input.min !== undefined) await field.min(page).fill(String(input.min));
+  if (input.max !== undefined) await field.max(page).fill(String(input.max));
+}
+
+/** The list's row for a receiver, by its exact name. */
+function rowOf(page: Page, name: string): Locator {
+  return page.locator("tr[data-receiver-id]").filter({ has: page.getByText(name, { exact: true }) });
+}
+
+async function triggerUrlOf(row: Locator): Promise<string> {
+  return ((await row.locator("code").textContent()) ?? "").trim();
+}
+
+/** The first table of the page, its cells keyed by the header's text. */
+function readTable(page: Page): Promise<Table | null> {
+  return page.evaluate(() => {
+    const table = document.querySelector("table");
+    if (!table) return null;
+    const text = (cell: Element) => (cell.textContent ?? "").replace(/\s+/g, " ").trim();
+    const headerRow = table.tHead?.rows[0] ?? table.rows[0];
+    const headers = Array.from(headerRow?.cells ?? []).map(text);
+    const rows = Array.from(table.tBodies)
+      .flatMap((body) => Array.from(body.rows))
+      .filter((row) => row.querySelector("td"))
+      .map((row) => ({
+        id: row.getAttribute("data-receiver-id"),
+        cells: Object.fromEntries(
+          Array.from(row.cells).map((cell, i) => [headers[i] ?? String(i), text(cell)]),
+        ),
+      }));
+    return { headers, rows };
+  });
+}
+
+async function rowCells(page: Page, name: string): Promise<Record<string, string>> {
+  const table = await readTable(page);
+  const row = table?.rows.find((candidate) => candidate.cells.Name === name);
+  if (!row) throw new Error(`no row named ${name} in ${JSON.stringify(table)}`);
+  return row.cells;
+}
+
+/** The `.field-error` element a form control names in its aria-describedby, and where it sits. */
+function describedError(control: Locator) {
+  return control.evaluate((element) => {
+    const ids = (element.getAttribute("aria-describedby") ?? "").split(/\s+/).filter(Boolean);
+    const error = ids
+      .map((id) => document.getElementById(id))
+      .find((candidate) => candidate?.classList.contains("field-error"));
+    if (!error) return null;
+    const container = error.parentElement;
+    return {
+      text: (error.textContent ?? "").trim(),
+      // "Right next to the field": the error's container holds this control and no other one.
+      besideField: Boolean(container?.contains(element)),
+      controlsBeside: container ? container.querySelectorAll("input, select, textarea").length : 0,
+    };
+  });
+}
+
+describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium", () => {
+  let stack: LocalStack;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  const listUrl = (projectId?: string) =>
+    new URL(projectId ? `/?projectId=${projectId}` : "/", stack.url).href;
+  const formUrl = (query = "projectId=1a5") => new URL(`/receivers/new?${query}`, stack.url).href;
+
+  /** A browser context signed in with a key through the Basic prompt (none: not signed in). */
+  async function open(key: Key | null = DEV, options: BrowserContextOptions = {}): Promise<Page> {
+    const context = await browser.newContext({
+      ...(key ? { httpCredentials: { ...key, origin: stack.url.origin } } : {}),
+      permissions: ["clipboard-read", "clipboard-write"],
+      ...options,
+    });
+    context.setDefaultTimeout(10_000);
+    contexts.push(context);
+    return context.newPage();
+  }
+
+  /** Create a receiver through the Add Receiver form; ends on the list showing its row. */
+  async function createThroughForm(page: Page, input: ReceiverInput): Promise<Locator> {
+    await page.goto(formUrl());
+    await fillForm(page, input);
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+    const row = rowOf(page, input.name);
+    await row.waitFor();
+    return row;
+  }
+
+  const trigger = (url: string) => fetch(url, { method: "POST" });
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.dispose();
+  });
+
+  beforeEach(async () => {
+    const reset = await stack.emulator("/_emulator/reset", { method: "POST" });
+    expect(reset.ok).toBe(true);
+  });
+
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+  });
+
+  it("asks for a Rancher API key with the browser's Basic prompt", async () => {
+    const bare = await fetch(listUrl());
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get("www-authenticate")).toBe('Basic realm="Rancher API key"');
+
+    // Without a key (or with a wrong one) Chromium gets the challenge; Playwright then cancels the
+    // prompt, so the navigation itself ends in net::ERR_INVALID_AUTH_CREDENTIALS.
+    for (const key of [null, { username: "dev-access", password: "not-the-secret" }]) {
+      const page = await open(key);
+      const [challenge] = await Promise.all([
+        page.waitForResponse((response) => response.url() === listUrl()),
+        page.goto(listUrl()).catch(() => null),
+      ]);
+      expect(challenge.status()).toBe(401);
+      expect(await challenge.headerValue("www-authenticate")).toBe('Basic realm="Rancher API key"');
+    }
+
+    const page = await open(DEV);
+    const response = await page.goto(listUrl());
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()["content-type"]).toMatch(/^text\/html/);
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toContain("Receiver Hooks");
+  });
+
+  it("picks the environment from those the key can see", async () => {
+    const page = await open(DEV);
+    await page.goto(listUrl());
+    const picker = page.getByLabel("Environment");
+    expect(await picker.evaluate((element) => element.tagName)).toBe("SELECT");
+    expect(await picker.getAttribute("name")).toBe("projectId");
+    expect((await picker.locator("option").allTextContents()).map((text) => text.trim())).toEqual([
+      "Default",
+    ]);
+    expect(await picker.inputValue()).toBe("1a5");
+
+    // A key of another environment sees only that one, and it is empty.
+    const other = await open(OTHER);
+    await other.goto(listUrl());
+    const otherPicker = other.getByLabel("Environment");
+    expect((await otherPicker.locator("option").allTextContents()).map((text) => text.trim())).toEqual([
+      "Other",
+    ]);
+    expect(await otherPicker.inputValue()).toBe("1a7");
+    await other.getByText("No receiver hooks yet").waitFor();
+    expect(await other.locator("tr[data-receiver-id]").count()).toBe(0);
+  });
+
+  it("creates a receiver through the form and lists it with a Trigger URL that copies", async () => {
+    const page = await open(DEV);
+    await page.goto(listUrl());
+    await page.getByRole("link", { name: "Add Receiver" }).click();
+    await page.waitForURL((url) => url.pathname === "/receivers/new");
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toContain("Add Receiver");
+
+    // The form offers the seed's choices: only scalable services, the documented defaults.
+    expect(await field.kind(page).locator("option").allTextContents()).toContainEqual(
+      expect.stringContaining("Scale a Service"),
+    );
+    const actions = await field
+      .action(page)
+      .locator("option")
+      .evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value));
+    expect(actions).toEqual(expect.arrayContaining(["up", "down"]));
+    const targets = await field
+      .target(page)
+      .locator("option")
+      .evaluateAll((options) =>
+        options.map((option) => ({
+          value: (option as HTMLOptionElement).value,
+          text: (option.textContent ?? "").trim(),
+        })),
+      );
+    const services = targets.filter((option) => option.value !== "");
+    expect(services.map((option) => option.value).sort()).toEqual(["1s1", "1s2"]);
+    expect(services.find((option) => option.value === "1s1")?.text).toContain("web");
+    expect(services.find((option) => option.value === "1s2")?.text).toContain("lb");
+    expect(targets.map((option) => option.text).join(" ")).not.toMatch(/\b(ext|agent)\b/);
+    expect(await field.min(page).inputValue()).toBe("1");
+    expect(await field.max(page).inputValue()).toBe("100");
+
+    const name = uniqueName("scale-web");
+    await fillForm(page, { name, action: "up", serviceId: "1s1", by: 1, max: 10 });
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.waitForURL((url) => url.pathname === "/" && url.searchParams.get("projectId") === "1a5");
+    const row = rowOf(page, name);
+    await row.waitFor();
+    expect(((await page.getByRole("status").textContent()) ?? "").trim()).not.toBe("");
+
+    expect((await readTable(page))?.headers).toEqual(LIST_HEADERS);
+    const cells = await rowCells(page, name);
+    expect(cells.Kind).toBe("Scale a Service");
+    expect(cells.Detail).toBe("web up by 1 (min 1, max 10)");
+    const url = await triggerUrlOf(row);
+    expect(url.startsWith(`${stack.url.origin}/v1-webhooks/endpoint?token=`)).toBe(true);
+    expect(cells["Trigger URL"]).toContain(url);
+
+    // The URL shown is the receiver's own, as the API reports it.
+    const api = await fetch(new URL("/v1-webhooks/receivers?projectId=1a5", stack.url), {
+      headers: { authorization: `Basic ${btoa("dev-access:dev-secret")}` },
+    });
+    const receivers = ((await api.json()) as { data: { id: string; name: string; url: string }[] }).data;
+    const receiver = receivers.find((candidate) => candidate.name === name);
+    expect(receiver?.url).toBe(url);
+    expect(await row.getAttribute("data-receiver-id")).toBe(receiver?.id);
+
+    // Copy: the button says so, and the clipboard holds the URL.
+    const copy = await row.getByRole("button", { name: "Copy Trigger URL" }).elementHandle();
+    if (!copy) throw new Error("no copy button");
+    await copy.click();
+    await expect.poll(async () => ((await copy.textContent()) ?? "").trim()).toBe("Copied");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(url);
+  });
+
+  it("shows a trigger of the listed URL in History and as the last execution", async () => {
+    const page = await open(DEV);
+    const name = uniqueName("history-web");
+    const row = await createThroughForm(page, { name, action: "up", serviceId: "1s1", by: 1, max: 10 });
+    const url = await triggerUrlOf(row);
+    const lastBefore = (await rowCells(page, name))["Last execution"];
+
+    await row.getByRole("link", { name: "History" }).click();
+    await page.waitForURL((at) => at.pathname.endsWith("/history"));
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toContain("History");
+    await page.getByText("No executions yet").waitFor();
+
+    const response = await trigger(url);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { outcome: string }).outcome).toBe("applied");
+
+    await page.reload();
+    const history = await readTable(page);
+    // The contract's columns, in its order (the page may show more, e.g. the alert's status).
+    expect(history?.headers.filter((header) => HISTORY_HEADERS.includes(header))).toEqual(HISTORY_HEADERS);
+    expect(history?.rows).toHaveLength(1);
+    expect(history?.rows[0]?.cells).toMatchObject({ Outcome: "applied", From: "1", To: "2" });
+    expect(history?.rows[0]?.cells.Time).not.toBe("");
+
+    await page.goto(listUrl("1a5"));
+    const lastAfter = (await rowCells(page, name))["Last execution"];
+    expect(lastAfter).not.toBe(lastBefore);
+  });
+
+  it("shows validation errors next to their fields and keeps the entered values", async () => {
+    const page = await open(DEV);
+    await page.goto(formUrl());
+    const name = uniqueName("invalid");
+    await fillForm(page, { name, action: "down", serviceId: "1s2", by: 0, min: 2, max: 5 });
+    // The server's own check is under test: a browser's constraint validation (min="1") would stop
+    // the submission before it left the page.
+    await page.locator("form", { has: field.name(page) }).evaluate((form) => {
+      (form as HTMLFormElement).noValidate = true;
+    });
+    const [rejected] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === "POST"),
+      page.getByRole("button", { name: "Create" }).click(),
+    ]);
+    expect(rejected.status()).toBe(422);
+    await page.waitForLoadState();
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toContain("Add Receiver");
+    expect(await field.name(page).inputValue()).toBe(name);
+    expect(await field.action(page).inputValue()).toBe("down");
+    expect(await field.target(page).inputValue()).toBe("1s2");
+    expect(await field.by(page).inputValue()).toBe("0");
+    expect(await field.min(page).inputValue()).toBe("2");
+    expect(await field.max(page).inputValue()).toBe("5");
+    const byError = await describedError(field.by(page));
+    expect(byError?.text).toContain("at least 1");
+    expect(byError).toMatchObject({ besideField: true, controlsBeside: 1 });
+    expect(await page.locator(".field-error").filter({ hasText: /\S/ }).count()).toBe(1);
+
+    // A name already used in the environment.
+    const taken = uniqueName("taken");
+    await createThroughForm(page, { name: taken, serviceId: "1s1" });
+    await page.goto(formUrl());
+    await fillForm(page, { name: taken, action: "up", serviceId: "1s2", by: 3 });
+    const [duplicate] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === "POST"),
+      page.getByRole("button", { name: "Create" }).click(),
+    ]);
+    expect(duplicate.status()).toBe(422);
+    await page.waitForLoadState();
+    expect(await field.name(page).inputValue()).toBe(taken);
+    expect(await field.target(page).inputValue()).toBe("1s2");
+    expect(await field.by(page).inputValue()).toBe("3");
+    const nameError = await describedError(field.name(page));
+    expect(nameError?.text).toContain("already exists");
+    expect(nameError).toMatchObject({ besideField: true, controlsBeside: 1 });
+  });
+
+  it("clones a receiver: the form pre-filled, then a second receiver", async () => {
+    const page = await open(DEV);
+    const name = uniqueName("scale-lb");
+    const row = await createThroughForm(page, {
+      name,
+      action: "down",
+      serviceId: "1s2",
+      by: 2,
+      min: 1,
+      max: 5,
+    });
+    const id = await row.getAttribute("data-receiver-id");
+    const originalUrl = await triggerUrlOf(row);
+
+    await row.getByRole("link", { name: "Clone" }).click();
+    await page.waitForURL((url) => url.pathname === "/receivers/new" && url.searchParams.get("clone") === id);
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toContain("Add Receiver");
+    expect(await field.name(page).inputValue()).toBe(`${name}-copy`);
+    expect(await field.action(page).inputValue()).toBe("down");
+    expect(await field.target(page).inputValue()).toBe("1s2");
+    expect(await field.by(page).inputValue()).toBe("2");
+    expect(await field.min(page).inputValue()).toBe("1");
+    expect(await field.max(page).inputValue()).toBe("5");
+
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+    const clone = rowOf(page, `${name}-copy`);
+    await clone.waitFor();
+    await rowOf(page, name).waitFor();
+    expect((await rowCells(page, `${name}-copy`)).Detail).toBe("lb down by 2 (min 1, max 5)");
+    expect(await clone.getAttribute("data-receiver-id")).not.toBe(id);
+    expect(await triggerUrlOf(clone)).not.toBe(originalUrl);
+  });
+
+  it("regenerates a Trigger URL: the new one works, the old one is refused", async () => {
+    const page = await open(DEV);
+    const name = uniqueName("regenerate");
+    const row = await createThroughForm(page, { name, serviceId: "1s1", by: 1, max: 10 });
+    const id = await row.getAttribute("data-receiver-id");
+    const oldUrl = await triggerUrlOf(row);
+
+    page.on("dialog", (dialog) => void dialog.accept()); // should the page ask first
+    await row.getByRole("button", { name: "Regenerate URL" }).click();
+    await expect.poll(() => triggerUrlOf(rowOf(page, name)), { timeout: 10_000 }).not.toBe(oldUrl);
+    const newUrl = await triggerUrlOf(rowOf(page, name));
+    expect(newUrl.startsWith(`${stack.url.origin}/v1-webhooks/endpoint?token=`)).toBe(true);
+    expect(await rowOf(page, name).getAttribute("data-receiver-id")).toBe(id);
+    expect(((await page.getByRole("status").textContent()) ?? "").trim()).not.toBe("");
+
+    expect((await trigger(oldUrl)).status).toBe(403);
+    const fresh = await trigger(newUrl);
+    expect(fresh.status).toBe(200);
+    expect(((await fresh.json()) as { outcome: string }).outcome).toBe("applied");
+  });
+
+  it("deletes a receiver only after confirmation, and its URL stops working", async () => {
+    const page = await open(DEV);
+    const name = uniqueName("delete-me");
+    const keep = uniqueName("keep-me");
+    await createThroughForm(page, { name: keep, serviceId: "1s1" });
+    const row = await createThroughForm(page, { name, serviceId: "1s1" });
+    const url = await triggerUrlOf(row);
+    const deleteControl = row
+      .getByRole("button", { name: "Delete" })
+      .or(row.getByRole("link", { name: "Delete" }));
+
+    // Cancelled: nothing happens.
+    const dismissed = new Promise<string>((resolve) =>
+      page.once("dialog", (dialog) => {
+        resolve(dialog.type());
+        void dialog.dismiss();
+      }),
+    );
+    await deleteControl.click();
+    expect(await dismissed).toBe("confirm");
+    await page.waitForTimeout(500);
+    expect(await rowOf(page, name).count()).toBe(1);
+
+    // Confirmed: the list comes back without the row.
+    page.once("dialog", (dialog) => void dialog.accept());
+    await deleteControl.click();
+    await rowOf(page, name).waitFor({ state: "detached" });
+    await rowOf(page, keep).waitFor();
+    expect(((await page.getByRole("status").textContent()) ?? "").trim()).not.toBe("");
+    expect((await trigger(url)).status).toBe(403);
+  });
+
+  it("shows a read-only key the list without URLs and without write controls", async () => {
+    const owner = await open(DEV);
+    const name = uniqueName("read-only-view");
+    await createThroughForm(owner, { name, serviceId: "1s1" });
+
+    const page = await open(READONLY);
+    expect((await page.goto(listUrl()))?.status()).toBe(200);
+    const row = rowOf(page, name);
+    await row.waitFor();
+    expect(await page.locator("code").count()).toBe(0);
+    expect(await page.content()).not.toContain("/v1-webhooks/endpoint");
+    expect(await page.getByRole("button", { name: "Copy Trigger URL" }).count()).toBe(0);
+    for (const control of ["Add Receiver", "Clone", "Regenerate URL", "Delete"]) {
+      expect(await page.getByRole("link", { name: control }).count(), control).toBe(0);
+      expect(await page.getByRole("button", { name: control }).count(), control).toBe(0);
+    }
+    const history = row.getByRole("link", { name: "History" });
+    expect(await history.count()).toBe(1);
+    await history.click();
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toContain("History");
+  });
+
+  it("works from the keyboard: Add Receiver with Enter, the form submitted with Enter", async () => {
+    const page = await open(DEV);
+    await page.goto(listUrl());
+    await page.getByRole("link", { name: "Add Receiver" }).focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL((url) => url.pathname === "/receivers/new");
+
+    const name = uniqueName("keyboard");
+    await fillForm(page, { name: "placeholder", serviceId: "1s2", by: 2 });
+    const nameField = field.name(page);
+    await nameField.fill("");
+    await nameField.focus();
+    expect(await nameField.evaluate((element) => element === document.activeElement)).toBe(true);
+    await page.keyboard.type(name);
+    await page.keyboard.press("Enter");
+    await page.waitForURL((url) => url.pathname === "/");
+    await rowOf(page, name).waitFor();
+    expect((await rowCells(page, name)).Detail).toBe("lb up by 2 (min 1, max 100)");
+  });
+
+  it("works without JavaScript: the Switch button, the form, the list", async () => {
+    const page = await open(DEV, { javaScriptEnabled: false });
+    await page.goto(listUrl());
+    await page.getByRole("button", { name: "Switch" }).waitFor();
+    expect(await page.getByLabel("Environment").inputValue()).toBe("1a5");
+
+    const name = uniqueName("no-script");
+    const row = await createThroughForm(page, { name, serviceId: "1s1", by: 1, max: 10 });
+    expect(await triggerUrlOf(row)).toMatch(/\/v1-webhooks\/endpoint\?token=/);
+    expect((await rowCells(page, name)).Detail).toBe("web up by 1 (min 1, max 10)");
+  });
+});
+
+/**
+ * Pictures of the page for the docs: `SCREENSHOTS=1 npx vitest run --project e2e test/e2e/page.test.ts`
+ * (SCREENSHOTS_DIR to write elsewhere than docs/). A stack of its own, so the list shows only these.
+ */
+describe.runIf(chromiumAvailable && process.env.SCREENSHOTS === "1")("screenshots of the page", () => {
+  const dir = process.env.SCREENSHOTS_DIR ?? "docs";
+  let stack: LocalStack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    browser = await launchChromium();
+    await stack.emulator("/_emulator/reset", { method: "POST" });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.dispose();
+  });
+
+  it("saves the list (light and dark) and the filled Add Receiver form", async () => {
+    mkdirSync(dir, { recursive: true });
+    const context = await browser.newContext({
+      httpCredentials: { ...DEV, origin: stack.url.origin },
+      viewport: { width: 1280, height: 800 },
+      colorScheme: "light",
+    });
+    context.setDefaultTimeout(10_000);
+    try {
+      const page = await context.newPage();
+      const receivers: ReceiverInput[] = [
+        { name: "scale-web-up", action: "up", serviceId: "1s1", by: 1, min: 1, max: 10 },
+        { name: "scale-web-burst", action: "up", serviceId: "1s1", by: 3, min: 1, max: 20 },
+        { name: "scale-lb-down", action: "down", serviceId: "1s2", by: 2, min: 1, max: 5 },
+      ];
+      let firstUrl = "";
+      for (const receiver of receivers) {
+        await page.goto(new URL("/receivers/new?projectId=1a5", stack.url).href);
+        await fillForm(page, receiver);
+        await page.getByRole("button", { name: "Create" }).click();
+        await page.waitForURL((url) => url.pathname === "/");
+        const row = rowOf(page, receiver.name);
+        await row.waitFor();
+        firstUrl ||= await triggerUrlOf(row);
+      }
+      expect((await fetch(firstUrl, { method: "POST" })).status).toBe(200);
+
+      await page.goto(new URL("/?projectId=1a5", stack.url).href);
+      await rowOf(page, "scale-web-up").waitFor();
+      await page.screenshot({ path: join(dir, "receiver-hooks.png"), fullPage: true });
+      await page.emulateMedia({ colorScheme: "dark" });
+      await page.screenshot({ path: join(dir, "receiver-hooks-dark.png"), fullPage: true });
+
+      await page.emulateMedia({ colorScheme: "light" });
+      await page.goto(new URL("/receivers/new?projectId=1a5", stack.url).href);
+      await fillForm(page, { name: "scale-web-on-alert", action: "up", serviceId: "1s1", by: 2, max: 10 });
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur()); // no focus ring
+      await page.screenshot({ path: join(dir, "add-receiver.png"), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+});
