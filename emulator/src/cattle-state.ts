@@ -9,14 +9,15 @@ import {
   type ResourceRecord,
   type ResourceType,
   type Stats,
+  type UpgradeRun,
   type World,
 } from "./model";
 import { type TypeDef, typeDef } from "./schemas";
 import { isGlobal, SEED_VERSION, seedWorld } from "./seed";
-import { currentState, phaseFor, settle } from "./state-machine";
+import { currentState, NEVER, phaseFor, settle, upgradeDurationMs, upgradeRoundsDone } from "./state-machine";
 
 const DEFAULT_TRANSITION_MS = 300;
-const NO_FAULTS: Faults = { status: 503, count: 0, delayMs: 0 };
+const NO_FAULTS: Faults = { status: 503, count: 0, delayMs: 0, upgradeFailure: null };
 const emptyStats = (): Stats => ({ total: 0, byMethod: {}, byPath: {} });
 
 /** Cattle's rule for service names (AbstractDefaultResourceManagerFilter.validateDNSPatternForName). */
@@ -63,7 +64,7 @@ export class CattleState extends DurableObject<Env> {
     if (stored.get("seedVersion") === SEED_VERSION) {
       this.#world = (stored.get("world") as World | undefined) ?? seedWorld();
       this.#stats = (stored.get("stats") as Stats | undefined) ?? emptyStats();
-      this.#faults = (stored.get("faults") as Faults | undefined) ?? { ...NO_FAULTS };
+      this.#faults = { ...NO_FAULTS, ...(stored.get("faults") as Partial<Faults> | undefined) };
       this.#config = (stored.get("config") as EmulatorConfig | undefined) ?? this.#defaultConfig();
     } else {
       this.#reset();
@@ -244,6 +245,13 @@ export class CattleState extends DurableObject<Env> {
       if (!phase) return conflict(state, "update");
     }
     for (const [name, value] of changed) record.data[name] = value;
+    // During an upgrade, service.update keeps `upgrading`; the upgrade's own rounds still decide when
+    // it ends (or that it keeps failing), so its phase stays unless the update would outlast it.
+    const running = record.pending[0];
+    if (phase && running?.state === "upgrading" && running.process !== "update") {
+      running.until = Math.max(running.until, phase.until);
+      phase = null;
+    }
     if (phase) record.pending = [phase];
     this.#saveWorld();
     return ok(record);
@@ -278,12 +286,50 @@ export class CattleState extends DurableObject<Env> {
         : failure(422, "ActionNotAvailable", `Action ${action} is not available in state ${state}`, "action");
     }
     if (action === "upgrade") {
-      const problem = applyUpgrade(record, input);
-      if (problem) return { ok: false, error: problem };
+      const plan = planUpgrade(record, input);
+      if (!plan.ok) return plan;
+      const failure = this.#faults.upgradeFailure;
+      if (failure !== null) {
+        this.#faults = { ...this.#faults, upgradeFailure: null };
+        this.#persist({ faults: this.#faults });
+      }
+      const strategy = plan.value;
+      record.data.launchConfig = strategy.launchConfig;
+      record.data.secondaryLaunchConfigs = strategy.secondaryLaunchConfigs;
+      record.data.upgrade = { type: "serviceUpgrade", inServiceStrategy: strategy, toServiceStrategy: null };
+      const units = isGlobal(record) ? this.#activeHosts(projectId) : Number(record.data.scale ?? 1);
+      record.upgradeRun = {
+        batches: Math.max(1, Math.ceil(units / Number(strategy.batchSize))),
+        completed: 0,
+        startedAt: now,
+        firstBatchMs: this.#config.transitionMs,
+        intervalMs: Number(strategy.intervalMillis),
+        failure,
+      };
+      record.pending = [runUpgrade(phase, record.upgradeRun)];
+      this.#saveWorld();
+      return ok(record);
     }
+    if (action === "continueupgrade" && record.upgradeRun) {
+      record.upgradeRun = { ...record.upgradeRun, startedAt: now, firstBatchMs: this.#config.transitionMs };
+      record.pending = [runUpgrade(phase, record.upgradeRun)];
+      this.#saveWorld();
+      return ok(record);
+    }
+    const run = record.upgradeRun;
+    if (action === "cancelupgrade" && run && state === "upgrading") {
+      record.upgradeRun = { ...run, completed: upgradeRoundsDone(run, now) };
+    }
+    if (action === "rollback" || action === "finishupgrade" || action === "remove") record.upgradeRun = null;
     if (action === "rollback") {
-      const previous = upgradeStrategy(record)?.previousLaunchConfig;
-      if (previous && typeof previous === "object") record.data.launchConfig = previous;
+      // Cattle's upgradeServiceConfigs(…, rollback = true): both launch configs go back to the previous ones.
+      const strategy = upgradeStrategy(record);
+      if (strategy) {
+        if (isObject(strategy.previousLaunchConfig)) record.data.launchConfig = strategy.previousLaunchConfig;
+        if (Array.isArray(strategy.previousSecondaryLaunchConfigs)) {
+          record.data.secondaryLaunchConfigs = strategy.previousSecondaryLaunchConfigs;
+        }
+      }
     }
     record.pending = [phase];
     this.#saveWorld();
@@ -371,64 +417,130 @@ function upgradeStrategy(record: ResourceRecord): Record<string, unknown> | unde
   return upgrade?.inServiceStrategy ?? undefined;
 }
 
-/**
- * The in-service upgrade as Cattle's ServiceUpgradeValidationFilter prepares it: the strategy keeps
- * the previous launch config for rollback and the service takes the new one at once, with a new version.
- */
-function applyUpgrade(record: ResourceRecord, input: Record<string, unknown>): ErrorBody | null {
-  const strategy = input.inServiceStrategy as Record<string, unknown> | null | undefined;
-  if (!strategy) {
-    if (input.toServiceStrategy) {
-      return {
-        status: 422,
-        code: "InvalidOption",
-        message: "toServiceStrategy is not supported",
-        fieldName: "toServiceStrategy",
-      };
-    }
-    return {
-      status: 422,
-      code: "MissingRequired",
-      message: "Upgrade strategy needs to be set",
-      fieldName: "inServiceStrategy",
-    };
+/** The phase an upgrade run takes: its rounds' duration, or a failure after the first round. */
+function runUpgrade(phase: Phase, run: UpgradeRun): Phase {
+  const start = run.startedAt;
+  if (run.failure !== null) {
+    return { ...phase, until: NEVER, failAt: start + run.firstBatchMs, failure: run.failure };
   }
-  const launchConfig = strategy.launchConfig as Record<string, unknown> | null | undefined;
-  const secondary = strategy.secondaryLaunchConfigs as unknown[] | null | undefined;
+  return { ...phase, until: start + upgradeDurationMs(run) };
+}
+
+type LaunchConfigMap = Record<string, unknown>;
+
+const isObject = (value: unknown): value is LaunchConfigMap =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const invalid = (message: string, fieldName: string, code = "InvalidOption"): Result<never> =>
+  failure(422, code, message, fieldName);
+
+const isGlobalConfig = (config: unknown): boolean =>
+  isObject(config) &&
+  isObject(config.labels) &&
+  String(config.labels["io.rancher.scheduler.global"]) === "true";
+
+/** Launch configs a config depends on by name (Cattle's networkLaunchConfig and dataVolumesFromLaunchConfigs). */
+function references(config: LaunchConfigMap): string[] {
+  const refs: string[] = [];
+  if (typeof config.networkLaunchConfig === "string") refs.push(config.networkLaunchConfig);
+  if (Array.isArray(config.dataVolumesFromLaunchConfigs)) {
+    for (const ref of config.dataVolumesFromLaunchConfigs) if (typeof ref === "string") refs.push(ref);
+  }
+  return refs;
+}
+
+/**
+ * The in-service upgrade as Cattle's ServiceUpgradeValidationFilter (1.2+, `finalizeUpgradeStrategy`)
+ * prepares it, before the service takes the new configs at once:
+ * - the configs to upgrade are the primary (if `launchConfig` is given) and each named sidekick, plus
+ *   every existing config that refers to one of them (`networkLaunchConfig`, `dataVolumesFromLaunchConfigs`);
+ * - those get one new `version`; the others keep theirs and are carried over unchanged;
+ * - `secondaryLaunchConfigs` of the strategy lists every sidekick (upgraded first, then the rest), and a
+ *   name the service does not have adds a sidekick — Cattle allows adding and, with image
+ *   `rancher/none`, removing sidekicks on upgrade;
+ * - the previous configs are kept for rollback.
+ */
+function planUpgrade(record: ResourceRecord, input: Record<string, unknown>): Result<LaunchConfigMap> {
+  const strategy = input.inServiceStrategy as LaunchConfigMap | null | undefined;
+  if (!strategy) {
+    if (input.toServiceStrategy) return invalid("toServiceStrategy is not supported", "toServiceStrategy");
+    return invalid("Upgrade strategy needs to be set", "inServiceStrategy", "MissingRequired");
+  }
+  const launchConfig = isObject(strategy.launchConfig) ? strategy.launchConfig : null;
+  const secondary = Array.isArray(strategy.secondaryLaunchConfigs) ? strategy.secondaryLaunchConfigs : null;
   if (!launchConfig && !secondary) {
-    return {
-      status: 422,
-      code: "InvalidOption",
-      message: "LaunchConfig/secondaryLaunchConfigs need to be specified for inService strategy",
-      fieldName: "inServiceStrategy.launchConfig",
-    };
+    return invalid(
+      "LaunchConfig/secondaryLaunchConfigs need to be specified for inService strategy",
+      "inServiceStrategy.launchConfig",
+    );
+  }
+  if (record.data.retainIp === true && strategy.startFirst === true) {
+    return invalid(
+      "StartFirst option can't be used for service with retainIp field set",
+      "inServiceStrategy.startFirst",
+    );
   }
   if (!launchConfig && record.type === "loadBalancerService") {
-    return {
-      status: 422,
-      code: "InvalidOption",
-      message: "LaunchConfig is required for load balancer service",
-      fieldName: "inServiceStrategy.launchConfig",
-    };
+    return invalid("LaunchConfig is required for load balancer service", "inServiceStrategy.launchConfig");
   }
-  const previous = record.data.launchConfig ?? null;
-  const next = launchConfig ? { ...launchConfig, version: crypto.randomUUID() } : previous;
-  record.data.launchConfig = next;
-  record.data.upgrade = {
-    type: "serviceUpgrade",
-    inServiceStrategy: {
-      type: "inServiceUpgradeStrategy",
-      batchSize: strategy.batchSize ?? 1,
-      intervalMillis: strategy.intervalMillis ?? 2000,
-      startFirst: strategy.startFirst ?? false,
-      launchConfig: next,
-      secondaryLaunchConfigs: secondary ?? [],
-      previousLaunchConfig: previous,
-      previousSecondaryLaunchConfigs: [],
-    },
-    toServiceStrategy: null,
-  };
-  return null;
+
+  const serviceName = String(record.data.name);
+  const previousPrimary = isObject(record.data.launchConfig) ? record.data.launchConfig : null;
+  const previousSecondary = (
+    Array.isArray(record.data.secondaryLaunchConfigs) ? record.data.secondaryLaunchConfigs : []
+  ).filter(isObject);
+  const existing = new Map<string, LaunchConfigMap>();
+  if (previousPrimary) existing.set(serviceName, previousPrimary);
+  for (const config of previousSecondary) existing.set(String(config.name), config);
+
+  // Initial set: what the request names (the primary under the service's name).
+  const toUpgrade = new Map<string, LaunchConfigMap>();
+  if (launchConfig) toUpgrade.set(serviceName, { ...launchConfig });
+  for (const [index, item] of (secondary ?? []).entries()) {
+    if (!isObject(item) || typeof item.name !== "string" || item.name === "") {
+      // Cattle reads `name` without checking it (a NullPointerException, 500); the emulator says why.
+      return invalid(
+        `secondaryLaunchConfigs[${index}] needs a name`,
+        "inServiceStrategy.secondaryLaunchConfigs.name",
+        "MissingRequired",
+      );
+    }
+    toUpgrade.set(item.name, { ...item });
+  }
+  // Final set: configs that depend on an upgraded one are upgraded with it, as they are.
+  const queue = [...toUpgrade.keys()];
+  while (queue.length > 0) {
+    const target = (queue.shift() as string).toLowerCase();
+    for (const [name, config] of existing) {
+      if (toUpgrade.has(name)) continue;
+      if (references(config).some((ref) => ref.toLowerCase() === target)) {
+        toUpgrade.set(name, { ...config });
+        queue.push(name);
+      }
+    }
+  }
+  const version = crypto.randomUUID();
+  for (const config of toUpgrade.values()) config.version = version;
+
+  const primary = toUpgrade.get(serviceName) ?? previousPrimary;
+  if (launchConfig && isGlobalConfig(previousPrimary) !== isGlobalConfig(primary)) {
+    return invalid("Switching from global scale to fixed (and vice versa)", "inServiceStrategy.launchConfig");
+  }
+  const sidekicks = [
+    ...[...toUpgrade].filter(([name]) => name !== serviceName).map(([, config]) => config),
+    ...previousSecondary.filter((config) => !toUpgrade.has(String(config.name))),
+  ].filter((config) => String(config.imageUuid ?? "").toLowerCase() !== "rancher/none");
+
+  return ok({
+    type: "inServiceUpgradeStrategy",
+    batchSize: strategy.batchSize ?? 1,
+    intervalMillis: strategy.intervalMillis ?? 2000,
+    startFirst: strategy.startFirst ?? false,
+    launchConfig: primary,
+    secondaryLaunchConfigs: sidekicks,
+    previousLaunchConfig: previousPrimary,
+    previousSecondaryLaunchConfigs: previousSecondary,
+  });
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {

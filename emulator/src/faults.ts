@@ -6,6 +6,7 @@ export const faultsPatch = z.strictObject({
   status: z.int().min(400).max(599).optional(),
   count: z.int().min(0).max(1_000_000).optional(),
   delayMs: z.int().min(0).max(60_000).optional(),
+  upgradeFailure: z.string().min(1).max(2000).nullable().optional(),
 });
 
 /** `POST /_emulator/config`: how long each emulated transition lasts. */

@@ -14,6 +14,30 @@ export interface Phase {
   state: string;
   done: string;
   until: number;
+  /**
+   * A phase that goes wrong: from `failAt` on it shows `transitioning: "error"` with `failure` as its
+   * message and never ends (its `until` lies beyond reach), as a Cattle process that keeps failing.
+   */
+  failAt?: number;
+  failure?: string;
+  /** Set once `failAt` has passed (resolved on read, like the rest). */
+  failed?: boolean;
+}
+
+/**
+ * An in-service upgrade as it runs: Cattle upgrades `batchSize` deployment units per round and sleeps
+ * `intervalMillis` between rounds, so `batches` rounds take `(batches - 1) * intervalMillis` plus the
+ * work itself (one transition). Kept to resume a canceled upgrade with the rounds it had left.
+ */
+export interface UpgradeRun {
+  batches: number;
+  /** Rounds finished before the current run started (a continued upgrade skips them). */
+  completed: number;
+  startedAt: number;
+  firstBatchMs: number;
+  intervalMs: number;
+  /** The injected failure this upgrade carries, which a continued upgrade meets again. */
+  failure: string | null;
 }
 
 export interface ResourceRecord {
@@ -29,6 +53,8 @@ export interface ResourceRecord {
   pending: Phase[];
   /** Every other field, by its API name. */
   data: Record<string, unknown>;
+  /** The service's last in-service upgrade, while it may still run or resume. */
+  upgradeRun?: UpgradeRun | null;
 }
 
 export interface World {
@@ -47,6 +73,8 @@ export interface Faults {
   status: number;
   count: number;
   delayMs: number;
+  /** The next upgrade started fails with this message after its first batch; consumed by it. */
+  upgradeFailure: string | null;
 }
 
 export interface EmulatorConfig {

@@ -2,7 +2,7 @@ import type { Role } from "./auth";
 import { applyListQuery, type ListQuery } from "./filters";
 import { isServiceType, type ResourceRecord } from "./model";
 import { collectionSegment, type FieldDef, filterFields, TYPES, type TypeDef, typeDef } from "./schemas";
-import { availableActions, currentState, isTransitioning } from "./state-machine";
+import { availableActions, currentState, transitioningOf } from "./state-machine";
 
 /** Where links point: the request's origin and the API prefix it came through. */
 export interface Scope {
@@ -63,6 +63,7 @@ export function renderResource(scope: Scope, record: ResourceRecord): Record<str
       actions[action] = `${self}/?action=${action}`;
     }
   }
+  const transitioning = transitioningOf(record);
   const computed: Record<string, unknown> = {
     id: record.id,
     kind: record.data.kind ?? record.type,
@@ -70,8 +71,8 @@ export function renderResource(scope: Scope, record: ResourceRecord): Record<str
     created: new Date(record.created).toISOString(),
     removed: record.removed === null ? null : new Date(record.removed).toISOString(),
     removeTime: record.removed === null ? null : new Date(record.removed).toISOString(),
-    transitioning: isTransitioning(record) ? "yes" : "no",
-    transitioningMessage: isTransitioning(record) ? "In Progress" : null,
+    transitioning: transitioning.transitioning,
+    transitioningMessage: transitioning.message,
     transitioningProgress: null,
     uuid: record.uuid,
     accountId: record.projectId,

@@ -1,7 +1,7 @@
 import type { ResourceRecord, World } from "./model";
 
 /** Bump when the seed's shape changes, so a persisted world from an older emulator is re-seeded. */
-export const SEED_VERSION = 1;
+export const SEED_VERSION = 2;
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -24,7 +24,10 @@ function launchConfig(
   return { imageUuid, kind: "container", labels, networkMode: "managed", version: "0", ...extra };
 }
 
-/** The world of CONTRACT §7: project 1a5 with four services and three hosts, project 1a7 with one service. */
+/**
+ * The world of CONTRACT §7: project 1a5 with six services (1s5 with a sidekick and 1s6 sharing its
+ * primary image, for upgrade tests) and three hosts, project 1a7 with one service.
+ */
 export function seedWorld(): World {
   const records: ResourceRecord[] = [
     record({
@@ -176,6 +179,43 @@ export function seedWorld(): World {
         startOnCreate: true,
         system: false,
         launchConfig: launchConfig("docker:busybox:1.36", { [GLOBAL_LABEL]: "true" }),
+      },
+    }),
+    record({
+      id: "1s5",
+      type: "service",
+      projectId: "1a5",
+      uuid: "3f0e9a52-7b1c-4d2e-9f4a-555555555555",
+      created: at("2026-01-05T10:04:00Z"),
+      data: {
+        name: "api",
+        kind: "service",
+        stackId: "1st1",
+        scale: 2,
+        currentScale: 2,
+        startOnCreate: true,
+        system: false,
+        launchConfig: launchConfig("docker:myorg/api:1.0.0", { app: "api", tier: "backend" }),
+        secondaryLaunchConfigs: [
+          { name: "api-sidecar", ...launchConfig("docker:myorg/sidecar:2.1", { app: "api" }) },
+        ],
+      },
+    }),
+    record({
+      id: "1s6",
+      type: "service",
+      projectId: "1a5",
+      uuid: "3f0e9a52-7b1c-4d2e-9f4a-666666666666",
+      created: at("2026-01-05T10:05:00Z"),
+      data: {
+        name: "worker",
+        kind: "service",
+        stackId: "1st1",
+        scale: 1,
+        currentScale: 1,
+        startOnCreate: true,
+        system: false,
+        launchConfig: launchConfig("docker:myorg/api:1.0.0", { app: "worker", tier: "backend" }),
       },
     }),
     record({

@@ -1,4 +1,4 @@
-import type { Phase, ResourceRecord } from "./model";
+import type { Phase, ResourceRecord, UpgradeRun } from "./model";
 
 /**
  * Cattle's service processes, as declared in its spring-process-context.xml: the states a process may
@@ -96,6 +96,37 @@ export const currentState = (record: ResourceRecord): string => record.pending[0
 
 export const isTransitioning = (record: ResourceRecord): boolean => record.pending.length > 0;
 
+/**
+ * Cattle's `transitioning`/`transitioningMessage`: `yes` and "In Progress" while a process runs,
+ * `error` and the process's message once it fails (the state stays the running one), else `no`.
+ */
+export function transitioningOf(record: ResourceRecord): { transitioning: string; message: string | null } {
+  const phase = record.pending[0];
+  if (!phase) return { transitioning: "no", message: null };
+  if (phase.failed) return { transitioning: "error", message: phase.failure ?? null };
+  return { transitioning: "yes", message: "In Progress" };
+}
+
+/** A deadline no phase reaches: a failing process never ends by itself. */
+export const NEVER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * How long the rounds of an upgrade left to run take: the first costs one transition, every further
+ * one waits `intervalMs` first (Cattle's `while (!doUpgrade) sleep(intervalMillis)`).
+ */
+export function upgradeDurationMs(run: UpgradeRun): number {
+  const rounds = Math.max(1, run.batches - run.completed);
+  return run.firstBatchMs + (rounds - 1) * run.intervalMs;
+}
+
+/** Rounds of `run` finished by `now`, counting those finished before it started. */
+export function upgradeRoundsDone(run: UpgradeRun, now: number): number {
+  const elapsed = now - run.startedAt;
+  if (run.failure !== null || elapsed < run.firstBatchMs) return run.completed;
+  const rounds = 1 + Math.floor((elapsed - run.firstBatchMs) / Math.max(1, run.intervalMs));
+  return Math.min(run.batches, run.completed + rounds);
+}
+
 export function canStart(definition: ProcessDefinition, state: string): boolean {
   return definition.start.includes(state);
 }
@@ -125,6 +156,7 @@ export function settle(record: ResourceRecord, now: number): Phase[] {
   const completed: Phase[] = [];
   while (record.pending.length > 0) {
     const phase = record.pending[0] as Phase;
+    if (phase.failAt !== undefined && phase.failAt <= now) phase.failed = true;
     if (phase.until > now) break;
     record.pending.shift();
     record.state = phase.done;

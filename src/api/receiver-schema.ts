@@ -37,12 +37,68 @@ export const scaleServiceConfigSchema = z
 
 export type ScaleServiceConfig = z.output<typeof scaleServiceConfigSchema>;
 
-/** Drivers that can be created today, with the body field that carries each one's config. */
+const labelSelector = z
+  .record(z.string().min(1).max(253), z.string().max(253))
+  .refine((selector) => Object.keys(selector).length > 0, {
+    message: "must name at least one label",
+    params: { code: "MissingRequired" },
+  })
+  .refine((selector) => Object.keys(selector).length <= 32, {
+    message: "may name at most 32 labels",
+    params: { code: "MaxLimitExceeded" },
+  });
+
+export const serviceUpgradeConfigSchema = z
+  .strictObject({
+    type: z.literal("serviceUpgradeConfig").optional(),
+    serviceSelector: labelSelector,
+    tag: z.string().trim().min(1).max(128),
+    payloadFormat: z.enum(["dockerhub", "quay", "acr", "alicloud", "ghcr"]).default("dockerhub"),
+    addressType: z.enum(["registry", "registry-internal", "registry-vpc"]).optional(),
+    batchSize: count(1).default(1),
+    intervalMillis: count(100).default(2000),
+    startFirst: z.boolean().default(false),
+  })
+  .superRefine((config, ctx) => {
+    if (config.addressType !== undefined && config.payloadFormat !== "alicloud") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["addressType"],
+        message: "addressType applies to the alicloud payload format only",
+        params: { code: "InvalidOption" },
+      });
+    }
+  })
+  .transform(({ type: _type, addressType, ...config }) => ({
+    ...config,
+    ...(config.payloadFormat === "alicloud" ? { addressType: addressType ?? ("registry" as const) } : {}),
+  }));
+
+export type ServiceUpgradeConfig = z.output<typeof serviceUpgradeConfigSchema>;
+
+/** Drivers that can be created, with the body field that carries each one's config. */
 export const DRIVER_CONFIG_FIELDS = {
   scaleService: "scaleServiceConfig",
+  serviceUpgrade: "serviceUpgradeConfig",
 } as const;
 
 export type Driver = keyof typeof DRIVER_CONFIG_FIELDS;
+
+/** A receiver's driver with its config: the one shape everything downstream switches on. */
+export type DriverConfig =
+  | { driver: "scaleService"; config: ScaleServiceConfig }
+  | { driver: "serviceUpgrade"; config: ServiceUpgradeConfig };
+
+/** Copies the driver and its config as one value, keeping TypeScript's knowledge that they belong together. */
+export const driverConfigOf = (value: DriverConfig): DriverConfig =>
+  value.driver === "scaleService"
+    ? { driver: value.driver, config: value.config }
+    : { driver: value.driver, config: value.config };
+
+const CONFIG_SCHEMAS = {
+  scaleService: scaleServiceConfigSchema,
+  serviceUpgrade: serviceUpgradeConfigSchema,
+} as const;
 
 /** Config objects of every driver Rancher knows, so a mismatch is reported as such and not as an unknown field. */
 const ALL_CONFIG_FIELDS = ["scaleServiceConfig", "scaleHostConfig", "serviceUpgradeConfig"] as const;
@@ -70,14 +126,15 @@ export const receiverCreateSchema = z
     }
   })
   .transform((body, ctx) => {
-    const parsed = scaleServiceConfigSchema.safeParse(body.scaleServiceConfig, { reportInput: true });
+    const field = DRIVER_CONFIG_FIELDS[body.driver];
+    const parsed = CONFIG_SCHEMAS[body.driver].safeParse(body[field], { reportInput: true });
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        ctx.addIssue({ ...issue, path: ["scaleServiceConfig", ...issue.path] } as z.core.$ZodRawIssue);
+        ctx.addIssue({ ...issue, path: [field, ...issue.path] } as z.core.$ZodRawIssue);
       }
       return z.NEVER;
     }
-    return { name: body.name, driver: body.driver, config: parsed.data };
+    return { name: body.name, driver: body.driver, config: parsed.data } as { name: string } & DriverConfig;
   });
 
 export type ReceiverCreate = z.output<typeof receiverCreateSchema>;

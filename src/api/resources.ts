@@ -54,11 +54,13 @@ export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
 }
 
 export function executionResource(execution: Execution) {
+  const { finished, ...rest } = execution;
   return {
     type: "execution",
-    ...execution,
+    ...rest,
     at: isoDate(execution.at),
     atTS: execution.at,
+    ...(finished === undefined ? {} : { finished: isoDate(finished), finishedTS: finished }),
   };
 }
 

@@ -101,6 +101,21 @@ export class CattleClient {
     return this.#request("PUT", `/projects/${enc(projectId)}/services/${enc(serviceId)}`, changes, 1);
   }
 
+  /** Runs a resource action (`upgrade`, `finishupgrade`, …). One attempt: the caller follows up. */
+  serviceAction(
+    projectId: string,
+    serviceId: string,
+    action: string,
+    body: unknown = {},
+  ): Promise<CattleResult<Service>> {
+    return this.#request(
+      "POST",
+      `/projects/${enc(projectId)}/services/${enc(serviceId)}?action=${enc(action)}`,
+      body,
+      1,
+    );
+  }
+
   async #request<T>(method: string, path: string, body?: unknown, attempts = this.#retry.attempts) {
     let result: CattleResult<T> = { ok: false, failure: { kind: "unavailable", message: "not attempted" } };
     for (let attempt = 1; attempt <= attempts; attempt++) {

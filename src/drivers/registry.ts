@@ -3,6 +3,7 @@ import type { ReceiverCreate } from "../api/receiver-schema";
 import type { CattleCredentials } from "../cattle/client";
 import { CattleClient } from "../cattle/client";
 import { scaleServiceTarget, unscalableReason } from "./scale-service";
+import { serviceUpgradeTarget } from "./service-upgrade";
 
 /**
  * Checks, with the caller's own key, that what a new receiver points at exists and can be acted
@@ -14,6 +15,8 @@ export async function resolveTarget(
   cattleUrl: string,
   credentials: CattleCredentials,
 ): Promise<string> {
+  // An upgrade receiver targets its environment; the services it upgrades are found at each push.
+  if (input.driver === "serviceUpgrade") return serviceUpgradeTarget(projectId);
   const cattle = new CattleClient({ baseUrl: cattleUrl, credentials });
   const { serviceId } = input.config;
   const field = "scaleServiceConfig.serviceId";

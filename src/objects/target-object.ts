@@ -11,7 +11,9 @@ import {
   planBatch,
   type ScaleRule,
 } from "../drivers/scaling";
+import { noMatchReason, planServiceUpgrade, tagMatches } from "../drivers/service-upgrade";
 import type { Delivery, Execution, LiveReceiver, TriggerResult } from "./target-types";
+import { advance, isOpen, UPGRADES_SCHEMA, type UpgradeJob, UpgradeQueue } from "./upgrades";
 
 /** History kept per receiver. */
 export const EXECUTIONS_KEPT = 100;
@@ -25,8 +27,16 @@ const CYCLE_DEADLINE_MS = 6_000;
 const CYCLE_BACKOFF_MS = 150;
 const RETRY_AFTER_SECONDS = 5;
 
+/** A receiver of each kind, as the code paths that serve only that kind see it. */
+type ScaleReceiver = Extract<LiveReceiver, { driver: "scaleService" }>;
+type UpgradeReceiver = Extract<LiveReceiver, { driver: "serviceUpgrade" }>;
+
+/** How often a running upgrade is looked at, at most and at least. */
+const UPGRADE_POLL_MIN_MS = 250;
+const UPGRADE_POLL_MAX_MS = 5_000;
+
 interface Pending {
-  receiver: LiveReceiver;
+  receiver: ScaleReceiver;
   delivery: Delivery;
   rule: ScaleRule;
   resolve: (result: TriggerResult) => void;
@@ -59,11 +69,14 @@ export class TargetObject extends DurableObject<Env> {
   readonly #inFlight = new Map<string, Promise<TriggerResult>>();
   #pending: Pending[] = [];
   #draining = false;
+  readonly #upgrades: UpgradeQueue;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    this.#upgrades = new UpgradeQueue(this.#sql);
     ctx.blockConcurrencyWhile(async () => {
+      this.#sql.exec(UPGRADES_SCHEMA);
       this.#sql.exec(`
         CREATE TABLE IF NOT EXISTS receivers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS executions (
@@ -179,8 +192,14 @@ export class TargetObject extends DurableObject<Env> {
     return row ? (JSON.parse(row.execution) as Execution) : undefined;
   }
 
-  /** Decides what needs no Cattle call at once; queues the rest for the next batch. */
   #decide(receiver: LiveReceiver, delivery: Delivery): Promise<TriggerResult> {
+    return receiver.driver === "scaleService"
+      ? this.#decideScale(receiver, delivery)
+      : this.#decideUpgrade(receiver, delivery);
+  }
+
+  /** Decides what needs no Cattle call at once; queues the rest for the next batch. */
+  #decideScale(receiver: ScaleReceiver, delivery: Delivery): Promise<TriggerResult> {
     const { config } = receiver;
     let action = config.action;
     if (delivery.signal === "resolved") {
@@ -203,6 +222,136 @@ export class TargetObject extends DurableObject<Env> {
     return new Promise((resolve) => {
       this.#pending.push({ receiver, delivery, rule, resolve });
       void this.#drain();
+    });
+  }
+
+  /**
+   * A registry push: decide now what is ignored; otherwise find the services it concerns, queue
+   * one upgrade per service and answer `queued`. The alarm does the rest.
+   */
+  async #decideUpgrade(receiver: UpgradeReceiver, delivery: Delivery): Promise<TriggerResult> {
+    const { config } = receiver;
+    const ignore = (reason: string) =>
+      this.#record([[receiver, delivery, { outcome: "ignored", reason }]])[0] as TriggerResult;
+    if (delivery.ignoredBecause) return ignore(delivery.ignoredBecause);
+    const push = delivery.push;
+    if (!push) return ignore("the delivery is not a registry push");
+    const tag = push.tags.find((candidate) => tagMatches(config.tag, candidate));
+    if (tag === undefined) {
+      return ignore(`pushed tag ${push.tags.join(", ")} does not match ${config.tag}`);
+    }
+    const listed = await this.#cattle(Date.now() + CYCLE_DEADLINE_MS).listServices(receiver.projectId);
+    if (!listed.ok) {
+      return {
+        kind: "unavailable",
+        message: describeFailure(listed.failure),
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      };
+    }
+    const concerned = listed.value.data.filter(
+      (service) => planServiceUpgrade(service, push.repository, tag, config) !== null,
+    );
+    if (concerned.length === 0) return ignore(noMatchReason(config.serviceSelector, push.repository));
+
+    const names = concerned.map((service) => `${service.id} (${service.name})`).join(", ");
+    const now = Date.now();
+    const [result] = this.#record(
+      [
+        [
+          receiver,
+          delivery,
+          { outcome: "queued", reason: `upgrading ${names} to ${push.repository}:${tag}` },
+        ],
+      ],
+      ([execution]) => {
+        for (const service of concerned) {
+          this.#upgrades.add({
+            executionId: execution?.id ?? "",
+            receiverId: receiver.id,
+            projectId: receiver.projectId,
+            serviceId: service.id,
+            serviceName: service.name,
+            repository: push.repository,
+            tag,
+            settings: config,
+            phase: "waiting",
+            progressed: now,
+          });
+        }
+      },
+    );
+    await this.ctx.storage.setAlarm(now);
+    return result as TriggerResult;
+  }
+
+  /** Advances every running upgrade one step and comes back while any is still open. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const cattle = this.#cattle(now + CYCLE_DEADLINE_MS);
+    const heads = this.#upgrades.heads();
+    for (const job of heads) {
+      const next = await advance(job, cattle, now);
+      if (next.phase === job.phase && next.progressed === job.progressed) continue;
+      this.ctx.storage.transactionSync(() => {
+        this.#upgrades.save(next);
+        if (!isOpen(next)) this.#closeExecution(next.executionId);
+      });
+    }
+    this.#upgrades.prune(now);
+    if (this.#upgrades.hasOpen()) {
+      const interval = Math.min(
+        ...this.#upgrades.heads().map((job) => job.settings.intervalMillis),
+        UPGRADE_POLL_MAX_MS,
+      );
+      await this.ctx.storage.setAlarm(Date.now() + Math.max(UPGRADE_POLL_MIN_MS, Math.round(interval / 2)));
+    }
+  }
+
+  /** Once every upgrade of a push has ended, its execution says how: applied, or failed and why. */
+  #closeExecution(executionId: string): void {
+    const jobs = this.#upgrades.ofExecution(executionId);
+    if (jobs.some(isOpen)) return;
+    const [row] = this.#sql
+      .exec<{ seq: number; body: string }>(
+        "SELECT seq, body FROM executions WHERE json_extract(body, '$.id') = ?",
+        executionId,
+      )
+      .toArray();
+    if (!row) return;
+    const execution = JSON.parse(row.body) as Execution;
+    const failures = jobs.filter((job) => job.phase === "failed");
+    const first = jobs[0] as UpgradeJob;
+    const target = `${first.repository}:${first.tag}`;
+    const closed: Execution =
+      failures.length === 0
+        ? {
+            ...execution,
+            outcome: "applied",
+            reason: `upgraded ${jobs.map((job) => `${job.serviceId} (${job.serviceName})`).join(", ")} to ${target}`,
+          }
+        : {
+            ...execution,
+            outcome: "failed",
+            reason: failures
+              .map(
+                (job) =>
+                  `upgrade of ${job.serviceId} (${job.serviceName}) to ${target} failed: ${job.message}`,
+              )
+              .join("; "),
+          };
+    this.#sql.exec(
+      "UPDATE executions SET body = ? WHERE seq = ?",
+      JSON.stringify({ ...closed, finished: Date.now() } satisfies Execution),
+      row.seq,
+    );
+  }
+
+  #cattle(deadline: number): CattleClient {
+    return new CattleClient({
+      baseUrl: this.env.CATTLE_URL,
+      credentials: { accessKey: this.env.CATTLE_ACCESS_KEY, secretKey: this.env.CATTLE_SECRET_KEY },
+      retry: TRIGGER_RETRY,
+      deadline,
     });
   }
 
@@ -237,12 +386,7 @@ export class TargetObject extends DurableObject<Env> {
 
   async #applyScaleBatch(initial: Pending[]): Promise<void> {
     const deadline = Date.now() + CYCLE_DEADLINE_MS;
-    const cattle = new CattleClient({
-      baseUrl: this.env.CATTLE_URL,
-      credentials: { accessKey: this.env.CATTLE_ACCESS_KEY, secretKey: this.env.CATTLE_SECRET_KEY },
-      retry: TRIGGER_RETRY,
-      deadline,
-    });
+    const cattle = this.#cattle(deadline);
     const [first] = initial as [Pending, ...Pending[]];
     const { projectId } = first.receiver;
     const { serviceId } = first.receiver.config;
@@ -326,7 +470,10 @@ export class TargetObject extends DurableObject<Env> {
    * trigger is never lost: its execution, the identity that de-duplicates its repeats, and the
    * cooldown it started.
    */
-  #record(decisions: [LiveReceiver, Delivery, Decision][]): TriggerResult[] {
+  #record(
+    decisions: [LiveReceiver, Delivery, Decision][],
+    within?: (executions: Execution[]) => void,
+  ): TriggerResult[] {
     const now = Date.now();
     const executions = decisions.map(
       ([receiver, delivery, decision]): Execution => ({
@@ -376,6 +523,7 @@ export class TargetObject extends DurableObject<Env> {
         );
       }
       this.#sql.exec("DELETE FROM deliveries WHERE expires <= ?", now);
+      within?.(executions);
     });
     return executions.map((execution) => ({ kind: "decided", execution }));
   }

@@ -1,15 +1,14 @@
-import type { Driver, ScaleServiceConfig } from "../api/receiver-schema";
+import type { Driver, DriverConfig } from "../api/receiver-schema";
 import type { Signal } from "../drivers/delivery";
+import type { Push } from "../drivers/service-upgrade";
 
 /** What a target needs to know of a receiver to decide its triggers. */
-export interface LiveReceiver {
+export type LiveReceiver = DriverConfig & {
   id: string;
   projectId: string;
   name: string;
-  driver: Driver;
   version: number;
-  config: ScaleServiceConfig;
-}
+};
 
 /** Facts about one delivery to a trigger URL, as the Worker read them. */
 export interface Delivery {
@@ -20,6 +19,10 @@ export interface Delivery {
   identityKey?: string;
   alertName?: string;
   alertStatus?: string;
+  /** For serviceUpgrade: what the registry says was pushed, read by the Worker. */
+  push?: Push;
+  /** For serviceUpgrade: why the payload asks for nothing (an event other than a push, say). */
+  ignoredBecause?: string;
 }
 
 export type Outcome = "applied" | "noop" | "cooldown" | "ignored" | "deduplicated" | "queued" | "failed";
@@ -34,6 +37,8 @@ export interface Execution {
   from?: number;
   to?: number;
   at: number;
+  /** For work that went on after the answer (upgrades): when it ended. */
+  finished?: number;
   sender?: string;
   alertName?: string;
   alertStatus?: string;

@@ -41,6 +41,9 @@ code { font: .85em ui-monospace, SFMono-Regular, Menlo, monospace; word-break: b
 form.receiver { display: grid; gap: 1rem; max-width: 36rem; }
 .field { display: grid; gap: .25rem; align-content: start; min-width: 0; }
 .field label { font-weight: 600; }
+.field textarea { width: 100%; font: .9rem ui-monospace, monospace; padding: .4rem .5rem; border-radius: 6px; border: 1px solid var(--line); background: var(--bg); color: var(--fg); }
+.field.checkbox { align-content: end; }
+.field.checkbox label { font-weight: 400; }
 .field input, .field select { width: 100%; min-width: 0; font: inherit; padding: .4rem .5rem; border-radius: 6px; border: 1px solid var(--line);
   background: var(--bg); color: var(--fg); }
 .field [aria-invalid="true"] { border-color: var(--danger); }
@@ -89,6 +92,19 @@ document.addEventListener("click", async (event) => {
     form.submit();
   }
 });
+// Show only the fields of the chosen kind (without JavaScript all are shown, and the server reads
+// only those of the chosen kind).
+const kind = document.getElementById("kind");
+if (kind) {
+  const show = () => {
+    for (const fieldset of document.querySelectorAll("fieldset[data-kind]")) {
+      fieldset.hidden = fieldset.getAttribute("data-kind") !== kind.value;
+    }
+    for (const hint of document.querySelectorAll("[data-kind-hint]")) hint.hidden = true;
+  };
+  kind.addEventListener("change", show);
+  show();
+}
 for (const select of document.querySelectorAll("select[data-autosubmit]")) {
   select.addEventListener("change", () => select.form && select.form.submit());
 }

@@ -2,7 +2,11 @@ import { type Context, Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv, Caller } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
-import { receiverCreateSchema, scaleServiceConfigSchema } from "../api/receiver-schema";
+import {
+  receiverCreateSchema,
+  scaleServiceConfigSchema,
+  serviceUpgradeConfigSchema,
+} from "../api/receiver-schema";
 import { publicOrigin } from "../api/resources";
 import { validationErrors } from "../api/validation";
 import { CattleClient } from "../cattle/client";
@@ -11,37 +15,15 @@ import { authorize, credentialsOf } from "../middleware/management-auth";
 import { Receivers } from "../receivers/manage";
 import type { ReceiverRecord } from "../receivers/store";
 import { PAGE_CSS, PAGE_JS } from "./assets";
+import { bodyFrom, EMPTY_FORM, FORM_FIELD_NAMES, type FormValues, fieldErrors, valuesFrom } from "./form";
 import { type Environment, Layout } from "./layout";
-import {
-  ConfirmDelete,
-  EMPTY_FORM,
-  type FieldErrors,
-  type FormValues,
-  History,
-  ReceiverForm,
-  ReceiverList,
-  type ReceiverRow,
-} from "./views";
+import { ConfirmDelete, History, ReceiverForm, ReceiverList, type ReceiverRow } from "./views";
 
 interface Session {
   caller: Caller;
   environments: Environment[];
   cattle: CattleClient;
 }
-
-/** Which form field an API fieldName belongs to, and the label the user knows it by. */
-const FORM_FIELDS: Record<string, [keyof FormValues, string]> = {
-  name: ["name", "Name"],
-  driver: ["kind", "Kind"],
-  scaleServiceConfig: ["serviceId", "Target Service"],
-  "scaleServiceConfig.serviceId": ["serviceId", "Target Service"],
-  "scaleServiceConfig.action": ["action", "Action"],
-  "scaleServiceConfig.amount": ["amount", "By"],
-  "scaleServiceConfig.min": ["min", "Minimum Scale"],
-  "scaleServiceConfig.max": ["max", "Maximum Scale"],
-  "scaleServiceConfig.cooldownSeconds": ["cooldownSeconds", "Cooldown"],
-  "scaleServiceConfig.onResolved": ["onResolved", "When the alert resolves"],
-};
 
 const STATUS_TEXT: Record<string, string> = {
   created: "created",
@@ -110,58 +92,6 @@ async function requireWrite(caller: Caller): Promise<void> {
   }
 }
 
-function valuesFrom(record: ReceiverRecord): FormValues {
-  const { config } = record;
-  return {
-    name: `${record.name}-copy`.slice(0, 128),
-    kind: record.driver,
-    action: config.action,
-    serviceId: config.serviceId,
-    amount: String(config.amount),
-    min: String(config.min),
-    max: String(config.max),
-    cooldownSeconds: String(config.cooldownSeconds),
-    onResolved: config.onResolved,
-  };
-}
-
-/** Form text to the API's JSON body: integers where the user typed one, anything else as typed. */
-function bodyFrom(values: FormValues) {
-  const integer = (text: string) => {
-    const trimmed = text.trim();
-    if (trimmed === "") return undefined;
-    return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
-  };
-  return {
-    name: values.name,
-    driver: values.kind,
-    scaleServiceConfig: {
-      serviceId: values.serviceId || undefined,
-      action: values.action || undefined,
-      amount: integer(values.amount),
-      min: integer(values.min),
-      max: integer(values.max),
-      cooldownSeconds: integer(values.cooldownSeconds),
-      onResolved: values.onResolved || undefined,
-    },
-  };
-}
-
-function fieldErrors(errors: ApiError[]): { fields: FieldErrors; problem?: string } {
-  const fields: FieldErrors = {};
-  let problem: string | undefined;
-  for (const error of errors) {
-    const target = error.fieldName ? FORM_FIELDS[error.fieldName] : undefined;
-    if (!target) {
-      problem ??= error.message;
-      continue;
-    }
-    const [field, label] = target;
-    fields[field] ??= error.message.replace(error.fieldName ?? "", label);
-  }
-  return { fields, problem };
-}
-
 /** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
 const pageHeaders = () =>
   secureHeaders({
@@ -208,7 +138,8 @@ export const pageRoutes = new Hono<AppEnv>()
       page.records.map(async (record) => ({
         record,
         url: canWrite ? await receivers.triggerUrl(record, origin) : undefined,
-        serviceName: services.names.get(record.config.serviceId),
+        serviceName:
+          record.driver === "scaleService" ? services.names.get(record.config.serviceId) : undefined,
         last: (await receivers.executions(record, 1))[0],
       })),
     );
@@ -252,25 +183,17 @@ export const pageRoutes = new Hono<AppEnv>()
     const { caller, environments, cattle } = await session(c);
     await requireWrite(caller);
     const form = await c.req.parseBody();
-    const text = (key: keyof FormValues) => (typeof form[key] === "string" ? (form[key] as string) : "");
-    const values: FormValues = {
-      name: text("name"),
-      kind: text("kind"),
-      action: text("action"),
-      serviceId: text("serviceId"),
-      amount: text("amount"),
-      min: text("min"),
-      max: text("max"),
-      cooldownSeconds: text("cooldownSeconds"),
-      onResolved: text("onResolved"),
-    };
+    const values = Object.fromEntries(
+      FORM_FIELD_NAMES.map((key) => [key, typeof form[key] === "string" ? (form[key] as string) : ""]),
+    ) as unknown as FormValues;
     const body = bodyFrom(values);
     const parsed = validationErrors(receiverCreateSchema, body);
     // The body's schema stops at the first broken level; check the config on its own as well, so
     // every field's problem is shown at once.
-    const config = validationErrors(scaleServiceConfigSchema, body.scaleServiceConfig, [
-      "scaleServiceConfig",
-    ]);
+    const config =
+      values.kind === "serviceUpgrade"
+        ? validationErrors(serviceUpgradeConfigSchema, body.serviceUpgradeConfig, ["serviceUpgradeConfig"])
+        : validationErrors(scaleServiceConfigSchema, body.scaleServiceConfig, ["scaleServiceConfig"]);
     let errors: ApiError[] = parsed.ok ? [] : [...parsed.errors, ...(config.ok ? [] : config.errors)];
     if (parsed.ok) {
       try {

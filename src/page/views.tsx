@@ -2,8 +2,20 @@ import type { FC } from "hono/jsx";
 import { isoDate } from "../api/ids";
 import type { Execution } from "../objects/target-types";
 import type { ReceiverRecord } from "../receivers/store";
+import type { FieldErrors, FormValues } from "./form";
 
-export const KIND_LABELS: Record<string, string> = { scaleService: "Scale a Service" };
+export const KIND_LABELS: Record<string, string> = {
+  scaleService: "Scale a Service",
+  serviceUpgrade: "Upgrade a Service",
+};
+
+const FORMAT_LABELS: Record<string, string> = {
+  dockerhub: "Docker Hub",
+  quay: "Quay",
+  acr: "Azure Container Registry",
+  alicloud: "Alibaba Cloud Container Registry",
+  ghcr: "GitHub Packages (ghcr.io)",
+};
 
 export interface ReceiverRow {
   record: ReceiverRecord;
@@ -16,6 +28,13 @@ export interface ReceiverRow {
 const q = (projectId: string) => `projectId=${encodeURIComponent(projectId)}`;
 
 export function describeConfig(record: ReceiverRecord, serviceName?: string): string {
+  if (record.driver === "serviceUpgrade") {
+    const { config } = record;
+    const labels = Object.entries(config.serviceSelector)
+      .map(([key, value]) => (value === "" ? key : `${key}=${value}`))
+      .join(", ");
+    return `services ${labels} on ${FORMAT_LABELS[config.payloadFormat] ?? config.payloadFormat} pushes of tag ${config.tag}, ${config.batchSize} at a time every ${config.intervalMillis} ms`;
+  }
   const { config } = record;
   let text = `${serviceName ?? config.serviceId} ${config.action} by ${config.amount} (min ${config.min}, max ${config.max})`;
   if (config.cooldownSeconds > 0) text += `, cooldown ${config.cooldownSeconds} s`;
@@ -150,33 +169,6 @@ export const ReceiverList: FC<{
   </>
 );
 
-/** The form's fields as the user typed them: strings, so a rejected value is shown back as it was. */
-export interface FormValues {
-  name: string;
-  kind: string;
-  action: string;
-  serviceId: string;
-  amount: string;
-  min: string;
-  max: string;
-  cooldownSeconds: string;
-  onResolved: string;
-}
-
-export type FieldErrors = Partial<Record<keyof FormValues, string>>;
-
-export const EMPTY_FORM: FormValues = {
-  name: "",
-  kind: "scaleService",
-  action: "up",
-  serviceId: "",
-  amount: "1",
-  min: "1",
-  max: "100",
-  cooldownSeconds: "0",
-  onResolved: "ignore",
-};
-
 interface FieldProps {
   id: keyof FormValues;
   label: string;
@@ -262,7 +254,10 @@ export const ReceiverForm: FC<{
           </select>
         )}
       </Field>
-      <fieldset>
+      <p class="hint" data-kind-hint>
+        Fill in the fields of the kind you chose; the others are ignored.
+      </p>
+      <fieldset data-kind="scaleService">
         <legend>Scale a Service</legend>
         <Field id="action" label="Action" errors={errors}>
           {(aria) => (
@@ -315,6 +310,58 @@ export const ReceiverForm: FC<{
               </select>
             )}
           </Field>
+        </div>
+      </fieldset>
+      <fieldset data-kind="serviceUpgrade">
+        <legend>Upgrade a Service</legend>
+        <Field
+          id="serviceSelector"
+          label="Service labels"
+          errors={errors}
+          hint="One label per line, such as app=web; a name alone matches any value. Services with all of them and an image of the pushed repository are upgraded."
+        >
+          {(aria) => (
+            <textarea id="serviceSelector" name="serviceSelector" rows={3} {...aria}>
+              {values.serviceSelector}
+            </textarea>
+          )}
+        </Field>
+        <div class="row">
+          <Field id="tag" label="Tag" errors={errors} hint="An exact tag, or a pattern such as v1.* or *.">
+            {(aria) => <input id="tag" name="tag" type="text" value={values.tag} {...aria} />}
+          </Field>
+          <Field id="payloadFormat" label="Registry" errors={errors}>
+            {(aria) => (
+              <select id="payloadFormat" name="payloadFormat" {...aria}>
+                {Object.entries(FORMAT_LABELS).map(([value, label]) => (
+                  <option value={value} selected={values.payloadFormat === value}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field id="addressType" label="Address type" errors={errors} hint="Alibaba Cloud only.">
+            {(aria) => (
+              <select id="addressType" name="addressType" {...aria}>
+                {["registry", "registry-internal", "registry-vpc"].map((value) => (
+                  <option value={value} selected={values.addressType === value}>
+                    {value}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        <div class="row">
+          <NumberField id="batchSize" label="Batch size" values={values} errors={errors} />
+          <NumberField id="intervalMillis" label="Batch interval (ms)" values={values} errors={errors} />
+          <div class="field checkbox">
+            <label>
+              <input type="checkbox" id="startFirst" name="startFirst" checked={values.startFirst === "on"} />{" "}
+              Start new containers first
+            </label>
+          </div>
         </div>
       </fieldset>
       <div>

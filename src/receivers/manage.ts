@@ -1,7 +1,7 @@
 import type { Caller } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { newId } from "../api/ids";
-import type { ReceiverCreate } from "../api/receiver-schema";
+import { driverConfigOf, type ReceiverCreate } from "../api/receiver-schema";
 import { triggerUrl } from "../api/resources";
 import { resolveTarget } from "../drivers/registry";
 import type { Execution, LiveReceiver } from "../objects/target-types";
@@ -14,9 +14,8 @@ const liveReceiver = (record: ReceiverRecord): LiveReceiver => ({
   id: record.id,
   projectId: record.projectId,
   name: record.name,
-  driver: record.driver,
   version: record.version,
-  config: record.config,
+  ...driverConfigOf(record),
 });
 
 /**
@@ -42,8 +41,7 @@ export class Receivers {
       id: newId("r", now),
       projectId: caller.projectId,
       name: input.name,
-      driver: input.driver,
-      config: input.config,
+      ...driverConfigOf(input),
       target,
       version: 1,
       created: now,

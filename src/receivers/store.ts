@@ -1,18 +1,16 @@
-import type { Driver, ScaleServiceConfig } from "../api/receiver-schema";
+import type { DriverConfig } from "../api/receiver-schema";
 
 /** A receiver as stored. The token is never stored: it is derived by signing this record. */
-export interface ReceiverRecord {
+export type ReceiverRecord = DriverConfig & {
   id: string;
   projectId: string;
   name: string;
-  driver: Driver;
-  config: ScaleServiceConfig;
   /** Name of the Durable Object that owns the receiver's live version and its executions. */
   target: string;
   /** Bumped by regenerate; tokens of other versions are refused by the target. */
   version: number;
   created: number;
-}
+};
 
 export interface ReceiverPage {
   records: ReceiverRecord[];

@@ -3,10 +3,32 @@ import type { AppEnv } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { executionResource } from "../api/resources";
 import { readDelivery } from "../drivers/delivery";
+import { type AddressType, type PayloadFormat, parsePush } from "../drivers/service-upgrade";
 import { limitBody } from "../middleware/body";
 import type { Delivery, TriggerResult } from "../objects/target-types";
 import { signingKeys } from "../tokens/signing";
 import { sha256Hex } from "../util/sha256";
+
+/**
+ * What a registry's push webhook asks for, read with the receiver's payload format. The format
+ * comes from the signed token, so a body cannot choose how it is read. A body of the wrong shape
+ * is the sender's mistake: 400, nothing recorded.
+ */
+function registryPush(
+  config: Record<string, unknown>,
+  body: string,
+): Pick<Delivery, "push" | "ignoredBecause"> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
+  const format = (config.payloadFormat ?? "dockerhub") as PayloadFormat;
+  const result = parsePush(format, (config.addressType ?? "registry") as AddressType, json);
+  if (result.ok === false) throw new ApiError(400, "InvalidFormat", result.message);
+  return result.ok === true ? { push: result.push } : { ignoredBecause: result.reason };
+}
 
 /** One answer for every token that must not work, so a caller learns nothing about why. */
 const REFUSED = () =>
@@ -26,8 +48,10 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   const projectId = c.req.query("projectId");
   if (projectId !== undefined && projectId !== claims.pid) throw REFUSED();
 
-  const facts = readDelivery(c.req.raw.headers, await c.req.text());
+  const body = await c.req.text();
+  const facts = readDelivery(c.req.raw.headers, body);
   const delivery: Delivery = {
+    ...(claims.drv === "serviceUpgrade" ? registryPush(claims.cfg, body) : {}),
     signal: facts.signal,
     ...(facts.identity
       ? { identityKey: await sha256Hex(`${facts.identity.source}\n${facts.identity.value}`) }
@@ -46,7 +70,8 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   }
   switch (result.kind) {
     case "decided":
-      return c.json(executionResource(result.execution), 200);
+      // `queued` work goes on after the answer: 202 Accepted says so.
+      return c.json(executionResource(result.execution), result.execution.outcome === "queued" ? 202 : 200);
     case "revoked":
       throw REFUSED();
     case "unavailable":

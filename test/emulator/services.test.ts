@@ -73,7 +73,7 @@ describe("service collections", () => {
       createDefaults: {},
       pagination: { first: null, previous: null, next: null, limit: 100, total: null, partial: false },
     });
-    expect(ids(body)).toEqual(["1s1", "1s2", "1s3", "1s4"]);
+    expect(ids(body)).toEqual(["1s1", "1s2", "1s3", "1s4", "1s5", "1s6"]);
     expect(body.createTypes.service).toBe("http://127.0.0.1:8788/v2-beta/projects/1a5/services");
     expect(body.filters.name).toBeNull();
     expect(body.sortLinks.name).toBe("http://127.0.0.1:8788/v2-beta/projects/1a5/services?sort=name");
@@ -83,26 +83,45 @@ describe("service collections", () => {
     const byName = await json(`${P}/services?name=web`);
     expect(ids(byName.body)).toEqual(["1s1"]);
     expect(byName.body.filters.name).toEqual([{ modifier: "eq", value: "web" }]);
-    expect(ids((await json(`${P}/services?kind=service`)).body)).toEqual(["1s1", "1s4"]);
+    expect(ids((await json(`${P}/services?kind=service`)).body)).toEqual(["1s1", "1s4", "1s5", "1s6"]);
     expect(ids((await json(`${P}/services?kind=loadBalancerService`)).body)).toEqual(["1s2"]);
-    expect(ids((await json(`${P}/services?state=active`)).body)).toEqual(["1s1", "1s2", "1s3", "1s4"]);
+    expect(ids((await json(`${P}/services?state=active`)).body)).toEqual([
+      "1s1",
+      "1s2",
+      "1s3",
+      "1s4",
+      "1s5",
+      "1s6",
+    ]);
     expect(ids((await json(`${P}/services?state=inactive`)).body)).toEqual([]);
     expect(ids((await json(`${P}/services?id=1s3`)).body)).toEqual(["1s3"]);
   });
 
   it("applies modifiers: ne, like, notlike, prefix, numeric comparisons, null", async () => {
-    expect(ids((await json(`${P}/services?name_ne=web`)).body)).toEqual(["1s2", "1s3", "1s4"]);
-    expect(ids((await json(`${P}/services?name_like=%25e%25`)).body)).toEqual(["1s1", "1s3", "1s4"]);
-    expect(ids((await json(`${P}/services?name_notlike=%25e%25`)).body)).toEqual(["1s2"]);
-    expect(ids((await json(`${P}/services?name_prefix=a`)).body)).toEqual(["1s4"]);
-    expect(ids((await json(`${P}/services?removed_null=true`)).body)).toEqual(["1s1", "1s2", "1s3", "1s4"]);
+    expect(ids((await json(`${P}/services?name_ne=web`)).body)).toEqual(["1s2", "1s3", "1s4", "1s5", "1s6"]);
+    expect(ids((await json(`${P}/services?name_like=%25e%25`)).body)).toEqual(["1s1", "1s3", "1s4", "1s6"]);
+    expect(ids((await json(`${P}/services?name_notlike=%25e%25`)).body)).toEqual(["1s2", "1s5"]);
+    expect(ids((await json(`${P}/services?name_prefix=a`)).body)).toEqual(["1s4", "1s5"]);
+    expect(ids((await json(`${P}/services?removed_null=true`)).body)).toEqual([
+      "1s1",
+      "1s2",
+      "1s3",
+      "1s4",
+      "1s5",
+      "1s6",
+    ]);
     expect(ids((await json(`${P}/services?removed_notnull=true`)).body)).toEqual([]);
     await call(`${P}/services/1s1`, { method: "PUT", body: { scale: 5 } });
     // The external service has no scale, so a NULL never satisfies a comparison.
-    expect(ids((await json(`${P}/services?scale_gt=1`)).body)).toEqual(["1s1"]);
-    expect(ids((await json(`${P}/services?scale_gte=1`)).body)).toEqual(["1s1", "1s2", "1s4"]);
-    expect(ids((await json(`${P}/services?scale_lt=5`)).body)).toEqual(["1s2", "1s4"]);
-    expect(ids((await json(`${P}/services?scale_lte=5&kind=service`)).body)).toEqual(["1s1", "1s4"]);
+    expect(ids((await json(`${P}/services?scale_gt=1`)).body)).toEqual(["1s1", "1s5"]);
+    expect(ids((await json(`${P}/services?scale_gte=1`)).body)).toEqual(["1s1", "1s2", "1s4", "1s5", "1s6"]);
+    expect(ids((await json(`${P}/services?scale_lt=5`)).body)).toEqual(["1s2", "1s4", "1s5", "1s6"]);
+    expect(ids((await json(`${P}/services?scale_lte=5&kind=service`)).body)).toEqual([
+      "1s1",
+      "1s4",
+      "1s5",
+      "1s6",
+    ]);
   });
 
   it("ignores parameters that name no filter or a modifier the field does not take", async () => {
@@ -111,20 +130,24 @@ describe("service collections", () => {
       "1s2",
       "1s3",
       "1s4",
+      "1s5",
+      "1s6",
     ]);
   });
 
   it("sorts on request and says how to reverse", async () => {
     const byName = await json(`${P}/services?sort=name`);
-    expect(ids(byName.body)).toEqual(["1s4", "1s3", "1s2", "1s1"]);
+    expect(ids(byName.body)).toEqual(["1s4", "1s5", "1s3", "1s2", "1s1", "1s6"]);
     expect(byName.body.sort).toMatchObject({ name: "name", order: "asc" });
     expect(byName.body.sort.reverse).toBe(
       "http://127.0.0.1:8788/v2-beta/projects/1a5/services?sort=name&order=desc",
     );
     expect(ids((await json(`${P}/services?sort=name&order=desc`)).body)).toEqual([
+      "1s6",
       "1s1",
       "1s2",
       "1s3",
+      "1s5",
       "1s4",
     ]);
   });
@@ -141,22 +164,22 @@ describe("service collections", () => {
       "http://127.0.0.1:8788/v2-beta/projects/1a5/services?marker=m100",
     );
     const second = await json(first.body.pagination.next.replace("http://127.0.0.1:8788", ""));
-    expect(second.body.data).toHaveLength(24);
+    expect(second.body.data).toHaveLength(26);
     expect(second.body.pagination).toMatchObject({ partial: false, next: null });
     const all = [...ids(first.body), ...ids(second.body)];
-    expect(new Set(all).size).toBe(124);
+    expect(new Set(all).size).toBe(126);
     expect(all.at(-1)).toBe("1s129");
 
     const small = await json(`${P}/services?limit=3&kind=service`);
-    expect(ids(small.body)).toEqual(["1s1", "1s4", "1s10"]);
+    expect(ids(small.body)).toEqual(["1s1", "1s4", "1s5"]);
     expect(small.body.pagination.next).toBe(
       "http://127.0.0.1:8788/v2-beta/projects/1a5/services?limit=3&kind=service&marker=m3",
     );
     const next = await json(small.body.pagination.next.replace("http://127.0.0.1:8788", ""));
-    expect(ids(next.body)).toEqual(["1s11", "1s12", "1s13"]);
+    expect(ids(next.body)).toEqual(["1s6", "1s10", "1s11"]);
 
     const big = await json(`${P}/services?limit=1000`);
-    expect(big.body.data).toHaveLength(124);
+    expect(big.body.data).toHaveLength(126);
     expect(big.body.pagination.limit).toBe(1000);
     expect((await json(`${P}/services?limit=99999`)).body.pagination.limit).toBe(3000);
     expect((await json(`${P}/services?limit=abc`)).body.pagination.limit).toBe(100);
@@ -174,14 +197,14 @@ describe("creating services", () => {
   it("creates a service with Cattle's defaults, registering then activating", async () => {
     const { status, body } = await json(`${P}/services`, {
       method: "POST",
-      body: { name: "worker", launchConfig: { imageUuid: "docker:redis:7", labels: { role: "cache" } } },
+      body: { name: "cache", launchConfig: { imageUuid: "docker:redis:7", labels: { role: "cache" } } },
     });
     expect(status).toBe(201);
     expect(body).toMatchObject({
       id: "1s10",
       type: "service",
       kind: "service",
-      name: "worker",
+      name: "cache",
       scale: 1,
       stackId: "1st1",
       startOnCreate: true,
@@ -190,7 +213,7 @@ describe("creating services", () => {
       accountId: "1a5",
       launchConfig: { imageUuid: "docker:redis:7", labels: { role: "cache" } },
     });
-    const next = await json(`${P}/services`, { method: "POST", body: { name: "worker2", scale: 3 } });
+    const next = await json(`${P}/services`, { method: "POST", body: { name: "cache2", scale: 3 } });
     expect(next.body).toMatchObject({ id: "1s11", scale: 3 });
   });
 
@@ -261,7 +284,7 @@ describe("creating services", () => {
         fieldName,
       });
     }
-    expect((await json(`${P}/services`)).body.data).toHaveLength(4);
+    expect((await json(`${P}/services`)).body.data).toHaveLength(6);
   });
 
   it("accepts an integer in a string, as Cattle converts it, and drops fields it may not set", async () => {

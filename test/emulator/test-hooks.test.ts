@@ -23,7 +23,7 @@ describe("reset", () => {
     await call(`${P}/services`, { method: "POST", body: { name: "extra" } });
     await reset();
     expect((await json(`${P}/services/1s1`)).body).toMatchObject({ scale: 1, state: "active" });
-    expect((await json(`${P}/services`)).body.data).toHaveLength(4);
+    expect((await json(`${P}/services`)).body.data).toHaveLength(6);
     const created = await json(`${P}/services`, { method: "POST", body: { name: "extra" } });
     expect(created.body.id).toBe("1s10");
   });
@@ -33,7 +33,32 @@ describe("reset", () => {
     await hook("/faults", { status: 500, count: 5, delayMs: 10 });
     await reset();
     expect(await stats()).toEqual({ total: 0, byMethod: {}, byPath: {} });
-    expect(await (await hook("/faults")).json()).toMatchObject({ count: 0, delayMs: 0 });
+    expect(await (await hook("/faults")).json()).toMatchObject({
+      count: 0,
+      delayMs: 0,
+      upgradeFailure: null,
+    });
+  });
+
+  it("keeps an upgrade failure until an upgrade takes it, null or a reset clears it", async () => {
+    const set = await hook("/faults", { upgradeFailure: "pull access denied for myorg/web" });
+    expect(await set.json()).toEqual({
+      status: 503,
+      count: 0,
+      delayMs: 0,
+      upgradeFailure: "pull access denied for myorg/web",
+    });
+    // Other requests do not consume it, and other fields leave it alone.
+    expect((await call(`${P}/services/1s1`)).status).toBe(200);
+    await hook("/faults", { delayMs: 0 });
+    expect(await (await hook("/faults")).json()).toMatchObject({
+      upgradeFailure: "pull access denied for myorg/web",
+    });
+    await hook("/faults", { upgradeFailure: null });
+    expect(await (await hook("/faults")).json()).toMatchObject({ upgradeFailure: null });
+    await hook("/faults", { upgradeFailure: "boom" });
+    await reset();
+    expect(await (await hook("/faults")).json()).toMatchObject({ upgradeFailure: null });
   });
 });
 
@@ -62,7 +87,7 @@ describe("faults", () => {
   it("fails the next N requests with the status in Cattle's envelope, then recovers", async () => {
     const set = await hook("/faults", { status: 503, count: 2 });
     expect(set.status).toBe(200);
-    expect(await set.json()).toEqual({ status: 503, count: 2, delayMs: 0 });
+    expect(await set.json()).toEqual({ status: 503, count: 2, delayMs: 0, upgradeFailure: null });
     const first = await json(`${P}/services/1s1`);
     expect(first.status).toBe(503);
     expect(first.body).toMatchObject({ type: "error", status: 503, code: "ServiceUnavailable" });
@@ -102,7 +127,12 @@ describe("faults", () => {
     expect((await call(`${P}/services/1s1`)).status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(110);
     await hook("/faults", { status: 500, count: 1 });
-    expect(await (await hook("/faults")).json()).toEqual({ status: 500, count: 1, delayMs: 120 });
+    expect(await (await hook("/faults")).json()).toEqual({
+      status: 500,
+      count: 1,
+      delayMs: 120,
+      upgradeFailure: null,
+    });
     const slowFailure = Date.now();
     expect((await call(`${P}/services`)).status).toBe(500);
     expect(Date.now() - slowFailure).toBeGreaterThanOrEqual(110);
@@ -129,6 +159,8 @@ describe("faults", () => {
       [{ delayMs: "20" }, 422, "InvalidFormat", "delayMs"],
       [{ delayMs: 1e9 }, 422, "MaxLimitExceeded", "delayMs"],
       [{ colour: "red" }, 422, "InvalidOption", "colour"],
+      [{ upgradeFailure: 7 }, 422, "InvalidFormat", "upgradeFailure"],
+      [{ upgradeFailure: "" }, 422, "MinLimitExceeded", "upgradeFailure"],
       ["not json", 422, "InvalidFormat", undefined],
       ["[1,2]", 422, "InvalidFormat", undefined],
     ];
@@ -143,7 +175,12 @@ describe("faults", () => {
         fieldName,
       ]);
     }
-    expect(await (await hook("/faults")).json()).toEqual({ status: 503, count: 0, delayMs: 0 });
+    expect(await (await hook("/faults")).json()).toEqual({
+      status: 503,
+      count: 0,
+      delayMs: 0,
+      upgradeFailure: null,
+    });
   });
 
   it("answers unknown hooks with 404 and wrong methods with 405", async () => {

@@ -171,7 +171,7 @@ describe("removing services", () => {
     expect(typeof removed.body.removed).toBe("string");
     expect(removed.body.actions).toEqual({});
     const live = await json(`${P}/services?removed_null=true`);
-    expect(live.body.data.map((s: { id: string }) => s.id)).toEqual(["1s2", "1s3", "1s4"]);
+    expect(live.body.data.map((s: { id: string }) => s.id)).toEqual(["1s2", "1s3", "1s4", "1s5", "1s6"]);
     expect((await call(`${P}/services`, { method: "POST", body: { name: "web" } })).status).toBe(201);
     const again = await json(`${P}/services/1s1`, { method: "DELETE" });
     expect(again.status).toBe(409);

@@ -4,7 +4,7 @@ import { EXECUTIONS_KEPT, type TargetObject } from "../../src/objects/target-obj
 import type { LiveReceiver } from "../../src/objects/target-types";
 import { cattleService, resetEmulator } from "../helpers";
 
-const receiver = (id: string, version = 1): LiveReceiver => ({
+const receiver = (id: string, version = 1, max = 5): LiveReceiver => ({
   id,
   projectId: "1a5",
   name: id,
@@ -15,7 +15,7 @@ const receiver = (id: string, version = 1): LiveReceiver => ({
     action: "up",
     amount: 1,
     min: 1,
-    max: 5,
+    max,
     cooldownSeconds: 0,
     onResolved: "ignore",
   },
@@ -56,7 +56,7 @@ describe("TargetObject", () => {
   it("stores at most the latest executions per receiver, in SQLite", async () => {
     const stub = env.TARGETS.getByName("scaleService:1a5:1s1:history");
     await stub.register(receiver("rd"));
-    await stub.register({ ...receiver("re"), config: { ...receiver("re").config, max: 1 } });
+    await stub.register(receiver("re", 1, 1));
     await Promise.all(Array.from({ length: EXECUTIONS_KEPT + 20 }, () => stub.trigger("re", 1, {})));
     await stub.trigger("rd", 1, {});
     await runInDurableObject(stub, (_instance: TargetObject, state) => {

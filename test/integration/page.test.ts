@@ -59,7 +59,7 @@ describe("the Receiver Hooks page", () => {
     const html = await response.text();
     expect(html).toContain(`Receiver “${fields.name}” created.`);
     expect(html).toContain("web up by 2 (min 1, max 10)");
-    const url = html.match(/<code id="url-[^"]+">([^<]+)<\/code>/)?.[1]?.replace(/&amp;/g, "&");
+    const url = html.match(/<code id="url-[^"]+"[^>]*>([^<]+)<\/code>/)?.[1]?.replace(/&amp;/g, "&");
     expect(url).toMatch(/\/v1-webhooks\/endpoint\?token=/);
     expect((await trigger(url ?? "")).status).toBe(200);
   });

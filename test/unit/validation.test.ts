@@ -163,11 +163,13 @@ describe("published schemas", () => {
   it("state the same defaults and limits as validation", () => {
     const schema = schemaResource("http://x", "scaleServiceConfig");
     const fields = schema?.resourceFields ?? {};
-    const defaults = parseOrThrow(receiverCreateSchema, {
+    const parsed = parseOrThrow(receiverCreateSchema, {
       name: "n",
       driver: "scaleService",
       scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1 },
-    }).config;
+    });
+    if (parsed.driver !== "scaleService") throw new Error("expected a scaleService receiver");
+    const defaults = parsed.config;
     for (const field of ["min", "max", "cooldownSeconds", "onResolved"] as const) {
       expect(fields[field]?.default, field).toBe(defaults[field]);
     }

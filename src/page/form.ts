@@ -1,0 +1,189 @@
+import type { ApiError } from "../api/errors";
+import type { ReceiverRecord } from "../receivers/store";
+
+/** The Add Receiver form's fields as the user typed them: strings, so a rejected value is shown back as it was. */
+export interface FormValues {
+  name: string;
+  kind: string;
+  // Scale a Service
+  action: string;
+  serviceId: string;
+  amount: string;
+  min: string;
+  max: string;
+  cooldownSeconds: string;
+  onResolved: string;
+  // Upgrade a Service
+  serviceSelector: string;
+  tag: string;
+  payloadFormat: string;
+  addressType: string;
+  batchSize: string;
+  intervalMillis: string;
+  startFirst: string;
+}
+
+export type FieldErrors = Partial<Record<keyof FormValues, string>>;
+
+export const FORM_FIELD_NAMES = [
+  "name",
+  "kind",
+  "action",
+  "serviceId",
+  "amount",
+  "min",
+  "max",
+  "cooldownSeconds",
+  "onResolved",
+  "serviceSelector",
+  "tag",
+  "payloadFormat",
+  "addressType",
+  "batchSize",
+  "intervalMillis",
+  "startFirst",
+] as const satisfies readonly (keyof FormValues)[];
+
+export const EMPTY_FORM: FormValues = {
+  name: "",
+  kind: "scaleService",
+  action: "up",
+  serviceId: "",
+  amount: "1",
+  min: "1",
+  max: "100",
+  cooldownSeconds: "0",
+  onResolved: "ignore",
+  serviceSelector: "",
+  tag: "",
+  payloadFormat: "dockerhub",
+  addressType: "registry",
+  batchSize: "1",
+  intervalMillis: "2000",
+  startFirst: "",
+};
+
+/** Which form field an API fieldName belongs to, and the label the user knows it by. */
+const FORM_FIELDS: [prefix: string, field: keyof FormValues, label: string][] = [
+  ["name", "name", "Name"],
+  ["driver", "kind", "Kind"],
+  ["scaleServiceConfig.serviceId", "serviceId", "Target Service"],
+  ["scaleServiceConfig.action", "action", "Action"],
+  ["scaleServiceConfig.amount", "amount", "By"],
+  ["scaleServiceConfig.min", "min", "Minimum Scale"],
+  ["scaleServiceConfig.max", "max", "Maximum Scale"],
+  ["scaleServiceConfig.cooldownSeconds", "cooldownSeconds", "Cooldown"],
+  ["scaleServiceConfig.onResolved", "onResolved", "When the alert resolves"],
+  ["scaleServiceConfig", "serviceId", "Target Service"],
+  ["serviceUpgradeConfig.serviceSelector", "serviceSelector", "Service labels"],
+  ["serviceUpgradeConfig.tag", "tag", "Tag"],
+  ["serviceUpgradeConfig.payloadFormat", "payloadFormat", "Registry"],
+  ["serviceUpgradeConfig.addressType", "addressType", "Address type"],
+  ["serviceUpgradeConfig.batchSize", "batchSize", "Batch size"],
+  ["serviceUpgradeConfig.intervalMillis", "intervalMillis", "Batch interval (ms)"],
+  ["serviceUpgradeConfig.startFirst", "startFirst", "Start new containers first"],
+  ["serviceUpgradeConfig", "serviceSelector", "Service labels"],
+];
+
+const KIND_DRIVERS = new Set(["scaleService", "serviceUpgrade"]);
+
+/** The form's values for a clone of `record`. */
+export function valuesFrom(record: ReceiverRecord): FormValues {
+  const base = { ...EMPTY_FORM, name: `${record.name}-copy`.slice(0, 128), kind: record.driver };
+  if (record.driver === "serviceUpgrade") {
+    const { config } = record;
+    return {
+      ...base,
+      serviceSelector: Object.entries(config.serviceSelector)
+        .map(([key, value]) => (value === "" ? key : `${key}=${value}`))
+        .join("\n"),
+      tag: config.tag,
+      payloadFormat: config.payloadFormat,
+      addressType: config.addressType ?? "registry",
+      batchSize: String(config.batchSize),
+      intervalMillis: String(config.intervalMillis),
+      startFirst: config.startFirst ? "on" : "",
+    };
+  }
+  const { config } = record;
+  return {
+    ...base,
+    action: config.action,
+    serviceId: config.serviceId,
+    amount: String(config.amount),
+    min: String(config.min),
+    max: String(config.max),
+    cooldownSeconds: String(config.cooldownSeconds),
+    onResolved: config.onResolved,
+  };
+}
+
+/** Integers where the user typed one; anything else as typed, for validation to name. */
+function integer(text: string): number | string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "") return undefined;
+  return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
+}
+
+/** `app=web` and `tier` lines (or commas): a label selector, `tier` alone matching any value. */
+function selector(text: string): Record<string, string> {
+  const pairs = text
+    .split(/[\n,]/)
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const equals = part.indexOf("=");
+      return equals < 0 ? [part, ""] : [part.slice(0, equals).trim(), part.slice(equals + 1).trim()];
+    });
+  return Object.fromEntries(pairs);
+}
+
+/** The API's JSON body for what the form says: the config of the chosen kind only. */
+export function bodyFrom(values: FormValues): Record<string, unknown> {
+  const driver = values.kind || undefined;
+  if (driver === "serviceUpgrade") {
+    return {
+      name: values.name,
+      driver,
+      serviceUpgradeConfig: {
+        serviceSelector: selector(values.serviceSelector),
+        tag: values.tag,
+        payloadFormat: values.payloadFormat || undefined,
+        ...(values.payloadFormat === "alicloud" ? { addressType: values.addressType || undefined } : {}),
+        batchSize: integer(values.batchSize),
+        intervalMillis: integer(values.intervalMillis),
+        startFirst: values.startFirst === "on",
+      },
+    };
+  }
+  return {
+    name: values.name,
+    driver: driver && KIND_DRIVERS.has(driver) ? driver : (driver ?? "scaleService"),
+    scaleServiceConfig: {
+      serviceId: values.serviceId || undefined,
+      action: values.action || undefined,
+      amount: integer(values.amount),
+      min: integer(values.min),
+      max: integer(values.max),
+      cooldownSeconds: integer(values.cooldownSeconds),
+      onResolved: values.onResolved || undefined,
+    },
+  };
+}
+
+/** API errors placed next to the fields they are about; the rest is a problem of the whole form. */
+export function fieldErrors(errors: ApiError[]): { fields: FieldErrors; problem?: string } {
+  const fields: FieldErrors = {};
+  let problem: string | undefined;
+  for (const error of errors) {
+    const name = error.fieldName ?? "";
+    const target = FORM_FIELDS.find(([prefix]) => name === prefix || name.startsWith(`${prefix}.`));
+    if (!target) {
+      problem ??= error.message;
+      continue;
+    }
+    const [, field, label] = target;
+    fields[field] ??= error.message.replace(name, label);
+  }
+  return { fields, problem };
+}
