@@ -288,8 +288,8 @@ export class CattleState extends DurableObject<Env> {
     if (action === "upgrade") {
       const plan = planUpgrade(record, input);
       if (!plan.ok) return plan;
-      const failure = this.#faults.upgradeFailure;
-      if (failure !== null) {
+      const injected = this.#faults.upgradeFailure;
+      if (injected !== null) {
         this.#faults = { ...this.#faults, upgradeFailure: null };
         this.#persist({ faults: this.#faults });
       }
@@ -304,7 +304,7 @@ export class CattleState extends DurableObject<Env> {
         startedAt: now,
         firstBatchMs: this.#config.transitionMs,
         intervalMs: Number(strategy.intervalMillis),
-        failure,
+        failure: injected,
       };
       record.pending = [runUpgrade(phase, record.upgradeRun)];
       this.#saveWorld();

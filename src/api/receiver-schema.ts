@@ -41,11 +41,11 @@ const labelSelector = z
   .record(z.string().min(1).max(253), z.string().max(253))
   .refine((selector) => Object.keys(selector).length > 0, {
     message: "must name at least one label",
-    params: { code: "MissingRequired" },
+    params: { code: "MissingRequired", prefixField: true },
   })
   .refine((selector) => Object.keys(selector).length <= 32, {
     message: "may name at most 32 labels",
-    params: { code: "MaxLimitExceeded" },
+    params: { code: "MaxLimitExceeded", prefixField: true },
   });
 
 export const serviceUpgradeConfigSchema = z

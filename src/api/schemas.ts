@@ -50,8 +50,9 @@ const SCHEMAS: Record<
     resourceActions: { regenerate: { input: null, output: "receiver" } },
     resourceFields: {
       name: { type: "string", required: true, create: true, minLength: 1, maxLength: 128 },
-      driver: { type: "enum", options: ["scaleService"], required: true, create: true },
+      driver: { type: "enum", options: ["scaleService", "serviceUpgrade"], required: true, create: true },
       scaleServiceConfig: { type: "scaleServiceConfig", nullable: true, create: true },
+      serviceUpgradeConfig: { type: "serviceUpgradeConfig", nullable: true, create: true },
       url: { type: "string", description: "Trigger URL: POST to it to run the receiver" },
       state: { type: "string" },
       projectId: { type: "reference[project]" },
@@ -64,6 +65,42 @@ const SCHEMAS: Record<
     resourceFields: {
       serviceId: { type: "reference[service]", required: true, create: true, description: "Target Service" },
       ...scaleRuleFields,
+    },
+  },
+  serviceUpgradeConfig: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      serviceSelector: {
+        type: "map[string]",
+        required: true,
+        create: true,
+        description: "labels a service must have (an empty value matches any value)",
+      },
+      tag: {
+        type: "string",
+        required: true,
+        create: true,
+        maxLength: 128,
+        description: "an exact tag or a glob such as v1.*",
+      },
+      payloadFormat: {
+        type: "enum",
+        options: ["dockerhub", "quay", "acr", "alicloud", "ghcr"],
+        default: "dockerhub",
+        create: true,
+      },
+      addressType: {
+        type: "enum",
+        options: ["registry", "registry-internal", "registry-vpc"],
+        default: "registry",
+        nullable: true,
+        create: true,
+        description: "alicloud only",
+      },
+      batchSize: { type: "int", min: 1, default: 1, create: true },
+      intervalMillis: { type: "int", min: 100, default: 2000, create: true },
+      startFirst: { type: "boolean", default: false, create: true },
     },
   },
   execution: {
@@ -87,6 +124,7 @@ const SCHEMAS: Record<
         description: "for alert notifications: firing or resolved",
       },
       at: { type: "date" },
+      finished: { type: "date", nullable: true, description: "for queued work: when it ended" },
     },
   },
 };

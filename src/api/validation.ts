@@ -54,7 +54,9 @@ export function issueToApiError(issue: Issue, pathPrefix: readonly PropertyKey[]
         : error("MaxLimitExceeded", `${subject} must be at most ${issue.maximum}`);
     case "custom": {
       const code = (issue.params?.code as ErrorCode | undefined) ?? "InvalidFormat";
-      return error(code, issue.message);
+      // A refinement written without knowing where it is used (`must name at least one label`)
+      // asks for the field's name in front of its message.
+      return error(code, issue.params?.prefixField ? `${subject} ${issue.message}` : issue.message);
     }
     default:
       return error("InvalidFormat", `${subject} is not valid: ${issue.message}`);

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { call, createReceiver, KEYS, resetEmulator, trigger, uniqueName } from "../helpers";
+import { call, createReceiver, json, KEYS, resetEmulator, trigger, uniqueName } from "../helpers";
 
 beforeEach(async () => {
   await resetEmulator();
@@ -192,5 +192,63 @@ describe("the Receiver Hooks page", () => {
     expect(await css.text()).toContain("prefers-color-scheme: dark");
     const js = await call("/assets/page.js", { key: null });
     expect(js.headers.get("content-type")).toContain("javascript");
+  });
+});
+
+describe("the Upgrade a Service form", () => {
+  it("creates an upgrade receiver from the form and describes it in the list", async () => {
+    const name = uniqueName("page-upgrade");
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name,
+        kind: "serviceUpgrade",
+        serviceSelector: "tier=backend\napp",
+        tag: "v1.*",
+        payloadFormat: "ghcr",
+        addressType: "registry",
+        batchSize: "2",
+        intervalMillis: "500",
+        startFirst: "on",
+        // Fields of the other kind, as a browser without JavaScript sends them, are ignored.
+        action: "up",
+        amount: "1",
+      }),
+    );
+    expectRedirectTo(response, "done=created");
+    const html = await response.text();
+    expect(html).toContain("Upgrade a Service");
+    expect(html).toContain(
+      "services tier=backend, app on GitHub Packages (ghcr.io) pushes of tag v1.*, 2 at a time every 500 ms",
+    );
+    const list = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
+    const created = list.data.find((receiver: { name: string }) => receiver.name === name);
+    expect(created.serviceUpgradeConfig).toMatchObject({
+      serviceSelector: { tier: "backend", app: "" },
+      tag: "v1.*",
+      payloadFormat: "ghcr",
+      batchSize: 2,
+      intervalMillis: 500,
+      startFirst: true,
+    });
+    expect(created.serviceUpgradeConfig).not.toHaveProperty("addressType");
+  });
+
+  it("shows the upgrade fields' errors next to them", async () => {
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name: uniqueName(),
+        kind: "serviceUpgrade",
+        serviceSelector: "",
+        tag: "",
+        intervalMillis: "50",
+      }),
+    );
+    expect(response.status).toBe(422);
+    const html = await response.text();
+    expect(html).toMatch(/id="error-serviceSelector">Service labels must name at least one label/);
+    expect(html).toMatch(/id="error-tag">Tag must not be empty/);
+    expect(html).toMatch(/id="error-intervalMillis">Batch interval \(ms\) must be at least 100/);
   });
 });

@@ -181,3 +181,53 @@ describe("published schemas", () => {
     }
   });
 });
+
+describe("serviceUpgrade validation", () => {
+  const upgrade = (config: Record<string, unknown> = {}) => ({
+    name: "upgrade-api",
+    driver: "serviceUpgrade",
+    serviceUpgradeConfig: { serviceSelector: { app: "api" }, tag: "v1.*", ...config },
+  });
+
+  it("fills defaults, and addressType only for alicloud", () => {
+    expect(parseOrThrow(receiverCreateSchema, upgrade()).config).toEqual({
+      serviceSelector: { app: "api" },
+      tag: "v1.*",
+      payloadFormat: "dockerhub",
+      batchSize: 1,
+      intervalMillis: 2000,
+      startFirst: false,
+    });
+    expect(parseOrThrow(receiverCreateSchema, upgrade({ payloadFormat: "alicloud" })).config).toMatchObject({
+      addressType: "registry",
+    });
+    expect(errorOf(upgrade({ addressType: "registry-vpc" }))).toMatchObject({
+      code: "InvalidOption",
+      fieldName: "serviceUpgradeConfig.addressType",
+    });
+  });
+
+  it.each([
+    [{ serviceSelector: undefined }, "MissingRequired", "serviceUpgradeConfig.serviceSelector"],
+    [{ serviceSelector: {} }, "MissingRequired", "serviceUpgradeConfig.serviceSelector"],
+    [{ serviceSelector: { app: 1 } }, "InvalidFormat", "serviceUpgradeConfig.serviceSelector.app"],
+    [{ serviceSelector: ["app=api"] }, "InvalidFormat", "serviceUpgradeConfig.serviceSelector"],
+    [{ tag: undefined }, "MissingRequired", "serviceUpgradeConfig.tag"],
+    [{ tag: "" }, "MinLimitExceeded", "serviceUpgradeConfig.tag"],
+    [{ payloadFormat: "gitlab" }, "InvalidOption", "serviceUpgradeConfig.payloadFormat"],
+    [{ batchSize: 0 }, "MinLimitExceeded", "serviceUpgradeConfig.batchSize"],
+    [{ intervalMillis: 99 }, "MinLimitExceeded", "serviceUpgradeConfig.intervalMillis"],
+    [{ intervalMillis: 2.5 }, "InvalidFormat", "serviceUpgradeConfig.intervalMillis"],
+    [{ startFirst: "yes" }, "InvalidFormat", "serviceUpgradeConfig.startFirst"],
+    [{ serviceId: "1s1" }, "InvalidOption", "serviceUpgradeConfig.serviceId"],
+  ])("reports %j as %s", (changes, code, fieldName) => {
+    expect(errorOf(upgrade(changes))).toMatchObject({ code, fieldName });
+  });
+
+  it("refuses a scale config on an upgrade receiver", () => {
+    expect(errorOf({ ...upgrade(), scaleServiceConfig: {} })).toMatchObject({
+      code: "InvalidOption",
+      fieldName: "scaleServiceConfig",
+    });
+  });
+});
