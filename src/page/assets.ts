@@ -8,6 +8,7 @@ export const PAGE_CSS = `
     --danger: #ff8a80; --ok: #6ee7a8; --row: #1a202c; }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: var(--bg); color: var(--fg); }
 header { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center; justify-content: space-between;
   padding: .75rem 1.25rem; border-bottom: 1px solid var(--line); }

@@ -239,7 +239,8 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
         })),
       );
     const services = targets.filter((option) => option.value !== "");
-    expect(services.map((option) => option.value).sort()).toEqual(["1s1", "1s2"]);
+    // Every scalable service of the seed: web, lb, api and worker; never the external or global one.
+    expect(services.map((option) => option.value).sort()).toEqual(["1s1", "1s2", "1s5", "1s6"]);
     expect(services.find((option) => option.value === "1s1")?.text).toContain("web");
     expect(services.find((option) => option.value === "1s2")?.text).toContain("lb");
     expect(targets.map((option) => option.text).join(" ")).not.toMatch(/\b(ext|agent)\b/);
@@ -306,6 +307,39 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     await page.goto(listUrl("1a5"));
     const lastAfter = (await rowCells(page, name))["Last execution"];
     expect(lastAfter).not.toBe(lastBefore);
+  });
+
+  it("creates an Upgrade a Service receiver: Kind shows that kind's fields, a push upgrades", async () => {
+    const page = await open(DEV);
+    await page.goto(formUrl());
+    const scaleFields = page.locator('fieldset[data-kind="scaleService"]');
+    const upgradeFields = page.locator('fieldset[data-kind="serviceUpgrade"]');
+    expect(await scaleFields.isVisible()).toBe(true);
+    expect(await upgradeFields.isVisible()).toBe(false);
+    await page.getByLabel("Kind").selectOption({ label: "Upgrade a Service" });
+    expect(await scaleFields.isVisible()).toBe(false);
+    expect(await upgradeFields.isVisible()).toBe(true);
+
+    const name = uniqueName("upgrade-worker");
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Service labels").fill("app=worker");
+    await page.getByLabel("Tag", { exact: true }).fill("1.*");
+    await page.getByLabel("Batch interval (ms)").fill("100");
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+    const row = rowOf(page, name);
+    await row.waitFor();
+    expect((await rowCells(page, name)).Kind).toBe("Upgrade a Service");
+
+    const push = await fetch(await triggerUrlOf(row), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ push_data: { tag: "1.7.0" }, repository: { repo_name: "myorg/api" } }),
+    });
+    expect(push.status).toBe(202);
+    expect(((await push.json()) as { outcome: string }).outcome).toBe("queued");
+    await row.getByRole("link", { name: "History" }).click();
+    await page.getByText("upgrading 1s6 (worker) to myorg/api:1.7.0").waitFor();
   });
 
   it("shows validation errors next to their fields and keeps the entered values", async () => {
