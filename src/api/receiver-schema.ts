@@ -76,9 +76,36 @@ export const serviceUpgradeConfigSchema = z
 
 export type ServiceUpgradeConfig = z.output<typeof serviceUpgradeConfigSchema>;
 
+export const scaleHostConfigSchema = z
+  .strictObject({
+    type: z.literal("scaleHostConfig").optional(),
+    hostSelector: labelSelector,
+    ...scaleRuleFields,
+    deleteOption: z.enum(["mostRecent", "leastRecent"]).optional(),
+    hostTemplateId: resourceId.optional(),
+  })
+  .superRefine(maxNotBelowMin)
+  .superRefine((config, ctx) => {
+    if (config.deleteOption !== undefined && config.action === "up" && config.onResolved !== "reverse") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["deleteOption"],
+        message: "deleteOption applies to receivers that remove hosts (action down, or onResolved reverse)",
+        params: { code: "InvalidOption" },
+      });
+    }
+  })
+  .transform(({ type: _type, deleteOption, ...config }) => ({
+    ...config,
+    deleteOption: deleteOption ?? ("leastRecent" as const),
+  }));
+
+export type ScaleHostConfig = z.output<typeof scaleHostConfigSchema>;
+
 /** Drivers that can be created, with the body field that carries each one's config. */
 export const DRIVER_CONFIG_FIELDS = {
   scaleService: "scaleServiceConfig",
+  scaleHost: "scaleHostConfig",
   serviceUpgrade: "serviceUpgradeConfig",
 } as const;
 
@@ -87,16 +114,24 @@ export type Driver = keyof typeof DRIVER_CONFIG_FIELDS;
 /** A receiver's driver with its config: the one shape everything downstream switches on. */
 export type DriverConfig =
   | { driver: "scaleService"; config: ScaleServiceConfig }
+  | { driver: "scaleHost"; config: ScaleHostConfig }
   | { driver: "serviceUpgrade"; config: ServiceUpgradeConfig };
 
 /** Copies the driver and its config as one value, keeping TypeScript's knowledge that they belong together. */
-export const driverConfigOf = (value: DriverConfig): DriverConfig =>
-  value.driver === "scaleService"
-    ? { driver: value.driver, config: value.config }
-    : { driver: value.driver, config: value.config };
+export function driverConfigOf(value: DriverConfig): DriverConfig {
+  switch (value.driver) {
+    case "scaleService":
+      return { driver: value.driver, config: value.config };
+    case "scaleHost":
+      return { driver: value.driver, config: value.config };
+    case "serviceUpgrade":
+      return { driver: value.driver, config: value.config };
+  }
+}
 
 const CONFIG_SCHEMAS = {
   scaleService: scaleServiceConfigSchema,
+  scaleHost: scaleHostConfigSchema,
   serviceUpgrade: serviceUpgradeConfigSchema,
 } as const;
 

@@ -50,8 +50,14 @@ const SCHEMAS: Record<
     resourceActions: { regenerate: { input: null, output: "receiver" } },
     resourceFields: {
       name: { type: "string", required: true, create: true, minLength: 1, maxLength: 128 },
-      driver: { type: "enum", options: ["scaleService", "serviceUpgrade"], required: true, create: true },
+      driver: {
+        type: "enum",
+        options: ["scaleService", "scaleHost", "serviceUpgrade"],
+        required: true,
+        create: true,
+      },
       scaleServiceConfig: { type: "scaleServiceConfig", nullable: true, create: true },
+      scaleHostConfig: { type: "scaleHostConfig", nullable: true, create: true },
       serviceUpgradeConfig: { type: "serviceUpgradeConfig", nullable: true, create: true },
       url: { type: "string", description: "Trigger URL: POST to it to run the receiver" },
       state: { type: "string" },
@@ -65,6 +71,27 @@ const SCHEMAS: Record<
     resourceFields: {
       serviceId: { type: "reference[service]", required: true, create: true, description: "Target Service" },
       ...scaleRuleFields,
+    },
+  },
+  scaleHostConfig: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      hostSelector: {
+        type: "map[string]",
+        required: true,
+        create: true,
+        description: "labels of the group's hosts (an empty value matches any value)",
+      },
+      ...scaleRuleFields,
+      deleteOption: {
+        type: "enum",
+        options: ["mostRecent", "leastRecent"],
+        default: "leastRecent",
+        create: true,
+        description: "which hosts go first when removing (unhealthy ones always do)",
+      },
+      hostTemplateId: { type: "reference[hostTemplate]", nullable: true, create: true },
     },
   },
   serviceUpgradeConfig: {

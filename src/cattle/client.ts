@@ -1,4 +1,13 @@
-import type { CattleFailure, CattleResult, Collection, Project, Schema, Service } from "./types";
+import type {
+  CattleFailure,
+  CattleResult,
+  Collection,
+  Host,
+  HostTemplate,
+  Project,
+  Schema,
+  Service,
+} from "./types";
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -90,6 +99,29 @@ export class CattleClient {
   ): Promise<CattleResult<Collection<Service>>> {
     const query = new URLSearchParams({ limit: "1000", ...filters });
     return this.#request("GET", `/projects/${enc(projectId)}/services?${query}`);
+  }
+
+  listHosts(projectId: string): Promise<CattleResult<Collection<Host>>> {
+    return this.#request("GET", `/projects/${enc(projectId)}/hosts?limit=1000&removed_null=true`);
+  }
+
+  getHostTemplate(projectId: string, templateId: string): Promise<CattleResult<HostTemplate>> {
+    return this.#request("GET", `/projects/${enc(projectId)}/hostTemplates/${enc(templateId)}`);
+  }
+
+  /** One attempt: a repeated create would add a second host. */
+  createHost(projectId: string, body: unknown): Promise<CattleResult<Host>> {
+    return this.#request("POST", `/projects/${enc(projectId)}/hosts`, body, 1);
+  }
+
+  /** Evacuates a host and deletes it (Cattle's `host.evacuate` external event). */
+  evacuateHost(projectId: string, hostId: string): Promise<CattleResult<unknown>> {
+    return this.#request(
+      "POST",
+      `/projects/${enc(projectId)}/externalhostevents`,
+      { eventType: "host.evacuate", hostId, deleteHost: true },
+      1,
+    );
   }
 
   /** One attempt only: the caller owns the read-modify-write cycle and retries it as a whole. */

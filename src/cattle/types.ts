@@ -24,6 +24,21 @@ export interface Service extends CattleResource {
   secondaryLaunchConfigs?: LaunchConfig[] | null;
 }
 
+export interface Host extends CattleResource {
+  name?: string | null;
+  hostname?: string | null;
+  labels?: Record<string, string> | null;
+  driver?: string | null;
+  hostTemplateId?: string | null;
+  created?: string;
+  createdTS?: number;
+}
+
+export interface HostTemplate extends CattleResource {
+  name?: string;
+  driver?: string;
+}
+
 export interface Project extends CattleResource {
   name: string;
 }

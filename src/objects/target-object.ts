@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { newId } from "../api/ids";
 import { CattleClient, TRIGGER_RETRY } from "../cattle/client";
-import type { CattleFailure } from "../cattle/types";
+import type { CattleFailure, Host } from "../cattle/types";
+import { cloneSourceOf, groupOf, hostCreateBody, hostsToRemove, nextHostnames } from "../drivers/scale-host";
 import { unscalableReason } from "../drivers/scale-service";
 import {
   type BatchStep,
@@ -26,9 +27,14 @@ export const DEDUPLICATION_WINDOW_MS = 10 * 60_000;
 const CYCLE_DEADLINE_MS = 6_000;
 const CYCLE_BACKOFF_MS = 150;
 const RETRY_AFTER_SECONDS = 5;
+/** How long at most an evacuated host is left out of its group while Cattle removes it. */
+const LEAVING_REMEMBERED_MS = 10 * 60_000;
 
 /** A receiver of each kind, as the code paths that serve only that kind see it. */
 type ScaleReceiver = Extract<LiveReceiver, { driver: "scaleService" }>;
+type HostReceiver = Extract<LiveReceiver, { driver: "scaleHost" }>;
+/** Receivers that move a count within [min, max]: a service's scale, or a host group's size. */
+type CountReceiver = ScaleReceiver | HostReceiver;
 type UpgradeReceiver = Extract<LiveReceiver, { driver: "serviceUpgrade" }>;
 
 /** How often a running upgrade is looked at, at most and at least. */
@@ -36,7 +42,7 @@ const UPGRADE_POLL_MIN_MS = 250;
 const UPGRADE_POLL_MAX_MS = 5_000;
 
 interface Pending {
-  receiver: ScaleReceiver;
+  receiver: CountReceiver;
   delivery: Delivery;
   rule: ScaleRule;
   resolve: (result: TriggerResult) => void;
@@ -94,6 +100,7 @@ export class TargetObject extends DurableObject<Env> {
         );
         CREATE INDEX IF NOT EXISTS deliveries_by_expiry ON deliveries (expires);
         CREATE TABLE IF NOT EXISTS cooldowns (receiver_id TEXT PRIMARY KEY, last_applied INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS leaving_hosts (host_id TEXT PRIMARY KEY, since INTEGER NOT NULL);
       `);
       for (const row of this.#sql.exec<{ record: string }>("SELECT record FROM receivers")) {
         const receiver = JSON.parse(row.record) as LiveReceiver;
@@ -193,13 +200,13 @@ export class TargetObject extends DurableObject<Env> {
   }
 
   #decide(receiver: LiveReceiver, delivery: Delivery): Promise<TriggerResult> {
-    return receiver.driver === "scaleService"
-      ? this.#decideScale(receiver, delivery)
-      : this.#decideUpgrade(receiver, delivery);
+    return receiver.driver === "serviceUpgrade"
+      ? this.#decideUpgrade(receiver, delivery)
+      : this.#decideScale(receiver, delivery);
   }
 
   /** Decides what needs no Cattle call at once; queues the rest for the next batch. */
-  #decideScale(receiver: ScaleReceiver, delivery: Delivery): Promise<TriggerResult> {
+  #decideScale(receiver: CountReceiver, delivery: Delivery): Promise<TriggerResult> {
     const { config } = receiver;
     let action = config.action;
     if (delivery.signal === "resolved") {
@@ -367,7 +374,12 @@ export class TargetObject extends DurableObject<Env> {
         const batch = this.#pending;
         this.#pending = [];
         try {
-          await this.#applyScaleBatch(batch);
+          // One object serves one kind of target, so a batch is all services or all host groups.
+          if (batch[0]?.receiver.driver === "scaleHost") {
+            for (const item of batch) await this.#applyHostTrigger(item);
+          } else {
+            await this.#applyScaleBatch(batch);
+          }
         } catch (error) {
           console.error("trigger batch failed", error instanceof Error ? error.message : "unknown error");
           for (const item of batch) {
@@ -389,7 +401,7 @@ export class TargetObject extends DurableObject<Env> {
     const cattle = this.#cattle(deadline);
     const [first] = initial as [Pending, ...Pending[]];
     const { projectId } = first.receiver;
-    const { serviceId } = first.receiver.config;
+    const serviceId = first.receiver.driver === "scaleService" ? first.receiver.config.serviceId : "";
     let batch = initial;
     let settled: [Pending, Decision][] = [];
     let uncertain: UncertainWrite | undefined;
@@ -456,6 +468,111 @@ export class TargetObject extends DurableObject<Env> {
     if (settled.length > 0) this.#settle(settled);
     for (const item of batch)
       item.resolve({ kind: "unavailable", message, retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
+
+  /**
+   * One trigger on a host group: read the group, plan the step, then create or evacuate hosts one
+   * by one. Host changes are slow and rare, so triggers are applied one at a time, each exact.
+   * A step that Cattle carries out only in part is recorded as far as it went.
+   */
+  async #applyHostTrigger(item: Pending): Promise<void> {
+    if (item.receiver.driver !== "scaleHost") return;
+    const { receiver } = item;
+    const { config, projectId } = receiver;
+    const cattle = this.#cattle(Date.now() + CYCLE_DEADLINE_MS);
+    const listed = await cattle.listHosts(projectId);
+    if (!listed.ok) {
+      item.resolve({
+        kind: "unavailable",
+        message: describeFailure(listed.failure),
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
+      return;
+    }
+    const now = Date.now();
+    this.#sql.exec("DELETE FROM leaving_hosts WHERE since < ?", now - LEAVING_REMEMBERED_MS);
+    const leaving = new Set(
+      this.#sql
+        .exec<{ host_id: string }>("SELECT host_id FROM leaving_hosts")
+        .toArray()
+        .map((row) => row.host_id),
+    );
+    const group = groupOf(listed.value.data, config.hostSelector, leaving);
+    const lastApplied = new Map(this.#lastApplied);
+    const [step] = planBatch(group.length, [plannedTrigger(item)], lastApplied, now).steps as [BatchStep];
+    if (step.outcome !== "applied") return this.#settle([[item, step]]);
+
+    const wanted = step.to - step.from;
+    const changed: string[] = [];
+    let problem: CattleFailure | string | undefined;
+    if (wanted > 0) {
+      const source = cloneSourceOf(group);
+      for (const hostname of nextHostnames(group, wanted)) {
+        const body = hostCreateBody(source, config.hostTemplateId, config.hostSelector, hostname);
+        if (!body) {
+          problem = "the group has no machine-driver host to clone and the receiver no host template";
+          break;
+        }
+        const created = await cattle.createHost(projectId, body);
+        if (!created.ok) {
+          problem = created.failure;
+          break;
+        }
+        changed.push(hostname);
+      }
+    } else {
+      for (const host of hostsToRemove(group, -wanted, config.deleteOption)) {
+        const evacuated = await cattle.evacuateHost(projectId, host.id);
+        if (!evacuated.ok) {
+          problem = evacuated.failure;
+          break;
+        }
+        // Until Cattle shows it removing, the host must not count, or the next trigger removes it again.
+        this.#sql.exec("INSERT OR REPLACE INTO leaving_hosts (host_id, since) VALUES (?, ?)", host.id, now);
+        changed.push(host.hostname ?? host.id);
+      }
+    }
+    const why = typeof problem === "string" ? problem : problem ? describeFailure(problem) : "";
+    if (changed.length === 0) {
+      if (typeof problem === "object" && (problem.kind === "unavailable" || problem.kind === "conflict")) {
+        item.resolve({ kind: "unavailable", message: why, retryAfterSeconds: RETRY_AFTER_SECONDS });
+        return;
+      }
+      return this.#settle([
+        [
+          item,
+          { outcome: "failed", reason: why || "Cattle refused the change", from: step.from, to: step.from },
+        ],
+      ]);
+    }
+    const verb = wanted > 0 ? "added" : "removed";
+    const to = step.from + Math.sign(wanted) * changed.length;
+    const reason =
+      changed.length === Math.abs(wanted)
+        ? `${step.reason}: ${verb} ${changed.join(", ")}`
+        : `${verb} ${changed.length} of ${Math.abs(wanted)} hosts (${changed.join(", ")}), then: ${why}`;
+    this.#lastApplied.set(receiver.id, now);
+    this.#settle([[item, { outcome: "applied", reason, from: step.from, to }]]);
+  }
+
+  /**
+   * Hosts this object evacuated that Cattle still lists as live: left out of their group so the
+   * next trigger does not remove them again. Forgotten once Cattle shows them gone, or after a while.
+   */
+  #leavingHosts(hosts: Host[], now: number): Set<string> {
+    const listed = new Map(hosts.map((host) => [host.id, host]));
+    const leaving = new Set<string>();
+    for (const { host_id: id, since } of this.#sql.exec<{ host_id: string; since: number }>(
+      "SELECT * FROM leaving_hosts",
+    )) {
+      const host = listed.get(id);
+      const gone =
+        !host || host.removed || ["removing", "removed", "purging", "purged"].includes(host.state ?? "");
+      if (gone || since < now - LEAVING_REMEMBERED_MS)
+        this.#sql.exec("DELETE FROM leaving_hosts WHERE host_id = ?", id);
+      else leaving.add(id);
+    }
+    return leaving;
   }
 
   #settle(decided: [Pending, Decision][]): void {

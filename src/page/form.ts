@@ -13,6 +13,16 @@ export interface FormValues {
   max: string;
   cooldownSeconds: string;
   onResolved: string;
+  // Scale the number of Hosts
+  hostSelector: string;
+  hostAction: string;
+  hostAmount: string;
+  hostMin: string;
+  hostMax: string;
+  deleteOption: string;
+  hostTemplateId: string;
+  hostCooldownSeconds: string;
+  hostOnResolved: string;
   // Upgrade a Service
   serviceSelector: string;
   tag: string;
@@ -35,6 +45,15 @@ export const FORM_FIELD_NAMES = [
   "max",
   "cooldownSeconds",
   "onResolved",
+  "hostSelector",
+  "hostAction",
+  "hostAmount",
+  "hostMin",
+  "hostMax",
+  "deleteOption",
+  "hostTemplateId",
+  "hostCooldownSeconds",
+  "hostOnResolved",
   "serviceSelector",
   "tag",
   "payloadFormat",
@@ -54,6 +73,15 @@ export const EMPTY_FORM: FormValues = {
   max: "100",
   cooldownSeconds: "0",
   onResolved: "ignore",
+  hostSelector: "",
+  hostAction: "up",
+  hostAmount: "1",
+  hostMin: "1",
+  hostMax: "10",
+  deleteOption: "leastRecent",
+  hostTemplateId: "",
+  hostCooldownSeconds: "0",
+  hostOnResolved: "ignore",
   serviceSelector: "",
   tag: "",
   payloadFormat: "dockerhub",
@@ -75,6 +103,16 @@ const FORM_FIELDS: [prefix: string, field: keyof FormValues, label: string][] = 
   ["scaleServiceConfig.cooldownSeconds", "cooldownSeconds", "Cooldown"],
   ["scaleServiceConfig.onResolved", "onResolved", "When the alert resolves"],
   ["scaleServiceConfig", "serviceId", "Target Service"],
+  ["scaleHostConfig.hostSelector", "hostSelector", "Host labels"],
+  ["scaleHostConfig.action", "hostAction", "Action"],
+  ["scaleHostConfig.amount", "hostAmount", "By"],
+  ["scaleHostConfig.min", "hostMin", "Minimum Hosts"],
+  ["scaleHostConfig.max", "hostMax", "Maximum Hosts"],
+  ["scaleHostConfig.deleteOption", "deleteOption", "Remove first"],
+  ["scaleHostConfig.hostTemplateId", "hostTemplateId", "Host template"],
+  ["scaleHostConfig.cooldownSeconds", "hostCooldownSeconds", "Cooldown"],
+  ["scaleHostConfig.onResolved", "hostOnResolved", "When the alert resolves"],
+  ["scaleHostConfig", "hostSelector", "Host labels"],
   ["serviceUpgradeConfig.serviceSelector", "serviceSelector", "Service labels"],
   ["serviceUpgradeConfig.tag", "tag", "Tag"],
   ["serviceUpgradeConfig.payloadFormat", "payloadFormat", "Registry"],
@@ -85,18 +123,36 @@ const FORM_FIELDS: [prefix: string, field: keyof FormValues, label: string][] = 
   ["serviceUpgradeConfig", "serviceSelector", "Service labels"],
 ];
 
-const KIND_DRIVERS = new Set(["scaleService", "serviceUpgrade"]);
+const KIND_DRIVERS = new Set(["scaleService", "scaleHost", "serviceUpgrade"]);
+
+const selectorText = (selector: Record<string, string>): string =>
+  Object.entries(selector)
+    .map(([key, value]) => (value === "" ? key : `${key}=${value}`))
+    .join("\n");
 
 /** The form's values for a clone of `record`. */
 export function valuesFrom(record: ReceiverRecord): FormValues {
   const base = { ...EMPTY_FORM, name: `${record.name}-copy`.slice(0, 128), kind: record.driver };
+  if (record.driver === "scaleHost") {
+    const { config } = record;
+    return {
+      ...base,
+      hostSelector: selectorText(config.hostSelector),
+      hostAction: config.action,
+      hostAmount: String(config.amount),
+      hostMin: String(config.min),
+      hostMax: String(config.max),
+      deleteOption: config.deleteOption,
+      hostTemplateId: config.hostTemplateId ?? "",
+      hostCooldownSeconds: String(config.cooldownSeconds),
+      hostOnResolved: config.onResolved,
+    };
+  }
   if (record.driver === "serviceUpgrade") {
     const { config } = record;
     return {
       ...base,
-      serviceSelector: Object.entries(config.serviceSelector)
-        .map(([key, value]) => (value === "" ? key : `${key}=${value}`))
-        .join("\n"),
+      serviceSelector: selectorText(config.serviceSelector),
       tag: config.tag,
       payloadFormat: config.payloadFormat,
       addressType: config.addressType ?? "registry",
@@ -141,6 +197,24 @@ function selector(text: string): Record<string, string> {
 /** The API's JSON body for what the form says: the config of the chosen kind only. */
 export function bodyFrom(values: FormValues): Record<string, unknown> {
   const driver = values.kind || undefined;
+  if (driver === "scaleHost") {
+    const removes = values.hostAction === "down" || values.hostOnResolved === "reverse";
+    return {
+      name: values.name,
+      driver,
+      scaleHostConfig: {
+        hostSelector: selector(values.hostSelector),
+        action: values.hostAction || undefined,
+        amount: integer(values.hostAmount),
+        min: integer(values.hostMin),
+        max: integer(values.hostMax),
+        ...(removes ? { deleteOption: values.deleteOption || undefined } : {}),
+        hostTemplateId: values.hostTemplateId || undefined,
+        cooldownSeconds: integer(values.hostCooldownSeconds),
+        onResolved: values.hostOnResolved || undefined,
+      },
+    };
+  }
   if (driver === "serviceUpgrade") {
     return {
       name: values.name,

@@ -4,6 +4,7 @@ import type { AppEnv, Caller } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
 import {
   receiverCreateSchema,
+  scaleHostConfigSchema,
   scaleServiceConfigSchema,
   serviceUpgradeConfigSchema,
 } from "../api/receiver-schema";
@@ -193,7 +194,9 @@ export const pageRoutes = new Hono<AppEnv>()
     const config =
       values.kind === "serviceUpgrade"
         ? validationErrors(serviceUpgradeConfigSchema, body.serviceUpgradeConfig, ["serviceUpgradeConfig"])
-        : validationErrors(scaleServiceConfigSchema, body.scaleServiceConfig, ["scaleServiceConfig"]);
+        : values.kind === "scaleHost"
+          ? validationErrors(scaleHostConfigSchema, body.scaleHostConfig, ["scaleHostConfig"])
+          : validationErrors(scaleServiceConfigSchema, body.scaleServiceConfig, ["scaleServiceConfig"]);
     let errors: ApiError[] = parsed.ok ? [] : [...parsed.errors, ...(config.ok ? [] : config.errors)];
     if (parsed.ok) {
       try {

@@ -6,6 +6,7 @@ import type { FieldErrors, FormValues } from "./form";
 
 export const KIND_LABELS: Record<string, string> = {
   scaleService: "Scale a Service",
+  scaleHost: "Scale the number of Hosts",
   serviceUpgrade: "Upgrade a Service",
 };
 
@@ -28,6 +29,19 @@ export interface ReceiverRow {
 const q = (projectId: string) => `projectId=${encodeURIComponent(projectId)}`;
 
 export function describeConfig(record: ReceiverRecord, serviceName?: string): string {
+  if (record.driver === "scaleHost") {
+    const { config } = record;
+    const labels = Object.entries(config.hostSelector)
+      .map(([key, value]) => (value === "" ? key : `${key}=${value}`))
+      .join(", ");
+    let text = `hosts ${labels} ${config.action} by ${config.amount} (min ${config.min}, max ${config.max})`;
+    if (config.hostTemplateId) text += `, from template ${config.hostTemplateId}`;
+    if (config.action === "down" || config.onResolved === "reverse")
+      text += `, removing ${config.deleteOption === "mostRecent" ? "newest" : "oldest"} first`;
+    if (config.cooldownSeconds > 0) text += `, cooldown ${config.cooldownSeconds} s`;
+    if (config.onResolved === "reverse") text += ", reversed when resolved";
+    return text;
+  }
   if (record.driver === "serviceUpgrade") {
     const { config } = record;
     const labels = Object.entries(config.serviceSelector)
@@ -305,6 +319,88 @@ export const ReceiverForm: FC<{
                   do nothing
                 </option>
                 <option value="reverse" selected={values.onResolved === "reverse"}>
+                  scale the other way
+                </option>
+              </select>
+            )}
+          </Field>
+        </div>
+      </fieldset>
+      <fieldset data-kind="scaleHost">
+        <legend>Scale the number of Hosts</legend>
+        <Field
+          id="hostSelector"
+          label="Host labels"
+          errors={errors}
+          hint="One label per line, such as pool=workers; a name alone matches any value. Hosts with all of them form the group."
+        >
+          {(aria) => (
+            <textarea id="hostSelector" name="hostSelector" rows={2} {...aria}>
+              {values.hostSelector}
+            </textarea>
+          )}
+        </Field>
+        <div class="row">
+          <Field id="hostAction" label="Action" errors={errors}>
+            {(aria) => (
+              <select id="hostAction" name="hostAction" {...aria}>
+                <option value="up" selected={values.hostAction === "up"}>
+                  up (add hosts)
+                </option>
+                <option value="down" selected={values.hostAction === "down"}>
+                  down (remove hosts)
+                </option>
+              </select>
+            )}
+          </Field>
+          <NumberField id="hostAmount" label="By" values={values} errors={errors} />
+          <NumberField id="hostMin" label="Minimum Hosts" values={values} errors={errors} />
+          <NumberField id="hostMax" label="Maximum Hosts" values={values} errors={errors} />
+        </div>
+        <div class="row">
+          <Field
+            id="deleteOption"
+            label="Remove first"
+            errors={errors}
+            hint="Unhealthy hosts always go first."
+          >
+            {(aria) => (
+              <select id="deleteOption" name="deleteOption" {...aria}>
+                <option value="leastRecent" selected={values.deleteOption === "leastRecent"}>
+                  the oldest hosts
+                </option>
+                <option value="mostRecent" selected={values.deleteOption === "mostRecent"}>
+                  the newest hosts
+                </option>
+              </select>
+            )}
+          </Field>
+          <Field
+            id="hostTemplateId"
+            label="Host template"
+            errors={errors}
+            hint="Optional: otherwise the group's oldest machine-driver host is cloned."
+          >
+            {(aria) => (
+              <input
+                id="hostTemplateId"
+                name="hostTemplateId"
+                type="text"
+                value={values.hostTemplateId}
+                {...aria}
+              />
+            )}
+          </Field>
+        </div>
+        <div class="row">
+          <NumberField id="hostCooldownSeconds" label="Cooldown (seconds)" values={values} errors={errors} />
+          <Field id="hostOnResolved" label="When the alert resolves" errors={errors}>
+            {(aria) => (
+              <select id="hostOnResolved" name="hostOnResolved" {...aria}>
+                <option value="ignore" selected={values.hostOnResolved === "ignore"}>
+                  do nothing
+                </option>
+                <option value="reverse" selected={values.hostOnResolved === "reverse"}>
                   scale the other way
                 </option>
               </select>

@@ -252,3 +252,49 @@ describe("the Upgrade a Service form", () => {
     expect(html).toMatch(/id="error-intervalMillis">Batch interval \(ms\) must be at least 100/);
   });
 });
+
+describe("the Scale the number of Hosts form", () => {
+  it("creates a host receiver from the form and describes it in the list", async () => {
+    const name = uniqueName("page-hosts");
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name,
+        kind: "scaleHost",
+        hostSelector: "pool=workers",
+        hostAction: "down",
+        hostAmount: "2",
+        hostMin: "1",
+        hostMax: "8",
+        deleteOption: "mostRecent",
+        hostTemplateId: "",
+        hostCooldownSeconds: "60",
+        hostOnResolved: "ignore",
+      }),
+    );
+    expectRedirectTo(response, "done=created");
+    const html = await response.text();
+    expect(html).toContain("Scale the number of Hosts");
+    expect(html).toContain(
+      "hosts pool=workers down by 2 (min 1, max 8), removing newest first, cooldown 60 s",
+    );
+  });
+
+  it("shows the host fields' errors next to them", async () => {
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name: uniqueName(),
+        kind: "scaleHost",
+        hostSelector: "",
+        hostAction: "up",
+        hostAmount: "0",
+        hostMax: "10",
+      }),
+    );
+    expect(response.status).toBe(422);
+    const html = await response.text();
+    expect(html).toMatch(/id="error-hostSelector">Host labels must name at least one label/);
+    expect(html).toMatch(/id="error-hostAmount">By must be at least 1/);
+  });
+});

@@ -231,3 +231,49 @@ describe("serviceUpgrade validation", () => {
     });
   });
 });
+
+describe("scaleHost validation", () => {
+  const hosts = (config: Record<string, unknown> = {}) => ({
+    name: "grow-workers",
+    driver: "scaleHost",
+    scaleHostConfig: { hostSelector: { pool: "workers" }, action: "up", amount: 1, ...config },
+  });
+
+  it("fills defaults, with deleteOption leastRecent", () => {
+    expect(parseOrThrow(receiverCreateSchema, hosts()).config).toEqual({
+      hostSelector: { pool: "workers" },
+      action: "up",
+      amount: 1,
+      min: 1,
+      max: 100,
+      cooldownSeconds: 0,
+      onResolved: "ignore",
+      deleteOption: "leastRecent",
+    });
+    expect(
+      parseOrThrow(receiverCreateSchema, hosts({ action: "down", deleteOption: "mostRecent" })).config,
+    ).toMatchObject({
+      deleteOption: "mostRecent",
+    });
+  });
+
+  it.each([
+    [{ hostSelector: {} }, "MissingRequired", "scaleHostConfig.hostSelector"],
+    [{ hostSelector: undefined }, "MissingRequired", "scaleHostConfig.hostSelector"],
+    [{ action: "sideways" }, "InvalidOption", "scaleHostConfig.action"],
+    [{ amount: 0 }, "MinLimitExceeded", "scaleHostConfig.amount"],
+    [{ min: 3, max: 2 }, "MaxLimitExceeded", "scaleHostConfig.max"],
+    [{ deleteOption: "mostRecent" }, "InvalidOption", "scaleHostConfig.deleteOption"],
+    [{ action: "down", deleteOption: "random" }, "InvalidOption", "scaleHostConfig.deleteOption"],
+    [{ hostTemplateId: "../x" }, "InvalidFormat", "scaleHostConfig.hostTemplateId"],
+    [{ serviceId: "1s1" }, "InvalidOption", "scaleHostConfig.serviceId"],
+  ])("reports %j as %s", (changes, code, fieldName) => {
+    expect(errorOf(hosts(changes))).toMatchObject({ code, fieldName });
+  });
+
+  it("allows deleteOption on an up receiver that reverses when resolved", () => {
+    expect(
+      parseOrThrow(receiverCreateSchema, hosts({ onResolved: "reverse", deleteOption: "mostRecent" })).config,
+    ).toMatchObject({ deleteOption: "mostRecent" });
+  });
+});
