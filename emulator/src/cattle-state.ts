@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type ErrorBody, failure, ok, type Result } from "./errors";
 import {
   type Admission,
+  type DuplicateHostname,
   type EmulatorConfig,
   type Faults,
   isServiceType,
@@ -12,7 +13,7 @@ import {
   type UpgradeRun,
   type World,
 } from "./model";
-import { type TypeDef, typeDef } from "./schemas";
+import { CONFIG_SUFFIX, DRIVER_CONFIGS, HOST_STATES, type TypeDef, typeDef } from "./schemas";
 import { isGlobal, SEED_VERSION, seedWorld } from "./seed";
 import { currentState, NEVER, phaseFor, settle, upgradeDurationMs, upgradeRoundsDone } from "./state-machine";
 
@@ -336,6 +337,227 @@ export class CattleState extends DurableObject<Env> {
     return ok(record);
   }
 
+  // ---- hosts ------------------------------------------------------------------------------------
+
+  /**
+   * `POST hosts`, after the schema's validation and the machine check (exactly one `*Config`, or a
+   * template). A `hostTemplateId` must name a live template of the project (gdapi's reference check,
+   * 422 InvalidReference). The host walks `provisioning` → `activating` → `active`, one transition each.
+   * A hostname a live host already has is accepted, as Cattle does, and noted for the test hooks.
+   */
+  createHost(projectId: string, fields: Record<string, unknown>): Result<ResourceRecord> {
+    this.#settleAll();
+    let template: ResourceRecord | undefined;
+    if (typeof fields.hostTemplateId === "string") {
+      template = this.#find(projectId, fields.hostTemplateId, ["hostTemplate"]);
+      if (!template || template.removed !== null) {
+        return failure(
+          422,
+          "InvalidReference",
+          "hostTemplateId does not name a host template of this environment",
+          "hostTemplateId",
+        );
+      }
+    }
+    const configKey = DRIVER_CONFIGS.find((name) => fields[name] !== undefined && fields[name] !== null);
+    const driver = configKey
+      ? configKey.slice(0, -CONFIG_SUFFIX.length)
+      : String(template?.data.driver ?? "");
+    const now = Date.now();
+    const sequence = this.#world.sequences["1h"] ?? 1;
+    this.#world.sequences["1h"] = sequence + 1;
+    const id = `1h${sequence}`;
+    const hostname = String(fields.hostname);
+    const existingIds = this.#world.records
+      .filter(
+        (other) =>
+          other.type === "host" &&
+          other.projectId === projectId &&
+          other.removed === null &&
+          String(other.data.hostname).toLowerCase() === hostname.toLowerCase(),
+      )
+      .map((other) => other.id);
+    if (existingIds.length > 0) {
+      const note: DuplicateHostname = { hostname, hostId: id, existingIds, at: now };
+      this.#world.duplicateHostnames = [...(this.#world.duplicateHostnames ?? []), note];
+    }
+    const duration = this.#config.transitionMs;
+    const record: ResourceRecord = {
+      id,
+      type: "host",
+      projectId,
+      uuid: crypto.randomUUID(),
+      created: now,
+      removed: null,
+      state: "requested",
+      pending: [
+        { process: "host.provision", state: "provisioning", done: "inactive", until: now + duration },
+        { process: "host.activate", state: "activating", done: "active", until: now + 2 * duration },
+      ],
+      data: {
+        ...fields,
+        kind: "host",
+        driver: driver === "" ? null : driver,
+        agentState: null,
+        agentIpAddress: null,
+        info: null,
+      },
+    };
+    this.#world.records.push(record);
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  /** `PUT hosts/{id}`: writes `labels`, `name`, `description`; hosts run no process for that here. */
+  updateHost(projectId: string, id: string, changes: Record<string, unknown>): Result<ResourceRecord> {
+    this.#settleAll();
+    const record = this.#find(projectId, id, ["host"]);
+    if (!record) return failure(404, "NotFound", `No host with id ${id}`);
+    for (const [name, value] of Object.entries(changes)) record.data[name] = value;
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  /**
+   * `POST hosttemplates`, as Cattle's HostTemplateValidationFilter checks it: `driver` trimmed
+   * (StringFieldIllFormed) and not empty (StringFieldEmpty); exactly one `*Config` key across
+   * `publicValues` and `secretValues` (DriverConfigExactlyOneRequired), and it must be the driver's
+   * (DriverConfigForWrongDriver).
+   */
+  createHostTemplate(projectId: string, fields: Record<string, unknown>): Result<ResourceRecord> {
+    const driver = String(fields.driver);
+    if (driver !== driver.trim())
+      return failure(422, "StringFieldIllFormed", "driver is ill-formed", "driver");
+    if (driver === "") return failure(422, "StringFieldEmpty", "driver is empty", "driver");
+    let found: string | null = null;
+    for (const holder of ["secretValues", "publicValues"]) {
+      const values = fields[holder];
+      if (!isObject(values)) continue;
+      for (const [key, value] of Object.entries(values)) {
+        if (!key.endsWith(CONFIG_SUFFIX) || value === null || value === undefined) continue;
+        if (found !== null && found !== key) {
+          return failure(422, "DriverConfigExactlyOneRequired", "Exactly one driver config is required");
+        }
+        found = key;
+      }
+    }
+    if (found === null) {
+      return failure(422, "DriverConfigExactlyOneRequired", "Exactly one driver config is required");
+    }
+    if (found !== `${driver}${CONFIG_SUFFIX}`) {
+      return failure(422, "DriverConfigForWrongDriver", `${found} does not belong to driver ${driver}`);
+    }
+    const sequence = this.#world.sequences["1ht"] ?? 1;
+    this.#world.sequences["1ht"] = sequence + 1;
+    const record: ResourceRecord = {
+      id: `1ht${sequence}`,
+      type: "hostTemplate",
+      projectId,
+      uuid: crypto.randomUUID(),
+      created: Date.now(),
+      removed: null,
+      state: "active",
+      pending: [],
+      data: { ...fields, kind: "hostTemplate" },
+    };
+    this.#world.records.push(record);
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  /**
+   * `POST externalhostevents`. The event itself runs `creating` → `created` (one transition). A
+   * `host.evacuate` takes the host named by `hostId` (or every live host matching `hostLabel`,
+   * `key=value`) through `deactivating` → `inactive`, then, with `deleteHost`, `removing` → `removed`,
+   * one transition each. `hostId` must name a live host of the project (422 InvalidReference).
+   */
+  createExternalHostEvent(projectId: string, fields: Record<string, unknown>): Result<ResourceRecord> {
+    this.#settleAll();
+    const now = Date.now();
+    let targets: ResourceRecord[] = [];
+    if (typeof fields.hostId === "string") {
+      const host = this.#find(projectId, fields.hostId, ["host"]);
+      if (!host || host.removed !== null) {
+        return failure(422, "InvalidReference", "hostId does not name a host of this environment", "hostId");
+      }
+      targets = [host];
+    } else if (typeof fields.hostLabel === "string" && fields.hostLabel !== "") {
+      const [key, value] = splitLabel(fields.hostLabel);
+      targets = this.#world.records.filter((host) => {
+        const labels = host.data.labels;
+        return (
+          host.type === "host" &&
+          host.projectId === projectId &&
+          host.removed === null &&
+          isObject(labels) &&
+          Object.hasOwn(labels, key) &&
+          (value === undefined || String(labels[key]) === value)
+        );
+      });
+    }
+    const duration = this.#config.transitionMs;
+    if (fields.eventType === "host.evacuate") {
+      for (const host of targets) {
+        const state = currentState(host);
+        if (["removing", "removed", "purging", "purged"].includes(state)) continue;
+        const phases: Phase[] = [];
+        let until = now;
+        if (state !== "inactive") {
+          until += duration;
+          phases.push({ process: "host.deactivate", state: "deactivating", done: "inactive", until });
+        } else {
+          host.state = "inactive";
+        }
+        if (fields.deleteHost === true) {
+          until += duration;
+          phases.push({ process: "host.remove", state: "removing", done: "removed", until });
+        }
+        host.pending = phases;
+      }
+    }
+    const sequence = this.#world.sequences["1ee"] ?? 1;
+    this.#world.sequences["1ee"] = sequence + 1;
+    const record: ResourceRecord = {
+      id: `1ee${sequence}`,
+      type: "externalHostEvent",
+      projectId,
+      uuid: crypto.randomUUID(),
+      created: now,
+      removed: null,
+      state: "requested",
+      pending: [
+        { process: "externalevent.create", state: "creating", done: "created", until: now + duration },
+      ],
+      data: { ...fields, kind: "externalHostEvent", reportedAccountId: projectId, data: null },
+    };
+    this.#world.records.push(record);
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  /**
+   * Test hook: puts a host straight into `state` (ending whatever process ran), so tests can make a
+   * host unhealthy (`reconnecting`, `disconnected`, …) or healthy again. Emulator-only.
+   */
+  setHostState(id: string, state: unknown): Result<ResourceRecord> {
+    this.#settleAll();
+    if (typeof state !== "string" || !(HOST_STATES as readonly string[]).includes(state)) {
+      return failure(422, "InvalidOption", `state must be one of ${HOST_STATES.join(", ")}`, "state");
+    }
+    const record = this.#world.records.find((candidate) => candidate.type === "host" && candidate.id === id);
+    if (!record) return failure(404, "NotFound", `No host with id ${id}`);
+    record.pending = [];
+    record.state = state;
+    if (["active", "reconnecting", "disconnected"].includes(state)) record.data.agentState = state;
+    record.removed = state === "removed" || state === "purged" ? (record.removed ?? Date.now()) : null;
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  duplicateHostnames(): DuplicateHostname[] {
+    return this.#world.duplicateHostnames ?? [];
+  }
+
   // ---- internals --------------------------------------------------------------------------------
 
   #find(projectId: string, id: string, types: readonly ResourceType[]): ResourceRecord | undefined {
@@ -391,6 +613,8 @@ export class CattleState extends DurableObject<Env> {
       if (record.pending.length === 0) continue;
       for (const phase of settle(record, now)) {
         if (phase.done === "removed") record.removed = phase.until;
+        if (record.type === "host" && phase.done === "active") record.data.agentState = "active";
+        if (record.type === "host" && phase.done === "inactive") record.data.agentState = null;
         if (!("scale" in typeDef(record.type).fields)) continue;
         if (phase.done === "inactive") record.data.currentScale = 0;
         else if (phase.done === "active" || phase.done === "upgraded") {
@@ -541,6 +765,12 @@ function planUpgrade(record: ResourceRecord, input: Record<string, unknown>): Re
     previousLaunchConfig: previousPrimary,
     previousSecondaryLaunchConfigs: previousSecondary,
   });
+}
+
+/** `key=value` (or a bare `key`, matching any value), as Cattle reads a host label selector. */
+function splitLabel(label: string): [string, string | undefined] {
+  const at = label.indexOf("=");
+  return at < 0 ? [label, undefined] : [label.slice(0, at), label.slice(at + 1)];
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {

@@ -22,7 +22,13 @@ type StateMethods =
   | "createService"
   | "updateService"
   | "removeService"
-  | "serviceAction";
+  | "serviceAction"
+  | "createHost"
+  | "updateHost"
+  | "createHostTemplate"
+  | "createExternalHostEvent"
+  | "setHostState"
+  | "duplicateHostnames";
 
 /**
  * The state object's RPC surface. Records are plain JSON data, but their open-ended `data` fields are

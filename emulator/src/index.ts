@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { ApiError, BASIC_CHALLENGE, errorEnvelope } from "./errors";
 import type { AppEnv } from "./http";
 import { gate } from "./middleware";
+import { hosts } from "./routes/hosts";
 import { projects } from "./routes/projects";
 import { readOnly } from "./routes/read-only";
 import { schemas } from "./routes/schemas";
@@ -20,6 +21,7 @@ app.route("/v2-beta", projects);
 for (const prefix of ["/v2-beta/projects/:pid", "/v2-beta"]) {
   app.route(prefix, schemas);
   app.route(prefix, services);
+  app.route(prefix, hosts);
   app.route(prefix, readOnly);
 }
 

@@ -6,7 +6,9 @@ export type ResourceType =
   | "service"
   | "loadBalancerService"
   | "externalService"
-  | "host";
+  | "host"
+  | "hostTemplate"
+  | "externalHostEvent";
 
 /** One step of a running Cattle process: the record shows `state` until `until`, then becomes `done`. */
 export interface Phase {
@@ -61,6 +63,17 @@ export interface World {
   /** The next number for each id prefix (`1s` → 10 means the next service is 1s10). */
   sequences: Record<string, number>;
   records: ResourceRecord[];
+  /** Hosts created with a hostname a live host already had (Cattle allows it; tests may want to know). */
+  duplicateHostnames?: DuplicateHostname[];
+}
+
+export interface DuplicateHostname {
+  hostname: string;
+  /** The new host. */
+  hostId: string;
+  /** The live hosts that had the name already. */
+  existingIds: string[];
+  at: number;
 }
 
 export interface Stats {

@@ -50,6 +50,12 @@ export function renderResource(scope: Scope, record: ResourceRecord): Record<str
   const self = resourceUrl(scope, record);
   const links: Record<string, string> = { self };
   if (typeof record.data.stackId === "string") links.stack = `${scope.base}/stacks/${record.data.stackId}`;
+  if (typeof record.data.hostTemplateId === "string") {
+    links.hostTemplate = `${scope.base}/hosttemplates/${record.data.hostTemplateId}`;
+  }
+  if (record.type === "externalHostEvent" && typeof record.data.hostId === "string") {
+    links.host = `${scope.base}/hosts/${record.data.hostId}`;
+  }
   if (record.type === "project") {
     const projectBase = `${scope.origin}/v2-beta/projects/${record.id}`;
     links.schemas = `${projectBase}/schemas`;
@@ -88,7 +94,7 @@ export function renderResource(scope: Scope, record: ResourceRecord): Record<str
   for (const name of Object.keys(type.fields)) {
     const field = type.fields[name] as FieldDef;
     const stored = Object.hasOwn(record.data, name) ? record.data[name] : (field.default ?? null);
-    out[name] = name in computed ? computed[name] : withType(field, stored);
+    out[name] = field.writeOnly ? null : name in computed ? computed[name] : withType(field, stored);
   }
   out.createdTS = record.created;
   if (record.removed !== null) out.removedTS = record.removed;

@@ -23,6 +23,8 @@ export interface FieldDef {
   scheduleUpdate?: boolean;
   /** Usable as a collection filter and sort key. */
   filter?: boolean;
+  /** Accepted on input, never shown (a host template's `secretValues`). */
+  writeOnly?: boolean;
 }
 
 export interface ActionDef {
@@ -61,6 +63,36 @@ const STATES = [
   "removing",
   "removed",
 ] as const;
+
+/** Host states: Cattle's host processes plus the agent states the API shows for a host. */
+export const HOST_STATES = [
+  "requested",
+  "registering",
+  "provisioning",
+  "activating",
+  "active",
+  "reconnecting",
+  "disconnected",
+  "updating-active",
+  "updating-inactive",
+  "deactivating",
+  "inactive",
+  "erroring",
+  "error",
+  "removing",
+  "removed",
+  "purging",
+  "purged",
+] as const;
+
+/** Machine-driver config fields a host (or a template's values) may carry; Cattle matches `*Config`. */
+export const DRIVER_CONFIGS = [
+  "amazonec2Config",
+  "azureConfig",
+  "digitaloceanConfig",
+  "packetConfig",
+] as const;
+export const CONFIG_SUFFIX = "Config";
 
 const common: Record<string, FieldDef> = {
   id: { type: "string", filter: true },
@@ -234,23 +266,65 @@ export const TYPES: Record<string, TypeDef> = {
   host: {
     id: "host",
     pluralName: "hosts",
-    resourceMethods: READ,
-    collectionMethods: READ,
+    resourceMethods: ["GET", "PUT"],
+    collectionMethods: WRITABLE_COLLECTION,
     fields: {
       ...owned,
+      state: { type: "enum", options: HOST_STATES, filter: true },
       hostname: { type: "string", create: true, required: true, filter: true },
-      driver: { type: "string", filter: true },
+      driver: { type: "string", nullable: true, filter: true },
       agentState: { type: "string", nullable: true, filter: true },
       agentIpAddress: { type: "string", nullable: true },
-      labels: { type: "map[string]", create: true, update: true, nullable: true, scheduleUpdate: true },
-      amazonec2Config: { type: "amazonec2Config", create: true, nullable: true },
-      hostTemplateId: { type: "reference[hostTemplate]", create: true, nullable: true },
+      labels: { type: "map[string]", create: true, update: true, nullable: true },
+      ...Object.fromEntries(
+        DRIVER_CONFIGS.map((name): [string, FieldDef] => [
+          name,
+          { type: name, create: true, nullable: true },
+        ]),
+      ),
+      hostTemplateId: { type: "reference[hostTemplate]", create: true, nullable: true, filter: true },
+      engineInstallUrl: { type: "string", create: true, nullable: true },
+      engineEnv: { type: "map[string]", create: true, nullable: true },
+      engineOpt: { type: "map[string]", create: true, nullable: true },
+      engineLabel: { type: "map[string]", create: true, nullable: true },
+      engineInsecureRegistry: { type: "array[string]", create: true, nullable: true },
+      engineRegistryMirror: { type: "array[string]", create: true, nullable: true },
+      engineStorageDriver: { type: "string", create: true, nullable: true },
       info: { type: "json", nullable: true },
       memory: { type: "int", create: true, update: true, nullable: true },
       milliCpu: { type: "int", create: true, update: true, nullable: true },
       localStorageMb: { type: "int", create: true, update: true, nullable: true },
       publicEndpoints: { type: "array[publicEndpoint]", nullable: true },
       instanceIds: { type: "array[reference[instance]]", nullable: true },
+    },
+  },
+  hostTemplate: {
+    id: "hostTemplate",
+    pluralName: "hostTemplates",
+    resourceMethods: ["GET"],
+    collectionMethods: WRITABLE_COLLECTION,
+    fields: {
+      ...owned,
+      driver: { type: "string", create: true, required: true, filter: true },
+      flavorPrefix: { type: "string", create: true, nullable: true, filter: true },
+      publicValues: { type: "json", create: true, update: true, nullable: true },
+      secretValues: { type: "json", create: true, update: true, nullable: true, writeOnly: true },
+    },
+  },
+  externalHostEvent: {
+    id: "externalHostEvent",
+    pluralName: "externalHostEvents",
+    resourceMethods: ["GET"],
+    collectionMethods: WRITABLE_COLLECTION,
+    fields: {
+      ...owned,
+      eventType: { type: "string", create: true, required: true, filter: true },
+      hostId: { type: "reference[host]", create: true, nullable: true, filter: true },
+      hostLabel: { type: "string", create: true, nullable: true, filter: true },
+      deleteHost: { type: "boolean", create: true, default: false },
+      externalId: { type: "string", create: true, nullable: true, filter: true },
+      reportedAccountId: { type: "reference[account]", nullable: true },
+      data: { type: "json", nullable: true },
     },
   },
   launchConfig: {
@@ -361,6 +435,63 @@ export const TYPES: Record<string, TypeDef> = {
       rootSize: { type: "string", create: true, nullable: true },
       sshUser: { type: "string", create: true, nullable: true },
       tags: { type: "string", create: true, nullable: true },
+      iamInstanceProfile: { type: "string", create: true, nullable: true },
+      keypairName: { type: "string", create: true, nullable: true },
+      privateAddressOnly: { type: "boolean", create: true, nullable: true },
+      requestSpotInstance: { type: "boolean", create: true, nullable: true },
+      spotPrice: { type: "string", create: true, nullable: true },
+      volumeType: { type: "string", create: true, nullable: true },
+    },
+  },
+  digitaloceanConfig: {
+    id: "digitaloceanConfig",
+    pluralName: "digitaloceanConfigs",
+    embedded: true,
+    fields: {
+      accessToken: { type: "password", create: true, nullable: true },
+      image: { type: "string", create: true, nullable: true },
+      region: { type: "string", create: true, nullable: true },
+      size: { type: "string", create: true, nullable: true },
+      ipv6: { type: "boolean", create: true, nullable: true },
+      privateNetworking: { type: "boolean", create: true, nullable: true },
+      backups: { type: "boolean", create: true, nullable: true },
+      userdata: { type: "string", create: true, nullable: true },
+      sshUser: { type: "string", create: true, nullable: true },
+      sshPort: { type: "string", create: true, nullable: true },
+      sshKeyFingerprint: { type: "string", create: true, nullable: true },
+    },
+  },
+  azureConfig: {
+    id: "azureConfig",
+    pluralName: "azureConfigs",
+    embedded: true,
+    fields: {
+      subscriptionId: { type: "string", create: true, nullable: true },
+      clientId: { type: "string", create: true, nullable: true },
+      clientSecret: { type: "password", create: true, nullable: true },
+      environment: { type: "string", create: true, nullable: true },
+      location: { type: "string", create: true, nullable: true },
+      size: { type: "string", create: true, nullable: true },
+      image: { type: "string", create: true, nullable: true },
+      resourceGroup: { type: "string", create: true, nullable: true },
+      vnet: { type: "string", create: true, nullable: true },
+      subnet: { type: "string", create: true, nullable: true },
+      sshUser: { type: "string", create: true, nullable: true },
+      openPort: { type: "array[string]", create: true, nullable: true },
+    },
+  },
+  packetConfig: {
+    id: "packetConfig",
+    pluralName: "packetConfigs",
+    embedded: true,
+    fields: {
+      apiKey: { type: "password", create: true, nullable: true },
+      projectId: { type: "string", create: true, nullable: true },
+      os: { type: "string", create: true, nullable: true },
+      plan: { type: "string", create: true, nullable: true },
+      facilityCode: { type: "string", create: true, nullable: true },
+      billingCycle: { type: "string", create: true, nullable: true },
+      userdata: { type: "string", create: true, nullable: true },
     },
   },
 };
@@ -396,6 +527,8 @@ const SCHEMA_LIST = [
   "loadBalancerService",
   "externalService",
   "host",
+  "hostTemplate",
+  "externalHostEvent",
   "launchConfig",
   "scalePolicy",
   "lbConfig",
@@ -404,6 +537,9 @@ const SCHEMA_LIST = [
   "inServiceUpgradeStrategy",
   "serviceRestart",
   "amazonec2Config",
+  "azureConfig",
+  "digitaloceanConfig",
+  "packetConfig",
 ] as const;
 
 const META_TYPES: Record<string, Record<string, FieldDef>> = {

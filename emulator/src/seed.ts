@@ -1,7 +1,7 @@
 import type { ResourceRecord, World } from "./model";
 
 /** Bump when the seed's shape changes, so a persisted world from an older emulator is re-seeded. */
-export const SEED_VERSION = 2;
+export const SEED_VERSION = 3;
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -26,7 +26,8 @@ function launchConfig(
 
 /**
  * The world of CONTRACT §7: project 1a5 with six services (1s5 with a sidekick and 1s6 sharing its
- * primary image, for upgrade tests) and three hosts, project 1a7 with one service.
+ * primary image, for upgrade tests), three amazonec2 hosts, a custom host and a host template; project
+ * 1a7 with one service.
  */
 export function seedWorld(): World {
   const records: ResourceRecord[] = [
@@ -270,8 +271,47 @@ export function seedWorld(): World {
         },
       }),
     ),
+    // A custom host (registered with the agent command, no machine driver): it cannot be cloned.
+    record({
+      id: "1h4",
+      type: "host",
+      projectId: "1a5",
+      uuid: "5e0c1d2a-6b3f-4c8d-8e9f-000000000004",
+      created: at("2026-01-04T11:00:00Z"),
+      data: {
+        name: null,
+        kind: "host",
+        hostname: "custom1",
+        driver: null,
+        agentState: "active",
+        agentIpAddress: "10.0.1.21",
+        labels: { pool: "custom" },
+        hostTemplateId: null,
+        info: null,
+        memory: 2048,
+        milliCpu: 2000,
+        localStorageMb: 32768,
+      },
+    }),
+    record({
+      id: "1ht1",
+      type: "hostTemplate",
+      projectId: "1a5",
+      uuid: "7c2d3e4f-5a6b-4c7d-8e9f-0000000001f1",
+      created: at("2026-01-04T12:00:00Z"),
+      data: {
+        name: "small-ec2",
+        description: null,
+        kind: "hostTemplate",
+        driver: "amazonec2",
+        flavorPrefix: null,
+        // Cattle keys both maps by the driver's config field (HostTemplateValidationFilter).
+        publicValues: { amazonec2Config: { region: "us-east-1", instanceType: "t2.small" } },
+        secretValues: { amazonec2Config: { accessKey: "AKIAEMULATOR", secretKey: "emulator-secret" } },
+      },
+    }),
   ];
-  return { sequences: { "1s": 10, "1h": 4, "1st": 3, "1a": 8 }, records };
+  return { sequences: { "1s": 10, "1h": 5, "1ht": 2, "1ee": 1, "1st": 3, "1a": 8 }, records };
 }
 
 export const isGlobal = (record: ResourceRecord): boolean => {

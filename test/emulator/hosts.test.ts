@@ -1,16 +1,34 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { call, type Json, json, KEYS, P, reset } from "./emulator-client";
+import { call, EMULATOR, type Json, json, KEYS, P, reset, sleep } from "./emulator-client";
 
 beforeEach(reset);
 
 const ids = (body: Json): string[] => body.data.map((item: { id: string }) => item.id);
 
+const hook = (path: string, body?: unknown) =>
+  fetch(`${EMULATOR}/_emulator${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+const TRANSITION_MS = 60;
+const fastTransitions = async () => {
+  expect((await hook("/config", { transitionMs: TRANSITION_MS })).status).toBe(200);
+};
+
+const ec2 = { region: "us-east-1", instanceType: "t2.micro", ami: "ami-1" };
+
 describe("hosts", () => {
-  it("lists the three seeded workers with their machine-driver config", async () => {
+  it("lists the seeded workers with their machine-driver config and the custom host", async () => {
     const { status, body } = await json(`${P}/hosts`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ type: "collection", resourceType: "host", createTypes: {} });
-    expect(ids(body)).toEqual(["1h1", "1h2", "1h3"]);
+    expect(body).toMatchObject({
+      type: "collection",
+      resourceType: "host",
+      createTypes: { host: "http://127.0.0.1:8788/v2-beta/projects/1a5/hosts" },
+    });
+    expect(ids(body)).toEqual(["1h1", "1h2", "1h3", "1h4"]);
     const [first] = body.data;
     expect(first).toMatchObject({
       id: "1h1",
@@ -20,20 +38,50 @@ describe("hosts", () => {
       driver: "amazonec2",
       labels: { pool: "workers" },
       amazonec2Config: { type: "amazonec2Config", region: "us-east-1", instanceType: "t2.micro" },
+      digitaloceanConfig: null,
+      hostTemplateId: null,
       accountId: "1a5",
       links: { self: "http://127.0.0.1:8788/v2-beta/projects/1a5/hosts/1h1" },
     });
+    expect(body.data[3]).toMatchObject({
+      id: "1h4",
+      hostname: "custom1",
+      driver: null,
+      amazonec2Config: null,
+      labels: { pool: "custom" },
+      state: "active",
+    });
     const created = body.data.map((host: { createdTS: number }) => host.createdTS);
-    expect(new Set(created).size).toBe(3);
+    expect(new Set(created).size).toBe(4);
     expect(created).toEqual([...created].sort((a: number, b: number) => a - b));
+    expect((await json(`${P}/hosts`, { key: KEYS.readonly })).body.createTypes).toEqual({});
   });
 
-  it("filters and sorts as the original webhook driver asked (sort=created&order=desc)", async () => {
-    expect(ids((await json(`${P}/hosts?sort=created&order=desc`)).body)).toEqual(["1h3", "1h2", "1h1"]);
+  it("filters and sorts as the webhook driver asks", async () => {
+    expect(ids((await json(`${P}/hosts?sort=created&order=desc`)).body)).toEqual([
+      "1h4",
+      "1h3",
+      "1h2",
+      "1h1",
+    ]);
     expect(ids((await json(`${P}/hosts?hostname=worker2`)).body)).toEqual(["1h2"]);
     expect(ids((await json(`${P}/hosts?hostname_like=worker%25&limit=2`)).body)).toEqual(["1h1", "1h2"]);
     expect(ids((await json(`${P}/hosts?state=active&driver=amazonec2`)).body)).toEqual(["1h1", "1h2", "1h3"]);
-    expect(ids((await json(`${P}/hosts?created_gt=2026-01-04T08:30:00Z`)).body)).toEqual(["1h2", "1h3"]);
+    expect(ids((await json(`${P}/hosts?created_gt=2026-01-04T08:30:00Z`)).body)).toEqual([
+      "1h2",
+      "1h3",
+      "1h4",
+    ]);
+    expect(ids((await json(`${P}/hosts?limit=1000&removed_null=true`)).body)).toEqual([
+      "1h1",
+      "1h2",
+      "1h3",
+      "1h4",
+    ]);
+    expect(ids((await json(`${P}/hosts?driver_null=true`)).body)).toEqual(["1h4"]);
+    await hook("/hosts/1h2/state", { state: "reconnecting" });
+    expect(ids((await json(`${P}/hosts?state_ne=active`)).body)).toEqual(["1h2"]);
+    expect(ids((await json(`${P}/hosts?state=reconnecting`)).body)).toEqual(["1h2"]);
   });
 
   it("gets one host, 404s unknown ones and refuses other projects' keys", async () => {
@@ -45,9 +93,341 @@ describe("hosts", () => {
     expect((await call("/v2-beta/hosts/1h1", { key: KEYS.other })).status).toBe(404);
   });
 
-  it("does not offer writes on hosts yet (405)", async () => {
-    expect((await call(`${P}/hosts`, { method: "POST", body: { hostname: "x" } })).status).toBe(405);
+  it("creates a host from a driver config (201) that provisions, then becomes active", async () => {
+    await fastTransitions();
+    const { status, body } = await json(`${P}/hosts`, {
+      method: "POST",
+      body: {
+        hostname: "worker4",
+        labels: { pool: "workers" },
+        engineInstallUrl: "https://releases.rancher.com/install-docker/1.12.sh",
+        amazonec2Config: ec2,
+        unknownField: "dropped",
+      },
+    });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({
+      id: "1h5",
+      type: "host",
+      hostname: "worker4",
+      labels: { pool: "workers" },
+      driver: "amazonec2",
+      amazonec2Config: { type: "amazonec2Config", ...ec2 },
+      engineInstallUrl: "https://releases.rancher.com/install-docker/1.12.sh",
+      hostTemplateId: null,
+      state: "provisioning",
+      transitioning: "yes",
+    });
+    expect("unknownField" in body).toBe(false);
+    expect(body.createdTS).toBeGreaterThan(Date.parse("2026-01-05T00:00:00Z"));
+    await sleep(TRANSITION_MS + 20);
+    expect((await json(`${P}/hosts/1h5`)).body.state).toBe("activating");
+    await sleep(TRANSITION_MS + 20);
+    const done = (await json(`${P}/hosts/1h5`)).body;
+    expect(done).toMatchObject({ state: "active", transitioning: "no", agentState: "active" });
+    const next = await json(`${P}/hosts`, {
+      method: "POST",
+      body: { hostname: "drop1", digitaloceanConfig: { region: "ams3", size: "1gb" } },
+    });
+    expect(next.body).toMatchObject({
+      id: "1h6",
+      driver: "digitalocean",
+      digitaloceanConfig: { region: "ams3" },
+    });
+  });
+
+  it("creates a host from a template", async () => {
+    const { status, body } = await json(`${P}/hosts`, {
+      method: "POST",
+      body: { hostname: "worker4", labels: { pool: "workers" }, hostTemplateId: "1ht1" },
+    });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({
+      id: "1h5",
+      hostTemplateId: "1ht1",
+      driver: "amazonec2",
+      amazonec2Config: null,
+      links: { hostTemplate: "http://127.0.0.1:8788/v2-beta/projects/1a5/hosttemplates/1ht1" },
+    });
+  });
+
+  it("validates a create as Cattle does", async () => {
+    const cases: [unknown, number, string, string | null][] = [
+      [{ labels: { pool: "workers" }, amazonec2Config: ec2 }, 422, "MissingRequired", "hostname"],
+      [{ hostname: "w" }, 422, "DriverConfigExactlyOneRequired", null],
+      [{ hostname: "w", amazonec2Config: null }, 422, "DriverConfigExactlyOneRequired", null],
+      [
+        { hostname: "w", amazonec2Config: ec2, digitaloceanConfig: {} },
+        422,
+        "DriverConfigExactlyOneRequired",
+        null,
+      ],
+      [{ hostname: "w", hostTemplateId: "1ht9" }, 422, "InvalidReference", "hostTemplateId"],
+      [{ hostname: "w", amazonec2Config: "x" }, 422, "InvalidFormat", "amazonec2Config"],
+    ];
+    for (const [body, status, code, fieldName] of cases) {
+      const result = await json(`${P}/hosts`, { method: "POST", body });
+      expect({
+        body,
+        status: result.status,
+        code: result.body.code,
+        fieldName: result.body.fieldName ?? null,
+      }).toEqual({
+        body,
+        status,
+        code,
+        fieldName,
+      });
+    }
+    // A template of another project is no reference either; nothing was created.
+    expect(ids((await json(`${P}/hosts`)).body)).toEqual(["1h1", "1h2", "1h3", "1h4"]);
+  });
+
+  it("accepts a hostname a live host already has, and notes it", async () => {
+    const { status, body } = await json(`${P}/hosts`, {
+      method: "POST",
+      body: { hostname: "worker1", amazonec2Config: ec2 },
+    });
+    expect(status).toBe(201);
+    expect(body.id).toBe("1h5");
+    const notes = await (await hook("/hosts/duplicates")).json();
+    expect(notes).toMatchObject({ data: [{ hostname: "worker1", hostId: "1h5", existingIds: ["1h1"] }] });
+    await reset();
+    expect(await (await hook("/hosts/duplicates")).json()).toEqual({ data: [] });
+  });
+
+  it("updates labels, name and description with PUT; hostname and driver stay", async () => {
+    const { status, body } = await json(`${P}/hosts/1h1`, {
+      method: "PUT",
+      body: { labels: { pool: "drain" }, name: "w1", description: "old", hostname: "x", driver: "y" },
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      labels: { pool: "drain" },
+      name: "w1",
+      description: "old",
+      hostname: "worker1",
+      driver: "amazonec2",
+      state: "active",
+    });
+    expect((await call(`${P}/hosts/1h9`, { method: "PUT", body: {} })).status).toBe(404);
+  });
+
+  it("refuses writes for a read-only key (405) and DELETE for everyone", async () => {
+    const readonly = { key: KEYS.readonly };
+    const create = await json(`${P}/hosts`, {
+      ...readonly,
+      method: "POST",
+      body: { hostname: "x", amazonec2Config: ec2 },
+    });
+    expect([create.status, create.body.code]).toEqual([405, "MethodNotAllowed"]);
+    expect((await call(`${P}/hosts/1h1`, { ...readonly, method: "PUT", body: { labels: {} } })).status).toBe(
+      405,
+    );
+    const event = { eventType: "host.evacuate", hostId: "1h2", deleteHost: true };
+    expect((await call(`${P}/externalhostevents`, { ...readonly, method: "POST", body: event })).status).toBe(
+      405,
+    );
+    const template = { name: "t", driver: "amazonec2", publicValues: { amazonec2Config: {} } };
+    expect((await call(`${P}/hosttemplates`, { ...readonly, method: "POST", body: template })).status).toBe(
+      405,
+    );
     expect((await call(`${P}/hosts/1h1`, { method: "DELETE" })).status).toBe(405);
+    expect((await json(`${P}/hosts/1h2`)).body.state).toBe("active");
+  });
+
+  it("counts host requests in the stats like every /v2-beta request", async () => {
+    await call(`${P}/hosts?limit=1000`);
+    await call(`${P}/hosts`, { method: "POST", body: { hostname: "w", amazonec2Config: ec2 } });
+    await call(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h5" },
+    });
+    const stats = await (await hook("/stats")).json();
+    expect(stats.byPath[`${P}/hosts`]).toEqual({ GET: 1, POST: 1 });
+    expect(stats.byPath[`${P}/externalhostevents`]).toEqual({ POST: 1 });
+  });
+});
+
+describe("the host state hook", () => {
+  it("sets a host's state directly, and back", async () => {
+    const set = await hook("/hosts/1h2/state", { state: "reconnecting" });
+    expect(set.status).toBe(200);
+    expect(await set.json()).toEqual({ id: "1h2", state: "reconnecting", agentState: "reconnecting" });
+    expect((await json(`${P}/hosts/1h2`)).body).toMatchObject({ state: "reconnecting", transitioning: "no" });
+    await hook("/hosts/1h2/state", { state: "active" });
+    expect((await json(`${P}/hosts/1h2`)).body.state).toBe("active");
+  });
+
+  it("refuses unknown hosts and states", async () => {
+    expect((await hook("/hosts/1h99/state", { state: "reconnecting" })).status).toBe(404);
+    const bad = await hook("/hosts/1h1/state", { state: "sleepy" });
+    expect(bad.status).toBe(422);
+    expect((await bad.json()).code).toBe("InvalidOption");
+    expect((await hook("/hosts/1h1/state", {})).status).toBe(422);
+    expect((await fetch(`${EMULATOR}/_emulator/hosts/1h1/state`)).status).toBe(405);
+  });
+});
+
+describe("external host events", () => {
+  it("evacuates and deletes a host: deactivating, removing, removed", async () => {
+    await fastTransitions();
+    const { status, body } = await json(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h2", deleteHost: true },
+    });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({
+      id: "1ee1",
+      type: "externalHostEvent",
+      baseType: "externalHostEvent",
+      kind: "externalHostEvent",
+      eventType: "host.evacuate",
+      hostId: "1h2",
+      hostLabel: null,
+      deleteHost: true,
+      state: "creating",
+      accountId: "1a5",
+      links: {
+        self: "http://127.0.0.1:8788/v2-beta/projects/1a5/externalhostevents/1ee1",
+        host: "http://127.0.0.1:8788/v2-beta/projects/1a5/hosts/1h2",
+      },
+    });
+    expect((await json(`${P}/hosts/1h2`)).body.state).toBe("deactivating");
+    await sleep(TRANSITION_MS + 20);
+    expect((await json(`${P}/externalhostevents/1ee1`)).body.state).toBe("created");
+    expect((await json(`${P}/hosts/1h2`)).body).toMatchObject({ state: "removing", removed: null });
+    await sleep(TRANSITION_MS + 20);
+    const host = (await json(`${P}/hosts/1h2`)).body;
+    expect(host).toMatchObject({ state: "removed", transitioning: "no" });
+    expect(host.removed).not.toBeNull();
+    expect(ids((await json(`${P}/hosts?removed_null=true`)).body)).toEqual(["1h1", "1h3", "1h4"]);
+    expect(ids((await json(`${P}/externalhostevents`)).body)).toEqual(["1ee1"]);
+    // A removed host is no longer a reference.
+    const again = await json(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h2", deleteHost: true },
+    });
+    expect([again.status, again.body.code]).toEqual([422, "InvalidReference"]);
+  });
+
+  it("evacuates an unhealthy host, and without deleteHost only deactivates", async () => {
+    await fastTransitions();
+    await hook("/hosts/1h3/state", { state: "reconnecting" });
+    await json(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h3", deleteHost: true },
+    });
+    await json(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h1" },
+    });
+    await sleep(2 * TRANSITION_MS + 40);
+    expect((await json(`${P}/hosts/1h3`)).body.state).toBe("removed");
+    expect((await json(`${P}/hosts/1h1`)).body).toMatchObject({ state: "inactive", removed: null });
+  });
+
+  it("validates events", async () => {
+    const cases: [unknown, string, string][] = [
+      [{ hostId: "1h2", deleteHost: true }, "MissingRequired", "eventType"],
+      [{ eventType: "host.evacuate", hostId: "1h99", deleteHost: true }, "InvalidReference", "hostId"],
+      [{ eventType: "host.evacuate", hostId: "1h1", deleteHost: "maybe" }, "InvalidFormat", "deleteHost"],
+    ];
+    for (const [body, code, fieldName] of cases) {
+      const result = await json(`${P}/externalhostevents`, { method: "POST", body });
+      expect([result.status, result.body.code, result.body.fieldName]).toEqual([422, code, fieldName]);
+    }
+    const otherProject = await json("/v2-beta/projects/1a7/externalhostevents", {
+      key: KEYS.other,
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h1" },
+    });
+    expect([otherProject.status, otherProject.body.code]).toEqual([422, "InvalidReference"]);
+    expect((await json(`${P}/hosts/1h1`)).body.state).toBe("active");
+    expect((await call(`${P}/externalhostevents/1ee9`)).status).toBe(404);
+  });
+});
+
+describe("host templates", () => {
+  it("lists and gets the seed template, never showing its secret values", async () => {
+    for (const segment of ["hosttemplates", "hostTemplates"]) {
+      const { status, body } = await json(`${P}/${segment}`);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ resourceType: "hostTemplate" });
+      expect(ids(body)).toEqual(["1ht1"]);
+    }
+    const { body } = await json(`${P}/hosttemplates/1ht1`);
+    expect(body).toMatchObject({
+      id: "1ht1",
+      type: "hostTemplate",
+      name: "small-ec2",
+      driver: "amazonec2",
+      state: "active",
+      publicValues: { amazonec2Config: { region: "us-east-1", instanceType: "t2.small" } },
+      secretValues: null,
+      links: { self: "http://127.0.0.1:8788/v2-beta/projects/1a5/hosttemplates/1ht1" },
+    });
+    expect((await call(`${P}/hosttemplates/1ht9`)).status).toBe(404);
+    expect((await call("/v2-beta/projects/1a7/hosttemplates/1ht1", { key: KEYS.other })).status).toBe(404);
+  });
+
+  it("creates templates and validates them as Cattle's HostTemplateValidationFilter", async () => {
+    const { status, body } = await json(`${P}/hosttemplates`, {
+      method: "POST",
+      body: {
+        name: "big-do",
+        driver: "digitalocean",
+        publicValues: { digitaloceanConfig: { size: "4gb" } },
+        secretValues: { digitaloceanConfig: { accessToken: "t" } },
+      },
+    });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ id: "1ht2", name: "big-do", driver: "digitalocean", secretValues: null });
+    const host = await json(`${P}/hosts`, {
+      method: "POST",
+      body: { hostname: "do1", hostTemplateId: "1ht2" },
+    });
+    expect(host.body).toMatchObject({ driver: "digitalocean", hostTemplateId: "1ht2" });
+
+    const cases: [unknown, string, string | null][] = [
+      [{ name: "t", publicValues: { amazonec2Config: {} } }, "MissingRequired", "driver"],
+      [{ name: "t", driver: "", publicValues: { amazonec2Config: {} } }, "StringFieldEmpty", "driver"],
+      [
+        { name: "t", driver: " amazonec2", publicValues: { amazonec2Config: {} } },
+        "StringFieldIllFormed",
+        "driver",
+      ],
+      [
+        { name: "t", driver: "amazonec2", publicValues: { region: "x" } },
+        "DriverConfigExactlyOneRequired",
+        null,
+      ],
+      [
+        {
+          name: "t",
+          driver: "amazonec2",
+          publicValues: { amazonec2Config: {} },
+          secretValues: { azureConfig: {} },
+        },
+        "DriverConfigExactlyOneRequired",
+        null,
+      ],
+      [
+        { name: "t", driver: "amazonec2", publicValues: { azureConfig: {} } },
+        "DriverConfigForWrongDriver",
+        null,
+      ],
+    ];
+    for (const [input, code, fieldName] of cases) {
+      const result = await json(`${P}/hosttemplates`, { method: "POST", body: input });
+      expect([input, result.status, result.body.code, result.body.fieldName ?? null]).toEqual([
+        input,
+        422,
+        code,
+        fieldName,
+      ]);
+    }
+    expect(ids((await json(`${P}/hosttemplates`)).body)).toEqual(["1ht1", "1ht2"]);
   });
 });
 

@@ -6,10 +6,10 @@ import type { ResourceType } from "../model";
 import { renderCollection, renderResource } from "../render";
 import { collectionSegment, typeDef } from "../schemas";
 
-/** Collections the emulator only lets clients read: hosts and stacks. */
+/** Collections the emulator only lets clients read: stacks. */
 export const readOnly = new Hono<AppEnv>({ strict: false });
 
-const READ_ONLY_TYPES: readonly ResourceType[] = ["host", "stack"];
+const READ_ONLY_TYPES: readonly ResourceType[] = ["stack"];
 
 for (const type of READ_ONLY_TYPES) {
   const definition = typeDef(type);

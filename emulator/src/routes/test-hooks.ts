@@ -45,3 +45,17 @@ testHooks.post("/config", async (c) => {
   return c.json(await stateOf(c.env).setConfig(patch));
 });
 testHooks.all("/config", methodNotAllowed);
+
+/** Emulator-only: put a host straight into a state (`reconnecting`, `disconnected`, `active`, …). */
+testHooks.post("/hosts/:id/state", async (c) => {
+  const body = await jsonObject(c.req.raw);
+  const result = await stateOf(c.env).setHostState(c.req.param("id"), body.state);
+  if (!result.ok) throw ApiError.from(result.error);
+  const record = result.value;
+  return c.json({ id: record.id, state: record.state, agentState: record.data.agentState ?? null });
+});
+testHooks.all("/hosts/:id/state", methodNotAllowed);
+
+/** Hosts created with a hostname a live host already had (Cattle accepts them), since the last reset. */
+testHooks.get("/hosts/duplicates", async (c) => c.json({ data: await stateOf(c.env).duplicateHostnames() }));
+testHooks.all("/hosts/duplicates", methodNotAllowed);
