@@ -490,13 +490,7 @@ export class TargetObject extends DurableObject<Env> {
       return;
     }
     const now = Date.now();
-    this.#sql.exec("DELETE FROM leaving_hosts WHERE since < ?", now - LEAVING_REMEMBERED_MS);
-    const leaving = new Set(
-      this.#sql
-        .exec<{ host_id: string }>("SELECT host_id FROM leaving_hosts")
-        .toArray()
-        .map((row) => row.host_id),
-    );
+    const leaving = this.#leavingHosts(listed.value.data, now);
     const group = groupOf(listed.value.data, config.hostSelector, leaving);
     const lastApplied = new Map(this.#lastApplied);
     const [step] = planBatch(group.length, [plannedTrigger(item)], lastApplied, now).steps as [BatchStep];

@@ -341,7 +341,7 @@ export const ReceiverForm: FC<{
           )}
         </Field>
         <div class="row">
-          <Field id="hostAction" label="Action" errors={errors}>
+          <Field id="hostAction" label="Host action" errors={errors}>
             {(aria) => (
               <select id="hostAction" name="hostAction" {...aria}>
                 <option value="up" selected={values.hostAction === "up"}>
@@ -353,7 +353,7 @@ export const ReceiverForm: FC<{
               </select>
             )}
           </Field>
-          <NumberField id="hostAmount" label="By" values={values} errors={errors} />
+          <NumberField id="hostAmount" label="Hosts at a time" values={values} errors={errors} />
           <NumberField id="hostMin" label="Minimum Hosts" values={values} errors={errors} />
           <NumberField id="hostMax" label="Maximum Hosts" values={values} errors={errors} />
         </div>
@@ -393,8 +393,13 @@ export const ReceiverForm: FC<{
           </Field>
         </div>
         <div class="row">
-          <NumberField id="hostCooldownSeconds" label="Cooldown (seconds)" values={values} errors={errors} />
-          <Field id="hostOnResolved" label="When the alert resolves" errors={errors}>
+          <NumberField
+            id="hostCooldownSeconds"
+            label="Host cooldown (seconds)"
+            values={values}
+            errors={errors}
+          />
+          <Field id="hostOnResolved" label="When a host alert resolves" errors={errors}>
             {(aria) => (
               <select id="hostOnResolved" name="hostOnResolved" {...aria}>
                 <option value="ignore" selected={values.hostOnResolved === "ignore"}>

@@ -243,7 +243,7 @@ describe("hosts", () => {
       method: "POST",
       body: { eventType: "host.evacuate", hostId: "1h5" },
     });
-    const stats = await (await hook("/stats")).json();
+    const stats = (await (await hook("/stats")).json()) as { byPath: Record<string, unknown> };
     expect(stats.byPath[`${P}/hosts`]).toEqual({ GET: 1, POST: 1 });
     expect(stats.byPath[`${P}/externalhostevents`]).toEqual({ POST: 1 });
   });
@@ -263,7 +263,7 @@ describe("the host state hook", () => {
     expect((await hook("/hosts/1h99/state", { state: "reconnecting" })).status).toBe(404);
     const bad = await hook("/hosts/1h1/state", { state: "sleepy" });
     expect(bad.status).toBe(422);
-    expect((await bad.json()).code).toBe("InvalidOption");
+    expect(((await bad.json()) as { code: string }).code).toBe("InvalidOption");
     expect((await hook("/hosts/1h1/state", {})).status).toBe(422);
     expect((await fetch(`${EMULATOR}/_emulator/hosts/1h1/state`)).status).toBe(405);
   });

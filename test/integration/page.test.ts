@@ -295,6 +295,6 @@ describe("the Scale the number of Hosts form", () => {
     expect(response.status).toBe(422);
     const html = await response.text();
     expect(html).toMatch(/id="error-hostSelector">Host labels must name at least one label/);
-    expect(html).toMatch(/id="error-hostAmount">By must be at least 1/);
+    expect(html).toMatch(/id="error-hostAmount">Hosts at a time must be at least 1/);
   });
 });
