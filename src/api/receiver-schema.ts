@@ -12,6 +12,7 @@ const scaleRuleFields = {
   max: count(1).default(100),
   cooldownSeconds: count(0).default(0),
   onResolved: z.enum(["ignore", "reverse"]).default("ignore"),
+  maxTriggersPerMinute: count(1).max(100_000).optional(),
 };
 
 /** `max` below `min` is reported on `max`, where the user has to change something. */
@@ -58,6 +59,7 @@ export const serviceUpgradeConfigSchema = z
     batchSize: count(1).default(1),
     intervalMillis: count(100).default(2000),
     startFirst: z.boolean().default(false),
+    maxTriggersPerMinute: count(1).max(100_000).optional(),
   })
   .superRefine((config, ctx) => {
     if (config.addressType !== undefined && config.payloadFormat !== "alicloud") {

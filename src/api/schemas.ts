@@ -33,6 +33,14 @@ const scaleRuleFields: Record<string, Field> = {
   max: { type: "int", min: 1, default: 100, create: true, description: "Maximum Scale" },
   cooldownSeconds: { type: "int", min: 0, default: 0, create: true },
   onResolved: { type: "enum", options: ["ignore", "reverse"], default: "ignore", create: true },
+  maxTriggersPerMinute: {
+    type: "int",
+    min: 1,
+    max: 100_000,
+    nullable: true,
+    create: true,
+    description: "deliveries a minute before the rest are answered ignored (default 600)",
+  },
 };
 
 const SCHEMAS: Record<
@@ -128,6 +136,7 @@ const SCHEMAS: Record<
       batchSize: { type: "int", min: 1, default: 1, create: true },
       intervalMillis: { type: "int", min: 100, default: 2000, create: true },
       startFirst: { type: "boolean", default: false, create: true },
+      maxTriggersPerMinute: scaleRuleFields.maxTriggersPerMinute as Field,
     },
   },
   execution: {

@@ -27,6 +27,8 @@ export const DEDUPLICATION_WINDOW_MS = 10 * 60_000;
 const CYCLE_DEADLINE_MS = 6_000;
 const CYCLE_BACKOFF_MS = 150;
 const RETRY_AFTER_SECONDS = 5;
+/** Deliveries a minute a receiver takes before the rest are ignored, unless it sets its own. */
+export const DEFAULT_TRIGGERS_PER_MINUTE = 600;
 /** How long at most an evacuated host is left out of its group while Cattle removes it. */
 const LEAVING_REMEMBERED_MS = 10 * 60_000;
 
@@ -73,6 +75,8 @@ export class TargetObject extends DurableObject<Env> {
   readonly #lastApplied = new Map<string, number>();
   /** Deliveries being decided, by receiver and identity, so a concurrent repeat waits for the first. */
   readonly #inFlight = new Map<string, Promise<TriggerResult>>();
+  /** Flood protection, per receiver; kept in memory: an eviction only forgives a flood early. */
+  readonly #buckets = new Map<string, { tokens: number; updated: number }>();
   #pending: Pending[] = [];
   #draining = false;
   readonly #upgrades: UpgradeQueue;
@@ -160,6 +164,15 @@ export class TargetObject extends DurableObject<Env> {
   trigger(receiverId: string, version: number, delivery: Delivery): Promise<TriggerResult> {
     const receiver = this.#live(receiverId, version);
     if (!receiver) return Promise.resolve({ kind: "revoked" });
+    const limit = receiver.config.maxTriggersPerMinute ?? DEFAULT_TRIGGERS_PER_MINUTE;
+    if (!this.#admit(receiverId, limit)) {
+      // A flood is answered 200 `ignored` without touching Cattle: monitoring senders would
+      // retry a 5xx and drop a 429, and neither helps.
+      const reason = `rate limit: more than ${limit} deliveries a minute to this receiver`;
+      return Promise.resolve(
+        this.#record([[receiver, delivery, { outcome: "ignored", reason }]])[0] as TriggerResult,
+      );
+    }
     const identity = delivery.identityKey;
     if (identity === undefined) return this.#decide(receiver, delivery);
 
@@ -180,6 +193,18 @@ export class TargetObject extends DurableObject<Env> {
     this.#inFlight.set(slot, decided);
     void decided.finally(() => this.#inFlight.delete(slot));
     return decided;
+  }
+
+  /** A token bucket per receiver: `limit` deliveries at once, refilled at `limit` a minute. */
+  #admit(receiverId: string, limit: number): boolean {
+    const now = Date.now();
+    const bucket = this.#buckets.get(receiverId) ?? { tokens: limit, updated: now };
+    bucket.tokens = Math.min(limit, bucket.tokens + ((now - bucket.updated) * limit) / 60_000);
+    bucket.updated = now;
+    this.#buckets.set(receiverId, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
   }
 
   #live(receiverId: string, version: number): LiveReceiver | undefined {

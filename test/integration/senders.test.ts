@@ -237,3 +237,21 @@ describe("executions show each delivery", () => {
     expect(resolved).toMatchObject({ outcome: "ignored", sender: "Grafana/10.4", alertStatus: "resolved" });
   });
 });
+
+describe("flood protection", () => {
+  it("answers deliveries beyond the receiver's rate 200 ignored, without touching Cattle", async () => {
+    const receiver = await createReceiver({ maxTriggersPerMinute: 5, max: 100 });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => trigger(receiver.url).then(json)));
+    expect(answers.filter((answer) => answer.outcome === "applied")).toHaveLength(5);
+    const ignored = answers.filter((answer) => answer.outcome === "ignored");
+    expect(ignored).toHaveLength(3);
+    expect(ignored[0]?.reason).toBe("rate limit: more than 5 deliveries a minute to this receiver");
+    expect((await waitForActive("1s1")).scale).toBe(6);
+    const before = (await emulatorStats()).total;
+    expect((await json(await trigger(receiver.url))).outcome).toBe("ignored");
+    expect((await emulatorStats()).total).toBe(before);
+    // Another receiver of the same service has its own allowance.
+    const other = await createReceiver({ max: 100 });
+    expect((await json(await trigger(other.url))).outcome).toBe("applied");
+  });
+});
