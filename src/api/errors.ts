@@ -58,3 +58,17 @@ export const errorResponse = (c: Context, error: ApiError): Response =>
   c.json(error.toBody(), error.status, error.headers);
 
 export const notFound = (what = "resource"): ApiError => new ApiError(404, "NotFound", `${what} not found`);
+
+/** 401 with the challenge that makes a browser ask for a Rancher API key. */
+export const unauthorized = (
+  message = "a Rancher API key is required (HTTP Basic: access key and secret key)",
+) =>
+  new ApiError(401, "Unauthorized", message, undefined, {
+    "www-authenticate": 'Basic realm="Rancher API key"',
+  });
+
+/** Cattle could not be asked: a transient failure, worth a retry. */
+export const rancherUnavailable = (purpose: string) =>
+  new ApiError(503, "ServiceUnavailable", `Rancher could not be reached ${purpose}; try again`, undefined, {
+    "retry-after": "5",
+  });

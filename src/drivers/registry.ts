@@ -1,4 +1,4 @@
-import { ApiError } from "../api/errors";
+import { ApiError, rancherUnavailable } from "../api/errors";
 import type { ReceiverCreate } from "../api/receiver-schema";
 import type { CattleCredentials } from "../cattle/client";
 import { CattleClient } from "../cattle/client";
@@ -8,16 +8,7 @@ import { scaleServiceTarget, unscalableReason } from "./scale-service";
 import { describeSelector } from "./selectors";
 import { serviceUpgradeTarget } from "./service-upgrade";
 
-const unavailable = () =>
-  new ApiError(
-    503,
-    "ServiceUnavailable",
-    "Rancher could not be reached to check the receiver's target; try again",
-    undefined,
-    {
-      "retry-after": "5",
-    },
-  );
+const unavailable = () => rancherUnavailable("to check the receiver's target");
 
 const isTransient = (failure: CattleFailure) => failure.kind === "unavailable" || failure.kind === "conflict";
 

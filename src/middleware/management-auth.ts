@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv, Caller } from "../api/app-env";
-import { ApiError } from "../api/errors";
+import { ApiError, rancherUnavailable, unauthorized } from "../api/errors";
 import { resourceId } from "../api/receiver-schema";
 import { parseOrThrow } from "../api/validation";
 import { CattleClient, type CattleCredentials } from "../cattle/client";
@@ -23,16 +23,7 @@ const CACHE_ENTRIES = 10_000;
 /** Keyed by a hash of the key and the project: the cache never holds a secret. */
 const decisions = new Map<string, CacheEntry>();
 
-const UNAUTHORIZED = () =>
-  new ApiError(
-    401,
-    "Unauthorized",
-    "a Rancher API key is required (HTTP Basic: access key and secret key)",
-    undefined,
-    {
-      "www-authenticate": 'Basic realm="Rancher API key"',
-    },
-  );
+const UNAUTHORIZED = () => unauthorized();
 const FORBIDDEN_READ = (projectId: string) =>
   new ApiError(403, "Forbidden", `this API key cannot access environment ${projectId}`);
 const FORBIDDEN_WRITE = (projectId: string) =>
@@ -68,16 +59,7 @@ function remember(key: string, entry: CacheEntry): void {
 
 const ttl = (decision: Decision) => (decision === "allowed" ? ALLOWED_TTL_MS : REFUSED_TTL_MS);
 
-const UNAVAILABLE = () =>
-  new ApiError(
-    503,
-    "ServiceUnavailable",
-    "Rancher could not be reached to check the API key; try again",
-    undefined,
-    {
-      "retry-after": "5",
-    },
-  );
+const UNAVAILABLE = () => rancherUnavailable("to check the API key");
 
 /**
  * Checks a Rancher API key against Cattle for one environment and returns the caller: whatever
@@ -143,9 +125,13 @@ export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) =
   await next();
 };
 
-/** For routes that change receivers: the key must be able to update services in the environment. */
-export const requireWrite = (): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const caller = c.get("caller");
+/** Receivers change only for keys that can update services in the environment. */
+export async function assertCanWrite(caller: Caller): Promise<void> {
   if (!(await caller.canWrite())) throw FORBIDDEN_WRITE(caller.projectId);
+}
+
+/** For routes that change receivers. */
+export const requireWrite = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  await assertCanWrite(c.get("caller"));
   await next();
 };

@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv, Caller } from "../api/app-env";
-import { ApiError, notFound } from "../api/errors";
+import { ApiError, notFound, rancherUnavailable, unauthorized } from "../api/errors";
 import {
   receiverCreateSchema,
   scaleHostConfigSchema,
@@ -12,7 +12,7 @@ import { publicOrigin } from "../api/resources";
 import { validationErrors } from "../api/validation";
 import { CattleClient } from "../cattle/client";
 import { unscalableReason } from "../drivers/scale-service";
-import { authorize, credentialsOf } from "../middleware/management-auth";
+import { assertCanWrite, authorize, credentialsOf } from "../middleware/management-auth";
 import { Receivers } from "../receivers/manage";
 import type { ReceiverRecord } from "../receivers/store";
 import { PAGE_CSS, PAGE_JS } from "./assets";
@@ -44,14 +44,8 @@ async function session(c: Context<AppEnv>): Promise<Session> {
   const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
   const projects = await cattle.listProjects();
   if (!projects.ok) {
-    if (projects.failure.kind === "unauthorized") {
-      throw new ApiError(401, "Unauthorized", "this Rancher API key was not accepted", undefined, {
-        "www-authenticate": 'Basic realm="Rancher API key"',
-      });
-    }
-    throw new ApiError(503, "ServiceUnavailable", "Rancher could not be reached; try again", undefined, {
-      "retry-after": "5",
-    });
+    if (projects.failure.kind === "unauthorized") throw unauthorized("this Rancher API key was not accepted");
+    throw rancherUnavailable("to list your environments");
   }
   const environments = projects.value.data.map((project) => ({
     id: project.id,
@@ -81,16 +75,6 @@ async function recordOf(
   const record = await receivers.find(projectId, c.req.param("id") ?? "");
   if (!record) throw notFound("receiver");
   return record;
-}
-
-async function requireWrite(caller: Caller): Promise<void> {
-  if (!(await caller.canWrite())) {
-    throw new ApiError(
-      403,
-      "Forbidden",
-      `this API key cannot change services in environment ${caller.projectId}`,
-    );
-  }
 }
 
 /** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
@@ -164,7 +148,7 @@ export const pageRoutes = new Hono<AppEnv>()
   })
   .get("/receivers/new", async (c) => {
     const { caller, environments, cattle } = await session(c);
-    await requireWrite(caller);
+    await assertCanWrite(caller);
     const receivers = new Receivers(c.env);
     const cloneId = c.req.query("clone");
     const source = cloneId ? await receivers.find(caller.projectId, cloneId) : null;
@@ -182,7 +166,7 @@ export const pageRoutes = new Hono<AppEnv>()
   })
   .post("/receivers", async (c) => {
     const { caller, environments, cattle } = await session(c);
-    await requireWrite(caller);
+    await assertCanWrite(caller);
     const form = await c.req.parseBody();
     const values = Object.fromEntries(
       FORM_FIELD_NAMES.map((key) => [key, typeof form[key] === "string" ? (form[key] as string) : ""]),
@@ -224,14 +208,14 @@ export const pageRoutes = new Hono<AppEnv>()
   })
   .post("/receivers/:id/regenerate", async (c) => {
     const { caller } = await session(c);
-    await requireWrite(caller);
+    await assertCanWrite(caller);
     const receivers = new Receivers(c.env);
     const record = await receivers.regenerate(await recordOf(c, receivers, caller.projectId));
     return c.redirect(listUrl(caller.projectId, "regenerated", record.name), 303);
   })
   .get("/receivers/:id/delete", async (c) => {
     const { caller, environments } = await session(c);
-    await requireWrite(caller);
+    await assertCanWrite(caller);
     const record = await recordOf(c, new Receivers(c.env), caller.projectId);
     return c.html(
       <Layout title={`Delete ${record.name}`} environments={environments} projectId={caller.projectId}>
@@ -241,7 +225,7 @@ export const pageRoutes = new Hono<AppEnv>()
   })
   .post("/receivers/:id/delete", async (c) => {
     const { caller } = await session(c);
-    await requireWrite(caller);
+    await assertCanWrite(caller);
     const receivers = new Receivers(c.env);
     const record = await recordOf(c, receivers, caller.projectId);
     await receivers.remove(record);
