@@ -227,6 +227,33 @@ const NumberField: FC<FieldProps & { values: FormValues }> = ({ id, label, value
   </Field>
 );
 
+const RESOLVED_OPTIONS: [string, string][] = [
+  ["ignore", "do nothing"],
+  ["reverse", "scale the other way"],
+];
+
+/** A labelled select whose options are [value, text] pairs, the current value selected. */
+const SelectField: FC<FieldProps & { values: FormValues; options: [string, string][] }> = ({
+  id,
+  label,
+  values,
+  errors,
+  hint,
+  options,
+}) => (
+  <Field id={id} label={label} errors={errors} hint={hint}>
+    {(aria) => (
+      <select id={id} name={id} {...aria}>
+        {options.map(([value, text]) => (
+          <option value={value} selected={values[id] === value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    )}
+  </Field>
+);
+
 export interface ServiceOption {
   id: string;
   name: string;
@@ -273,18 +300,16 @@ export const ReceiverForm: FC<{
       </p>
       <fieldset data-kind="scaleService">
         <legend>Scale a Service</legend>
-        <Field id="action" label="Action" errors={errors}>
-          {(aria) => (
-            <select id="action" name="action" {...aria}>
-              <option value="up" selected={values.action === "up"}>
-                up
-              </option>
-              <option value="down" selected={values.action === "down"}>
-                down
-              </option>
-            </select>
-          )}
-        </Field>
+        <SelectField
+          id="action"
+          label="Action"
+          values={values}
+          errors={errors}
+          options={[
+            ["up", "up"],
+            ["down", "down"],
+          ]}
+        />
         <Field id="serviceId" label="Target Service" errors={errors}>
           {(aria) => (
             <select id="serviceId" name="serviceId" required {...aria}>
@@ -312,18 +337,13 @@ export const ReceiverForm: FC<{
             errors={errors}
             hint="Triggers within this time after a change are not applied."
           />
-          <Field id="onResolved" label="When the alert resolves" errors={errors}>
-            {(aria) => (
-              <select id="onResolved" name="onResolved" {...aria}>
-                <option value="ignore" selected={values.onResolved === "ignore"}>
-                  do nothing
-                </option>
-                <option value="reverse" selected={values.onResolved === "reverse"}>
-                  scale the other way
-                </option>
-              </select>
-            )}
-          </Field>
+          <SelectField
+            id="onResolved"
+            label="When the alert resolves"
+            values={values}
+            errors={errors}
+            options={RESOLVED_OPTIONS}
+          />
         </div>
       </fieldset>
       <fieldset data-kind="scaleHost">
@@ -341,40 +361,32 @@ export const ReceiverForm: FC<{
           )}
         </Field>
         <div class="row">
-          <Field id="hostAction" label="Host action" errors={errors}>
-            {(aria) => (
-              <select id="hostAction" name="hostAction" {...aria}>
-                <option value="up" selected={values.hostAction === "up"}>
-                  up (add hosts)
-                </option>
-                <option value="down" selected={values.hostAction === "down"}>
-                  down (remove hosts)
-                </option>
-              </select>
-            )}
-          </Field>
+          <SelectField
+            id="hostAction"
+            label="Host action"
+            values={values}
+            errors={errors}
+            options={[
+              ["up", "up (add hosts)"],
+              ["down", "down (remove hosts)"],
+            ]}
+          />
           <NumberField id="hostAmount" label="Hosts at a time" values={values} errors={errors} />
           <NumberField id="hostMin" label="Minimum Hosts" values={values} errors={errors} />
           <NumberField id="hostMax" label="Maximum Hosts" values={values} errors={errors} />
         </div>
         <div class="row">
-          <Field
+          <SelectField
             id="deleteOption"
             label="Remove first"
+            values={values}
             errors={errors}
             hint="Unhealthy hosts always go first."
-          >
-            {(aria) => (
-              <select id="deleteOption" name="deleteOption" {...aria}>
-                <option value="leastRecent" selected={values.deleteOption === "leastRecent"}>
-                  the oldest hosts
-                </option>
-                <option value="mostRecent" selected={values.deleteOption === "mostRecent"}>
-                  the newest hosts
-                </option>
-              </select>
-            )}
-          </Field>
+            options={[
+              ["leastRecent", "the oldest hosts"],
+              ["mostRecent", "the newest hosts"],
+            ]}
+          />
           <Field
             id="hostTemplateId"
             label="Host template"
@@ -399,18 +411,13 @@ export const ReceiverForm: FC<{
             values={values}
             errors={errors}
           />
-          <Field id="hostOnResolved" label="When a host alert resolves" errors={errors}>
-            {(aria) => (
-              <select id="hostOnResolved" name="hostOnResolved" {...aria}>
-                <option value="ignore" selected={values.hostOnResolved === "ignore"}>
-                  do nothing
-                </option>
-                <option value="reverse" selected={values.hostOnResolved === "reverse"}>
-                  scale the other way
-                </option>
-              </select>
-            )}
-          </Field>
+          <SelectField
+            id="hostOnResolved"
+            label="When a host alert resolves"
+            values={values}
+            errors={errors}
+            options={RESOLVED_OPTIONS}
+          />
         </div>
       </fieldset>
       <fieldset data-kind="serviceUpgrade">
