@@ -52,6 +52,9 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // The timing-sensitive emulator and Durable Object tests run first, alone; the browser and
+          // Alertmanager tests after them, so the two never compete for the machine's cores.
+          sequence: { groupOrder: 0 },
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts", "test/emulator/**/*.test.ts"],
           // One emulator serves every test file: run files one at a time so resets do not collide.
           fileParallelism: false,
@@ -62,6 +65,7 @@ export default defineConfig({
         // End-to-end tests in Node: the service and the emulator over real HTTP, with real senders.
         test: {
           name: "e2e",
+          sequence: { groupOrder: 1 },
           environment: "node",
           include: ["test/e2e/**/*.test.ts"],
           fileParallelism: false,

@@ -55,7 +55,8 @@ describe("scaling with PUT", () => {
   });
 
   it("answers 409 Conflict and changes nothing when the state is not a start state of service.update", async () => {
-    await setTransition(150);
+    // Long enough that a loaded machine still sends the PUT while the service is registering.
+    await setTransition(600);
     const created = await json(`${P}/services`, { method: "POST", body: { name: "fresh" } });
     expect(created.body.state).toBe("registering");
     const refused = await json(`${P}/services/${created.body.id}`, { method: "PUT", body: { scale: 5 } });
@@ -64,13 +65,13 @@ describe("scaling with PUT", () => {
     expect((await json(`${P}/services/${created.body.id}`)).body.scale).toBe(1);
 
     // Activating (the second half of a create) accepts the update and ends in active.
-    await sleep(180);
+    await sleep(650);
     const activating = await json(`${P}/services/${created.body.id}`);
     expect(activating.body.state).toBe("activating");
     const accepted = await json(`${P}/services/${created.body.id}`, { method: "PUT", body: { scale: 2 } });
     expect(accepted.status).toBe(200);
     expect(accepted.body.state).toBe("activating");
-    await sleep(180);
+    await sleep(650);
     expect((await json(`${P}/services/${created.body.id}`)).body).toMatchObject({
       state: "active",
       currentScale: 2,
