@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type SenderVerificationInput, senderVerificationSchema } from "../senders/verification";
 
 /** Ids go into Cattle URLs and storage keys: a strict alphabet keeps both unambiguous. */
 export const resourceId = z.string().regex(/^[0-9A-Za-z]{1,64}$/, "must be a Rancher id such as 1a5");
@@ -148,6 +149,7 @@ export const receiverCreateSchema = z
     scaleServiceConfig: z.unknown().optional(),
     scaleHostConfig: z.unknown().optional(),
     serviceUpgradeConfig: z.unknown().optional(),
+    senderVerification: senderVerificationSchema.optional(),
   })
   .superRefine((body, ctx) => {
     const expected = DRIVER_CONFIG_FIELDS[body.driver];
@@ -171,7 +173,19 @@ export const receiverCreateSchema = z
       }
       return z.NEVER;
     }
-    return { name: body.name, driver: body.driver, config: parsed.data } as { name: string } & DriverConfig;
+    return {
+      name: body.name,
+      driver: body.driver,
+      config: parsed.data,
+      ...(body.senderVerification ? { senderVerification: body.senderVerification } : {}),
+    } as { name: string; senderVerification?: SenderVerificationInput } & DriverConfig;
   });
+
+/** The optional body of `?action=regenerate`: a new sender verification, or `null` to drop it. */
+export const regenerateSchema = z.strictObject({
+  senderVerification: senderVerificationSchema.nullable().optional(),
+});
+
+export type RegenerateInput = z.output<typeof regenerateSchema>;
 
 export type ReceiverCreate = z.output<typeof receiverCreateSchema>;

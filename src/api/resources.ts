@@ -43,6 +43,9 @@ export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
     projectId: record.projectId,
     ...(view.url === undefined ? {} : { url: view.url }),
     [configField]: { type: configField, ...record.config },
+    ...(record.senderVerification
+      ? { senderVerification: { type: "senderVerification", ...record.senderVerification } }
+      : {}),
     created: isoDate(record.created),
     createdTS: record.created,
     links: {

@@ -55,7 +55,7 @@ const SCHEMAS: Record<
   receiver: {
     resourceMethods: ["GET", "DELETE"],
     collectionMethods: ["GET", "POST"],
-    resourceActions: { regenerate: { input: null, output: "receiver" } },
+    resourceActions: { regenerate: { input: "regenerateInput", output: "receiver" } },
     resourceFields: {
       name: { type: "string", required: true, create: true, minLength: 1, maxLength: 128 },
       driver: {
@@ -67,6 +67,12 @@ const SCHEMAS: Record<
       scaleServiceConfig: { type: "scaleServiceConfig", nullable: true, create: true },
       scaleHostConfig: { type: "scaleHostConfig", nullable: true, create: true },
       serviceUpgradeConfig: { type: "serviceUpgradeConfig", nullable: true, create: true },
+      senderVerification: {
+        type: "senderVerification",
+        nullable: true,
+        create: true,
+        description: "optional proof of the sender beyond the Trigger URL; its secret is never shown",
+      },
       url: { type: "string", description: "Trigger URL: POST to it to run the receiver" },
       state: { type: "string" },
       projectId: { type: "reference[project]" },
@@ -137,6 +143,52 @@ const SCHEMAS: Record<
       intervalMillis: { type: "int", min: 100, default: 2000, create: true },
       startFirst: { type: "boolean", default: false, create: true },
       maxTriggersPerMinute: scaleRuleFields.maxTriggersPerMinute as Field,
+    },
+  },
+  senderVerification: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      scheme: {
+        type: "enum",
+        options: ["bearer", "basic", "github", "grafana", "standardWebhooks"],
+        required: true,
+        create: true,
+      },
+      token: { type: "password", create: true, minLength: 16, maxLength: 512, description: "bearer" },
+      username: { type: "string", create: true, minLength: 1, maxLength: 128, description: "basic" },
+      password: { type: "password", create: true, minLength: 16, maxLength: 512, description: "basic" },
+      secret: {
+        type: "password",
+        create: true,
+        minLength: 16,
+        maxLength: 512,
+        description: "github, grafana; standardWebhooks: whsec_ and a base64 key",
+      },
+      header: {
+        type: "string",
+        default: "X-Grafana-Alerting-Signature",
+        create: true,
+        description: "grafana: the signature header",
+      },
+      timestampHeader: {
+        type: "string",
+        nullable: true,
+        create: true,
+        description: "grafana: the timestamp header, which turns on the 5-minute replay window",
+      },
+    },
+  },
+  regenerateInput: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      senderVerification: {
+        type: "senderVerification",
+        nullable: true,
+        create: true,
+        description: "a new sender verification, or null to drop it; absent keeps the current one",
+      },
     },
   },
   execution: {

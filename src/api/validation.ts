@@ -52,6 +52,19 @@ export function issueToApiError(issue: Issue, pathPrefix: readonly PropertyKey[]
       return issue.origin === "string"
         ? error("MaxLimitExceeded", `${subject} must be at most ${issue.maximum} characters long`)
         : error("MaxLimitExceeded", `${subject} must be at most ${issue.maximum}`);
+    case "invalid_union":
+      // A discriminated union (senderVerification's `scheme`) reports its discriminator here.
+      if (issue.discriminator !== undefined && issue.errors.length === 0) {
+        const input = issue.input;
+        const value =
+          input !== null && typeof input === "object"
+            ? (input as Record<string, unknown>)[issue.discriminator]
+            : input;
+        if (value === undefined) return error("MissingRequired", `${subject} is required`);
+        const options = "options" in issue && issue.options ? issue.options.map(String).join(", ") : "";
+        return error("InvalidOption", `${subject} must be one of: ${options}`);
+      }
+      return error("InvalidFormat", `${subject} is not valid: ${issue.message}`);
     case "custom": {
       const code = (issue.params?.code as ErrorCode | undefined) ?? "InvalidFormat";
       // A refinement written without knowing where it is used (`must name at least one label`)

@@ -20,6 +20,11 @@ export const limitBody = () =>
 export async function jsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "") throw new ApiError(422, "InvalidFormat", "the request body must be a JSON object");
+  return parseJson(text);
+}
+
+/** JSON text as a value; anything that does not parse is InvalidFormat. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -13,6 +13,7 @@ import {
   type ScaleRule,
 } from "../drivers/scaling";
 import { noMatchReason, planServiceUpgrade, tagMatches } from "../drivers/service-upgrade";
+import { importSenderKey, type SenderCheck, type SenderProof, verifySender } from "../senders/verification";
 import type { Delivery, Execution, LiveReceiver, TriggerResult } from "./target-types";
 import { advance, isOpen, UPGRADES_SCHEMA, type UpgradeJob, UpgradeQueue } from "./upgrades";
 
@@ -77,6 +78,7 @@ export class TargetObject extends DurableObject<Env> {
   readonly #inFlight = new Map<string, Promise<TriggerResult>>();
   /** Flood protection, per receiver; kept in memory: an eviction only forgives a flood early. */
   readonly #buckets = new Map<string, { tokens: number; updated: number }>();
+  readonly #senderKeys = new WeakMap<SenderCheck, Promise<CryptoKey>>();
   #pending: Pending[] = [];
   #draining = false;
   readonly #upgrades: UpgradeQueue;
@@ -129,10 +131,12 @@ export class TargetObject extends DurableObject<Env> {
   }
 
   /** Moves a receiver to a new version (regenerate): tokens of the old one stop working now. */
-  rotate(receiverId: string): number | null {
+  rotate(receiverId: string, senderCheck?: SenderCheck | null): number | null {
     const receiver = this.#receivers.get(receiverId);
     if (!receiver) return null;
-    const next = { ...receiver, version: receiver.version + 1 };
+    const { senderCheck: current, ...rest } = receiver;
+    const check = senderCheck === undefined ? current : (senderCheck ?? undefined);
+    const next = { ...rest, version: receiver.version + 1, ...(check ? { senderCheck: check } : {}) };
     this.register(next);
     return next.version;
   }
@@ -161,24 +165,39 @@ export class TargetObject extends DurableObject<Env> {
       .map((row) => JSON.parse(row.body) as Execution);
   }
 
-  trigger(receiverId: string, version: number, delivery: Delivery): Promise<TriggerResult> {
+  async trigger(
+    receiverId: string,
+    version: number,
+    delivery: Delivery,
+    proof?: SenderProof,
+  ): Promise<TriggerResult> {
     const receiver = this.#live(receiverId, version);
-    if (!receiver) return Promise.resolve({ kind: "revoked" });
+    if (!receiver) return { kind: "revoked" };
+    if (receiver.senderCheck) {
+      // Before anything else: a delivery that cannot prove its sender must not spend the flood
+      // allowance, claim a delivery identity, or appear in the history.
+      const verdict = await verifySender(
+        receiver.senderCheck,
+        proof ?? { headers: {}, body: new Uint8Array() },
+        Date.now(),
+        (check) => this.#senderKey(check),
+      );
+      if (!verdict.ok) return { kind: "unverified", reason: verdict.reason, challenge: verdict.challenge };
+      // The check awaited: the receiver may have been revoked or regenerated meanwhile.
+      if (!this.#live(receiverId, version)) return { kind: "revoked" };
+    }
     const limit = receiver.config.maxTriggersPerMinute ?? DEFAULT_TRIGGERS_PER_MINUTE;
     if (!this.#admit(receiverId, limit)) {
       // A flood is answered 200 `ignored` without touching Cattle: monitoring senders would
       // retry a 5xx and drop a 429, and neither helps.
       const reason = `rate limit: more than ${limit} deliveries a minute to this receiver`;
-      return Promise.resolve(
-        this.#record([[receiver, delivery, { outcome: "ignored", reason }]])[0] as TriggerResult,
-      );
+      return this.#record([[receiver, delivery, { outcome: "ignored", reason }]])[0] as TriggerResult;
     }
     const identity = delivery.identityKey;
     if (identity === undefined) return this.#decide(receiver, delivery);
 
     const first = this.#remembered(receiverId, identity);
-    if (first)
-      return Promise.resolve(this.#record([[receiver, delivery, repeatOf(first)]])[0] as TriggerResult);
+    if (first) return this.#record([[receiver, delivery, repeatOf(first)]])[0] as TriggerResult;
     const slot = `${receiverId}\n${identity}`;
     const inFlight = this.#inFlight.get(slot);
     if (inFlight) {
@@ -193,6 +212,16 @@ export class TargetObject extends DurableObject<Env> {
     this.#inFlight.set(slot, decided);
     void decided.finally(() => this.#inFlight.delete(slot));
     return decided;
+  }
+
+  /** Imported once per receiver version: the check object is replaced when the receiver changes. */
+  #senderKey(check: SenderCheck): Promise<CryptoKey> {
+    let key = this.#senderKeys.get(check);
+    if (!key) {
+      key = importSenderKey(check);
+      this.#senderKeys.set(check, key);
+    }
+    return key;
   }
 
   /** A token bucket per receiver: `limit` deliveries at once, refilled at `limit` a minute. */

@@ -1,6 +1,7 @@
 import type { Driver, DriverConfig } from "../api/receiver-schema";
 import type { Signal } from "../drivers/delivery";
 import type { Push } from "../drivers/service-upgrade";
+import type { SenderCheck } from "../senders/verification";
 
 /** What a target needs to know of a receiver to decide its triggers. */
 export type LiveReceiver = DriverConfig & {
@@ -8,6 +9,8 @@ export type LiveReceiver = DriverConfig & {
   projectId: string;
   name: string;
   version: number;
+  /** How deliveries must prove their sender, when the receiver asks for it. */
+  senderCheck?: SenderCheck;
 };
 
 /** Facts about one delivery to a trigger URL, as the Worker read them. */
@@ -48,5 +51,7 @@ export type TriggerResult =
   | { kind: "decided"; execution: Execution }
   /** The receiver is not live at the token's version: deleted, regenerated, or never registered here. */
   | { kind: "revoked" }
+  /** The delivery did not prove it comes from the receiver's sender; nothing was recorded. */
+  | { kind: "unverified"; reason: string; challenge?: string }
   /** Nothing changed; the sender should retry the same delivery later. */
   | { kind: "unavailable"; message: string; retryAfterSeconds: number };

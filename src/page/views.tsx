@@ -28,6 +28,15 @@ export interface ReceiverRow {
 
 const q = (projectId: string) => `projectId=${encodeURIComponent(projectId)}`;
 
+/** How the page names each sender verification scheme. */
+const SENDER_LABELS: Record<string, string> = {
+  bearer: "bearer token",
+  basic: "Basic credentials",
+  github: "GitHub signature (X-Hub-Signature-256)",
+  grafana: "Grafana signature",
+  standardWebhooks: "Standard Webhooks signature",
+};
+
 export function describeConfig(record: ReceiverRecord, serviceName?: string): string {
   if (record.driver === "scaleHost") {
     const { config } = record;
@@ -121,7 +130,19 @@ export const ReceiverList: FC<{
                   </td>
                   <td class="nowrap">{record.name}</td>
                   <td class="nowrap">{KIND_LABELS[record.driver] ?? record.driver}</td>
-                  <td>{describeConfig(record, serviceName)}</td>
+                  <td>
+                    {describeConfig(record, serviceName)}
+                    {record.senderVerification ? (
+                      <>
+                        <br />
+                        <span class="muted">
+                          Sender check:{" "}
+                          {SENDER_LABELS[record.senderVerification.scheme] ??
+                            record.senderVerification.scheme}
+                        </span>
+                      </>
+                    ) : null}
+                  </td>
                   <td>
                     {url ? (
                       <div class="url">

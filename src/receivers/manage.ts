@@ -1,21 +1,23 @@
 import type { Caller } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { newId } from "../api/ids";
-import { driverConfigOf, type ReceiverCreate } from "../api/receiver-schema";
+import { driverConfigOf, type ReceiverCreate, type RegenerateInput } from "../api/receiver-schema";
 import { triggerUrl } from "../api/resources";
 import { resolveTarget } from "../drivers/registry";
 import type { Execution, LiveReceiver } from "../objects/target-types";
+import { prepareSenderCheck, type SenderCheck } from "../senders/verification";
 import { signingKeys } from "../tokens/signing";
 import { type ReceiverRecord, ReceiverStore } from "./store";
 
 const RECEIVER_ID = /^r[0-9a-z]{26}$/;
 
-const liveReceiver = (record: ReceiverRecord): LiveReceiver => ({
+const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveReceiver => ({
   id: record.id,
   projectId: record.projectId,
   name: record.name,
   version: record.version,
   ...driverConfigOf(record),
+  ...(senderCheck ? { senderCheck } : {}),
 });
 
 /**
@@ -37,6 +39,7 @@ export class Receivers {
 
   async create(caller: Caller, input: ReceiverCreate, now = Date.now()): Promise<ReceiverRecord> {
     const target = await resolveTarget(input, caller.projectId, this.env.CATTLE_URL, caller.credentials);
+    const sender = input.senderVerification ? await prepareSenderCheck(input.senderVerification) : undefined;
     const record: ReceiverRecord = {
       id: newId("r", now),
       projectId: caller.projectId,
@@ -45,6 +48,7 @@ export class Receivers {
       target,
       version: 1,
       created: now,
+      ...(sender ? { senderVerification: sender.view } : {}),
     };
     const project = this.#project(record.projectId);
     if (!(await project.claimName(record.name, record.id))) {
@@ -56,7 +60,7 @@ export class Receivers {
       );
     }
     try {
-      await this.#target(record).register(liveReceiver(record));
+      await this.#target(record).register(liveReceiver(record, sender?.check));
       await this.store.put(record);
     } catch (error) {
       await this.#target(record)
@@ -75,15 +79,32 @@ export class Receivers {
     await this.#project(record.projectId).releaseName(record.name, record.id);
   }
 
-  /** A new version, so a new URL; the old URL is refused from the moment the target has moved on. */
-  async regenerate(record: ReceiverRecord): Promise<ReceiverRecord> {
+  /**
+   * A new version, so a new URL; the old URL is refused from the moment the target has moved on.
+   * `change.senderVerification` replaces the sender verification (or drops it, with null); absent,
+   * the receiver keeps the one it has.
+   */
+  async regenerate(record: ReceiverRecord, change: RegenerateInput = {}): Promise<ReceiverRecord> {
     const target = this.#target(record);
-    let version = await target.rotate(record.id);
+    const requested = change.senderVerification;
+    const sender = requested ? await prepareSenderCheck(requested) : requested;
+    let version = await target.rotate(record.id, sender === undefined ? undefined : (sender?.check ?? null));
     if (version === null) {
+      // The target lost the receiver (it never should). Its sender secret was only there, so a
+      // receiver that had one cannot be restored silently without it.
+      if (record.senderVerification && sender === undefined) {
+        throw new ApiError(
+          409,
+          "Conflict",
+          "this receiver's sender secret is lost; regenerate it with a new senderVerification",
+        );
+      }
       version = record.version + 1;
-      await target.register(liveReceiver({ ...record, version }));
+      await target.register(liveReceiver({ ...record, version }, sender?.check));
     }
-    const next = { ...record, version };
+    const { senderVerification: _previous, ...rest } = record;
+    const kept = sender === undefined ? record.senderVerification : sender?.view;
+    const next: ReceiverRecord = { ...rest, version, ...(kept ? { senderVerification: kept } : {}) };
     await this.store.put(next);
     return next;
   }

@@ -1,4 +1,5 @@
 import type { DriverConfig } from "../api/receiver-schema";
+import type { SenderVerificationView } from "../senders/verification";
 
 /** A receiver as stored. The token is never stored: it is derived by signing this record. */
 export type ReceiverRecord = DriverConfig & {
@@ -10,6 +11,8 @@ export type ReceiverRecord = DriverConfig & {
   /** Bumped by regenerate; tokens of other versions are refused by the target. */
   version: number;
   created: number;
+  /** Which sender verification the receiver asks for; its secret lives only in the target object. */
+  senderVerification?: SenderVerificationView;
 };
 
 export interface ReceiverPage {

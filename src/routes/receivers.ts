@@ -3,10 +3,10 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
-import { receiverCreateSchema } from "../api/receiver-schema";
+import { receiverCreateSchema, regenerateSchema } from "../api/receiver-schema";
 import { API_PREFIX, collection, executionResource, publicOrigin, receiverResource } from "../api/resources";
 import { parseOrThrow, validate } from "../api/validation";
-import { jsonBody, limitBody } from "../middleware/body";
+import { jsonBody, limitBody, parseJson } from "../middleware/body";
 import { managementAuth, requireWrite } from "../middleware/management-auth";
 import { Receivers } from "../receivers/manage";
 import { InvalidMarker, type ReceiverRecord } from "../receivers/store";
@@ -67,7 +67,7 @@ export const receiverRoutes = new Hono<AppEnv>()
     await receivers.remove(await loadRecord(c, receivers));
     return c.body(null, 204);
   })
-  .post("/:id", requireWrite(), async (c) => {
+  .post("/:id", requireWrite(), limitBody(), async (c) => {
     const action = c.req.query("action");
     const receivers = new Receivers(c.env);
     const record = await loadRecord(c, receivers);
@@ -81,7 +81,9 @@ export const receiverRoutes = new Hono<AppEnv>()
         "action",
       );
     }
-    return c.json(await render(c, receivers, await receivers.regenerate(record)));
+    const text = await c.req.text();
+    const change = text.trim() === "" ? {} : parseOrThrow(regenerateSchema, parseJson(text));
+    return c.json(await render(c, receivers, await receivers.regenerate(record, change)));
   })
   .get("/:id/executions", async (c) => {
     const receivers = new Receivers(c.env);

@@ -48,7 +48,9 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   const projectId = c.req.query("projectId");
   if (projectId !== undefined && projectId !== claims.pid) throw REFUSED();
 
-  const body = await c.req.text();
+  // Signatures cover the bytes as sent, so the body is read once as bytes and decoded from them.
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const body = new TextDecoder().decode(bytes);
   const facts = readDelivery(c.req.raw.headers, body);
   const delivery: Delivery = {
     ...(claims.drv === "serviceUpgrade" ? registryPush(claims.cfg, body) : {}),
@@ -63,7 +65,8 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
 
   let result: TriggerResult;
   try {
-    result = await c.env.TARGETS.getByName(claims.tgt).trigger(claims.sub, claims.ver, delivery);
+    const proof = { headers: Object.fromEntries(c.req.raw.headers), body: bytes };
+    result = await c.env.TARGETS.getByName(claims.tgt).trigger(claims.sub, claims.ver, delivery, proof);
   } catch (error) {
     console.error("target object unavailable", error instanceof Error ? error.message : "unknown error");
     result = { kind: "unavailable", message: "the receiver is busy; try again", retryAfterSeconds: 2 };
@@ -74,6 +77,14 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
       return c.json(executionResource(result.execution), result.execution.outcome === "queued" ? 202 : 200);
     case "revoked":
       throw REFUSED();
+    case "unverified":
+      throw new ApiError(
+        401,
+        "Unauthorized",
+        `sender verification failed: ${result.reason}`,
+        undefined,
+        result.challenge ? { "www-authenticate": result.challenge } : undefined,
+      );
     case "unavailable":
       throw new ApiError(503, "ServiceUnavailable", result.message, undefined, {
         "retry-after": String(result.retryAfterSeconds),

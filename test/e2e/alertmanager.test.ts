@@ -44,6 +44,9 @@ async function eventually<T>(
   }
 }
 
+const BEARER_TOKEN = "alertmanager-bearer-token-0123456789";
+const BASIC_PASSWORD = "alertmanager-basic-password-0123";
+
 describe.skipIf(!available)("with a real Alertmanager", () => {
   let stack: LocalStack;
   /** Two Alertmanagers with one configuration, as an HA pair sends every notification twice. */
@@ -53,7 +56,12 @@ describe.skipIf(!available)("with a real Alertmanager", () => {
   const receivers: Record<string, { id: string; url: string }> = {};
   let amLog = "";
 
-  const createReceiver = async (name: string, serviceId: string, extra: Record<string, unknown>) => {
+  const createReceiver = async (
+    name: string,
+    serviceId: string,
+    extra: Record<string, unknown>,
+    senderVerification: Record<string, string>,
+  ) => {
     const response = await fetch(new URL("/v1-webhooks/receivers?projectId=1a5", stack.url), {
       method: "POST",
       headers: { authorization: DEV_KEY, "content-type": "application/json" },
@@ -61,6 +69,7 @@ describe.skipIf(!available)("with a real Alertmanager", () => {
         name,
         driver: "scaleService",
         scaleServiceConfig: { serviceId, action: "up", amount: 1, min: 1, max: 10, ...extra },
+        senderVerification,
       }),
     });
     expect(response.status).toBe(201);
@@ -102,8 +111,19 @@ describe.skipIf(!available)("with a real Alertmanager", () => {
   beforeAll(async () => {
     stack = await startLocalStack();
     await stack.emulator("/_emulator/reset", { method: "POST" });
-    receivers.ignore = await createReceiver("am-ignore", "1s1", { onResolved: "ignore" });
-    receivers.reverse = await createReceiver("am-reverse", "1s2", { onResolved: "reverse", amount: 2 });
+    // Each receiver also checks its sender, as Alertmanager's http_config sends it.
+    receivers.ignore = await createReceiver(
+      "am-ignore",
+      "1s1",
+      { onResolved: "ignore" },
+      { scheme: "bearer", token: BEARER_TOKEN },
+    );
+    receivers.reverse = await createReceiver(
+      "am-reverse",
+      "1s2",
+      { onResolved: "reverse", amount: 2 },
+      { scheme: "basic", username: "alertmanager", password: BASIC_PASSWORD },
+    );
 
     dir = mkdtempSync(join(tmpdir(), "alertmanager-"));
     writeFileSync(
@@ -123,10 +143,17 @@ describe.skipIf(!available)("with a real Alertmanager", () => {
         "    webhook_configs:",
         `      - url: '${receivers.ignore.url}'`,
         "        send_resolved: true",
+        "        http_config:",
+        "          authorization:",
+        `            credentials: '${BEARER_TOKEN}'`,
         "  - name: hooks-reverse",
         "    webhook_configs:",
         `      - url: '${receivers.reverse.url}'`,
         "        send_resolved: true",
+        "        http_config:",
+        "          basic_auth:",
+        "            username: alertmanager",
+        `            password: '${BASIC_PASSWORD}'`,
         "",
       ].join("\n"),
     );
@@ -160,7 +187,7 @@ describe.skipIf(!available)("with a real Alertmanager", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("scales once on firing, de-duplicates the HA pair, and resolved follows onResolved", async () => {
+  it("scales once on firing, de-duplicates the HA pair, resolved follows onResolved, credentials checked", async () => {
     const startsAt = new Date().toISOString();
     const firing = [
       { labels: { alertname: "HighLatency", hook: "ignore", service: "web" }, startsAt },

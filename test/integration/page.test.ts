@@ -1,5 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { call, createReceiver, json, KEYS, resetEmulator, trigger, uniqueName } from "../helpers";
+import {
+  call,
+  createReceiver,
+  json,
+  KEYS,
+  resetEmulator,
+  scaleServiceBody,
+  trigger,
+  uniqueName,
+} from "../helpers";
 
 beforeEach(async () => {
   await resetEmulator();
@@ -127,6 +136,23 @@ describe("the Receiver Hooks page", () => {
     const deleted = await call(`/receivers/${receiver.id}/delete?projectId=1a5`, { method: "POST" });
     expectRedirectTo(deleted, "done=deleted");
     expect((await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`)).status).toBe(404);
+  });
+
+  it("names a receiver's sender check, never its secret, and keeps it when the page regenerates", async () => {
+    const secret = "page-bearer-token-0123456789";
+    const created = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: { ...scaleServiceBody(), senderVerification: { scheme: "bearer", token: secret } },
+    });
+    const receiver = await json(created);
+    const page = await (await call("/?projectId=1a5")).text();
+    expect(page).toContain("Sender check: bearer token");
+    expect(page).not.toContain(secret);
+    await call(`/receivers/${receiver.id}/regenerate?projectId=1a5`, { method: "POST" });
+    const fetched = await json(await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`));
+    expect(fetched.senderVerification).toEqual({ type: "senderVerification", scheme: "bearer" });
+    expect((await trigger(fetched.url)).status).toBe(401);
+    expect((await trigger(fetched.url, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
   });
 
   it("shows the history of a receiver", async () => {
