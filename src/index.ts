@@ -1,66 +1,8 @@
-import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
-import { methodNotAllowed } from "hono/method-not-allowed";
-import type { AppEnv } from "./api/app-env";
-import { ApiError, errorResponse } from "./api/errors";
-import { API_PREFIX } from "./api/resources";
-import { rejectCrossSite } from "./middleware/cross-site";
-import { pageRoutes } from "./page/routes";
-import { apiRoot } from "./routes/api-root";
-import { receiverRoutes } from "./routes/receivers";
-import { triggerRoutes } from "./routes/trigger";
+import { createApp } from "./app";
+import { cloudflarePlatform } from "./platform/cloudflare";
 
 export { ProjectObject } from "./objects/project-object";
 export { TargetObject } from "./objects/target-object";
 
-const app = new Hono<AppEnv>();
-
-app.use(
-  methodNotAllowed({
-    app,
-    onMethodNotAllowed: (c, allowed) =>
-      errorResponse(
-        c,
-        new ApiError(405, "MethodNotAllowed", `${c.req.method} is not allowed here`, undefined, {
-          allow: allowed.join(", "),
-        }),
-      ),
-  }),
-);
-
-// Trigger URLs are called from anywhere and carry no ambient credentials; everything else can be
-// reached by a signed-in browser and must not be changed from another site.
-app.use("*", async (c, next) =>
-  c.req.path.startsWith(`${API_PREFIX}/endpoint`) ? next() : rejectCrossSite()(c, next),
-);
-
-app.route(`${API_PREFIX}/endpoint`, triggerRoutes);
-app.route(`${API_PREFIX}/receivers`, receiverRoutes);
-app.route(API_PREFIX, apiRoot);
-app.route("/", pageRoutes);
-
-app.notFound((c) =>
-  errorResponse(c, new ApiError(404, "NotFound", `no such path: ${new URL(c.req.url).pathname}`)),
-);
-
-app.onError((error, c) => {
-  if (error instanceof ApiError) return errorResponse(c, error);
-  if (error instanceof HTTPException && error.status < 500) {
-    return errorResponse(
-      c,
-      new ApiError(
-        error.status === 413 ? 413 : 400,
-        error.status === 413 ? "TooLarge" : "InvalidFormat",
-        error.message || "bad request",
-      ),
-    );
-  }
-  // Unknown errors are bugs: log the message (never a request's secrets), answer a bare 500.
-  console.error(
-    "unhandled error",
-    error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown",
-  );
-  return errorResponse(c, new ApiError(500, "InternalError", "internal error"));
-});
-
-export default app;
+/** The Cloudflare Worker: receiver records in KV, targets and environments as Durable Objects. */
+export default createApp<Env>(cloudflarePlatform);

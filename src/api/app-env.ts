@@ -1,4 +1,5 @@
 import type { CattleCredentials } from "../cattle/client";
+import type { Platform, Settings } from "../platform/types";
 
 /** The caller of a management request, once its key is known to reach the environment. */
 export interface Caller {
@@ -9,6 +10,6 @@ export interface Caller {
 }
 
 export interface AppEnv {
-  Bindings: Env;
-  Variables: { caller: Caller };
+  Bindings: Settings;
+  Variables: { caller: Caller; platform: Platform };
 }

@@ -5,6 +5,7 @@ import { ApiError, rancherUnavailable, unauthorized } from "../api/errors";
 import { resourceId } from "../api/receiver-schema";
 import { parseOrThrow } from "../api/validation";
 import { CattleClient, type CattleCredentials } from "../cattle/client";
+import type { Settings } from "../platform/types";
 import { sha256Hex } from "../util/sha256";
 
 type Decision = "allowed" | "unauthorized" | "forbidden";
@@ -66,7 +67,7 @@ const UNAVAILABLE = () => rancherUnavailable("to check the API key");
  * Cattle lets the key see and change is what it may see and change here. Decisions are cached.
  */
 export async function authorize(
-  env: Env,
+  env: Pick<Settings, "CATTLE_URL">,
   credentials: CattleCredentials,
   projectId: string,
 ): Promise<Caller> {

@@ -1,6 +1,7 @@
 import type { CattleClient } from "../cattle/client";
 import type { Service } from "../cattle/types";
 import { planServiceUpgrade, type UpgradeSettings } from "../drivers/service-upgrade";
+import type { SqlLike } from "./storage";
 
 /**
  * The follow-up of service upgrades, kept in the target object's SQLite so that neither a
@@ -44,7 +45,7 @@ const OPEN: Phase[] = ["waiting", "upgrading", "finishing"];
 export const isOpen = (job: UpgradeJob): boolean => OPEN.includes(job.phase);
 
 export class UpgradeQueue {
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(private readonly sql: SqlLike) {}
 
   add(job: UpgradeJob): void {
     this.sql.exec(

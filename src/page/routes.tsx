@@ -13,7 +13,7 @@ import { validationErrors } from "../api/validation";
 import { CattleClient } from "../cattle/client";
 import { unscalableReason } from "../drivers/scale-service";
 import { assertCanWrite, authorize, credentialsOf } from "../middleware/management-auth";
-import { Receivers } from "../receivers/manage";
+import { type Receivers, receiversOf } from "../receivers/manage";
 import type { ReceiverRecord } from "../receivers/store";
 import { PAGE_CSS, PAGE_JS } from "./assets";
 import { bodyFrom, EMPTY_FORM, FORM_FIELD_NAMES, type FormValues, fieldErrors, valuesFrom } from "./form";
@@ -111,7 +111,7 @@ export const pageRoutes = new Hono<AppEnv>()
   .get("/", async (c) => {
     const { caller, environments, cattle } = await session(c);
     const { projectId } = caller;
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const canWrite = await caller.canWrite();
     const marker = c.req.query("marker");
     const [page, services] = await Promise.all([
@@ -149,7 +149,7 @@ export const pageRoutes = new Hono<AppEnv>()
   .get("/receivers/new", async (c) => {
     const { caller, environments, cattle } = await session(c);
     await assertCanWrite(caller);
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const cloneId = c.req.query("clone");
     const source = cloneId ? await receivers.find(caller.projectId, cloneId) : null;
     const { scalable } = await scalableServices(cattle, caller.projectId);
@@ -184,7 +184,7 @@ export const pageRoutes = new Hono<AppEnv>()
     let errors: ApiError[] = parsed.ok ? [] : [...parsed.errors, ...(config.ok ? [] : config.errors)];
     if (parsed.ok) {
       try {
-        const record = await new Receivers(c.env).create(caller, parsed.data);
+        const record = await receiversOf(c).create(caller, parsed.data);
         return c.redirect(listUrl(caller.projectId, "created", record.name), 303);
       } catch (error) {
         if (!(error instanceof ApiError) || error.status !== 422) throw error;
@@ -209,14 +209,14 @@ export const pageRoutes = new Hono<AppEnv>()
   .post("/receivers/:id/regenerate", async (c) => {
     const { caller } = await session(c);
     await assertCanWrite(caller);
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const record = await receivers.regenerate(await recordOf(c, receivers, caller.projectId));
     return c.redirect(listUrl(caller.projectId, "regenerated", record.name), 303);
   })
   .get("/receivers/:id/delete", async (c) => {
     const { caller, environments } = await session(c);
     await assertCanWrite(caller);
-    const record = await recordOf(c, new Receivers(c.env), caller.projectId);
+    const record = await recordOf(c, receiversOf(c), caller.projectId);
     return c.html(
       <Layout title={`Delete ${record.name}`} environments={environments} projectId={caller.projectId}>
         <ConfirmDelete projectId={caller.projectId} record={record} />
@@ -226,14 +226,14 @@ export const pageRoutes = new Hono<AppEnv>()
   .post("/receivers/:id/delete", async (c) => {
     const { caller } = await session(c);
     await assertCanWrite(caller);
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const record = await recordOf(c, receivers, caller.projectId);
     await receivers.remove(record);
     return c.redirect(listUrl(caller.projectId, "deleted", record.name), 303);
   })
   .get("/receivers/:id/history", async (c) => {
     const { caller, environments } = await session(c);
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const record = await recordOf(c, receivers, caller.projectId);
     return c.html(
       <Layout title={`History of ${record.name}`} environments={environments} projectId={caller.projectId}>

@@ -1,13 +1,15 @@
-import type { Caller } from "../api/app-env";
+import type { Context } from "hono";
+import type { AppEnv, Caller } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { newId } from "../api/ids";
 import { driverConfigOf, type ReceiverCreate, type RegenerateInput } from "../api/receiver-schema";
 import { triggerUrl } from "../api/resources";
 import { resolveTarget } from "../drivers/registry";
 import type { Execution, LiveReceiver } from "../objects/target-types";
+import type { Platform, Settings } from "../platform/types";
 import { prepareSenderCheck, type SenderCheck } from "../senders/verification";
 import { signingKeys } from "../tokens/signing";
-import { type ReceiverRecord, ReceiverStore } from "./store";
+import type { ReceiverRecord, ReceiverStore } from "./store";
 
 const RECEIVER_ID = /^r[0-9a-z]{26}$/;
 
@@ -28,8 +30,11 @@ const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveRe
 export class Receivers {
   readonly store: ReceiverStore;
 
-  constructor(private readonly env: Env) {
-    this.store = new ReceiverStore(env.RECEIVERS);
+  constructor(
+    private readonly platform: Platform,
+    private readonly env: Settings,
+  ) {
+    this.store = platform.receivers;
   }
 
   /** A receiver of the environment by id; null for unknown and malformed ids alike. */
@@ -134,10 +139,13 @@ export class Receivers {
   }
 
   #project(projectId: string) {
-    return this.env.PROJECTS.getByName(projectId);
+    return this.platform.project(projectId);
   }
 
   #target(record: ReceiverRecord) {
-    return this.env.TARGETS.getByName(record.target);
+    return this.platform.target(record.target);
   }
 }
+
+/** The receivers of a request's runtime. */
+export const receiversOf = (c: Context<AppEnv>) => new Receivers(c.get("platform"), c.env);

@@ -21,50 +21,20 @@ export interface ReceiverPage {
   next?: string;
 }
 
-/** KV metadata holds at most 1024 bytes; records that fit are listed without a read per key. */
-const METADATA_LIMIT = 1024;
-
-const keyOf = (projectId: string, id: string) => `receiver:${projectId}:${id}`;
-const prefixOf = (projectId: string) => `receiver:${projectId}:`;
-
 /**
- * Receiver records in KV: the index that management reads. It is never consulted to decide a
- * trigger (the target Durable Object is), so its eventual consistency only delays what a list shows.
+ * Receiver records: the index that management reads, scoped by environment. It is never consulted
+ * to decide a trigger (the target is), so a store's eventual consistency only delays what a list
+ * shows. Cloudflare keeps it in KV, Deno in Deno KV.
  */
-export class ReceiverStore {
-  constructor(private readonly kv: KVNamespace) {}
-
-  async get(projectId: string, id: string): Promise<ReceiverRecord | null> {
-    const record = await this.kv.get<ReceiverRecord>(keyOf(projectId, id), "json");
-    // The key already scopes by project; checking again costs nothing and guards against a bad write.
-    return record && record.projectId === projectId ? record : null;
-  }
-
-  async put(record: ReceiverRecord): Promise<void> {
-    const serialized = JSON.stringify(record);
-    const metadata = serialized.length <= METADATA_LIMIT ? record : undefined;
-    await this.kv.put(keyOf(record.projectId, record.id), serialized, { metadata });
-  }
-
-  async delete(projectId: string, id: string): Promise<void> {
-    await this.kv.delete(keyOf(projectId, id));
-  }
-
+export interface ReceiverStore {
+  get(projectId: string, id: string): Promise<ReceiverRecord | null>;
+  put(record: ReceiverRecord): Promise<void>;
+  delete(projectId: string, id: string): Promise<void>;
   /**
    * Receivers of one environment in creation order (ids sort by time). Throws InvalidMarker for a
    * marker this environment's listing did not hand out.
    */
-  async list(projectId: string, limit: number, marker?: string): Promise<ReceiverPage> {
-    const cursor = marker === undefined ? undefined : await decodeMarker(projectId, marker);
-    const page = await this.kv.list<ReceiverRecord>({ prefix: prefixOf(projectId), limit, cursor });
-    const records = await Promise.all(
-      page.keys.map(async (key) => key.metadata ?? (await this.kv.get<ReceiverRecord>(key.name, "json"))),
-    );
-    return {
-      records: records.filter((record): record is ReceiverRecord => record !== null),
-      next: page.list_complete ? undefined : await encodeMarker(projectId, page.cursor),
-    };
-  }
+  list(projectId: string, limit: number, marker?: string): Promise<ReceiverPage>;
 }
 
 export class InvalidMarker extends Error {}
@@ -81,14 +51,14 @@ async function markerCheck(projectId: string, cursor: string): Promise<string> {
 }
 
 /**
- * A page marker is KV's cursor plus a short check bound to the environment, so a mistyped marker,
+ * A page marker is the store's cursor plus a short check bound to the environment, so a mistyped marker,
  * or one from another environment's listing, is refused instead of silently listing nothing.
  */
-async function encodeMarker(projectId: string, cursor: string): Promise<string> {
+export async function encodeMarker(projectId: string, cursor: string): Promise<string> {
   return `${toBase64Url(new TextEncoder().encode(cursor))}.${await markerCheck(projectId, cursor)}`;
 }
 
-async function decodeMarker(projectId: string, marker: string): Promise<string> {
+export async function decodeMarker(projectId: string, marker: string): Promise<string> {
   const [encoded, check, extra] = marker.split(".");
   if (!encoded || !check || extra !== undefined) throw new InvalidMarker();
   let cursor: string;

@@ -8,7 +8,7 @@ import { API_PREFIX, collection, executionResource, publicOrigin, receiverResour
 import { parseOrThrow, validate } from "../api/validation";
 import { jsonBody, limitBody, parseJson } from "../middleware/body";
 import { managementAuth, requireWrite } from "../middleware/management-auth";
-import { Receivers } from "../receivers/manage";
+import { type Receivers, receiversOf } from "../receivers/manage";
 import { InvalidMarker, type ReceiverRecord } from "../receivers/store";
 
 const DEFAULT_PAGE = 100;
@@ -38,7 +38,7 @@ export const receiverRoutes = new Hono<AppEnv>()
   .get("/", validate("query", listQuery), async (c) => {
     const { projectId } = c.get("caller");
     const query = c.req.valid("query");
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const page = await receivers.store.list(projectId, query.limit, query.marker).catch((error: unknown) => {
       if (error instanceof InvalidMarker) {
         throw new ApiError(422, "InvalidFormat", "marker is not a marker this listing returned", "marker");
@@ -54,22 +54,22 @@ export const receiverRoutes = new Hono<AppEnv>()
   })
   .post("/", requireWrite(), limitBody(), async (c) => {
     const input = parseOrThrow(receiverCreateSchema, await jsonBody(c));
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const record = await receivers.create(c.get("caller"), input);
     return c.json(await render(c, receivers, record), 201);
   })
   .get("/:id", async (c) => {
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     return c.json(await render(c, receivers, await loadRecord(c, receivers)));
   })
   .delete("/:id", requireWrite(), async (c) => {
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     await receivers.remove(await loadRecord(c, receivers));
     return c.body(null, 204);
   })
   .post("/:id", requireWrite(), limitBody(), async (c) => {
     const action = c.req.query("action");
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const record = await loadRecord(c, receivers);
     if (action === undefined)
       throw new ApiError(405, "MethodNotAllowed", "POST on a receiver needs ?action=regenerate");
@@ -86,7 +86,7 @@ export const receiverRoutes = new Hono<AppEnv>()
     return c.json(await render(c, receivers, await receivers.regenerate(record, change)));
   })
   .get("/:id/executions", async (c) => {
-    const receivers = new Receivers(c.env);
+    const receivers = receiversOf(c);
     const record = await loadRecord(c, receivers);
     const executions = await receivers.executions(record);
     const self = `${publicOrigin(c)}${API_PREFIX}/receivers/${record.id}/executions?projectId=${record.projectId}`;

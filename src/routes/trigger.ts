@@ -66,7 +66,7 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   let result: TriggerResult;
   try {
     const proof = { headers: Object.fromEntries(c.req.raw.headers), body: bytes };
-    result = await c.env.TARGETS.getByName(claims.tgt).trigger(claims.sub, claims.ver, delivery, proof);
+    result = await c.get("platform").target(claims.tgt).trigger(claims.sub, claims.ver, delivery, proof);
   } catch (error) {
     console.error("target object unavailable", error instanceof Error ? error.message : "unknown error");
     result = { kind: "unavailable", message: "the receiver is busy; try again", retryAfterSeconds: 2 };

@@ -91,7 +91,7 @@ function standardWebhooksKey(value: string): Uint8Array | undefined {
   }
 }
 
-const hmacKey = (raw: Uint8Array) =>
+const hmacKey = (raw: Uint8Array<ArrayBuffer>) =>
   crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 
 /** Splits what the caller chose into what may be shown and what the target keeps. */
@@ -183,8 +183,9 @@ export async function verifySender(
   keyOf: (check: SenderCheck) => Promise<CryptoKey> = importSenderKey,
 ): Promise<SenderVerdict> {
   const header = (name: string) => proof.headers[name.toLowerCase()];
+  // Copies into plain ArrayBuffer-backed views, the only kind every runtime's WebCrypto types accept.
   const verify = async (signature: Uint8Array, data: Uint8Array) =>
-    crypto.subtle.verify("HMAC", await keyOf(check), signature, data);
+    crypto.subtle.verify("HMAC", await keyOf(check), new Uint8Array(signature), new Uint8Array(data));
 
   switch (check.scheme) {
     case "bearer":

@@ -1,6 +1,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { EXECUTIONS_KEPT, type TargetObject } from "../../src/objects/target-object";
+import { EXECUTIONS_KEPT } from "../../src/objects/target-core";
+import type { TargetObject } from "../../src/objects/target-object";
 import type { LiveReceiver } from "../../src/objects/target-types";
 import { cattleService, resetEmulator } from "../helpers";
 
