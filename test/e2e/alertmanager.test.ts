@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalStack, startLocalStack } from "./local-stack";
+import { freePort, type LocalStack, startLocalStack } from "./local-stack";
 
 /**
  * A real Prometheus Alertmanager (Debian's prometheus-alertmanager) delivers its webhook
@@ -17,18 +16,6 @@ if (!available && process.env.CI)
   throw new Error(`${ALERTMANAGER} is not installed (CI installs prometheus-alertmanager)`);
 
 const DEV_KEY = `Basic ${btoa("dev-access:dev-secret")}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 async function eventually<T>(
   what: string,

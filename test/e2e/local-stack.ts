@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { buildSync } from "esbuild";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
@@ -16,7 +18,7 @@ export interface LocalStack {
   dispose(): Promise<void>;
 }
 
-function bundle(entry: string, name: string): string {
+export function bundle(entry: string, name: string): string {
   mkdirSync(OUT_DIR, { recursive: true });
   const outfile = `${OUT_DIR}/${name}.js`;
   buildSync({
@@ -72,5 +74,94 @@ export async function startLocalStack(): Promise<LocalStack> {
     emulator: (path, init) =>
       emulatorWorker.fetch(`http://127.0.0.1:8788${path}`, init as never) as unknown as Promise<Response>,
     dispose: () => mf.dispose(),
+  };
+}
+
+/** A port nothing listens on right now, for a server this process starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+export const DENO = "node_modules/deno/bin.cjs";
+
+/**
+ * The same service on Deno (`deno serve src/deno.ts`, in-memory Deno KV and SQLite), calling the
+ * emulator over real HTTP. The emulator runs in Miniflare, as for the workerd stack.
+ */
+export async function startDenoStack(): Promise<LocalStack> {
+  const emulator = unstable_getMiniflareWorkerOptions("emulator/wrangler.toml").workerOptions;
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    workers: [
+      {
+        ...emulator,
+        name: "cattle-emulator",
+        modules: true,
+        scriptPath: bundle("emulator/src/index.ts", "emulator"),
+      },
+    ],
+  });
+  const emulatorUrl = await mf.ready;
+  const port = await freePort();
+  let log = "";
+  const child = spawn(
+    process.execPath,
+    [
+      DENO,
+      "serve",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--host",
+      "127.0.0.1",
+    ].concat(["--port", String(port), "src/deno.ts"]),
+    {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        DENO_NO_UPDATE_CHECK: "1",
+        NO_COLOR: "1",
+        CATTLE_URL: emulatorUrl.origin,
+        CATTLE_ACCESS_KEY: "dev-access",
+        CATTLE_SECRET_KEY: "dev-secret",
+        WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
+      },
+    },
+  );
+  child.stdout?.on("data", (chunk) => (log += chunk));
+  child.stderr?.on("data", (chunk) => (log += chunk));
+  const url = new URL(`http://127.0.0.1:${port}`);
+  const stop = async () => {
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    await mf.dispose();
+  };
+  for (let attempt = 0; ; attempt++) {
+    const ready = await fetch(new URL("/v1-webhooks/schemas", url)).catch(() => undefined);
+    if (ready?.ok) break;
+    if (attempt > 200 || child.exitCode !== null) {
+      await stop();
+      throw new Error(`the Deno server did not start:\n${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    emulator: (path, init) => fetch(new URL(path, emulatorUrl), init),
+    dispose: stop,
   };
 }

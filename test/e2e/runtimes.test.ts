@@ -1,0 +1,233 @@
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DENO, type LocalStack, startDenoStack, startLocalStack } from "./local-stack";
+
+/**
+ * One suite for the core, run against both adapters: the Worker in workerd (KV and Durable
+ * Objects) and the same app on Deno (Deno KV and in-process objects over SQLite). Everything is
+ * observed over HTTP, as a sender or a management client would.
+ */
+const denoAvailable = existsSync(DENO);
+if (!denoAvailable && process.env.CI) throw new Error(`${DENO} is missing: npm ci installs the deno package`);
+
+const KEY = `Basic ${btoa("dev-access:dev-secret")}`;
+const json = { "content-type": "application/json" };
+
+const runtimes: [string, () => Promise<LocalStack>, boolean][] = [
+  ["workerd", startLocalStack, true],
+  ["Deno", startDenoStack, denoAvailable],
+];
+
+describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
+  let stack: LocalStack;
+
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(new URL(path, stack.url), { ...init, headers: { authorization: KEY, ...json, ...init.headers } });
+  const create = async (body: Record<string, unknown>) => {
+    const response = await api("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: JSON.stringify(body),
+    });
+    expect(response.status, await response.clone().text()).toBe(201);
+    return (await response.json()) as { id: string; url: string; name: string };
+  };
+  const scaleReceiver = (name: string, config: Record<string, unknown> = {}, extra = {}) =>
+    create({
+      name,
+      driver: "scaleService",
+      scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 1000, ...config },
+      ...extra,
+    });
+  const trigger = (url: string, init: RequestInit = {}) =>
+    fetch(new URL(new URL(url).pathname + new URL(url).search, stack.url), { method: "POST", ...init });
+  const service = async (id: string) =>
+    (await (
+      await stack.emulator(`/v2-beta/projects/1a5/services/${id}`, { headers: { authorization: KEY } })
+    ).json()) as {
+      scale: number;
+      state: string;
+      launchConfig: { imageUuid: string };
+    };
+  const stats = async () => (await (await stack.emulator("/_emulator/stats")).json()) as { total: number };
+  const eventually = async <T>(check: () => Promise<T | undefined>, what: string): Promise<T> => {
+    for (let i = 0; i < 200; i++) {
+      const value = await check();
+      if (value !== undefined) return value;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+
+  beforeAll(async () => {
+    if (available) stack = await start();
+  }, 90_000);
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+  beforeEach(async () => {
+    if (available) await stack.emulator("/_emulator/reset", { method: "POST" });
+  });
+
+  it.skipIf(!available)("creates, triggers, regenerates and deletes a receiver", async () => {
+    const receiver = await scaleReceiver(`life-${Date.now()}`, { max: 10 });
+    const applied = await trigger(receiver.url);
+    expect(applied.status).toBe(200);
+    expect(await applied.json()).toMatchObject({ outcome: "applied", from: 1, to: 2 });
+
+    const regenerated = (await (
+      await api(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5&action=regenerate`, { method: "POST" })
+    ).json()) as { url: string };
+    expect((await trigger(receiver.url)).status).toBe(403);
+    expect(await service("1s1")).toMatchObject({ scale: 2 });
+
+    const executions = (await (
+      await api(`/v1-webhooks/receivers/${receiver.id}/executions?projectId=1a5`)
+    ).json()) as {
+      data: { outcome: string }[];
+    };
+    expect(executions.data.map((execution) => execution.outcome)).toEqual(["applied"]);
+
+    expect(
+      (await api(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`, { method: "DELETE" })).status,
+    ).toBe(204);
+    expect((await trigger(regenerated.url)).status).toBe(403);
+    expect((await api(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`)).status).toBe(404);
+  });
+
+  it.skipIf(!available)("applies 200 concurrent triggers exactly, in far fewer Cattle calls", async () => {
+    const receiver = await scaleReceiver(`burst-${Date.now()}`);
+    const before = (await stats()).total;
+    const answers = await Promise.all(
+      Array.from(
+        { length: 200 },
+        async () => (await trigger(receiver.url)).json() as Promise<{ to: number }>,
+      ),
+    );
+    const tos = answers.map((answer) => answer.to).sort((a, b) => a - b);
+    expect(tos).toEqual(Array.from({ length: 200 }, (_, i) => i + 2));
+    expect(await service("1s1")).toMatchObject({ scale: 201 });
+    expect((await stats()).total - before).toBeLessThan(200);
+  });
+
+  it.skipIf(!available)("keeps names unique under concurrent creates", async () => {
+    const name = `unique-${Date.now()}`;
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 5 },
+        async () =>
+          (
+            await api("/v1-webhooks/receivers?projectId=1a5", {
+              method: "POST",
+              body: JSON.stringify({
+                name,
+                driver: "scaleService",
+                scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1 },
+              }),
+            })
+          ).status,
+      ),
+    );
+    expect(statuses.sort()).toEqual([201, 422, 422, 422, 422]);
+  });
+
+  it.skipIf(!available)("pages through receivers with limit and marker, each exactly once", async () => {
+    const project = `/v1-webhooks/receivers?projectId=1a5`;
+    const existing = new Set<string>();
+    for (let next: string | null = `${project}&limit=1000`; next; ) {
+      const page = (await (await api(next)).json()) as {
+        data: { id: string }[];
+        pagination: { next: string | null };
+      };
+      for (const receiver of page.data) existing.add(receiver.id);
+      next = page.pagination.next;
+    }
+    const created: string[] = [];
+    for (let i = 0; i < 25; i++) created.push((await scaleReceiver(`page-${Date.now()}-${i}`)).id);
+    const seen: string[] = [];
+    let pages = 0;
+    for (let next: string | null = `${project}&limit=7`; next; pages++) {
+      const page = (await (await api(next)).json()) as {
+        data: { id: string }[];
+        pagination: { next: string | null };
+      };
+      expect(page.data.length).toBeLessThanOrEqual(7);
+      seen.push(...page.data.map((receiver) => receiver.id));
+      next = page.pagination.next;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((id) => !existing.has(id))).toEqual(created);
+    expect(pages).toBe(Math.ceil(seen.length / 7));
+    const forged = await api(`${project}&marker=bm9wZQ.AAAAAAAA`);
+    expect(forged.status).toBe(422);
+  });
+
+  it.skipIf(!available)("de-duplicates a repeated Alertmanager notification", async () => {
+    const receiver = await scaleReceiver(`am-${Date.now()}`, { max: 10 });
+    const notification = JSON.stringify({
+      version: "4",
+      status: "firing",
+      groupKey: `{}:{alertname="Load${Date.now()}"}`,
+      alerts: [{ status: "firing", fingerprint: "f1", startsAt: "2026-11-23T10:00:00Z", labels: {} }],
+    });
+    const first = await (await trigger(receiver.url, { body: notification, headers: json })).json();
+    const repeat = await (await trigger(receiver.url, { body: notification, headers: json })).json();
+    expect(first).toMatchObject({ outcome: "applied", from: 1, to: 2 });
+    expect(repeat).toMatchObject({ outcome: "deduplicated", from: 1, to: 2 });
+  });
+
+  it.skipIf(!available)("checks the sender of a receiver that asks for it", async () => {
+    const token = "runtime-bearer-token-0123456789";
+    const receiver = await scaleReceiver(
+      `sender-${Date.now()}`,
+      { max: 10 },
+      {
+        senderVerification: { scheme: "bearer", token },
+      },
+    );
+    expect((await trigger(receiver.url)).status).toBe(401);
+    expect((await trigger(receiver.url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it.skipIf(!available)("follows a registry push through the upgrade to applied, with alarms", async () => {
+    const receiver = await create({
+      name: `upgrade-${Date.now()}`,
+      driver: "serviceUpgrade",
+      serviceUpgradeConfig: { serviceSelector: { app: "web" }, tag: "1.*", intervalMillis: 100 },
+    });
+    const push = { push_data: { tag: "1.27" }, repository: { repo_name: "nginx" } };
+    const queued = await trigger(receiver.url, { body: JSON.stringify(push), headers: json });
+    expect(queued.status).toBe(202);
+    const execution = await eventually(async () => {
+      const list = (await (
+        await api(`/v1-webhooks/receivers/${receiver.id}/executions?projectId=1a5`)
+      ).json()) as {
+        data: { outcome: string; reason: string }[];
+      };
+      const [latest] = list.data;
+      return latest && latest.outcome !== "queued" ? latest : undefined;
+    }, "the upgrade to end");
+    expect(execution.outcome).toBe("applied");
+    expect((await service("1s1")).launchConfig.imageUuid).toBe("docker:nginx:1.27");
+  });
+
+  it.skipIf(!available)("serves the page and answers errors in the Rancher envelope", async () => {
+    const page = await api("/?projectId=1a5", { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Receiver Hooks");
+    const missing = await api("/v1-webhooks/nowhere");
+    expect(await missing.json()).toMatchObject({ type: "error", status: 404, code: "NotFound" });
+    const invalid = await api("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: JSON.stringify({
+        name: "x",
+        driver: "scaleService",
+        scaleServiceConfig: { action: "up", amount: 1 },
+      }),
+    });
+    expect(await invalid.json()).toMatchObject({
+      status: 422,
+      code: "MissingRequired",
+      fieldName: "scaleServiceConfig.serviceId",
+    });
+  });
+});
