@@ -91,16 +91,20 @@ class SqliteObjectStorage implements ObjectStorage {
   }
 
   async #fire(at: number, attempt: number): Promise<void> {
-    // As with Durable Objects: the alarm is cleared as it runs, so alarm() may set the next one.
-    this.sql.exec("DELETE FROM _alarm WHERE id = 1 AND at = ?", at);
+    // As with Durable Objects, an alarm counts as delivered only once alarm() has returned: its
+    // row stays until then, so a process that dies mid-alarm runs it again when it starts. A new
+    // alarm set by alarm() itself has another time and is kept.
     try {
       await this.onAlarm?.();
+      this.sql.exec("DELETE FROM _alarm WHERE id = 1 AND at = ?", at);
     } catch (error) {
       console.error("alarm failed", error instanceof Error ? error.message : "unknown error");
       if (attempt + 1 < ALARM_RETRIES) {
         const retryAt = Date.now() + ALARM_RETRY_MS * 2 ** attempt;
-        this.sql.exec("INSERT OR IGNORE INTO _alarm (id, at) VALUES (1, ?)", retryAt);
+        this.sql.exec("UPDATE _alarm SET at = ? WHERE id = 1 AND at = ?", retryAt, at);
         this.#arm(retryAt, attempt + 1);
+      } else {
+        this.sql.exec("DELETE FROM _alarm WHERE id = 1 AND at = ?", at);
       }
     }
   }

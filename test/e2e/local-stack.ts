@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { buildSync } from "esbuild";
@@ -92,11 +92,17 @@ export function freePort(): Promise<number> {
 
 export const DENO = "node_modules/deno/bin.cjs";
 
+export interface DenoStack extends LocalStack {
+  /** Stops the Deno server (SIGKILL: no chance to tidy up) and starts it again on the same data. */
+  restart(): Promise<void>;
+}
+
 /**
- * The same service on Deno (`deno serve src/deno.ts`, in-memory Deno KV and SQLite), calling the
- * emulator over real HTTP. The emulator runs in Miniflare, as for the workerd stack.
+ * The same service on Deno (`deno serve src/deno.ts`), calling the emulator over real HTTP; the
+ * emulator runs in Miniflare, as for the workerd stack. Storage is in memory unless `dataDir` is
+ * given.
  */
-export async function startDenoStack(): Promise<LocalStack> {
+export async function startDenoStack(options: { dataDir?: string } = {}): Promise<DenoStack> {
   const emulator = unstable_getMiniflareWorkerOptions("emulator/wrangler.toml").workerOptions;
   const mf = new Miniflare({
     host: "127.0.0.1",
@@ -112,56 +118,68 @@ export async function startDenoStack(): Promise<LocalStack> {
   });
   const emulatorUrl = await mf.ready;
   const port = await freePort();
-  let log = "";
-  const child = spawn(
-    process.execPath,
-    [
-      DENO,
-      "serve",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "--host",
-      "127.0.0.1",
-    ].concat(["--port", String(port), "src/deno.ts"]),
-    {
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        DENO_NO_UPDATE_CHECK: "1",
-        NO_COLOR: "1",
-        CATTLE_URL: emulatorUrl.origin,
-        CATTLE_ACCESS_KEY: "dev-access",
-        CATTLE_SECRET_KEY: "dev-secret",
-        WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
-      },
-    },
-  );
-  child.stdout?.on("data", (chunk) => (log += chunk));
-  child.stderr?.on("data", (chunk) => (log += chunk));
   const url = new URL(`http://127.0.0.1:${port}`);
-  const stop = async () => {
-    try {
-      if (child.pid) process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    await mf.dispose();
+  const env = {
+    ...process.env,
+    DENO_NO_UPDATE_CHECK: "1",
+    NO_COLOR: "1",
+    CATTLE_URL: emulatorUrl.origin,
+    CATTLE_ACCESS_KEY: "dev-access",
+    CATTLE_SECRET_KEY: "dev-secret",
+    WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
+    ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
   };
-  for (let attempt = 0; ; attempt++) {
-    const ready = await fetch(new URL("/v1-webhooks/schemas", url)).catch(() => undefined);
-    if (ready?.ok) break;
-    if (attempt > 200 || child.exitCode !== null) {
-      await stop();
-      throw new Error(`the Deno server did not start:\n${log}`);
+  const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
+
+  let child: ChildProcess | undefined;
+  const kill = async (signal: NodeJS.Signals) => {
+    const running = child;
+    if (!running?.pid || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once("exit", resolve));
+    try {
+      process.kill(-running.pid, signal);
+    } catch {
+      return; // already gone
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await exited;
+  };
+  const start = async () => {
+    let log = "";
+    const started = spawn(
+      process.execPath,
+      [DENO, "serve", ...permissions, "--host", "127.0.0.1", "--port", String(port), "src/deno.ts"],
+      { detached: true, stdio: ["ignore", "pipe", "pipe"], env },
+    );
+    child = started;
+    started.stdout?.on("data", (chunk) => (log += chunk));
+    started.stderr?.on("data", (chunk) => (log += chunk));
+    for (let attempt = 0; ; attempt++) {
+      const ready = await fetch(new URL("/v1-webhooks/schemas", url)).catch(() => undefined);
+      if (ready?.ok) return;
+      if (attempt > 200 || started.exitCode !== null) {
+        await kill("SIGKILL");
+        throw new Error(`the Deno server did not start:\n${log}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  try {
+    await start();
+  } catch (error) {
+    await mf.dispose();
+    throw error;
   }
   return {
     url,
     emulator: (path, init) => fetch(new URL(path, emulatorUrl), init),
-    dispose: stop,
+    restart: async () => {
+      await kill("SIGKILL");
+      await start();
+    },
+    dispose: async () => {
+      await kill("SIGTERM");
+      await mf.dispose();
+    },
   };
 }

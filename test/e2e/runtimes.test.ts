@@ -1,6 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DENO, type LocalStack, startDenoStack, startLocalStack } from "./local-stack";
+import { DENO, type DenoStack, type LocalStack, startDenoStack, startLocalStack } from "./local-stack";
 
 /**
  * One suite for the core, run against both adapters: the Worker in workerd (KV and Durable
@@ -229,5 +231,72 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
       code: "MissingRequired",
       fieldName: "scaleServiceConfig.serviceId",
     });
+  });
+});
+
+describe.skipIf(!denoAvailable)("on Deno with a data directory", () => {
+  let stack: DenoStack;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "rancher-hooks-deno-"));
+    stack = await startDenoStack({ dataDir });
+  }, 90_000);
+  afterAll(async () => {
+    await stack?.dispose();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(new URL(path, stack.url), { ...init, headers: { authorization: KEY, ...json, ...init.headers } });
+  const post = (url: string, body?: string) =>
+    fetch(new URL(new URL(url).pathname + new URL(url).search, stack.url), {
+      method: "POST",
+      body,
+      headers: json,
+    });
+
+  it("keeps receivers, history and a running upgrade's follow-up across a killed process", async () => {
+    const created = async (body: unknown) =>
+      (await (
+        await api("/v1-webhooks/receivers?projectId=1a5", { method: "POST", body: JSON.stringify(body) })
+      ).json()) as { id: string; url: string };
+    const scale = await created({
+      name: "restart-scale",
+      driver: "scaleService",
+      scaleServiceConfig: { serviceId: "1s2", action: "up", amount: 1, max: 10 },
+    });
+    const upgrade = await created({
+      name: "restart-upgrade",
+      driver: "serviceUpgrade",
+      serviceUpgradeConfig: { serviceSelector: { app: "web" }, tag: "*", intervalMillis: 100 },
+    });
+    expect(await (await post(scale.url)).json()).toMatchObject({ outcome: "applied", from: 1, to: 2 });
+    const push = { push_data: { tag: "1.29" }, repository: { repo_name: "nginx" } };
+    expect((await post(upgrade.url, JSON.stringify(push))).status).toBe(202);
+
+    // Killed while the upgrade is being followed: the alarm is in SQLite and is re-armed at start.
+    await stack.restart();
+
+    expect(await (await post(scale.url)).json()).toMatchObject({ outcome: "applied", from: 2, to: 3 });
+    for (let i = 0; ; i++) {
+      const list = (await (
+        await api(`/v1-webhooks/receivers/${upgrade.id}/executions?projectId=1a5`)
+      ).json()) as {
+        data: { outcome: string }[];
+      };
+      if (list.data[0]?.outcome === "applied") break;
+      if (i > 150)
+        throw new Error(`the upgrade was not followed after the restart: ${JSON.stringify(list.data)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const service = (await (
+      await stack.emulator("/v2-beta/projects/1a5/services/1s1", { headers: { authorization: KEY } })
+    ).json()) as { launchConfig: { imageUuid: string }; state: string };
+    expect(service.launchConfig.imageUuid).toBe("docker:nginx:1.29");
+    const names = (await (await api("/v1-webhooks/receivers?projectId=1a5")).json()) as {
+      data: { name: string }[];
+    };
+    expect(names.data.map((receiver) => receiver.name).sort()).toEqual(["restart-scale", "restart-upgrade"]);
   });
 });
