@@ -31,6 +31,11 @@ export interface FormValues {
   batchSize: string;
   intervalMillis: string;
   startFirst: string;
+  // Sender check (any kind)
+  senderScheme: string;
+  senderUsername: string;
+  senderSecret: string;
+  senderTimestampHeader: string;
 }
 
 export type FieldErrors = Partial<Record<keyof FormValues, string>>;
@@ -61,6 +66,10 @@ export const FORM_FIELD_NAMES = [
   "batchSize",
   "intervalMillis",
   "startFirst",
+  "senderScheme",
+  "senderUsername",
+  "senderSecret",
+  "senderTimestampHeader",
 ] as const satisfies readonly (keyof FormValues)[];
 
 export const EMPTY_FORM: FormValues = {
@@ -89,6 +98,10 @@ export const EMPTY_FORM: FormValues = {
   batchSize: "1",
   intervalMillis: "2000",
   startFirst: "",
+  senderScheme: "",
+  senderUsername: "",
+  senderSecret: "",
+  senderTimestampHeader: "",
 };
 
 /** Which form field an API fieldName belongs to, and the label the user knows it by. */
@@ -121,6 +134,10 @@ const FORM_FIELDS: [prefix: string, field: keyof FormValues, label: string][] = 
   ["serviceUpgradeConfig.intervalMillis", "intervalMillis", "Batch interval (ms)"],
   ["serviceUpgradeConfig.startFirst", "startFirst", "Start new containers first"],
   ["serviceUpgradeConfig", "serviceSelector", "Service labels"],
+  ["senderVerification.scheme", "senderScheme", "Sender check"],
+  ["senderVerification.username", "senderUsername", "Sender user"],
+  ["senderVerification.timestampHeader", "senderTimestampHeader", "Timestamp header"],
+  ["senderVerification", "senderSecret", "Sender secret"],
 ];
 
 const KIND_DRIVERS = new Set(["scaleService", "scaleHost", "serviceUpgrade"]);
@@ -194,8 +211,36 @@ function selector(text: string): Record<string, string> {
   return Object.fromEntries(pairs);
 }
 
-/** The API's JSON body for what the form says: the config of the chosen kind only. */
+/** The secret's field name under each scheme: the form has one Sender secret box for all. */
+const SECRET_FIELD: Record<string, string> = {
+  bearer: "token",
+  basic: "password",
+  github: "secret",
+  grafana: "secret",
+  standardWebhooks: "secret",
+};
+
+/** The optional sender check the form asks for, in the API's shape. */
+function senderVerificationFrom(values: FormValues): Record<string, unknown> | undefined {
+  const scheme = values.senderScheme;
+  if (!scheme) return undefined;
+  return {
+    scheme,
+    [SECRET_FIELD[scheme] ?? "secret"]: values.senderSecret,
+    ...(scheme === "basic" ? { username: values.senderUsername } : {}),
+    ...(scheme === "grafana" && values.senderTimestampHeader.trim()
+      ? { timestampHeader: values.senderTimestampHeader.trim() }
+      : {}),
+  };
+}
+
+/** The API's JSON body for what the form says: the config of the chosen kind, and the sender check. */
 export function bodyFrom(values: FormValues): Record<string, unknown> {
+  const senderVerification = senderVerificationFrom(values);
+  return { ...driverBodyFrom(values), ...(senderVerification ? { senderVerification } : {}) };
+}
+
+function driverBodyFrom(values: FormValues): Record<string, unknown> {
   const driver = values.kind || undefined;
   if (driver === "scaleHost") {
     const removes = values.hostAction === "down" || values.hostOnResolved === "reverse";

@@ -28,6 +28,15 @@ export interface ReceiverRow {
 
 const q = (projectId: string) => `projectId=${encodeURIComponent(projectId)}`;
 
+const SENDER_OPTIONS: [string, string][] = [
+  ["", "None"],
+  ["bearer", "Bearer token"],
+  ["basic", "Basic credentials"],
+  ["github", "GitHub signature (X-Hub-Signature-256)"],
+  ["grafana", "Grafana HMAC signature"],
+  ["standardWebhooks", "Standard Webhooks signature"],
+];
+
 /** How the page names each sender verification scheme. */
 const SENDER_LABELS: Record<string, string> = {
   bearer: "bearer token",
@@ -491,6 +500,66 @@ export const ReceiverForm: FC<{
               Start new containers first
             </label>
           </div>
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Sender check (optional)</legend>
+        <p class="hint">
+          Besides the Trigger URL, require proof that a delivery comes from its sender. The secret is never
+          shown again: keep it in the sender's configuration.
+        </p>
+        <SelectField
+          id="senderScheme"
+          label="Sender check"
+          values={values}
+          errors={errors}
+          options={SENDER_OPTIONS}
+        />
+        <div class="row">
+          <Field id="senderUsername" label="Sender user" errors={errors} hint="Basic credentials only.">
+            {(aria) => (
+              <input
+                id="senderUsername"
+                name="senderUsername"
+                type="text"
+                autocomplete="off"
+                value={values.senderUsername}
+                {...aria}
+              />
+            )}
+          </Field>
+          <Field
+            id="senderSecret"
+            label="Sender secret"
+            errors={errors}
+            hint="16 characters or more; Standard Webhooks: whsec_…"
+          >
+            {(aria) => (
+              <input
+                id="senderSecret"
+                name="senderSecret"
+                type="password"
+                autocomplete="new-password"
+                {...aria}
+              />
+            )}
+          </Field>
+          <Field
+            id="senderTimestampHeader"
+            label="Timestamp header"
+            errors={errors}
+            hint="Grafana only, if set there."
+          >
+            {(aria) => (
+              <input
+                id="senderTimestampHeader"
+                name="senderTimestampHeader"
+                type="text"
+                value={values.senderTimestampHeader}
+                {...aria}
+              />
+            )}
+          </Field>
         </div>
       </fieldset>
       <div>

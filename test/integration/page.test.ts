@@ -88,6 +88,40 @@ describe("the Receiver Hooks page", () => {
     expect(html).toMatch(/<input id="max"[^>]*value="abc"/);
   });
 
+  it("adds a sender check from the form, and shows a bad secret next to Sender secret without echoing it", async () => {
+    const short = await call(
+      "/receivers?projectId=1a5",
+      form({ ...validFields(), senderScheme: "bearer", senderSecret: "too-short" }),
+    );
+    expect(short.status).toBe(422);
+    const html = await short.text();
+    expect(html).toContain('id="error-senderSecret">Sender secret must be at least 16 characters long</p>');
+    expect(html).not.toContain("too-short");
+
+    const basic = await call(
+      "/receivers?projectId=1a5",
+      form({
+        ...validFields(),
+        senderScheme: "basic",
+        senderUsername: "",
+        senderSecret: "page-basic-password-0123",
+      }),
+    );
+    expect(await basic.text()).toContain('id="error-senderUsername">Sender user must not be empty</p>');
+
+    const secret = "page-form-bearer-token-0123";
+    const fields = { ...validFields(), senderScheme: "bearer", senderSecret: secret };
+    const created = await call("/receivers?projectId=1a5", form(fields));
+    expectRedirectTo(created, "done=created");
+    const listed = await created.text();
+    expect(listed).toContain("Sender check: bearer token");
+    expect(listed).not.toContain(secret);
+    const receivers = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
+    const { url } = receivers.data.find((receiver: { name: string }) => receiver.name === fields.name);
+    expect((await trigger(url ?? "")).status).toBe(401);
+    expect((await trigger(url ?? "", { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+  });
+
   it("reports a taken name from the create step next to Name", async () => {
     const fields = validFields();
     expectRedirectTo(await call("/receivers?projectId=1a5", form(fields)), "done=created");
