@@ -1,7 +1,16 @@
 import { env } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import app from "../../src/index";
-import { call, createReceiver, emulatorStats, json, resetEmulator } from "../helpers";
+import {
+  call,
+  createReceiver,
+  emulatorStats,
+  json,
+  resetEmulator,
+  scaleServiceBody,
+  setFaults,
+  trigger,
+} from "../helpers";
 
 beforeEach(async () => {
   await resetEmulator();
@@ -35,12 +44,54 @@ describe("management key checks", () => {
   });
 
   it("answer 503 when Rancher cannot be reached to check a key", async () => {
-    const { setFaults } = await import("../helpers");
     await setFaults({ status: 503, count: 1000 });
     // A key never seen before, so no cached decision applies.
     const response = await call("/v1-webhooks/receivers?projectId=1a5", { key: "fresh-access:fresh-secret" });
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
     expect(await json(response)).toMatchObject({ code: "ServiceUnavailable" });
+  });
+});
+
+describe("logs", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("carry no API key, trigger token or sender secret, whatever fails", async () => {
+    const lines: string[] = [];
+    for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        lines.push(
+          args.map((arg) => (arg instanceof Error ? `${arg.message} ${arg.stack}` : String(arg))).join(" "),
+        );
+      });
+    }
+    const senderSecret = "logged-sender-secret-0123456789";
+    const created = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: { ...scaleServiceBody(), senderVerification: { scheme: "bearer", token: senderSecret } },
+    });
+    const receiver = await json(created);
+    const token = new URL(receiver.url).searchParams.get("token") ?? "";
+
+    // Refusals, a Cattle outage on a trigger, and a crash with a broken configuration.
+    await trigger(receiver.url, { headers: { authorization: "Bearer wrong-token-0123456789" } });
+    await trigger(`${receiver.url}x`);
+    await setFaults({ status: 503, count: 1000 });
+    await trigger(receiver.url, { headers: { authorization: `Bearer ${senderSecret}` } });
+    await call("/v1-webhooks/receivers?projectId=1a5", { key: "logged-access:logged-secret" });
+    await setFaults({ count: 0 });
+    await app.request(
+      new URL(receiver.url).pathname + new URL(receiver.url).search,
+      { method: "POST" },
+      { ...env, WEBHOOK_SIGNING_KEYS: "not a key set" },
+    );
+
+    expect(lines.length).toBeGreaterThan(0);
+    const logged = lines.join("\n");
+    for (const secret of ["dev-secret", "logged-secret", senderSecret, token, token.split(".")[2] ?? token]) {
+      expect(logged).not.toContain(secret);
+    }
   });
 });
