@@ -20,6 +20,10 @@ import { advance, isOpen, UPGRADES_SCHEMA, type UpgradeJob, UpgradeQueue } from 
 
 /** History kept per receiver. */
 export const EXECUTIONS_KEPT = 100;
+/** A receiver's history is cut back to EXECUTIONS_KEPT every this many executions. */
+const TRIM_EVERY = 16;
+/** How often expired delivery identities are deleted. */
+const EXPIRY_SWEEP_MS = 60_000;
 /** How long a delivery identity is remembered: a repeat within it is answered, not applied. */
 export const DEDUPLICATION_WINDOW_MS = 10 * 60_000;
 /**
@@ -82,6 +86,9 @@ export class TargetCore {
   /** Flood protection, per receiver; kept in memory: an eviction only forgives a flood early. */
   readonly #buckets = new Map<string, { tokens: number; updated: number }>();
   readonly #senderKeys = new WeakMap<SenderCheck, Promise<CryptoKey>>();
+  /** Executions recorded per receiver since its history was last trimmed (absent: trim next time). */
+  readonly #untrimmed = new Map<string, number>();
+  #nextExpirySweep = 0;
   #pending: Pending[] = [];
   #draining = false;
   readonly #upgrades: UpgradeQueue;
@@ -659,7 +666,7 @@ export class TargetCore {
       }),
     );
     this.#storage.transactionSync(() => {
-      const touched = new Set<string>();
+      const touched = new Map<string, number>();
       executions.forEach((execution, i) => {
         const [, delivery] = decisions[i] as [LiveReceiver, Delivery, Decision];
         this.#sql.exec(
@@ -667,7 +674,7 @@ export class TargetCore {
           execution.receiverId,
           JSON.stringify(execution),
         );
-        touched.add(execution.receiverId);
+        touched.set(execution.receiverId, (touched.get(execution.receiverId) ?? 0) + 1);
         if (delivery.identityKey !== undefined && execution.outcome !== "deduplicated") {
           this.#sql.exec(
             "INSERT OR REPLACE INTO deliveries (receiver_id, identity, execution, expires) VALUES (?, ?, ?, ?)",
@@ -685,7 +692,15 @@ export class TargetCore {
           );
         }
       });
-      for (const receiverId of touched) {
+      // Housekeeping runs now and then, not on every trigger: reads never look past the newest
+      // EXECUTIONS_KEPT rows or at expired identities, so the extra rows are only storage.
+      for (const [receiverId, added] of touched) {
+        const untrimmed = (this.#untrimmed.get(receiverId) ?? TRIM_EVERY) + added;
+        if (untrimmed < TRIM_EVERY) {
+          this.#untrimmed.set(receiverId, untrimmed);
+          continue;
+        }
+        this.#untrimmed.set(receiverId, 0);
         this.#sql.exec(
           `DELETE FROM executions WHERE receiver_id = ?1 AND seq <= (
              SELECT seq FROM executions WHERE receiver_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)`,
@@ -693,7 +708,10 @@ export class TargetCore {
           EXECUTIONS_KEPT,
         );
       }
-      this.#sql.exec("DELETE FROM deliveries WHERE expires <= ?", now);
+      if (now >= this.#nextExpirySweep) {
+        this.#nextExpirySweep = now + EXPIRY_SWEEP_MS;
+        this.#sql.exec("DELETE FROM deliveries WHERE expires <= ?", now);
+      }
       within?.(executions);
     });
     return executions.map((execution) => ({ kind: "decided", execution }));

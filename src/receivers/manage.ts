@@ -133,6 +133,7 @@ export class Receivers {
         tgt: record.target,
         ver: record.version,
         cfg: record.config,
+        ...(record.senderVerification ? { snd: true as const } : {}),
       },
       record.created,
     );

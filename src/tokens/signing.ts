@@ -4,6 +4,8 @@ import { z } from "zod";
 /** Asymmetric only: a verifier never holds anything that could mint a token. */
 const ALGORITHMS = ["EdDSA", "ES256"] as const;
 const ISSUER = "rancher-hooks";
+/** Signed URLs kept per key set (oldest forgotten first): enough for the largest listing pages. */
+const SIGNED_REMEMBERED = 10_000;
 
 const signingJwk = z.looseObject({
   kid: z.string().min(1),
@@ -22,6 +24,8 @@ export const triggerClaimsSchema = z.object({
   tgt: z.string().min(1),
   ver: z.int().min(1),
   cfg: z.record(z.string(), z.unknown()),
+  /** Set when the receiver checks its sender: the delivery's headers and body go to the target. */
+  snd: z.literal(true).optional(),
 });
 
 export type TriggerClaims = z.output<typeof triggerClaimsSchema>;
@@ -54,16 +58,27 @@ export async function loadSigningKeys(serialized: string): Promise<SigningKeys> 
     keys: parsed.keys.map(({ d: _private, ...publicPart }) => ({ ...publicPart, use: "sig" }) as JWK),
   };
   const verificationKeys = createLocalJWKSet(publicKeys);
+  const signed = new Map<string, Promise<string>>();
 
   return {
     // Ed25519 signatures are deterministic and iat is the receiver's own time, so the same
-    // receiver version always yields the same URL: listing receivers does not reshuffle them.
-    sign: (claims, issuedAtMs) =>
-      new SignJWT({ ...claims })
-        .setProtectedHeader({ alg: current.alg, kid: current.kid, typ: "JWT" })
-        .setIssuer(ISSUER)
-        .setIssuedAt(Math.floor(issuedAtMs / 1000))
-        .sign(signingKey),
+    // receiver version always yields the same URL: listing receivers does not reshuffle them, and
+    // a URL signed once can be remembered instead of signed again for every page.
+    sign(claims, issuedAtMs) {
+      const key = `${issuedAtMs}\n${JSON.stringify(claims)}`;
+      let token = signed.get(key);
+      if (!token) {
+        token = new SignJWT({ ...claims })
+          .setProtectedHeader({ alg: current.alg, kid: current.kid, typ: "JWT" })
+          .setIssuer(ISSUER)
+          .setIssuedAt(Math.floor(issuedAtMs / 1000))
+          .sign(signingKey);
+        token.catch(() => signed.delete(key));
+        if (signed.size >= SIGNED_REMEMBERED) signed.delete(signed.keys().next().value as string);
+        signed.set(key, token);
+      }
+      return token;
+    },
     async verify(token) {
       try {
         const { payload } = await jwtVerify(token, verificationKeys, {

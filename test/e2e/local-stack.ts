@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
-import { buildSync } from "esbuild";
 import { Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+// @ts-expect-error: a plain ESM script shared with the benchmark
+import { emulatorWorker, serviceWorkers } from "../../scripts/local-workers.mjs";
 // @ts-expect-error: a plain ESM script shared with `npm run dev`
 import { newSigningKeySet } from "../../scripts/signing-key.mjs";
 
@@ -18,54 +17,13 @@ export interface LocalStack {
   dispose(): Promise<void>;
 }
 
-export function bundle(entry: string, name: string): string {
-  mkdirSync(OUT_DIR, { recursive: true });
-  const outfile = `${OUT_DIR}/${name}.js`;
-  buildSync({
-    entryPoints: [entry],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    external: ["cloudflare:*"],
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    outfile,
-    logLevel: "warning",
-  });
-  return outfile;
-}
-
 export async function startLocalStack(): Promise<LocalStack> {
-  const hooks = unstable_getMiniflareWorkerOptions("wrangler.toml").workerOptions;
-  const emulator = unstable_getMiniflareWorkerOptions("emulator/wrangler.toml").workerOptions;
-  const signingKeys = JSON.stringify(await newSigningKeySet("e2e"));
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
-    workers: [
-      {
-        ...hooks,
-        name: "rancher-hooks",
-        modules: true,
-        scriptPath: bundle("src/index.ts", "hooks"),
-        // The service calls CATTLE_URL with plain fetch; here every such call lands on the emulator.
-        outboundService: "cattle-emulator",
-        bindings: {
-          ...hooks.bindings,
-          CATTLE_URL: "http://127.0.0.1:8788",
-          CATTLE_ACCESS_KEY: "dev-access",
-          CATTLE_SECRET_KEY: "dev-secret",
-          WEBHOOK_SIGNING_KEYS: signingKeys,
-        },
-      },
-      {
-        ...emulator,
-        name: "cattle-emulator",
-        modules: true,
-        scriptPath: bundle("emulator/src/index.ts", "emulator"),
-      },
-    ],
+    // The placeholder `cf` object: nothing is fetched from outside loopback.
+    cf: false,
+    workers: await serviceWorkers(OUT_DIR, "e2e"),
   });
   const url = await mf.ready;
   const emulatorWorker = await mf.getWorker("cattle-emulator");
@@ -103,19 +61,7 @@ export interface DenoStack extends LocalStack {
  * given.
  */
 export async function startDenoStack(options: { dataDir?: string } = {}): Promise<DenoStack> {
-  const emulator = unstable_getMiniflareWorkerOptions("emulator/wrangler.toml").workerOptions;
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    workers: [
-      {
-        ...emulator,
-        name: "cattle-emulator",
-        modules: true,
-        scriptPath: bundle("emulator/src/index.ts", "emulator"),
-      },
-    ],
-  });
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] });
   const emulatorUrl = await mf.ready;
   const port = await freePort();
   const url = new URL(`http://127.0.0.1:${port}`);
