@@ -257,6 +257,21 @@ const NumberField: FC<FieldProps & { values: FormValues }> = ({ id, label, value
   </Field>
 );
 
+const TextField: FC<FieldProps & { values: FormValues; autocomplete?: string }> = ({
+  id,
+  label,
+  values,
+  errors,
+  hint,
+  autocomplete,
+}) => (
+  <Field id={id} label={label} errors={errors} hint={hint}>
+    {(aria) => (
+      <input id={id} name={id} type="text" autocomplete={autocomplete} value={values[id]} {...aria} />
+    )}
+  </Field>
+);
+
 const RESOLVED_OPTIONS: [string, string][] = [
   ["ignore", "do nothing"],
   ["reverse", "scale the other way"],
@@ -417,22 +432,13 @@ export const ReceiverForm: FC<{
               ["mostRecent", "the newest hosts"],
             ]}
           />
-          <Field
+          <TextField
             id="hostTemplateId"
             label="Host template"
+            values={values}
             errors={errors}
             hint="Optional: otherwise the group's oldest machine-driver host is cloned."
-          >
-            {(aria) => (
-              <input
-                id="hostTemplateId"
-                name="hostTemplateId"
-                type="text"
-                value={values.hostTemplateId}
-                {...aria}
-              />
-            )}
-          </Field>
+          />
         </div>
         <div class="row">
           <NumberField
@@ -465,31 +471,28 @@ export const ReceiverForm: FC<{
           )}
         </Field>
         <div class="row">
-          <Field id="tag" label="Tag" errors={errors} hint="An exact tag, or a pattern such as v1.* or *.">
-            {(aria) => <input id="tag" name="tag" type="text" value={values.tag} {...aria} />}
-          </Field>
-          <Field id="payloadFormat" label="Registry" errors={errors}>
-            {(aria) => (
-              <select id="payloadFormat" name="payloadFormat" {...aria}>
-                {Object.entries(FORMAT_LABELS).map(([value, label]) => (
-                  <option value={value} selected={values.payloadFormat === value}>
-                    {label}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field id="addressType" label="Address type" errors={errors} hint="Alibaba Cloud only.">
-            {(aria) => (
-              <select id="addressType" name="addressType" {...aria}>
-                {["registry", "registry-internal", "registry-vpc"].map((value) => (
-                  <option value={value} selected={values.addressType === value}>
-                    {value}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <TextField
+            id="tag"
+            label="Tag"
+            values={values}
+            errors={errors}
+            hint="An exact tag, or a pattern such as v1.* or *."
+          />
+          <SelectField
+            id="payloadFormat"
+            label="Registry"
+            values={values}
+            errors={errors}
+            options={Object.entries(FORMAT_LABELS)}
+          />
+          <SelectField
+            id="addressType"
+            label="Address type"
+            values={values}
+            errors={errors}
+            hint="Alibaba Cloud only."
+            options={["registry", "registry-internal", "registry-vpc"].map((value) => [value, value])}
+          />
         </div>
         <div class="row">
           <NumberField id="batchSize" label="Batch size" values={values} errors={errors} />
@@ -516,18 +519,14 @@ export const ReceiverForm: FC<{
           options={SENDER_OPTIONS}
         />
         <div class="row">
-          <Field id="senderUsername" label="Sender user" errors={errors} hint="Basic credentials only.">
-            {(aria) => (
-              <input
-                id="senderUsername"
-                name="senderUsername"
-                type="text"
-                autocomplete="off"
-                value={values.senderUsername}
-                {...aria}
-              />
-            )}
-          </Field>
+          <TextField
+            id="senderUsername"
+            label="Sender user"
+            values={values}
+            errors={errors}
+            hint="Basic credentials only."
+            autocomplete="off"
+          />
           <Field
             id="senderSecret"
             label="Sender secret"
@@ -544,22 +543,13 @@ export const ReceiverForm: FC<{
               />
             )}
           </Field>
-          <Field
+          <TextField
             id="senderTimestampHeader"
             label="Timestamp header"
+            values={values}
             errors={errors}
             hint="Grafana only, if set there."
-          >
-            {(aria) => (
-              <input
-                id="senderTimestampHeader"
-                name="senderTimestampHeader"
-                type="text"
-                value={values.senderTimestampHeader}
-                {...aria}
-              />
-            )}
-          </Field>
+          />
         </div>
       </fieldset>
       <div>
