@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { alertmanagerNotification } from "../fixtures/alerts";
+import { base64, hex, hmac } from "../fixtures/signatures";
 import {
   call,
   cattleService,
@@ -18,17 +19,8 @@ beforeEach(async () => {
 
 const RECEIVERS = "/v1-webhooks/receivers?projectId=1a5";
 const SECRET = "s3nder-secret-for-tests-0123456789";
-const encoder = new TextEncoder();
 
-async function hmac(key: Uint8Array, data: string): Promise<Uint8Array> {
-  const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", imported, encoder.encode(data)));
-}
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-const githubSignature = async (body: string, secret = SECRET) =>
-  `sha256=${hex(await hmac(encoder.encode(secret), body))}`;
+const githubSignature = async (body: string, secret = SECRET) => `sha256=${hex(await hmac(secret, body))}`;
 
 async function createVerified(senderVerification: unknown, config: Record<string, unknown> = {}) {
   const response = await call(RECEIVERS, {
@@ -129,13 +121,13 @@ describe("a receiver with sender verification", () => {
     const key = crypto.getRandomValues(new Uint8Array(32));
     const receiver = await createVerified({
       scheme: "standardWebhooks",
-      secret: `whsec_${btoa(String.fromCharCode(...key))}`,
+      secret: `whsec_${base64(key)}`,
     });
     const body = '{"type":"image.pushed"}';
     const signedAt = async (id: string, seconds: number) => ({
       "webhook-id": id,
       "webhook-timestamp": String(seconds),
-      "webhook-signature": `v1,${btoa(String.fromCharCode(...(await hmac(key, `${id}.${seconds}.${body}`))))}`,
+      "webhook-signature": `v1,${base64(await hmac(key, `${id}.${seconds}.${body}`))}`,
     });
     const now = Math.floor(Date.now() / 1000);
     const headers = await signedAt("msg_1", now);

@@ -6,19 +6,11 @@ import {
   senderVerificationSchema,
   verifySender,
 } from "../../src/senders/verification";
+import { base64, hex, hmac } from "../fixtures/signatures";
 
 const encoder = new TextEncoder();
 const NOW = Date.UTC(2026, 10, 23, 10, 0, 0);
 const nowSeconds = String(NOW / 1000);
-
-async function hmac(key: Uint8Array, data: string): Promise<Uint8Array> {
-  const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", imported, encoder.encode(data)));
-}
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 
 async function checkOf(input: Record<string, unknown>) {
   return (await prepareSenderCheck(senderVerificationSchema.parse(input) as SenderVerificationInput)).check;
@@ -82,7 +74,7 @@ describe("bearer and Basic", () => {
 describe("GitHub X-Hub-Signature-256", () => {
   it("accepts the HMAC of the exact body and refuses any change", async () => {
     const github = { scheme: "github", secret: SECRET };
-    const signature = `sha256=${hex(await hmac(encoder.encode(SECRET), BODY))}`;
+    const signature = `sha256=${hex(await hmac(SECRET, BODY))}`;
     expect(await verdict(github, { "x-hub-signature-256": signature }, BODY)).toEqual({ ok: true });
     expect(await verdict(github, { "x-hub-signature-256": signature }, `${BODY} `)).toMatchObject({
       ok: false,
@@ -97,7 +89,7 @@ describe("GitHub X-Hub-Signature-256", () => {
       ok: false,
       reason: expect.stringContaining("missing"),
     });
-    const other = `sha256=${hex(await hmac(encoder.encode(`${SECRET}x`), BODY))}`;
+    const other = `sha256=${hex(await hmac(`${SECRET}x`, BODY))}`;
     expect(await verdict(github, { "x-hub-signature-256": other }, BODY)).toMatchObject({ ok: false });
   });
 });
@@ -105,7 +97,7 @@ describe("GitHub X-Hub-Signature-256", () => {
 describe("Grafana's HMAC signature", () => {
   it("signs the body alone without a timestamp header, in the configured header", async () => {
     const grafana = { scheme: "grafana", secret: SECRET, header: "X-Custom-Signature" };
-    const signature = hex(await hmac(encoder.encode(SECRET), BODY));
+    const signature = hex(await hmac(SECRET, BODY));
     expect(await verdict(grafana, { "x-custom-signature": signature }, BODY)).toEqual({ ok: true });
     expect(await verdict(grafana, { "x-grafana-alerting-signature": signature }, BODY)).toMatchObject({
       ok: false,
@@ -115,7 +107,7 @@ describe("Grafana's HMAC signature", () => {
   it("signs timestamp:body with a timestamp header, and refuses a timestamp outside 5 minutes", async () => {
     const grafana = { scheme: "grafana", secret: SECRET, timestampHeader: "X-Grafana-Alerting-Timestamp" };
     const signed = async (timestamp: string) => ({
-      "x-grafana-alerting-signature": hex(await hmac(encoder.encode(SECRET), `${timestamp}:${BODY}`)),
+      "x-grafana-alerting-signature": hex(await hmac(SECRET, `${timestamp}:${BODY}`)),
       "x-grafana-alerting-timestamp": timestamp,
     });
     expect(await verdict(grafana, await signed(nowSeconds), BODY)).toEqual({ ok: true });
@@ -130,7 +122,7 @@ describe("Grafana's HMAC signature", () => {
     expect(await verdict(grafana, await signed(future), BODY)).toMatchObject({ ok: false });
     // The body alone, without the timestamp, is not what this receiver accepts.
     const bodyOnly = { ...(await signed(nowSeconds)) };
-    bodyOnly["x-grafana-alerting-signature"] = hex(await hmac(encoder.encode(SECRET), BODY));
+    bodyOnly["x-grafana-alerting-signature"] = hex(await hmac(SECRET, BODY));
     expect(await verdict(grafana, bodyOnly, BODY)).toMatchObject({ ok: false });
     // A valid signature with its timestamp moved is refused.
     expect(
