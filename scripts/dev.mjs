@@ -4,6 +4,7 @@
 // nothing has to be set up by hand; delete the file to start over with a new key.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { denoServeArgs } from "./deno-serve.mjs";
 import { newSigningKeySet } from "./signing-key.mjs";
 
 const DEV_VARS = ".dev.vars";
@@ -54,22 +55,7 @@ const workers = [
   onDeno
     ? {
         name: "hooks/deno",
-        // The npm package's launcher finds the platform's deno binary.
-        command: [
-          process.execPath,
-          [
-            "node_modules/deno/bin.cjs",
-            "serve",
-            "--allow-net",
-            "--allow-env",
-            "--allow-read",
-            "--allow-write",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "8787",
-            "src/deno.ts",
-          ],
+        command: [process.execPath, denoServeArgs(8787)],
         ],
         env: { ...devVars(), CATTLE_URL: "http://127.0.0.1:8788", DATA_DIR: ".wrangler/deno" },
       }

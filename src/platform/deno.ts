@@ -41,7 +41,9 @@ class SqliteObjectStorage implements ObjectStorage {
     db.exec("CREATE TABLE IF NOT EXISTS _alarm (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL)");
     this.sql = {
       exec: <T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]) => {
-        if (bindings.length === 0 && !READS.test(query)) {
+        const reads = READS.test(query);
+        // Schema scripts (several statements, no bindings) run as a whole.
+        if (bindings.length === 0 && !reads) {
           db.exec(query);
           return rows<T>([]);
         }
@@ -51,7 +53,7 @@ class SqliteObjectStorage implements ObjectStorage {
           this.#statements.set(query, statement);
         }
         const values = bindings as (string | number | null)[];
-        if (READS.test(query)) return rows(statement.all(...values) as T[]);
+        if (reads) return rows(statement.all(...values) as T[]);
         statement.run(...values);
         return rows<T>([]);
       },

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { Miniflare } from "miniflare";
+// @ts-expect-error: a plain ESM script shared with `npm run dev:deno`
+import { DENO_LAUNCHER, denoServeArgs } from "../../scripts/deno-serve.mjs";
 // @ts-expect-error: a plain ESM script shared with the benchmark
 import { emulatorWorker, serviceWorkers } from "../../scripts/local-workers.mjs";
 // @ts-expect-error: a plain ESM script shared with `npm run dev`
@@ -48,7 +50,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const DENO = "node_modules/deno/bin.cjs";
+export { DENO_LAUNCHER as DENO };
 
 export interface DenoStack extends LocalStack {
   /** Stops the Deno server (SIGKILL: no chance to tidy up) and starts it again on the same data. */
@@ -75,7 +77,6 @@ export async function startDenoStack(options: { dataDir?: string } = {}): Promis
     WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
     ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
   };
-  const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
 
   let child: ChildProcess | undefined;
   const kill = async (signal: NodeJS.Signals) => {
@@ -91,11 +92,11 @@ export async function startDenoStack(options: { dataDir?: string } = {}): Promis
   };
   const start = async () => {
     let log = "";
-    const started = spawn(
-      process.execPath,
-      [DENO, "serve", ...permissions, "--host", "127.0.0.1", "--port", String(port), "src/deno.ts"],
-      { detached: true, stdio: ["ignore", "pipe", "pipe"], env },
-    );
+    const started = spawn(process.execPath, denoServeArgs(port), {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env,
+    });
     child = started;
     started.stdout?.on("data", (chunk) => (log += chunk));
     started.stderr?.on("data", (chunk) => (log += chunk));

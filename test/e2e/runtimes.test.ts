@@ -20,11 +20,13 @@ const runtimes: [string, () => Promise<LocalStack>, boolean][] = [
   ["Deno", startDenoStack, denoAvailable],
 ];
 
-describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
-  let stack: LocalStack;
-
+/** Requests to a stack as a management client (the dev key) and a sender make them. */
+function clientOf(stackOf: () => LocalStack) {
   const api = (path: string, init: RequestInit = {}) =>
-    fetch(new URL(path, stack.url), { ...init, headers: { authorization: KEY, ...json, ...init.headers } });
+    fetch(new URL(path, stackOf().url), {
+      ...init,
+      headers: { authorization: KEY, ...json, ...init.headers },
+    });
   const create = async (body: Record<string, unknown>) => {
     const response = await api("/v1-webhooks/receivers?projectId=1a5", {
       method: "POST",
@@ -40,8 +42,15 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
       scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 1000, ...config },
       ...extra,
     });
+  /** POSTs a trigger URL (absolute, as the API returns it) to this stack. */
   const trigger = (url: string, init: RequestInit = {}) =>
-    fetch(new URL(new URL(url).pathname + new URL(url).search, stack.url), { method: "POST", ...init });
+    fetch(new URL(new URL(url).pathname + new URL(url).search, stackOf().url), { method: "POST", ...init });
+  return { api, create, scaleReceiver, trigger };
+}
+
+describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
+  let stack: LocalStack;
+  const { api, create, scaleReceiver, trigger } = clientOf(() => stack);
   const service = async (id: string) =>
     (await (
       await stack.emulator(`/v2-beta/projects/1a5/services/${id}`, { headers: { authorization: KEY } })
@@ -247,26 +256,16 @@ describe.skipIf(!denoAvailable)("on Deno with a data directory", () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(new URL(path, stack.url), { ...init, headers: { authorization: KEY, ...json, ...init.headers } });
-  const post = (url: string, body?: string) =>
-    fetch(new URL(new URL(url).pathname + new URL(url).search, stack.url), {
-      method: "POST",
-      body,
-      headers: json,
-    });
+  const { api, create, trigger } = clientOf(() => stack);
+  const post = (url: string, body?: string) => trigger(url, { body, headers: json });
 
   it("keeps receivers, history and a running upgrade's follow-up across a killed process", async () => {
-    const created = async (body: unknown) =>
-      (await (
-        await api("/v1-webhooks/receivers?projectId=1a5", { method: "POST", body: JSON.stringify(body) })
-      ).json()) as { id: string; url: string };
-    const scale = await created({
+    const scale = await create({
       name: "restart-scale",
       driver: "scaleService",
       scaleServiceConfig: { serviceId: "1s2", action: "up", amount: 1, max: 10 },
     });
-    const upgrade = await created({
+    const upgrade = await create({
       name: "restart-upgrade",
       driver: "serviceUpgrade",
       serviceUpgradeConfig: { serviceSelector: { app: "web" }, tag: "*", intervalMillis: 100 },
