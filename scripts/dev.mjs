@@ -56,7 +56,6 @@ const workers = [
     ? {
         name: "hooks/deno",
         command: [process.execPath, denoServeArgs(8787)],
-        ],
         env: { ...devVars(), CATTLE_URL: "http://127.0.0.1:8788", DATA_DIR: ".wrangler/deno" },
       }
     : {
