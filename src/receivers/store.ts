@@ -1,5 +1,6 @@
 import type { DriverConfig } from "../api/receiver-schema";
 import type { SenderVerificationView } from "../senders/verification";
+import { fromBase64Url, toBase64Url } from "../util/base64";
 
 /** A receiver as stored. The token is never stored: it is derived by signing this record. */
 export type ReceiverRecord = DriverConfig & {
@@ -39,12 +40,6 @@ export interface ReceiverStore {
 
 export class InvalidMarker extends Error {}
 
-const toBase64Url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-
 async function markerCheck(projectId: string, cursor: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${projectId}\n${cursor}`));
   return toBase64Url(new Uint8Array(digest).slice(0, 6));
@@ -63,10 +58,7 @@ export async function decodeMarker(projectId: string, marker: string): Promise<s
   if (!encoded || !check || extra !== undefined) throw new InvalidMarker();
   let cursor: string;
   try {
-    const binary = atob(encoded.replace(/-/g, "+").replace(/_/g, "/"));
-    cursor = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
-      Uint8Array.from(binary, (c) => c.charCodeAt(0)),
-    );
+    cursor = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(fromBase64Url(encoded));
   } catch {
     throw new InvalidMarker();
   }

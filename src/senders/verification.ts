@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fromBase64, toBase64 } from "../util/base64";
 
 /**
  * Optional proof, beyond the secret URL, that a delivery comes from the sender a receiver was
@@ -77,8 +78,6 @@ export interface SenderProof {
 export type SenderVerdict = { ok: true } | { ok: false; reason: string; challenge?: string };
 
 const encoder = new TextEncoder();
-const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 function standardWebhooksKey(value: string): Uint8Array | undefined {
   const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
