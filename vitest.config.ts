@@ -36,6 +36,8 @@ export default defineConfig({
                 CATTLE_ACCESS_KEY: "dev-access",
                 CATTLE_SECRET_KEY: "dev-secret",
                 WEBHOOK_SIGNING_KEYS: signingKeys,
+                // The property tests' seed, when a failure is to be repeated (printed by every run).
+                FUZZ_SEED: process.env.FUZZ_SEED ?? "",
               },
               workers: [
                 {

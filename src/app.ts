@@ -10,6 +10,7 @@ import type { Platform, Settings } from "./platform/types";
 import { apiRoot } from "./routes/api-root";
 import { receiverRoutes } from "./routes/receivers";
 import { triggerRoutes } from "./routes/trigger";
+import { SigningKeyError } from "./tokens/signing";
 
 /**
  * The service, whatever runs it: `platformOf` gives each request its runtime's storage and
@@ -63,11 +64,16 @@ export function createApp<B extends Settings>(platformOf: (bindings: B) => Platf
         ),
       );
     }
-    // Unknown errors are bugs: log the message (never a request's secrets), answer a bare 500.
-    console.error(
-      "unhandled error",
-      error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown",
-    );
+    if (error instanceof SigningKeyError) {
+      // The deployment's configuration, not the request, is wrong: say which setting, not its value.
+      console.error("configuration error:", error.message);
+    } else {
+      // Unknown errors are bugs: log the message (never a request's secrets), answer a bare 500.
+      console.error(
+        "unhandled error",
+        error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown",
+      );
+    }
     return errorResponse(c, new ApiError(500, "InternalError", "internal error"));
   });
 

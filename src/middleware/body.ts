@@ -31,3 +31,15 @@ export function parseJson(text: string): unknown {
     throw new ApiError(422, "InvalidFormat", "the request body is not valid JSON");
   }
 }
+
+/**
+ * A form post's fields. A body that does not parse as its Content-Type says (multipart without a
+ * boundary, a truncated part) is the sender's mistake: 400, not a crash.
+ */
+export async function formBody(c: Context): Promise<Record<string, string | File | (string | File)[]>> {
+  try {
+    return await c.req.parseBody();
+  } catch {
+    throw new ApiError(400, "InvalidFormat", "the form body does not match its Content-Type");
+  }
+}

@@ -12,6 +12,7 @@ import { publicOrigin } from "../api/resources";
 import { validationErrors } from "../api/validation";
 import { CattleClient } from "../cattle/client";
 import { unscalableReason } from "../drivers/scale-service";
+import { formBody } from "../middleware/body";
 import { assertCanWrite, authorize, credentialsOf } from "../middleware/management-auth";
 import { type Receivers, receiversOf } from "../receivers/manage";
 import type { ReceiverRecord } from "../receivers/store";
@@ -167,7 +168,7 @@ export const pageRoutes = new Hono<AppEnv>()
   .post("/receivers", async (c) => {
     const { caller, environments, cattle } = await session(c);
     await assertCanWrite(caller);
-    const form = await c.req.parseBody();
+    const form = await formBody(c);
     const values = Object.fromEntries(
       FORM_FIELD_NAMES.map((key) => [key, typeof form[key] === "string" ? (form[key] as string) : ""]),
     ) as unknown as FormValues;

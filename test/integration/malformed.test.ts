@@ -82,4 +82,16 @@ describe("malformed requests", () => {
     }
     expect(failures).toEqual([]);
   });
+
+  it("answers 400 to a form whose body does not match its multipart Content-Type", async () => {
+    for (const contentType of ["multipart/form-data", "multipart/form-data; boundary=x"]) {
+      const response = await call("/receivers?projectId=1a5", {
+        method: "POST",
+        rawBody: "name=x&kind=scaleService",
+        headers: { "content-type": contentType },
+      });
+      expect(response.status, contentType).toBe(400);
+      expect(await response.json()).toMatchObject({ type: "error", status: 400, code: "InvalidFormat" });
+    }
+  });
 });

@@ -1,0 +1,7 @@
+// Bindings that only the test runs have (vitest.config.ts), beside the Worker's generated ones.
+declare namespace Cloudflare {
+  interface Env {
+    /** The seed of the property tests, to repeat a run; empty for a fresh one. */
+    FUZZ_SEED?: string;
+  }
+}
