@@ -1,12 +1,13 @@
 /**
- * The API keys the emulator knows and what each may see. Cattle decides this from project
- * memberships; here it is a fixed table matching the seed.
+ * The API keys and Rancher session tokens the emulator knows and what each may see. Cattle decides
+ * this from project memberships; here it is a fixed table matching the seed.
  */
 export type Role = "owner" | "readonly";
 
 export interface Principal {
-  accessKey: string;
-  /** Project id → the key's role in it. A project not listed here does not exist for the key. */
+  /** The access key, or the session token, the request authenticated with. */
+  credential: string;
+  /** Project id → the credential's role in it. A project not listed here does not exist for it. */
   projects: Readonly<Record<string, Role>>;
 }
 
@@ -16,9 +17,51 @@ const KEYS: Readonly<Record<string, { secretKey: string; projects: Record<string
   "other-access": { secretKey: "other-secret", projects: { "1a7": "owner" } },
 };
 
-/** The principal for a Basic `Authorization` header, or null when it is absent, malformed or wrong. */
-export function authenticate(header: string | undefined | null): Principal | null {
-  if (!header) return null;
+/** A session token stands for the user of the key with the same rights (CONTRACT §11). */
+const SESSIONS: Readonly<Record<string, keyof typeof KEYS>> = {
+  "dev-session": "dev-access",
+  "readonly-session": "readonly-access",
+  "other-session": "other-access",
+};
+
+/**
+ * The principal of a request, or null when its credential is absent, malformed or wrong. An
+ * `Authorization: Basic` header is an API key. Otherwise the Rancher session token decides, found as
+ * Cattle's `AbstractTokenUtil.findAndSetJWT` finds it: the `token` cookie first (when not blank), then
+ * the `Authorization` header (`Bearer <token>`, or the bare token).
+ */
+export function authenticate(
+  authorization: string | undefined | null,
+  cookie: string | undefined | null,
+): Principal | null {
+  if (authorization && /^\s*basic(\s|$)/i.test(authorization)) return keyPrincipal(authorization);
+  const token = cookieValue(cookie, "token") ?? bearerToken(authorization);
+  if (token === undefined) return null;
+  const key = Object.hasOwn(SESSIONS, token) ? SESSIONS[token] : undefined;
+  const entry = key === undefined ? undefined : KEYS[key];
+  return entry ? { credential: token, projects: entry.projects } : null;
+}
+
+function bearerToken(header: string | undefined | null): string | undefined {
+  const parts = header?.trim().split(/\s+/) ?? [];
+  if (parts.length === 2 && parts[0]?.toLowerCase() === "bearer") return parts[1];
+  if (parts.length === 1 && parts[0] !== "") return parts[0];
+  return undefined;
+}
+
+/** A cookie's value, or undefined when it is absent or blank (Cattle skips blank ones). */
+function cookieValue(header: string | undefined | null, name: string): string | undefined {
+  for (const pair of header?.split(";") ?? []) {
+    const at = pair.indexOf("=");
+    if (at < 0 || pair.slice(0, at).trim().toLowerCase() !== name) continue;
+    const value = pair.slice(at + 1).trim();
+    if (value !== "") return value;
+  }
+  return undefined;
+}
+
+/** The principal for a Basic `Authorization` header, or null when it is malformed or wrong. */
+function keyPrincipal(header: string): Principal | null {
   const match = /^\s*basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
   if (!match) return null;
   let decoded: string;
@@ -33,7 +76,7 @@ export function authenticate(header: string | undefined | null): Principal | nul
   const secretKey = decoded.slice(colon + 1);
   const entry = Object.hasOwn(KEYS, accessKey) ? KEYS[accessKey] : undefined;
   if (!entry || !constantTimeEqual(entry.secretKey, secretKey)) return null;
-  return { accessKey, projects: entry.projects };
+  return { credential: accessKey, projects: entry.projects };
 }
 
 /** The project a key works in when the request names none: its first one, as Cattle's default project. */

@@ -26,7 +26,7 @@ export const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (admission.failStatus !== null) {
     throw new ApiError(admission.failStatus, codeForStatus(admission.failStatus), "Injected fault");
   }
-  const principal = authenticate(c.req.header("authorization"));
+  const principal = authenticate(c.req.header("authorization"), c.req.header("cookie"));
   if (!principal) throw new ApiError(401, "Unauthorized", "Unauthorized");
   checkProjectAccess(principal, url.pathname, c.req.header("x-api-project-id"));
   c.set("principal", principal);

@@ -186,3 +186,73 @@ describe("API root", () => {
     expect(body.links.self).toBe("https://rancher.example.com/v2-beta/projects/1a5/services/1s1");
   });
 });
+
+describe("Rancher sessions", () => {
+  const bearer = (token: string) => ({ key: null, headers: { authorization: `Bearer ${token}` } });
+  const cookie = (value: string) => ({ key: null, headers: { cookie: value } });
+
+  it("accepts a session token as a Bearer header or as the token cookie, on every route", async () => {
+    for (const options of [
+      bearer("dev-session"),
+      cookie("token=dev-session"),
+      cookie("CSRF=AB12; token=dev-session"),
+    ]) {
+      expect((await call("/v2-beta", options)).status).toBe(200);
+      const projects = await json("/v2-beta/projects", options);
+      expect(projects.body.data.map((p: { id: string }) => p.id)).toEqual(["1a5"]);
+      expect((await call(`${P}/schemas/service`, options)).status).toBe(200);
+      expect((await call(`${P}/hosts`, options)).status).toBe(200);
+    }
+    const put = await json(`${P}/services/1s1`, {
+      ...cookie("token=dev-session"),
+      method: "PUT",
+      body: { scale: 2 },
+    });
+    expect([put.status, put.body.scale]).toEqual([200, 2]);
+  });
+
+  it("gives each session the rights of its key", async () => {
+    const schema = await json(`${P}/schemas/service`, bearer("readonly-session"));
+    expect(schema.body.resourceMethods).toEqual(["GET"]);
+    const put = await json(`${P}/services/1s1`, {
+      ...bearer("readonly-session"),
+      method: "PUT",
+      body: { scale: 3 },
+    });
+    expect([put.status, put.body.code]).toEqual([405, "MethodNotAllowed"]);
+    expect((await call(`${P}/services`, cookie("token=other-session"))).status).toBe(403);
+    const other = await json("/v2-beta/projects/1a7/services/1s9", cookie("token=other-session"));
+    expect([other.status, other.body.name]).toEqual([200, "api"]);
+    expect((await json("/v2-beta/projects", bearer("other-session"))).body.data[0].id).toBe("1a7");
+  });
+
+  it("answers a wrong session token with 401, as a wrong key, with the challenge unless told not to", async () => {
+    for (const options of [bearer("nobody-session"), cookie("token=nobody-session"), bearer("dev-access")]) {
+      const refused = await json(`${P}/services`, options);
+      expect([refused.status, refused.body.code]).toEqual([401, "Unauthorized"]);
+      expect(refused.response.headers.get("www-authenticate")).not.toBeNull();
+    }
+    const quiet = await call(`${P}/services`, {
+      key: null,
+      headers: { cookie: "token=nobody-session", "x-api-no-challenge": "true" },
+    });
+    expect(quiet.status).toBe(401);
+    expect(quiet.headers.get("www-authenticate")).toBeNull();
+    // As in Cattle, a non-blank token cookie decides before the Authorization header.
+    const both = await call(`${P}/services`, {
+      key: null,
+      headers: { cookie: "token=nobody-session", authorization: "Bearer dev-session" },
+    });
+    expect(both.status).toBe(401);
+    expect(
+      (
+        await call(`${P}/services`, {
+          key: null,
+          headers: { cookie: "token=", authorization: "Bearer dev-session" },
+        })
+      ).status,
+    ).toBe(200);
+    // An API key in Basic wins over a cookie, as before.
+    expect((await call(`${P}/services`, { headers: { cookie: "token=nobody-session" } })).status).toBe(200);
+  });
+});
