@@ -37,6 +37,11 @@ export interface TypeDef {
   pluralName: string;
   /** Top-level types have collections; embedded ones (launchConfig…) only describe fields. */
   embedded?: boolean;
+  /**
+   * Fields the type does not list are kept as sent instead of dropped: Cattle stores a launch config
+   * whole (`environment`, `ports`, `volumeDriver`, … and anything newer than this emulator).
+   */
+  open?: boolean;
   fields: Record<string, FieldDef>;
   resourceActions?: Record<string, ActionDef>;
   /** Methods this emulator serves for the type, for a key that may write. */
@@ -331,6 +336,7 @@ export const TYPES: Record<string, TypeDef> = {
     id: "launchConfig",
     pluralName: "launchConfigs",
     embedded: true,
+    open: true,
     fields: {
       imageUuid: { type: "string", create: true, nullable: true },
       kind: { type: "string", create: true, nullable: true, default: "container" },

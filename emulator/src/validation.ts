@@ -74,7 +74,7 @@ function convert(fieldName: string, type: string, value: unknown): Converted {
       if (!nested) return { ok: true, value };
       if (!isPlainObject(value)) return bad("InvalidFormat", fieldName, `${fieldName} must be an object`);
       // Embedded objects are validated as creates, as gdapi does, whatever the outer operation.
-      const result = sanitize(nested.fields, value, "create", `${fieldName}.`);
+      const result = sanitize(nested.fields, value, "create", `${fieldName}.`, nested.open === true);
       if (!result.ok)
         return bad(result.error.code, result.error.fieldName ?? fieldName, result.error.message);
       return { ok: true, value: result.value };
@@ -125,18 +125,24 @@ function checkCriteria(fieldName: string, field: FieldDef, value: unknown): Conv
  * Validates a request body against a type's fields the way gdapi's ValidationHandler does:
  * fields the operation may not set (unknown, read-only, create-only on update) are dropped without
  * complaint; the others are converted and checked; on create, defaults fill in and required fields
- * must be present. `prefix` names the enclosing field in error paths.
+ * must be present. `prefix` names the enclosing field in error paths. With `keepUnknown` (an open
+ * type such as a launch config), fields the type does not list are kept as sent.
  */
 export function sanitize(
   fields: Readonly<Record<string, FieldDef>>,
   input: unknown,
   operation: Operation,
   prefix = "",
+  keepUnknown = false,
 ): Result<Record<string, unknown>> {
   const body = isPlainObject(input) ? input : {};
   const out: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(body)) {
-    if (!Object.hasOwn(fields, name) || name === "id") continue;
+    if (name === "id") continue;
+    if (!Object.hasOwn(fields, name)) {
+      if (keepUnknown) out[name] = raw;
+      continue;
+    }
     const field = fields[name] as FieldDef;
     if (!(operation === "create" ? field.create : field.update)) continue;
     const fieldName = `${prefix}${name}`;

@@ -307,3 +307,85 @@ describe("creating services", () => {
     expect(["launchConfig", "lbConfig"]).toContain(body.fieldName);
   });
 });
+
+describe("launch configs kept whole", () => {
+  const extras = { environment: { A: "1" }, ports: ["80:80"], customThing: { x: 1 } };
+
+  it("keeps fields it does not know, as sent, on create", async () => {
+    const { status, body } = await json(`${P}/services`, {
+      method: "POST",
+      body: {
+        name: "kept",
+        launchConfig: {
+          imageUuid: "docker:redis:7",
+          labels: { role: "cache" },
+          ...extras,
+          volumeDriver: "rexray",
+        },
+      },
+    });
+    expect(status).toBe(201);
+    expect(body.launchConfig).toMatchObject({
+      ...extras,
+      volumeDriver: "rexray",
+      imageUuid: "docker:redis:7",
+    });
+    expect((await json(`${P}/services/${body.id}`)).body.launchConfig).toMatchObject({
+      ...extras,
+      volumeDriver: "rexray",
+    });
+    // Known fields are still checked, and the emulator's own (version) cannot be set.
+    const bad = await json(`${P}/services`, {
+      method: "POST",
+      body: { name: "bad", launchConfig: { ...extras, ports: [{ not: "a string" }] } },
+    });
+    expect([bad.status, bad.body.fieldName]).toEqual([422, "launchConfig.ports"]);
+    const versioned = await json(`${P}/services`, {
+      method: "POST",
+      body: { name: "versioned", launchConfig: { version: "7", customThing: { x: 2 } } },
+    });
+    expect(versioned.body.launchConfig).toMatchObject({ version: "0", customThing: { x: 2 } });
+  });
+
+  it("keeps them on a load balancer's PUT", async () => {
+    const { status, body } = await json(`${P}/loadbalancerservices/1s2`, {
+      method: "PUT",
+      body: { launchConfig: { imageUuid: "docker:rancher/lb-service-haproxy:v0.9.2", ...extras } },
+    });
+    expect(status).toBe(200);
+    expect(body.launchConfig).toMatchObject({
+      imageUuid: "docker:rancher/lb-service-haproxy:v0.9.2",
+      ...extras,
+    });
+  });
+
+  it("keeps them on upgrade, in the primary and the sidekicks, and gives them back on rollback", async () => {
+    await json(`${P}/services/1s5?action=upgrade`, {
+      method: "POST",
+      body: {
+        inServiceStrategy: {
+          launchConfig: { imageUuid: "docker:myorg/api:1.1.0", labels: { app: "api" }, ...extras },
+          secondaryLaunchConfigs: [
+            { name: "api-sidecar", imageUuid: "docker:myorg/sidecar:2.2", customThing: { y: 2 } },
+          ],
+        },
+      },
+    });
+    const upgrading = (await json(`${P}/services/1s5`)).body;
+    expect(upgrading.launchConfig).toMatchObject({ imageUuid: "docker:myorg/api:1.1.0", ...extras });
+    expect(upgrading.secondaryLaunchConfigs[0]).toMatchObject({ name: "api-sidecar", customThing: { y: 2 } });
+    expect(upgrading.upgrade.inServiceStrategy.launchConfig).toMatchObject(extras);
+
+    await json(`${P}/services/1s1?action=upgrade`, {
+      method: "POST",
+      body: { inServiceStrategy: { launchConfig: { imageUuid: "docker:nginx:1.27", ...extras } } },
+    });
+    const rolling = await json(`${P}/services/1s1?action=rollback`, { method: "POST" });
+    expect(rolling.body.launchConfig).toMatchObject({
+      imageUuid: "docker:nginx:1.25",
+      ports: ["8080:80/tcp"],
+    });
+    expect("customThing" in rolling.body.launchConfig).toBe(false);
+    expect(rolling.body.upgrade.inServiceStrategy.launchConfig).toMatchObject(extras);
+  });
+});
