@@ -18,7 +18,16 @@ import { isGlobal, SEED_VERSION, seedWorld } from "./seed";
 import { currentState, NEVER, phaseFor, settle, upgradeDurationMs, upgradeRoundsDone } from "./state-machine";
 
 const DEFAULT_TRANSITION_MS = 300;
-const NO_FAULTS: Faults = { status: 503, count: 0, delayMs: 0, upgradeFailure: null };
+const NO_FAULTS: Faults = {
+  status: 503,
+  count: 0,
+  delayMs: 0,
+  upgradeFailure: null,
+  lateMs: 0,
+  lateCount: 0,
+  dropCount: 0,
+};
+
 const emptyStats = (): Stats => ({ total: 0, byMethod: {}, byPath: {} });
 
 /** Cattle's rule for service names (AbstractDefaultResourceManagerFilter.validateDNSPatternForName). */
@@ -105,8 +114,12 @@ export class CattleState extends DurableObject<Env> {
     this.#reset();
   }
 
-  /** Counts one `/v2-beta` request and says whether to delay or fail it. */
-  admit(method: string, path: string): Admission {
+  /**
+   * Counts one `/v2-beta` request and says whether to delay or fail it, and, for a write that got past
+   * authentication (`write`), whether to answer it late or not at all. A write the injected status
+   * fails is not applied, so it takes neither of those.
+   */
+  admit(method: string, path: string, write: boolean): Admission {
     const stats = this.#stats;
     stats.total += 1;
     stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
@@ -118,8 +131,19 @@ export class CattleState extends DurableObject<Env> {
       failStatus = this.#faults.status;
       this.#faults.count -= 1;
     }
+    let lateMs = 0;
+    let drop = false;
+    if (write && failStatus === null) {
+      if (this.#faults.dropCount > 0) {
+        this.#faults.dropCount -= 1;
+        drop = true;
+      } else if (this.#faults.lateCount > 0) {
+        this.#faults.lateCount -= 1;
+        lateMs = this.#faults.lateMs;
+      }
+    }
     this.#persist({ stats, faults: this.#faults });
-    return { delayMs: this.#faults.delayMs, failStatus };
+    return { delayMs: this.#faults.delayMs, failStatus, lateMs, drop };
   }
 
   stats(): Stats {

@@ -1,12 +1,17 @@
 import { z } from "zod";
 import { ApiError } from "./errors";
 
+const COUNT = z.int().min(0).max(1_000_000).optional();
+
 /** `POST /_emulator/faults`: every field optional, since fields not sent keep their value. */
 export const faultsPatch = z.strictObject({
   status: z.int().min(400).max(599).optional(),
-  count: z.int().min(0).max(1_000_000).optional(),
+  count: COUNT,
   delayMs: z.int().min(0).max(60_000).optional(),
   upgradeFailure: z.string().min(1).max(2000).nullable().optional(),
+  lateMs: z.int().min(0).max(60_000).optional(),
+  lateCount: COUNT,
+  dropCount: COUNT,
 });
 
 /** `POST /_emulator/config`: how long each emulated transition lasts. */

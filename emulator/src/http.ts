@@ -91,11 +91,16 @@ export function requestedProject(pathname: string, header: string | undefined): 
  * Cattle's `ApiAuthenticator` refuses a request for a project the key is no member of (or one that
  * does not exist) with 403, before any routing: so does the emulator, right after authentication.
  */
-export function checkProjectAccess(principal: Principal, pathname: string, header: string | undefined): void {
+export function projectAccessRefusal(
+  principal: Principal,
+  pathname: string,
+  header: string | undefined,
+): ApiError | null {
   const projectId = requestedProject(pathname, header);
   if (projectId !== undefined && roleIn(principal, projectId) === undefined) {
-    throw new ApiError(403, "Forbidden", `The API key has no access to environment ${projectId}`);
+    return new ApiError(403, "Forbidden", `The API key has no access to environment ${projectId}`);
   }
+  return null;
 }
 
 /**

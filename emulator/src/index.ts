@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { deliver } from "./connection";
 import { ApiError, BASIC_CHALLENGE, errorEnvelope } from "./errors";
 import type { AppEnv } from "./http";
 import { gate } from "./middleware";
@@ -47,4 +48,7 @@ app.onError((error, c) => {
   );
 });
 
-export default app satisfies ExportedHandler<AppEnv["Bindings"]>;
+export default {
+  // Outside Hono, so that a write taken by the dropCount fault can end without any answer.
+  fetch: async (request, env, ctx) => deliver(request, await app.fetch(request, env, ctx)),
+} satisfies ExportedHandler<AppEnv["Bindings"]>;

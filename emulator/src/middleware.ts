@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from "hono";
-import { authenticate } from "./auth";
+import { authenticate, type Principal } from "./auth";
+import { resetAfterAnswer } from "./connection";
 import { ApiError, codeForStatus } from "./errors";
-import { type AppEnv, bufferBody, checkProjectAccess, requestOrigin, sleep, stateOf } from "./http";
+import { type AppEnv, bufferBody, projectAccessRefusal, requestOrigin, sleep, stateOf } from "./http";
 
 /** Cattle names the schemas of the request's scope in every response; go-rancher's client requires it. */
 function schemasUrl(origin: string, pathname: string): string {
@@ -9,16 +10,24 @@ function schemasUrl(origin: string, pathname: string): string {
   return project ? `${origin}/v2-beta/projects/${project[1]}/schemas` : `${origin}/v2-beta/schemas`;
 }
 
+const WRITE_METHODS = new Set(["PUT", "POST", "DELETE"]);
+
 /**
  * In front of every `/v2-beta` request, in Cattle's order plus the test hooks: count it, apply the
  * injected delay and failure, then authenticate, then refuse (403) a project the key cannot see.
  * Injected failures come before authentication so they hit every request alike, the management
- * checks included.
+ * checks included. A write that gets past authentication may be taken by the `lateCount` or
+ * `dropCount` fault: it is handled as usual, then answered late or not at all.
  */
 export const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const url = new URL(c.req.url);
   c.header("X-API-Schemas", schemasUrl(requestOrigin(c), url.pathname));
-  const admission = await stateOf(c.env).admit(c.req.method, url.pathname);
+  const principal = authenticate(c.req.header("authorization"), c.req.header("cookie"));
+  const refusal = principal
+    ? projectAccessRefusal(principal, url.pathname, c.req.header("x-api-project-id"))
+    : new ApiError(401, "Unauthorized", "Unauthorized");
+  const admittedWrite = refusal === null && WRITE_METHODS.has(c.req.method);
+  const admission = await stateOf(c.env).admit(c.req.method, url.pathname, admittedWrite);
   // Take the body in now (Hono keeps it for the handler): a request answered early, by a fault or a
   // refusal, must not leave its body unread behind the response.
   if (c.req.raw.body !== null) await bufferBody(c);
@@ -26,9 +35,10 @@ export const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (admission.failStatus !== null) {
     throw new ApiError(admission.failStatus, codeForStatus(admission.failStatus), "Injected fault");
   }
-  const principal = authenticate(c.req.header("authorization"), c.req.header("cookie"));
-  if (!principal) throw new ApiError(401, "Unauthorized", "Unauthorized");
-  checkProjectAccess(principal, url.pathname, c.req.header("x-api-project-id"));
-  c.set("principal", principal);
+  if (refusal) throw refusal;
+  c.set("principal", principal as Principal);
   await next();
+  // Hono has turned any error of the handler into the answer by now; the fault applies to it alike.
+  if (admission.drop) resetAfterAnswer(c.req.raw);
+  else if (admission.lateMs > 0) await sleep(admission.lateMs);
 };

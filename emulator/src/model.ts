@@ -88,6 +88,11 @@ export interface Faults {
   delayMs: number;
   /** The next upgrade started fails with this message after its first batch; consumed by it. */
   upgradeFailure: string | null;
+  /** How long each of the next `lateCount` writes waits, once applied, before it is answered. */
+  lateMs: number;
+  lateCount: number;
+  /** The next `dropCount` writes are applied and then never answered: the connection is reset. */
+  dropCount: number;
 }
 
 export interface EmulatorConfig {
@@ -98,6 +103,10 @@ export interface EmulatorConfig {
 export interface Admission {
   delayMs: number;
   failStatus: number | null;
+  /** For a write: answer it this many ms after it is applied (0: at once). */
+  lateMs: number;
+  /** For a write: apply it, then reset the connection instead of answering. */
+  drop: boolean;
 }
 
 export const SERVICE_TYPES: readonly ResourceType[] = ["service", "loadBalancerService", "externalService"];

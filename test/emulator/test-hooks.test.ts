@@ -10,6 +10,17 @@ const hook = (path: string, body?: unknown) =>
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
 
+/** The faults after a reset: nothing injected. */
+const NO_FAULTS = {
+  status: 503,
+  count: 0,
+  delayMs: 0,
+  upgradeFailure: null,
+  lateMs: 0,
+  lateCount: 0,
+  dropCount: 0,
+};
+
 const stats = async () =>
   (await hook("/stats")).json() as Promise<{
     total: number;
@@ -30,24 +41,22 @@ describe("reset", () => {
 
   it("clears stats and faults", async () => {
     await call(`${P}/services`);
-    await hook("/faults", { status: 500, count: 5, delayMs: 10 });
+    await hook("/faults", {
+      status: 500,
+      count: 5,
+      delayMs: 10,
+      lateMs: 100,
+      lateCount: 2,
+      dropCount: 3,
+    });
     await reset();
     expect(await stats()).toEqual({ total: 0, byMethod: {}, byPath: {} });
-    expect(await (await hook("/faults")).json()).toMatchObject({
-      count: 0,
-      delayMs: 0,
-      upgradeFailure: null,
-    });
+    expect(await (await hook("/faults")).json()).toEqual(NO_FAULTS);
   });
 
   it("keeps an upgrade failure until an upgrade takes it, null or a reset clears it", async () => {
     const set = await hook("/faults", { upgradeFailure: "pull access denied for myorg/web" });
-    expect(await set.json()).toEqual({
-      status: 503,
-      count: 0,
-      delayMs: 0,
-      upgradeFailure: "pull access denied for myorg/web",
-    });
+    expect(await set.json()).toEqual({ ...NO_FAULTS, upgradeFailure: "pull access denied for myorg/web" });
     // Other requests do not consume it, and other fields leave it alone.
     expect((await call(`${P}/services/1s1`)).status).toBe(200);
     await hook("/faults", { delayMs: 0 });
@@ -87,7 +96,7 @@ describe("faults", () => {
   it("fails the next N requests with the status in Cattle's envelope, then recovers", async () => {
     const set = await hook("/faults", { status: 503, count: 2 });
     expect(set.status).toBe(200);
-    expect(await set.json()).toEqual({ status: 503, count: 2, delayMs: 0, upgradeFailure: null });
+    expect(await set.json()).toEqual({ ...NO_FAULTS, status: 503, count: 2 });
     const first = await json(`${P}/services/1s1`);
     expect(first.status).toBe(503);
     expect(first.body).toMatchObject({ type: "error", status: 503, code: "ServiceUnavailable" });
@@ -128,10 +137,10 @@ describe("faults", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(110);
     await hook("/faults", { status: 500, count: 1 });
     expect(await (await hook("/faults")).json()).toEqual({
+      ...NO_FAULTS,
       status: 500,
       count: 1,
       delayMs: 120,
-      upgradeFailure: null,
     });
     const slowFailure = Date.now();
     expect((await call(`${P}/services`)).status).toBe(500);
@@ -142,10 +151,16 @@ describe("faults", () => {
     expect(Date.now() - hookStart).toBeLessThan(100);
   });
 
-  it("clears both with count 0 and delayMs 0", async () => {
-    await hook("/faults", { status: 503, count: 3, delayMs: 50 });
+  it("clears both with count 0 and delayMs 0, keeping the other faults", async () => {
+    await hook("/faults", { status: 503, count: 3, delayMs: 50, lateMs: 70, lateCount: 2, dropCount: 1 });
     await hook("/faults", { count: 0, delayMs: 0 });
-    expect(await (await hook("/faults")).json()).toMatchObject({ count: 0, delayMs: 0 });
+    expect(await (await hook("/faults")).json()).toEqual({
+      ...NO_FAULTS,
+      lateMs: 70,
+      lateCount: 2,
+      dropCount: 1,
+    });
+    await hook("/faults", { lateCount: 0, dropCount: 0 });
     const started = Date.now();
     expect((await call(`${P}/services`)).status).toBe(200);
     expect(Date.now() - started).toBeLessThan(50);
@@ -161,6 +176,10 @@ describe("faults", () => {
       [{ colour: "red" }, 422, "InvalidOption", "colour"],
       [{ upgradeFailure: 7 }, 422, "InvalidFormat", "upgradeFailure"],
       [{ upgradeFailure: "" }, 422, "MinLimitExceeded", "upgradeFailure"],
+      [{ lateMs: -1 }, 422, "MinLimitExceeded", "lateMs"],
+      [{ lateMs: 60_001 }, 422, "MaxLimitExceeded", "lateMs"],
+      [{ lateCount: "2" }, 422, "InvalidFormat", "lateCount"],
+      [{ dropCount: 0.5 }, 422, "InvalidFormat", "dropCount"],
       ["not json", 422, "InvalidFormat", undefined],
       ["[1,2]", 422, "InvalidFormat", undefined],
     ];
@@ -175,12 +194,7 @@ describe("faults", () => {
         fieldName,
       ]);
     }
-    expect(await (await hook("/faults")).json()).toEqual({
-      status: 503,
-      count: 0,
-      delayMs: 0,
-      upgradeFailure: null,
-    });
+    expect(await (await hook("/faults")).json()).toEqual(NO_FAULTS);
   });
 
   it("answers unknown hooks with 404 and wrong methods with 405", async () => {
