@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { type ErrorBody, failure, ok, type Result } from "./errors";
+import { type ErrorBody, failure, type LockedResult, ok, type Result, type Waiting } from "./errors";
 import {
   type Admission,
   type DuplicateHostname,
@@ -15,9 +15,19 @@ import {
 } from "./model";
 import { CONFIG_SUFFIX, DRIVER_CONFIGS, HOST_STATES, type TypeDef, typeDef } from "./schemas";
 import { isGlobal, SEED_VERSION, seedWorld } from "./seed";
-import { currentState, NEVER, phaseFor, settle, upgradeDurationMs, upgradeRoundsDone } from "./state-machine";
+import {
+  currentState,
+  lockReleaseAt,
+  NEVER,
+  phaseFor,
+  settle,
+  upgradeDurationMs,
+  upgradeRoundsDone,
+} from "./state-machine";
 
 const DEFAULT_TRANSITION_MS = 300;
+/** Cattle's `ResourceChangeLock.getWait()`: how long a process waits for its resource's lock. */
+const DEFAULT_LOCK_WAIT_MS = 3000;
 const NO_FAULTS: Faults = {
   status: 503,
   count: 0,
@@ -28,6 +38,9 @@ const NO_FAULTS: Faults = {
   dropCount: 0,
 };
 
+/** `cancelupgrade` and `rollback` take over from these without waiting (Cattle's UpgradeManagerImpl.stateCheck). */
+const UPGRADE_LOOP_PROCESSES = ["upgrade", "continueupgrade", "finishupgrade"];
+const UPGRADE_INTERRUPTS: readonly string[] = ["cancelupgrade", "rollback"];
 const emptyStats = (): Stats => ({ total: 0, byMethod: {}, byPath: {} });
 
 /** Cattle's rule for service names (AbstractDefaultResourceManagerFilter.validateDNSPatternForName). */
@@ -55,7 +68,10 @@ export class CattleState extends DurableObject<Env> {
   #world: World = seedWorld();
   #stats: Stats = emptyStats();
   #faults: Faults = { ...NO_FAULTS };
-  #config: EmulatorConfig = { transitionMs: DEFAULT_TRANSITION_MS };
+  #config: EmulatorConfig = {
+    transitionMs: DEFAULT_TRANSITION_MS,
+    lockWaitMs: DEFAULT_LOCK_WAIT_MS,
+  };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -66,6 +82,7 @@ export class CattleState extends DurableObject<Env> {
     const configured = Number(this.env.EMULATOR_TRANSITION_MS);
     return {
       transitionMs: Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_TRANSITION_MS,
+      lockWaitMs: DEFAULT_LOCK_WAIT_MS,
     };
   }
 
@@ -75,7 +92,10 @@ export class CattleState extends DurableObject<Env> {
       this.#world = (stored.get("world") as World | undefined) ?? seedWorld();
       this.#stats = (stored.get("stats") as Stats | undefined) ?? emptyStats();
       this.#faults = { ...NO_FAULTS, ...(stored.get("faults") as Partial<Faults> | undefined) };
-      this.#config = (stored.get("config") as EmulatorConfig | undefined) ?? this.#defaultConfig();
+      this.#config = {
+        ...this.#defaultConfig(),
+        ...(stored.get("config") as Partial<EmulatorConfig> | undefined),
+      };
     } else {
       this.#reset();
     }
@@ -243,16 +263,18 @@ export class CattleState extends DurableObject<Env> {
 
   /**
    * PUT. As in Cattle's updateInternal: only fields whose value changes are written, and only if one of
-   * them carries `scheduleUpdate` does the `update` process run. When the current state is not a start
-   * state of `service.update`, Cattle's engine cancels the process and the API answers 409 Conflict
-   * with nothing written (the request's transaction rolls back).
+   * them carries `scheduleUpdate` does the `update` process run. Such a write first waits for the
+   * process lock (see #awaitLock). When the state it then finds is not a start state of
+   * `service.update`, Cattle's engine cancels the process and the API answers 409 Conflict with
+   * nothing written (the request's transaction rolls back).
    */
   updateService(
     projectId: string,
     id: string,
     urlType: ResourceType,
     changes: Record<string, unknown>,
-  ): Result<ResourceRecord> {
+    waitingSince: number | null = null,
+  ): LockedResult<ResourceRecord> {
     this.#settleAll();
     const record = this.#find(projectId, id, serviceTypesFor(urlType));
     if (!record) return failure(404, "NotFound", `No ${urlType} with id ${id}`);
@@ -265,8 +287,11 @@ export class CattleState extends DurableObject<Env> {
     const schedule = changed.some(([name]) => schema.fields[name]?.scheduleUpdate === true);
     let phase: Phase | null = null;
     if (schedule) {
+      const now = Date.now();
+      const lock = this.#awaitLock(record, waitingSince, now);
+      if (lock) return lock;
       const state = currentState(record);
-      phase = phaseFor("update", state, Date.now(), this.#config.transitionMs);
+      phase = phaseFor("update", state, now, this.#config.transitionMs);
       if (!phase) return conflict(state, "update");
     }
     for (const [name, value] of changed) record.data[name] = value;
@@ -282,14 +307,20 @@ export class CattleState extends DurableObject<Env> {
     return ok(record);
   }
 
-  removeService(projectId: string, id: string, urlType: ResourceType): Result<ResourceRecord> {
-    return this.serviceAction(projectId, id, urlType, "remove", {}, true);
+  removeService(
+    projectId: string,
+    id: string,
+    urlType: ResourceType,
+    waitingSince: number | null = null,
+  ): LockedResult<ResourceRecord> {
+    return this.serviceAction(projectId, id, urlType, "remove", {}, true, waitingSince);
   }
 
   /**
    * `POST …?action=`. Cattle's API first checks the action is among those the resource currently
-   * offers (422 ActionNotAvailable otherwise); DELETE skips that check and meets the engine's refusal
-   * instead (409 Conflict).
+   * offers (422 ActionNotAvailable otherwise) and validates its input; then the write waits for the
+   * process lock (see #awaitLock). DELETE skips the first check, and so does a write that has waited:
+   * both meet the engine's refusal instead (409 Conflict).
    */
   serviceAction(
     projectId: string,
@@ -298,7 +329,8 @@ export class CattleState extends DurableObject<Env> {
     action: ServiceAction,
     input: Record<string, unknown>,
     viaDelete = false,
-  ): Result<ResourceRecord> {
+    waitingSince: number | null = null,
+  ): LockedResult<ResourceRecord> {
     this.#settleAll();
     const record = this.#find(projectId, id, serviceTypesFor(urlType));
     if (!record) return failure(404, "NotFound", `No ${urlType} with id ${id}`);
@@ -306,13 +338,19 @@ export class CattleState extends DurableObject<Env> {
     const now = Date.now();
     const phase = phaseFor(action, state, now, this.#config.transitionMs);
     if (!phase) {
-      return viaDelete
+      return viaDelete || waitingSince !== null
         ? conflict(state, action)
         : failure(422, "ActionNotAvailable", `Action ${action} is not available in state ${state}`, "action");
     }
-    if (action === "upgrade") {
-      const plan = planUpgrade(record, input);
-      if (!plan.ok) return plan;
+    const plan = action === "upgrade" ? planUpgrade(record, input) : null;
+    if (plan && !plan.ok) return plan;
+    // The upgrade loop checks the service's state between rounds and gives way to these two.
+    const running = record.pending[0]?.process ?? "";
+    if (!(UPGRADE_INTERRUPTS.includes(action) && UPGRADE_LOOP_PROCESSES.includes(running))) {
+      const lock = this.#awaitLock(record, waitingSince, now);
+      if (lock) return lock;
+    }
+    if (plan) {
       const injected = this.#faults.upgradeFailure;
       if (injected !== null) {
         this.#faults = { ...this.#faults, upgradeFailure: null };
@@ -583,6 +621,35 @@ export class CattleState extends DurableObject<Env> {
   }
 
   // ---- internals --------------------------------------------------------------------------------
+
+  /**
+   * Cattle's process lock: a process holds its resource's lock (`ResourceChangeLock`, Cattle waits up to
+   * 3000 ms for it) while it runs, and a write that starts another process on the same resource waits
+   * for it. The emulator answers each attempt of such a write with one of: go ahead (null) when no
+   * process runs; wait and try again (until the running process ends, at the latest when the write's
+   * wait is over); or, once `lockWaitMs` has passed since the first attempt, 409 Conflict with nothing
+   * changed. The waiting itself happens in the caller (`withProcessLock`), never in this object.
+   */
+  #awaitLock(
+    record: ResourceRecord,
+    waitingSince: number | null,
+    now: number,
+  ): Waiting | Result<never> | null {
+    const releaseAt = lockReleaseAt(record, now);
+    if (releaseAt === null) return null;
+    const since = waitingSince ?? now;
+    const deadline = since + this.#config.lockWaitMs;
+    if (now >= deadline) {
+      const running = record.pending[0]?.process ?? "";
+      const process = running.includes(".") ? running : `service.${running}`;
+      return failure(
+        409,
+        "Conflict",
+        `Resource busy: ${record.type} ${record.id} is still in process [${process}] after waiting ${this.#config.lockWaitMs} ms for its lock`,
+      );
+    }
+    return { ok: false, waiting: { since, retryAt: Math.min(releaseAt, deadline) } };
+  }
 
   #find(projectId: string, id: string, types: readonly ResourceType[]): ResourceRecord | undefined {
     return this.#world.records.find(

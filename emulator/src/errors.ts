@@ -13,6 +13,18 @@ export interface ErrorBody {
 /** A failure computed inside the state object: returned over RPC as data, never thrown across it. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
+/**
+ * A write that found Cattle's process lock of its resource held: the caller waits (outside the state
+ * object, which keeps serving others) until `retryAt` and tries again, handing `since` back so that the
+ * whole wait is measured from the first attempt.
+ */
+export interface Waiting {
+  ok: false;
+  waiting: { since: number; retryAt: number };
+}
+
+export type LockedResult<T> = Result<T> | Waiting;
+
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const failure = (
   status: number,

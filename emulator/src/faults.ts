@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ApiError } from "./errors";
 
 const COUNT = z.int().min(0).max(1_000_000).optional();
+const MILLIS = z.int().min(0).max(600_000).optional();
 
 /** `POST /_emulator/faults`: every field optional, since fields not sent keep their value. */
 export const faultsPatch = z.strictObject({
@@ -14,9 +15,10 @@ export const faultsPatch = z.strictObject({
   dropCount: COUNT,
 });
 
-/** `POST /_emulator/config`: how long each emulated transition lasts. */
+/** `POST /_emulator/config`: how long emulated processes last and how long a write waits for one. */
 export const configPatch = z.strictObject({
-  transitionMs: z.int().min(0).max(600_000).optional(),
+  transitionMs: MILLIS,
+  lockWaitMs: MILLIS,
 });
 
 /** Turns the first zod issue into the envelope's code and field, as the rest of the API reports them. */

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { defaultProject, type Principal, roleIn } from "./auth";
 import type { CattleState } from "./cattle-state";
-import { ApiError } from "./errors";
+import { ApiError, type LockedResult, type Result } from "./errors";
 import type { Scope } from "./render";
 import { isPlainObject } from "./validation";
 
@@ -45,6 +45,24 @@ export const stateOf = (env: Env): StateApi =>
   env.CATTLE.get(env.CATTLE.idFromName("cattle")) as unknown as StateApi;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs a write that may have to wait for Cattle's process lock on its service. The waiting happens
+ * here, in the request's own worker, between calls into the state object: the object never holds a
+ * request open, so every other request is served meanwhile, and real time passes for the waiter. The
+ * state object decides each time whether the lock is free, and refuses (409) once the wait is over.
+ */
+export async function withProcessLock<T>(
+  attempt: (waitingSince: number | null) => Promise<LockedResult<T>>,
+): Promise<Result<T>> {
+  let since: number | null = null;
+  for (;;) {
+    const result = await attempt(since);
+    if (!("waiting" in result)) return result;
+    since = result.waiting.since;
+    await sleep(Math.max(1, result.waiting.retryAt - Date.now()));
+  }
+}
 
 /** The origin links are built from, honouring a proxy's X-Forwarded-Proto/-Host as Cattle does. */
 export function requestOrigin(c: AppContext): string {

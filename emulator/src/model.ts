@@ -96,7 +96,10 @@ export interface Faults {
 }
 
 export interface EmulatorConfig {
+  /** How long one process on a service (and most other transitions) runs. */
   transitionMs: number;
+  /** How long a write waits for a process running on its service before it is refused (409). */
+  lockWaitMs: number;
 }
 
 /** What the gate in front of every `/v2-beta` request decided. */

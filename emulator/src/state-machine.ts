@@ -107,6 +107,24 @@ export function transitioningOf(record: ResourceRecord): { transitioning: string
   return { transitioning: "yes", message: "In Progress" };
 }
 
+/**
+ * When the process running on a record lets go of Cattle's per-resource lock, or null when none holds
+ * it now. Consecutive phases (a create chained to its activation) count as one hold; a phase that keeps
+ * failing holds it only until it fails, since Cattle releases the lock between a failed process's
+ * retries.
+ */
+export function lockReleaseAt(record: ResourceRecord, now: number): number | null {
+  let end = now;
+  for (const phase of record.pending) {
+    if (phase.failAt !== undefined) {
+      end = Math.min(phase.failAt, phase.until);
+      break;
+    }
+    end = phase.until;
+  }
+  return end > now ? end : null;
+}
+
 /** A deadline no phase reaches: a failing process never ends by itself. */
 export const NEVER = Number.MAX_SAFE_INTEGER;
 

@@ -208,11 +208,31 @@ describe("faults", () => {
 });
 
 describe("config", () => {
-  it("changes the transition time until the next reset", async () => {
+  it("changes the transition time and the lock wait until the next reset", async () => {
+    const defaults = { transitionMs: 300, lockWaitMs: 3000 };
+    expect(await (await hook("/config")).json()).toEqual(defaults);
     const set = await hook("/config", { transitionMs: 40 });
-    expect(await set.json()).toEqual({ transitionMs: 40 });
+    expect(await set.json()).toEqual({ ...defaults, transitionMs: 40 });
+    const more = await hook("/config", { lockWaitMs: 250 });
+    expect(await more.json()).toEqual({ transitionMs: 40, lockWaitMs: 250 });
     await reset();
-    expect(await (await hook("/config")).json()).toEqual({ transitionMs: 300 });
-    expect((await hook("/config", { transitionMs: -1 })).status).toBe(422);
+    expect(await (await hook("/config")).json()).toEqual(defaults);
+    const cases: [unknown, string, string][] = [
+      [{ transitionMs: -1 }, "MinLimitExceeded", "transitionMs"],
+      [{ lockWaitMs: 1.5 }, "InvalidFormat", "lockWaitMs"],
+      [{ lockWaitMs: 600_001 }, "MaxLimitExceeded", "lockWaitMs"],
+      [{ delayMs: 5 }, "InvalidOption", "delayMs"],
+    ];
+    for (const [body, code, fieldName] of cases) {
+      const response = await hook("/config", body);
+      const envelope = (await response.json()) as Record<string, unknown>;
+      expect([body, response.status, envelope.code, envelope.fieldName]).toEqual([
+        body,
+        422,
+        code,
+        fieldName,
+      ]);
+    }
+    expect(await (await hook("/config")).json()).toEqual(defaults);
   });
 });

@@ -36,17 +36,20 @@ describe("scaling with PUT", () => {
     });
   });
 
-  it("accepts a PUT while updating-active, as service.update may start there, and restarts the transition", async () => {
+  it("makes a PUT during updating-active wait for the running update, then starts its own", async () => {
     await setTransition(200);
     await call(`${P}/services/1s1`, { method: "PUT", body: { scale: 2 } });
     await sleep(120);
     const second = await json(`${P}/services/1s1`, { method: "PUT", body: { scale: 4 } });
     expect(second.status).toBe(200);
-    expect(second.body).toMatchObject({ scale: 4, state: "updating-active", transitioning: "yes" });
-    await sleep(120);
-    // 240 ms after the first PUT, but only 120 ms after the second: still transitioning.
-    expect((await json(`${P}/services/1s1`)).body.state).toBe("updating-active");
-    await sleep(150);
+    // Answered once the first update ended (currentScale 2), with a transition of its own.
+    expect(second.body).toMatchObject({
+      scale: 4,
+      currentScale: 2,
+      state: "updating-active",
+      transitioning: "yes",
+    });
+    await sleep(250);
     expect((await json(`${P}/services/1s1`)).body).toMatchObject({
       state: "active",
       scale: 4,
@@ -54,23 +57,33 @@ describe("scaling with PUT", () => {
     });
   });
 
-  it("answers 409 Conflict and changes nothing when the state is not a start state of service.update", async () => {
-    // Long enough that a loaded machine still sends the PUT while the service is registering.
-    await setTransition(600);
+  it("answers 409 Conflict and changes nothing when the process outlasts lockWaitMs", async () => {
+    await call("/_emulator/config", {
+      method: "POST",
+      key: null,
+      body: { transitionMs: 5000, lockWaitMs: 150 },
+    });
     const created = await json(`${P}/services`, { method: "POST", body: { name: "fresh" } });
     expect(created.body.state).toBe("registering");
     const refused = await json(`${P}/services/${created.body.id}`, { method: "PUT", body: { scale: 5 } });
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ type: "error", status: 409, code: "Conflict" });
-    expect((await json(`${P}/services/${created.body.id}`)).body.scale).toBe(1);
+    expect((await json(`${P}/services/${created.body.id}`)).body).toMatchObject({
+      scale: 1,
+      state: "registering",
+    });
+  });
 
-    // Activating (the second half of a create) accepts the update and ends in active.
+  it("updates a service once its activation (the second half of a create) has ended", async () => {
+    // Long enough that a loaded machine still sends the PUT while the service is activating.
+    await setTransition(600);
+    const created = await json(`${P}/services`, { method: "POST", body: { name: "fresh" } });
     await sleep(650);
     const activating = await json(`${P}/services/${created.body.id}`);
     expect(activating.body.state).toBe("activating");
     const accepted = await json(`${P}/services/${created.body.id}`, { method: "PUT", body: { scale: 2 } });
     expect(accepted.status).toBe(200);
-    expect(accepted.body.state).toBe("activating");
+    expect(accepted.body).toMatchObject({ state: "updating-active", healthState: "healthy" });
     await sleep(650);
     expect((await json(`${P}/services/${created.body.id}`)).body).toMatchObject({
       state: "active",

@@ -11,6 +11,7 @@ import {
   readBody,
   requireWritable,
   stateOf,
+  withProcessLock,
 } from "../http";
 import type { ResourceRecord, ResourceType } from "../model";
 import { renderCollection, renderResource, type Scope } from "../render";
@@ -103,8 +104,10 @@ for (const urlType of KINDS) {
       requireWritable(scope);
       const changes = sanitize(definition.fields, body, "update");
       if (!changes.ok) throw ApiError.from(changes.error);
+      const state = stateOf(c.env);
+      const id = c.req.param("id");
       const record = unwrap(
-        await stateOf(c.env).updateService(projectId, c.req.param("id"), urlType, changes.value),
+        await withProcessLock((since) => state.updateService(projectId, id, urlType, changes.value, since)),
       );
       return c.json(renderResource(scope, record));
     });
@@ -112,7 +115,11 @@ for (const urlType of KINDS) {
     services.delete(`/${segment}/:id`, async (c) => {
       const { projectId, scope } = projectScope(c);
       requireWritable(scope);
-      const record = unwrap(await stateOf(c.env).removeService(projectId, c.req.param("id"), urlType));
+      const state = stateOf(c.env);
+      const id = c.req.param("id");
+      const record = unwrap(
+        await withProcessLock((since) => state.removeService(projectId, id, urlType, since)),
+      );
       return c.json(renderResource(scope, record));
     });
 
@@ -129,8 +136,12 @@ for (const urlType of KINDS) {
         if (!sanitized.ok) throw ApiError.from(sanitized.error);
         input = sanitized.value;
       }
+      const state = stateOf(c.env);
+      const id = c.req.param("id");
       const record = unwrap(
-        await stateOf(c.env).serviceAction(projectId, c.req.param("id"), urlType, action, input),
+        await withProcessLock((since) =>
+          state.serviceAction(projectId, id, urlType, action, input, false, since),
+        ),
       );
       return c.json(renderResource(scope, record), 202);
     });
