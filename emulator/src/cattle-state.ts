@@ -28,6 +28,7 @@ import {
 const DEFAULT_TRANSITION_MS = 300;
 /** Cattle's `ResourceChangeLock.getWait()`: how long a process waits for its resource's lock. */
 const DEFAULT_LOCK_WAIT_MS = 3000;
+const DEFAULT_HOST_PROVISION_MS = 600;
 const NO_FAULTS: Faults = {
   status: 503,
   count: 0,
@@ -36,7 +37,24 @@ const NO_FAULTS: Faults = {
   lateMs: 0,
   lateCount: 0,
   dropCount: 0,
+  hostFailures: 0,
 };
+
+/** What a machine driver reports when it cannot create the machine (the `hostFailures` fault). */
+const HOST_FAILURE_MESSAGE =
+  "Error creating machine: Error in driver during machine creation: the emulator was asked to fail this host (hostFailures)";
+
+/** States `host.deactivate` starts from (Cattle's default processes), plus the agent states the test hook sets. */
+const HOST_DEACTIVATE_FROM = [
+  "requested",
+  "registering",
+  "active",
+  "activating",
+  "updating-active",
+  "updating-inactive",
+  "reconnecting",
+  "disconnected",
+];
 
 /** `cancelupgrade` and `rollback` take over from these without waiting (Cattle's UpgradeManagerImpl.stateCheck). */
 const UPGRADE_LOOP_PROCESSES = ["upgrade", "continueupgrade", "finishupgrade"];
@@ -71,6 +89,7 @@ export class CattleState extends DurableObject<Env> {
   #config: EmulatorConfig = {
     transitionMs: DEFAULT_TRANSITION_MS,
     lockWaitMs: DEFAULT_LOCK_WAIT_MS,
+    hostProvisionMs: DEFAULT_HOST_PROVISION_MS,
   };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -83,6 +102,7 @@ export class CattleState extends DurableObject<Env> {
     return {
       transitionMs: Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_TRANSITION_MS,
       lockWaitMs: DEFAULT_LOCK_WAIT_MS,
+      hostProvisionMs: DEFAULT_HOST_PROVISION_MS,
     };
   }
 
@@ -404,8 +424,10 @@ export class CattleState extends DurableObject<Env> {
   /**
    * `POST hosts`, after the schema's validation and the machine check (exactly one `*Config`, or a
    * template). A `hostTemplateId` must name a live template of the project (gdapi's reference check,
-   * 422 InvalidReference). The host walks `provisioning` → `activating` → `active`, one transition each.
-   * A hostname a live host already has is accepted, as Cattle does, and noted for the test hooks.
+   * 422 InvalidReference). The host walks `registering` (host.create, one transition) → `provisioning`
+   * (host.provision, `hostProvisionMs`) → `active`; while the `hostFailures` fault lasts it ends in
+   * `error` with the machine driver's message instead. A hostname a live host already has is accepted,
+   * as Cattle does, and noted for the test hooks.
    */
   createHost(projectId: string, fields: Record<string, unknown>): Result<ResourceRecord> {
     this.#settleAll();
@@ -443,7 +465,20 @@ export class CattleState extends DurableObject<Env> {
       const note: DuplicateHostname = { hostname, hostId: id, existingIds, at: now };
       this.#world.duplicateHostnames = [...(this.#world.duplicateHostnames ?? []), note];
     }
-    const duration = this.#config.transitionMs;
+    const registered = now + this.#config.transitionMs;
+    const provisioned = registered + this.#config.hostProvisionMs;
+    const provision: Phase = {
+      process: "host.provision",
+      state: "provisioning",
+      done: "active",
+      until: provisioned,
+    };
+    if (this.#faults.hostFailures > 0) {
+      this.#faults = { ...this.#faults, hostFailures: this.#faults.hostFailures - 1 };
+      this.#persist({ faults: this.#faults });
+      provision.done = "error";
+      provision.errorMessage = HOST_FAILURE_MESSAGE;
+    }
     const record: ResourceRecord = {
       id,
       type: "host",
@@ -453,8 +488,8 @@ export class CattleState extends DurableObject<Env> {
       removed: null,
       state: "requested",
       pending: [
-        { process: "host.provision", state: "provisioning", done: "inactive", until: now + duration },
-        { process: "host.activate", state: "activating", done: "active", until: now + 2 * duration },
+        { process: "host.create", state: "registering", done: "inactive", until: registered },
+        provision,
       ],
       data: {
         ...fields,
@@ -528,10 +563,11 @@ export class CattleState extends DurableObject<Env> {
   }
 
   /**
-   * `POST externalhostevents`. The event itself runs `creating` → `created` (one transition). A
-   * `host.evacuate` takes the host named by `hostId` (or every live host matching `hostLabel`,
-   * `key=value`) through `deactivating` → `inactive`, then, with `deleteHost`, `removing` → `removed`,
-   * one transition each. `hostId` must name a live host of the project (422 InvalidReference).
+   * `POST externalhostevents`. A `host.evacuate` evacuates the host named by `hostId` (or every live
+   * host matching `hostLabel`, `key=value`), see #evacuate. The event itself shows `creating` while its
+   * hosts drain (at least one transition), then `created`, as Cattle's ExternalHostEventCreate runs the
+   * evacuation inside the event's create process. `hostId` must name a live host of the project (422
+   * InvalidReference).
    */
   createExternalHostEvent(projectId: string, fields: Record<string, unknown>): Result<ResourceRecord> {
     this.#settleAll();
@@ -557,24 +593,11 @@ export class CattleState extends DurableObject<Env> {
         );
       });
     }
-    const duration = this.#config.transitionMs;
+    let eventDone = now + this.#config.transitionMs;
     if (fields.eventType === "host.evacuate") {
       for (const host of targets) {
-        const state = currentState(host);
-        if (["removing", "removed", "purging", "purged"].includes(state)) continue;
-        const phases: Phase[] = [];
-        let until = now;
-        if (state !== "inactive") {
-          until += duration;
-          phases.push({ process: "host.deactivate", state: "deactivating", done: "inactive", until });
-        } else {
-          host.state = "inactive";
-        }
-        if (fields.deleteHost === true) {
-          until += duration;
-          phases.push({ process: "host.remove", state: "removing", done: "removed", until });
-        }
-        host.pending = phases;
+        const drained = this.#evacuate(host, fields.deleteHost === true, now);
+        if (drained !== null) eventDone = Math.max(eventDone, drained);
       }
     }
     const sequence = this.#world.sequences["1ee"] ?? 1;
@@ -587,9 +610,7 @@ export class CattleState extends DurableObject<Env> {
       created: now,
       removed: null,
       state: "requested",
-      pending: [
-        { process: "externalevent.create", state: "creating", done: "created", until: now + duration },
-      ],
+      pending: [{ process: "externalevent.create", state: "creating", done: "created", until: eventDone }],
       data: { ...fields, kind: "externalHostEvent", reportedAccountId: projectId, data: null },
     };
     this.#world.records.push(record);
@@ -610,6 +631,7 @@ export class CattleState extends DurableObject<Env> {
     if (!record) return failure(404, "NotFound", `No host with id ${id}`);
     record.pending = [];
     record.state = state;
+    record.errorMessage = null;
     if (["active", "reconnecting", "disconnected"].includes(state)) record.data.agentState = state;
     record.removed = state === "removed" || state === "purged" ? (record.removed ?? Date.now()) : null;
     this.#saveWorld();
@@ -649,6 +671,51 @@ export class CattleState extends DurableObject<Env> {
       );
     }
     return { ok: false, waiting: { since, retryAt: Math.min(releaseAt, deadline) } };
+  }
+
+  /**
+   * Cattle's ExternalHostEventCreate for `host.evacuate`: `host.deactivate` where the host's state allows
+   * it (`deactivating`, one transition), then the host rests `inactive` while its containers are
+   * stopped and removed (one transition); with `deleteHost`, `host.remove` (`removing`, one transition,
+   * `removed` set), a rest in `removed` (one transition) and `host.purge` (`purging`, one transition) →
+   * `purged`. A host on its way out is left alone; a second event for a host that is already being
+   * evacuated only adds a deletion it lacked. Returns when the host's containers are drained, or null
+   * when nothing was done.
+   */
+  #evacuate(host: ResourceRecord, deleteHost: boolean, now: number): number | null {
+    const state = currentState(host);
+    if (host.removed !== null || ["removing", "removed", "purging", "purged"].includes(state)) return null;
+    const duration = this.#config.transitionMs;
+    const deletion = (from: number): Phase[] => [
+      { process: "host.remove", state: "removing", done: "removed", until: from + duration },
+      { process: "host.purge", state: "removed", done: "removed", until: from + 2 * duration, quiet: true },
+      { process: "host.purge", state: "purging", done: "purged", until: from + 3 * duration },
+    ];
+    const draining = host.pending.find((phase) => phase.process === "host.evacuate");
+    if (draining) {
+      const last = host.pending.at(-1) as Phase;
+      if (deleteHost && !host.pending.some((phase) => phase.process === "host.remove")) {
+        host.pending.push(...deletion(last.until));
+      }
+      return draining.until;
+    }
+    const phases: Phase[] = [];
+    let until = now;
+    const deactivates = HOST_DEACTIVATE_FROM.includes(state);
+    if (deactivates) {
+      until += duration;
+      phases.push({ process: "host.deactivate", state: "deactivating", done: "inactive", until });
+    }
+    let drained: number | null = null;
+    if (deactivates || state === "inactive") {
+      until += duration;
+      phases.push({ process: "host.evacuate", state: "inactive", done: "inactive", until, quiet: true });
+      drained = until;
+    }
+    if (deleteHost) phases.push(...deletion(until));
+    if (phases.length === 0) return null;
+    host.pending = phases;
+    return drained ?? now;
   }
 
   #find(projectId: string, id: string, types: readonly ResourceType[]): ResourceRecord | undefined {
@@ -703,9 +770,12 @@ export class CattleState extends DurableObject<Env> {
     for (const record of this.#world.records) {
       if (record.pending.length === 0) continue;
       for (const phase of settle(record, now)) {
-        if (phase.done === "removed") record.removed = phase.until;
-        if (record.type === "host" && phase.done === "active") record.data.agentState = "active";
-        if (record.type === "host" && phase.done === "inactive") record.data.agentState = null;
+        if (phase.done === "removed" && record.removed === null) record.removed = phase.until;
+        if (record.type === "host") {
+          if (phase.done === "active") record.data.agentState = "active";
+          if (phase.done === "inactive" || phase.done === "error") record.data.agentState = null;
+          record.errorMessage = phase.done === "error" ? (phase.errorMessage ?? null) : null;
+        }
         if (!("scale" in typeDef(record.type).fields)) continue;
         if (phase.done === "inactive") record.data.currentScale = 0;
         else if (phase.done === "active" || phase.done === "upgraded") {

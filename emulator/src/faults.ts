@@ -13,12 +13,14 @@ export const faultsPatch = z.strictObject({
   lateMs: z.int().min(0).max(60_000).optional(),
   lateCount: COUNT,
   dropCount: COUNT,
+  hostFailures: COUNT,
 });
 
 /** `POST /_emulator/config`: how long emulated processes last and how long a write waits for one. */
 export const configPatch = z.strictObject({
   transitionMs: MILLIS,
   lockWaitMs: MILLIS,
+  hostProvisionMs: MILLIS,
 });
 
 /** Turns the first zod issue into the envelope's code and field, as the rest of the API reports them. */

@@ -24,6 +24,13 @@ export interface Phase {
   failure?: string;
   /** Set once `failAt` has passed (resolved on read, like the rest). */
   failed?: boolean;
+  /**
+   * A phase in which the record rests in `state` (`transitioning: "no"`) while something else works on
+   * it: a host stays `inactive` while its containers drain, `removed` until it is purged.
+   */
+  quiet?: boolean;
+  /** The error message the record keeps when this phase ends in `error` (a host that failed to provision). */
+  errorMessage?: string;
 }
 
 /**
@@ -57,6 +64,8 @@ export interface ResourceRecord {
   data: Record<string, unknown>;
   /** The service's last in-service upgrade, while it may still run or resume. */
   upgradeRun?: UpgradeRun | null;
+  /** Why a record rests in `error`, shown as its `transitioningMessage`. */
+  errorMessage?: string | null;
 }
 
 export interface World {
@@ -93,6 +102,8 @@ export interface Faults {
   lateCount: number;
   /** The next `dropCount` writes are applied and then never answered: the connection is reset. */
   dropCount: number;
+  /** The next `hostFailures` hosts created end in `error` instead of `active`. */
+  hostFailures: number;
 }
 
 export interface EmulatorConfig {
@@ -100,6 +111,8 @@ export interface EmulatorConfig {
   transitionMs: number;
   /** How long a write waits for a process running on its service before it is refused (409). */
   lockWaitMs: number;
+  /** How long a new host stays `provisioning`. */
+  hostProvisionMs: number;
 }
 
 /** What the gate in front of every `/v2-beta` request decided. */

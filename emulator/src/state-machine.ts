@@ -102,7 +102,13 @@ export const isTransitioning = (record: ResourceRecord): boolean => record.pendi
  */
 export function transitioningOf(record: ResourceRecord): { transitioning: string; message: string | null } {
   const phase = record.pending[0];
-  if (!phase) return { transitioning: "no", message: null };
+  if (!phase || phase.quiet) {
+    // A record resting in `error` keeps the message of what failed (a host that could not provision).
+    if (currentState(record) === "error" && record.errorMessage) {
+      return { transitioning: "error", message: record.errorMessage };
+    }
+    return { transitioning: "no", message: null };
+  }
   if (phase.failed) return { transitioning: "error", message: phase.failure ?? null };
   return { transitioning: "yes", message: "In Progress" };
 }
@@ -111,11 +117,12 @@ export function transitioningOf(record: ResourceRecord): { transitioning: string
  * When the process running on a record lets go of Cattle's per-resource lock, or null when none holds
  * it now. Consecutive phases (a create chained to its activation) count as one hold; a phase that keeps
  * failing holds it only until it fails, since Cattle releases the lock between a failed process's
- * retries.
+ * retries. Quiet phases hold nothing.
  */
 export function lockReleaseAt(record: ResourceRecord, now: number): number | null {
   let end = now;
   for (const phase of record.pending) {
+    if (phase.quiet) break;
     if (phase.failAt !== undefined) {
       end = Math.min(phase.failAt, phase.until);
       break;

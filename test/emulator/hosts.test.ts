@@ -13,9 +13,37 @@ const hook = (path: string, body?: unknown) =>
   });
 
 const TRANSITION_MS = 60;
-const fastTransitions = async () => {
-  expect((await hook("/config", { transitionMs: TRANSITION_MS })).status).toBe(200);
+const fastTransitions = async (hostProvisionMs = 100) => {
+  expect((await hook("/config", { transitionMs: TRANSITION_MS, hostProvisionMs })).status).toBe(200);
 };
+
+/**
+ * Polls a host (or event) until `done` holds, and returns the states it was seen in, each once, in
+ * order. Polling may miss a short state on a busy machine, so callers check the order of what was seen
+ * and the states that last long enough to be seen for sure.
+ */
+async function walk(path: string, done: (body: Json) => boolean, timeoutMs = 5000) {
+  const states: string[] = [];
+  const started = Date.now();
+  for (;;) {
+    const { body } = await json(path);
+    if (states.at(-1) !== body.state) states.push(body.state);
+    if (done(body)) return { states, last: body as Json };
+    if (Date.now() - started > timeoutMs) throw new Error(`${path} stayed ${body.state}`);
+    await sleep(10);
+  }
+}
+
+/** `seen` lists only states of `expected`, in that order. */
+function inOrder(seen: string[], expected: string[]): boolean {
+  let at = 0;
+  for (const state of seen) {
+    const next = expected.indexOf(state, at);
+    if (next < 0) return false;
+    at = next;
+  }
+  return true;
+}
 
 const ec2 = { region: "us-east-1", instanceType: "t2.micro", ami: "ami-1" };
 
@@ -93,8 +121,8 @@ describe("hosts", () => {
     expect((await call("/v2-beta/hosts/1h1", { key: KEYS.other })).status).toBe(404);
   });
 
-  it("creates a host from a driver config (201) that provisions, then becomes active", async () => {
-    await fastTransitions();
+  it("creates a host from a driver config (201) that registers, provisions, then becomes active", async () => {
+    await fastTransitions(300);
     const { status, body } = await json(`${P}/hosts`, {
       method: "POST",
       body: {
@@ -115,16 +143,17 @@ describe("hosts", () => {
       amazonec2Config: { type: "amazonec2Config", ...ec2 },
       engineInstallUrl: "https://releases.rancher.com/install-docker/1.12.sh",
       hostTemplateId: null,
-      state: "provisioning",
+      state: "registering",
       transitioning: "yes",
+      agentState: null,
     });
     expect("unknownField" in body).toBe(false);
     expect(body.createdTS).toBeGreaterThan(Date.parse("2026-01-05T00:00:00Z"));
-    await sleep(TRANSITION_MS + 20);
-    expect((await json(`${P}/hosts/1h5`)).body.state).toBe("activating");
-    await sleep(TRANSITION_MS + 20);
-    const done = (await json(`${P}/hosts/1h5`)).body;
-    expect(done).toMatchObject({ state: "active", transitioning: "no", agentState: "active" });
+    const { states, last } = await walk(`${P}/hosts/1h5`, (host) => host.state === "active");
+    // Provisioning lasts hostProvisionMs (300 ms), long enough to be seen whatever the load.
+    expect(states).toContain("provisioning");
+    expect(inOrder(states, ["registering", "provisioning", "active"])).toBe(true);
+    expect(last).toMatchObject({ state: "active", transitioning: "no", agentState: "active" });
     const next = await json(`${P}/hosts`, {
       method: "POST",
       body: { hostname: "drop1", digitaloceanConfig: { region: "ams3", size: "1gb" } },
@@ -134,6 +163,45 @@ describe("hosts", () => {
       driver: "digitalocean",
       digitaloceanConfig: { region: "ams3" },
     });
+  });
+
+  it("keeps a new host provisioning for hostProvisionMs", async () => {
+    expect((await hook("/config", { transitionMs: 30, hostProvisionMs: 700 })).status).toBe(200);
+    const created = await json(`${P}/hosts`, {
+      method: "POST",
+      body: { hostname: "slow", amazonec2Config: ec2 },
+    });
+    await sleep(250);
+    expect((await json(`${P}/hosts/${created.body.id}`)).body).toMatchObject({
+      state: "provisioning",
+      transitioning: "yes",
+      agentState: null,
+    });
+    const { last } = await walk(`${P}/hosts/${created.body.id}`, (host) => host.state === "active");
+    expect(last.agentState).toBe("active");
+  });
+
+  it("ends the next hostFailures hosts in error, with the machine driver's message", async () => {
+    await fastTransitions();
+    await hook("/faults", { hostFailures: 2 });
+    const made: string[] = [];
+    for (const hostname of ["bad1", "bad2", "good"]) {
+      const created = await json(`${P}/hosts`, { method: "POST", body: { hostname, amazonec2Config: ec2 } });
+      expect(created.status).toBe(201);
+      made.push(created.body.id);
+    }
+    // A refused create does not take one.
+    expect((await json(`${P}/hosts`, { method: "POST", body: { hostname: "x" } })).status).toBe(422);
+    expect(await (await hook("/faults")).json()).toMatchObject({ hostFailures: 0 });
+    for (const id of made.slice(0, 2)) {
+      const { states, last } = await walk(`${P}/hosts/${id}`, (host) => host.state === "error");
+      expect(inOrder(states, ["registering", "provisioning", "error"])).toBe(true);
+      expect(last).toMatchObject({ transitioning: "error", agentState: null, removed: null });
+      expect(last.transitioningMessage).toMatch(/^Error creating machine: /);
+    }
+    const { last } = await walk(`${P}/hosts/${made[2]}`, (host) => host.state === "active");
+    expect(last).toMatchObject({ transitioning: "no", transitioningMessage: null });
+    expect(ids((await json(`${P}/hosts?state=error`)).body)).toEqual(made.slice(0, 2));
   });
 
   it("creates a host from a template", async () => {
@@ -270,7 +338,7 @@ describe("the host state hook", () => {
 });
 
 describe("external host events", () => {
-  it("evacuates and deletes a host: deactivating, removing, removed", async () => {
+  it("evacuates and deletes a host: deactivating, inactive while it drains, removing, removed, purged", async () => {
     await fastTransitions();
     const { status, body } = await json(`${P}/externalhostevents`, {
       method: "POST",
@@ -293,14 +361,24 @@ describe("external host events", () => {
         host: "http://127.0.0.1:8788/v2-beta/projects/1a5/hosts/1h2",
       },
     });
-    expect((await json(`${P}/hosts/1h2`)).body.state).toBe("deactivating");
-    await sleep(TRANSITION_MS + 20);
+    const seen: Json[] = [];
+    const { states, last } = await walk(`${P}/hosts/1h2`, (host) => {
+      seen.push(host);
+      return host.state === "purged";
+    });
+    expect(inOrder(states, ["deactivating", "inactive", "removing", "removed", "purging", "purged"])).toBe(
+      true,
+    );
+    // While it drains and once removed, the host rests (transitioning "no"); removed is set from removed on.
+    for (const host of seen) {
+      if (host.state === "inactive") expect(host).toMatchObject({ transitioning: "no", removed: null });
+      if (host.state === "removed") expect(host).toMatchObject({ transitioning: "no" });
+      if (["removing", "deactivating", "inactive"].includes(host.state)) expect(host.removed).toBeNull();
+      if (["removed", "purging"].includes(host.state)) expect(host.removed).not.toBeNull();
+    }
+    expect(last).toMatchObject({ state: "purged", transitioning: "no", agentState: null });
+    expect(last.removed).not.toBeNull();
     expect((await json(`${P}/externalhostevents/1ee1`)).body.state).toBe("created");
-    expect((await json(`${P}/hosts/1h2`)).body).toMatchObject({ state: "removing", removed: null });
-    await sleep(TRANSITION_MS + 20);
-    const host = (await json(`${P}/hosts/1h2`)).body;
-    expect(host).toMatchObject({ state: "removed", transitioning: "no" });
-    expect(host.removed).not.toBeNull();
     expect(ids((await json(`${P}/hosts?removed_null=true`)).body)).toEqual(["1h1", "1h3", "1h4"]);
     expect(ids((await json(`${P}/externalhostevents`)).body)).toEqual(["1ee1"]);
     // A removed host is no longer a reference.
@@ -311,7 +389,22 @@ describe("external host events", () => {
     expect([again.status, again.body.code]).toEqual([422, "InvalidReference"]);
   });
 
-  it("evacuates an unhealthy host, and without deleteHost only deactivates", async () => {
+  it("keeps the event creating while its host drains", async () => {
+    expect((await hook("/config", { transitionMs: 400 })).status).toBe(200);
+    await json(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h1", deleteHost: true },
+    });
+    // Deactivation and drain take two transitions: after the first the event is still creating.
+    await sleep(450);
+    expect((await json(`${P}/hosts/1h1`)).body.state).toBe("inactive");
+    expect((await json(`${P}/externalhostevents/1ee1`)).body.state).toBe("creating");
+    const { last } = await walk(`${P}/externalhostevents/1ee1`, (event) => event.state === "created");
+    expect(last.transitioning).toBe("no");
+    expect(["removing", "removed", "purging", "purged"]).toContain((await json(`${P}/hosts/1h1`)).body.state);
+  });
+
+  it("evacuates an unhealthy host, and without deleteHost only deactivates and drains", async () => {
     await fastTransitions();
     await hook("/hosts/1h3/state", { state: "reconnecting" });
     await json(`${P}/externalhostevents`, {
@@ -322,9 +415,41 @@ describe("external host events", () => {
       method: "POST",
       body: { eventType: "host.evacuate", hostId: "1h1" },
     });
-    await sleep(2 * TRANSITION_MS + 40);
-    expect((await json(`${P}/hosts/1h3`)).body.state).toBe("removed");
+    const { last } = await walk(`${P}/hosts/1h3`, (host) => host.state === "purged");
+    expect(last.removed).not.toBeNull();
+    const { last: kept } = await walk(`${P}/hosts/1h1`, (host) => host.state === "inactive");
+    expect(kept).toMatchObject({ state: "inactive", removed: null });
+    await sleep(5 * TRANSITION_MS);
     expect((await json(`${P}/hosts/1h1`)).body).toMatchObject({ state: "inactive", removed: null });
+  });
+
+  it("adds the deletion to a host already being evacuated, and leaves a host on its way out alone", async () => {
+    await fastTransitions();
+    await json(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h1" },
+    });
+    await json(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: "1h1", deleteHost: true },
+    });
+    const { states } = await walk(`${P}/hosts/1h1`, (host) => host.state === "purged");
+    expect(inOrder(states, ["deactivating", "inactive", "removing", "removed", "purging", "purged"])).toBe(
+      true,
+    );
+    // A host in error cannot be deactivated: it goes straight to removing.
+    await hook("/faults", { hostFailures: 1 });
+    const failed = await json(`${P}/hosts`, {
+      method: "POST",
+      body: { hostname: "bad", amazonec2Config: ec2 },
+    });
+    await walk(`${P}/hosts/${failed.body.id}`, (host) => host.state === "error");
+    await json(`${P}/externalhostevents`, {
+      method: "POST",
+      body: { eventType: "host.evacuate", hostId: failed.body.id, deleteHost: true },
+    });
+    const removal = await walk(`${P}/hosts/${failed.body.id}`, (host) => host.state === "purged");
+    expect(inOrder(removal.states, ["error", "removing", "removed", "purging", "purged"])).toBe(true);
   });
 
   it("validates events", async () => {

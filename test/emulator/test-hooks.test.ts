@@ -19,6 +19,7 @@ const NO_FAULTS = {
   lateMs: 0,
   lateCount: 0,
   dropCount: 0,
+  hostFailures: 0,
 };
 
 const stats = async () =>
@@ -48,6 +49,7 @@ describe("reset", () => {
       lateMs: 100,
       lateCount: 2,
       dropCount: 3,
+      hostFailures: 4,
     });
     await reset();
     expect(await stats()).toEqual({ total: 0, byMethod: {}, byPath: {} });
@@ -180,6 +182,7 @@ describe("faults", () => {
       [{ lateMs: 60_001 }, 422, "MaxLimitExceeded", "lateMs"],
       [{ lateCount: "2" }, 422, "InvalidFormat", "lateCount"],
       [{ dropCount: 0.5 }, 422, "InvalidFormat", "dropCount"],
+      [{ hostFailures: -2 }, 422, "MinLimitExceeded", "hostFailures"],
       ["not json", 422, "InvalidFormat", undefined],
       ["[1,2]", 422, "InvalidFormat", undefined],
     ];
@@ -208,19 +211,19 @@ describe("faults", () => {
 });
 
 describe("config", () => {
-  it("changes the transition time and the lock wait until the next reset", async () => {
-    const defaults = { transitionMs: 300, lockWaitMs: 3000 };
+  it("changes the transition time, the lock wait and the provisioning time until the next reset", async () => {
+    const defaults = { transitionMs: 300, lockWaitMs: 3000, hostProvisionMs: 600 };
     expect(await (await hook("/config")).json()).toEqual(defaults);
     const set = await hook("/config", { transitionMs: 40 });
     expect(await set.json()).toEqual({ ...defaults, transitionMs: 40 });
-    const more = await hook("/config", { lockWaitMs: 250 });
-    expect(await more.json()).toEqual({ transitionMs: 40, lockWaitMs: 250 });
+    const more = await hook("/config", { lockWaitMs: 250, hostProvisionMs: 90 });
+    expect(await more.json()).toEqual({ transitionMs: 40, lockWaitMs: 250, hostProvisionMs: 90 });
     await reset();
     expect(await (await hook("/config")).json()).toEqual(defaults);
     const cases: [unknown, string, string][] = [
       [{ transitionMs: -1 }, "MinLimitExceeded", "transitionMs"],
       [{ lockWaitMs: 1.5 }, "InvalidFormat", "lockWaitMs"],
-      [{ lockWaitMs: 600_001 }, "MaxLimitExceeded", "lockWaitMs"],
+      [{ hostProvisionMs: 600_001 }, "MaxLimitExceeded", "hostProvisionMs"],
       [{ delayMs: 5 }, "InvalidOption", "delayMs"],
     ];
     for (const [body, code, fieldName] of cases) {
