@@ -1,6 +1,6 @@
 import { createApp } from "./app";
+import type { Settings } from "./domain/settings";
 import { denoPlatform } from "./platform/deno";
-import type { Settings } from "./platform/types";
 
 /**
  * The service on Deno (`deno serve`): the same app as the Worker, with Deno KV for receiver

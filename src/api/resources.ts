@@ -1,7 +1,7 @@
 import type { Context } from "hono";
-import type { Execution } from "../objects/target-types";
-import type { ReceiverRecord } from "../receivers/store";
-import { isoDate } from "./ids";
+import type { Execution } from "../domain/execution";
+import { isoDate } from "../domain/ids";
+import type { ReceiverRecord } from "../domain/receiver";
 
 export const API_PREFIX = "/v1-webhooks";
 

@@ -1,9 +1,12 @@
+import { DRIVER_NAMES, DRIVERS } from "../drivers";
+import { rancherField } from "../drivers/shared/config-fields";
+import { lazy } from "../util/lazy";
 import { API_PREFIX } from "./resources";
 
 /**
  * Rancher API schemas of this API (api-spec "Schemas"): what the UI and generated clients read to
- * know the fields, their types, limits and defaults. Kept next to the zod schemas' rules; the
- * tests check that both agree on defaults and limits.
+ * know the fields, their types, limits and defaults. Each driver config's schema is made from the
+ * config's own rules (drivers/shared/config-fields.ts); the API's own resources are written here.
  */
 type Field = {
   type: string;
@@ -20,53 +23,27 @@ type Field = {
   description?: string;
 };
 
-const scaleRuleFields: Record<string, Field> = {
-  action: { type: "enum", options: ["up", "down"], required: true, create: true },
-  amount: {
-    type: "int",
-    min: 1,
-    required: true,
-    create: true,
-    description: "By: how much one trigger changes the scale",
-  },
-  min: { type: "int", min: 0, default: 1, create: true, description: "Minimum Scale" },
-  max: { type: "int", min: 1, default: 100, create: true, description: "Maximum Scale" },
-  cooldownSeconds: { type: "int", min: 0, default: 0, create: true },
-  onResolved: { type: "enum", options: ["ignore", "reverse"], default: "ignore", create: true },
-  maxTriggersPerMinute: {
-    type: "int",
-    min: 1,
-    max: 100_000,
-    nullable: true,
-    create: true,
-    description: "deliveries a minute before the rest are answered ignored (default 600)",
-  },
-};
+interface SchemaBody {
+  resourceFields: Record<string, Field | Record<string, unknown>>;
+  resourceMethods: string[];
+  collectionMethods: string[];
+  resourceActions?: Record<string, unknown>;
+}
 
-const SCHEMAS: Record<
-  string,
-  {
-    resourceFields: Record<string, Field>;
-    resourceMethods: string[];
-    collectionMethods: string[];
-    resourceActions?: Record<string, unknown>;
-  }
-> = {
+const API_SCHEMAS: Record<string, SchemaBody> = {
   receiver: {
     resourceMethods: ["GET", "DELETE"],
     collectionMethods: ["GET", "POST"],
     resourceActions: { regenerate: { input: "regenerateInput", output: "receiver" } },
     resourceFields: {
       name: { type: "string", required: true, create: true, minLength: 1, maxLength: 128 },
-      driver: {
-        type: "enum",
-        options: ["scaleService", "scaleHost", "serviceUpgrade"],
-        required: true,
-        create: true,
-      },
-      scaleServiceConfig: { type: "scaleServiceConfig", nullable: true, create: true },
-      scaleHostConfig: { type: "scaleHostConfig", nullable: true, create: true },
-      serviceUpgradeConfig: { type: "serviceUpgradeConfig", nullable: true, create: true },
+      driver: { type: "enum", options: DRIVER_NAMES, required: true, create: true },
+      ...Object.fromEntries(
+        DRIVER_NAMES.map((name) => {
+          const field = DRIVERS[name].configField;
+          return [field, { type: field, nullable: true, create: true }];
+        }),
+      ),
       senderVerification: {
         type: "senderVerification",
         nullable: true,
@@ -77,72 +54,6 @@ const SCHEMAS: Record<
       state: { type: "string" },
       projectId: { type: "reference[project]" },
       created: { type: "date" },
-    },
-  },
-  scaleServiceConfig: {
-    resourceMethods: [],
-    collectionMethods: [],
-    resourceFields: {
-      serviceId: { type: "reference[service]", required: true, create: true, description: "Target Service" },
-      ...scaleRuleFields,
-    },
-  },
-  scaleHostConfig: {
-    resourceMethods: [],
-    collectionMethods: [],
-    resourceFields: {
-      hostSelector: {
-        type: "map[string]",
-        required: true,
-        create: true,
-        description: "labels of the group's hosts (an empty value matches any value)",
-      },
-      ...scaleRuleFields,
-      deleteOption: {
-        type: "enum",
-        options: ["mostRecent", "leastRecent"],
-        default: "leastRecent",
-        create: true,
-        description: "which hosts go first when removing (unhealthy ones always do)",
-      },
-      hostTemplateId: { type: "reference[hostTemplate]", nullable: true, create: true },
-    },
-  },
-  serviceUpgradeConfig: {
-    resourceMethods: [],
-    collectionMethods: [],
-    resourceFields: {
-      serviceSelector: {
-        type: "map[string]",
-        required: true,
-        create: true,
-        description: "labels a service must have (an empty value matches any value)",
-      },
-      tag: {
-        type: "string",
-        required: true,
-        create: true,
-        maxLength: 128,
-        description: "an exact tag or a glob such as v1.*",
-      },
-      payloadFormat: {
-        type: "enum",
-        options: ["dockerhub", "quay", "acr", "alicloud", "ghcr"],
-        default: "dockerhub",
-        create: true,
-      },
-      addressType: {
-        type: "enum",
-        options: ["registry", "registry-internal", "registry-vpc"],
-        default: "registry",
-        nullable: true,
-        create: true,
-        description: "alicloud only",
-      },
-      batchSize: { type: "int", min: 1, default: 1, create: true },
-      intervalMillis: { type: "int", min: 100, default: 2000, create: true },
-      startFirst: { type: "boolean", default: false, create: true },
-      maxTriggersPerMinute: scaleRuleFields.maxTriggersPerMinute as Field,
     },
   },
   senderVerification: {
@@ -217,8 +128,27 @@ const SCHEMAS: Record<
   },
 };
 
+/** Every schema by id: the API's own, and one per driver config made from the config's rules. */
+const schemas = lazy(
+  () =>
+    new Map<string, SchemaBody>([
+      ...Object.entries(API_SCHEMAS),
+      ...DRIVER_NAMES.map((name): [string, SchemaBody] => [
+        DRIVERS[name].configField,
+        {
+          resourceMethods: [],
+          collectionMethods: [],
+          resourceFields: Object.fromEntries(
+            DRIVERS[name].fields().map((field) => [field.name, rancherField(field)]),
+          ),
+        },
+      ]),
+    ]),
+);
+
 export function schemaResource(origin: string, id: string) {
-  const schema = SCHEMAS[id];
+  // A Map, not an object: an id such as `__proto__` or `constructor` is no schema.
+  const schema = schemas().get(id);
   if (!schema) return undefined;
   return {
     id,
@@ -232,4 +162,4 @@ export function schemaResource(origin: string, id: string) {
   };
 }
 
-export const schemaIds = (): string[] => Object.keys(SCHEMAS);
+export const schemaIds = (): string[] => [...schemas().keys()];

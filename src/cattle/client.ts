@@ -1,3 +1,5 @@
+import type { Settings } from "../domain/settings";
+import { isTransient } from "./failures";
 import type {
   CattleFailure,
   CattleResult,
@@ -52,15 +54,52 @@ export const basicAuthorization = ({ accessKey, secretKey }: CattleCredentials):
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** 409 means Cattle is busy with the resource (a transition or a concurrent write): worth another try. */
-const isRetryable = (failure: CattleFailure): boolean =>
-  failure.kind === "unavailable" || failure.kind === "conflict";
+/** The calls of Cattle's API the service makes, as the cores see them (a fake in their tests). */
+export interface CattleApi {
+  getProject(projectId: string): Promise<CattleResult<Project>>;
+  listProjects(): Promise<CattleResult<Collection<Project>>>;
+  getSchema(projectId: string, schemaId: string): Promise<CattleResult<Schema>>;
+  getService(projectId: string, serviceId: string): Promise<CattleResult<Service>>;
+  listServices(
+    projectId: string,
+    filters?: Record<string, string>,
+  ): Promise<CattleResult<Collection<Service>>>;
+  listHosts(projectId: string): Promise<CattleResult<Collection<Host>>>;
+  getHostTemplate(projectId: string, templateId: string): Promise<CattleResult<HostTemplate>>;
+  createHost(projectId: string, body: unknown): Promise<CattleResult<Host>>;
+  evacuateHost(projectId: string, hostId: string): Promise<CattleResult<unknown>>;
+  updateService(
+    projectId: string,
+    serviceId: string,
+    changes: Partial<Service>,
+  ): Promise<CattleResult<Service>>;
+  serviceAction(
+    projectId: string,
+    serviceId: string,
+    action: string,
+    body?: unknown,
+  ): Promise<CattleResult<Service>>;
+}
+
+/** Makes a client for work that must be done by `deadline` (epoch ms). */
+export type CattleFactory = (deadline: number) => CattleApi;
+
+/** The service's own client for triggers, with the service credential (CONTRACT §2). */
+export const serviceCattle =
+  (settings: Pick<Settings, "CATTLE_URL" | "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">): CattleFactory =>
+  (deadline) =>
+    new CattleClient({
+      baseUrl: settings.CATTLE_URL,
+      credentials: { accessKey: settings.CATTLE_ACCESS_KEY, secretKey: settings.CATTLE_SECRET_KEY },
+      retry: TRIGGER_RETRY,
+      deadline,
+    });
 
 /**
  * The only code that talks to Cattle. Every call returns a tagged result; nothing here throws for
- * an HTTP or network failure, so callers decide per case what a failure means to their client.
+ * an HTTP or network failure, and cattle/failures.ts says what each failure means.
  */
-export class CattleClient {
+export class CattleClient implements CattleApi {
   readonly #root: string;
   readonly #authorization: string;
   readonly #retry: RetryPolicy;
@@ -159,7 +198,7 @@ export class CattleClient {
       const timeoutMs = Math.min(this.#retry.timeoutMs, this.#deadline - Date.now());
       if (timeoutMs <= 0) break;
       result = await this.#once<T>(method, path, body, timeoutMs);
-      if (result.ok || !isRetryable(result.failure)) return result;
+      if (result.ok || !isTransient(result.failure)) return result;
     }
     return result;
   }

@@ -1,117 +1,63 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { AppEnv, Caller } from "../api/app-env";
+import { type Access, authorize, type Caller, parseBasic, type Refusal } from "../access/authorize";
+import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable, unauthorized } from "../api/errors";
-import { resourceId } from "../api/receiver-schema";
 import { parseOrThrow } from "../api/validation";
-import { CattleClient, type CattleCredentials } from "../cattle/client";
-import type { Settings } from "../platform/types";
-import { sha256Hex } from "../util/sha256";
+import type { CattleCredentials } from "../cattle/client";
+import { RESOURCE_ID } from "../domain/ids";
+import { lazy } from "../util/lazy";
 
-type Decision = "allowed" | "unauthorized" | "forbidden";
+const projectQuery = lazy(() =>
+  z.object({ projectId: z.string().regex(RESOURCE_ID, "must be a Rancher id such as 1a5") }),
+);
 
-interface CacheEntry {
-  read: Decision;
-  write?: Decision;
-  expires: number;
-}
-
-/** Decisions are cached at most this long (CONTRACT §3), refusals shorter so a new key works soon. */
-const ALLOWED_TTL_MS = 60_000;
-const REFUSED_TTL_MS = 5_000;
-const CACHE_ENTRIES = 10_000;
-
-/** Keyed by a hash of the key and the project: the cache never holds a secret. */
-const decisions = new Map<string, CacheEntry>();
-
-const UNAUTHORIZED = () => unauthorized();
-const FORBIDDEN_READ = (projectId: string) =>
-  new ApiError(403, "Forbidden", `this API key cannot access environment ${projectId}`);
-const FORBIDDEN_WRITE = (projectId: string) =>
-  new ApiError(403, "Forbidden", `this API key cannot change services in environment ${projectId}`);
-
-const projectQuery = z.object({ projectId: resourceId });
-
-function parseBasic(header: string | undefined): { accessKey: string; secretKey: string } | null {
-  const match = header?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
-  if (!match?.[1]) return null;
-  let decoded: string;
-  try {
-    decoded = atob(match[1]);
-  } catch {
-    return null;
+/** A refusal of the access policy as the answer a client gets. */
+function refused(refusal: Refusal, forbidden: () => ApiError): ApiError {
+  switch (refusal) {
+    case "unauthorized":
+      return unauthorized();
+    case "forbidden":
+      return forbidden();
+    case "unavailable":
+      return rancherUnavailable("to check the API key");
   }
-  const colon = decoded.indexOf(":");
-  if (colon <= 0 || colon === decoded.length - 1) return null;
-  return { accessKey: decoded.slice(0, colon), secretKey: decoded.slice(colon + 1) };
 }
 
-async function cacheKey(accessKey: string, secretKey: string, projectId: string): Promise<string> {
-  return `${await sha256Hex(`${accessKey}:${secretKey}`)}:${projectId}`;
-}
-
-function remember(key: string, entry: CacheEntry): void {
-  if (decisions.size >= CACHE_ENTRIES) {
-    const oldest = decisions.keys().next().value;
-    if (oldest !== undefined) decisions.delete(oldest);
-  }
-  decisions.set(key, entry);
-}
-
-const ttl = (decision: Decision) => (decision === "allowed" ? ALLOWED_TTL_MS : REFUSED_TTL_MS);
-
-const UNAVAILABLE = () => rancherUnavailable("to check the API key");
-
-/**
- * Checks a Rancher API key against Cattle for one environment and returns the caller: whatever
- * Cattle lets the key see and change is what it may see and change here. Decisions are cached.
- */
-export async function authorize(
-  env: Pick<Settings, "CATTLE_URL">,
-  credentials: CattleCredentials,
-  projectId: string,
-): Promise<Caller> {
-  const key = await cacheKey(credentials.accessKey, credentials.secretKey, projectId);
-  const cattle = new CattleClient({ baseUrl: env.CATTLE_URL, credentials });
-
-  let entry = decisions.get(key);
-  if (!entry || entry.expires <= Date.now()) {
-    const project = await cattle.getProject(projectId);
-    let read: Decision = "allowed";
-    if (!project.ok) {
-      if (project.failure.kind === "unauthorized") read = "unauthorized";
-      else if (project.failure.kind === "forbidden" || project.failure.kind === "notFound")
-        read = "forbidden";
-      else throw UNAVAILABLE();
-    }
-    entry = { read, expires: Date.now() + ttl(read) };
-    remember(key, entry);
-  }
-  if (entry.read === "unauthorized") throw UNAUTHORIZED();
-  if (entry.read === "forbidden") throw FORBIDDEN_READ(projectId);
-
-  const cached = entry;
-  return {
-    credentials,
-    projectId,
-    canWrite: async () => {
-      if (cached.write === undefined) {
-        const schema = await cattle.getSchema(projectId, "service");
-        if (schema.ok) cached.write = schema.value.resourceMethods?.includes("PUT") ? "allowed" : "forbidden";
-        else if (schema.failure.kind === "unavailable") throw UNAVAILABLE();
-        else cached.write = schema.failure.kind === "unauthorized" ? "unauthorized" : "forbidden";
-      }
-      if (cached.write === "unauthorized") throw UNAUTHORIZED();
-      return cached.write === "allowed";
-    },
-  };
-}
+const orThrow = <T>(access: Access<T>, forbidden: () => ApiError): T => {
+  if (!access.ok) throw refused(access.refusal, forbidden);
+  return access.value;
+};
 
 /** The caller's Basic credentials, or 401 with the challenge that makes a browser ask for them. */
 export function credentialsOf(c: Context): CattleCredentials {
   const credentials = parseBasic(c.req.header("authorization"));
-  if (!credentials) throw UNAUTHORIZED();
+  if (!credentials) throw unauthorized();
   return credentials;
+}
+
+/** The caller for an environment, or the answer that refuses it. */
+export async function callerFor(c: Context<AppEnv>, credentials: CattleCredentials, projectId: string) {
+  return orThrow(
+    await authorize(c.env, credentials, projectId),
+    () => new ApiError(403, "Forbidden", `this API key cannot access environment ${projectId}`),
+  );
+}
+
+/** Whether the caller may change receivers; a refusal to even ask is answered as such. */
+export async function canWrite(caller: Caller): Promise<boolean> {
+  return orThrow(await caller.canWrite(), () => new ApiError(403, "Forbidden", "this API key was refused"));
+}
+
+/** Receivers change only for keys that can update services in the environment. */
+export async function assertCanWrite(caller: Caller): Promise<void> {
+  if (!(await canWrite(caller))) {
+    throw new ApiError(
+      403,
+      "Forbidden",
+      `this API key cannot change services in environment ${caller.projectId}`,
+    );
+  }
 }
 
 /**
@@ -121,15 +67,10 @@ export function credentialsOf(c: Context): CattleCredentials {
  */
 export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   const credentials = credentialsOf(c);
-  const { projectId } = parseOrThrow(projectQuery, { projectId: c.req.query("projectId") });
-  c.set("caller", await authorize(c.env, credentials, projectId));
+  const { projectId } = parseOrThrow(projectQuery(), { projectId: c.req.query("projectId") });
+  c.set("caller", await callerFor(c, credentials, projectId));
   await next();
 };
-
-/** Receivers change only for keys that can update services in the environment. */
-export async function assertCanWrite(caller: Caller): Promise<void> {
-  if (!(await caller.canWrite())) throw FORBIDDEN_WRITE(caller.projectId);
-}
 
 /** For routes that change receivers. */
 export const requireWrite = (): MiddlewareHandler<AppEnv> => async (c, next) => {

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { NameClaims } from "./name-claims";
+import { NameClaims } from "../project/name-claims";
 
 /** The Durable Object of one environment: its receiver names, claimed one at a time. */
 export class ProjectObject extends DurableObject<Env> {
@@ -7,7 +7,7 @@ export class ProjectObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#names = new NameClaims(ctx.storage.sql);
+    this.#names = new NameClaims(ctx.storage);
   }
 
   claimName(name: string, receiverId: string) {

@@ -1,18 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import type { SenderCheck, SenderProof } from "../senders/verification";
-import { TargetCore } from "./target-core";
-import type { Delivery, LiveReceiver } from "./target-types";
+import { serviceCattle } from "../cattle/client";
+import { systemClock } from "../domain/clock";
+import type { Delivery } from "../domain/delivery";
+import type { LiveReceiver } from "../domain/receiver";
+import type { SenderCheck, SenderProof } from "../domain/sender";
+import { TargetCore } from "../target/core";
 
 /**
- * The Durable Object of one target: a thin shell that gives the core its storage and alarm and
- * exposes the core's methods over RPC. One object per target name serialises its triggers.
+ * The Durable Object of one target: a thin shell that gives the core its storage, clock and Cattle,
+ * and exposes the core's methods over RPC. One object per target name serialises its triggers.
  */
 export class TargetObject extends DurableObject<Env> {
   readonly #core: TargetCore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#core = new TargetCore(ctx.storage, env);
+    this.#core = new TargetCore(ctx.storage, { clock: systemClock, cattle: serviceCattle(env) });
   }
 
   register(receiver: LiveReceiver) {

@@ -95,7 +95,7 @@ document.addEventListener("click", async (event) => {
 });
 // Show only the fields of the chosen kind (without JavaScript all are shown, and the server reads
 // only those of the chosen kind).
-const kind = document.getElementById("kind");
+const kind = document.getElementById("driver");
 if (kind) {
   const show = () => {
     for (const fieldset of document.querySelectorAll("fieldset[data-kind]")) {

@@ -1,194 +1,105 @@
 import type { ApiError } from "../api/errors";
-import type { ReceiverRecord } from "../receivers/store";
+import type { ReceiverRecord } from "../domain/receiver";
+import { type AnyDriverDefinition, DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
+import type { ConfigField } from "../drivers/shared/config-fields";
+import { lazy } from "../util/lazy";
 
-/** The Add Receiver form's fields as the user typed them: strings, so a rejected value is shown back as it was. */
-export interface FormValues {
+/**
+ * The Add Receiver form. Every input is named by its path in the API's body
+ * (`scaleServiceConfig.amount`), and every config field's control, label, hint and starting value
+ * come from the driver's config rules: the form, the API and its published schema say one thing.
+ * Values are kept as typed (strings), so a refused value is shown back as it was.
+ */
+export type FormValues = Readonly<Record<string, string>>;
+
+export type FieldErrors = Record<string, string>;
+
+/** An input of a driver's fieldset: the config field it edits, under its API path. */
+export interface ConfigInput {
   name: string;
-  kind: string;
-  // Scale a Service
-  action: string;
-  serviceId: string;
-  amount: string;
-  min: string;
-  max: string;
-  cooldownSeconds: string;
-  onResolved: string;
-  // Scale the number of Hosts
-  hostSelector: string;
-  hostAction: string;
-  hostAmount: string;
-  hostMin: string;
-  hostMax: string;
-  deleteOption: string;
-  hostTemplateId: string;
-  hostCooldownSeconds: string;
-  hostOnResolved: string;
-  // Upgrade a Service
-  serviceSelector: string;
-  tag: string;
-  payloadFormat: string;
-  addressType: string;
-  batchSize: string;
-  intervalMillis: string;
-  startFirst: string;
-  // Sender check (any kind)
-  senderScheme: string;
-  senderUsername: string;
-  senderSecret: string;
-  senderTimestampHeader: string;
+  field: ConfigField;
 }
 
-export type FieldErrors = Partial<Record<keyof FormValues, string>>;
+/** The inputs of one driver's fieldset, row by row, as the form shows them. */
+export function configInputs(definition: AnyDriverDefinition): ConfigInput[][] {
+  const fields = new Map(definition.fields().map((field) => [field.name, field]));
+  const rows: readonly (readonly string[])[] = definition.fieldset.rows;
+  return rows.map((row) =>
+    row.flatMap((name) => {
+      const field = fields.get(name);
+      return field ? [{ name: `${definition.configField}.${name}`, field }] : [];
+    }),
+  );
+}
 
-export const FORM_FIELD_NAMES = [
-  "name",
-  "kind",
-  "action",
-  "serviceId",
-  "amount",
-  "min",
-  "max",
-  "cooldownSeconds",
-  "onResolved",
-  "hostSelector",
-  "hostAction",
-  "hostAmount",
-  "hostMin",
-  "hostMax",
-  "deleteOption",
-  "hostTemplateId",
-  "hostCooldownSeconds",
-  "hostOnResolved",
-  "serviceSelector",
-  "tag",
-  "payloadFormat",
-  "addressType",
-  "batchSize",
-  "intervalMillis",
-  "startFirst",
-  "senderScheme",
-  "senderUsername",
-  "senderSecret",
-  "senderTimestampHeader",
-] as const satisfies readonly (keyof FormValues)[];
+/** The sender check's inputs, shared by every kind; one secret box serves every scheme. */
+export const SENDER_INPUTS = {
+  scheme: "senderVerification.scheme",
+  username: "senderVerification.username",
+  secret: "senderVerification.secret",
+  timestampHeader: "senderVerification.timestampHeader",
+} as const;
 
-export const EMPTY_FORM: FormValues = {
-  name: "",
-  kind: "scaleService",
-  action: "up",
-  serviceId: "",
-  amount: "1",
-  min: "1",
-  max: "100",
-  cooldownSeconds: "0",
-  onResolved: "ignore",
-  hostSelector: "",
-  hostAction: "up",
-  hostAmount: "1",
-  hostMin: "1",
-  hostMax: "10",
-  deleteOption: "leastRecent",
-  hostTemplateId: "",
-  hostCooldownSeconds: "0",
-  hostOnResolved: "ignore",
-  serviceSelector: "",
-  tag: "",
-  payloadFormat: "dockerhub",
-  addressType: "registry",
-  batchSize: "1",
-  intervalMillis: "2000",
-  startFirst: "",
-  senderScheme: "",
-  senderUsername: "",
-  senderSecret: "",
-  senderTimestampHeader: "",
+/** The secret's field under each scheme. */
+const SECRET_FIELD: Record<string, string> = {
+  bearer: "token",
+  basic: "password",
+  github: "secret",
+  grafana: "secret",
+  standardWebhooks: "secret",
 };
 
-/** Which form field an API fieldName belongs to, and the label the user knows it by. */
-const FORM_FIELDS: [prefix: string, field: keyof FormValues, label: string][] = [
-  ["name", "name", "Name"],
-  ["driver", "kind", "Kind"],
-  ["scaleServiceConfig.serviceId", "serviceId", "Target Service"],
-  ["scaleServiceConfig.action", "action", "Action"],
-  ["scaleServiceConfig.amount", "amount", "By"],
-  ["scaleServiceConfig.min", "min", "Minimum Scale"],
-  ["scaleServiceConfig.max", "max", "Maximum Scale"],
-  ["scaleServiceConfig.cooldownSeconds", "cooldownSeconds", "Cooldown"],
-  ["scaleServiceConfig.onResolved", "onResolved", "When the alert resolves"],
-  ["scaleServiceConfig", "serviceId", "Target Service"],
-  ["scaleHostConfig.hostSelector", "hostSelector", "Host labels"],
-  ["scaleHostConfig.action", "hostAction", "Host action"],
-  ["scaleHostConfig.amount", "hostAmount", "Hosts at a time"],
-  ["scaleHostConfig.min", "hostMin", "Minimum Hosts"],
-  ["scaleHostConfig.max", "hostMax", "Maximum Hosts"],
-  ["scaleHostConfig.deleteOption", "deleteOption", "Remove first"],
-  ["scaleHostConfig.hostTemplateId", "hostTemplateId", "Host template"],
-  ["scaleHostConfig.cooldownSeconds", "hostCooldownSeconds", "Host cooldown"],
-  ["scaleHostConfig.onResolved", "hostOnResolved", "When a host alert resolves"],
-  ["scaleHostConfig", "hostSelector", "Host labels"],
-  ["serviceUpgradeConfig.serviceSelector", "serviceSelector", "Service labels"],
-  ["serviceUpgradeConfig.tag", "tag", "Tag"],
-  ["serviceUpgradeConfig.payloadFormat", "payloadFormat", "Registry"],
-  ["serviceUpgradeConfig.addressType", "addressType", "Address type"],
-  ["serviceUpgradeConfig.batchSize", "batchSize", "Batch size"],
-  ["serviceUpgradeConfig.intervalMillis", "intervalMillis", "Batch interval (ms)"],
-  ["serviceUpgradeConfig.startFirst", "startFirst", "Start new containers first"],
-  ["serviceUpgradeConfig", "serviceSelector", "Service labels"],
-  ["senderVerification.scheme", "senderScheme", "Sender check"],
-  ["senderVerification.username", "senderUsername", "Sender user"],
-  ["senderVerification.timestampHeader", "senderTimestampHeader", "Timestamp header"],
-  ["senderVerification", "senderSecret", "Sender secret"],
+const SENDER_LABELS: Record<string, string> = {
+  [SENDER_INPUTS.scheme]: "Sender check",
+  [SENDER_INPUTS.username]: "Sender user",
+  [SENDER_INPUTS.secret]: "Sender secret",
+  [SENDER_INPUTS.timestampHeader]: "Timestamp header",
+};
+
+const allInputs = lazy(() => DRIVER_NAMES.flatMap((name) => configInputs(DRIVERS[name]).flat()));
+
+/** Every input name the form posts. */
+export const formInputNames = (): string[] => [
+  "name",
+  "driver",
+  ...allInputs().map((input) => input.name),
+  ...Object.values(SENDER_INPUTS),
 ];
 
-const KIND_DRIVERS = new Set(["scaleService", "scaleHost", "serviceUpgrade"]);
+/** The value a control shows for a config value: selectors as `key=value` lines, booleans as a checkbox's `on`. */
+function shown(field: ConfigField, value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (field.type === "boolean") return value === true ? "on" : "";
+  if (field.type === "map[string]" && typeof value === "object") {
+    return Object.entries(value as Record<string, string>)
+      .map(([key, label]) => (label === "" ? key : `${key}=${label}`))
+      .join("\n");
+  }
+  return String(value);
+}
 
-const selectorText = (selector: Record<string, string>): string =>
-  Object.entries(selector)
-    .map(([key, value]) => (value === "" ? key : `${key}=${value}`))
-    .join("\n");
+/** The empty form: each field's starting value, its default, or its first option. */
+export function emptyForm(): FormValues {
+  const values: Record<string, string> = { name: "", driver: DRIVER_NAMES[0] };
+  for (const { name, field } of allInputs()) {
+    values[name] = field.formValue ?? shown(field, field.default);
+    if (values[name] === "" && field.type === "enum") values[name] = field.options?.[0] ?? "";
+  }
+  return values;
+}
 
 /** The form's values for a clone of `record`. */
 export function valuesFrom(record: ReceiverRecord): FormValues {
-  const base = { ...EMPTY_FORM, name: `${record.name}-copy`.slice(0, 128), kind: record.driver };
-  if (record.driver === "scaleHost") {
-    const { config } = record;
-    return {
-      ...base,
-      hostSelector: selectorText(config.hostSelector),
-      hostAction: config.action,
-      hostAmount: String(config.amount),
-      hostMin: String(config.min),
-      hostMax: String(config.max),
-      deleteOption: config.deleteOption,
-      hostTemplateId: config.hostTemplateId ?? "",
-      hostCooldownSeconds: String(config.cooldownSeconds),
-      hostOnResolved: config.onResolved,
-    };
-  }
-  if (record.driver === "serviceUpgrade") {
-    const { config } = record;
-    return {
-      ...base,
-      serviceSelector: selectorText(config.serviceSelector),
-      tag: config.tag,
-      payloadFormat: config.payloadFormat,
-      addressType: config.addressType ?? "registry",
-      batchSize: String(config.batchSize),
-      intervalMillis: String(config.intervalMillis),
-      startFirst: config.startFirst ? "on" : "",
-    };
-  }
-  const { config } = record;
-  return {
-    ...base,
-    action: config.action,
-    serviceId: config.serviceId,
-    amount: String(config.amount),
-    min: String(config.min),
-    max: String(config.max),
-    cooldownSeconds: String(config.cooldownSeconds),
-    onResolved: config.onResolved,
+  const values: Record<string, string> = {
+    ...emptyForm(),
+    name: `${record.name}-copy`.slice(0, 128),
+    driver: record.driver,
   };
+  const config = record.config as Record<string, unknown>;
+  for (const { name, field } of configInputs(DRIVERS[record.driver]).flat()) {
+    values[name] = shown(field, config[field.name]);
+  }
+  return values;
 }
 
 /** Integers where the user typed one; anything else as typed, for validation to name. */
@@ -211,98 +122,89 @@ function selector(text: string): Record<string, string> {
   return Object.fromEntries(pairs);
 }
 
-/** The secret's field name under each scheme: the form has one Sender secret box for all. */
-const SECRET_FIELD: Record<string, string> = {
-  bearer: "token",
-  basic: "password",
-  github: "secret",
-  grafana: "secret",
-  standardWebhooks: "secret",
-};
+/** What a typed value is in the API's body. */
+function sent(field: ConfigField, text: string): unknown {
+  switch (field.type) {
+    case "int":
+      return integer(text);
+    case "map[string]":
+      return selector(text);
+    case "boolean":
+      return text === "on";
+    case "string":
+      // Typed text is sent as typed, so an empty box is reported as empty, not as missing.
+      return text;
+    default:
+      // A select or a reference left at its placeholder sends nothing.
+      return text === "" ? undefined : text;
+  }
+}
 
 /** The optional sender check the form asks for, in the API's shape. */
 function senderVerificationFrom(values: FormValues): Record<string, unknown> | undefined {
-  const scheme = values.senderScheme;
+  const scheme = values[SENDER_INPUTS.scheme] ?? "";
   if (!scheme) return undefined;
+  const timestampHeader = (values[SENDER_INPUTS.timestampHeader] ?? "").trim();
   return {
     scheme,
-    [SECRET_FIELD[scheme] ?? "secret"]: values.senderSecret,
-    ...(scheme === "basic" ? { username: values.senderUsername } : {}),
-    ...(scheme === "grafana" && values.senderTimestampHeader.trim()
-      ? { timestampHeader: values.senderTimestampHeader.trim() }
-      : {}),
+    [SECRET_FIELD[scheme] ?? "secret"]: values[SENDER_INPUTS.secret] ?? "",
+    ...(scheme === "basic" ? { username: values[SENDER_INPUTS.username] ?? "" } : {}),
+    ...(scheme === "grafana" && timestampHeader ? { timestampHeader } : {}),
   };
 }
 
-/** The API's JSON body for what the form says: the config of the chosen kind, and the sender check. */
+/** The API's JSON body for what the form says: the chosen kind's config, and the sender check. */
 export function bodyFrom(values: FormValues): Record<string, unknown> {
+  const driver = values.driver ?? "";
+  const definition = driverNamed(driver);
+  const body: Record<string, unknown> = { name: values.name ?? "", driver };
+  if (definition) {
+    const value = (field: string) => values[`${definition.configField}.${field}`] ?? "";
+    const config: Record<string, unknown> = {};
+    for (const { name, field } of configInputs(definition).flat()) {
+      const conditions: Readonly<Record<string, (value: (field: string) => string) => boolean>> =
+        definition.fieldset.sendOnlyWhen ?? {};
+      const applies = Object.hasOwn(conditions, field.name) ? conditions[field.name] : undefined;
+      if (applies && !applies(value)) continue;
+      config[field.name] = sent(field, values[name] ?? "");
+    }
+    body[definition.configField] = config;
+  }
   const senderVerification = senderVerificationFrom(values);
-  return { ...driverBodyFrom(values), ...(senderVerification ? { senderVerification } : {}) };
+  return senderVerification ? { ...body, senderVerification } : body;
 }
 
-function driverBodyFrom(values: FormValues): Record<string, unknown> {
-  const driver = values.kind || undefined;
-  if (driver === "scaleHost") {
-    const removes = values.hostAction === "down" || values.hostOnResolved === "reverse";
-    return {
-      name: values.name,
-      driver,
-      scaleHostConfig: {
-        hostSelector: selector(values.hostSelector),
-        action: values.hostAction || undefined,
-        amount: integer(values.hostAmount),
-        min: integer(values.hostMin),
-        max: integer(values.hostMax),
-        ...(removes ? { deleteOption: values.deleteOption || undefined } : {}),
-        hostTemplateId: values.hostTemplateId || undefined,
-        cooldownSeconds: integer(values.hostCooldownSeconds),
-        onResolved: values.hostOnResolved || undefined,
-      },
-    };
+/** The input an API error is about: the field itself, or the first input of the object it names. */
+function inputOf(fieldName: string): { name: string; label: string } | undefined {
+  if (fieldName === "name") return { name: "name", label: "Name" };
+  if (fieldName === "driver") return { name: "driver", label: "Kind" };
+  if (fieldName.startsWith("senderVerification")) {
+    const part = fieldName.split(".")[1];
+    const name =
+      part === "scheme" || part === "username" || part === "timestampHeader"
+        ? `senderVerification.${part}`
+        : SENDER_INPUTS.secret;
+    return { name, label: SENDER_LABELS[name] ?? name };
   }
-  if (driver === "serviceUpgrade") {
-    return {
-      name: values.name,
-      driver,
-      serviceUpgradeConfig: {
-        serviceSelector: selector(values.serviceSelector),
-        tag: values.tag,
-        payloadFormat: values.payloadFormat || undefined,
-        ...(values.payloadFormat === "alicloud" ? { addressType: values.addressType || undefined } : {}),
-        batchSize: integer(values.batchSize),
-        intervalMillis: integer(values.intervalMillis),
-        startFirst: values.startFirst === "on",
-      },
-    };
-  }
-  return {
-    name: values.name,
-    driver: driver && KIND_DRIVERS.has(driver) ? driver : (driver ?? "scaleService"),
-    scaleServiceConfig: {
-      serviceId: values.serviceId || undefined,
-      action: values.action || undefined,
-      amount: integer(values.amount),
-      min: integer(values.min),
-      max: integer(values.max),
-      cooldownSeconds: integer(values.cooldownSeconds),
-      onResolved: values.onResolved || undefined,
-    },
-  };
+  const inputs = allInputs();
+  const input =
+    inputs.find((candidate) => fieldName === candidate.name || fieldName.startsWith(`${candidate.name}.`)) ??
+    inputs.find((candidate) => candidate.name.startsWith(`${fieldName}.`));
+  return input ? { name: input.name, label: input.field.label } : undefined;
 }
 
-/** API errors placed next to the fields they are about; the rest is a problem of the whole form. */
+/** API errors placed next to the inputs they are about; the rest is a problem of the whole form. */
 export function fieldErrors(errors: ApiError[]): { fields: FieldErrors; problem?: string } {
   const fields: FieldErrors = {};
   let problem: string | undefined;
   for (const error of errors) {
-    const name = error.fieldName ?? "";
-    const target = FORM_FIELDS.find(([prefix]) => name === prefix || name.startsWith(`${prefix}.`));
-    if (!target) {
+    const fieldName = error.fieldName ?? "";
+    const input = fieldName ? inputOf(fieldName) : undefined;
+    if (!input) {
       problem ??= error.message;
       continue;
     }
-    const [, field, label] = target;
-    fields[field] ??= error.message.replace(name, label);
+    fields[input.name] ??= error.message.replace(fieldName, input.label);
   }
   return { fields, problem };
 }

@@ -1,25 +1,25 @@
 import { type Context, Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv, Caller } from "../api/app-env";
+import type { Caller } from "../access/authorize";
+import type { AppEnv } from "../api/app-env";
 import { ApiError, notFound, rancherUnavailable, unauthorized } from "../api/errors";
-import {
-  receiverCreateSchema,
-  scaleHostConfigSchema,
-  scaleServiceConfigSchema,
-  serviceUpgradeConfigSchema,
-} from "../api/receiver-schema";
 import { publicOrigin } from "../api/resources";
 import { validationErrors } from "../api/validation";
 import { CattleClient } from "../cattle/client";
-import { unscalableReason } from "../drivers/scale-service";
+import { accessRefusal } from "../cattle/failures";
+import type { ReceiverRecord } from "../domain/receiver";
+import { driverNamed } from "../drivers";
+import { unscalableReason } from "../drivers/scale-service/target";
 import { formBody } from "../middleware/body";
-import { assertCanWrite, authorize, credentialsOf } from "../middleware/management-auth";
+import { assertCanWrite, callerFor, canWrite, credentialsOf } from "../middleware/management-auth";
+import { receiverCreateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
-import type { ReceiverRecord } from "../receivers/store";
 import { PAGE_CSS, PAGE_JS } from "./assets";
-import { bodyFrom, EMPTY_FORM, FORM_FIELD_NAMES, type FormValues, fieldErrors, valuesFrom } from "./form";
+import { bodyFrom, emptyForm, type FormValues, fieldErrors, formInputNames, valuesFrom } from "./form";
+import { ConfirmDelete, History } from "./history";
 import { type Environment, Layout } from "./layout";
-import { ConfirmDelete, History, ReceiverForm, ReceiverList, type ReceiverRow } from "./views";
+import { ReceiverForm } from "./receiver-form";
+import { ReceiverList, type ReceiverRow } from "./receiver-list";
 
 interface Session {
   caller: Caller;
@@ -45,7 +45,9 @@ async function session(c: Context<AppEnv>): Promise<Session> {
   const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
   const projects = await cattle.listProjects();
   if (!projects.ok) {
-    if (projects.failure.kind === "unauthorized") throw unauthorized("this Rancher API key was not accepted");
+    if (accessRefusal(projects.failure) === "unauthorized") {
+      throw unauthorized("this Rancher API key was not accepted");
+    }
     throw rancherUnavailable("to list your environments");
   }
   const environments = projects.value.data.map((project) => ({
@@ -55,7 +57,7 @@ async function session(c: Context<AppEnv>): Promise<Session> {
   const asked = c.req.query("projectId");
   const chosen = environments.find((environment) => environment.id === asked) ?? environments[0];
   if (!chosen) throw new ApiError(403, "Forbidden", "this API key cannot see any environment");
-  return { caller: await authorize(c.env, credentials, chosen.id), environments, cattle };
+  return { caller: await callerFor(c, credentials, chosen.id), environments, cattle };
 }
 
 async function scalableServices(cattle: CattleClient, projectId: string) {
@@ -113,7 +115,7 @@ export const pageRoutes = new Hono<AppEnv>()
     const { caller, environments, cattle } = await session(c);
     const { projectId } = caller;
     const receivers = receiversOf(c);
-    const canWrite = await caller.canWrite();
+    const writable = await canWrite(caller);
     const marker = c.req.query("marker");
     const [page, services] = await Promise.all([
       receivers.store.list(projectId, 100, marker).catch(() => receivers.store.list(projectId, 100)),
@@ -123,9 +125,7 @@ export const pageRoutes = new Hono<AppEnv>()
     const rows: ReceiverRow[] = await Promise.all(
       page.records.map(async (record) => ({
         record,
-        url: canWrite ? await receivers.triggerUrl(record, origin) : undefined,
-        serviceName:
-          record.driver === "scaleService" ? services.names.get(record.config.serviceId) : undefined,
+        url: writable ? await receivers.triggerUrl(record, origin) : undefined,
         last: (await receivers.executions(record, 1))[0],
       })),
     );
@@ -140,7 +140,8 @@ export const pageRoutes = new Hono<AppEnv>()
         <ReceiverList
           projectId={projectId}
           rows={rows}
-          canWrite={canWrite}
+          services={services.names}
+          canWrite={writable}
           status={status}
           nextPage={nextPage}
         />
@@ -158,7 +159,7 @@ export const pageRoutes = new Hono<AppEnv>()
       <Layout title="Add Receiver" environments={environments} projectId={caller.projectId}>
         <ReceiverForm
           projectId={caller.projectId}
-          values={source ? valuesFrom(source) : EMPTY_FORM}
+          values={source ? valuesFrom(source) : emptyForm()}
           errors={{}}
           services={scalable}
         />
@@ -169,19 +170,17 @@ export const pageRoutes = new Hono<AppEnv>()
     const { caller, environments, cattle } = await session(c);
     await assertCanWrite(caller);
     const form = await formBody(c);
-    const values = Object.fromEntries(
-      FORM_FIELD_NAMES.map((key) => [key, typeof form[key] === "string" ? (form[key] as string) : ""]),
-    ) as unknown as FormValues;
+    const values: FormValues = Object.fromEntries(
+      formInputNames().map((key) => [key, typeof form[key] === "string" ? (form[key] as string) : ""]),
+    );
     const body = bodyFrom(values);
-    const parsed = validationErrors(receiverCreateSchema, body);
+    const parsed = validationErrors(receiverCreateSchema(), body);
     // The body's schema stops at the first broken level; check the config on its own as well, so
     // every field's problem is shown at once.
-    const config =
-      values.kind === "serviceUpgrade"
-        ? validationErrors(serviceUpgradeConfigSchema, body.serviceUpgradeConfig, ["serviceUpgradeConfig"])
-        : values.kind === "scaleHost"
-          ? validationErrors(scaleHostConfigSchema, body.scaleHostConfig, ["scaleHostConfig"])
-          : validationErrors(scaleServiceConfigSchema, body.scaleServiceConfig, ["scaleServiceConfig"]);
+    const definition = driverNamed(values.driver);
+    const config = definition
+      ? validationErrors(definition.configSchema(), body[definition.configField], [definition.configField])
+      : ({ ok: true } as const);
     let errors: ApiError[] = parsed.ok ? [] : [...parsed.errors, ...(config.ok ? [] : config.errors)];
     if (parsed.ok) {
       try {

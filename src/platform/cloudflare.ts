@@ -1,11 +1,6 @@
-import {
-  decodeMarker,
-  encodeMarker,
-  type ReceiverPage,
-  type ReceiverRecord,
-  type ReceiverStore,
-} from "../receivers/store";
-import type { Platform } from "./types";
+import type { Platform, ReceiverPage, ReceiverStore } from "../domain/ports";
+import type { ReceiverRecord } from "../domain/receiver";
+import { decodeMarker, encodeMarker } from "../storage/markers";
 
 /** KV metadata holds at most 1024 bytes; records that fit are listed without a read per key. */
 const METADATA_LIMIT = 1024;

@@ -1,17 +1,34 @@
 import type { Context } from "hono";
-import type { AppEnv, Caller } from "../api/app-env";
-import { ApiError } from "../api/errors";
-import { newId } from "../api/ids";
-import { driverConfigOf, type ReceiverCreate, type RegenerateInput } from "../api/receiver-schema";
+import type { Caller } from "../access/authorize";
+import type { AppEnv } from "../api/app-env";
+import { ApiError, rancherUnavailable } from "../api/errors";
 import { triggerUrl } from "../api/resources";
-import { resolveTarget } from "../drivers/registry";
-import type { Execution, LiveReceiver } from "../objects/target-types";
-import type { Platform, Settings } from "../platform/types";
-import { prepareSenderCheck, type SenderCheck } from "../senders/verification";
+import { CattleClient } from "../cattle/client";
+import type { Execution } from "../domain/execution";
+import { newId } from "../domain/ids";
+import type { Platform, ReceiverStore } from "../domain/ports";
+import { driverConfigOf, type LiveReceiver, type ReceiverRecord } from "../domain/receiver";
+import type { SenderCheck } from "../domain/sender";
+import type { Settings } from "../domain/settings";
+import { driverOf } from "../drivers";
+import type { TargetProblem } from "../drivers/definition";
+import { prepareSenderCheck } from "../senders/verification";
 import { signingKeys } from "../tokens/signing";
-import type { ReceiverRecord, ReceiverStore } from "./store";
+import type { ReceiverCreate, RegenerateInput } from "./input";
 
 const RECEIVER_ID = /^r[0-9a-z]{26}$/;
+
+/** Why a new receiver's target cannot be used, as the client is told. */
+function targetRefusal(problem: TargetProblem): ApiError {
+  switch (problem.kind) {
+    case "unavailable":
+      return rancherUnavailable("to check the receiver's target");
+    case "invalid":
+      return new ApiError(422, "InvalidReference", problem.message, problem.field);
+    case "forbidden":
+      return new ApiError(403, "Forbidden", problem.message);
+  }
+}
 
 const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveReceiver => ({
   id: record.id,
@@ -43,7 +60,10 @@ export class Receivers {
   }
 
   async create(caller: Caller, input: ReceiverCreate, now = Date.now()): Promise<ReceiverRecord> {
-    const target = await resolveTarget(input, caller.projectId, this.env.CATTLE_URL, caller.credentials);
+    const cattle = new CattleClient({ baseUrl: this.env.CATTLE_URL, credentials: caller.credentials });
+    const resolution = await driverOf(input).resolveTarget(input.config as never, caller.projectId, cattle);
+    if (!resolution.ok) throw targetRefusal(resolution.problem);
+    const { target } = resolution;
     const sender = input.senderVerification ? await prepareSenderCheck(input.senderVerification) : undefined;
     const record: ReceiverRecord = {
       id: newId("r", now),

@@ -3,13 +3,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
-import { receiverCreateSchema, regenerateSchema } from "../api/receiver-schema";
 import { API_PREFIX, collection, executionResource, publicOrigin, receiverResource } from "../api/resources";
 import { parseOrThrow, validate } from "../api/validation";
+import { InvalidMarker } from "../domain/ports";
+import type { ReceiverRecord } from "../domain/receiver";
 import { jsonBody, limitBody, parseJson } from "../middleware/body";
-import { managementAuth, requireWrite } from "../middleware/management-auth";
+import { canWrite, managementAuth, requireWrite } from "../middleware/management-auth";
+import { receiverCreateSchema, regenerateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
-import { InvalidMarker, type ReceiverRecord } from "../receivers/store";
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -26,10 +27,10 @@ async function loadRecord(c: Context<AppEnv>, receivers: Receivers): Promise<Rec
 }
 
 async function render(c: Context<AppEnv>, receivers: Receivers, record: ReceiverRecord) {
-  const canWrite = await c.get("caller").canWrite();
+  const writable = await canWrite(c.get("caller"));
   const origin = publicOrigin(c);
-  const url = canWrite ? await receivers.triggerUrl(record, origin) : undefined;
-  return receiverResource(record, { origin, url, canWrite });
+  const url = writable ? await receivers.triggerUrl(record, origin) : undefined;
+  return receiverResource(record, { origin, url, canWrite: writable });
 }
 
 /** `/v1-webhooks/receivers`: thin handlers over the receiver lifecycle. */
@@ -53,7 +54,7 @@ export const receiverRoutes = new Hono<AppEnv>()
     return c.json(collection("receiver", base, data, { limit: query.limit, next }));
   })
   .post("/", requireWrite(), limitBody(), async (c) => {
-    const input = parseOrThrow(receiverCreateSchema, await jsonBody(c));
+    const input = parseOrThrow(receiverCreateSchema(), await jsonBody(c));
     const receivers = receiversOf(c);
     const record = await receivers.create(c.get("caller"), input);
     return c.json(await render(c, receivers, record), 201);
@@ -82,7 +83,7 @@ export const receiverRoutes = new Hono<AppEnv>()
       );
     }
     const text = await c.req.text();
-    const change = text.trim() === "" ? {} : parseOrThrow(regenerateSchema, parseJson(text));
+    const change = text.trim() === "" ? {} : parseOrThrow(regenerateSchema(), parseJson(text));
     return c.json(await render(c, receivers, await receivers.regenerate(record, change)));
   })
   .get("/:id/executions", async (c) => {

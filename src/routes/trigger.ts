@@ -2,33 +2,13 @@ import { Hono } from "hono";
 import type { AppEnv } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { executionResource } from "../api/resources";
-import { readDelivery } from "../drivers/delivery";
-import { type AddressType, type PayloadFormat, parsePush } from "../drivers/service-upgrade";
+import { readDelivery } from "../delivery/facts";
+import type { Delivery } from "../domain/delivery";
+import type { TriggerResult } from "../domain/ports";
+import { driverNamed } from "../drivers";
 import { limitBody } from "../middleware/body";
-import type { Delivery, TriggerResult } from "../objects/target-types";
 import { signingKeys } from "../tokens/signing";
 import { sha256Hex } from "../util/sha256";
-
-/**
- * What a registry's push webhook asks for, read with the receiver's payload format. The format
- * comes from the signed token, so a body cannot choose how it is read. A body of the wrong shape
- * is the sender's mistake: 400, nothing recorded.
- */
-function registryPush(
-  config: Record<string, unknown>,
-  body: string,
-): Pick<Delivery, "push" | "ignoredBecause"> {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    json = undefined;
-  }
-  const format = (config.payloadFormat ?? "dockerhub") as PayloadFormat;
-  const result = parsePush(format, (config.addressType ?? "registry") as AddressType, json);
-  if (result.ok === false) throw new ApiError(400, "InvalidFormat", result.message);
-  return result.ok === true ? { push: result.push } : { ignoredBecause: result.reason };
-}
 
 /** One answer for every token that must not work, so a caller learns nothing about why. */
 const REFUSED = () =>
@@ -52,8 +32,11 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   const body = new TextDecoder().decode(bytes);
   const facts = readDelivery(c.req.raw.headers, body);
+  // The driver and its config come from the signed token, so a body cannot choose how it is read.
+  const reading = driverNamed(claims.drv)?.readDelivery?.(claims.cfg as never, body);
+  if (reading && !reading.ok) throw new ApiError(400, "InvalidFormat", reading.message);
   const delivery: Delivery = {
-    ...(claims.drv === "serviceUpgrade" ? registryPush(claims.cfg, body) : {}),
+    ...(reading?.delivery ?? {}),
     signal: facts.signal,
     ...(facts.identity
       ? { identityKey: await sha256Hex(`${facts.identity.source}\n${facts.identity.value}`) }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { SenderCheck, SenderProof, SenderVerificationView } from "../domain/sender";
 import { fromBase64, toBase64 } from "../util/base64";
 
 /**
@@ -54,26 +55,6 @@ export const senderVerificationSchema = z.discriminatedUnion("scheme", [
 ]);
 
 export type SenderVerificationInput = z.output<typeof senderVerificationSchema>;
-export type SenderScheme = SenderVerificationInput["scheme"];
-
-/** What may be shown of a receiver's sender verification: the scheme and where it looks, no secret. */
-export type SenderVerificationView = {
-  scheme: SenderScheme;
-  header?: string;
-  timestampHeader?: string;
-};
-
-/** What the target object keeps to check deliveries; base64 throughout. */
-export type SenderCheck =
-  | { scheme: "bearer" | "basic"; salt: string; digest: string }
-  | { scheme: "github" | "standardWebhooks"; key: string }
-  | { scheme: "grafana"; key: string; header: string; timestampHeader?: string };
-
-/** The parts of a delivery a check may look at. Header names are lower case. */
-export interface SenderProof {
-  headers: Record<string, string>;
-  body: Uint8Array;
-}
 
 export type SenderVerdict = { ok: true } | { ok: false; reason: string; challenge?: string };
 

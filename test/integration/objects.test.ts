@@ -1,8 +1,8 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { EXECUTIONS_KEPT } from "../../src/objects/target-core";
+import type { LiveReceiver } from "../../src/domain/receiver";
 import type { TargetObject } from "../../src/objects/target-object";
-import type { LiveReceiver } from "../../src/objects/target-types";
+import { EXECUTIONS_KEPT } from "../../src/target/history";
 import { cattleService, resetEmulator } from "../helpers";
 
 const receiver = (id: string, version = 1, max = 5): LiveReceiver => ({

@@ -27,16 +27,16 @@ const expectRedirectTo = (response: Response, fragment: string) => {
   expect(response.url).toContain(fragment);
 };
 
-const validFields = (name = uniqueName("page")) => ({
+const validFields = (name = uniqueName("page")): { name: string } & Record<string, string> => ({
   name,
-  kind: "scaleService",
-  action: "up",
-  serviceId: "1s1",
-  amount: "2",
-  min: "1",
-  max: "10",
-  cooldownSeconds: "0",
-  onResolved: "ignore",
+  driver: "scaleService",
+  "scaleServiceConfig.action": "up",
+  "scaleServiceConfig.serviceId": "1s1",
+  "scaleServiceConfig.amount": "2",
+  "scaleServiceConfig.min": "1",
+  "scaleServiceConfig.max": "10",
+  "scaleServiceConfig.cooldownSeconds": "0",
+  "scaleServiceConfig.onResolved": "ignore",
 });
 
 describe("the Receiver Hooks page", () => {
@@ -76,41 +76,62 @@ describe("the Receiver Hooks page", () => {
   it("shows every validation error next to its field and keeps the values", async () => {
     const response = await call(
       "/receivers?projectId=1a5",
-      form({ ...validFields(""), amount: "0", max: "abc", serviceId: "" }),
+      form({
+        ...validFields(""),
+        "scaleServiceConfig.amount": "0",
+        "scaleServiceConfig.max": "abc",
+        "scaleServiceConfig.serviceId": "",
+      }),
     );
     expect(response.status).toBe(422);
     const html = await response.text();
     expect(html).toContain('<p class="field-error" id="error-name">Name must not be empty</p>');
-    expect(html).toContain('<p class="field-error" id="error-amount">By must be at least 1</p>');
-    expect(html).toContain('id="error-max">Maximum Scale must be a number</p>');
-    expect(html).toContain('id="error-serviceId">Target Service is required</p>');
-    expect(html).toMatch(/<input id="amount"[^>]*value="0"[^>]*aria-describedby="error-amount"/);
-    expect(html).toMatch(/<input id="max"[^>]*value="abc"/);
+    expect(html).toContain(
+      '<p class="field-error" id="error-scaleServiceConfig.amount">By must be at least 1</p>',
+    );
+    expect(html).toContain('id="error-scaleServiceConfig.max">Maximum Scale must be a number</p>');
+    expect(html).toContain('id="error-scaleServiceConfig.serviceId">Target Service is required</p>');
+    expect(html).toMatch(
+      /<input id="scaleServiceConfig.amount"[^>]*value="0"[^>]*aria-describedby="error-scaleServiceConfig.amount"/,
+    );
+    expect(html).toMatch(/<input id="scaleServiceConfig.max"[^>]*value="abc"/);
   });
 
   it("adds a sender check from the form, and shows a bad secret next to Sender secret without echoing it", async () => {
     const short = await call(
       "/receivers?projectId=1a5",
-      form({ ...validFields(), senderScheme: "bearer", senderSecret: "too-short" }),
+      form({
+        ...validFields(),
+        "senderVerification.scheme": "bearer",
+        "senderVerification.secret": "too-short",
+      }),
     );
     expect(short.status).toBe(422);
     const html = await short.text();
-    expect(html).toContain('id="error-senderSecret">Sender secret must be at least 16 characters long</p>');
+    expect(html).toContain(
+      'id="error-senderVerification.secret">Sender secret must be at least 16 characters long</p>',
+    );
     expect(html).not.toContain("too-short");
 
     const basic = await call(
       "/receivers?projectId=1a5",
       form({
         ...validFields(),
-        senderScheme: "basic",
-        senderUsername: "",
-        senderSecret: "page-basic-password-0123",
+        "senderVerification.scheme": "basic",
+        "senderVerification.username": "",
+        "senderVerification.secret": "page-basic-password-0123",
       }),
     );
-    expect(await basic.text()).toContain('id="error-senderUsername">Sender user must not be empty</p>');
+    expect(await basic.text()).toContain(
+      'id="error-senderVerification.username">Sender user must not be empty</p>',
+    );
 
     const secret = "page-form-bearer-token-0123";
-    const fields = { ...validFields(), senderScheme: "bearer", senderSecret: secret };
+    const fields = {
+      ...validFields(),
+      "senderVerification.scheme": "bearer",
+      "senderVerification.secret": secret,
+    };
     const created = await call("/receivers?projectId=1a5", form(fields));
     expectRedirectTo(created, "done=created");
     const listed = await created.text();
@@ -153,8 +174,8 @@ describe("the Receiver Hooks page", () => {
     const receiver = await createReceiver({ amount: 3, max: 7 });
     const html = await (await call(`/receivers/new?projectId=1a5&clone=${receiver.id}`)).text();
     expect(html).toContain(`value="${receiver.name}-copy"`);
-    expect(html).toMatch(/<input id="amount"[^>]*value="3"/);
-    expect(html).toMatch(/<input id="max"[^>]*value="7"/);
+    expect(html).toMatch(/<input id="scaleServiceConfig.amount"[^>]*value="3"/);
+    expect(html).toMatch(/<input id="scaleServiceConfig.max"[^>]*value="7"/);
     expect(html).toContain('<option value="1s1" selected="">web</option>');
   });
 
@@ -262,17 +283,17 @@ describe("the Upgrade a Service form", () => {
       "/receivers?projectId=1a5",
       form({
         name,
-        kind: "serviceUpgrade",
-        serviceSelector: "tier=backend\napp",
-        tag: "v1.*",
-        payloadFormat: "ghcr",
-        addressType: "registry",
-        batchSize: "2",
-        intervalMillis: "500",
-        startFirst: "on",
+        driver: "serviceUpgrade",
+        "serviceUpgradeConfig.serviceSelector": "tier=backend\napp",
+        "serviceUpgradeConfig.tag": "v1.*",
+        "serviceUpgradeConfig.payloadFormat": "ghcr",
+        "serviceUpgradeConfig.addressType": "registry",
+        "serviceUpgradeConfig.batchSize": "2",
+        "serviceUpgradeConfig.intervalMillis": "500",
+        "serviceUpgradeConfig.startFirst": "on",
         // Fields of the other kind, as a browser without JavaScript sends them, are ignored.
-        action: "up",
-        amount: "1",
+        "scaleServiceConfig.action": "up",
+        "scaleServiceConfig.amount": "1",
       }),
     );
     expectRedirectTo(response, "done=created");
@@ -299,17 +320,21 @@ describe("the Upgrade a Service form", () => {
       "/receivers?projectId=1a5",
       form({
         name: uniqueName(),
-        kind: "serviceUpgrade",
-        serviceSelector: "",
-        tag: "",
-        intervalMillis: "50",
+        driver: "serviceUpgrade",
+        "serviceUpgradeConfig.serviceSelector": "",
+        "serviceUpgradeConfig.tag": "",
+        "serviceUpgradeConfig.intervalMillis": "50",
       }),
     );
     expect(response.status).toBe(422);
     const html = await response.text();
-    expect(html).toMatch(/id="error-serviceSelector">Service labels must name at least one label/);
-    expect(html).toMatch(/id="error-tag">Tag must not be empty/);
-    expect(html).toMatch(/id="error-intervalMillis">Batch interval \(ms\) must be at least 100/);
+    expect(html).toMatch(
+      /id="error-serviceUpgradeConfig.serviceSelector">Service labels must name at least one label/,
+    );
+    expect(html).toMatch(/id="error-serviceUpgradeConfig.tag">Tag must not be empty/);
+    expect(html).toMatch(
+      /id="error-serviceUpgradeConfig.intervalMillis">Batch interval \(ms\) must be at least 100/,
+    );
   });
 });
 
@@ -320,16 +345,16 @@ describe("the Scale the number of Hosts form", () => {
       "/receivers?projectId=1a5",
       form({
         name,
-        kind: "scaleHost",
-        hostSelector: "pool=workers",
-        hostAction: "down",
-        hostAmount: "2",
-        hostMin: "1",
-        hostMax: "8",
-        deleteOption: "mostRecent",
-        hostTemplateId: "",
-        hostCooldownSeconds: "60",
-        hostOnResolved: "ignore",
+        driver: "scaleHost",
+        "scaleHostConfig.hostSelector": "pool=workers",
+        "scaleHostConfig.action": "down",
+        "scaleHostConfig.amount": "2",
+        "scaleHostConfig.min": "1",
+        "scaleHostConfig.max": "8",
+        "scaleHostConfig.deleteOption": "mostRecent",
+        "scaleHostConfig.hostTemplateId": "",
+        "scaleHostConfig.cooldownSeconds": "60",
+        "scaleHostConfig.onResolved": "ignore",
       }),
     );
     expectRedirectTo(response, "done=created");
@@ -345,16 +370,16 @@ describe("the Scale the number of Hosts form", () => {
       "/receivers?projectId=1a5",
       form({
         name: uniqueName(),
-        kind: "scaleHost",
-        hostSelector: "",
-        hostAction: "up",
-        hostAmount: "0",
-        hostMax: "10",
+        driver: "scaleHost",
+        "scaleHostConfig.hostSelector": "",
+        "scaleHostConfig.action": "up",
+        "scaleHostConfig.amount": "0",
+        "scaleHostConfig.max": "10",
       }),
     );
     expect(response.status).toBe(422);
     const html = await response.text();
-    expect(html).toMatch(/id="error-hostSelector">Host labels must name at least one label/);
-    expect(html).toMatch(/id="error-hostAmount">Hosts at a time must be at least 1/);
+    expect(html).toMatch(/id="error-scaleHostConfig.hostSelector">Host labels must name at least one label/);
+    expect(html).toMatch(/id="error-scaleHostConfig.amount">Hosts at a time must be at least 1/);
   });
 });

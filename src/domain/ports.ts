@@ -1,0 +1,67 @@
+import type { Delivery } from "./delivery";
+import type { Execution } from "./execution";
+import type { LiveReceiver, ReceiverRecord } from "./receiver";
+import type { SenderCheck, SenderProof } from "./sender";
+
+export type TriggerResult =
+  | { kind: "decided"; execution: Execution }
+  /** The receiver is not live at the token's version: deleted, regenerated, or never registered here. */
+  | { kind: "revoked" }
+  /** The delivery did not prove it comes from the receiver's sender; nothing was recorded. */
+  | { kind: "unverified"; reason: string; challenge?: string }
+  /** Nothing changed; the sender should retry the same delivery later. */
+  | { kind: "unavailable"; message: string; retryAfterSeconds: number };
+
+/** A target (a service, a host group, an environment's upgrades): serialised, the one place that decides. */
+export interface Target {
+  register(receiver: LiveReceiver): Promise<void>;
+  rotate(receiverId: string, senderCheck?: SenderCheck | null): Promise<number | null>;
+  revoke(receiverId: string): Promise<void>;
+  executions(receiverId: string, limit?: number): Promise<Execution[]>;
+  trigger(
+    receiverId: string,
+    version: number,
+    delivery: Delivery,
+    proof?: SenderProof,
+  ): Promise<TriggerResult>;
+}
+
+/** An environment's name registry. */
+export interface Project {
+  claimName(name: string, receiverId: string): Promise<boolean>;
+  releaseName(name: string, receiverId: string): Promise<void>;
+}
+
+export interface ReceiverPage {
+  records: ReceiverRecord[];
+  /** Opaque marker of the next page, absent on the last. */
+  next?: string;
+}
+
+/**
+ * Receiver records: the index that management reads, scoped by environment. It is never consulted
+ * to decide a trigger (the target is), so a store's eventual consistency only delays what a list
+ * shows. Cloudflare keeps it in KV, Deno in Deno KV.
+ */
+export interface ReceiverStore {
+  get(projectId: string, id: string): Promise<ReceiverRecord | null>;
+  put(record: ReceiverRecord): Promise<void>;
+  delete(projectId: string, id: string): Promise<void>;
+  /**
+   * Receivers of one environment in creation order (ids sort by time). Throws InvalidMarker for a
+   * marker this environment's listing did not hand out.
+   */
+  list(projectId: string, limit: number, marker?: string): Promise<ReceiverPage>;
+}
+
+export class InvalidMarker extends Error {}
+
+/**
+ * What the runtime provides: Cloudflare with KV and Durable Objects, Deno with Deno KV and
+ * in-process objects over SQLite. Everything else is one core.
+ */
+export interface Platform {
+  receivers: ReceiverStore;
+  target(name: string): Target;
+  project(projectId: string): Project;
+}

@@ -1,0 +1,116 @@
+import type { z } from "zod";
+import type { CattleApi, CattleFactory } from "../cattle/client";
+import type { Clock } from "../domain/clock";
+import type { Delivery } from "../domain/delivery";
+import type { ConfigOf, Driver } from "../domain/driver";
+import type { Decision, Execution } from "../domain/execution";
+import type { TriggerResult } from "../domain/ports";
+import type { LiveReceiver, LiveReceiverOf } from "../domain/receiver";
+import type { TableSet } from "../storage/migrations";
+import type { ObjectStorage } from "../storage/object-storage";
+import type { ConfigField } from "./shared/config-fields";
+
+/**
+ * Everything one kind of receiver knows, gathered in its folder (src/drivers/<kind>/) and listed
+ * once in the registry (src/drivers/index.ts).
+ */
+export interface DriverDefinition<D extends Driver> {
+  readonly name: D;
+  /** The UI's name of the kind (CONTRACT §1). */
+  readonly label: string;
+  /** The create body's field that carries the config: `scaleServiceConfig`. */
+  readonly configField: `${D}Config`;
+  /** The config as a client sends it, validated and with its defaults; built on first use. */
+  configSchema(): z.ZodType<ConfigOf<D>>;
+  /** The config's fields as its Rancher schema and the page's form describe them. */
+  fields(): ConfigField[];
+  /** The target object that owns the receivers of this config. */
+  targetName(projectId: string, config: ConfigOf<D>): string;
+  /**
+   * Checks, with the caller's own key, that what a new receiver points at exists and can be acted
+   * on, and names the target object that will own it.
+   */
+  resolveTarget(config: ConfigOf<D>, projectId: string, cattle: CattleApi): Promise<Resolution>;
+  /** What a delivery's body asks of this kind, when the kind reads bodies of its own (registry pushes). */
+  readDelivery?(config: ConfigOf<D>, body: string): DeliveryReading;
+  /** Decides this kind's triggers inside its target object. */
+  executor(context: ExecutorContext): Executor<D>;
+  /** The tables its executor keeps in the target object's storage. */
+  readonly tables?: TableSet;
+  /** One line for lists: what a receiver with this config does. */
+  describe(config: ConfigOf<D>, names: ResourceNames): string;
+  /** The page's Add Receiver fieldset. */
+  readonly fieldset: Fieldset<ConfigOf<D>>;
+}
+
+/** Names of the environment's resources, where the caller has them, to describe configs in words. */
+export interface ResourceNames {
+  services?: ReadonlyMap<string, string>;
+}
+
+export type Resolution = { ok: true; target: string } | { ok: false; problem: TargetProblem };
+
+export type TargetProblem =
+  /** Cattle could not be asked now. */
+  | { kind: "unavailable" }
+  /** The config points at something that does not exist or cannot be acted on. */
+  | { kind: "invalid"; field: string; message: string }
+  /** The caller's key may not look at what the config points at. */
+  | { kind: "forbidden"; message: string };
+
+export type DeliveryReading =
+  | { ok: true; delivery: Pick<Delivery, "push" | "ignoredBecause"> }
+  /** The body is not what this receiver's sender sends: the sender's mistake, nothing is recorded. */
+  | { ok: false; message: string };
+
+/** The form's layout of a config: rows of fields, each field described by the config's own rules. */
+export interface Fieldset<C> {
+  rows: (keyof C & string)[][];
+  /**
+   * Fields sent only when the typed values say they apply: a select always has a value, but the
+   * config refuses some fields in some combinations (deleteOption on a receiver that only adds).
+   */
+  sendOnlyWhen?: Partial<Record<keyof C & string, (values: (field: string) => string) => boolean>>;
+}
+
+/** One decided delivery, as it is recorded. */
+export interface RecordedDecision {
+  receiver: LiveReceiver;
+  delivery: Delivery;
+  decision: Decision;
+}
+
+/** The receiver history a target keeps, as executors use it. */
+export interface History {
+  /**
+   * Records decisions in one transaction before any of them is answered (an acknowledged trigger is
+   * never lost), with `within` run inside it for the executor's own rows, and answers each one.
+   */
+  record(decisions: readonly RecordedDecision[], within?: (executions: Execution[]) => void): TriggerResult[];
+  /** When a receiver last applied a change, for its cooldown. */
+  appliedAt(receiverId: string): number | undefined;
+  /** When each receiver last applied a change: a copy a batch may plan with. */
+  cooldowns(): Map<string, number>;
+  /** Keeps when receivers applied a change, once it is known to have landed. */
+  applied(changes: ReadonlyMap<string, number>): void;
+  /** Rewrites a recorded execution, for work that went on after the answer; false if it is gone. */
+  rewrite(executionId: string, change: (execution: Execution) => Execution): boolean;
+}
+
+/** What an executor is given by the target object it works in. Time and Cattle are passed in. */
+export interface ExecutorContext {
+  storage: ObjectStorage;
+  clock: Clock;
+  cattle: CattleFactory;
+  history: History;
+}
+
+/** Decides the triggers of one kind inside a target object. */
+export interface Executor<D extends Driver> {
+  /** A delivery that admission let through: live, from its sender, within its allowance, not a repeat. */
+  decide(receiver: LiveReceiverOf<D>, delivery: Delivery): Promise<TriggerResult>;
+  /** Follow-up work the executor scheduled with `storage.setAlarm`. */
+  alarm?(): Promise<void>;
+  /** Drops what the executor keeps of a deleted receiver. */
+  forget?(receiverId: string): void;
+}

@@ -1,0 +1,24 @@
+import { lazy } from "../../util/lazy";
+import type { DriverDefinition } from "../definition";
+import { configFields } from "../shared/config-fields";
+import { countRuleSuffix } from "../shared/describe";
+import { scaleServiceConfigSchema } from "./config";
+import { ScaleServiceExecutor } from "./executor";
+import { resolveScaleServiceTarget, scaleServiceTarget } from "./target";
+
+/** Scale a Service: each trigger moves one service's scale by `amount`, within [min, max]. */
+export const scaleService: DriverDefinition<"scaleService"> = {
+  name: "scaleService",
+  label: "Scale a Service",
+  configField: "scaleServiceConfig",
+  configSchema: scaleServiceConfigSchema,
+  fields: lazy(() => configFields(scaleServiceConfigSchema())),
+  targetName: scaleServiceTarget,
+  resolveTarget: resolveScaleServiceTarget,
+  executor: (context) => new ScaleServiceExecutor(context),
+  describe: (config, names) =>
+    `${names.services?.get(config.serviceId) ?? config.serviceId} ${config.action} by ${config.amount} (min ${config.min}, max ${config.max})${countRuleSuffix(config)}`,
+  fieldset: {
+    rows: [["action"], ["serviceId"], ["amount", "min", "max"], ["cooldownSeconds", "onResolved"]],
+  },
+};

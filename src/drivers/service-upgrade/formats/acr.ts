@@ -1,0 +1,20 @@
+import { missing, type PayloadFormatDefinition } from "./format";
+import { at, text } from "./json";
+
+/** Azure Container Registry: `request.host` + `/` + `target.repository`, and `target.tag`. */
+export const acr: PayloadFormatDefinition = {
+  label: "Azure Container Registry",
+  payload: "an Azure Container Registry push",
+  read(body) {
+    const action = text(body.action);
+    if (action !== undefined && action !== "push")
+      return { ok: "ignored", reason: `registry event "${action}" is not a push` };
+    const host = text(at(body, "request", "host"));
+    if (!host) return missing(this, "request.host");
+    const name = text(at(body, "target", "repository"));
+    if (!name) return missing(this, "target.repository");
+    const tag = text(at(body, "target", "tag"));
+    if (!tag) return { ok: "ignored", reason: "the push has no tag (a push by digest)" };
+    return { ok: true, push: { repository: `${host}/${name}`, tags: [tag] } };
+  },
+};

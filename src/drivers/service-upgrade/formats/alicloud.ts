@@ -1,0 +1,23 @@
+import { missing, type PayloadFormatDefinition } from "./format";
+import { at, text } from "./json";
+
+/**
+ * Alibaba Cloud Container Registry: the repository's address is built from the receiver's
+ * `addressType` (public, internal or VPC endpoint), the region and the full name.
+ */
+export const alicloud: PayloadFormatDefinition = {
+  label: "Alibaba Cloud Container Registry",
+  payload: "an Alibaba Cloud Container Registry push",
+  read(body, { addressType }) {
+    const region = text(at(body, "repository", "region"));
+    if (!region) return missing(this, "repository.region");
+    const fullName = text(at(body, "repository", "repo_full_name"));
+    if (!fullName) return missing(this, "repository.repo_full_name");
+    const tag = text(at(body, "push_data", "tag"));
+    if (!tag) return missing(this, "push_data.tag");
+    return {
+      ok: true,
+      push: { repository: `${addressType}.${region}.aliyuncs.com/${fullName}`, tags: [tag] },
+    };
+  },
+};

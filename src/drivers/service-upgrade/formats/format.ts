@@ -1,0 +1,30 @@
+import type { Push } from "../../../domain/delivery";
+import type { AddressType } from "../config";
+import type { Json } from "./json";
+
+export type PushResult =
+  | { ok: true; push: Push }
+  /** Not this format's payload: the sender's mistake. */
+  | { ok: false; message: string }
+  /** This format's payload, but not a push worth an upgrade (another event, a push by digest). */
+  | { ok: "ignored"; reason: string };
+
+/** What the reader of a registry's payload is told of the receiver. */
+export interface FormatSettings {
+  addressType: AddressType;
+}
+
+/** One registry's push webhook. */
+export interface PayloadFormatDefinition {
+  /** The form's name of the registry. */
+  label: string;
+  /** What a body of this format is, in an error message: "a Docker Hub push". */
+  payload: string;
+  read(body: Json, settings: FormatSettings): PushResult;
+}
+
+/** The refusal of a body that lacks a field this format always has. */
+export const missing = (format: PayloadFormatDefinition, field: string): PushResult => ({
+  ok: false,
+  message: `the body is not ${format.payload} payload: ${field} is missing or not text`,
+});

@@ -1,0 +1,21 @@
+import { missing, type PayloadFormatDefinition } from "./format";
+import { at, text } from "./json";
+
+/** GitHub Packages: a `package` event's namespace, name and container tag. */
+export const ghcr: PayloadFormatDefinition = {
+  label: "GitHub Packages (ghcr.io)",
+  payload: "a GitHub Packages (ghcr.io) package event",
+  read(body) {
+    const action = text(body.action);
+    if (action !== undefined && action !== "published" && action !== "updated") {
+      return { ok: "ignored", reason: `package event "${action}" is not a publish` };
+    }
+    const namespace = text(at(body, "package", "namespace")) ?? text(at(body, "package", "owner", "login"));
+    if (!namespace) return missing(this, "package.namespace");
+    const name = text(at(body, "package", "name"));
+    if (!name) return missing(this, "package.name");
+    const tag = text(at(body, "package", "package_version", "container_metadata", "tag", "name"));
+    if (!tag) return { ok: "ignored", reason: "the package version has no tag (an untagged push)" };
+    return { ok: true, push: { repository: `ghcr.io/${namespace}/${name}`, tags: [tag] } };
+  },
+};

@@ -1,0 +1,103 @@
+import type { LaunchConfig, Service } from "../../cattle/types";
+import { describeSelector, selectorMatches } from "../shared/selectors";
+
+export const PULL_IMAGE_LABEL = "io.rancher.container.pull_image";
+
+/** `*` matches any run of characters and `?` one; everything else matches itself. */
+export function tagMatches(pattern: string, tag: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${source}$`).test(tag);
+}
+
+const DOCKER_HUB_PREFIXES = ["docker.io/", "index.docker.io/", "registry-1.docker.io/"];
+
+/**
+ * One spelling per repository: Docker Hub's host and its `library/` namespace are implied, and
+ * registry names are case-insensitive, so `docker.io/library/nginx` and `nginx` are the same.
+ */
+export function normalizeRepository(repository: string): string {
+  let name = repository.trim().toLowerCase();
+  for (const prefix of DOCKER_HUB_PREFIXES) {
+    if (name.startsWith(prefix)) name = name.slice(prefix.length);
+  }
+  if (name.startsWith("library/") && name.split("/").length === 2) name = name.slice("library/".length);
+  return name;
+}
+
+/** `docker:myorg/web:1.2@sha256:…` → repository `myorg/web`, tag `1.2`. Null for non-docker images. */
+export function parseImage(imageUuid: string | undefined): { repository: string; tag?: string } | null {
+  if (!imageUuid?.startsWith("docker:")) return null;
+  const reference = imageUuid.slice("docker:".length).split("@")[0] ?? "";
+  const slash = reference.lastIndexOf("/");
+  const colon = reference.lastIndexOf(":");
+  if (colon > slash) return { repository: reference.slice(0, colon), tag: reference.slice(colon + 1) };
+  return reference ? { repository: reference } : null;
+}
+
+const sameRepository = (config: LaunchConfig | null | undefined, repository: string): boolean => {
+  const image = parseImage(config?.imageUuid);
+  return image !== null && normalizeRepository(image.repository) === normalizeRepository(repository);
+};
+
+const upgraded = (config: LaunchConfig, repository: string, tag: string): LaunchConfig => ({
+  ...config,
+  imageUuid: `docker:${repository}:${tag}`,
+  labels: { ...(config.labels ?? {}), [PULL_IMAGE_LABEL]: "always" },
+});
+
+export interface UpgradeSettings {
+  serviceSelector: Record<string, string>;
+  batchSize: number;
+  intervalMillis: number;
+  startFirst: boolean;
+}
+
+/** The body of Cattle's `upgrade` action for one service. */
+export interface UpgradeRequest {
+  inServiceStrategy: {
+    launchConfig?: LaunchConfig;
+    secondaryLaunchConfigs?: LaunchConfig[];
+    batchSize: number;
+    intervalMillis: number;
+    startFirst: boolean;
+  };
+}
+
+/**
+ * What upgrading `service` to `repository:tag` means, or null if the service is not concerned:
+ * its labels must match the selector and at least one of its launch configs (the primary or a
+ * sidekick) must run an image of the pushed repository. Only those configs change; the image keeps
+ * the spelling the registry used, and `pull_image=always` makes the hosts fetch the new layers.
+ */
+export function planServiceUpgrade(
+  service: Service,
+  repository: string,
+  tag: string,
+  settings: UpgradeSettings,
+): UpgradeRequest | null {
+  if (service.removed || !selectorMatches(settings.serviceSelector, service.launchConfig?.labels))
+    return null;
+  const primary =
+    service.launchConfig && sameRepository(service.launchConfig, repository) ? service.launchConfig : null;
+  const sidekicks = (service.secondaryLaunchConfigs ?? []).filter((config) =>
+    sameRepository(config, repository),
+  );
+  if (!primary && sidekicks.length === 0) return null;
+  return {
+    inServiceStrategy: {
+      ...(primary ? { launchConfig: upgraded(primary, repository, tag) } : {}),
+      ...(sidekicks.length > 0
+        ? { secondaryLaunchConfigs: sidekicks.map((config) => upgraded(config, repository, tag)) }
+        : {}),
+      batchSize: settings.batchSize,
+      intervalMillis: settings.intervalMillis,
+      startFirst: settings.startFirst,
+    },
+  };
+}
+
+export const noMatchReason = (selector: Record<string, string>, repository: string): string =>
+  `no service matches ${describeSelector(selector)} with an image of ${repository}`;

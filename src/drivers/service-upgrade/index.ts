@@ -1,0 +1,50 @@
+import { lazy } from "../../util/lazy";
+import type { DriverDefinition } from "../definition";
+import { configFields } from "../shared/config-fields";
+import { describeSelector } from "../shared/selectors";
+import { serviceUpgradeConfigSchema } from "./config";
+import { ServiceUpgradeExecutor } from "./executor";
+import { PAYLOAD_FORMATS, parsePush } from "./formats";
+import { resolveServiceUpgradeTarget, serviceUpgradeTarget } from "./target";
+import { UPGRADES_TABLES } from "./upgrade-queue";
+
+/** Upgrade a Service: on a registry push, the matching services are upgraded to the pushed image. */
+export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
+  name: "serviceUpgrade",
+  label: "Upgrade a Service",
+  configField: "serviceUpgradeConfig",
+  configSchema: serviceUpgradeConfigSchema,
+  fields: lazy(() => configFields(serviceUpgradeConfigSchema())),
+  targetName: (projectId) => serviceUpgradeTarget(projectId),
+  resolveTarget: resolveServiceUpgradeTarget,
+  /**
+   * The format comes from the signed token, so a body cannot choose how it is read. A body of the
+   * wrong shape is the sender's mistake: refused, nothing recorded.
+   */
+  readDelivery(config, body) {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      json = undefined;
+    }
+    const result = parsePush(config.payloadFormat, config.addressType ?? "registry", json);
+    if (result.ok === false) return { ok: false, message: result.message };
+    return {
+      ok: true,
+      delivery: result.ok === true ? { push: result.push } : { ignoredBecause: result.reason },
+    };
+  },
+  executor: (context) => new ServiceUpgradeExecutor(context),
+  tables: UPGRADES_TABLES,
+  describe: (config) =>
+    `services ${describeSelector(config.serviceSelector, ", ")} on ${PAYLOAD_FORMATS[config.payloadFormat].label} pushes of tag ${config.tag}, ${config.batchSize} at a time every ${config.intervalMillis} ms`,
+  fieldset: {
+    rows: [
+      ["serviceSelector"],
+      ["tag", "payloadFormat", "addressType"],
+      ["batchSize", "intervalMillis", "startFirst"],
+    ],
+    sendOnlyWhen: { addressType: (value) => value("payloadFormat") === "alicloud" },
+  },
+};

@@ -1,0 +1,187 @@
+import { describe, expect, it } from "vitest";
+import {
+  acrPush,
+  alicloudPush,
+  dockerHubPush,
+  ghcrPackageEvent,
+  quayPush,
+} from "../../../test/fixtures/pushes";
+import type { Service } from "../../cattle/types";
+import { selectorMatches } from "../shared/selectors";
+import { parsePush } from "./formats";
+import {
+  normalizeRepository,
+  parseImage,
+  planServiceUpgrade,
+  tagMatches,
+  type UpgradeSettings,
+} from "./images";
+
+describe("parsePush", () => {
+  it("reads each registry's payload", () => {
+    expect(parsePush("dockerhub", "registry", dockerHubPush())).toEqual({
+      ok: true,
+      push: { repository: "myorg/api", tags: ["1.1.0"] },
+    });
+    expect(parsePush("quay", "registry", quayPush())).toEqual({
+      ok: true,
+      push: { repository: "quay.io/myorg/api", tags: ["1.1.0", "latest"] },
+    });
+    expect(parsePush("quay", "registry", quayPush({ "2.0": {}, stable: {} }))).toMatchObject({
+      push: { tags: ["2.0", "stable"] },
+    });
+    expect(parsePush("acr", "registry", acrPush())).toEqual({
+      ok: true,
+      push: { repository: "myregistry.azurecr.io/api", tags: ["1.1.0"] },
+    });
+    expect(parsePush("alicloud", "registry-vpc", alicloudPush())).toEqual({
+      ok: true,
+      push: { repository: "registry-vpc.cn-hangzhou.aliyuncs.com/myorg/api", tags: ["1.1.0"] },
+    });
+    expect(parsePush("ghcr", "registry", ghcrPackageEvent())).toEqual({
+      ok: true,
+      push: { repository: "ghcr.io/myorg/api", tags: ["1.1.0"] },
+    });
+  });
+
+  it("ignores events that are not tagged pushes, with the reason", () => {
+    expect(parsePush("acr", "registry", acrPush("1", "delete"))).toEqual({
+      ok: "ignored",
+      reason: 'registry event "delete" is not a push',
+    });
+    expect(parsePush("acr", "registry", acrPush(null))).toMatchObject({ ok: "ignored" });
+    expect(parsePush("ghcr", "registry", ghcrPackageEvent(null))).toMatchObject({ ok: "ignored" });
+    expect(parsePush("ghcr", "registry", ghcrPackageEvent("1", "deleted"))).toMatchObject({ ok: "ignored" });
+  });
+
+  it("describes a body of the wrong shape instead of trusting it", () => {
+    expect(parsePush("dockerhub", "registry", undefined)).toEqual({
+      ok: false,
+      message: "the body is not a Docker Hub push payload: expected a JSON object",
+    });
+    expect(
+      parsePush("dockerhub", "registry", { repository: { repo_name: 5 }, push_data: { tag: "x" } }),
+    ).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("repository.repo_name"),
+    });
+    expect(parsePush("dockerhub", "registry", quayPush())).toMatchObject({ ok: false });
+    expect(parsePush("quay", "registry", { docker_url: "quay.io/a/b", updated_tags: [] })).toMatchObject({
+      ok: false,
+    });
+    expect(parsePush("alicloud", "registry", dockerHubPush())).toMatchObject({ ok: false });
+    expect(parsePush("ghcr", "registry", [1, 2])).toMatchObject({ ok: false });
+    expect(parsePush("acr", "registry", { action: "push", target: null, request: "x" })).toMatchObject({
+      ok: false,
+    });
+  });
+});
+
+describe("tagMatches", () => {
+  it.each([
+    ["1.1.0", "1.1.0", true],
+    ["1.1.0", "1.1.1", false],
+    ["v1.*", "v1.2.3", true],
+    ["v1.*", "v2.0", false],
+    ["*", "anything", true],
+    ["1.?", "1.5", true],
+    ["1.?", "1.55", false],
+    ["1.1.0", "1x1x0", false],
+    ["release-(1)", "release-(1)", true],
+  ])("%s against %s is %s", (pattern, tag, expected) => {
+    expect(tagMatches(pattern, tag)).toBe(expected);
+  });
+});
+
+describe("images and repositories", () => {
+  it("parses Cattle image references", () => {
+    expect(parseImage("docker:myorg/api:1.0.0")).toEqual({ repository: "myorg/api", tag: "1.0.0" });
+    expect(parseImage("docker:registry.local:5000/api")).toEqual({ repository: "registry.local:5000/api" });
+    expect(parseImage("docker:registry.local:5000/api:2@sha256:abc")).toEqual({
+      repository: "registry.local:5000/api",
+      tag: "2",
+    });
+    expect(parseImage("docker:nginx")).toEqual({ repository: "nginx" });
+    expect(parseImage("rancher/none")).toBeNull();
+    expect(parseImage(undefined)).toBeNull();
+  });
+
+  it("spells Docker Hub repositories one way", () => {
+    expect(normalizeRepository("docker.io/library/nginx")).toBe("nginx");
+    expect(normalizeRepository("index.docker.io/MyOrg/Api")).toBe("myorg/api");
+    expect(normalizeRepository("quay.io/myorg/api")).toBe("quay.io/myorg/api");
+    expect(normalizeRepository("library/a/b")).toBe("library/a/b");
+  });
+});
+
+describe("selectorMatches", () => {
+  it("needs every pair, and an empty value needs only the label", () => {
+    expect(selectorMatches({ app: "api" }, { app: "api", tier: "backend" })).toBe(true);
+    expect(selectorMatches({ app: "api", tier: "" }, { app: "api", tier: "x" })).toBe(true);
+    expect(selectorMatches({ tier: "" }, { app: "api" })).toBe(false);
+    expect(selectorMatches({ app: "api" }, { app: "web" })).toBe(false);
+    expect(selectorMatches({ app: "api" }, null)).toBe(false);
+  });
+});
+
+describe("planServiceUpgrade", () => {
+  const settings: UpgradeSettings = {
+    serviceSelector: { app: "api" },
+    batchSize: 2,
+    intervalMillis: 500,
+    startFirst: true,
+  };
+  const service = (changes: Partial<Service> = {}): Service => ({
+    id: "1s5",
+    type: "service",
+    name: "api",
+    kind: "service",
+    launchConfig: { imageUuid: "docker:myorg/api:1.0.0", labels: { app: "api" }, ports: ["80:80"] },
+    secondaryLaunchConfigs: [
+      { name: "api-sidecar", imageUuid: "docker:myorg/sidecar:2.1", labels: { app: "api" } },
+    ],
+    ...changes,
+  });
+
+  it("upgrades the primary config whose image is of the pushed repository", () => {
+    expect(planServiceUpgrade(service(), "myorg/api", "1.1.0", settings)).toEqual({
+      inServiceStrategy: {
+        launchConfig: {
+          imageUuid: "docker:myorg/api:1.1.0",
+          labels: { app: "api", "io.rancher.container.pull_image": "always" },
+          ports: ["80:80"],
+        },
+        batchSize: 2,
+        intervalMillis: 500,
+        startFirst: true,
+      },
+    });
+  });
+
+  it("upgrades only a sidekick when only its image is of the pushed repository", () => {
+    const plan = planServiceUpgrade(service(), "docker.io/myorg/sidecar", "2.2", settings);
+    expect(plan?.inServiceStrategy.launchConfig).toBeUndefined();
+    expect(plan?.inServiceStrategy.secondaryLaunchConfigs).toEqual([
+      {
+        name: "api-sidecar",
+        imageUuid: "docker:docker.io/myorg/sidecar:2.2",
+        labels: { app: "api", "io.rancher.container.pull_image": "always" },
+      },
+    ]);
+  });
+
+  it("leaves services alone whose labels or images do not match", () => {
+    expect(planServiceUpgrade(service(), "myorg/web", "1", settings)).toBeNull();
+    expect(
+      planServiceUpgrade(
+        service({ launchConfig: { imageUuid: "docker:myorg/api:1", labels: { app: "worker" } } }),
+        "myorg/api",
+        "2",
+        settings,
+      ),
+    ).toBeNull();
+    expect(
+      planServiceUpgrade(service({ removed: "2026-11-23T10:00:00Z" }), "myorg/api", "2", settings),
+    ).toBeNull();
+  });
+});

@@ -1,0 +1,239 @@
+import type { FC } from "hono/jsx";
+import { DRIVER_NAMES, DRIVERS } from "../drivers";
+import { q } from "./components";
+import { type ConfigInput, configInputs, type FieldErrors, type FormValues, SENDER_INPUTS } from "./form";
+
+export interface ServiceOption {
+  id: string;
+  name: string;
+}
+
+const SENDER_OPTIONS: [string, string][] = [
+  ["", "None"],
+  ["bearer", "Bearer token"],
+  ["basic", "Basic credentials"],
+  ["github", "GitHub signature (X-Hub-Signature-256)"],
+  ["grafana", "Grafana HMAC signature"],
+  ["standardWebhooks", "Standard Webhooks signature"],
+];
+
+interface FieldProps {
+  id: string;
+  label: string;
+  errors: FieldErrors;
+  hint?: string;
+}
+
+/** One labelled control with its error next to it, tied together for assistive technology. */
+const Field: FC<FieldProps & { children: (described: Record<string, string>) => unknown }> = ({
+  id,
+  label,
+  errors,
+  hint,
+  children,
+}) => {
+  const error = errors[id];
+  const describedBy = [error ? `error-${id}` : "", hint ? `hint-${id}` : ""].filter(Boolean).join(" ");
+  const aria: Record<string, string> = {};
+  if (describedBy) aria["aria-describedby"] = describedBy;
+  if (error) aria["aria-invalid"] = "true";
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      {children(aria) as never}
+      {hint ? (
+        <p class="hint" id={`hint-${id}`}>
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p class="field-error" id={`error-${id}`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+};
+
+type ControlProps = FieldProps & { values: FormValues };
+
+const TextField: FC<ControlProps & { type?: string; autocomplete?: string }> = (props) => (
+  <Field {...props}>
+    {(aria) => (
+      <input
+        id={props.id}
+        name={props.id}
+        type={props.type ?? "text"}
+        autocomplete={props.autocomplete}
+        value={props.type === "password" ? undefined : props.values[props.id]}
+        {...aria}
+      />
+    )}
+  </Field>
+);
+
+/** A labelled select whose options are [value, text] pairs, the current value selected. */
+const SelectField: FC<ControlProps & { options: [string, string][]; required?: boolean }> = (props) => (
+  <Field {...props}>
+    {(aria) => (
+      <select id={props.id} name={props.id} required={props.required} {...aria}>
+        {props.options.map(([value, text]) => (
+          <option value={value} selected={props.values[props.id] === value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    )}
+  </Field>
+);
+
+/** The control a config field asks for: its type, options, label and hint come from the config's rules. */
+const ConfigControl: FC<{
+  input: ConfigInput;
+  values: FormValues;
+  errors: FieldErrors;
+  services: ServiceOption[];
+}> = ({ input, values, errors, services }) => {
+  const { name, field } = input;
+  const common = { id: name, label: field.label, hint: field.hint, values, errors };
+  if (field.control === "service") {
+    const options: [string, string][] = [
+      ["", "Choose a service…"],
+      ...services.map((service): [string, string] => [service.id, service.name]),
+    ];
+    return <SelectField {...common} options={options} required />;
+  }
+  if (field.type === "enum") {
+    const options = (field.options ?? []).map((value): [string, string] => [
+      value,
+      field.optionLabels?.[value] ?? value,
+    ]);
+    return <SelectField {...common} options={options} />;
+  }
+  if (field.type === "boolean") {
+    return (
+      <div class="field checkbox">
+        <label>
+          <input type="checkbox" id={name} name={name} checked={values[name] === "on"} /> {field.label}
+        </label>
+      </div>
+    );
+  }
+  if (field.type === "map[string]") {
+    return (
+      <Field {...common}>
+        {(aria) => (
+          <textarea id={name} name={name} rows={3} {...aria}>
+            {values[name]}
+          </textarea>
+        )}
+      </Field>
+    );
+  }
+  if (field.type === "int") {
+    return (
+      <Field {...common}>
+        {(aria) => (
+          <input id={name} name={name} type="number" inputmode="numeric" value={values[name]} {...aria} />
+        )}
+      </Field>
+    );
+  }
+  return <TextField {...common} />;
+};
+
+export const ReceiverForm: FC<{
+  projectId: string;
+  values: FormValues;
+  errors: FieldErrors;
+  services: ServiceOption[];
+  problem?: string;
+}> = ({ projectId, values, errors, services, problem }) => (
+  <>
+    <h1>Add Receiver</h1>
+    {problem ? <p class="alert">{problem}</p> : null}
+    <form class="receiver" method="post" action={`/receivers?${q(projectId)}`} novalidate>
+      <Field id="name" label="Name" errors={errors}>
+        {(aria) => (
+          <input
+            id="name"
+            name="name"
+            type="text"
+            value={values.name}
+            maxlength={128}
+            required
+            autofocus
+            {...aria}
+          />
+        )}
+      </Field>
+      <SelectField
+        id="driver"
+        label="Kind"
+        values={values}
+        errors={errors}
+        options={DRIVER_NAMES.map((name): [string, string] => [name, DRIVERS[name].label])}
+      />
+      <p class="hint" data-kind-hint>
+        Fill in the fields of the kind you chose; the others are ignored.
+      </p>
+      {DRIVER_NAMES.map((name) => (
+        <fieldset data-kind={name}>
+          <legend>{DRIVERS[name].label}</legend>
+          {configInputs(DRIVERS[name]).map((row) => {
+            const controls = row.map((input) => (
+              <ConfigControl input={input} values={values} errors={errors} services={services} />
+            ));
+            return row.length > 1 ? <div class="row">{controls}</div> : controls;
+          })}
+        </fieldset>
+      ))}
+      <fieldset>
+        <legend>Sender check (optional)</legend>
+        <p class="hint">
+          Besides the Trigger URL, require proof that a delivery comes from its sender. The secret is never
+          shown again: keep it in the sender's configuration.
+        </p>
+        <SelectField
+          id={SENDER_INPUTS.scheme}
+          label="Sender check"
+          values={values}
+          errors={errors}
+          options={SENDER_OPTIONS}
+        />
+        <div class="row">
+          <TextField
+            id={SENDER_INPUTS.username}
+            label="Sender user"
+            values={values}
+            errors={errors}
+            hint="Basic credentials only."
+            autocomplete="off"
+          />
+          <TextField
+            id={SENDER_INPUTS.secret}
+            label="Sender secret"
+            values={values}
+            errors={errors}
+            hint="16 characters or more; Standard Webhooks: whsec_…"
+            type="password"
+            autocomplete="new-password"
+          />
+          <TextField
+            id={SENDER_INPUTS.timestampHeader}
+            label="Timestamp header"
+            values={values}
+            errors={errors}
+            hint="Grafana only, if set there."
+          />
+        </div>
+      </fieldset>
+      <div>
+        <button class="primary" type="submit">
+          Create
+        </button>{" "}
+        <a href={`/?${q(projectId)}`}>Cancel</a>
+      </div>
+    </form>
+  </>
+);

@@ -1,0 +1,156 @@
+import type { FC } from "hono/jsx";
+import type { Execution } from "../domain/execution";
+import type { ReceiverRecord } from "../domain/receiver";
+import { driverOf } from "../drivers";
+import { q, When } from "./components";
+
+export interface ReceiverRow {
+  record: ReceiverRecord;
+  /** Absent for a caller who may not use it (a read-only key). */
+  url?: string;
+  last?: Execution;
+}
+
+/** How the page names each sender verification scheme. */
+const SENDER_LABELS: Record<string, string> = {
+  bearer: "bearer token",
+  basic: "Basic credentials",
+  github: "GitHub signature (X-Hub-Signature-256)",
+  grafana: "Grafana signature",
+  standardWebhooks: "Standard Webhooks signature",
+};
+
+const Last: FC<{ execution?: Execution }> = ({ execution }) =>
+  execution ? (
+    <span>
+      <span class={`outcome-${execution.outcome}`}>{execution.outcome}</span>
+      {execution.from !== undefined && execution.to !== undefined
+        ? ` ${execution.from} → ${execution.to}`
+        : ""}
+      <br />
+      <When at={execution.at} />
+    </span>
+  ) : (
+    <span class="muted">never</span>
+  );
+
+export const ReceiverList: FC<{
+  projectId: string;
+  rows: ReceiverRow[];
+  /** Names of the environment's services, to describe receivers in words. */
+  services: ReadonlyMap<string, string>;
+  canWrite: boolean;
+  status?: string;
+  nextPage?: string;
+}> = ({ projectId, rows, services, canWrite, status, nextPage }) => (
+  <>
+    <div class="toolbar">
+      <h1>Receiver Hooks</h1>
+      {canWrite ? (
+        <a class="button primary" href={`/receivers/new?${q(projectId)}`}>
+          Add Receiver
+        </a>
+      ) : (
+        <p class="muted">Read-only: this API key can see receivers but not change them.</p>
+      )}
+    </div>
+    {status ? <p role="status">{status}</p> : null}
+    {rows.length === 0 ? (
+      <p>No receiver hooks yet{canWrite ? ": add one to get a Trigger URL." : "."}</p>
+    ) : (
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">State</th>
+              <th scope="col">Name</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Detail</th>
+              <th scope="col">Trigger URL</th>
+              <th scope="col">Last execution</th>
+              <th scope="col">Options</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ record, url, last }) => {
+              const base = `/receivers/${record.id}`;
+              return (
+                <tr data-receiver-id={record.id} id={`receiver-${record.id}`}>
+                  <td>
+                    <span class="state">Active</span>
+                  </td>
+                  <td class="nowrap">{record.name}</td>
+                  <td class="nowrap">{driverOf(record).label}</td>
+                  <td>
+                    {driverOf(record).describe(record.config as never, { services })}
+                    {record.senderVerification ? (
+                      <>
+                        <br />
+                        <span class="muted">
+                          Sender check:{" "}
+                          {SENDER_LABELS[record.senderVerification.scheme] ??
+                            record.senderVerification.scheme}
+                        </span>
+                      </>
+                    ) : null}
+                  </td>
+                  <td>
+                    {url ? (
+                      <div class="url">
+                        <code id={`url-${record.id}`} title={url}>
+                          {url}
+                        </code>
+                        <button
+                          type="button"
+                          data-copy={url}
+                          aria-controls={`url-${record.id}`}
+                          aria-label="Copy Trigger URL"
+                        >
+                          Copy
+                        </button>
+                      </div>
+                    ) : (
+                      <span class="muted">hidden</span>
+                    )}
+                  </td>
+                  <td>
+                    <Last execution={last} />
+                  </td>
+                  <td>
+                    <div class="options">
+                      {canWrite ? (
+                        <>
+                          <a class="button" href={`/receivers/new?${q(projectId)}&clone=${record.id}`}>
+                            Clone
+                          </a>
+                          <form method="post" action={`${base}/regenerate?${q(projectId)}`}>
+                            <button type="submit">Regenerate URL</button>
+                          </form>
+                          <a
+                            class="button danger"
+                            href={`${base}/delete?${q(projectId)}`}
+                            data-confirm={`Delete the receiver "${record.name}"? Its Trigger URL stops working at once.`}
+                          >
+                            Delete
+                          </a>
+                        </>
+                      ) : null}
+                      <a class="button" href={`${base}/history?${q(projectId)}`}>
+                        History
+                      </a>
+                    </div>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    )}
+    {nextPage ? (
+      <p>
+        <a href={nextPage}>Next page</a>
+      </p>
+    ) : null}
+  </>
+);

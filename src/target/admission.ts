@@ -1,0 +1,175 @@
+import type { Clock } from "../domain/clock";
+import type { Delivery } from "../domain/delivery";
+import type { Decision, Execution } from "../domain/execution";
+import type { TriggerResult } from "../domain/ports";
+import type { LiveReceiver } from "../domain/receiver";
+import type { SenderCheck, SenderProof } from "../domain/sender";
+import { importSenderKey, verifySender } from "../senders/verification";
+import type { TableSet } from "../storage/migrations";
+import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import type { TargetHistory } from "./history";
+
+/** A live receiver of this target at its current version; `record` is the LiveReceiver as JSON. */
+export type ReceiverRow = { id: string; record: string };
+
+export const RECEIVERS_TABLES: TableSet = {
+  component: "receivers",
+  migrations: [
+    {
+      version: 1,
+      description: "receivers: the live version of each receiver of this target",
+      up: (sql) =>
+        sql.exec("CREATE TABLE IF NOT EXISTS receivers (id TEXT PRIMARY KEY, record TEXT NOT NULL)"),
+    },
+  ],
+};
+
+/** Deliveries a minute a receiver takes before the rest are ignored, unless it sets its own. */
+export const DEFAULT_TRIGGERS_PER_MINUTE = 600;
+
+/**
+ * What a delivery must pass before a driver decides it: its receiver live at the token's version,
+ * its sender proven (when the receiver asks), its flood allowance, and not a repeat of a delivery
+ * already decided (a repeat is answered like the first, and a concurrent one waits for it).
+ */
+export class Admission {
+  readonly #storage: ObjectStorage;
+  readonly #sql: SqlLike;
+  readonly #clock: Clock;
+  readonly #history: TargetHistory;
+  readonly #receivers = new Map<string, LiveReceiver>();
+  /** Deliveries being decided, by receiver and identity, so a concurrent repeat waits for the first. */
+  readonly #inFlight = new Map<string, Promise<TriggerResult>>();
+  /** Flood protection, per receiver; kept in memory: an eviction only forgives a flood early. */
+  readonly #buckets = new Map<string, { tokens: number; updated: number }>();
+  readonly #senderKeys = new WeakMap<SenderCheck, Promise<CryptoKey>>();
+
+  constructor(storage: ObjectStorage, clock: Clock, history: TargetHistory) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    this.#clock = clock;
+    this.#history = history;
+    for (const row of this.#sql.exec<ReceiverRow>("SELECT id, record FROM receivers")) {
+      this.#receivers.set(row.id, JSON.parse(row.record) as LiveReceiver);
+    }
+  }
+
+  /** Makes a receiver live at its version (create), replacing any earlier version. */
+  register(receiver: LiveReceiver): void {
+    this.#sql.exec(
+      "INSERT INTO receivers (id, record) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+      receiver.id,
+      JSON.stringify(receiver),
+    );
+    this.#receivers.set(receiver.id, receiver);
+  }
+
+  /** Moves a receiver to a new version (regenerate): tokens of the old one stop working now. */
+  rotate(receiverId: string, senderCheck?: SenderCheck | null): number | null {
+    const receiver = this.#receivers.get(receiverId);
+    if (!receiver) return null;
+    const { senderCheck: current, ...rest } = receiver;
+    const check = senderCheck === undefined ? current : (senderCheck ?? undefined);
+    const next = { ...rest, version: receiver.version + 1, ...(check ? { senderCheck: check } : {}) };
+    this.register(next);
+    return next.version;
+  }
+
+  /** Removes a receiver and all it left here (delete): its tokens stop working now. */
+  revoke(receiverId: string): void {
+    this.#storage.transactionSync(() => {
+      this.#history.forget(receiverId);
+      this.#sql.exec("DELETE FROM receivers WHERE id = ?", receiverId);
+    });
+    this.#receivers.delete(receiverId);
+    this.#buckets.delete(receiverId);
+  }
+
+  live(receiverId: string, version: number): LiveReceiver | undefined {
+    const receiver = this.#receivers.get(receiverId);
+    return receiver && receiver.version === version ? receiver : undefined;
+  }
+
+  /** Lets a delivery through to `decide`, or answers it here. */
+  async admit(
+    receiverId: string,
+    version: number,
+    delivery: Delivery,
+    proof: SenderProof | undefined,
+    decide: (receiver: LiveReceiver) => Promise<TriggerResult>,
+  ): Promise<TriggerResult> {
+    const receiver = this.live(receiverId, version);
+    if (!receiver) return { kind: "revoked" };
+    if (receiver.senderCheck) {
+      // Before anything else: a delivery that cannot prove its sender must not spend the flood
+      // allowance, claim a delivery identity, or appear in the history.
+      const verdict = await verifySender(
+        receiver.senderCheck,
+        proof ?? { headers: {}, body: new Uint8Array() },
+        this.#clock.now(),
+        (check) => this.#senderKey(check),
+      );
+      if (!verdict.ok) return { kind: "unverified", reason: verdict.reason, challenge: verdict.challenge };
+      // The check awaited: the receiver may have been revoked or regenerated meanwhile.
+      if (!this.live(receiverId, version)) return { kind: "revoked" };
+    }
+    const limit = receiver.config.maxTriggersPerMinute ?? DEFAULT_TRIGGERS_PER_MINUTE;
+    if (!this.#withinAllowance(receiverId, limit)) {
+      // A flood is answered 200 `ignored` without touching Cattle: monitoring senders would
+      // retry a 5xx and drop a 429, and neither helps.
+      const reason = `rate limit: more than ${limit} deliveries a minute to this receiver`;
+      return this.#recordOne(receiver, delivery, { outcome: "ignored", reason });
+    }
+    const identity = delivery.identityKey;
+    if (identity === undefined) return decide(receiver);
+
+    const first = this.#history.remembered(receiverId, identity);
+    if (first) return this.#recordOne(receiver, delivery, repeatOf(first));
+    const slot = `${receiverId}\n${identity}`;
+    const inFlight = this.#inFlight.get(slot);
+    if (inFlight) {
+      // The same delivery is being decided right now (an HA pair, a quick retry): answer like it.
+      return inFlight.then((result) =>
+        result.kind === "decided" ? this.#recordOne(receiver, delivery, repeatOf(result.execution)) : result,
+      );
+    }
+    const decided = decide(receiver);
+    this.#inFlight.set(slot, decided);
+    void decided.finally(() => this.#inFlight.delete(slot));
+    return decided;
+  }
+
+  #recordOne(receiver: LiveReceiver, delivery: Delivery, decision: Decision): TriggerResult {
+    return this.#history.record([{ receiver, delivery, decision }])[0] as TriggerResult;
+  }
+
+  /** Imported once per receiver version: the check object is replaced when the receiver changes. */
+  #senderKey(check: SenderCheck): Promise<CryptoKey> {
+    let key = this.#senderKeys.get(check);
+    if (!key) {
+      key = importSenderKey(check);
+      this.#senderKeys.set(check, key);
+    }
+    return key;
+  }
+
+  /** A token bucket per receiver: `limit` deliveries at once, refilled at `limit` a minute. */
+  #withinAllowance(receiverId: string, limit: number): boolean {
+    const now = this.#clock.now();
+    const bucket = this.#buckets.get(receiverId) ?? { tokens: limit, updated: now };
+    bucket.tokens = Math.min(limit, bucket.tokens + ((now - bucket.updated) * limit) / 60_000);
+    bucket.updated = now;
+    this.#buckets.set(receiverId, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+/** A repeat of a decided delivery: it changes nothing and says what the first one did. */
+const repeatOf = (first: Execution): Decision => ({
+  outcome: "deduplicated",
+  reason: first.reason,
+  ...(first.from === undefined ? {} : { from: first.from }),
+  ...(first.to === undefined ? {} : { to: first.to }),
+});

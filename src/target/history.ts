@@ -1,0 +1,221 @@
+import type { Clock } from "../domain/clock";
+import type { Execution } from "../domain/execution";
+import { newId } from "../domain/ids";
+import type { TriggerResult } from "../domain/ports";
+import type { History, RecordedDecision } from "../drivers/definition";
+import type { TableSet } from "../storage/migrations";
+import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+
+/** One recorded execution; `body` is the Execution as JSON. */
+export type ExecutionRow = { seq: number; receiver_id: string; execution_id: string; body: string };
+
+/** A delivery identity seen recently, with the execution its first delivery got. */
+export type DeliveryRow = { receiver_id: string; identity: string; execution: string; expires: number };
+
+/** When a receiver last applied a change. */
+export type CooldownRow = { receiver_id: string; last_applied: number };
+
+export const HISTORY_TABLES: TableSet = {
+  component: "history",
+  migrations: [
+    {
+      version: 1,
+      description: "executions, deliveries (de-duplication) and cooldowns",
+      up: (sql) =>
+        sql.exec(`
+          CREATE TABLE IF NOT EXISTS executions (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            receiver_id TEXT NOT NULL,
+            body TEXT NOT NULL
+          );
+          CREATE INDEX IF NOT EXISTS executions_by_receiver ON executions (receiver_id, seq);
+          CREATE TABLE IF NOT EXISTS deliveries (
+            receiver_id TEXT NOT NULL,
+            identity TEXT NOT NULL,
+            execution TEXT NOT NULL,
+            expires INTEGER NOT NULL,
+            PRIMARY KEY (receiver_id, identity)
+          );
+          CREATE INDEX IF NOT EXISTS deliveries_by_expiry ON deliveries (expires);
+          CREATE TABLE IF NOT EXISTS cooldowns (receiver_id TEXT PRIMARY KEY, last_applied INTEGER NOT NULL);`),
+    },
+    {
+      version: 2,
+      description: "executions.execution_id as a column, so an execution is found without reading JSON",
+      up: (sql) =>
+        sql.exec(`
+          ALTER TABLE executions ADD COLUMN execution_id TEXT;
+          UPDATE executions SET execution_id = json_extract(body, '$.id');
+          CREATE UNIQUE INDEX executions_by_id ON executions (execution_id);`),
+    },
+  ],
+};
+
+/** History kept per receiver. */
+export const EXECUTIONS_KEPT = 100;
+/** A receiver's history is cut back to EXECUTIONS_KEPT every this many executions. */
+const TRIM_EVERY = 16;
+/** How often expired delivery identities are deleted. */
+const EXPIRY_SWEEP_MS = 60_000;
+/** How long a delivery identity is remembered: a repeat within it is answered, not applied. */
+export const DEDUPLICATION_WINDOW_MS = 10 * 60_000;
+
+/**
+ * A target's record of what it decided: executions per receiver (the newest EXECUTIONS_KEPT), the
+ * delivery identities that de-duplicate repeats, and when each receiver last applied a change.
+ */
+export class TargetHistory implements History {
+  readonly #storage: ObjectStorage;
+  readonly #sql: SqlLike;
+  readonly #clock: Clock;
+  /** Mirrors the `cooldowns` table. */
+  readonly #lastApplied = new Map<string, number>();
+  /** Executions recorded per receiver since its history was last trimmed (absent: trim next time). */
+  readonly #untrimmed = new Map<string, number>();
+  #nextExpirySweep = 0;
+
+  /** Storage calls are synchronous, so the constructor has loaded everything before any call. */
+  constructor(storage: ObjectStorage, clock: Clock) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    this.#clock = clock;
+    for (const row of this.#sql.exec<CooldownRow>("SELECT receiver_id, last_applied FROM cooldowns")) {
+      this.#lastApplied.set(row.receiver_id, row.last_applied);
+    }
+  }
+
+  appliedAt(receiverId: string): number | undefined {
+    return this.#lastApplied.get(receiverId);
+  }
+
+  cooldowns(): Map<string, number> {
+    return new Map(this.#lastApplied);
+  }
+
+  applied(changes: ReadonlyMap<string, number>): void {
+    for (const [receiverId, at] of changes) this.#lastApplied.set(receiverId, at);
+  }
+
+  /** The receiver's latest executions, newest first. */
+  executions(receiverId: string, limit = EXECUTIONS_KEPT): Execution[] {
+    return this.#sql
+      .exec<Pick<ExecutionRow, "body">>(
+        "SELECT body FROM executions WHERE receiver_id = ? ORDER BY seq DESC LIMIT ?",
+        receiverId,
+        Math.min(Math.max(limit, 1), EXECUTIONS_KEPT),
+      )
+      .toArray()
+      .map((row) => JSON.parse(row.body) as Execution);
+  }
+
+  /** The execution the first delivery with this identity got, while the window lasts. */
+  remembered(receiverId: string, identity: string): Execution | undefined {
+    const [row] = this.#sql
+      .exec<Pick<DeliveryRow, "execution">>(
+        "SELECT execution FROM deliveries WHERE receiver_id = ? AND identity = ? AND expires > ?",
+        receiverId,
+        identity,
+        this.#clock.now(),
+      )
+      .toArray();
+    return row ? (JSON.parse(row.execution) as Execution) : undefined;
+  }
+
+  record(
+    decisions: readonly RecordedDecision[],
+    within?: (executions: Execution[]) => void,
+  ): TriggerResult[] {
+    const now = this.#clock.now();
+    const executions = decisions.map(
+      ({ receiver, delivery, decision }): Execution => ({
+        id: newId("x", now),
+        receiverId: receiver.id,
+        driver: receiver.driver,
+        ...decision,
+        at: now,
+        ...(delivery.userAgent ? { sender: delivery.userAgent } : {}),
+        ...(delivery.alertName ? { alertName: delivery.alertName } : {}),
+        ...(delivery.alertStatus ? { alertStatus: delivery.alertStatus } : {}),
+      }),
+    );
+    this.#storage.transactionSync(() => {
+      const touched = new Map<string, number>();
+      executions.forEach((execution, i) => {
+        const { delivery } = decisions[i] as RecordedDecision;
+        this.#sql.exec(
+          "INSERT INTO executions (receiver_id, execution_id, body) VALUES (?, ?, ?)",
+          execution.receiverId,
+          execution.id,
+          JSON.stringify(execution),
+        );
+        touched.set(execution.receiverId, (touched.get(execution.receiverId) ?? 0) + 1);
+        if (delivery.identityKey !== undefined && execution.outcome !== "deduplicated") {
+          this.#sql.exec(
+            "INSERT OR REPLACE INTO deliveries (receiver_id, identity, execution, expires) VALUES (?, ?, ?, ?)",
+            execution.receiverId,
+            delivery.identityKey,
+            JSON.stringify(execution),
+            now + DEDUPLICATION_WINDOW_MS,
+          );
+        }
+        if (execution.outcome === "applied") {
+          this.#sql.exec(
+            "INSERT OR REPLACE INTO cooldowns (receiver_id, last_applied) VALUES (?, ?)",
+            execution.receiverId,
+            this.#lastApplied.get(execution.receiverId) ?? now,
+          );
+        }
+      });
+      this.#housekeeping(touched, now);
+      within?.(executions);
+    });
+    return executions.map((execution) => ({ kind: "decided", execution }));
+  }
+
+  rewrite(executionId: string, change: (execution: Execution) => Execution): boolean {
+    const [row] = this.#sql
+      .exec<Pick<ExecutionRow, "seq" | "body">>(
+        "SELECT seq, body FROM executions WHERE execution_id = ?",
+        executionId,
+      )
+      .toArray();
+    if (!row) return false;
+    const changed = change(JSON.parse(row.body) as Execution);
+    this.#sql.exec("UPDATE executions SET body = ? WHERE seq = ?", JSON.stringify(changed), row.seq);
+    return true;
+  }
+
+  /** Drops everything kept of a receiver (it was deleted). */
+  forget(receiverId: string): void {
+    for (const table of ["executions", "deliveries", "cooldowns"]) {
+      this.#sql.exec(`DELETE FROM ${table} WHERE receiver_id = ?`, receiverId);
+    }
+    this.#lastApplied.delete(receiverId);
+    this.#untrimmed.delete(receiverId);
+  }
+
+  /**
+   * Runs now and then, not on every trigger: reads never look past the newest EXECUTIONS_KEPT rows
+   * or at expired identities, so the extra rows are only storage.
+   */
+  #housekeeping(touched: ReadonlyMap<string, number>, now: number): void {
+    for (const [receiverId, added] of touched) {
+      const untrimmed = (this.#untrimmed.get(receiverId) ?? TRIM_EVERY) + added;
+      if (untrimmed < TRIM_EVERY) {
+        this.#untrimmed.set(receiverId, untrimmed);
+        continue;
+      }
+      this.#untrimmed.set(receiverId, 0);
+      this.#sql.exec(
+        `DELETE FROM executions WHERE receiver_id = ?1 AND seq <= (
+           SELECT seq FROM executions WHERE receiver_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)`,
+        receiverId,
+        EXECUTIONS_KEPT,
+      );
+    }
+    if (now >= this.#nextExpirySweep) {
+      this.#nextExpirySweep = now + EXPIRY_SWEEP_MS;
+      this.#sql.exec("DELETE FROM deliveries WHERE expires <= ?", now);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+import { DRIVER_NAMES, DRIVERS } from "../drivers";
+import type { TableSet } from "../storage/migrations";
+import { RECEIVERS_TABLES } from "./admission";
+import { HISTORY_TABLES } from "./history";
+
+/**
+ * Every table a target object keeps, by component, in the order they are built: admission's live
+ * receivers, the history, then each driver's own (docs/storage.md is written from this).
+ */
+export const TARGET_TABLES: readonly TableSet[] = [
+  RECEIVERS_TABLES,
+  HISTORY_TABLES,
+  ...DRIVER_NAMES.flatMap((name) => {
+    const tables = DRIVERS[name].tables;
+    return tables ? [tables] : [];
+  }),
+];
