@@ -5,3 +5,9 @@ declare namespace Cloudflare {
     FUZZ_SEED?: string;
   }
 }
+
+/** Text files the tests read as they are (vite's `?raw`). */
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

@@ -1,0 +1,122 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import doc from "../../docs/storage.md?raw";
+import { serviceCattle } from "../../src/cattle/client";
+import { systemClock } from "../../src/domain/clock";
+import type { Execution } from "../../src/domain/execution";
+import type { LiveReceiver } from "../../src/domain/receiver";
+import { PROJECT_TABLES } from "../../src/project/name-claims";
+import { migrate, VERSIONS_TABLE } from "../../src/storage/migrations";
+import { TargetCore } from "../../src/target/core";
+import { TARGET_TABLES } from "../../src/target/schema";
+import unversioned from "../fixtures/storage-unversioned.sql?raw";
+import { schemaOf, tablesSection, withTables } from "../storage/schema-dump";
+
+const unique = (prefix: string) => `${prefix}:${crypto.randomUUID()}`;
+
+const targetSchema = () =>
+  runInDurableObject(env.TARGETS.getByName(unique("scaleService:1a5")), (_, state) =>
+    schemaOf(state.storage.sql),
+  );
+
+const projectSchema = () =>
+  runInDurableObject(env.PROJECTS.getByName(unique("1a5")), async (instance, state) => {
+    await instance.claimName("n", "r1");
+    return schemaOf(state.storage.sql);
+  });
+
+const versionsOf = (sql: SqlStorage) =>
+  Object.fromEntries(
+    sql
+      .exec<{ component: string; version: number }>(`SELECT component, version FROM ${VERSIONS_TABLE}`)
+      .toArray()
+      .map((row) => [row.component, row.version]),
+  );
+
+describe("object storage", () => {
+  it("is the schema of its committed snapshots, and docs/storage.md describes it", async () => {
+    const target = await targetSchema();
+    const project = await projectSchema();
+    await expect(target).toMatchFileSnapshot("../storage/target-object.sql");
+    await expect(project).toMatchFileSnapshot("../storage/project-object.sql");
+    const section = [
+      tablesSection("TargetObject", TARGET_TABLES, target),
+      tablesSection("ProjectObject", PROJECT_TABLES, project),
+    ].join("\n\n");
+    await expect(withTables(doc, section)).toMatchFileSnapshot("../../docs/storage.md");
+  });
+
+  it("upgrades an object made before storage had versions, keeping its rows", async () => {
+    const fresh = await targetSchema();
+    const stub = env.TARGETS.getByName(unique("scaleService:1a5"));
+    await runInDurableObject(stub, (_, state) => {
+      const { sql } = state.storage;
+      // Back to the unversioned object: its tables exactly as that code made them, with rows in them.
+      for (const row of sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite_%'",
+        )
+        .toArray()) {
+        sql.exec(`DROP TABLE ${row.name}`);
+      }
+      sql.exec(unversioned);
+      const receiver: LiveReceiver = {
+        id: "r1",
+        projectId: "1a5",
+        name: "old",
+        version: 3,
+        driver: "scaleService",
+        config: {
+          serviceId: "1s1",
+          action: "up",
+          amount: 1,
+          min: 1,
+          max: 10,
+          cooldownSeconds: 0,
+          onResolved: "ignore",
+        },
+      };
+      sql.exec("INSERT INTO receivers (id, record) VALUES (?, ?)", "r1", JSON.stringify(receiver));
+      const execution: Execution = {
+        id: "x1",
+        receiverId: "r1",
+        driver: "scaleService",
+        outcome: "applied",
+        reason: "scaled up by 1",
+        from: 1,
+        to: 2,
+        at: 1,
+      };
+      sql.exec("INSERT INTO executions (receiver_id, body) VALUES (?, ?)", "r1", JSON.stringify(execution));
+      sql.exec(
+        "INSERT INTO upgrades (execution_id, receiver_id, service_id, job, phase) VALUES (?, ?, ?, ?, ?)",
+        "x1",
+        "r1",
+        "1s1",
+        JSON.stringify({ executionId: "x1", phase: "done", progressed: 1234 }),
+        "done",
+      );
+      sql.exec("INSERT INTO cooldowns (receiver_id, last_applied) VALUES (?, ?)", "r1", 99);
+
+      // The object starts again with this code.
+      const core = new TargetCore(state.storage, { clock: systemClock, cattle: serviceCattle(env) });
+      expect(versionsOf(sql)).toEqual({ receivers: 1, history: 2, scaleHost: 1, serviceUpgrade: 2 });
+      expect(schemaOf(sql)).toBe(fresh);
+      expect(core.executions("r1")).toEqual([execution]);
+      expect(sql.exec("SELECT execution_id FROM executions").toArray()).toEqual([{ execution_id: "x1" }]);
+      expect(sql.exec("SELECT progressed FROM upgrades").toArray()).toEqual([{ progressed: 1234 }]);
+      expect(core.rotate("r1")).toBe(4);
+
+      // Starting once more changes nothing.
+      new TargetCore(state.storage, { clock: systemClock, cattle: serviceCattle(env) });
+      expect(schemaOf(sql)).toBe(fresh);
+    });
+  });
+
+  it("refuses storage that a newer version of the service wrote", async () => {
+    await runInDurableObject(env.TARGETS.getByName(unique("scaleService:1a5")), (_, state) => {
+      state.storage.sql.exec(`UPDATE ${VERSIONS_TABLE} SET version = 99 WHERE component = 'history'`);
+      expect(() => migrate(state.storage, TARGET_TABLES)).toThrow(/history is at version 99/);
+    });
+  });
+});
