@@ -19,6 +19,13 @@ buildSync({
 
 const signingKeys = JSON.stringify(await newSigningKeySet("test-key"));
 
+// The target core's tests run over `node:sqlite`, which Node has from 22.5 (and Deno always: `npm test`
+// runs them there too).
+const nodeHasSqlite = await import("node:sqlite").then(
+  () => true,
+  () => false,
+);
+
 export default defineConfig({
   test: {
     projects: [
@@ -57,10 +64,19 @@ export default defineConfig({
           // The timing-sensitive emulator and Durable Object tests run first, alone; the browser and
           // Alertmanager tests after them, so the two never compete for the machine's cores.
           sequence: { groupOrder: 0 },
-          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts", "test/emulator/**/*.test.ts"],
+          include: ["src/**/*.test.ts", "test/integration/**/*.test.ts", "test/emulator/**/*.test.ts"],
           // One emulator serves every test file: run files one at a time so resets do not collide.
           fileParallelism: false,
           testTimeout: 30_000,
+        },
+      },
+      {
+        // Plain Node: the target core with a fake Cattle and a fake clock, and checks of the source tree.
+        test: {
+          name: "node",
+          sequence: { groupOrder: 0 },
+          environment: "node",
+          include: ["test/repo/**/*.test.ts", ...(nodeHasSqlite ? ["test/core/**/*.test.ts"] : [])],
         },
       },
       {
