@@ -27,7 +27,9 @@ export function schemaOf(sql: SqlLike): string {
 
 /** A Markdown table with its columns padded, as the repository's formatter lays tables out. */
 function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((cell, i) => Math.max(cell.length, 3, ...rows.map((row) => (row[i] ?? "").length)));
+  const widths = header.map((cell, i) =>
+    Math.max(cell.length, 3, ...rows.map((row) => (row[i] ?? "").length)),
+  );
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)];
 }
