@@ -642,6 +642,80 @@ export class CattleState extends DurableObject<Env> {
     return this.#world.duplicateHostnames ?? [];
   }
 
+  // ---- generic objects --------------------------------------------------------------------------
+
+  /**
+   * `POST genericobjects`: Cattle's `genericobject.create` runs `activating` (one transition) →
+   * `active`. `kind` defaults to the type's name, as Cattle fills an unset kind.
+   */
+  createGenericObject(projectId: string, fields: Record<string, unknown>): Result<ResourceRecord> {
+    this.#settleAll();
+    const now = Date.now();
+    const sequence = this.#world.sequences["1go"] ?? 1;
+    this.#world.sequences["1go"] = sequence + 1;
+    const kind = typeof fields.kind === "string" && fields.kind !== "" ? fields.kind : "genericObject";
+    const record: ResourceRecord = {
+      id: `1go${sequence}`,
+      type: "genericObject",
+      projectId,
+      uuid: crypto.randomUUID(),
+      created: now,
+      removed: null,
+      state: "requested",
+      pending: [
+        {
+          process: "genericobject.create",
+          state: "activating",
+          done: "active",
+          until: now + this.#config.transitionMs,
+        },
+      ],
+      data: { ...fields, kind },
+    };
+    this.#world.records.push(record);
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  /** `PUT genericobjects/{id}`: `resourceData` and `description`; Cattle defines no process for it. */
+  updateGenericObject(
+    projectId: string,
+    id: string,
+    changes: Record<string, unknown>,
+  ): Result<ResourceRecord> {
+    this.#settleAll();
+    const record = this.#find(projectId, id, ["genericObject"]);
+    if (!record) return failure(404, "NotFound", `No genericObject with id ${id}`);
+    for (const [name, value] of Object.entries(changes)) record.data[name] = value;
+    this.#saveWorld();
+    return ok(record);
+  }
+
+  /**
+   * `DELETE genericobjects/{id}`: `genericobject.remove` starts from `requested`, `active` or
+   * `activating` and runs `removing` (one transition) → `removed`; from any other state the engine
+   * cancels it (409).
+   */
+  removeGenericObject(projectId: string, id: string): Result<ResourceRecord> {
+    this.#settleAll();
+    const record = this.#find(projectId, id, ["genericObject"]);
+    if (!record) return failure(404, "NotFound", `No genericObject with id ${id}`);
+    const state = currentState(record);
+    if (!["requested", "active", "activating"].includes(state)) {
+      return failure(409, "Conflict", `State [${state}] is not valid for process [genericobject.remove]`);
+    }
+    record.pending = [
+      {
+        process: "genericobject.remove",
+        state: "removing",
+        done: "removed",
+        until: Date.now() + this.#config.transitionMs,
+      },
+    ];
+    this.#saveWorld();
+    return ok(record);
+  }
+
   // ---- internals --------------------------------------------------------------------------------
 
   /**

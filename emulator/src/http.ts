@@ -27,6 +27,9 @@ type StateMethods =
   | "updateHost"
   | "createHostTemplate"
   | "createExternalHostEvent"
+  | "createGenericObject"
+  | "updateGenericObject"
+  | "removeGenericObject"
   | "setHostState"
   | "duplicateHostnames";
 

@@ -3,6 +3,7 @@ import { deliver } from "./connection";
 import { ApiError, BASIC_CHALLENGE, errorEnvelope } from "./errors";
 import type { AppEnv } from "./http";
 import { gate } from "./middleware";
+import { genericObjects } from "./routes/generic-objects";
 import { hosts } from "./routes/hosts";
 import { projects } from "./routes/projects";
 import { readOnly } from "./routes/read-only";
@@ -23,6 +24,7 @@ for (const prefix of ["/v2-beta/projects/:pid", "/v2-beta"]) {
   app.route(prefix, schemas);
   app.route(prefix, services);
   app.route(prefix, hosts);
+  app.route(prefix, genericObjects);
   app.route(prefix, readOnly);
 }
 

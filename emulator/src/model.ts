@@ -8,7 +8,8 @@ export type ResourceType =
   | "externalService"
   | "host"
   | "hostTemplate"
-  | "externalHostEvent";
+  | "externalHostEvent"
+  | "genericObject";
 
 /** One step of a running Cattle process: the record shows `state` until `until`, then becomes `done`. */
 export interface Phase {

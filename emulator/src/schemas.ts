@@ -332,6 +332,21 @@ export const TYPES: Record<string, TypeDef> = {
       data: { type: "json", nullable: true },
     },
   },
+  genericObject: {
+    id: "genericObject",
+    pluralName: "genericObjects",
+    resourceMethods: WRITABLE_RESOURCE,
+    collectionMethods: WRITABLE_COLLECTION,
+    // Cattle's schema/base/genericObject.json adds resourceData to the table's columns; what a user may
+    // set follows schema/user/user-auth.json (name, key, kind "cr"; resourceData, description "cru").
+    fields: {
+      ...owned,
+      name: { type: "string", create: true, nullable: true, maxLength: 1024, filter: true },
+      kind: { type: "string", create: true, nullable: true, filter: true },
+      key: { type: "string", create: true, nullable: true, maxLength: 1024, filter: true },
+      resourceData: { type: "map[json]", create: true, update: true, nullable: true },
+    },
+  },
   launchConfig: {
     id: "launchConfig",
     pluralName: "launchConfigs",
@@ -535,6 +550,7 @@ const SCHEMA_LIST = [
   "host",
   "hostTemplate",
   "externalHostEvent",
+  "genericObject",
   "launchConfig",
   "scalePolicy",
   "lbConfig",

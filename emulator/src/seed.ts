@@ -1,7 +1,7 @@
 import type { ResourceRecord, World } from "./model";
 
 /** Bump when the seed's shape changes, so a persisted world from an older emulator is re-seeded. */
-export const SEED_VERSION = 3;
+export const SEED_VERSION = 4;
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -25,9 +25,48 @@ function launchConfig(
 }
 
 /**
+ * What Rancher's webhook-service (v0.9.15, `service/construct_handler.go`) wrote for a receiver: a
+ * generic object of kind `webhookReceiver` whose `key` is the URL's secret (`uniuri.NewLen(40)`:
+ * letters and digits) and whose `resourceData` holds the URL, the driver and the driver's config as
+ * its `model` package marshals it (JSON names, zero values left out by `omitempty`). The URL's origin
+ * is the Rancher server's as the original saw it through Rancher's proxy: here the emulator's, which
+ * stands in for Rancher in development.
+ */
+function legacyReceiver(
+  id: string,
+  created: string,
+  name: string,
+  key: string,
+  driver: string,
+  config: Record<string, unknown>,
+): ResourceRecord {
+  return record({
+    id,
+    type: "genericObject",
+    projectId: "1a5",
+    uuid: `9a3c1e70-4b2d-4f6a-8c1e-${id.slice(3).padStart(12, "0")}`,
+    created: at(created),
+    data: {
+      name,
+      kind: "webhookReceiver",
+      key,
+      description: null,
+      resourceData: {
+        url: `${LEGACY_RANCHER_ORIGIN}/v1-webhooks/endpoint?key=${key}&projectId=1a5`,
+        driver,
+        config,
+      },
+    },
+  });
+}
+
+/** The Rancher server the seeded legacy receivers were created on: the emulator on `npm run dev`. */
+export const LEGACY_RANCHER_ORIGIN = "http://127.0.0.1:8788";
+
+/**
  * The world of CONTRACT §7: project 1a5 with six services (1s5 with a sidekick and 1s6 sharing its
- * primary image, for upgrade tests), three amazonec2 hosts, a custom host and a host template; project
- * 1a7 with one service.
+ * primary image, for upgrade tests), three amazonec2 hosts, a custom host, a host template and two
+ * receivers of the original webhook-service (CONTRACT §12); project 1a7 with one service.
  */
 export function seedWorld(): World {
   const records: ResourceRecord[] = [
@@ -310,8 +349,35 @@ export function seedWorld(): World {
         secretValues: { amazonec2Config: { accessKey: "AKIAEMULATOR", secretKey: "emulator-secret" } },
       },
     }),
+    // Made in the Rancher UI, which sends the config's `type` (the driver's name).
+    legacyReceiver(
+      "1go1",
+      "2026-01-06T09:00:00Z",
+      "scale-web-up",
+      "pqBYqbi51bUmXMQ4vAgQKoFSNjRRcKTfZkG9ZoB7",
+      "scaleService",
+      { serviceId: "1s1", amount: 1, action: "up", min: 1, max: 5, type: "scaleService" },
+    ),
+    // Made with curl as Rancher's documentation shows it: no `type`, the original's names and units —
+    // `azure` for Azure Container Registry, `intervalMillis` in seconds (the original multiplied it
+    // by 1000 before upgrading), `addressType` left out as empty.
+    legacyReceiver(
+      "1go2",
+      "2026-01-06T09:30:00Z",
+      "upgrade-api-acr",
+      "BlhSL3f1PSCFpbk47GqDYjOk7MAPh1UUAkkWvOe8",
+      "serviceUpgrade",
+      {
+        serviceSelector: { app: "api" },
+        tag: "latest",
+        payloadFormat: "azure",
+        batchSize: 1,
+        intervalMillis: 5,
+        startFirst: true,
+      },
+    ),
   ];
-  return { sequences: { "1s": 10, "1h": 5, "1ht": 2, "1ee": 1, "1st": 3, "1a": 8 }, records };
+  return { sequences: { "1s": 10, "1h": 5, "1ht": 2, "1ee": 1, "1go": 3, "1st": 3, "1a": 8 }, records };
 }
 
 export const isGlobal = (record: ResourceRecord): boolean => {

@@ -202,6 +202,7 @@ describe("Rancher sessions", () => {
       expect(projects.body.data.map((p: { id: string }) => p.id)).toEqual(["1a5"]);
       expect((await call(`${P}/schemas/service`, options)).status).toBe(200);
       expect((await call(`${P}/hosts`, options)).status).toBe(200);
+      expect((await call(`${P}/genericobjects`, options)).status).toBe(200);
     }
     const put = await json(`${P}/services/1s1`, {
       ...cookie("token=dev-session"),
