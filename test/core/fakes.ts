@@ -2,9 +2,10 @@ import { DatabaseSync } from "node:sqlite";
 import type { CattleApi } from "../../src/cattle/client";
 import type { CattleFailure, CattleResult, Collection, Host, Service } from "../../src/cattle/types";
 import type { Clock } from "../../src/domain/clock";
-import type { LiveReceiver } from "../../src/domain/receiver";
 import { SqliteObjectStorage } from "../../src/storage/sqlite";
 import { TargetCore } from "../../src/target/core";
+
+export { scaleReceiver } from "../fixtures/receivers";
 
 /**
  * A clock that moves only when told: sleeps wait for `run` or `advance` to reach their time, so a
@@ -249,25 +250,3 @@ export function newTarget(
 }
 
 export const memoryStorage = () => new SqliteObjectStorage(new DatabaseSync(":memory:"));
-
-export const scaleReceiver = (
-  id: string,
-  config: Partial<Extract<LiveReceiver, { driver: "scaleService" }>["config"]> = {},
-  version = 1,
-): LiveReceiver => ({
-  id,
-  projectId: "1a5",
-  name: id,
-  driver: "scaleService",
-  version,
-  config: {
-    serviceId: "1s1",
-    action: "up",
-    amount: 1,
-    min: 1,
-    max: 100,
-    cooldownSeconds: 0,
-    onResolved: "ignore",
-    ...config,
-  },
-});

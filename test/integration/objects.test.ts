@@ -1,26 +1,11 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { LiveReceiver } from "../../src/domain/receiver";
 import type { TargetObject } from "../../src/objects/target-object";
 import { EXECUTIONS_KEPT } from "../../src/target/history";
+import { scaleReceiver } from "../fixtures/receivers";
 import { cattleService, resetEmulator } from "../helpers";
 
-const receiver = (id: string, version = 1, max = 5): LiveReceiver => ({
-  id,
-  projectId: "1a5",
-  name: id,
-  driver: "scaleService",
-  version,
-  config: {
-    serviceId: "1s1",
-    action: "up",
-    amount: 1,
-    min: 1,
-    max,
-    cooldownSeconds: 0,
-    onResolved: "ignore",
-  },
-});
+const receiver = (id: string, version = 1, max = 5) => scaleReceiver(id, { max }, version);
 
 beforeEach(async () => {
   await resetEmulator();

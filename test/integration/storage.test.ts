@@ -4,11 +4,11 @@ import doc from "../../docs/storage.md?raw";
 import { serviceCattle } from "../../src/cattle/client";
 import { systemClock } from "../../src/domain/clock";
 import type { Execution } from "../../src/domain/execution";
-import type { LiveReceiver } from "../../src/domain/receiver";
 import { PROJECT_TABLES } from "../../src/project/name-claims";
 import { migrate, VERSIONS_TABLE } from "../../src/storage/migrations";
 import { TargetCore } from "../../src/target/core";
 import { TARGET_TABLES } from "../../src/target/schema";
+import { scaleReceiver } from "../fixtures/receivers";
 import unversioned from "../fixtures/storage-unversioned.sql?raw";
 import { schemaOf, tablesSection, withTables } from "../storage/schema-dump";
 
@@ -60,22 +60,7 @@ describe("object storage", () => {
         sql.exec(`DROP TABLE ${row.name}`);
       }
       sql.exec(unversioned);
-      const receiver: LiveReceiver = {
-        id: "r1",
-        projectId: "1a5",
-        name: "old",
-        version: 3,
-        driver: "scaleService",
-        config: {
-          serviceId: "1s1",
-          action: "up",
-          amount: 1,
-          min: 1,
-          max: 10,
-          cooldownSeconds: 0,
-          onResolved: "ignore",
-        },
-      };
+      const receiver = scaleReceiver("r1", { max: 10 }, 3);
       sql.exec("INSERT INTO receivers (id, record) VALUES (?, ?)", "r1", JSON.stringify(receiver));
       const execution: Execution = {
         id: "x1",
