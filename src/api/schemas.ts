@@ -1,3 +1,4 @@
+import { OUTCOMES } from "../domain/execution";
 import { DRIVER_NAMES, DRIVERS } from "../drivers";
 import { rancherField } from "../drivers/shared/config-fields";
 import { lazy } from "../util/lazy";
@@ -110,7 +111,7 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
       driver: { type: "string" },
       outcome: {
         type: "enum",
-        options: ["applied", "noop", "cooldown", "ignored", "deduplicated", "queued", "failed"],
+        options: [...OUTCOMES],
       },
       reason: { type: "string" },
       from: { type: "int", nullable: true },

@@ -265,6 +265,8 @@ function failureFrom(status: number, text: string): CattleFailure {
   if (status === 403) return { kind: "forbidden", status, message };
   if (status === 404) return { kind: "notFound", status, message };
   if (status === 409) return { kind: "conflict", status, message };
-  if (status >= 500 || status === 429 || status === 408) return { kind: "unavailable", status, message };
+  if (status >= 500 || status === 429 || status === 408) {
+    return { kind: "unavailable", status, ...(code ? { code } : {}), message };
+  }
   return { kind: "rejected", status, code, fieldName, message };
 }

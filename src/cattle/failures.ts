@@ -45,6 +45,15 @@ export const isTransient = (failure: CattleFailure): boolean => meaningOf(failur
 export const fateUnknown = (failure: CattleFailure): boolean => failure.kind === "unavailable";
 
 /**
+ * Whether Cattle itself finished with the request, even though it failed (its own error envelope,
+ * not a gateway's timeout): whatever the write did is then visible to the next read. Without that,
+ * Cattle may still be working on it (waiting for a lock) and apply it later.
+ */
+export const cattleAnswered = (failure: CattleFailure): boolean =>
+  failure.kind !== "unavailable" ||
+  (failure.code !== undefined && failure.status !== undefined && ![502, 504].includes(failure.status));
+
+/**
  * How a management check reads a failure to look at something with the caller's own key: refused
  * credentials, no right to it, or Rancher not answering.
  */

@@ -63,6 +63,7 @@ export type CattleFailure =
   | { kind: "notFound"; status: 404; message: string }
   | { kind: "conflict"; status: 409; message: string }
   | { kind: "rejected"; status: number; code?: string; fieldName?: string; message: string }
-  | { kind: "unavailable"; status?: number; message: string };
+  /** `code` is set when Cattle itself answered, in its error envelope (not a proxy's page). */
+  | { kind: "unavailable"; status?: number; code?: string; message: string };
 
 export type CattleResult<T> = { ok: true; value: T } | { ok: false; failure: CattleFailure };

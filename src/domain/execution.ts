@@ -1,6 +1,23 @@
 import type { Driver } from "./driver";
 
-export type Outcome = "applied" | "noop" | "cooldown" | "ignored" | "deduplicated" | "queued" | "failed";
+export const OUTCOMES = [
+  "applied",
+  "noop",
+  "cooldown",
+  "ignored",
+  "deduplicated",
+  /** Work that goes on after the answer (an upgrade), ending applied or failed. */
+  "queued",
+  /** Acknowledged, but Cattle has not yet confirmed it (a write whose answer is late or lost, a busy service). */
+  "pending",
+  "failed",
+] as const;
+
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Outcomes whose work continues after the answer: the sender is told 202 Accepted. */
+export const continuesAfterAnswer = (outcome: Outcome): boolean =>
+  outcome === "queued" || outcome === "pending";
 
 /** A decided trigger, as recorded in the receiver's history. */
 export interface Execution {

@@ -32,7 +32,11 @@ export interface DriverDefinition<D extends Driver> {
    */
   resolveTarget(config: ConfigOf<D>, projectId: string, cattle: CattleApi): Promise<Resolution>;
   /** What a delivery's body asks of this kind, when the kind reads bodies of its own (registry pushes). */
-  readDelivery?(config: ConfigOf<D>, body: string): DeliveryReading;
+  readDelivery?(
+    config: ConfigOf<D>,
+    body: string,
+    headers: Readonly<Record<string, string>>,
+  ): DeliveryReading;
   /** Decides this kind's triggers inside its target object. */
   executor(context: ExecutorContext): Executor<D>;
   /** The tables its executor keeps in the target object's storage. */
@@ -55,11 +59,12 @@ export type TargetProblem =
   | { kind: "unavailable" }
   /** The config points at something that does not exist or cannot be acted on. */
   | { kind: "invalid"; field: string; message: string }
-  /** The caller's key may not look at what the config points at. */
-  | { kind: "forbidden"; message: string };
+  /** The key may not look at what the config points at. */
+  | { kind: "forbidden"; field: string; message: string };
 
 export type DeliveryReading =
-  | { ok: true; delivery: Pick<Delivery, "push" | "ignoredBecause"> }
+  /** `identity`: what names the delivery in its own payload (a registry's event id), when it does. */
+  | { ok: true; delivery: Pick<Delivery, "push" | "ignoredBecause">; identity?: string }
   /** The body is not what this receiver's sender sends: the sender's mistake, nothing is recorded. */
   | { ok: false; message: string };
 
@@ -103,6 +108,8 @@ export interface ExecutorContext {
   clock: Clock;
   cattle: CattleFactory;
   history: History;
+  /** The receiver as it is live now, if it still is at `version` (delete and regenerate fence). */
+  live(receiverId: string, version: number): LiveReceiver | undefined;
 }
 
 /** Decides the triggers of one kind inside a target object. */
@@ -111,6 +118,10 @@ export interface Executor<D extends Driver> {
   decide(receiver: LiveReceiverOf<D>, delivery: Delivery): Promise<TriggerResult>;
   /** Follow-up work the executor scheduled with `storage.setAlarm`. */
   alarm?(): Promise<void>;
-  /** Drops what the executor keeps of a deleted receiver. */
-  forget?(receiverId: string): void;
+  /**
+   * The receiver was deleted or regenerated: nothing of its older versions may be applied any more
+   * (CONTRACT §10), except a write already sent to Cattle. Runs before the delete or regenerate is
+   * answered.
+   */
+  fence?(receiverId: string, change: "deleted" | "regenerated"): void;
 }

@@ -4,6 +4,7 @@ import { ApiError } from "../api/errors";
 import { executionResource } from "../api/resources";
 import { readDelivery } from "../delivery/facts";
 import type { Delivery } from "../domain/delivery";
+import { continuesAfterAnswer } from "../domain/execution";
 import type { TriggerResult } from "../domain/ports";
 import { driverNamed } from "../drivers";
 import { limitBody } from "../middleware/body";
@@ -31,16 +32,18 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   // Signatures cover the bytes as sent, so the body is read once as bytes and decoded from them.
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   const body = new TextDecoder().decode(bytes);
+  const headers = Object.fromEntries(c.req.raw.headers);
   const facts = readDelivery(c.req.raw.headers, body);
   // The driver and its config come from the signed token, so a body cannot choose how it is read.
-  const reading = driverNamed(claims.drv)?.readDelivery?.(claims.cfg as never, body);
+  const reading = driverNamed(claims.drv)?.readDelivery?.(claims.cfg as never, body, headers);
   if (reading && !reading.ok) throw new ApiError(400, "InvalidFormat", reading.message);
+  // A registry's own name for the push comes first: a replayed push with a fresh header is the same push.
+  const identity =
+    reading?.ok && reading.identity ? { source: "push", value: reading.identity } : facts.identity;
   const delivery: Delivery = {
     ...(reading?.delivery ?? {}),
     signal: facts.signal,
-    ...(facts.identity
-      ? { identityKey: await sha256Hex(`${facts.identity.source}\n${facts.identity.value}`) }
-      : {}),
+    ...(identity ? { identityKey: await sha256Hex(`${identity.source}\n${identity.value}`) } : {}),
     ...(facts.alertName ? { alertName: facts.alertName } : {}),
     ...(facts.alertStatus ? { alertStatus: facts.alertStatus } : {}),
     ...(c.req.header("user-agent") ? { userAgent: c.req.header("user-agent")?.slice(0, 200) } : {}),
@@ -50,7 +53,7 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   try {
     // Only a receiver that checks its sender needs the raw request; the target refuses a
     // delivery without proof all the same, so a token cannot skip the check.
-    const proof = claims.snd ? { headers: Object.fromEntries(c.req.raw.headers), body: bytes } : undefined;
+    const proof = claims.snd ? { headers, body: bytes } : undefined;
     result = await c.get("platform").target(claims.tgt).trigger(claims.sub, claims.ver, delivery, proof);
   } catch (error) {
     console.error("target object unavailable", error instanceof Error ? error.message : "unknown error");
@@ -58,8 +61,11 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   }
   switch (result.kind) {
     case "decided":
-      // `queued` work goes on after the answer: 202 Accepted says so.
-      return c.json(executionResource(result.execution), result.execution.outcome === "queued" ? 202 : 200);
+      // `queued` and `pending` work goes on after the answer: 202 Accepted says so.
+      return c.json(
+        executionResource(result.execution),
+        continuesAfterAnswer(result.execution.outcome) ? 202 : 200,
+      );
     case "revoked":
       throw REFUSED();
     case "unverified":

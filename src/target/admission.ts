@@ -7,6 +7,7 @@ import type { SenderCheck, SenderProof } from "../domain/sender";
 import { importSenderKey, verifySender } from "../senders/verification";
 import type { TableSet } from "../storage/migrations";
 import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import { sha256Hex } from "../util/sha256";
 import type { TargetHistory } from "./history";
 
 /** A live receiver of this target at its current version; `record` is the LiveReceiver as JSON. */
@@ -94,12 +95,13 @@ export class Admission {
   async admit(
     receiverId: string,
     version: number,
-    delivery: Delivery,
+    sent: Delivery,
     proof: SenderProof | undefined,
-    decide: (receiver: LiveReceiver) => Promise<TriggerResult>,
+    decide: (receiver: LiveReceiver, delivery: Delivery) => Promise<TriggerResult>,
   ): Promise<TriggerResult> {
     const receiver = this.live(receiverId, version);
     if (!receiver) return { kind: "revoked" };
+    let delivery = sent;
     if (receiver.senderCheck) {
       // Before anything else: a delivery that cannot prove its sender must not spend the flood
       // allowance, claim a delivery identity, or appear in the history.
@@ -110,6 +112,10 @@ export class Admission {
         (check) => this.#senderKey(check),
       );
       if (!verdict.ok) return { kind: "unverified", reason: verdict.reason, challenge: verdict.challenge };
+      // A signed delivery is named only by what its signature covers: a replay with a fresh
+      // Idempotency-Key is the same delivery.
+      if (verdict.identity)
+        delivery = { ...delivery, identityKey: await sha256Hex(`signed\n${verdict.identity}`) };
       // The check awaited: the receiver may have been revoked or regenerated meanwhile.
       if (!this.live(receiverId, version)) return { kind: "revoked" };
     }
@@ -121,7 +127,7 @@ export class Admission {
       return this.#recordOne(receiver, delivery, { outcome: "ignored", reason });
     }
     const identity = delivery.identityKey;
-    if (identity === undefined) return decide(receiver);
+    if (identity === undefined) return decide(receiver, delivery);
 
     const first = this.#history.remembered(receiverId, identity);
     if (first) return this.#recordOne(receiver, delivery, repeatOf(first));
@@ -133,7 +139,7 @@ export class Admission {
         result.kind === "decided" ? this.#recordOne(receiver, delivery, repeatOf(result.execution)) : result,
       );
     }
-    const decided = decide(receiver);
+    const decided = decide(receiver, delivery);
     this.#inFlight.set(slot, decided);
     void decided.finally(() => this.#inFlight.delete(slot));
     return decided;

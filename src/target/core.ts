@@ -38,7 +38,12 @@ export class TargetCore {
     migrate(storage, TARGET_TABLES);
     this.#history = new TargetHistory(storage, dependencies.clock);
     this.#admission = new Admission(storage, dependencies.clock, this.#history);
-    this.#context = { storage, ...dependencies, history: this.#history };
+    this.#context = {
+      storage,
+      ...dependencies,
+      history: this.#history,
+      live: (receiverId, version) => this.#admission.live(receiverId, version),
+    };
   }
 
   register(receiver: LiveReceiver): void {
@@ -46,12 +51,18 @@ export class TargetCore {
   }
 
   rotate(receiverId: string, senderCheck?: SenderCheck | null): number | null {
-    return this.#admission.rotate(receiverId, senderCheck);
+    const version = this.#admission.rotate(receiverId, senderCheck);
+    if (version !== null) this.#fence(receiverId, "regenerated");
+    return version;
   }
 
   revoke(receiverId: string): void {
     this.#admission.revoke(receiverId);
-    for (const executor of this.#executors.values()) executor.forget?.(receiverId);
+    this.#fence(receiverId, "deleted");
+  }
+
+  #fence(receiverId: string, change: "deleted" | "regenerated"): void {
+    for (const driver of DRIVER_NAMES) this.#executor(driver).fence?.(receiverId, change);
   }
 
   /** The receiver's latest executions, newest first. */
@@ -65,8 +76,8 @@ export class TargetCore {
     delivery: Delivery,
     proof?: SenderProof,
   ): Promise<TriggerResult> {
-    return this.#admission.admit(receiverId, version, delivery, proof, (receiver) =>
-      this.#executor(receiver.driver).decide(receiver as never, delivery),
+    return this.#admission.admit(receiverId, version, delivery, proof, (receiver, admitted) =>
+      this.#executor(receiver.driver).decide(receiver as never, admitted),
     );
   }
 

@@ -108,7 +108,10 @@ export class TargetHistory implements History {
       .map((row) => JSON.parse(row.body) as Execution);
   }
 
-  /** The execution the first delivery with this identity got, while the window lasts. */
+  /**
+   * The execution the first delivery with this identity got, while the window lasts, as it stands
+   * now: a first delivery acknowledged `pending` and settled since is answered as it ended.
+   */
   remembered(receiverId: string, identity: string): Execution | undefined {
     const [row] = this.#sql
       .exec<Pick<DeliveryRow, "execution">>(
@@ -118,7 +121,13 @@ export class TargetHistory implements History {
         this.#clock.now(),
       )
       .toArray();
-    return row ? (JSON.parse(row.execution) as Execution) : undefined;
+    if (!row) return undefined;
+    const first = JSON.parse(row.execution) as Execution;
+    if (first.outcome !== "pending") return first;
+    const [current] = this.#sql
+      .exec<Pick<ExecutionRow, "body">>("SELECT body FROM executions WHERE execution_id = ?", first.id)
+      .toArray();
+    return current ? (JSON.parse(current.body) as Execution) : first;
   }
 
   record(

@@ -2,6 +2,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { CattleApi } from "../../src/cattle/client";
 import type { CattleFailure, CattleResult, Collection, Host, Service } from "../../src/cattle/types";
 import type { Clock } from "../../src/domain/clock";
+import type { ObjectStorage } from "../../src/storage/object-storage";
 import { SqliteObjectStorage } from "../../src/storage/sqlite";
 import { TargetCore } from "../../src/target/core";
 
@@ -69,31 +70,58 @@ export class FakeClock implements Clock {
 /** What the fake does with the next write: answer it, refuse it, or apply it and answer late or never. */
 export type WriteFate =
   | { kind: "answered" }
+  /** Not applied; Cattle answers with this failure (a 409, a 503 of its own, …). */
   | { kind: "refused"; failure: CattleFailure }
+  /** Applied at once, answered after `ms` (past the client's deadline: no answer at all). */
   | { kind: "late"; ms: number }
-  | { kind: "lost" };
+  /** Applied at once; the connection is then reset. */
+  | { kind: "lost" }
+  /** Applied only `ms` later (Cattle still working on it), never answered in time. */
+  | { kind: "delayed"; ms: number };
 
 /** What the fake does with the next read. */
 export type ReadFate = { kind: "answered" } | { kind: "refused"; failure: CattleFailure };
 
-const unavailable: CattleFailure = { kind: "unavailable", status: 503, message: "Cattle answered 503" };
+const unavailable: CattleFailure = {
+  kind: "unavailable",
+  status: 503,
+  code: "ServiceUnavailable",
+  message: "Cattle answered 503",
+};
+const conflict: CattleFailure = { kind: "conflict", status: 409, message: "Cattle answered 409" };
 const notFound: CattleFailure = { kind: "notFound", status: 404, message: "Cattle answered 404" };
+const timedOut: CattleFailure = { kind: "unavailable", message: "Cattle did not answer in time" };
 
 /**
- * Cattle in memory, on the fake clock: services with a scale and a state, hosts, and the fates of
- * coming calls, so a test can make any write late, lost or refused and any read fail.
+ * Cattle in memory, on the fake clock: services with a scale, a state and Cattle's process lock,
+ * hosts, and the fates of coming calls, so a test can make any write late, lost, delayed or refused
+ * and any read fail. `at(deadline)` is the client the target gets: calls past the deadline time out.
  */
 export class FakeCattle implements CattleApi {
   readonly services = new Map<string, Service>();
   readonly hosts: Host[] = [];
   /** Every call, in the order Cattle received it. */
   readonly calls: string[] = [];
+  /** Every value a service's scale took, in order (the first is its value at the start). */
+  readonly scales: number[] = [];
   /** Fates of the coming writes and reads, first first; when empty, calls are answered. */
   readonly writes: WriteFate[] = [];
   readonly reads: ReadFate[] = [];
   /** How long every answer takes. */
   latencyMs = 0;
-  #hostNumber = 100;
+  /** How long a scale change keeps the service `updating-active`, and how long a write waits for it. */
+  transitionMs = 0;
+  lockWaitMs = 3_000;
+  /** The client's deadline (epoch ms on the fake clock) of this session. */
+  deadline = Number.POSITIVE_INFINITY;
+  readonly busyUntil = new Map<string, number>();
+  /**
+   * Counters shared by every session (a session is an object over this one, so a number kept on
+   * `this` would be the session's own): hosts made, and the order writes were sent and applied in.
+   */
+  readonly counters = { hosts: 100, sent: 0, applied: 0 };
+  /** Writes Cattle applied after a write sent later than them: an older value over a newer one. */
+  readonly outOfOrder: string[] = [];
 
   constructor(readonly clock: FakeClock) {
     this.services.set("1s1", {
@@ -105,6 +133,14 @@ export class FakeCattle implements CattleApi {
       scale: 1,
       launchConfig: { imageUuid: "docker:nginx:1.25", labels: { app: "web" } },
     });
+    this.scales.push(1);
+  }
+
+  /** The client a target gets for work due by `deadline`. */
+  at(deadline: number): CattleApi {
+    const session = Object.create(this) as FakeCattle;
+    session.deadline = deadline;
+    return session;
   }
 
   service(id = "1s1"): Service {
@@ -113,61 +149,107 @@ export class FakeCattle implements CattleApi {
     return service;
   }
 
-  async #read<T>(call: string, answer: () => CattleResult<T>): Promise<CattleResult<T>> {
+  /** The service as Cattle shows it now: a running process keeps it transitioning. */
+  shown(id: string): Service | undefined {
+    const service = this.services.get(id);
+    if (!service) return undefined;
+    const busy = (this.busyUntil.get(id) ?? 0) > this.clock.now();
+    if (service.state === "active" || service.state === "updating-active") {
+      service.state = busy ? "updating-active" : "active";
+      service.transitioning = busy ? "yes" : "no";
+    }
+    return structuredClone(service);
+  }
+
+  /** Sleeps `ms`, or until the session's deadline: false if the client gave up first. */
+  async waited(ms: number): Promise<boolean> {
+    const left = this.deadline - this.clock.now();
+    await this.clock.sleep(Math.max(0, Math.min(ms, left)));
+    return ms <= left;
+  }
+
+  async read<T>(call: string, answer: () => CattleResult<T>): Promise<CattleResult<T>> {
     this.calls.push(call);
     const fate = this.reads.shift() ?? { kind: "answered" };
-    await this.clock.sleep(this.latencyMs);
+    if (!(await this.waited(this.latencyMs))) return { ok: false, failure: timedOut };
     return fate.kind === "refused" ? { ok: false, failure: fate.failure } : answer();
   }
 
-  async #write<T>(call: string, apply: () => CattleResult<T>): Promise<CattleResult<T>> {
+  async write<T>(call: string, apply: () => CattleResult<T>, locks?: string): Promise<CattleResult<T>> {
     this.calls.push(call);
     const fate = this.writes.shift() ?? { kind: "answered" };
     if (fate.kind === "refused") {
-      await this.clock.sleep(this.latencyMs);
+      if (!(await this.waited(this.latencyMs))) return { ok: false, failure: timedOut };
       return { ok: false, failure: fate.failure };
+    }
+    if (fate.kind === "delayed") {
+      void this.clock.sleep(fate.ms).then(apply);
+      await this.waited(Number.POSITIVE_INFINITY);
+      return { ok: false, failure: timedOut };
+    }
+    // Cattle's process lock: a write waits for the running process, up to lockWaitMs, then 409.
+    if (locks) {
+      const until = this.busyUntil.get(locks) ?? 0;
+      const now = this.clock.now();
+      if (until > now) {
+        const held = Math.min(until, now + this.lockWaitMs) - now;
+        if (!(await this.waited(held))) return { ok: false, failure: timedOut };
+        if ((this.busyUntil.get(locks) ?? 0) > this.clock.now()) return { ok: false, failure: conflict };
+      }
     }
     // Applied when Cattle receives it, whatever becomes of the answer.
     const result = apply();
     if (fate.kind === "lost") {
-      await this.clock.sleep(this.latencyMs);
+      await this.waited(this.latencyMs);
       return { ok: false, failure: { kind: "unavailable", message: "Cattle unreachable" } };
     }
-    await this.clock.sleep(this.latencyMs + (fate.kind === "late" ? fate.ms : 0));
-    return result;
+    const answered = await this.waited(this.latencyMs + (fate.kind === "late" ? fate.ms : 0));
+    return answered ? result : { ok: false, failure: timedOut };
   }
 
   getService(_projectId: string, serviceId: string) {
-    return this.#read(`GET service ${serviceId}`, (): CattleResult<Service> => {
-      const service = this.services.get(serviceId);
-      return service ? { ok: true, value: structuredClone(service) } : { ok: false, failure: notFound };
+    return this.read(`GET service ${serviceId}`, (): CattleResult<Service> => {
+      const service = this.shown(serviceId);
+      return service ? { ok: true, value: service } : { ok: false, failure: notFound };
     });
   }
 
   updateService(_projectId: string, serviceId: string, changes: Partial<Service>) {
-    return this.#write(`PUT service ${serviceId} ${JSON.stringify(changes)}`, (): CattleResult<Service> => {
-      const service = this.services.get(serviceId);
-      if (!service) return { ok: false, failure: notFound };
-      Object.assign(service, changes);
-      return { ok: true, value: structuredClone(service) };
-    });
+    const sent = ++this.counters.sent;
+    return this.write(
+      `PUT service ${serviceId} ${JSON.stringify(changes)}`,
+      (): CattleResult<Service> => {
+        const service = this.services.get(serviceId);
+        if (!service) return { ok: false, failure: notFound };
+        if (sent < this.counters.applied)
+          this.outOfOrder.push(`write ${sent} applied after write ${this.counters.applied}`);
+        this.counters.applied = Math.max(this.counters.applied, sent);
+        Object.assign(service, changes);
+        if (changes.scale !== undefined) {
+          this.scales.push(changes.scale);
+          if (this.transitionMs > 0) this.busyUntil.set(serviceId, this.clock.now() + this.transitionMs);
+        }
+        return { ok: true, value: this.shown(serviceId) as Service };
+      },
+      serviceId,
+    );
   }
 
   listServices() {
-    return this.#read(
+    return this.read(
       "GET services",
       (): CattleResult<Collection<Service>> => ({
         ok: true,
         value: {
           type: "collection",
-          data: [...this.services.values()].map((service) => structuredClone(service)),
+          data: [...this.services.keys()].map((id) => this.shown(id) as Service),
         },
       }),
     );
   }
 
   serviceAction(_projectId: string, serviceId: string, action: string, body?: unknown) {
-    return this.#write(`POST service ${serviceId} ${action}`, (): CattleResult<Service> => {
+    return this.write(`POST service ${serviceId} ${action}`, (): CattleResult<Service> => {
       const service = this.services.get(serviceId);
       if (!service) return { ok: false, failure: notFound };
       if (action === "upgrade") {
@@ -183,7 +265,7 @@ export class FakeCattle implements CattleApi {
   }
 
   listHosts() {
-    return this.#read(
+    return this.read(
       "GET hosts",
       (): CattleResult<Collection<Host>> => ({
         ok: true,
@@ -197,9 +279,9 @@ export class FakeCattle implements CattleApi {
 
   createHost(_projectId: string, body: unknown) {
     const request = body as { hostname: string; labels: Record<string, string> };
-    return this.#write(`POST host ${request.hostname}`, (): CattleResult<Host> => {
+    return this.write(`POST host ${request.hostname}`, (): CattleResult<Host> => {
       const host: Host = {
-        id: `1h${++this.#hostNumber}`,
+        id: `1h${++this.counters.hosts}`,
         type: "host",
         hostname: request.hostname,
         labels: request.labels,
@@ -213,7 +295,7 @@ export class FakeCattle implements CattleApi {
   }
 
   evacuateHost(_projectId: string, hostId: string) {
-    return this.#write(`POST evacuate ${hostId}`, (): CattleResult<unknown> => {
+    return this.write(`POST evacuate ${hostId}`, (): CattleResult<unknown> => {
       const host = this.hosts.find((candidate) => candidate.id === hostId);
       if (host) host.state = "removing";
       return { ok: true, value: {} };
@@ -221,32 +303,88 @@ export class FakeCattle implements CattleApi {
   }
 
   getHostTemplate() {
-    return this.#read("GET hostTemplate", (): CattleResult<never> => ({ ok: false, failure: notFound }));
+    return this.read("GET hostTemplate", (): CattleResult<never> => ({ ok: false, failure: notFound }));
   }
 
   getProject() {
-    return this.#read("GET project", (): CattleResult<never> => ({ ok: false, failure: notFound }));
+    return this.read("GET project", (): CattleResult<never> => ({ ok: false, failure: notFound }));
   }
 
   listProjects() {
-    return this.#read("GET projects", (): CattleResult<never> => ({ ok: false, failure: notFound }));
+    return this.read("GET projects", (): CattleResult<never> => ({ ok: false, failure: notFound }));
   }
 
   getSchema() {
-    return this.#read("GET schema", (): CattleResult<never> => ({ ok: false, failure: notFound }));
+    return this.read("GET schema", (): CattleResult<never> => ({ ok: false, failure: notFound }));
   }
 }
 
+export const CATTLE_409 = conflict;
 export const CATTLE_503 = unavailable;
 
-/** A target core over in-memory SQLite, with the fake clock and the fake Cattle. */
+/**
+ * A target core over in-memory SQLite, with the fake clock and the fake Cattle. `stop()` is the end
+ * of its object: whatever it asks Cattle from then on never comes back, so a new core can take over
+ * the same storage as after a restart.
+ */
 export function newTarget(
   clock = new FakeClock(),
   cattle = new FakeCattle(clock),
   storage = memoryStorage(),
 ) {
-  const core = new TargetCore(storage, { clock, cattle: () => cattle });
-  return { core, clock, cattle, storage };
+  let stopped = false;
+  const never = new Promise<never>(() => {});
+  const session = (deadline: number): CattleApi =>
+    new Proxy(cattle.at(deadline), {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver);
+        return typeof value === "function"
+          ? (...args: unknown[]) => (stopped ? never : value.apply(target, args))
+          : value;
+      },
+    });
+  const core = new TargetCore(storage, { clock, cattle: session });
+  return {
+    core,
+    clock,
+    cattle,
+    storage,
+    stop: () => {
+      stopped = true;
+    },
+    /** Whether the target still owes anything: acknowledged triggers, or a write whose fate is unknown. */
+    owes: () =>
+      (storage.sql
+        .exec<{ owed: number }>(
+          "SELECT (SELECT COUNT(*) FROM pending_steps) + (SELECT COUNT(*) FROM unresolved_write) AS owed",
+        )
+        .toArray()[0]?.owed ?? 0) > 0,
+  };
 }
 
-export const memoryStorage = () => new SqliteObjectStorage(new DatabaseSync(":memory:"));
+/** Runs the target's alarms until it owes nothing more, as the runtime would if no trigger came. */
+export async function settle(target: ReturnType<typeof newTarget>, rounds = 400): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await target.clock.run(target.core.alarm());
+    if (!target.owes()) return;
+    await target.clock.advance(1_000);
+  }
+  throw new Error("the target still owes triggers an outcome");
+}
+
+/**
+ * In-memory SQLite as the Deno adapter has it, but with alarms only noted: the tests run them on
+ * the fake clock (`settle`).
+ */
+export function memoryStorage(): ObjectStorage & { alarms: number[] } {
+  const storage = new SqliteObjectStorage(new DatabaseSync(":memory:"));
+  const alarms: number[] = [];
+  return {
+    sql: storage.sql,
+    transactionSync: (closure) => storage.transactionSync(closure),
+    setAlarm: async (at) => {
+      alarms.push(at);
+    },
+    alarms,
+  };
+}

@@ -24,6 +24,7 @@ describe("target storage on SQLite", () => {
       { component: "history", version: 2 },
       { component: "receivers", version: 1 },
       { component: "scaleHost", version: 1 },
+      { component: "scaleService", version: 1 },
       { component: "serviceUpgrade", version: 2 },
     ]);
     expect(storage.sql.exec("SELECT execution_id FROM executions").toArray()).toEqual([

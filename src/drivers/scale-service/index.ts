@@ -5,6 +5,7 @@ import { countRuleSuffix } from "../shared/describe";
 import { scaleServiceConfigSchema } from "./config";
 import { ScaleServiceExecutor } from "./executor";
 import { resolveScaleServiceTarget, scaleServiceTarget } from "./target";
+import { WRITE_LOG_TABLES } from "./write-log";
 
 /** Scale a Service: each trigger moves one service's scale by `amount`, within [min, max]. */
 export const scaleService: DriverDefinition<"scaleService"> = {
@@ -16,6 +17,7 @@ export const scaleService: DriverDefinition<"scaleService"> = {
   targetName: scaleServiceTarget,
   resolveTarget: resolveScaleServiceTarget,
   executor: (context) => new ScaleServiceExecutor(context),
+  tables: WRITE_LOG_TABLES,
   describe: (config, names) =>
     `${names.services?.get(config.serviceId) ?? config.serviceId} ${config.action} by ${config.amount} (min ${config.min}, max ${config.max})${countRuleSuffix(config)}`,
   fieldset: {

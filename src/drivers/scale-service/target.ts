@@ -1,7 +1,7 @@
 import type { CattleApi } from "../../cattle/client";
-import { isTransient } from "../../cattle/failures";
 import type { Service } from "../../cattle/types";
 import type { Resolution } from "../definition";
+import { lookupProblem } from "../shared/lookup";
 import type { ScaleServiceConfig } from "./config";
 
 export const GLOBAL_LABEL = "io.rancher.scheduler.global";
@@ -45,9 +45,8 @@ export async function resolveScaleServiceTarget(
   const field = "scaleServiceConfig.serviceId";
   const found = await cattle.getService(projectId, config.serviceId);
   if (!found.ok) {
-    if (isTransient(found.failure)) return { ok: false, problem: { kind: "unavailable" } };
-    const message = `service ${config.serviceId} does not exist in environment ${projectId}`;
-    return { ok: false, problem: { kind: "invalid", field, message } };
+    const what = `service ${config.serviceId} in environment ${projectId}`;
+    return { ok: false, problem: lookupProblem(found.failure, field, what) };
   }
   const reason = unscalableReason(found.value);
   if (reason) return { ok: false, problem: { kind: "invalid", field, message: reason } };

@@ -34,6 +34,30 @@ export const plannedTrigger = <R extends CountReceiver>(item: QueuedTrigger<R>):
 const RETRY_AFTER_SECONDS = 5;
 
 /**
+ * What a count receiver's trigger asks for, decided before Cattle is asked: a decision now (a
+ * resolved alert to ignore, a receiver cooling down), or the rule to apply (the opposite one for a
+ * resolved alert with `onResolved: reverse`).
+ */
+export function countRule(
+  receiver: CountReceiver,
+  delivery: Delivery,
+  appliedAt: number | undefined,
+  now: number,
+): { decision: Decision } | { rule: ScaleRule } {
+  const { config } = receiver;
+  let action = config.action;
+  if (delivery.signal === "resolved") {
+    if (config.onResolved === "ignore") {
+      return { decision: { outcome: "ignored", reason: "alert resolved; onResolved is ignore" } };
+    }
+    action = opposite(action);
+  }
+  const cooling = cooldownReason(config.cooldownSeconds, appliedAt, now);
+  if (cooling) return { decision: { outcome: "cooldown", reason: cooling } };
+  return { rule: { action, amount: config.amount, min: config.min, max: config.max } };
+}
+
+/**
  * The part of the count drivers that needs no Cattle call (a resolved alert to ignore, a receiver
  * cooling down) decided at once; the rest queued and handed to `apply` one batch at a time.
  * Requests delivered while a batch waits on Cattle (the input gate is open during fetch) only
@@ -51,29 +75,15 @@ export class CountQueue<R extends CountReceiver> {
   }
 
   decide(receiver: R, delivery: Delivery): Promise<TriggerResult> {
-    const { config } = receiver;
-    let action = config.action;
-    if (delivery.signal === "resolved") {
-      if (config.onResolved === "ignore") {
-        return Promise.resolve(
-          this.#recordOne(receiver, delivery, {
-            outcome: "ignored",
-            reason: "alert resolved; onResolved is ignore",
-          }),
-        );
-      }
-      action = opposite(action);
+    const { history, clock } = this.#context;
+    const asked = countRule(receiver, delivery, history.appliedAt(receiver.id), clock.now());
+    if ("decision" in asked) {
+      return Promise.resolve(
+        history.record([{ receiver, delivery, decision: asked.decision }])[0] as TriggerResult,
+      );
     }
-    const cooling = cooldownReason(
-      config.cooldownSeconds,
-      this.#context.history.appliedAt(receiver.id),
-      this.#context.clock.now(),
-    );
-    if (cooling)
-      return Promise.resolve(this.#recordOne(receiver, delivery, { outcome: "cooldown", reason: cooling }));
-    const rule: ScaleRule = { action, amount: config.amount, min: config.min, max: config.max };
     return new Promise((resolve) => {
-      this.#pending.push({ receiver, delivery, rule, resolve });
+      this.#pending.push({ receiver, delivery, rule: asked.rule, resolve });
       void this.#drain();
     });
   }
@@ -93,10 +103,6 @@ export class CountQueue<R extends CountReceiver> {
     decided.forEach(([item], i) => {
       item.resolve(results[i] as TriggerResult);
     });
-  }
-
-  #recordOne(receiver: R, delivery: Delivery, decision: Decision): TriggerResult {
-    return this.#context.history.record([{ receiver, delivery, decision }])[0] as TriggerResult;
   }
 
   async #drain(): Promise<void> {
