@@ -40,8 +40,8 @@ export default defineConfig({
               outboundService: "cattle-emulator",
               bindings: {
                 CATTLE_URL: "http://127.0.0.1:8788",
-                CATTLE_ACCESS_KEY: "dev-access",
-                CATTLE_SECRET_KEY: "dev-secret",
+                CATTLE_ACCESS_KEY: "service-access",
+                CATTLE_SECRET_KEY: "service-secret",
                 WEBHOOK_SIGNING_KEYS: signingKeys,
                 // The property tests' seed, when a failure is to be repeated (printed by every run).
                 FUZZ_SEED: process.env.FUZZ_SEED ?? "",

@@ -15,8 +15,8 @@ if (!existsSync(DEV_VARS)) {
     DEV_VARS,
     [
       "# Written by `npm run dev`: local secrets only, never committed.",
-      "CATTLE_ACCESS_KEY=dev-access",
-      "CATTLE_SECRET_KEY=dev-secret",
+      "CATTLE_ACCESS_KEY=service-access",
+      "CATTLE_SECRET_KEY=service-secret",
       `WEBHOOK_SIGNING_KEYS=${JSON.stringify(keys)}`,
       "",
     ].join("\n"),

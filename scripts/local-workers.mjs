@@ -51,8 +51,8 @@ export async function serviceWorkers(outDir, keyId) {
       bindings: {
         ...hooks.bindings,
         CATTLE_URL: "http://127.0.0.1:8788",
-        CATTLE_ACCESS_KEY: "dev-access",
-        CATTLE_SECRET_KEY: "dev-secret",
+        CATTLE_ACCESS_KEY: "service-access",
+        CATTLE_SECRET_KEY: "service-secret",
         WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet(keyId)),
       },
     },

@@ -15,6 +15,8 @@ const KEYS: Readonly<Record<string, { secretKey: string; projects: Record<string
   "dev-access": { secretKey: "dev-secret", projects: { "1a5": "owner" } },
   "readonly-access": { secretKey: "readonly-secret", projects: { "1a5": "readonly" } },
   "other-access": { secretKey: "other-secret", projects: { "1a7": "owner" } },
+  /** The service's own credential in development and tests, as an account key of a Rancher admin: every environment. */
+  "service-access": { secretKey: "service-secret", projects: { "1a5": "owner", "1a7": "owner" } },
 };
 
 /** A session token stands for the user of the key with the same rights (CONTRACT §11). */

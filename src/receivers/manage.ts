@@ -30,6 +30,20 @@ function targetRefusal(problem: TargetProblem): ApiError {
   }
 }
 
+/**
+ * The same check made with the service's own credential, which runs the triggers: a target it
+ * cannot reach would fail every trigger, so the receiver is refused now (CONTRACT §10).
+ */
+function serviceRefusal(problem: TargetProblem): ApiError {
+  if (problem.kind === "unavailable") return rancherUnavailable("to check the receiver's target");
+  return new ApiError(
+    422,
+    "InvalidReference",
+    `the service's Cattle key (CATTLE_ACCESS_KEY) cannot reach the receiver's target: ${problem.message}`,
+    problem.field,
+  );
+}
+
 const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveReceiver => ({
   id: record.id,
   projectId: record.projectId,
@@ -60,9 +74,17 @@ export class Receivers {
   }
 
   async create(caller: Caller, input: ReceiverCreate, now = Date.now()): Promise<ReceiverRecord> {
-    const cattle = new CattleClient({ baseUrl: this.env.CATTLE_URL, credentials: caller.credentials });
-    const resolution = await driverOf(input).resolveTarget(input.config as never, caller.projectId, cattle);
+    const definition = driverOf(input);
+    const callerCattle = new CattleClient({ baseUrl: this.env.CATTLE_URL, credentials: caller.credentials });
+    const resolution = await definition.resolveTarget(input.config as never, caller.projectId, callerCattle);
     if (!resolution.ok) throw targetRefusal(resolution.problem);
+    const serviceCredentials = {
+      accessKey: this.env.CATTLE_ACCESS_KEY,
+      secretKey: this.env.CATTLE_SECRET_KEY,
+    };
+    const serviceCattle = new CattleClient({ baseUrl: this.env.CATTLE_URL, credentials: serviceCredentials });
+    const reach = await definition.resolveTarget(input.config as never, caller.projectId, serviceCattle);
+    if (!reach.ok) throw serviceRefusal(reach.problem);
     const { target } = resolution;
     const sender = input.senderVerification ? await prepareSenderCheck(input.senderVerification) : undefined;
     const record: ReceiverRecord = {

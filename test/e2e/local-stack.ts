@@ -72,8 +72,8 @@ export async function startDenoStack(options: { dataDir?: string } = {}): Promis
     DENO_NO_UPDATE_CHECK: "1",
     NO_COLOR: "1",
     CATTLE_URL: emulatorUrl.origin,
-    CATTLE_ACCESS_KEY: "dev-access",
-    CATTLE_SECRET_KEY: "dev-secret",
+    CATTLE_ACCESS_KEY: "service-access",
+    CATTLE_SECRET_KEY: "service-secret",
     WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
     ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
   };

@@ -1,6 +1,7 @@
-import { describeFailure, isTransient } from "../../cattle/failures";
-import type { CattleFailure } from "../../cattle/types";
+import { describeFailure, fateUnknown, isTransient } from "../../cattle/failures";
+import type { CattleFailure, Host } from "../../cattle/types";
 import type { Delivery } from "../../domain/delivery";
+import { failed } from "../../domain/execution";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
 import { CountQueue, plannedTrigger, type QueuedTrigger, unavailable } from "../shared/count-queue";
@@ -41,7 +42,11 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
     const { config, projectId } = item.receiver;
     const cattle = this.#context.cattle(clock.now() + STEP_DEADLINE_MS);
     const listed = await cattle.listHosts(projectId);
-    if (!listed.ok) return unavailable(item, describeFailure(listed.failure));
+    if (!listed.ok) {
+      // Cattle down: nothing was changed, the sender retries. Refused credentials: waiting will not help.
+      if (isTransient(listed.failure)) return unavailable(item, describeFailure(listed.failure));
+      return this.#queue.settle([[item, failed(describeFailure(listed.failure))]]);
+    }
     const now = clock.now();
     const group = groupOf(
       listed.value.data,
@@ -55,6 +60,8 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
     const wanted = step.to - step.from;
     const changed: string[] = [];
     let problem: CattleFailure | string | undefined;
+    /** A change Cattle may or may not have made: the step is then recorded, never answered 503. */
+    let unconfirmed = false;
     if (wanted > 0) {
       const source = cloneSourceOf(group);
       for (const hostname of nextHostnames(group, wanted)) {
@@ -65,7 +72,16 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
         }
         const created = await cattle.createHost(projectId, body);
         if (!created.ok) {
-          problem = created.failure;
+          // A create whose answer was lost may have made the host: Cattle's list tells.
+          const made = fateUnknown(created.failure)
+            ? await this.#shows(projectId, (hosts) => hosts.some((host) => host.hostname === hostname))
+            : false;
+          if (made === true) {
+            changed.push(hostname);
+            continue;
+          }
+          problem = made === undefined ? `Cattle did not confirm creating ${hostname}` : created.failure;
+          unconfirmed ||= made === undefined;
           break;
         }
         changed.push(hostname);
@@ -74,8 +90,21 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
       for (const host of hostsToRemove(group, -wanted, config.deleteOption)) {
         const evacuated = await cattle.evacuateHost(projectId, host.id);
         if (!evacuated.ok) {
-          problem = evacuated.failure;
-          break;
+          // An evacuation whose answer was lost may have started: the host then shows it.
+          const started = fateUnknown(evacuated.failure)
+            ? await this.#shows(projectId, (hosts) => {
+                const shown = hosts.find((candidate) => candidate.id === host.id);
+                return !shown || LEAVING_STATES.has(shown.state ?? "");
+              })
+            : false;
+          if (started !== true) {
+            problem =
+              started === undefined
+                ? `Cattle did not confirm evacuating ${host.hostname ?? host.id}`
+                : evacuated.failure;
+            unconfirmed ||= started === undefined;
+            break;
+          }
         }
         // Until Cattle shows it removing, the host must not count, or the next trigger removes it again.
         this.#leaving.add(host.id, now);
@@ -84,7 +113,7 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
     }
     const why = typeof problem === "string" ? problem : problem ? describeFailure(problem) : "";
     if (changed.length === 0) {
-      if (typeof problem === "object" && isTransient(problem)) return unavailable(item, why);
+      if (typeof problem === "object" && isTransient(problem) && !unconfirmed) return unavailable(item, why);
       const reason = why || "Cattle refused the change";
       return this.#queue.settle([[item, { outcome: "failed", reason, from: step.from, to: step.from }]]);
     }
@@ -97,4 +126,15 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
     history.applied(new Map([[item.receiver.id, now]]));
     this.#queue.settle([[item, { outcome: "applied", reason, from: step.from, to }]]);
   }
+
+  /** Whether Cattle's host list now shows what `test` looks for; undefined if Cattle does not say. */
+  async #shows(projectId: string, test: (hosts: Host[]) => boolean): Promise<boolean | undefined> {
+    const listed = await this.#context
+      .cattle(this.#context.clock.now() + STEP_DEADLINE_MS)
+      .listHosts(projectId);
+    return listed.ok ? test(listed.value.data) : undefined;
+  }
 }
+
+/** States of a host that an evacuation has reached. */
+const LEAVING_STATES = new Set(["deactivating", "inactive", "removing", "removed", "purging", "purged"]);

@@ -1,6 +1,6 @@
 import type { CattleApi } from "../../cattle/client";
-import { isTransient } from "../../cattle/failures";
 import type { Resolution } from "../definition";
+import { lookupProblem } from "../shared/lookup";
 import { describeSelector } from "../shared/selectors";
 import type { ScaleHostConfig } from "./config";
 import { canonicalSelector, cloneSourceOf, groupOf } from "./hosts";
@@ -21,20 +21,20 @@ export async function resolveScaleHostTarget(
   if (config.hostTemplateId) {
     const template = await cattle.getHostTemplate(projectId, config.hostTemplateId);
     if (!template.ok) {
-      if (isTransient(template.failure)) return { ok: false, problem: { kind: "unavailable" } };
-      const message = `host template ${config.hostTemplateId} does not exist in environment ${projectId}`;
-      return { ok: false, problem: { kind: "invalid", field: "scaleHostConfig.hostTemplateId", message } };
+      const what = `host template ${config.hostTemplateId} in environment ${projectId}`;
+      return { ok: false, problem: lookupProblem(template.failure, "scaleHostConfig.hostTemplateId", what) };
     }
-  } else if (config.action === "up" || config.onResolved === "reverse") {
-    const hosts = await cattle.listHosts(projectId);
-    if (!hosts.ok) {
-      if (isTransient(hosts.failure)) return { ok: false, problem: { kind: "unavailable" } };
-      return { ok: false, problem: { kind: "forbidden", message: "this API key cannot list hosts" } };
-    }
-    if (!cloneSourceOf(groupOf(hosts.value.data, config.hostSelector))) {
-      const message = `no host labelled ${describeSelector(config.hostSelector)} was created by a machine driver, so new hosts cannot be cloned: set hostTemplateId`;
-      return { ok: false, problem: { kind: "invalid", field: "scaleHostConfig.hostSelector", message } };
-    }
+  }
+  // Every trigger lists the group's hosts, so whoever runs them must be able to.
+  const hosts = await cattle.listHosts(projectId);
+  if (!hosts.ok) {
+    const what = `the host list of environment ${projectId}`;
+    return { ok: false, problem: lookupProblem(hosts.failure, "scaleHostConfig.hostSelector", what) };
+  }
+  const adds = config.action === "up" || config.onResolved === "reverse";
+  if (adds && !config.hostTemplateId && !cloneSourceOf(groupOf(hosts.value.data, config.hostSelector))) {
+    const message = `no host labelled ${describeSelector(config.hostSelector)} was created by a machine driver, so new hosts cannot be cloned: set hostTemplateId`;
+    return { ok: false, problem: { kind: "invalid", field: "scaleHostConfig.hostSelector", message } };
   }
   return { ok: true, target: scaleHostTarget(projectId, config) };
 }

@@ -1,6 +1,6 @@
-import { describeFailure } from "../../cattle/failures";
+import { describeFailure, isTransient } from "../../cattle/failures";
 import type { Delivery } from "../../domain/delivery";
-import { type Execution, ignored } from "../../domain/execution";
+import { type Execution, failed, ignored } from "../../domain/execution";
 import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
@@ -44,6 +44,11 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
       .cattle(clock.now() + LIST_DEADLINE_MS)
       .listServices(receiver.projectId);
     if (!listed.ok) {
+      // Refused credentials will not mend by retrying: the push is answered failed, and recorded.
+      if (!isTransient(listed.failure)) {
+        const decision = failed(describeFailure(listed.failure));
+        return history.record([{ receiver, delivery, decision }])[0] as TriggerResult;
+      }
       return {
         kind: "unavailable",
         message: describeFailure(listed.failure),

@@ -1,5 +1,5 @@
 import type { CattleApi } from "../../cattle/client";
-import { meaningOf } from "../../cattle/failures";
+import { describeFailure, meaningOf } from "../../cattle/failures";
 import type { Service } from "../../cattle/types";
 import type { TableSet } from "../../storage/migrations";
 import type { SqlLike } from "../../storage/object-storage";
@@ -141,6 +141,16 @@ export class UpgradeQueue {
   }
 }
 
+const UPGRADE_STATES = new Set(["upgrading", "upgraded"]);
+
+/** Whether a launch config of the service (primary or sidekick) runs the job's image already. */
+const runsImage = (service: Service, job: UpgradeJob): boolean => {
+  const image = `docker:${job.repository}:${job.tag}`;
+  return [service.launchConfig, ...(service.secondaryLaunchConfigs ?? [])].some(
+    (config) => config?.imageUuid === image,
+  );
+};
+
 const failed = (job: UpgradeJob, message: string, now: number): UpgradeJob => ({
   ...job,
   phase: "failed",
@@ -155,7 +165,9 @@ const failed = (job: UpgradeJob, message: string, now: number): UpgradeJob => ({
 export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): Promise<UpgradeJob> {
   const read = await cattle.getService(job.projectId, job.serviceId);
   if (!read.ok) {
-    if (meaningOf(read.failure) === "gone") return failed(job, `service ${job.serviceId} was removed`, now);
+    const meaning = meaningOf(read.failure);
+    if (meaning === "gone") return failed(job, `service ${job.serviceId} was removed`, now);
+    if (meaning !== "transient") return failed(job, describeFailure(read.failure), now);
     return now - job.progressed > STALL_MS ? failed(job, "Cattle did not answer for 30 minutes", now) : job;
   }
   const service = read.value;
@@ -166,6 +178,8 @@ export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): 
     case "waiting":
       return start(job, service, cattle, now);
     case "upgrading":
+      // A finishupgrade whose answer was lost: Cattle is finishing it.
+      if (service.state === "finishing-upgrade") return { ...job, phase: "finishing", progressed: now };
       if (service.state === "upgraded") {
         const finish = await cattle.serviceAction(job.projectId, job.serviceId, "finishupgrade");
         if (finish.ok) return { ...job, phase: "finishing", progressed: now };
@@ -187,6 +201,10 @@ export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): 
 
 /** Plans the upgrade from the service as it is now (an earlier push may have changed it) and starts it. */
 async function start(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<UpgradeJob> {
+  // An upgrade action whose answer was lost: Cattle shows the service upgrading to this very image.
+  if (UPGRADE_STATES.has(service.state ?? "") && runsImage(service, job)) {
+    return { ...job, phase: "upgrading", progressed: now };
+  }
   if (service.state !== "active") {
     // Another upgrade or an update is running; a queued push waits for the service to settle.
     return now - job.progressed > STALL_MS
