@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { base64, hex, hmac } from "../../test/fixtures/signatures";
+import { sha256Hex } from "../util/sha256";
 import {
   prepareSenderCheck,
   REPLAY_WINDOW_SECONDS,
@@ -75,7 +76,11 @@ describe("GitHub X-Hub-Signature-256", () => {
   it("accepts the HMAC of the exact body and refuses any change", async () => {
     const github = { scheme: "github", secret: SECRET };
     const signature = `sha256=${hex(await hmac(SECRET, BODY))}`;
-    expect(await verdict(github, { "x-hub-signature-256": signature }, BODY)).toEqual({ ok: true });
+    // What the signature covers, the body, names the delivery.
+    expect(await verdict(github, { "x-hub-signature-256": signature }, BODY)).toEqual({
+      ok: true,
+      identity: `body:${await sha256Hex(BODY)}`,
+    });
     expect(await verdict(github, { "x-hub-signature-256": signature }, `${BODY} `)).toMatchObject({
       ok: false,
     });
@@ -98,7 +103,10 @@ describe("Grafana's HMAC signature", () => {
   it("signs the body alone without a timestamp header, in the configured header", async () => {
     const grafana = { scheme: "grafana", secret: SECRET, header: "X-Custom-Signature" };
     const signature = hex(await hmac(SECRET, BODY));
-    expect(await verdict(grafana, { "x-custom-signature": signature }, BODY)).toEqual({ ok: true });
+    expect(await verdict(grafana, { "x-custom-signature": signature }, BODY)).toEqual({
+      ok: true,
+      identity: `signed:${await sha256Hex(BODY)}`,
+    });
     expect(await verdict(grafana, { "x-grafana-alerting-signature": signature }, BODY)).toMatchObject({
       ok: false,
     });
@@ -110,9 +118,12 @@ describe("Grafana's HMAC signature", () => {
       "x-grafana-alerting-signature": hex(await hmac(SECRET, `${timestamp}:${BODY}`)),
       "x-grafana-alerting-timestamp": timestamp,
     });
-    expect(await verdict(grafana, await signed(nowSeconds), BODY)).toEqual({ ok: true });
+    expect(await verdict(grafana, await signed(nowSeconds), BODY)).toEqual({
+      ok: true,
+      identity: `signed:${await sha256Hex(`${nowSeconds}:${BODY}`)}`,
+    });
     const edge = String(NOW / 1000 - REPLAY_WINDOW_SECONDS);
-    expect(await verdict(grafana, await signed(edge), BODY)).toEqual({ ok: true });
+    expect(await verdict(grafana, await signed(edge), BODY)).toMatchObject({ ok: true });
     const stale = String(NOW / 1000 - REPLAY_WINDOW_SECONDS - 1);
     expect(await verdict(grafana, await signed(stale), BODY)).toMatchObject({
       ok: false,
@@ -146,9 +157,13 @@ describe("Standard Webhooks", () => {
 
   it("accepts id.timestamp.body signed with the decoded key, among several signatures", async () => {
     const scheme = { scheme: "standardWebhooks", secret: whsec };
-    expect(await verdict(scheme, await headers("msg_1", nowSeconds, BODY), BODY)).toEqual({ ok: true });
+    expect(await verdict(scheme, await headers("msg_1", nowSeconds, BODY), BODY)).toEqual({
+      ok: true,
+      identity: "webhook-id:msg_1",
+    });
     expect(await verdict(scheme, await headers("msg_1", nowSeconds, BODY, "v1,AAAA v2,zzz "), BODY)).toEqual({
       ok: true,
+      identity: "webhook-id:msg_1",
     });
   });
 

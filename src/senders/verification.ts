@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { SenderCheck, SenderProof, SenderVerificationView } from "../domain/sender";
 import { fromBase64, toBase64 } from "../util/base64";
+import { sha256Hex } from "../util/sha256";
 
 /**
  * Optional proof, beyond the secret URL, that a delivery comes from the sender a receiver was
@@ -56,7 +57,14 @@ export const senderVerificationSchema = z.discriminatedUnion("scheme", [
 
 export type SenderVerificationInput = z.output<typeof senderVerificationSchema>;
 
-export type SenderVerdict = { ok: true } | { ok: false; reason: string; challenge?: string };
+/**
+ * A passed check may name the delivery from what its signature covers (`identity`): only that
+ * de-duplicates a signed delivery, so an unsigned header cannot make a captured one new (CONTRACT §10).
+ * Bearer and Basic sign nothing, so they name nothing.
+ */
+export type SenderVerdict =
+  | { ok: true; identity?: string }
+  | { ok: false; reason: string; challenge?: string };
 
 const encoder = new TextEncoder();
 
@@ -193,7 +201,7 @@ export async function verifySender(
       const signature = value.startsWith("sha256=") ? hexBytes(value.slice(7)) : undefined;
       if (!signature) return refuse("X-Hub-Signature-256 must be sha256= and a hex digest");
       return (await verify(signature, proof.body))
-        ? { ok: true }
+        ? { ok: true, identity: `body:${await sha256Hex(proof.body)}` }
         : refuse("X-Hub-Signature-256 does not match the body");
     }
     case "grafana": {
@@ -208,8 +216,9 @@ export async function verifySender(
         if (problem) return refuse(problem);
         data = concat(`${timestamp?.trim()}:`, proof.body);
       }
+      // What the signature covers names the delivery: the timestamp and the body, or the body.
       return (await verify(signature, data))
-        ? { ok: true }
+        ? { ok: true, identity: `signed:${await sha256Hex(data)}` }
         : refuse(`${check.header} does not match the body`);
     }
     case "standardWebhooks": {
@@ -226,7 +235,7 @@ export async function verifySender(
       for (const candidate of candidates) {
         const [version, encoded] = candidate.split(",", 2);
         const signature = version === "v1" && encoded ? base64Bytes(encoded) : undefined;
-        if (signature && (await verify(signature, data))) return { ok: true };
+        if (signature && (await verify(signature, data))) return { ok: true, identity: `webhook-id:${id}` };
       }
       return refuse("no webhook-signature matches the body");
     }

@@ -21,18 +21,20 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
    * The format comes from the signed token, so a body cannot choose how it is read. A body of the
    * wrong shape is the sender's mistake: refused, nothing recorded.
    */
-  readDelivery(config, body) {
+  readDelivery(config, body, headers) {
     let json: unknown;
     try {
       json = JSON.parse(body);
     } catch {
       json = undefined;
     }
-    const result = parsePush(config.payloadFormat, config.addressType ?? "registry", json);
+    const result = parsePush(config.payloadFormat, config.addressType ?? "registry", json, headers);
     if (result.ok === false) return { ok: false, message: result.message };
+    if (result.ok === "ignored") return { ok: true, delivery: { ignoredBecause: result.reason } };
     return {
       ok: true,
-      delivery: result.ok === true ? { push: result.push } : { ignoredBecause: result.reason },
+      delivery: { push: result.push },
+      ...(result.identity ? { identity: result.identity } : {}),
     };
   },
   executor: (context) => new ServiceUpgradeExecutor(context),

@@ -22,6 +22,7 @@ describe("parsePush", () => {
     expect(parsePush("dockerhub", "registry", dockerHubPush())).toEqual({
       ok: true,
       push: { repository: "myorg/api", tags: ["1.1.0"] },
+      identity: "https://registry.hub.docker.com/u/myorg/api/hook/abc/\n1795428000\n1.1.0",
     });
     expect(parsePush("quay", "registry", quayPush())).toEqual({
       ok: true,
@@ -33,14 +34,20 @@ describe("parsePush", () => {
     expect(parsePush("acr", "registry", acrPush())).toEqual({
       ok: true,
       push: { repository: "myregistry.azurecr.io/api", tags: ["1.1.0"] },
+      identity: "cb8c3971-9adc-488b-xxxx-43cbb4974ff5",
     });
-    expect(parsePush("alicloud", "registry-vpc", alicloudPush())).toEqual({
+    expect(parsePush("alicloud", "registry-vpc", alicloudPush())).toMatchObject({
       ok: true,
       push: { repository: "registry-vpc.cn-hangzhou.aliyuncs.com/myorg/api", tags: ["1.1.0"] },
+      identity: expect.stringContaining("2026-11-23 10:00:00"),
     });
     expect(parsePush("ghcr", "registry", ghcrPackageEvent())).toEqual({
       ok: true,
       push: { repository: "ghcr.io/myorg/api", tags: ["1.1.0"] },
+    });
+    // GitHub names the delivery in a header; the package event has no name of its own.
+    expect(parsePush("ghcr", "registry", ghcrPackageEvent(), { "x-github-delivery": "d-1" })).toMatchObject({
+      identity: "d-1",
     });
   });
 

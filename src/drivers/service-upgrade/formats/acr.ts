@@ -15,6 +15,12 @@ export const acr: PayloadFormatDefinition = {
     if (!name) return missing(this, "target.repository");
     const tag = text(at(body, "target", "tag"));
     if (!tag) return { ok: "ignored", reason: "the push has no tag (a push by digest)" };
-    return { ok: true, push: { repository: `${host}/${name}`, tags: [tag] } };
+    // Every ACR event has an id of its own.
+    const identity = text(body.id);
+    return {
+      ok: true,
+      push: { repository: `${host}/${name}`, tags: [tag] },
+      ...(identity ? { identity } : {}),
+    };
   },
 };

@@ -15,9 +15,14 @@ export const alicloud: PayloadFormatDefinition = {
     if (!fullName) return missing(this, "repository.repo_full_name");
     const tag = text(at(body, "push_data", "tag"));
     if (!tag) return missing(this, "push_data.tag");
+    // A push is named by what was pushed and when.
+    const pushedAt = text(at(body, "push_data", "pushed_at"));
+    const digest = text(at(body, "push_data", "digest")) ?? "";
+    const identity = pushedAt ? `${fullName}\n${tag}\n${digest}\n${pushedAt}` : undefined;
     return {
       ok: true,
       push: { repository: `${addressType}.${region}.aliyuncs.com/${fullName}`, tags: [tag] },
+      ...(identity ? { identity } : {}),
     };
   },
 };

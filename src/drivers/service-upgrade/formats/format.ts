@@ -3,7 +3,8 @@ import type { AddressType } from "../config";
 import type { Json } from "./json";
 
 export type PushResult =
-  | { ok: true; push: Push }
+  /** `identity`: what names this delivery, when the format has it, so a replay of it is recognised. */
+  | { ok: true; push: Push; identity?: string }
   /** Not this format's payload: the sender's mistake. */
   | { ok: false; message: string }
   /** This format's payload, but not a push worth an upgrade (another event, a push by digest). */
@@ -12,6 +13,8 @@ export type PushResult =
 /** What the reader of a registry's payload is told of the receiver. */
 export interface FormatSettings {
   addressType: AddressType;
+  /** The delivery's headers (lower-case names), for formats that name a delivery there. */
+  headers: Readonly<Record<string, string>>;
 }
 
 /** One registry's push webhook. */

@@ -5,7 +5,7 @@ import { at, text } from "./json";
 export const ghcr: PayloadFormatDefinition = {
   label: "GitHub Packages (ghcr.io)",
   payload: "a GitHub Packages (ghcr.io) package event",
-  read(body) {
+  read(body, { headers }) {
     const action = text(body.action);
     if (action !== undefined && action !== "published" && action !== "updated") {
       return { ok: "ignored", reason: `package event "${action}" is not a publish` };
@@ -16,6 +16,12 @@ export const ghcr: PayloadFormatDefinition = {
     if (!name) return missing(this, "package.name");
     const tag = text(at(body, "package", "package_version", "container_metadata", "tag", "name"));
     if (!tag) return { ok: "ignored", reason: "the package version has no tag (an untagged push)" };
-    return { ok: true, push: { repository: `ghcr.io/${namespace}/${name}`, tags: [tag] } };
+    // GitHub names every delivery in a header; a redelivery keeps it.
+    const identity = headers["x-github-delivery"]?.trim();
+    return {
+      ok: true,
+      push: { repository: `ghcr.io/${namespace}/${name}`, tags: [tag] },
+      ...(identity ? { identity } : {}),
+    };
   },
 };

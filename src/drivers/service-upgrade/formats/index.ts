@@ -20,10 +20,15 @@ export const PAYLOAD_FORMAT_NAMES = Object.keys(PAYLOAD_FORMATS) as [PayloadForm
  * Reads a registry's push webhook. The body comes from the internet: every field is checked,
  * and a body of the wrong shape is described, not trusted.
  */
-export function parsePush(format: PayloadFormat, addressType: AddressType, body: unknown): PushResult {
+export function parsePush(
+  format: PayloadFormat,
+  addressType: AddressType,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): PushResult {
   const definition: PayloadFormatDefinition = PAYLOAD_FORMATS[format];
   if (!isObject(body)) {
     return { ok: false, message: `the body is not ${definition.payload} payload: expected a JSON object` };
   }
-  return definition.read(body, { addressType });
+  return definition.read(body, { addressType, headers });
 }
