@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppEnv } from "./api/app-env";
-import { ApiError, errorResponse } from "./api/errors";
+import { ApiError, ConfigurationError, errorResponse } from "./api/errors";
 import { API_PREFIX } from "./api/resources";
 import type { Platform } from "./domain/ports";
 import type { Settings } from "./domain/settings";
@@ -65,7 +65,7 @@ export function createApp<B extends Settings>(platformOf: (bindings: B) => Platf
         ),
       );
     }
-    if (error instanceof SigningKeyError) {
+    if (error instanceof SigningKeyError || error instanceof ConfigurationError) {
       // The deployment's configuration, not the request, is wrong: say which setting, not its value.
       console.error("configuration error:", error.message);
     } else {

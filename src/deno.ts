@@ -17,6 +17,7 @@ function settingsFromEnvironment(): Settings {
     CATTLE_ACCESS_KEY: required("CATTLE_ACCESS_KEY"),
     CATTLE_SECRET_KEY: required("CATTLE_SECRET_KEY"),
     WEBHOOK_SIGNING_KEYS: required("WEBHOOK_SIGNING_KEYS"),
+    ...(Deno.env.get("PUBLIC_URL") ? { PUBLIC_URL: Deno.env.get("PUBLIC_URL") } : {}),
   };
 }
 

@@ -54,6 +54,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The deployment's settings are wrong (not the request): logged as such, answered as a bare 500. */
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+}
+
 export const errorResponse = (c: Context, error: ApiError): Response =>
   c.json(error.toBody(), error.status, error.headers);
 

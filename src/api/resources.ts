@@ -2,22 +2,49 @@ import type { Context } from "hono";
 import type { Execution } from "../domain/execution";
 import { isoDate } from "../domain/ids";
 import type { ReceiverRecord } from "../domain/receiver";
+import type { Settings } from "../domain/settings";
+import { ConfigurationError } from "./errors";
 
 export const API_PREFIX = "/v1-webhooks";
 
 const HOST_PATTERN = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /**
- * The origin clients reach this service at. Behind a proxy the request's own URL is internal, so
- * X-Forwarded-Proto/-Host win when they are well-formed (anything else is ignored, not echoed).
+ * The origin clients reach this service at: `PUBLIC_URL` when it is set, since a header a client
+ * sends must not decide where trigger URLs point. Otherwise, behind a proxy the request's own URL
+ * is internal, so X-Forwarded-Proto/-Host win when they are well-formed (anything else is ignored,
+ * not echoed).
  */
 export function publicOrigin(c: Context): string {
+  const configured = (c.env as Partial<Settings> | undefined)?.PUBLIC_URL?.trim();
+  if (configured) return configuredOrigin(configured);
   const url = new URL(c.req.url);
   const proto = c.req.header("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
   const host = c.req.header("x-forwarded-host")?.split(",")[0]?.trim();
   const scheme = proto === "http" || proto === "https" ? proto : url.protocol.replace(":", "");
   const authority = host && HOST_PATTERN.test(host) ? host : url.host;
   return `${scheme}://${authority}`;
+}
+
+const origins = new Map<string, string>();
+
+/** `PUBLIC_URL`'s origin; a value that is not an http(s) URL is a configuration error, said once per value. */
+function configuredOrigin(value: string): string {
+  let origin = origins.get(value);
+  if (origin === undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+      throw new ConfigurationError("PUBLIC_URL must be an http(s) URL such as https://hooks.example.com");
+    }
+    origin = url.origin;
+    origins.set(value, origin);
+  }
+  return origin;
 }
 
 export const triggerUrl = (origin: string, token: string) => `${origin}${API_PREFIX}/endpoint?token=${token}`;

@@ -4,4 +4,9 @@ export interface Settings {
   CATTLE_ACCESS_KEY: string;
   CATTLE_SECRET_KEY: string;
   WEBHOOK_SIGNING_KEYS: string;
+  /**
+   * The public origin of the service (`https://hooks.example.com`): when set, every URL the service
+   * returns is built from it, and `X-Forwarded-*` and `Host` are not trusted for that (CONTRACT §2).
+   */
+  PUBLIC_URL?: string;
 }
