@@ -78,12 +78,53 @@ async function emulator(path: string, init: RequestInit = {}) {
 
 export const resetEmulator = () => emulator("/_emulator/reset", { method: "POST" });
 
-export const setFaults = (faults: { status?: number; count?: number; delayMs?: number }) =>
+export interface Faults {
+  status?: number;
+  count?: number;
+  delayMs?: number;
+  lateMs?: number;
+  lateCount?: number;
+  dropCount?: number;
+  hostFailures?: number;
+}
+
+export const setFaults = (faults: Faults) =>
   emulator("/_emulator/faults", {
     method: "POST",
     body: JSON.stringify(faults),
     headers: { "content-type": "application/json" },
   });
+
+/** How long the emulator's processes run and how long a write waits for one (CONTRACT §10). */
+export const setEmulatorConfig = (config: {
+  transitionMs?: number;
+  lockWaitMs?: number;
+  hostProvisionMs?: number;
+}) =>
+  emulator("/_emulator/config", {
+    method: "POST",
+    body: JSON.stringify(config),
+    headers: { "content-type": "application/json" },
+  });
+
+/** Polls a receiver's executions until none is `pending` any more (or the time is up). */
+export async function settledExecutions(
+  receiverId: string,
+  projectId = "1a5",
+  key: string = KEYS.dev,
+  timeoutMs = 30_000,
+) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await call(`/v1-webhooks/receivers/${receiverId}/executions?projectId=${projectId}`, {
+      key,
+    });
+    const executions = (await json<{ data: Record<string, any>[] }>(response)).data;
+    if (!executions.some((execution) => execution.outcome === "pending") || Date.now() > until)
+      return executions;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 export interface EmulatorStats {
   total: number;
