@@ -5,7 +5,7 @@
 //
 //   npm run bench                      everything, full size
 //   npm run bench -- --quick           everything, small sizes, Cattle latencies 0 and 20 ms
-//   npm run bench -- --only=one,list   some scenarios: one, many, list, workerd, vitest
+//   npm run bench -- --only=one,list   some scenarios: one, many, faults, list, workerd, vitest
 //   npm run bench -- --delays=20       some Cattle latencies (ms)
 //   BENCH_LOG=1 npm run bench          with Miniflare's request log
 import { spawn } from "node:child_process";
@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { Client, inPool, percentile, round } from "./client.mjs";
 import { startStack } from "./stack.mjs";
 
-const SCENARIOS = ["one", "many", "list", "workerd", "vitest"];
+const SCENARIOS = ["one", "many", "faults", "list", "workerd", "vitest"];
 const PROJECT = "1a5";
 const AUTHORIZATION = { authorization: `Basic ${Buffer.from("dev-access:dev-secret").toString("base64")}` };
 const RESULTS_DIR = "bench/results";
@@ -87,6 +87,7 @@ async function main() {
     machine,
     parameters: { ...PARAMETERS, scenarios: only },
     bursts: [],
+    faults: [],
     listing: undefined,
     workerd: undefined,
     vitestBench: undefined,
@@ -110,6 +111,7 @@ async function main() {
         if (only.includes("one")) results.bursts.push(await bench.oneService(delayMs));
         if (only.includes("many")) results.bursts.push(await bench.manyServices(delayMs));
       }
+      if (only.includes("faults")) results.faults = await bench.faultScenarios();
       if (only.includes("list")) results.listing = await bench.listing();
       if (only.includes("workerd")) results.workerd = await bench.workerd();
     } finally {
@@ -369,6 +371,106 @@ class Bench {
       expectedFinalScale: 1 + triggersPerService,
       exact,
     };
+  }
+
+  /** The receiver's executions once none is `pending` any more. */
+  async settledExecutions(receiverId) {
+    for (let i = 0; i < 600; i++) {
+      const response = await this.client.request(
+        `/v1-webhooks/receivers/${receiverId}/executions?projectId=${PROJECT}`,
+        { headers: AUTHORIZATION },
+      );
+      const executions = response.json.data;
+      if (!executions.some((execution) => execution.outcome === "pending")) return executions;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`executions of ${receiverId} stayed pending`);
+  }
+
+  /**
+   * Bursts against Cattle at its worst (CONTRACT §10): what senders are answered, how long a
+   * `pending` trigger waits for its outcome, Cattle calls per trigger, and whether the service ends
+   * exactly where the applied steps take it.
+   */
+  async faultScenarios() {
+    const cases = [
+      { name: "writes answered 5 s late", faults: { lateMs: 5_000, lateCount: 3 } },
+      { name: "writes applied, answer dropped", faults: { dropCount: 3 } },
+      { name: "503 on 3 requests", faults: { status: 503, count: 3 } },
+      {
+        name: "process lock: 4 s transitions, 1 s lock wait",
+        config: { transitionMs: 4_000, lockWaitMs: 1_000 },
+      },
+    ];
+    const out = [];
+    for (const entry of cases) {
+      process.stdout.write(`faults: ${entry.name} … `);
+      await this.reset();
+      if (entry.config) {
+        await this.emulator("/_emulator/config", {
+          method: "POST",
+          body: JSON.stringify(entry.config),
+          headers: { "content-type": "application/json" },
+        });
+      }
+      const receiver = await this.createReceiver(`bench-faults-${out.length}-${runId}`, scaleUp("1s1"));
+      const initial = (await this.service("1s1")).scale;
+      if (entry.faults) await this.faults(entry.faults);
+      // Three waves, so that triggers also arrive while a write's fate is unknown or a process runs.
+      const waves = [];
+      for (let wave = 0; wave < 3; wave++) {
+        waves.push(await this.burst(Array.from({ length: 30 }, () => receiver.path)));
+        await new Promise((resolve) => setTimeout(resolve, 700));
+      }
+      await this.faults({ count: 0, lateCount: 0, dropCount: 0 });
+      const executions = await this.settledExecutions(receiver.id);
+      const responses = waves.flatMap((wave) => wave.responses);
+      const outcomes = {};
+      for (const response of responses) {
+        const key = response.json?.outcome ?? String(response.status);
+        outcomes[key] = (outcomes[key] ?? 0) + 1;
+      }
+      const byId = new Map(executions.map((execution) => [execution.id, execution]));
+      const pendingMs = responses
+        .filter((response) => response.json?.outcome === "pending")
+        .map((response) => {
+          const execution = byId.get(response.json.id);
+          return execution?.finishedTS === undefined ? undefined : execution.finishedTS - execution.atTS;
+        })
+        .filter((ms) => ms !== undefined);
+      const moved = executions
+        .filter((execution) => execution.outcome === "applied")
+        .reduce((sum, execution) => sum + execution.to - execution.from, 0);
+      const final = (await this.settled("1s1")).scale;
+      const acknowledged = responses.filter((response) => response.status === 200 || response.status === 202);
+      const exact = check(
+        final === initial + moved && executions.length === acknowledged.length,
+        `faults, ${entry.name}: scale ${final}, applied steps say ${initial + moved}`,
+      );
+      const calls = waves.reduce((sum, wave) => sum + wave.measured.cattleCalls, 0);
+      const result = {
+        name: entry.name,
+        triggers: responses.length,
+        outcomes,
+        pendingSettledMs: pendingMs.length
+          ? { p50: round(percentile(pendingMs, 50)), max: round(Math.max(...pendingMs)) }
+          : undefined,
+        latencyMs: {
+          p50: round(
+            percentile(
+              responses.map((response) => response.ms),
+              50,
+            ),
+          ),
+          max: round(Math.max(...responses.map((response) => response.ms))),
+        },
+        cattleCallsPerTrigger: round(calls / responses.length, 3),
+        exact,
+      };
+      console.log(`${JSON.stringify(outcomes)}, ${result.cattleCallsPerTrigger} Cattle calls/trigger`);
+      out.push(result);
+    }
+    return out;
   }
 
   /** Every page in turn on one kept-alive connection, as a client paging through would. */
@@ -679,6 +781,35 @@ function report(results) {
           burst.latencyMs.p99,
           burst.cattleCallsPerTrigger,
           burst.exact ? "yes" : "NO",
+        ]),
+      ),
+    );
+  }
+  if (results.faults?.length > 0) {
+    out.push("\nCattle at its worst: three waves of 30 triggers on one service (CONTRACT §10)\n");
+    out.push(
+      table(
+        [
+          "faults",
+          "answers",
+          "p50 ms",
+          "max ms",
+          "pending settled after (p50 / max ms)",
+          "Cattle calls/trigger",
+          "exact",
+        ],
+        results.faults.map((entry) => [
+          entry.name,
+          Object.entries(entry.outcomes)
+            .map(([outcome, count]) => `${count} ${outcome}`)
+            .join(", "),
+          entry.latencyMs.p50,
+          entry.latencyMs.max,
+          entry.pendingSettledMs
+            ? `${entry.pendingSettledMs.p50} / ${entry.pendingSettledMs.max}`
+            : "none pending",
+          entry.cattleCallsPerTrigger,
+          entry.exact ? "yes" : "NO",
         ]),
       ),
     );

@@ -107,8 +107,9 @@ export class FakeCattle implements CattleApi {
   /** Fates of the coming writes and reads, first first; when empty, calls are answered. */
   readonly writes: WriteFate[] = [];
   readonly reads: ReadFate[] = [];
-  /** How long every answer takes. */
+  /** How long every call takes there and back, and extra time for the coming calls, one each. */
   latencyMs = 0;
+  readonly jitterMs: [there: number, back: number][] = [];
   /** How long a scale change keeps the service `updating-active`, and how long a write waits for it. */
   transitionMs = 0;
   lockWaitMs = 3_000;
@@ -168,18 +169,31 @@ export class FakeCattle implements CattleApi {
     return ms <= left;
   }
 
+  /** A call's way there and back: each half of the latency, plus the call's own delays each way. */
+  trip(): [number, number] {
+    const [there = 0, back = 0] = this.jitterMs.shift() ?? [];
+    const half = Math.floor(this.latencyMs / 2);
+    return [half + there, this.latencyMs - half + back];
+  }
+
   async read<T>(call: string, answer: () => CattleResult<T>): Promise<CattleResult<T>> {
     this.calls.push(call);
     const fate = this.reads.shift() ?? { kind: "answered" };
-    if (!(await this.waited(this.latencyMs))) return { ok: false, failure: timedOut };
-    return fate.kind === "refused" ? { ok: false, failure: fate.failure } : answer();
+    const [there, back] = this.trip();
+    if (!(await this.waited(there))) return { ok: false, failure: timedOut };
+    // Cattle reads when the request arrives; what it saw travels back while other calls go on.
+    const result: CattleResult<T> = fate.kind === "refused" ? { ok: false, failure: fate.failure } : answer();
+    if (!(await this.waited(back))) return { ok: false, failure: timedOut };
+    return result;
   }
 
   async write<T>(call: string, apply: () => CattleResult<T>, locks?: string): Promise<CattleResult<T>> {
     this.calls.push(call);
     const fate = this.writes.shift() ?? { kind: "answered" };
+    const [there, back] = this.trip();
+    if (!(await this.waited(there))) return { ok: false, failure: timedOut };
     if (fate.kind === "refused") {
-      if (!(await this.waited(this.latencyMs))) return { ok: false, failure: timedOut };
+      if (!(await this.waited(back))) return { ok: false, failure: timedOut };
       return { ok: false, failure: fate.failure };
     }
     if (fate.kind === "delayed") {
@@ -200,10 +214,10 @@ export class FakeCattle implements CattleApi {
     // Applied when Cattle receives it, whatever becomes of the answer.
     const result = apply();
     if (fate.kind === "lost") {
-      await this.waited(this.latencyMs);
+      await this.waited(back);
       return { ok: false, failure: { kind: "unavailable", message: "Cattle unreachable" } };
     }
-    const answered = await this.waited(this.latencyMs + (fate.kind === "late" ? fate.ms : 0));
+    const answered = await this.waited(back + (fate.kind === "late" ? fate.ms : 0));
     return answered ? result : { ok: false, failure: timedOut };
   }
 

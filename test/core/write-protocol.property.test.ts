@@ -68,6 +68,10 @@ const scenario = fc.record({
   writes: fc.array(writeFate, { maxLength: 12 }),
   failedReads: fc.array(fc.boolean(), { maxLength: 20 }),
   latencyMs: fc.integer({ min: 0, max: 300 }),
+  // Calls overtake one another: a read sent before a write may come back after its answer.
+  jitterMs: fc.array(fc.tuple(fc.integer({ min: 0, max: 2_500 }), fc.integer({ min: 0, max: 2_500 })), {
+    maxLength: 40,
+  }),
   transitionMs: fc.constantFrom(0, 300, 2_000, 5_000),
 });
 
@@ -97,6 +101,7 @@ describe("the scaleService write protocol, property-based", () => {
         cattle.service().scale = 5;
         cattle.scales.splice(0, cattle.scales.length, 5);
         cattle.latencyMs = input.latencyMs;
+        cattle.jitterMs.push(...input.jitterMs);
         cattle.transitionMs = input.transitionMs;
         cattle.writes.push(...input.writes);
         for (const fails of input.failedReads) {

@@ -105,6 +105,27 @@ describe("a write Cattle applies only later, after the client gave up on it", ()
   });
 });
 
+describe("a read that overtakes a write", () => {
+  it("is not planned from: a read sent before the write landed is read again", async () => {
+    const target = newTarget();
+    const { core, clock, cattle } = target;
+    core.register(scaleReceiver("ra"));
+    // The first read is quick; the write reaches Cattle only after 2 s; the read-back sent at 1 s
+    // sees the old scale but comes back only at 3 s, after the write's answer.
+    cattle.jitterMs.push([0, 0], [2_000, 0], [0, 2_000]);
+    const first = core.trigger("ra", 1, {});
+    await clock.advance(500);
+    const second = core.trigger("ra", 1, {});
+    const answers = await clock.run(Promise.all([first, second]));
+    expect(answers.map(fromTo)).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
+    await settle(target);
+    expect(cattle.scales).toEqual([1, 2, 3]);
+  });
+});
+
 describe("a write Cattle refused with an answer of its own", () => {
   it("is written again at once after a 503: Cattle was done with it", async () => {
     const target = newTarget();

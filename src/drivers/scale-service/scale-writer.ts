@@ -25,6 +25,8 @@ export const WRITE_FATE_WINDOW_MS = 10_000;
 export const PENDING_GIVE_UP_MS = 30 * 60_000;
 /** How long one exchange with Cattle may take. */
 const EXCHANGE_MS = 4_500;
+/** How long a write's answer is waited for before its fate is read back from the service instead. */
+const READ_BACK_MS = 1_000;
 /** Pause between looks at a busy service or at Cattle after a failure: doubled each time, up to the maximum. */
 const PAUSE_MIN_MS = 150;
 const PAUSE_MAX_MS = 2_000;
@@ -55,6 +57,8 @@ interface Write {
   cooldowns: Map<string, number>;
   /** Whether the next read tells its fate: Cattle answered (or it never left), so it is done with it. */
   settled: boolean;
+  /** The exchange with Cattle while its answer is awaited. */
+  exchange?: Promise<void>;
 }
 
 const unavailable = (message: string): TriggerResult => ({
@@ -96,6 +100,8 @@ export class ScaleWriter {
   /** After a 409, wait for the service to settle before writing again. */
   #waitForSettle = false;
   #target: { projectId: string; serviceId: string } | undefined;
+  /** Counts writes resolved: a read that overlapped a resolution may show the service before it. */
+  #resolutions = 0;
 
   constructor(context: ExecutorContext) {
     this.#context = context;
@@ -266,6 +272,7 @@ export class ScaleWriter {
     const write = this.#write;
     if (!write) return;
     this.#write = undefined;
+    this.#resolutions++;
     this.#context.history.applied(write.cooldowns);
     this.#settle(write.planned, () => this.#log.resolved());
   }
@@ -279,6 +286,7 @@ export class ScaleWriter {
     const write = this.#write;
     if (!write) return;
     this.#write = undefined;
+    this.#resolutions++;
     this.#log.resolved();
     const owed = write.planned.map(([step]) => step).filter((step) => step.answer || step.stored.executionId);
     this.#queue = [...owed, ...this.#queue].sort((a, b) => a.stored.seq - b.stored.seq);
@@ -289,6 +297,7 @@ export class ScaleWriter {
     const write = this.#write;
     if (!write) return;
     this.#write = undefined;
+    this.#resolutions++;
     this.#settle(
       write.planned.map(([step]) => [step, { outcome: "failed", reason }]),
       () => this.#log.resolved(),
@@ -304,8 +313,20 @@ export class ScaleWriter {
     };
     while ((this.#queue.length > 0 || this.#write) && this.#target) {
       const { projectId, serviceId } = this.#target;
+      const exchange = this.#write?.exchange;
+      if (exchange) {
+        // The write's answer, or after a while its fate read back from the service.
+        const answered = await Promise.race([
+          exchange.then(() => true),
+          clock.sleep(READ_BACK_MS).then(() => false),
+        ]);
+        if (answered) continue;
+      }
+      const resolutions = this.#resolutions;
       const cattle = this.#context.cattle(clock.now() + EXCHANGE_MS);
       const read = await cattle.getService(projectId, serviceId);
+      // A write resolved while the read was on its way: the read may show the service before it.
+      if (this.#resolutions !== resolutions) continue;
       this.#giveUpStale();
       if (!read.ok) {
         if (meaningOf(read.failure) === "transient") {
@@ -332,6 +353,10 @@ export class ScaleWriter {
       if (write) {
         if (current === write.to) {
           this.#landed();
+        } else if (write.exchange) {
+          // Its answer has not come yet and Cattle does not show it: wait for one or the other.
+          this.#waitingFor = "waiting for Cattle to confirm an earlier write";
+          continue;
         } else if (write.settled || clock.now() - write.sentAt >= WRITE_FATE_WINDOW_MS) {
           this.#notLanded();
         } else {
@@ -354,7 +379,7 @@ export class ScaleWriter {
         continue;
       }
       pause = PAUSE_MIN_MS;
-      await this.#writeBatch(cattle, service, current);
+      this.#writeBatch(cattle, service, current);
     }
   }
 
@@ -382,8 +407,8 @@ export class ScaleWriter {
     return this.#waitForSettle || !SHORT_PROCESSES.has(service.state ?? "");
   }
 
-  /** Plans every waiting trigger from the current scale and writes the result once. */
-  async #writeBatch(cattle: CattleApi, service: Service, current: number): Promise<void> {
+  /** Plans every waiting trigger from the current scale and sends the result once. */
+  #writeBatch(cattle: CattleApi, service: Service, current: number): void {
     const { history, clock } = this.#context;
     const batch = this.#queue;
     this.#queue = [];
@@ -414,24 +439,27 @@ export class ScaleWriter {
     this.#write = write;
     this.#log.sending(this.#stored(write));
     const projectId = this.#target?.projectId ?? "";
-    const result = await cattle.updateService(projectId, service.id, { scale: plan.final });
-    if (result.ok) return this.#landed();
-    const { failure } = result;
-    if (fateUnknown(failure)) {
-      // The read that follows tells: now, if Cattle answered; after the fate window, if it did not.
-      write.settled = cattleAnswered(failure);
-      return;
-    }
-    if (meaningOf(failure) === "transient") {
-      // 409: Cattle held the write behind a running process and gave up; nothing was applied.
-      this.#waitForSettle = true;
-      this.#waitingFor = `service ${service.id} is busy in Cattle; waiting for it to settle`;
-      this.#notLanded();
-      return clock.sleep(PAUSE_MIN_MS);
-    }
-    this.#writeFailed(
-      meaningOf(failure) === "refused" ? "Cattle refused the new scale" : describeFailure(failure),
-    );
+    write.exchange = cattle.updateService(projectId, service.id, { scale: plan.final }).then((result) => {
+      write.exchange = undefined;
+      // Read back already: the answer comes late and says nothing new.
+      if (this.#write !== write) return;
+      if (result.ok) return this.#landed();
+      const { failure } = result;
+      if (fateUnknown(failure)) {
+        // The read that follows tells: now, if Cattle answered; after the fate window, if it did not.
+        write.settled = cattleAnswered(failure);
+        return;
+      }
+      if (meaningOf(failure) === "transient") {
+        // 409: Cattle held the write behind a running process and gave up; nothing was applied.
+        this.#waitForSettle = true;
+        this.#waitingFor = `service ${service.id} is busy in Cattle; waiting for it to settle`;
+        return this.#notLanded();
+      }
+      this.#writeFailed(
+        meaningOf(failure) === "refused" ? "Cattle refused the new scale" : describeFailure(failure),
+      );
+    });
   }
 
   /** Acknowledged triggers that could not be written, or confirmed, for PENDING_GIVE_UP_MS end failed. */
