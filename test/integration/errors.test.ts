@@ -90,7 +90,14 @@ describe("logs", () => {
 
     expect(lines.length).toBeGreaterThan(0);
     const logged = lines.join("\n");
-    for (const secret of ["dev-secret", "service-secret", "logged-secret", senderSecret, token, token.split(".")[2] ?? token]) {
+    for (const secret of [
+      "dev-secret",
+      "service-secret",
+      "logged-secret",
+      senderSecret,
+      token,
+      token.split(".")[2] ?? token,
+    ]) {
       expect(logged).not.toContain(secret);
     }
   });

@@ -85,7 +85,13 @@ describe("object storage", () => {
 
       // The object starts again with this code.
       const core = new TargetCore(state.storage, { clock: systemClock, cattle: serviceCattle(env) });
-      expect(versionsOf(sql)).toEqual({ receivers: 1, history: 2, scaleService: 1, scaleHost: 1, serviceUpgrade: 2 });
+      expect(versionsOf(sql)).toEqual({
+        receivers: 1,
+        history: 2,
+        scaleService: 1,
+        scaleHost: 1,
+        serviceUpgrade: 2,
+      });
       expect(schemaOf(sql)).toBe(fresh);
       expect(core.executions("r1")).toEqual([execution]);
       expect(sql.exec("SELECT execution_id FROM executions").toArray()).toEqual([{ execution_id: "x1" }]);
