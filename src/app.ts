@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppEnv } from "./api/app-env";
 import { ApiError, ConfigurationError, errorResponse } from "./api/errors";
-import { API_PREFIX } from "./api/resources";
+import { API_PREFIX, publicOrigin } from "./api/resources";
 import type { Platform } from "./domain/ports";
 import type { Settings } from "./domain/settings";
 import { rejectCrossSite } from "./middleware/cross-site";
@@ -18,11 +18,20 @@ import { SigningKeyError } from "./tokens/signing";
  * targets (src/index.ts for Cloudflare, src/deno.ts for Deno).
  */
 export function createApp<B extends Settings>(platformOf: (bindings: B) => Platform) {
-  const app = new Hono<AppEnv>();
+  // Trailing slashes are accepted on every path, as Rancher's clients sometimes send them.
+  const app = new Hono<AppEnv>({ strict: false });
 
   app.use(async (c, next) => {
     c.set("platform", platformOf(c.env as B));
     await next();
+    // go-rancher's client loads its schemas from this header (CONTRACT §11).
+    if (c.res.headers.get("content-type")?.startsWith("application/json")) {
+      c.res.headers.set("x-api-schemas", `${publicOrigin(c)}${API_PREFIX}/schemas`);
+    }
+    // Rancher's UI asks not to be challenged: a 401 then makes no browser prompt for a password.
+    if (c.res.status === 401 && c.req.header("x-api-no-challenge")?.toLowerCase() === "true") {
+      c.res.headers.delete("www-authenticate");
+    }
   });
 
   app.use(

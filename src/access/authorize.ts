@@ -38,7 +38,7 @@ const CACHE_ENTRIES = 10_000;
 const decisions = new Map<string, CacheEntry>();
 
 /** `Authorization: Basic base64(accessKey:secretKey)`, as Rancher API keys are sent; null for anything else. */
-export function parseBasic(header: string | undefined): CattleCredentials | null {
+export function parseBasic(header: string | undefined): { accessKey: string; secretKey: string } | null {
   const match = header?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
   if (!match?.[1]) return null;
   let decoded: string;
@@ -52,8 +52,62 @@ export function parseBasic(header: string | undefined): CattleCredentials | null
   return { accessKey: decoded.slice(0, colon), secretKey: decoded.slice(colon + 1) };
 }
 
+/** How a request presented its credentials: a cookie is sent by the browser on its own, so writes need more. */
+export type Presented = { credentials: CattleCredentials; by: "key" | "bearer" | "cookie" };
+
+/** A cookie's value from a `Cookie` header; undefined when absent or empty. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of header?.split(";") ?? []) {
+    const equals = part.indexOf("=");
+    if (equals > 0 && part.slice(0, equals).trim() === name)
+      return part.slice(equals + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+const SESSION_TOKEN = /^[\x21-\x7e]{1,4096}$/;
+
+/**
+ * The credentials a management request presents (CONTRACT §3, §11): a Rancher API key (HTTP Basic),
+ * else a Rancher session as Rancher's own API takes it, a bearer token or the `token` cookie that
+ * Rancher's UI sends through Rancher's proxy. Headers such as `X-API-Project-Id` or `X-API-Roles`
+ * present nothing.
+ */
+export function presentedCredentials(
+  authorization: string | undefined,
+  cookie: string | undefined,
+): Presented | null {
+  if (authorization !== undefined && /^\s*basic\b/i.test(authorization)) {
+    const key = parseBasic(authorization);
+    return key ? { credentials: key, by: "key" } : null;
+  }
+  const bearer = authorization?.match(/^\s*Bearer\s+(\S+)\s*$/i)?.[1];
+  if (bearer !== undefined)
+    return SESSION_TOKEN.test(bearer) ? { credentials: { session: bearer }, by: "bearer" } : null;
+  const token = cookieValue(cookie, "token");
+  return token && SESSION_TOKEN.test(token) ? { credentials: { session: token }, by: "cookie" } : null;
+}
+
+/**
+ * Rancher's rule for a write authenticated by its session cookie: the request must also carry
+ * `X-API-CSRF` equal to the `CSRF` cookie, which another site's page cannot read.
+ */
+export const csrfPassed = (
+  presented: Presented,
+  csrfHeader: string | undefined,
+  cookie: string | undefined,
+): boolean => {
+  if (presented.by !== "cookie") return true;
+  const expected = cookieValue(cookie, "CSRF");
+  return expected !== undefined && csrfHeader !== undefined && csrfHeader === expected;
+};
+
 async function cacheKey(credentials: CattleCredentials, projectId: string): Promise<string> {
-  return `${await sha256Hex(`${credentials.accessKey}:${credentials.secretKey}`)}:${projectId}`;
+  const secret =
+    "session" in credentials
+      ? `session:${credentials.session}`
+      : `${credentials.accessKey}:${credentials.secretKey}`;
+  return `${await sha256Hex(secret)}:${projectId}`;
 }
 
 function remember(key: string, entry: CacheEntry): void {

@@ -61,6 +61,7 @@ export interface ReceiverView {
 
 export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
   const configField = `${record.driver}Config`;
+  // The config's `type` is its driver's schema id, as webhook-service answered (CONTRACT §11).
   return {
     id: record.id,
     type: "receiver",
@@ -69,7 +70,7 @@ export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
     state: "active",
     projectId: record.projectId,
     ...(view.url === undefined ? {} : { url: view.url }),
-    [configField]: { type: configField, ...record.config },
+    [configField]: { type: record.driver, ...record.config },
     ...(record.senderVerification
       ? { senderVerification: { type: "senderVerification", ...record.senderVerification } }
       : {}),

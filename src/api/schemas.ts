@@ -41,8 +41,8 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
       driver: { type: "enum", options: DRIVER_NAMES, required: true, create: true },
       ...Object.fromEntries(
         DRIVER_NAMES.map((name) => {
-          const field = DRIVERS[name].configField;
-          return [field, { type: field, nullable: true, create: true }];
+          // The config's type is the driver's schema, named as webhook-service named it (CONTRACT §11).
+          return [DRIVERS[name].configField, { type: name, nullable: true, create: true }];
         }),
       ),
       senderVerification: {
@@ -105,7 +105,8 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
   },
   execution: {
     resourceMethods: ["GET"],
-    collectionMethods: ["GET"],
+    // Executions are listed per receiver (its `executions` link), not as a collection of their own.
+    collectionMethods: [],
     resourceFields: {
       receiverId: { type: "reference[receiver]" },
       driver: { type: "string" },
@@ -135,7 +136,7 @@ const schemas = lazy(
     new Map<string, SchemaBody>([
       ...Object.entries(API_SCHEMAS),
       ...DRIVER_NAMES.map((name): [string, SchemaBody] => [
-        DRIVERS[name].configField,
+        name,
         {
           resourceMethods: [],
           collectionMethods: [],
@@ -147,8 +148,12 @@ const schemas = lazy(
     ]),
 );
 
-export function schemaResource(origin: string, id: string) {
-  // A Map, not an object: an id such as `__proto__` or `constructor` is no schema.
+/** Schema ids by their lower-case spelling: Rancher's clients look them up case-insensitively. */
+const byLowerCase = lazy(() => new Map([...schemas().keys()].map((id) => [id.toLowerCase(), id])));
+
+export function schemaResource(origin: string, asked: string) {
+  // Maps, not objects: an id such as `__proto__` or `constructor` is no schema.
+  const id = byLowerCase().get(asked.toLowerCase()) ?? asked;
   const schema = schemas().get(id);
   if (!schema) return undefined;
   return {

@@ -1,6 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type { z } from "zod";
+import { own } from "../util/own";
 import { ApiError, type ErrorCode } from "./errors";
 
 type Issue = z.core.$ZodIssue;
@@ -33,7 +34,10 @@ export function issueToApiError(issue: Issue, pathPrefix: readonly PropertyKey[]
   switch (issue.code) {
     case "invalid_type":
       if (absent) return error("MissingRequired", `${subject} is required`);
-      return error("InvalidFormat", `${subject} must be ${KIND_WORDS[issue.expected] ?? issue.expected}`);
+      return error(
+        "InvalidFormat",
+        `${subject} must be ${own(KIND_WORDS, issue.expected) ?? issue.expected}`,
+      );
     case "invalid_value":
       if (absent) return error("MissingRequired", `${subject} is required`);
       return error("InvalidOption", `${subject} must be one of: ${issue.values.map(String).join(", ")}`);

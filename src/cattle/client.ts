@@ -28,10 +28,8 @@ export const INTERACTIVE_RETRY: RetryPolicy = { attempts: 2, baseDelayMs: 100, t
  */
 export const TRIGGER_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 100, timeoutMs: 4_000 };
 
-export interface CattleCredentials {
-  accessKey: string;
-  secretKey: string;
-}
+/** A Rancher API key (HTTP Basic), or a Rancher session's token (sent as a bearer token). */
+export type CattleCredentials = { accessKey: string; secretKey: string } | { session: string };
 
 export interface CattleClientOptions {
   baseUrl: string;
@@ -49,8 +47,11 @@ export function apiRoot(cattleUrl: string): string {
   return `${trimmed.replace(/\/(v1|v2-beta)$/, "")}/v2-beta`;
 }
 
-export const basicAuthorization = ({ accessKey, secretKey }: CattleCredentials): string =>
-  `Basic ${btoa(`${accessKey}:${secretKey}`)}`;
+/** The `Authorization` header that presents credentials to Cattle. */
+export const authorizationOf = (credentials: CattleCredentials): string =>
+  "session" in credentials
+    ? `Bearer ${credentials.session}`
+    : `Basic ${btoa(`${credentials.accessKey}:${credentials.secretKey}`)}`;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -109,7 +110,7 @@ export class CattleClient implements CattleApi {
 
   constructor(options: CattleClientOptions) {
     this.#root = apiRoot(options.baseUrl);
-    this.#authorization = basicAuthorization(options.credentials);
+    this.#authorization = authorizationOf(options.credentials);
     this.#retry = options.retry ?? INTERACTIVE_RETRY;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#sleep = options.sleep ?? defaultSleep;

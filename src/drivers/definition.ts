@@ -24,6 +24,11 @@ export interface DriverDefinition<D extends Driver> {
   configSchema(): z.ZodType<ConfigOf<D>>;
   /** The config's fields as its Rancher schema and the page's form describe them. */
   fields(): ConfigField[];
+  /**
+   * A config as older clients send it, brought to this service's rules before validation: the
+   * names and values Rancher 1.6's UI and webhook-service's own types used (CONTRACT §11).
+   */
+  normalize?(config: Record<string, unknown>): Record<string, unknown>;
   /** The target object that owns the receivers of this config. */
   targetName(projectId: string, config: ConfigOf<D>): string;
   /**

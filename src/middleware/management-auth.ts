@@ -1,6 +1,15 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { type Access, authorize, type Caller, parseBasic, type Refusal } from "../access/authorize";
+import {
+  type Access,
+  authorize,
+  type Caller,
+  csrfPassed,
+  type Presented,
+  parseBasic,
+  presentedCredentials,
+  type Refusal,
+} from "../access/authorize";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable, unauthorized } from "../api/errors";
 import { parseOrThrow } from "../api/validation";
@@ -29,24 +38,48 @@ const orThrow = <T>(access: Access<T>, forbidden: () => ApiError): T => {
   return access.value;
 };
 
-/** The caller's Basic credentials, or 401 with the challenge that makes a browser ask for them. */
-export function credentialsOf(c: Context): CattleCredentials {
+/** The page's caller: a Rancher API key from the browser's Basic prompt, or 401 with the challenge for it. */
+export function keyOf(c: Context): CattleCredentials {
   const credentials = parseBasic(c.req.header("authorization"));
   if (!credentials) throw unauthorized();
   return credentials;
+}
+
+const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/;
+
+/**
+ * An API caller's credentials: a Rancher API key, or a Rancher session (bearer token, or the
+ * `token` cookie behind Rancher's proxy). A write that the browser authenticated by the cookie must
+ * carry Rancher's CSRF header too.
+ */
+export function presentedOf(c: Context): Presented {
+  const cookie = c.req.header("cookie");
+  const presented = presentedCredentials(c.req.header("authorization"), cookie);
+  if (!presented) throw unauthorized("a Rancher API key (HTTP Basic) or a Rancher session is required");
+  if (UNSAFE.test(c.req.method) && !csrfPassed(presented, c.req.header("x-api-csrf"), cookie)) {
+    throw new ApiError(
+      403,
+      "Forbidden",
+      "a write with Rancher's session cookie needs X-API-CSRF equal to the CSRF cookie",
+    );
+  }
+  return presented;
 }
 
 /** The caller for an environment, or the answer that refuses it. */
 export async function callerFor(c: Context<AppEnv>, credentials: CattleCredentials, projectId: string) {
   return orThrow(
     await authorize(c.env, credentials, projectId),
-    () => new ApiError(403, "Forbidden", `this API key cannot access environment ${projectId}`),
+    () => new ApiError(403, "Forbidden", `these credentials cannot access environment ${projectId}`),
   );
 }
 
 /** Whether the caller may change receivers; a refusal to even ask is answered as such. */
 export async function canWrite(caller: Caller): Promise<boolean> {
-  return orThrow(await caller.canWrite(), () => new ApiError(403, "Forbidden", "this API key was refused"));
+  return orThrow(
+    await caller.canWrite(),
+    () => new ApiError(403, "Forbidden", "these credentials were refused"),
+  );
 }
 
 /** Receivers change only for keys that can update services in the environment. */
@@ -55,7 +88,7 @@ export async function assertCanWrite(caller: Caller): Promise<void> {
     throw new ApiError(
       403,
       "Forbidden",
-      `this API key cannot change services in environment ${caller.projectId}`,
+      `these credentials cannot change services in environment ${caller.projectId}`,
     );
   }
 }
@@ -66,7 +99,7 @@ export async function assertCanWrite(caller: Caller): Promise<void> {
  * environment cannot reach another's receivers.
  */
 export const managementAuth = (): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const credentials = credentialsOf(c);
+  const { credentials } = presentedOf(c);
   const { projectId } = parseOrThrow(projectQuery(), { projectId: c.req.query("projectId") });
   c.set("caller", await callerFor(c, credentials, projectId));
   await next();

@@ -3,6 +3,7 @@ import type { ReceiverRecord } from "../domain/receiver";
 import { type AnyDriverDefinition, DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
 import type { ConfigField } from "../drivers/shared/config-fields";
 import { lazy } from "../util/lazy";
+import { own } from "../util/own";
 
 /**
  * The Add Receiver form. Every input is named by its path in the API's body
@@ -147,7 +148,7 @@ function senderVerificationFrom(values: FormValues): Record<string, unknown> | u
   const timestampHeader = (values[SENDER_INPUTS.timestampHeader] ?? "").trim();
   return {
     scheme,
-    [SECRET_FIELD[scheme] ?? "secret"]: values[SENDER_INPUTS.secret] ?? "",
+    [own(SECRET_FIELD, scheme) ?? "secret"]: values[SENDER_INPUTS.secret] ?? "",
     ...(scheme === "basic" ? { username: values[SENDER_INPUTS.username] ?? "" } : {}),
     ...(scheme === "grafana" && timestampHeader ? { timestampHeader } : {}),
   };

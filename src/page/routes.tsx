@@ -11,9 +11,10 @@ import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
 import { unscalableReason } from "../drivers/scale-service/target";
 import { formBody } from "../middleware/body";
-import { assertCanWrite, callerFor, canWrite, credentialsOf } from "../middleware/management-auth";
+import { assertCanWrite, callerFor, canWrite, keyOf } from "../middleware/management-auth";
 import { receiverCreateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
+import { own } from "../util/own";
 import { PAGE_CSS, PAGE_JS } from "./assets";
 import { bodyFrom, emptyForm, type FormValues, fieldErrors, formInputNames, valuesFrom } from "./form";
 import { ConfirmDelete, History } from "./history";
@@ -41,7 +42,7 @@ const listUrl = (projectId: string, done?: string, name?: string) =>
  * the one asked for if the key can see it, else the first one it can see.
  */
 async function session(c: Context<AppEnv>): Promise<Session> {
-  const credentials = credentialsOf(c);
+  const credentials = keyOf(c);
   const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
   const projects = await cattle.listProjects();
   if (!projects.ok) {
@@ -131,7 +132,8 @@ export const pageRoutes = new Hono<AppEnv>()
     );
     const done = c.req.query("done");
     const name = c.req.query("name")?.slice(0, 128);
-    const status = done && STATUS_TEXT[done] && name ? `Receiver “${name}” ${STATUS_TEXT[done]}.` : undefined;
+    const text = done ? own(STATUS_TEXT, done) : undefined;
+    const status = text && name ? `Receiver “${name}” ${text}.` : undefined;
     const nextPage = page.next
       ? `/?projectId=${encodeURIComponent(projectId)}&marker=${encodeURIComponent(page.next)}`
       : undefined;

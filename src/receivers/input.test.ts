@@ -163,7 +163,7 @@ describe("receiver create validation", () => {
 
 describe("published schemas", () => {
   it("state the same defaults and limits as validation", () => {
-    const schema = schemaResource("http://x", "scaleServiceConfig");
+    const schema = schemaResource("http://x", "scaleService");
     const fields = schema?.resourceFields ?? {};
     const parsed = parseOrThrow(receiverCreateSchema(), {
       name: "n",
@@ -191,7 +191,7 @@ describe("serviceUpgrade validation", () => {
     serviceUpgradeConfig: { serviceSelector: { app: "api" }, tag: "v1.*", ...config },
   });
 
-  it("fills defaults, and addressType only for alicloud", () => {
+  it("fills defaults, and keeps addressType only for alicloud", () => {
     expect(parseOrThrow(receiverCreateSchema(), upgrade()).config).toEqual({
       serviceSelector: { app: "api" },
       tag: "v1.*",
@@ -205,10 +205,10 @@ describe("serviceUpgrade validation", () => {
         addressType: "registry",
       },
     );
-    expect(errorOf(upgrade({ addressType: "registry-vpc" }))).toMatchObject({
-      code: "InvalidOption",
-      fieldName: "serviceUpgradeConfig.addressType",
-    });
+    // Rancher's UI sends an addressType whatever the format; only alicloud reads it (CONTRACT §11).
+    expect(
+      parseOrThrow(receiverCreateSchema(), upgrade({ addressType: "registry-vpc" })).config,
+    ).not.toHaveProperty("addressType");
   });
 
   it.each([
@@ -228,8 +228,11 @@ describe("serviceUpgrade validation", () => {
     expect(errorOf(upgrade(changes))).toMatchObject({ code, fieldName });
   });
 
-  it("refuses a scale config on an upgrade receiver", () => {
-    expect(errorOf({ ...upgrade(), scaleServiceConfig: {} })).toMatchObject({
+  it("refuses a scale config with values on an upgrade receiver (an empty one is ignored)", () => {
+    expect(parseOrThrow(receiverCreateSchema(), { ...upgrade(), scaleServiceConfig: {} }).driver).toBe(
+      "serviceUpgrade",
+    );
+    expect(errorOf({ ...upgrade(), scaleServiceConfig: { action: "up" } })).toMatchObject({
       code: "InvalidOption",
       fieldName: "scaleServiceConfig",
     });

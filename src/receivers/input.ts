@@ -1,34 +1,76 @@
 import { z } from "zod";
 import type { DriverConfig } from "../domain/driver";
-import { DRIVER_NAMES, DRIVERS } from "../drivers";
+import { DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
 import { type SenderVerificationInput, senderVerificationSchema } from "../senders/verification";
 import { lazy } from "../util/lazy";
 
-/** The body of `POST /v1-webhooks/receivers`: a name, a driver and that driver's config (CONTRACT §3). */
+/**
+ * Fields a receiver answer carries that a client may send back as it last saw them (Rancher's UI
+ * clones a receiver that way, and a Go client posts what it fetched): they are the service's to set,
+ * so they are ignored in a create body (CONTRACT §11).
+ */
+export const READ_ONLY_FIELDS = new Set([
+  "id",
+  "links",
+  "actions",
+  "actionLinks",
+  "state",
+  "url",
+  "projectId",
+  "created",
+  "createdTS",
+  "uuid",
+  "baseType",
+  "importedFrom",
+  "transitioning",
+  "transitioningMessage",
+  "transitioningProgress",
+]);
+
+/** The config of webhook-service's Rancher Pipeline driver, which this service does not have. */
+const FORWARD_POST_CONFIG = "forwardPostConfig";
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const isEmpty = (value: unknown) => value === null || (isObject(value) && Object.keys(value).length === 0);
+
+/**
+ * A create body as Rancher 1.6's clients send it, brought to this API's own shape: read-only fields
+ * dropped, the other drivers' configs dropped where they are `null` or `{}` (with values they are
+ * still refused), and the driver's own config normalized by the driver.
+ */
+function normalized(body: unknown): unknown {
+  if (!isObject(body)) return body;
+  const definition = driverNamed(body.driver);
+  const out: Json = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (READ_ONLY_FIELDS.has(key)) continue;
+    const ownConfig = definition?.configField === key;
+    const otherConfig =
+      !ownConfig &&
+      (key === FORWARD_POST_CONFIG || DRIVER_NAMES.some((name) => DRIVERS[name].configField === key));
+    if (otherConfig && isEmpty(value)) continue;
+    out[key] = ownConfig && isObject(value) && definition.normalize ? definition.normalize(value) : value;
+  }
+  return out;
+}
+
+/** The body of `POST /v1-webhooks/receivers`: a name, a driver and that driver's config (CONTRACT §3, §11). */
 export const receiverCreateSchema = lazy(() =>
   z
-    .strictObject({
-      type: z.literal("receiver").optional(),
-      name: z.string().trim().min(1).max(128),
-      driver: z.enum(DRIVER_NAMES),
-      // Config objects of every driver, so a mismatch is reported as such and not as an unknown field.
-      ...Object.fromEntries(DRIVER_NAMES.map((name) => [DRIVERS[name].configField, z.unknown().optional()])),
-      senderVerification: senderVerificationSchema.optional(),
-    })
+    .unknown()
     .superRefine((body, ctx) => {
-      const expected = DRIVERS[body.driver].configField;
-      for (const name of DRIVER_NAMES) {
-        const field = DRIVERS[name].configField;
-        if (field !== expected && (body as Record<string, unknown>)[field] !== undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: [field],
-            message: `${field} does not belong to a ${body.driver} receiver (use ${expected})`,
-            params: { code: "InvalidOption" },
-          });
-        }
+      if (isObject(body) && body.driver === "forwardPost") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["driver"],
+          message: "forwardPost (webhook-service's Rancher Pipeline driver) is not supported by this service",
+          params: { code: "InvalidOption" },
+        });
       }
     })
+    .pipe(z.preprocess(normalized, bodySchema()))
     .transform((body, ctx) => {
       const definition = DRIVERS[body.driver];
       const parsed = definition
@@ -48,6 +90,31 @@ export const receiverCreateSchema = lazy(() =>
       } as ReceiverCreate;
     }),
 );
+
+const bodySchema = () =>
+  z
+    .strictObject({
+      type: z.literal("receiver").optional(),
+      name: z.string().trim().min(1).max(128),
+      driver: z.enum(DRIVER_NAMES),
+      // Config objects of every driver, so a mismatch is reported as such and not as an unknown field.
+      ...Object.fromEntries(DRIVER_NAMES.map((name) => [DRIVERS[name].configField, z.unknown().optional()])),
+      [FORWARD_POST_CONFIG]: z.unknown().optional(),
+      senderVerification: senderVerificationSchema.optional(),
+    })
+    .superRefine((body, ctx) => {
+      const expected = DRIVERS[body.driver].configField;
+      for (const field of [...DRIVER_NAMES.map((name) => DRIVERS[name].configField), FORWARD_POST_CONFIG]) {
+        if (field !== expected && (body as Record<string, unknown>)[field] !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [field],
+            message: `${field} does not belong to a ${body.driver} receiver (use ${expected})`,
+            params: { code: "InvalidOption" },
+          });
+        }
+      }
+    });
 
 export type ReceiverCreate = { name: string; senderVerification?: SenderVerificationInput } & DriverConfig;
 

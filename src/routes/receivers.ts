@@ -16,7 +16,12 @@ const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
 const listQuery = z.object({
-  limit: z.coerce.number().pipe(z.int().min(1).max(MAX_PAGE)).default(DEFAULT_PAGE),
+  // `limit` ≤ 0 is Cattle's "no limit" (Rancher's UI lists with limit=-1): the largest page.
+  limit: z.coerce
+    .number()
+    .pipe(z.int().max(MAX_PAGE))
+    .transform((limit) => (limit <= 0 ? MAX_PAGE : limit))
+    .default(DEFAULT_PAGE),
   marker: z.string().min(1).max(1024).optional(),
 });
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { SenderCheck, SenderProof, SenderVerificationView } from "../domain/sender";
 import { fromBase64, toBase64 } from "../util/base64";
+import { own } from "../util/own";
 import { sha256Hex } from "../util/sha256";
 
 /**
@@ -170,7 +171,7 @@ export async function verifySender(
   nowMs: number,
   keyOf: (check: SenderCheck) => Promise<CryptoKey> = importSenderKey,
 ): Promise<SenderVerdict> {
-  const header = (name: string) => proof.headers[name.toLowerCase()];
+  const header = (name: string) => own(proof.headers, name.toLowerCase());
   // Copies into plain ArrayBuffer-backed views, the only kind every runtime's WebCrypto types accept.
   const verify = async (signature: Uint8Array, data: Uint8Array) =>
     crypto.subtle.verify("HMAC", await keyOf(check), new Uint8Array(signature), new Uint8Array(data));

@@ -37,7 +37,7 @@ describe("API root and schemas", () => {
     const body = await json(response);
     expect(body.type).toBe("collection");
     expect(body.data.map((schema: { id: string }) => schema.id)).toEqual(
-      expect.arrayContaining(["receiver", "execution", "scaleServiceConfig"]),
+      expect.arrayContaining(["receiver", "execution", "scaleService", "scaleHost", "serviceUpgrade"]),
     );
     const single = await json(await call("/v1-webhooks/schemas/receiver", { key: null }));
     expect(single.resourceFields.name).toMatchObject({ type: "string", required: true, maxLength: 128 });
@@ -126,7 +126,7 @@ describe("create", () => {
       driver: "scaleService",
       state: "active",
       scaleServiceConfig: {
-        type: "scaleServiceConfig",
+        type: "scaleService",
         serviceId: "1s1",
         action: "up",
         amount: 1,
@@ -264,7 +264,7 @@ describe("get, list, delete, regenerate", () => {
     const response = await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`);
     expect(response.status).toBe(200);
     expect(await json(response)).toEqual(receiver);
-    for (const id of ["r00000000000000000000000000", "nothing", "%2e%2e"]) {
+    for (const id of ["r00000000000000000000000000", "nothing", "%2e%2e%2fx"]) {
       const missing = await call(`/v1-webhooks/receivers/${id}?projectId=1a5`);
       expect(missing.status).toBe(404);
       expect(await json(missing)).toMatchObject({ type: "error", code: "NotFound" });
@@ -314,10 +314,16 @@ describe("get, list, delete, regenerate", () => {
   });
 
   it("validates limit and marker", async () => {
-    for (const limit of ["0", "abc", "1001", "2.5"]) {
+    for (const limit of ["abc", "1001", "2.5"]) {
       const response = await call(`${RECEIVERS}&limit=${limit}`);
       expect(response.status, limit).toBe(422);
       expect(await json(response)).toMatchObject({ fieldName: "limit" });
+    }
+    // Cattle's "no limit" (Rancher's UI lists with limit=-1): the largest page.
+    for (const limit of ["0", "-1"]) {
+      const response = await call(`${RECEIVERS}&limit=${limit}`);
+      expect(response.status, limit).toBe(200);
+      expect((await json(response)).pagination.limit).toBe(1000);
     }
     const marker = await call(`${RECEIVERS}&marker=not-a-marker`);
     expect(marker.status).toBe(422);

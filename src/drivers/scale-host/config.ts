@@ -5,7 +5,7 @@ import { configType, labelSelector, maxNotBelowMin, resourceId, scaleRuleFields 
 export const scaleHostConfigSchema = lazy(() =>
   z
     .strictObject({
-      type: configType("scaleHostConfig"),
+      type: configType("scaleHost"),
       hostSelector: labelSelector({
         label: "Host labels",
         hint: "One label per line, such as pool=workers; a name alone matches any value. Hosts with all of them form the group.",

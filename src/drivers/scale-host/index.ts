@@ -21,6 +21,8 @@ export const scaleHost: DriverDefinition<"scaleHost"> = {
   resolveTarget: resolveScaleHostTarget,
   executor: (context) => new ScaleHostExecutor(context),
   tables: LEAVING_HOSTS_TABLES,
+  // Rancher's UI sends `deleteOption: null` for a receiver that only adds hosts.
+  normalize: ({ deleteOption, ...config }) => (deleteOption === null ? config : { ...config, deleteOption }),
   describe(config) {
     let text = `hosts ${describeSelector(config.hostSelector, ", ")} ${config.action} by ${config.amount} (min ${config.min}, max ${config.max})`;
     if (config.hostTemplateId) text += `, from template ${config.hostTemplateId}`;

@@ -5,7 +5,7 @@ import { configType, maxNotBelowMin, resourceId, scaleRuleFields } from "../shar
 export const scaleServiceConfigSchema = lazy(() =>
   z
     .strictObject({
-      type: configType("scaleServiceConfig"),
+      type: configType("scaleService"),
       serviceId: resourceId().meta({
         label: "Target Service",
         description: "Target Service",

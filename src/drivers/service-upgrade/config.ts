@@ -13,7 +13,7 @@ const FORMAT_LABELS = Object.fromEntries(
 export const serviceUpgradeConfigSchema = lazy(() =>
   z
     .strictObject({
-      type: configType("serviceUpgradeConfig"),
+      type: configType("serviceUpgrade"),
       serviceSelector: labelSelector({
         label: "Service labels",
         hint: "One label per line, such as app=web; a name alone matches any value. Services with all of them and an image of the pushed repository are upgraded.",
@@ -42,16 +42,6 @@ export const serviceUpgradeConfigSchema = lazy(() =>
       intervalMillis: count(100).default(2000).meta({ label: "Batch interval (ms)" }),
       startFirst: z.boolean().default(false).meta({ label: "Start new containers first" }),
       maxTriggersPerMinute: maxTriggersPerMinute(),
-    })
-    .superRefine((config, ctx) => {
-      if (config.addressType !== undefined && config.payloadFormat !== "alicloud") {
-        ctx.addIssue({
-          code: "custom",
-          path: ["addressType"],
-          message: "addressType applies to the alicloud payload format only",
-          params: { code: "InvalidOption" },
-        });
-      }
     })
     .transform(({ type: _type, addressType, ...config }) => ({
       ...config,

@@ -39,6 +39,17 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
   },
   executor: (context) => new ServiceUpgradeExecutor(context),
   tables: UPGRADES_TABLES,
+  normalize(config) {
+    // webhook-service called Azure Container Registry `azure`; Rancher's UI always sends an
+    // addressType, which only the Alibaba format reads.
+    const { addressType, ...rest } = config;
+    const payloadFormat = rest.payloadFormat === "azure" ? "acr" : rest.payloadFormat;
+    return {
+      ...rest,
+      ...(payloadFormat === undefined ? {} : { payloadFormat }),
+      ...(payloadFormat === "alicloud" && addressType !== undefined ? { addressType } : {}),
+    };
+  },
   describe: (config) =>
     `services ${describeSelector(config.serviceSelector, ", ")} on ${PAYLOAD_FORMATS[config.payloadFormat].label} pushes of tag ${config.tag}, ${config.batchSize} at a time every ${config.intervalMillis} ms`,
   fieldset: {

@@ -7,8 +7,11 @@ export const resourceId = () => z.string().regex(RESOURCE_ID, "must be a Rancher
 
 export const count = (minimum: number) => z.int().min(minimum);
 
-/** The config's own type marker, as Rancher clients send it back; dropped after validation. */
-export const configType = (field: string) => z.literal(field).optional();
+/**
+ * The config's own type marker, as Rancher clients send it back: the driver's name (Rancher 1.6's
+ * UI and webhook-service's types) or the config field's; dropped after validation.
+ */
+export const configType = (driver: string) => z.enum([driver, `${driver}Config`]).optional();
 
 export const maxTriggersPerMinute = () =>
   count(1)
