@@ -18,6 +18,9 @@ function settingsFromEnvironment(): Settings {
     CATTLE_SECRET_KEY: required("CATTLE_SECRET_KEY"),
     WEBHOOK_SIGNING_KEYS: required("WEBHOOK_SIGNING_KEYS"),
     ...(Deno.env.get("PUBLIC_URL") ? { PUBLIC_URL: Deno.env.get("PUBLIC_URL") } : {}),
+    ...(Deno.env.get("LEGACY_RSA_PUBLIC_KEY")
+      ? { LEGACY_RSA_PUBLIC_KEY: Deno.env.get("LEGACY_RSA_PUBLIC_KEY") }
+      : {}),
   };
 }
 

@@ -74,6 +74,7 @@ export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
     ...(record.senderVerification
       ? { senderVerification: { type: "senderVerification", ...record.senderVerification } }
       : {}),
+    ...(record.importedFrom ? { importedFrom: record.importedFrom } : {}),
     created: isoDate(record.created),
     createdTS: record.created,
     links: {

@@ -4,6 +4,7 @@ import type {
   CattleFailure,
   CattleResult,
   Collection,
+  GenericObject,
   Host,
   HostTemplate,
   Project,
@@ -69,6 +70,11 @@ export interface CattleApi {
   getHostTemplate(projectId: string, templateId: string): Promise<CattleResult<HostTemplate>>;
   createHost(projectId: string, body: unknown): Promise<CattleResult<Host>>;
   evacuateHost(projectId: string, hostId: string): Promise<CattleResult<unknown>>;
+  listGenericObjects(
+    projectId: string,
+    kind: string,
+    marker?: string,
+  ): Promise<CattleResult<Collection<GenericObject>>>;
   updateService(
     projectId: string,
     serviceId: string,
@@ -162,6 +168,16 @@ export class CattleClient implements CattleApi {
       { eventType: "host.evacuate", hostId, deleteHost: true },
       1,
     );
+  }
+
+  /** One page of the environment's generic objects of a kind; `marker` is the previous page's `next`. */
+  listGenericObjects(
+    projectId: string,
+    kind: string,
+    marker?: string,
+  ): Promise<CattleResult<Collection<GenericObject>>> {
+    const query = new URLSearchParams({ kind, limit: "1000", ...(marker ? { marker } : {}) });
+    return this.#request("GET", `/projects/${enc(projectId)}/genericobjects?${query}`);
   }
 
   /** One attempt only: the caller owns the read-modify-write cycle and retries it as a whole. */

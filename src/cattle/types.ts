@@ -39,6 +39,14 @@ export interface HostTemplate extends CattleResource {
   driver?: string;
 }
 
+/** A free-form record Cattle keeps for other services; webhook-service kept its receivers as these. */
+export interface GenericObject extends CattleResource {
+  name?: string | null;
+  kind?: string | null;
+  key?: string | null;
+  resourceData?: Record<string, unknown> | null;
+}
+
 export interface Project extends CattleResource {
   name: string;
 }

@@ -1,4 +1,5 @@
 import type { Delivery } from "./delivery";
+import type { Driver } from "./driver";
 import type { Execution } from "./execution";
 import type { LiveReceiver, ReceiverRecord } from "./receiver";
 import type { SenderCheck, SenderProof } from "./sender";
@@ -26,10 +27,28 @@ export interface Target {
   ): Promise<TriggerResult>;
 }
 
-/** An environment's name registry. */
+/** What an original webhook-service URL of an imported receiver triggers. */
+export interface LegacyRoute {
+  receiverId: string;
+  target: string;
+  version: number;
+  driver: Driver;
+  config: Record<string, unknown>;
+}
+
+/** An environment: its receiver names, and the receivers it imported from webhook-service. */
 export interface Project {
   claimName(name: string, receiverId: string): Promise<boolean>;
   releaseName(name: string, receiverId: string): Promise<void>;
+  /** The receiver a webhook-service generic object (its id, its key's SHA-256) was imported as, if it was. */
+  importedAs(genericObjectId: string, keyDigest: string): Promise<string | null>;
+  /** Keeps an import: the original URL's key (as its SHA-256) now triggers `route`. */
+  recordImport(genericObjectId: string, keyDigest: string, route: LegacyRoute): Promise<void>;
+  /** What the original URL with this key (SHA-256) triggers, while it works. */
+  legacyRoute(keyDigest: string): Promise<LegacyRoute | null>;
+  /** Stops the original URL of a receiver (regenerate); `forget` also forgets the import (delete). */
+  retireLegacyKey(receiverId: string): Promise<void>;
+  forgetImport(receiverId: string): Promise<void>;
 }
 
 export interface ReceiverPage {

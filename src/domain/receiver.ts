@@ -13,6 +13,8 @@ export type ReceiverRecord = DriverConfig & {
   created: number;
   /** Which sender verification the receiver asks for; its secret lives only in the target object. */
   senderVerification?: SenderVerificationView;
+  /** The webhook-service generic object the receiver was imported from (CONTRACT §12). */
+  importedFrom?: string;
 };
 
 /** What a target needs to know of a receiver to decide its triggers. */

@@ -9,4 +9,9 @@ export interface Settings {
    * returns is built from it, and `X-Forwarded-*` and `Host` are not trusted for that (CONTRACT §2).
    */
   PUBLIC_URL?: string;
+  /**
+   * The PEM public key of a Rancher webhook-service being replaced, so that its RS256 `?token=`
+   * URLs of imported receivers keep working (CONTRACT §12).
+   */
+  LEGACY_RSA_PUBLIC_KEY?: string;
 }

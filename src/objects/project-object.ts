@@ -1,20 +1,41 @@
 import { DurableObject } from "cloudflare:workers";
-import { NameClaims } from "../project/name-claims";
+import type { LegacyRoute } from "../domain/ports";
+import { ProjectCore } from "../project/core";
 
-/** The Durable Object of one environment: its receiver names, claimed one at a time. */
+/** The Durable Object of one environment: a thin shell over its core, exposed over RPC. */
 export class ProjectObject extends DurableObject<Env> {
-  readonly #names: NameClaims;
+  readonly #core: ProjectCore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#names = new NameClaims(ctx.storage);
+    this.#core = new ProjectCore(ctx.storage);
   }
 
   claimName(name: string, receiverId: string) {
-    return this.#names.claimName(name, receiverId);
+    return this.#core.claimName(name, receiverId);
   }
 
   releaseName(name: string, receiverId: string) {
-    return this.#names.releaseName(name, receiverId);
+    return this.#core.releaseName(name, receiverId);
+  }
+
+  importedAs(genericObjectId: string, keyDigest: string) {
+    return this.#core.importedAs(genericObjectId, keyDigest);
+  }
+
+  recordImport(genericObjectId: string, keyDigest: string, route: LegacyRoute) {
+    return this.#core.recordImport(genericObjectId, keyDigest, route);
+  }
+
+  legacyRoute(keyDigest: string) {
+    return this.#core.legacyRoute(keyDigest);
+  }
+
+  retireLegacyKey(receiverId: string) {
+    return this.#core.retireLegacyKey(receiverId);
+  }
+
+  forgetImport(receiverId: string) {
+    return this.#core.forgetImport(receiverId);
   }
 }

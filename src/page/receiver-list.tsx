@@ -47,9 +47,14 @@ export const ReceiverList: FC<{
     <div class="toolbar">
       <h1>Receiver Hooks</h1>
       {canWrite ? (
-        <a class="button primary" href={`/receivers/new?${q(projectId)}`}>
-          Add Receiver
-        </a>
+        <div class="options">
+          <a class="button primary" href={`/receivers/new?${q(projectId)}`}>
+            Add Receiver
+          </a>
+          <form method="post" action={`/receivers/import?${q(projectId)}`}>
+            <button type="submit">Import from webhook-service</button>
+          </form>
+        </div>
       ) : (
         <p class="muted">Read-only: this API key can see receivers but not change them.</p>
       )}

@@ -12,12 +12,14 @@ import { driverNamed } from "../drivers";
 import { unscalableReason } from "../drivers/scale-service/target";
 import { formBody } from "../middleware/body";
 import { assertCanWrite, callerFor, canWrite, keyOf } from "../middleware/management-auth";
+import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
 import { own } from "../util/own";
 import { PAGE_CSS, PAGE_JS } from "./assets";
 import { bodyFrom, emptyForm, type FormValues, fieldErrors, formInputNames, valuesFrom } from "./form";
 import { ConfirmDelete, History } from "./history";
+import { ImportResult } from "./import-result";
 import { type Environment, Layout } from "./layout";
 import { ReceiverForm } from "./receiver-form";
 import { ReceiverList, type ReceiverRow } from "./receiver-list";
@@ -206,6 +208,16 @@ export const pageRoutes = new Hono<AppEnv>()
         />
       </Layout>,
       422,
+    );
+  })
+  .post("/receivers/import", async (c) => {
+    const { caller, environments } = await session(c);
+    await assertCanWrite(caller);
+    const { imported, skipped } = await importFromWebhookService(caller, receiversOf(c), c.env);
+    return c.html(
+      <Layout title="Import from webhook-service" environments={environments} projectId={caller.projectId}>
+        <ImportResult projectId={caller.projectId} imported={imported} skipped={skipped} />
+      </Layout>,
     );
   })
   .post("/receivers/:id/regenerate", async (c) => {

@@ -8,7 +8,7 @@ import { systemClock } from "../domain/clock";
 import type { Platform, Project, ReceiverPage, ReceiverStore, Target } from "../domain/ports";
 import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
-import { NameClaims } from "../project/name-claims";
+import { ProjectCore } from "../project/core";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../target/core";
@@ -135,10 +135,16 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
   const project = (projectId: string): Project => {
     let found = projects.get(projectId);
     if (!found) {
-      const names = new NameClaims(new SqliteObjectStorage(databases.open("projects", projectId)));
+      const core = new ProjectCore(new SqliteObjectStorage(databases.open("projects", projectId)));
       found = {
-        claimName: async (name, receiverId) => names.claimName(name, receiverId),
-        releaseName: async (name, receiverId) => names.releaseName(name, receiverId),
+        claimName: async (name, receiverId) => core.claimName(name, receiverId),
+        releaseName: async (name, receiverId) => core.releaseName(name, receiverId),
+        importedAs: async (genericObjectId, keyDigest) => core.importedAs(genericObjectId, keyDigest),
+        recordImport: async (genericObjectId, keyDigest, route) =>
+          core.recordImport(genericObjectId, keyDigest, route),
+        legacyRoute: async (keyDigest) => core.legacyRoute(keyDigest),
+        retireLegacyKey: async (receiverId) => core.retireLegacyKey(receiverId),
+        forgetImport: async (receiverId) => core.forgetImport(receiverId),
       };
       projects.set(projectId, found);
     }

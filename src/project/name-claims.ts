@@ -1,22 +1,20 @@
-import { migrate, type TableSet } from "../storage/migrations";
-import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import type { TableSet } from "../storage/migrations";
+import type { SqlLike } from "../storage/object-storage";
 
 /** A receiver name of the environment and the receiver that holds it. */
 export type NameRow = { name: string; receiver_id: string };
 
-export const PROJECT_TABLES: readonly TableSet[] = [
-  {
-    component: "names",
-    migrations: [
-      {
-        version: 1,
-        description: "names: each receiver name of the environment, claimed by one receiver",
-        up: (sql) =>
-          sql.exec("CREATE TABLE IF NOT EXISTS names (name TEXT PRIMARY KEY, receiver_id TEXT NOT NULL)"),
-      },
-    ],
-  },
-];
+export const NAMES_TABLES: TableSet = {
+  component: "names",
+  migrations: [
+    {
+      version: 1,
+      description: "names: each receiver name of the environment, claimed by one receiver",
+      up: (sql) =>
+        sql.exec("CREATE TABLE IF NOT EXISTS names (name TEXT PRIMARY KEY, receiver_id TEXT NOT NULL)"),
+    },
+  ],
+};
 
 /**
  * One per environment: the single place where receiver names are claimed, so two concurrent
@@ -25,9 +23,8 @@ export const PROJECT_TABLES: readonly TableSet[] = [
 export class NameClaims {
   readonly #sql: SqlLike;
 
-  constructor(storage: Pick<ObjectStorage, "sql" | "transactionSync">) {
-    migrate(storage, PROJECT_TABLES);
-    this.#sql = storage.sql;
+  constructor(sql: SqlLike) {
+    this.#sql = sql;
   }
 
   /** Claims `name` for a receiver; false if another receiver holds it. Idempotent for the holder. */

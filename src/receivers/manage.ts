@@ -73,7 +73,17 @@ export class Receivers {
     return RECEIVER_ID.test(id) ? this.store.get(projectId, id) : null;
   }
 
-  async create(caller: Caller, input: ReceiverCreate, now = Date.now()): Promise<ReceiverRecord> {
+  /**
+   * Creates a receiver. `origin.importedFrom` names the webhook-service generic object it was
+   * imported from, and `origin.legacyKeyDigest` the original URL's key (SHA-256) that is to keep
+   * triggering it, recorded in the environment's object with the receiver.
+   */
+  async create(
+    caller: Caller,
+    input: ReceiverCreate,
+    origin: { importedFrom?: string; legacyKeyDigest?: string } = {},
+    now = Date.now(),
+  ): Promise<ReceiverRecord> {
     const definition = driverOf(input);
     const callerCattle = new CattleClient({ baseUrl: this.env.CATTLE_URL, credentials: caller.credentials });
     const resolution = await definition.resolveTarget(input.config as never, caller.projectId, callerCattle);
@@ -96,8 +106,9 @@ export class Receivers {
       version: 1,
       created: now,
       ...(sender ? { senderVerification: sender.view } : {}),
+      ...(origin.importedFrom ? { importedFrom: origin.importedFrom } : {}),
     };
-    const project = this.#project(record.projectId);
+    const project = this.project(record.projectId);
     if (!(await project.claimName(record.name, record.id))) {
       throw new ApiError(
         422,
@@ -108,22 +119,33 @@ export class Receivers {
     }
     try {
       await this.#target(record).register(liveReceiver(record, sender?.check));
+      if (origin.importedFrom && origin.legacyKeyDigest) {
+        await project.recordImport(origin.importedFrom, origin.legacyKeyDigest, {
+          receiverId: record.id,
+          target: record.target,
+          version: record.version,
+          driver: record.driver,
+          config: record.config as Record<string, unknown>,
+        });
+      }
       await this.store.put(record);
     } catch (error) {
       await this.#target(record)
         .revoke(record.id)
         .catch(() => {});
+      if (origin.importedFrom) await project.forgetImport(record.id).catch(() => {});
       await project.releaseName(record.name, record.id).catch(() => {});
       throw error;
     }
     return record;
   }
 
-  /** Revokes first: once this returns, the trigger URL is refused everywhere. */
+  /** Revokes first: once this returns, the trigger URL (and an imported one's original URL) is refused everywhere. */
   async remove(record: ReceiverRecord): Promise<void> {
     await this.#target(record).revoke(record.id);
+    if (record.importedFrom) await this.project(record.projectId).forgetImport(record.id);
     await this.store.delete(record.projectId, record.id);
-    await this.#project(record.projectId).releaseName(record.name, record.id);
+    await this.project(record.projectId).releaseName(record.name, record.id);
   }
 
   /**
@@ -133,6 +155,8 @@ export class Receivers {
    */
   async regenerate(record: ReceiverRecord, change: RegenerateInput = {}): Promise<ReceiverRecord> {
     const target = this.#target(record);
+    // A new URL replaces the original webhook-service URL of an imported receiver too.
+    if (record.importedFrom) await this.project(record.projectId).retireLegacyKey(record.id);
     const requested = change.senderVerification;
     const sender = requested ? await prepareSenderCheck(requested) : requested;
     let version = await target.rotate(record.id, sender === undefined ? undefined : (sender?.check ?? null));
@@ -181,7 +205,8 @@ export class Receivers {
     );
   }
 
-  #project(projectId: string) {
+  /** The environment's object: names, and the receivers imported from webhook-service. */
+  project(projectId: string) {
     return this.platform.project(projectId);
   }
 

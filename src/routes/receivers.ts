@@ -9,6 +9,7 @@ import { InvalidMarker } from "../domain/ports";
 import type { ReceiverRecord } from "../domain/receiver";
 import { jsonBody, limitBody, parseJson } from "../middleware/body";
 import { canWrite, managementAuth, requireWrite } from "../middleware/management-auth";
+import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema, regenerateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
 
@@ -59,8 +60,26 @@ export const receiverRoutes = new Hono<AppEnv>()
     return c.json(collection("receiver", base, data, { limit: query.limit, next }));
   })
   .post("/", requireWrite(), limitBody(), async (c) => {
-    const input = parseOrThrow(receiverCreateSchema(), await jsonBody(c));
     const receivers = receiversOf(c);
+    const action = c.req.query("action");
+    if (action === "import") {
+      // Receivers of Rancher's webhook-service, with their original URLs (CONTRACT §12).
+      const result = await importFromWebhookService(c.get("caller"), receivers, c.env);
+      return c.json({
+        type: "importResult",
+        imported: await Promise.all(result.imported.map((record) => render(c, receivers, record))),
+        skipped: result.skipped,
+      });
+    }
+    if (action !== undefined) {
+      throw new ApiError(
+        422,
+        "InvalidOption",
+        `unknown action "${action}" (receivers have: import)`,
+        "action",
+      );
+    }
+    const input = parseOrThrow(receiverCreateSchema(), await jsonBody(c));
     const record = await receivers.create(c.get("caller"), input);
     return c.json(await render(c, receivers, record), 201);
   })

@@ -1,13 +1,15 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../api/app-env";
 import { ApiError } from "../api/errors";
 import { executionResource } from "../api/resources";
 import { readDelivery } from "../delivery/facts";
 import type { Delivery } from "../domain/delivery";
 import { continuesAfterAnswer } from "../domain/execution";
+import { RESOURCE_ID } from "../domain/ids";
 import type { TriggerResult } from "../domain/ports";
 import { driverNamed } from "../drivers";
 import { limitBody } from "../middleware/body";
+import { verifyLegacyToken } from "../tokens/legacy";
 import { signingKeys } from "../tokens/signing";
 import { sha256Hex } from "../util/sha256";
 
@@ -15,19 +17,69 @@ import { sha256Hex } from "../util/sha256";
 const REFUSED = () =>
   new ApiError(403, "Forbidden", "this trigger URL is not valid (deleted, regenerated or forged)");
 
+/** What a trigger URL names: a receiver at a version, in its target, with the config it reads bodies by. */
+interface Route {
+  receiverId: string;
+  target: string;
+  version: number;
+  driver: string;
+  config: Record<string, unknown>;
+  /** Whether the receiver checks its sender: the raw request then goes to the target. */
+  sender: boolean;
+}
+
+/**
+ * The receiver an original webhook-service URL of an imported one triggers (`?key=`, or the `uuid`
+ * of an RS256 `?token=`). The environment's object holds the mapping, so KV's eventual
+ * consistency never decides it, and it stops at once on delete and regenerate.
+ */
+async function legacyRoute(c: Context<AppEnv>, projectId: string, secret: string): Promise<Route | null> {
+  if (!RESOURCE_ID.test(projectId)) return null;
+  const route = await c
+    .get("platform")
+    .project(projectId)
+    .legacyRoute(await sha256Hex(secret));
+  return route ? { ...route, sender: false } : null;
+}
+
 /**
  * `POST /v1-webhooks/endpoint?token=…`. The hot path: verify the token's signature locally, then
  * one call to the target Durable Object, which alone decides whether the receiver is still live.
- * No KV read, so KV's eventual consistency never decides a trigger.
+ * No KV read, so KV's eventual consistency never decides a trigger. The original's URLs of imported
+ * receivers (`?key=…&projectId=…`, RS256 `?token=…`) take one more object call to find their receiver.
  */
 export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c) => {
   const token = c.req.query("token");
-  if (!token) throw new ApiError(400, "MissingRequired", "the trigger URL has no token", "token");
-  const keys = await signingKeys(c.env.WEBHOOK_SIGNING_KEYS);
-  const claims = await keys.verify(token);
-  if (!claims) throw REFUSED();
+  const key = c.req.query("key");
   const projectId = c.req.query("projectId");
-  if (projectId !== undefined && projectId !== claims.pid) throw REFUSED();
+  let route: Route | null = null;
+  if (token) {
+    const claims = await (await signingKeys(c.env.WEBHOOK_SIGNING_KEYS)).verify(token);
+    if (claims) {
+      if (projectId !== undefined && projectId !== claims.pid) throw REFUSED();
+      route = {
+        receiverId: claims.sub,
+        target: claims.tgt,
+        version: claims.ver,
+        driver: claims.drv,
+        config: claims.cfg,
+        sender: claims.snd === true,
+      };
+    } else if (c.env.LEGACY_RSA_PUBLIC_KEY) {
+      const legacy = await verifyLegacyToken(token, c.env.LEGACY_RSA_PUBLIC_KEY);
+      if (legacy && (projectId === undefined || projectId === legacy.projectId)) {
+        route = await legacyRoute(c, legacy.projectId, legacy.uuid);
+      }
+    }
+  } else if (key) {
+    if (!projectId) {
+      throw new ApiError(400, "MissingRequired", "a trigger URL with a key needs its projectId", "projectId");
+    }
+    route = await legacyRoute(c, projectId, key);
+  } else {
+    throw new ApiError(400, "MissingRequired", "the trigger URL has no token", "token");
+  }
+  if (!route) throw REFUSED();
 
   // Signatures cover the bytes as sent, so the body is read once as bytes and decoded from them.
   const bytes = new Uint8Array(await c.req.arrayBuffer());
@@ -35,7 +87,7 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   const headers = Object.fromEntries(c.req.raw.headers);
   const facts = readDelivery(c.req.raw.headers, body);
   // The driver and its config come from the signed token, so a body cannot choose how it is read.
-  const reading = driverNamed(claims.drv)?.readDelivery?.(claims.cfg as never, body, headers);
+  const reading = driverNamed(route.driver)?.readDelivery?.(route.config as never, body, headers);
   if (reading && !reading.ok) throw new ApiError(400, "InvalidFormat", reading.message);
   // A registry's own name for the push comes first: a replayed push with a fresh header is the same push.
   const identity =
@@ -53,8 +105,11 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   try {
     // Only a receiver that checks its sender needs the raw request; the target refuses a
     // delivery without proof all the same, so a token cannot skip the check.
-    const proof = claims.snd ? { headers, body: bytes } : undefined;
-    result = await c.get("platform").target(claims.tgt).trigger(claims.sub, claims.ver, delivery, proof);
+    const proof = route.sender ? { headers, body: bytes } : undefined;
+    result = await c
+      .get("platform")
+      .target(route.target)
+      .trigger(route.receiverId, route.version, delivery, proof);
   } catch (error) {
     console.error("target object unavailable", error instanceof Error ? error.message : "unknown error");
     result = { kind: "unavailable", message: "the receiver is busy; try again", retryAfterSeconds: 2 };

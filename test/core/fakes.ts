@@ -316,6 +316,16 @@ export class FakeCattle implements CattleApi {
     });
   }
 
+  listGenericObjects() {
+    return this.read(
+      "GET genericobjects",
+      (): CattleResult<Collection<never>> => ({
+        ok: true,
+        value: { type: "collection", data: [] },
+      }),
+    );
+  }
+
   getHostTemplate() {
     return this.read("GET hostTemplate", (): CattleResult<never> => ({ ok: false, failure: notFound }));
   }

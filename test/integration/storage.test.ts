@@ -4,7 +4,7 @@ import doc from "../../docs/storage.md?raw";
 import { serviceCattle } from "../../src/cattle/client";
 import { systemClock } from "../../src/domain/clock";
 import type { Execution } from "../../src/domain/execution";
-import { PROJECT_TABLES } from "../../src/project/name-claims";
+import { PROJECT_TABLES } from "../../src/project/core";
 import { migrate, VERSIONS_TABLE } from "../../src/storage/migrations";
 import { TargetCore } from "../../src/target/core";
 import { TARGET_TABLES } from "../../src/target/schema";

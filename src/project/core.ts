@@ -1,0 +1,51 @@
+import type { LegacyRoute } from "../domain/ports";
+import { migrate, type TableSet } from "../storage/migrations";
+import type { ObjectStorage } from "../storage/object-storage";
+import { LEGACY_TABLES, LegacyReceivers } from "./legacy-receivers";
+import { NAMES_TABLES, NameClaims } from "./name-claims";
+
+/** Every table an environment's object keeps, in the order they are built (docs/storage.md). */
+export const PROJECT_TABLES: readonly TableSet[] = [NAMES_TABLES, LEGACY_TABLES];
+
+/**
+ * One per environment, whatever runs it: the receiver names, claimed one at a time, and the
+ * receivers imported from webhook-service with the original URLs that still trigger them.
+ */
+export class ProjectCore {
+  readonly #names: NameClaims;
+  readonly #legacy: LegacyReceivers;
+
+  constructor(storage: Pick<ObjectStorage, "sql" | "transactionSync">) {
+    migrate(storage, PROJECT_TABLES);
+    this.#names = new NameClaims(storage.sql);
+    this.#legacy = new LegacyReceivers(storage.sql);
+  }
+
+  claimName(name: string, receiverId: string): boolean {
+    return this.#names.claimName(name, receiverId);
+  }
+
+  releaseName(name: string, receiverId: string): void {
+    this.#names.releaseName(name, receiverId);
+  }
+
+  importedAs(genericObjectId: string, keyDigest: string): string | null {
+    return this.#legacy.importedAs(genericObjectId, keyDigest);
+  }
+
+  recordImport(genericObjectId: string, keyDigest: string, route: LegacyRoute): void {
+    this.#legacy.record(genericObjectId, keyDigest, route);
+  }
+
+  legacyRoute(keyDigest: string): LegacyRoute | null {
+    return this.#legacy.route(keyDigest);
+  }
+
+  retireLegacyKey(receiverId: string): void {
+    this.#legacy.retire(receiverId);
+  }
+
+  forgetImport(receiverId: string): void {
+    this.#legacy.forget(receiverId);
+  }
+}
