@@ -29,6 +29,8 @@ export interface DriverDefinition<D extends Driver> {
    * names and values Rancher 1.6's UI and webhook-service's own types used (CONTRACT §11).
    */
   normalize?(config: Record<string, unknown>): Record<string, unknown>;
+  /** A config as webhook-service stored it, in this service's terms, for an import (CONTRACT §12). */
+  fromWebhookService?(config: Record<string, unknown>): Record<string, unknown>;
   /** The target object that owns the receivers of this config. */
   targetName(projectId: string, config: ConfigOf<D>): string;
   /**

@@ -6,6 +6,7 @@ import { isTransient } from "../cattle/failures";
 import type { GenericObject } from "../cattle/types";
 import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
+import { driverNamed } from "../drivers";
 import { sha256Hex } from "../util/sha256";
 import { receiverCreateSchema } from "./input";
 import type { Receivers } from "./manage";
@@ -33,13 +34,11 @@ const isObject = (value: unknown): value is Json =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
- * A stored config in this service's terms: webhook-service took `intervalMillis` in seconds and
- * multiplied them by 1000. Its other quirks (`azure`, a config `type`) the drivers read as they are.
+ * A stored config in this service's terms, as its driver reads webhook-service's; its other quirks
+ * (`azure`, a config `type`) the drivers take as they are.
  */
-function translated(driver: string, config: Json): Json {
-  if (driver !== "serviceUpgrade" || typeof config.intervalMillis !== "number") return config;
-  return { ...config, intervalMillis: config.intervalMillis * 1000 };
-}
+const translated = (driver: string, config: Json): Json =>
+  driverNamed(driver)?.fromWebhookService?.(config) ?? config;
 
 /** Every generic object of webhook-service's kind in the environment, page by page, as the caller may see them. */
 async function genericObjects(cattle: CattleClient, projectId: string): Promise<GenericObject[]> {

@@ -39,6 +39,11 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
   },
   executor: (context) => new ServiceUpgradeExecutor(context),
   tables: UPGRADES_TABLES,
+  // webhook-service took intervalMillis in seconds and multiplied them by 1000.
+  fromWebhookService: (config) =>
+    typeof config.intervalMillis === "number"
+      ? { ...config, intervalMillis: config.intervalMillis * 1000 }
+      : config,
   normalize(config) {
     // webhook-service called Azure Container Registry `azure`; Rancher's UI always sends an
     // addressType, which only the Alibaba format reads.
