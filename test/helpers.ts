@@ -159,3 +159,39 @@ export async function waitForActive(serviceId: string, projectId = "1a5") {
   }
   throw new Error(`service ${serviceId} stayed in transition`);
 }
+
+/** Waits for the receiver's execution `id` to leave `queued` and `pending`; upgrades take a few transitions. */
+export async function settledExecution(receiverId: string, executionId: string, projectId = "1a5") {
+  for (let i = 0; i < 150; i++) {
+    const list = await json(
+      await call(`/v1-webhooks/receivers/${receiverId}/executions?projectId=${projectId}`),
+    );
+    const execution = list.data.find((item: { id: string }) => item.id === executionId);
+    if (execution && execution.outcome !== "queued" && execution.outcome !== "pending") return execution;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`execution ${executionId} did not settle`);
+}
+
+/** A service in the emulator's environment 1a5, active, running `image` with `labels`. */
+export async function createService(name: string, image: string, labels: Record<string, string>) {
+  const response = await emulator("/v2-beta/projects/1a5/services", {
+    method: "POST",
+    headers: { authorization: `Basic ${btoa(KEYS.dev)}`, "content-type": "application/json" },
+    body: JSON.stringify({ name, scale: 1, launchConfig: { imageUuid: `docker:${image}`, labels } }),
+  });
+  if (response.status >= 300)
+    throw new Error(`creating ${name}: ${response.status} ${await response.text()}`);
+  const { id } = (await response.json()) as { id: string };
+  await waitForActive(id);
+  return id;
+}
+
+/** The image a service's primary launch config runs, without `docker:`. */
+export async function imageOf(serviceId: string) {
+  const response = await emulator(`/v2-beta/projects/1a5/services/${serviceId}`, {
+    headers: { authorization: `Basic ${btoa(KEYS.dev)}` },
+  });
+  const service = (await response.json()) as { launchConfig: { imageUuid: string } };
+  return service.launchConfig.imageUuid.replace(/^docker:/, "");
+}

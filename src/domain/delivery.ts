@@ -15,8 +15,8 @@ export interface Delivery {
   identityKey?: string;
   alertName?: string;
   alertStatus?: string;
-  /** For serviceUpgrade: what the registry says was pushed, read by the Worker. */
-  push?: Push;
+  /** For serviceUpgrade: what the registry says was pushed (an event list may hold several), read by the Worker. */
+  pushes?: Push[];
   /** For serviceUpgrade: why the payload asks for nothing (an event other than a push, say). */
   ignoredBecause?: string;
 }

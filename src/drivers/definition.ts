@@ -71,7 +71,7 @@ export type TargetProblem =
 
 export type DeliveryReading =
   /** `identity`: what names the delivery in its own payload (a registry's event id), when it does. */
-  | { ok: true; delivery: Pick<Delivery, "push" | "ignoredBecause">; identity?: string }
+  | { ok: true; delivery: Pick<Delivery, "pushes" | "ignoredBecause">; identity?: string }
   /** The body is not what this receiver's sender sends: the sender's mistake, nothing is recorded. */
   | { ok: false; message: string };
 

@@ -50,6 +50,7 @@ form.receiver { display: grid; gap: 1rem; max-width: 36rem; }
 .field [aria-invalid="true"] { border-color: var(--danger); }
 .field-error { color: var(--danger); margin: 0; font-size: .9rem; }
 .hint { color: var(--muted); font-size: .85rem; margin: 0; }
+.option-hints { list-style: none; padding: 0; margin: .25rem 0 0; }
 .row { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: 1rem; }
 fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; display: grid; gap: 1rem; }
 legend { padding: 0 .35rem; font-weight: 600; }
@@ -104,6 +105,18 @@ if (kind) {
     for (const hint of document.querySelectorAll("[data-kind-hint]")) hint.hidden = true;
   };
   kind.addEventListener("change", show);
+  show();
+}
+// Under a select whose options each have a line, show the chosen option's line only.
+for (const list of document.querySelectorAll("ul[data-hints-for]")) {
+  const select = document.getElementById(list.getAttribute("data-hints-for") || "");
+  if (!select) continue;
+  const show = () => {
+    for (const item of list.querySelectorAll("li[data-option]")) {
+      item.hidden = item.getAttribute("data-option") !== select.value;
+    }
+  };
+  select.addEventListener("change", show);
   show();
 }
 for (const select of document.querySelectorAll("select[data-autosubmit]")) {

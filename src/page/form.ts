@@ -133,8 +133,9 @@ function sent(field: ConfigField, text: string): unknown {
     case "boolean":
       return text === "on";
     case "string":
-      // Typed text is sent as typed, so an empty box is reported as empty, not as missing.
-      return text;
+      // Typed text is sent as typed, so an empty box is reported as empty, not as missing; an
+      // optional box left empty sends nothing.
+      return text === "" && !field.required ? undefined : text;
     default:
       // A select or a reference left at its placeholder sends nothing.
       return text === "" ? undefined : text;

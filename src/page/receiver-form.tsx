@@ -108,7 +108,38 @@ const ConfigControl: FC<{
       value,
       field.optionLabels?.[value] ?? value,
     ]);
-    return <SelectField {...common} options={options} />;
+    const hints = field.optionHints;
+    if (!hints) return <SelectField {...common} options={options} />;
+    // A line per option: without JavaScript all are listed, with it the chosen one's alone.
+    return (
+      <Field {...common}>
+        {(aria) => (
+          <>
+            <select
+              id={name}
+              name={name}
+              {...aria}
+              aria-describedby={[aria["aria-describedby"], `options-${name}`].filter(Boolean).join(" ")}
+            >
+              {options.map(([value, text]) => (
+                <option value={value} selected={values[name] === value}>
+                  {text}
+                </option>
+              ))}
+            </select>
+            <ul class="hint option-hints" id={`options-${name}`} data-hints-for={name}>
+              {options.map(([value, text]) =>
+                hints[value] ? (
+                  <li data-option={value}>
+                    <strong>{text}</strong>: {hints[value]}
+                  </li>
+                ) : null,
+              )}
+            </ul>
+          </>
+        )}
+      </Field>
+    );
   }
   if (field.type === "boolean") {
     return (

@@ -195,6 +195,7 @@ describe("serviceUpgrade validation", () => {
     expect(parseOrThrow(receiverCreateSchema(), upgrade()).config).toEqual({
       serviceSelector: { app: "api" },
       tag: "v1.*",
+      policy: "glob",
       payloadFormat: "dockerhub",
       batchSize: 1,
       intervalMillis: 2000,
@@ -219,6 +220,8 @@ describe("serviceUpgrade validation", () => {
     [{ tag: undefined }, "MissingRequired", "serviceUpgradeConfig.tag"],
     [{ tag: "" }, "MinLimitExceeded", "serviceUpgradeConfig.tag"],
     [{ payloadFormat: "gitlab" }, "InvalidOption", "serviceUpgradeConfig.payloadFormat"],
+    [{ policy: "newest" }, "InvalidOption", "serviceUpgradeConfig.policy"],
+    [{ tag: "", policy: "semver-minor" }, "MinLimitExceeded", "serviceUpgradeConfig.tag"],
     [{ batchSize: 0 }, "MinLimitExceeded", "serviceUpgradeConfig.batchSize"],
     [{ intervalMillis: 99 }, "MinLimitExceeded", "serviceUpgradeConfig.intervalMillis"],
     [{ intervalMillis: 2.5 }, "InvalidFormat", "serviceUpgradeConfig.intervalMillis"],

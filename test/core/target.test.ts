@@ -178,6 +178,7 @@ describe("a serviceUpgrade target", () => {
     const config = {
       serviceSelector: { app: "web" },
       tag: "1.*",
+      policy: "glob",
       payloadFormat: "dockerhub",
       batchSize: 1,
       intervalMillis: 2000,
@@ -185,7 +186,7 @@ describe("a serviceUpgrade target", () => {
     } as const;
     core.register({ id: "ru", projectId: "1a5", name: "ru", version: 1, driver: "serviceUpgrade", config });
     const queued = await clock.run(
-      core.trigger("ru", 1, { push: { repository: "myorg/web", tags: ["1.1"] } }),
+      core.trigger("ru", 1, { pushes: [{ repository: "myorg/web", tags: ["1.1"] }] }),
     );
     expect(queued).toMatchObject({
       execution: { outcome: "queued", reason: "upgrading 1s1 (web) to myorg/web:1.1" },
@@ -205,6 +206,43 @@ describe("a serviceUpgrade target", () => {
       outcome: "applied",
       reason: "upgraded 1s1 (web) to myorg/web:1.1",
       finished: clock.now(),
+    });
+  });
+
+  it("skips a queued push that a newer image overtook before its turn, under a version policy", async () => {
+    const { core, clock, cattle } = newTarget();
+    cattle.service().launchConfig = { imageUuid: "docker:myorg/web:1.0.0", labels: { app: "web" } };
+    // An upgrade started by hand waits to be finished: the push waits for it.
+    cattle.service().state = "upgraded";
+    const config = {
+      serviceSelector: { app: "web" },
+      policy: "semver-minor",
+      payloadFormat: "generic",
+      batchSize: 1,
+      intervalMillis: 2000,
+      startFirst: false,
+    } as const;
+    core.register({ id: "rv", projectId: "1a5", name: "rv", version: 1, driver: "serviceUpgrade", config });
+    const push = (tag: string) =>
+      core.trigger("rv", 1, { pushes: [{ repository: "myorg/web", tags: [tag] }] });
+    expect(await clock.run(push("1.2.0"))).toMatchObject({ execution: { outcome: "queued" } });
+    // Older than what is queued: refused at once, whatever order the registry sent them in.
+    expect(await clock.run(push("1.1.0"))).toMatchObject({
+      execution: {
+        outcome: "ignored",
+        reason: "1s1 (web): 1.1.0 is not newer than 1.2.0, already queued: a policy never downgrades",
+      },
+    });
+    await clock.run(core.alarm());
+    expect(cattle.calls.filter((call) => call.includes("upgrade"))).toEqual([]);
+    // Meanwhile that upgrade, to 1.3.0, is finished by hand.
+    cattle.service().launchConfig = { imageUuid: "docker:myorg/web:1.3.0", labels: { app: "web" } };
+    cattle.service().state = "active";
+    await clock.run(core.alarm());
+    expect(cattle.calls.filter((call) => call.includes("upgrade"))).toEqual([]);
+    expect(core.executions("rv")[1]).toMatchObject({
+      outcome: "ignored",
+      reason: "1s1 (web) skipped: 1.2.0 is not newer than the running 1.3.0: a policy never downgrades",
     });
   });
 });

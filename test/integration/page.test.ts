@@ -331,10 +331,55 @@ describe("the Upgrade a Service form", () => {
     expect(html).toMatch(
       /id="error-serviceUpgradeConfig.serviceSelector">Service labels must name at least one label/,
     );
-    expect(html).toMatch(/id="error-serviceUpgradeConfig.tag">Tag must not be empty/);
+    expect(html).toMatch(
+      /id="error-serviceUpgradeConfig.tag">Tag is required unless policy is semver-major, semver-minor or semver-patch/,
+    );
     expect(html).toMatch(
       /id="error-serviceUpgradeConfig.intervalMillis">Batch interval \(ms\) must be at least 100/,
     );
+  });
+});
+
+describe("the Upgrade a Service form's registries and policies", () => {
+  it("lists every registry with where its sender is configured, and every policy", async () => {
+    const html = await (await call("/receivers/new?projectId=1a5")).text();
+    for (const [format, words] of [
+      ["distribution", "gitlab.rb"],
+      ["harbor", "Webhooks → New Webhook"],
+      ["ecr", "API destination"],
+      ["gar", "Pub/Sub push subscription"],
+      ["generic", "From a CI job"],
+      ["dockerhub", "In Docker Hub"],
+    ]) {
+      expect(html).toMatch(new RegExp(`<option value="${format}"`));
+      expect(html).toMatch(new RegExp(`<li data-option="${format}"><strong>[^<]+</strong>: [^<]*${words}`));
+    }
+    expect(html).toMatch(/<option value="semver-minor"[^>]*>Newer versions, same major<\/option>/);
+  });
+
+  it("creates a receiver with a version policy and no tag", async () => {
+    const name = uniqueName("page-policy");
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name,
+        driver: "serviceUpgrade",
+        "serviceUpgradeConfig.serviceSelector": "app=web",
+        "serviceUpgradeConfig.payloadFormat": "harbor",
+        "serviceUpgradeConfig.policy": "semver-minor",
+        "serviceUpgradeConfig.tag": "",
+        "serviceUpgradeConfig.batchSize": "1",
+        "serviceUpgradeConfig.intervalMillis": "2000",
+      }),
+    );
+    expectRedirectTo(response, "done=created");
+    expect(await response.text()).toContain(
+      "services app=web on Harbor pushes of newer versions (semver-minor)",
+    );
+    const list = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
+    const created = list.data.find((receiver: { name: string }) => receiver.name === name);
+    expect(created.serviceUpgradeConfig).toMatchObject({ policy: "semver-minor", payloadFormat: "harbor" });
+    expect(created.serviceUpgradeConfig).not.toHaveProperty("tag");
   });
 });
 

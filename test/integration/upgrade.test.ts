@@ -1,7 +1,17 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { acrPush, dockerHubPush, ghcrPackageEvent } from "../fixtures/pushes";
-import { call, EMULATOR, json, KEYS, resetEmulator, setFaults, trigger, uniqueName } from "../helpers";
+import {
+  call,
+  EMULATOR,
+  json,
+  KEYS,
+  resetEmulator,
+  setFaults,
+  settledExecution,
+  trigger,
+  uniqueName,
+} from "../helpers";
 
 beforeEach(async () => {
   await resetEmulator();
@@ -38,17 +48,6 @@ async function service(id: string) {
   return json(response);
 }
 
-/** Waits for the receiver's execution `id` to leave `queued`; upgrades take a few transitions. */
-async function settled(receiverId: string, executionId: string) {
-  for (let i = 0; i < 150; i++) {
-    const list = await json(await call(`/v1-webhooks/receivers/${receiverId}/executions?projectId=1a5`));
-    const execution = list.data.find((item: { id: string }) => item.id === executionId);
-    if (execution && execution.outcome !== "queued") return execution;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`execution ${executionId} stayed queued`);
-}
-
 describe("serviceUpgrade", () => {
   it("upgrades every matching service to the pushed tag and follows it to the end", async () => {
     const receiver = await createUpgradeReceiver({ batchSize: 1, startFirst: true });
@@ -58,7 +57,7 @@ describe("serviceUpgrade", () => {
     expect(queued).toMatchObject({ type: "execution", outcome: "queued", driver: "serviceUpgrade" });
     expect(queued.reason).toBe("upgrading 1s5 (api), 1s6 (worker) to myorg/api:1.1.0");
 
-    const done = await settled(receiver.id, queued.id);
+    const done = await settledExecution(receiver.id, queued.id);
     expect(done).toMatchObject({
       outcome: "applied",
       reason: "upgraded 1s5 (api), 1s6 (worker) to myorg/api:1.1.0",
@@ -80,7 +79,7 @@ describe("serviceUpgrade", () => {
     const receiver = await createUpgradeReceiver({ serviceSelector: { app: "api" }, tag: "*" });
     const queued = await json(await push(receiver.url, dockerHubPush("myorg/sidecar", "2.2")));
     expect(queued.reason).toBe("upgrading 1s5 (api) to myorg/sidecar:2.2");
-    expect(await settled(receiver.id, queued.id)).toMatchObject({ outcome: "applied" });
+    expect(await settledExecution(receiver.id, queued.id)).toMatchObject({ outcome: "applied" });
     const upgraded = await service("1s5");
     expect(upgraded.secondaryLaunchConfigs[0].imageUuid).toBe("docker:myorg/sidecar:2.2");
     expect(upgraded.launchConfig.imageUuid).toBe("docker:myorg/api:1.0.0");
@@ -126,7 +125,7 @@ describe("serviceUpgrade", () => {
     const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
     await setFaults({ upgradeFailure: "pull access denied for myorg/api" } as never);
     const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.9.9")));
-    const failed = await settled(receiver.id, queued.id);
+    const failed = await settledExecution(receiver.id, queued.id);
     expect(failed.outcome).toBe("failed");
     expect(failed.reason).toBe(
       "upgrade of 1s6 (worker) to myorg/api:1.9.9 failed: pull access denied for myorg/api",
@@ -138,8 +137,8 @@ describe("serviceUpgrade", () => {
     const first = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
     const second = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.2.0")));
     expect([first.outcome, second.outcome]).toEqual(["queued", "queued"]);
-    const firstDone = await settled(receiver.id, first.id);
-    const secondDone = await settled(receiver.id, second.id);
+    const firstDone = await settledExecution(receiver.id, first.id);
+    const secondDone = await settledExecution(receiver.id, second.id);
     expect(firstDone.outcome).toBe("applied");
     expect(secondDone.outcome).toBe("applied");
     expect(secondDone.finishedTS).toBeGreaterThan(firstDone.finishedTS);
@@ -150,7 +149,7 @@ describe("serviceUpgrade", () => {
     const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
     const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.3.0")));
     await evictDurableObject(env.TARGETS.getByName("serviceUpgrade:1a5"));
-    expect(await settled(receiver.id, queued.id)).toMatchObject({ outcome: "applied" });
+    expect(await settledExecution(receiver.id, queued.id)).toMatchObject({ outcome: "applied" });
     expect((await service("1s6")).state).toBe("active");
   });
 
@@ -170,7 +169,7 @@ describe("serviceUpgrade", () => {
     // A new service takes a transition to become active; the push waits for it.
     const queued = await json(await push(receiver.url, ghcrPackageEvent("1.4.0")));
     expect(queued.reason).toBe(`upgrading ${id} (gh-api) to ghcr.io/myorg/api:1.4.0`);
-    expect(await settled(receiver.id, queued.id)).toMatchObject({ outcome: "applied" });
+    expect(await settledExecution(receiver.id, queued.id)).toMatchObject({ outcome: "applied" });
     expect((await service(id)).launchConfig.imageUuid).toBe("docker:ghcr.io/myorg/api:1.4.0");
   });
 

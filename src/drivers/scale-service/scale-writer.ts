@@ -119,7 +119,7 @@ export class ScaleWriter {
       );
     }
     this.#target ??= { projectId: receiver.projectId, serviceId: receiver.config.serviceId };
-    const { push: _push, ignoredBecause: _ignored, ...kept } = delivery;
+    const { pushes: _pushes, ignoredBecause: _ignored, ...kept } = delivery;
     const step: Step = {
       stored: {
         seq: ++this.#seq,
@@ -161,7 +161,10 @@ export class ScaleWriter {
 
   /** A trigger of a receiver deleted or regenerated before it was written: refused, or failed if acknowledged. */
   #refuse(step: Step, change: "deleted" | "regenerated"): void {
-    if (step.answer) return this.#answer(step, { kind: "revoked" });
+    if (step.answer) {
+      this.#answer(step, { kind: "revoked" });
+      return;
+    }
     const executionId = step.stored.executionId;
     if (!executionId) return;
     this.#log.dropPending(executionId);
@@ -204,13 +207,17 @@ export class ScaleWriter {
     if (!step.answer) return;
     const write = this.#write;
     if (write?.planned.some(([planned]) => planned === step)) {
-      return this.#acknowledge(
+      this.#acknowledge(
         step,
         `scale ${write.from} → ${write.to} was written to Cattle, which has not confirmed it yet`,
       );
+      return;
     }
     if (!this.#queue.includes(step)) return;
-    if (this.#reachable) return this.#acknowledge(step, this.#waitingFor);
+    if (this.#reachable) {
+      this.#acknowledge(step, this.#waitingFor);
+      return;
+    }
     this.#queue = this.#queue.filter((queued) => queued !== step);
     this.#answer(
       step,
@@ -426,7 +433,8 @@ export class ScaleWriter {
     const planned = batch.map((step, i): [Step, BatchStep] => [step, plan.steps[i] as BatchStep]);
     if (plan.final === current) {
       history.applied(cooldowns);
-      return this.#settle(planned);
+      this.#settle(planned);
+      return;
     }
     const write: Write = {
       from: current,

@@ -2,12 +2,16 @@ import { z } from "zod";
 import { lazy } from "../../util/lazy";
 import { configType, count, labelSelector, maxTriggersPerMinute } from "../shared/config";
 import { PAYLOAD_FORMAT_NAMES, PAYLOAD_FORMATS } from "./formats";
+import { isSemanticPolicy, POLICIES } from "./policy";
 
 const ADDRESS_TYPES = ["registry", "registry-internal", "registry-vpc"] as const;
 export type AddressType = (typeof ADDRESS_TYPES)[number];
 
 const FORMAT_LABELS = Object.fromEntries(
   PAYLOAD_FORMAT_NAMES.map((format) => [format, PAYLOAD_FORMATS[format].label]),
+);
+const FORMAT_HINTS = Object.fromEntries(
+  PAYLOAD_FORMAT_NAMES.map((format) => [format, PAYLOAD_FORMATS[format].hint]),
 );
 
 export const serviceUpgradeConfigSchema = lazy(() =>
@@ -19,15 +23,35 @@ export const serviceUpgradeConfigSchema = lazy(() =>
         hint: "One label per line, such as app=web; a name alone matches any value. Services with all of them and an image of the pushed repository are upgraded.",
         description: "labels a service must have (an empty value matches any value)",
       }),
-      tag: z.string().trim().min(1).max(128).meta({
+      tag: z.string().trim().min(1).max(128).optional().meta({
         label: "Tag",
-        hint: "An exact tag, or a pattern such as v1.* or *.",
-        description: "an exact tag or a glob such as v1.*",
+        hint: "An exact tag, or a pattern such as v1.* or *. Optional with a semantic version policy.",
+        description: "an exact tag or a glob such as v1.*; optional with a semver policy",
       }),
+      policy: z
+        .enum(POLICIES)
+        .default("glob")
+        .meta({
+          label: "Version policy",
+          description: "glob: any tag the pattern matches; semver-*: only newer versions in that range",
+          optionLabels: {
+            glob: "Any tag matching the pattern",
+            "semver-major": "Newer versions (any)",
+            "semver-minor": "Newer versions, same major",
+            "semver-patch": "Newer versions, same minor",
+          },
+          optionHints: {
+            glob: "Every push of a matching tag upgrades, even to an older one.",
+            "semver-major":
+              "1.4.2 → 1.4.3, 1.5.0 or 2.0.0; never down, never to a pre-release or another variant.",
+            "semver-minor": "1.4.2 → 1.4.3 or 1.5.0, not 2.0.0; never down.",
+            "semver-patch": "1.4.2 → 1.4.3, not 1.5.0; never down.",
+          },
+        }),
       payloadFormat: z
         .enum(PAYLOAD_FORMAT_NAMES)
         .default("dockerhub")
-        .meta({ label: "Registry", optionLabels: FORMAT_LABELS }),
+        .meta({ label: "Registry", optionLabels: FORMAT_LABELS, optionHints: FORMAT_HINTS }),
       addressType: z
         .enum(ADDRESS_TYPES)
         .optional()
@@ -42,6 +66,16 @@ export const serviceUpgradeConfigSchema = lazy(() =>
       intervalMillis: count(100).default(2000).meta({ label: "Batch interval (ms)" }),
       startFirst: z.boolean().default(false).meta({ label: "Start new containers first" }),
       maxTriggersPerMinute: maxTriggersPerMinute(),
+    })
+    .superRefine((config, ctx) => {
+      if (config.tag === undefined && !isSemanticPolicy(config.policy)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["tag"],
+          message: "is required unless policy is semver-major, semver-minor or semver-patch",
+          params: { code: "MissingRequired", prefixField: true },
+        });
+      }
     })
     .transform(({ type: _type, addressType, ...config }) => ({
       ...config,

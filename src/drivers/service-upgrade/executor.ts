@@ -1,10 +1,12 @@
 import { describeFailure, isTransient } from "../../cattle/failures";
-import type { Delivery } from "../../domain/delivery";
+import type { Service } from "../../cattle/types";
+import type { Delivery, Push } from "../../domain/delivery";
 import { type Execution, failed, ignored } from "../../domain/execution";
 import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
-import { noMatchReason, planServiceUpgrade, tagMatches } from "./images";
+import { noMatchReason, normalizeRepository, planServiceUpgrade, runningTag, tagMatches } from "./images";
+import { isSemanticPolicy, newestAdmitted, parseVersion } from "./policy";
 import { advance, isOpen, type UpgradeJob, UpgradeQueue } from "./upgrade-queue";
 
 type UpgradeReceiver = LiveReceiverOf<"serviceUpgrade">;
@@ -15,6 +17,36 @@ const RETRY_AFTER_SECONDS = 5;
 /** How often a running upgrade is looked at, at most and at least. */
 const UPGRADE_POLL_MIN_MS = 250;
 const UPGRADE_POLL_MAX_MS = 5_000;
+
+/**
+ * The pushes a receiver considers, their tags narrowed to those its pattern matches (and, under a
+ * semantic policy, to versions), the pushes of one repository merged; or why none is left.
+ */
+function wantedPushes(
+  pushes: readonly Push[],
+  config: UpgradeReceiver["config"],
+): { ok: true; pushes: Push[] } | { ok: false; reason: string } {
+  const byRepository = new Map<string, Push>();
+  for (const push of pushes) {
+    const tags = push.tags.filter((tag) => config.tag === undefined || tagMatches(config.tag, tag));
+    const key = normalizeRepository(push.repository);
+    const known = byRepository.get(key);
+    byRepository.set(key, {
+      repository: known?.repository ?? push.repository,
+      tags: [...(known?.tags ?? []), ...tags],
+    });
+  }
+  const all = pushes.flatMap((push) => push.tags).join(", ");
+  const matching = [...byRepository.values()].filter((push) => push.tags.length > 0);
+  if (matching.length === 0) return { ok: false, reason: `pushed tag ${all} does not match ${config.tag}` };
+  if (!isSemanticPolicy(config.policy)) return { ok: true, pushes: matching };
+  const versions = matching
+    .map((push) => ({ ...push, tags: push.tags.filter((tag) => parseVersion(tag) !== null) }))
+    .filter((push) => push.tags.length > 0);
+  if (versions.length === 0)
+    return { ok: false, reason: `pushed tag ${all} is not a semantic version (policy ${config.policy})` };
+  return { ok: true, pushes: versions };
+}
 
 /**
  * The upgrades of one environment. A push is decided at once (ignored, or queued for the services
@@ -35,10 +67,10 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     const ignore = (reason: string) =>
       history.record([{ receiver, delivery, decision: ignored(reason) }])[0] as TriggerResult;
     if (delivery.ignoredBecause) return ignore(delivery.ignoredBecause);
-    const push = delivery.push;
-    if (!push) return ignore("the delivery is not a registry push");
-    const tag = push.tags.find((candidate) => tagMatches(config.tag, candidate));
-    if (tag === undefined) return ignore(`pushed tag ${push.tags.join(", ")} does not match ${config.tag}`);
+    const pushes = delivery.pushes ?? [];
+    if (pushes.length === 0) return ignore("the delivery is not a registry push");
+    const wanted = wantedPushes(pushes, config);
+    if (!wanted.ok) return ignore(wanted.reason);
 
     const listed = await this.#context
       .cattle(clock.now() + LIST_DEADLINE_MS)
@@ -55,26 +87,35 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
         retryAfterSeconds: RETRY_AFTER_SECONDS,
       };
     }
-    const concerned = listed.value.data.filter(
-      (service) => planServiceUpgrade(service, push.repository, tag, config) !== null,
-    );
-    if (concerned.length === 0) return ignore(noMatchReason(config.serviceSelector, push.repository));
+    const plans: Plan[] = [];
+    const refusals: string[] = [];
+    for (const service of listed.value.data) {
+      for (const push of wanted.pushes) {
+        const tag = this.#tagFor(service, push, config);
+        if (tag === null) continue;
+        if (!tag.ok) refusals.push(`${service.id} (${service.name}): ${tag.reason}`);
+        else plans.push({ service, repository: push.repository, tag: tag.tag });
+      }
+    }
+    if (plans.length === 0) {
+      return ignore(
+        refusals.length > 0
+          ? refusals.join("; ")
+          : noMatchReason(config.serviceSelector, wanted.pushes.map((push) => push.repository).join(", ")),
+      );
+    }
 
-    const names = concerned.map((service) => `${service.id} (${service.name})`).join(", ");
     const now = clock.now();
-    const decision = {
-      outcome: "queued" as const,
-      reason: `upgrading ${names} to ${push.repository}:${tag}`,
-    };
+    const decision = { outcome: "queued" as const, reason: `upgrading ${describePlans(plans)}` };
     const [result] = history.record([{ receiver, delivery, decision }], ([execution]) => {
-      for (const service of concerned) {
+      for (const { service, repository, tag } of plans) {
         this.#upgrades.add({
           executionId: execution?.id ?? "",
           receiverId: receiver.id,
           projectId: receiver.projectId,
           serviceId: service.id,
           serviceName: service.name,
-          repository: push.repository,
+          repository,
           tag,
           settings: config,
           phase: "waiting",
@@ -84,6 +125,18 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     });
     await this.#context.storage.setAlarm(now);
     return result as TriggerResult;
+  }
+
+  /**
+   * The pushed tag `service` would move to, or why its policy refuses every one; null if the
+   * service is not concerned (other labels, another image).
+   */
+  #tagFor(service: Service, push: Push, config: UpgradeReceiver["config"]): Verdict | null {
+    const first = push.tags[0] as string;
+    if (planServiceUpgrade(service, push.repository, first, config) === null) return null;
+    if (!isSemanticPolicy(config.policy)) return { ok: true, tag: first };
+    const queued = this.#upgrades.queuedTags(service.id, push.repository);
+    return newestAdmitted(config.policy, runningTag(service, push.repository), push.tags, queued);
   }
 
   /** Advances every running upgrade one step and comes back while any is still open. */
@@ -109,35 +162,57 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     }
   }
 
-  /** Once every upgrade of a push has ended, its execution says how: applied, or failed and why. */
+  /** Once every upgrade of a push has ended, its execution says how: applied, ignored, or failed and why. */
   #close(executionId: string): void {
     const jobs = this.#upgrades.ofExecution(executionId);
     if (jobs.some(isOpen)) return;
-    const failures = jobs.filter((job) => job.phase === "failed");
-    const first = jobs[0] as UpgradeJob;
-    const target = `${first.repository}:${first.tag}`;
     const finished = this.#context.clock.now();
     this.#context.history.rewrite(
       executionId,
-      (execution): Execution =>
-        failures.length === 0
-          ? {
-              ...execution,
-              outcome: "applied",
-              reason: `upgraded ${jobs.map((job) => `${job.serviceId} (${job.serviceName})`).join(", ")} to ${target}`,
-              finished,
-            }
-          : {
-              ...execution,
-              outcome: "failed",
-              reason: failures
-                .map(
-                  (job) =>
-                    `upgrade of ${job.serviceId} (${job.serviceName}) to ${target} failed: ${job.message}`,
-                )
-                .join("; "),
-              finished,
-            },
+      (execution): Execution => ({
+        ...execution,
+        ...closing(jobs),
+        finished,
+      }),
     );
   }
+}
+
+type Plan = { service: Service; repository: string; tag: string };
+type Verdict = { ok: true; tag: string } | { ok: false; reason: string };
+
+const named = (job: { serviceId: string; serviceName: string }) => `${job.serviceId} (${job.serviceName})`;
+
+/** `1s5 (web), 1s6 (api) to team/web:1.4.3; 1s7 (db) to …`, one group per image. */
+function describePlans(
+  plans: readonly { serviceId: string; serviceName: string; repository: string; tag: string }[] | Plan[],
+): string {
+  const groups = new Map<string, string[]>();
+  for (const plan of plans) {
+    const job = "service" in plan ? { serviceId: plan.service.id, serviceName: plan.service.name } : plan;
+    const image = `${plan.repository}:${plan.tag}`;
+    groups.set(image, [...(groups.get(image) ?? []), named(job)]);
+  }
+  return [...groups].map(([image, services]) => `${services.join(", ")} to ${image}`).join("; ");
+}
+
+/** How the upgrades of one push ended, in one execution. */
+function closing(jobs: UpgradeJob[]): Pick<Execution, "outcome" | "reason"> {
+  const failures = jobs.filter((job) => job.phase === "failed");
+  const skipped = jobs.filter((job) => job.phase === "skipped");
+  const done = jobs.filter((job) => job.phase === "done");
+  const skipNotes = skipped.map((job) => `${named(job)} skipped: ${job.message}`);
+  if (failures.length > 0) {
+    return {
+      outcome: "failed",
+      reason: failures
+        .map((job) => `upgrade of ${named(job)} to ${job.repository}:${job.tag} failed: ${job.message}`)
+        .join("; "),
+    };
+  }
+  if (done.length === 0) return { outcome: "ignored", reason: skipNotes.join("; ") };
+  return {
+    outcome: "applied",
+    reason: [`upgraded ${describePlans(done)}`, ...skipNotes].join("; "),
+  };
 }

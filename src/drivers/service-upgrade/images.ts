@@ -1,5 +1,6 @@
 import type { LaunchConfig, Service } from "../../cattle/types";
 import { describeSelector, selectorMatches } from "../shared/selectors";
+import type { Policy } from "./policy";
 
 export const PULL_IMAGE_LABEL = "io.rancher.container.pull_image";
 
@@ -42,17 +43,40 @@ const sameRepository = (config: LaunchConfig | null | undefined, repository: str
   return image !== null && normalizeRepository(image.repository) === normalizeRepository(repository);
 };
 
+/** The config with its image moved to `tag`: the repository keeps the service's own spelling. */
 const upgraded = (config: LaunchConfig, repository: string, tag: string): LaunchConfig => ({
   ...config,
-  imageUuid: `docker:${repository}:${tag}`,
+  imageUuid: `docker:${parseImage(config.imageUuid)?.repository ?? repository}:${tag}`,
   labels: { ...(config.labels ?? {}), [PULL_IMAGE_LABEL]: "always" },
 });
+
+/** The launch configs of a service, primary first, that run an image of `repository`. */
+const configsOf = (service: Service, repository: string): LaunchConfig[] =>
+  [service.launchConfig, ...(service.secondaryLaunchConfigs ?? [])].filter(
+    (config): config is LaunchConfig => config !== undefined && sameRepository(config, repository),
+  );
+
+/** The tag the service runs of `repository` (its primary's, else its first sidekick's), if any. */
+export const runningTag = (service: Service, repository: string): string | undefined =>
+  parseImage(configsOf(service, repository)[0]?.imageUuid)?.tag;
+
+/** Whether every config of the service that runs `repository` runs it at `tag` already. */
+export const runsTag = (service: Service, repository: string, tag: string): boolean => {
+  const configs = configsOf(service, repository);
+  return configs.length > 0 && configs.every((config) => parseImage(config.imageUuid)?.tag === tag);
+};
+
+/** The same repository, whichever way each side spells it. */
+export const sameRepositoryName = (a: string, b: string): boolean =>
+  normalizeRepository(a) === normalizeRepository(b);
 
 export interface UpgradeSettings {
   serviceSelector: Record<string, string>;
   batchSize: number;
   intervalMillis: number;
   startFirst: boolean;
+  /** Absent in upgrades queued before policies existed: glob. */
+  policy?: Policy;
 }
 
 /** The body of Cattle's `upgrade` action for one service. */
@@ -69,8 +93,9 @@ export interface UpgradeRequest {
 /**
  * What upgrading `service` to `repository:tag` means, or null if the service is not concerned:
  * its labels must match the selector and at least one of its launch configs (the primary or a
- * sidekick) must run an image of the pushed repository. Only those configs change; the image keeps
- * the spelling the registry used, and `pull_image=always` makes the hosts fetch the new layers.
+ * sidekick) must run an image of the pushed repository. Only those configs change, only in their
+ * tag (the repository keeps the service's spelling), and `pull_image=always` makes the hosts fetch
+ * the new layers.
  */
 export function planServiceUpgrade(
   service: Service,

@@ -5,8 +5,12 @@ import { describeSelector } from "../shared/selectors";
 import { serviceUpgradeConfigSchema } from "./config";
 import { ServiceUpgradeExecutor } from "./executor";
 import { PAYLOAD_FORMATS, parsePush } from "./formats";
+import type { Policy } from "./policy";
 import { resolveServiceUpgradeTarget, serviceUpgradeTarget } from "./target";
 import { UPGRADES_TABLES } from "./upgrade-queue";
+
+const describeTags = ({ tag, policy }: { tag?: string; policy: Policy }): string =>
+  policy === "glob" ? `tag ${tag}` : `newer versions (${policy})${tag ? ` matching ${tag}` : ""}`;
 
 /** Upgrade a Service: on a registry push, the matching services are upgraded to the pushed image. */
 export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
@@ -33,7 +37,7 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
     if (result.ok === "ignored") return { ok: true, delivery: { ignoredBecause: result.reason } };
     return {
       ok: true,
-      delivery: { push: result.push },
+      delivery: { pushes: result.pushes },
       ...(result.identity ? { identity: result.identity } : {}),
     };
   },
@@ -56,11 +60,12 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
     };
   },
   describe: (config) =>
-    `services ${describeSelector(config.serviceSelector, ", ")} on ${PAYLOAD_FORMATS[config.payloadFormat].label} pushes of tag ${config.tag}, ${config.batchSize} at a time every ${config.intervalMillis} ms`,
+    `services ${describeSelector(config.serviceSelector, ", ")} on ${PAYLOAD_FORMATS[config.payloadFormat].label} pushes of ${describeTags(config)}, ${config.batchSize} at a time every ${config.intervalMillis} ms`,
   fieldset: {
     rows: [
       ["serviceSelector"],
-      ["tag", "payloadFormat", "addressType"],
+      ["payloadFormat", "addressType"],
+      ["policy", "tag"],
       ["batchSize", "intervalMillis", "startFirst"],
     ],
     sendOnlyWhen: { addressType: (value) => value("payloadFormat") === "alicloud" },

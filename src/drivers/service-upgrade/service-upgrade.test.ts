@@ -21,29 +21,29 @@ describe("parsePush", () => {
   it("reads each registry's payload", () => {
     expect(parsePush("dockerhub", "registry", dockerHubPush())).toEqual({
       ok: true,
-      push: { repository: "myorg/api", tags: ["1.1.0"] },
+      pushes: [{ repository: "myorg/api", tags: ["1.1.0"] }],
       identity: "https://registry.hub.docker.com/u/myorg/api/hook/abc/\n1795428000\n1.1.0",
     });
     expect(parsePush("quay", "registry", quayPush())).toEqual({
       ok: true,
-      push: { repository: "quay.io/myorg/api", tags: ["1.1.0", "latest"] },
+      pushes: [{ repository: "quay.io/myorg/api", tags: ["1.1.0", "latest"] }],
     });
     expect(parsePush("quay", "registry", quayPush({ "2.0": {}, stable: {} }))).toMatchObject({
-      push: { tags: ["2.0", "stable"] },
+      pushes: [{ tags: ["2.0", "stable"] }],
     });
     expect(parsePush("acr", "registry", acrPush())).toEqual({
       ok: true,
-      push: { repository: "myregistry.azurecr.io/api", tags: ["1.1.0"] },
+      pushes: [{ repository: "myregistry.azurecr.io/api", tags: ["1.1.0"] }],
       identity: "cb8c3971-9adc-488b-xxxx-43cbb4974ff5",
     });
     expect(parsePush("alicloud", "registry-vpc", alicloudPush())).toMatchObject({
       ok: true,
-      push: { repository: "registry-vpc.cn-hangzhou.aliyuncs.com/myorg/api", tags: ["1.1.0"] },
+      pushes: [{ repository: "registry-vpc.cn-hangzhou.aliyuncs.com/myorg/api", tags: ["1.1.0"] }],
       identity: expect.stringContaining("2026-11-23 10:00:00"),
     });
     expect(parsePush("ghcr", "registry", ghcrPackageEvent())).toEqual({
       ok: true,
-      push: { repository: "ghcr.io/myorg/api", tags: ["1.1.0"] },
+      pushes: [{ repository: "ghcr.io/myorg/api", tags: ["1.1.0"] }],
     });
     // GitHub names the delivery in a header; the package event has no name of its own.
     expect(parsePush("ghcr", "registry", ghcrPackageEvent(), { "x-github-delivery": "d-1" })).toMatchObject({
@@ -171,7 +171,8 @@ describe("planServiceUpgrade", () => {
     expect(plan?.inServiceStrategy.secondaryLaunchConfigs).toEqual([
       {
         name: "api-sidecar",
-        imageUuid: "docker:docker.io/myorg/sidecar:2.2",
+        // The service's own spelling of the repository stays; only the tag moves.
+        imageUuid: "docker:myorg/sidecar:2.2",
         labels: { app: "api", "io.rancher.container.pull_image": "always" },
       },
     ]);

@@ -3,7 +3,8 @@ import { describeFailure, meaningOf } from "../../cattle/failures";
 import type { Service } from "../../cattle/types";
 import type { TableSet } from "../../storage/migrations";
 import type { SqlLike } from "../../storage/object-storage";
-import { planServiceUpgrade, type UpgradeSettings } from "./images";
+import { planServiceUpgrade, runningTag, runsTag, sameRepositoryName, type UpgradeSettings } from "./images";
+import { admits, isSemanticPolicy } from "./policy";
 
 /** One service's upgrade for one push: the job as JSON, with the columns it is looked up by. */
 export type UpgradeRow = {
@@ -52,8 +53,11 @@ export const UPGRADES_TABLES: TableSet = {
   ],
 };
 
-/** waiting → upgrading → finishing → done, or failed from any of them. */
-export type Phase = "waiting" | "upgrading" | "finishing" | "done" | "failed";
+/**
+ * waiting → upgrading → finishing → done, or failed from any of them; skipped when, by the time
+ * its turn came, the service ran a version its policy does not leave for the pushed one.
+ */
+export type Phase = "waiting" | "upgrading" | "finishing" | "done" | "failed" | "skipped";
 
 export interface UpgradeJob {
   seq?: number;
@@ -124,6 +128,19 @@ export class UpgradeQueue {
       .map((row) => ({ ...(JSON.parse(row.job) as UpgradeJob), seq: row.seq }));
   }
 
+  /** The tags that open upgrades of a service will move `repository` to, oldest first. */
+  queuedTags(serviceId: string, repository: string): string[] {
+    return this.sql
+      .exec<Pick<UpgradeRow, "job">>(
+        "SELECT job FROM upgrades WHERE service_id = ? AND phase IN ('waiting', 'upgrading', 'finishing') ORDER BY seq",
+        serviceId,
+      )
+      .toArray()
+      .map((row) => JSON.parse(row.job) as UpgradeJob)
+      .filter((job) => sameRepositoryName(job.repository, repository))
+      .map((job) => job.tag);
+  }
+
   hasOpen(): boolean {
     return (
       this.sql
@@ -135,21 +152,13 @@ export class UpgradeQueue {
   /** Finished jobs are kept a day for the record, then dropped. */
   prune(now: number): void {
     this.sql.exec(
-      "DELETE FROM upgrades WHERE phase IN ('done', 'failed') AND progressed < ?",
+      "DELETE FROM upgrades WHERE phase IN ('done', 'failed', 'skipped') AND progressed < ?",
       now - 24 * 3_600_000,
     );
   }
 }
 
 const UPGRADE_STATES = new Set(["upgrading", "upgraded"]);
-
-/** Whether a launch config of the service (primary or sidekick) runs the job's image already. */
-const runsImage = (service: Service, job: UpgradeJob): boolean => {
-  const image = `docker:${job.repository}:${job.tag}`;
-  return [service.launchConfig, ...(service.secondaryLaunchConfigs ?? [])].some(
-    (config) => config?.imageUuid === image,
-  );
-};
 
 const failed = (job: UpgradeJob, message: string, now: number): UpgradeJob => ({
   ...job,
@@ -202,7 +211,7 @@ export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): 
 /** Plans the upgrade from the service as it is now (an earlier push may have changed it) and starts it. */
 async function start(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<UpgradeJob> {
   // An upgrade action whose answer was lost: Cattle shows the service upgrading to this very image.
-  if (UPGRADE_STATES.has(service.state ?? "") && runsImage(service, job)) {
+  if (UPGRADE_STATES.has(service.state ?? "") && runsTag(service, job.repository, job.tag)) {
     return { ...job, phase: "upgrading", progressed: now };
   }
   if (service.state !== "active") {
@@ -210,6 +219,21 @@ async function start(job: UpgradeJob, service: Service, cattle: CattleApi, now: 
     return now - job.progressed > STALL_MS
       ? failed(job, `service stayed ${service.state} for 30 minutes`, now)
       : job;
+  }
+  // The service may have moved since the push was queued (by hand, or by another receiver): a
+  // policy looks again, so that nothing older than what runs now replaces it.
+  const policy = job.settings.policy;
+  if (isSemanticPolicy(policy)) {
+    const running = runningTag(service, job.repository);
+    if (running === job.tag && runsTag(service, job.repository, job.tag))
+      return {
+        ...job,
+        phase: "done",
+        message: `service ${job.serviceId} already runs ${job.tag}`,
+        progressed: now,
+      };
+    const verdict = admits(policy, running, job.tag);
+    if (!verdict.ok) return { ...job, phase: "skipped", message: verdict.reason, progressed: now };
   }
   const request = planServiceUpgrade(service, job.repository, job.tag, job.settings);
   if (!request)

@@ -17,6 +17,8 @@ declare module "zod" {
     rancher?: { default?: unknown; nullable?: boolean };
     /** Words for enum values in the form's select. */
     optionLabels?: Record<string, string>;
+    /** One line per enum value, shown under the select for the chosen one. */
+    optionHints?: Record<string, string>;
     /** A control other than the one the type implies: the environment's scalable services. */
     control?: "service";
     /** What the empty form shows, when it is not the default. */
@@ -41,6 +43,7 @@ export interface ConfigField {
   label: string;
   hint?: string;
   optionLabels?: Record<string, string>;
+  optionHints?: Record<string, string>;
   control?: "service";
   formValue?: string;
 }
@@ -94,7 +97,14 @@ export function configFields(schema: z.ZodType): ConfigField[] {
       if (property.minLength !== undefined) field.minLength = property.minLength;
       if (property.maxLength !== undefined) field.maxLength = property.maxLength;
       if (options) field.options = options;
-      for (const key of ["description", "hint", "optionLabels", "control", "formValue"] as const) {
+      for (const key of [
+        "description",
+        "hint",
+        "optionLabels",
+        "optionHints",
+        "control",
+        "formValue",
+      ] as const) {
         if (property[key] !== undefined) Object.assign(field, { [key]: property[key] });
       }
       return field;

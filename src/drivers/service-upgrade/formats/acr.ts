@@ -5,6 +5,7 @@ import { at, text } from "./json";
 export const acr: PayloadFormatDefinition = {
   label: "Azure Container Registry",
   payload: "an Azure Container Registry push",
+  hint: "In Azure: the registry → Webhooks → Add, action push, the receiver's URL as the service URI.",
   read(body) {
     const action = text(body.action);
     if (action !== undefined && action !== "push")
@@ -19,7 +20,7 @@ export const acr: PayloadFormatDefinition = {
     const identity = text(body.id);
     return {
       ok: true,
-      push: { repository: `${host}/${name}`, tags: [tag] },
+      pushes: [{ repository: `${host}/${name}`, tags: [tag] }],
       ...(identity ? { identity } : {}),
     };
   },

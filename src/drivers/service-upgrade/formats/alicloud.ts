@@ -8,6 +8,7 @@ import { at, text } from "./json";
 export const alicloud: PayloadFormatDefinition = {
   label: "Alibaba Cloud Container Registry",
   payload: "an Alibaba Cloud Container Registry push",
+  hint: "In Alibaba Cloud Container Registry: the repository → Triggers, with the receiver's URL.",
   read(body, { addressType }) {
     const region = text(at(body, "repository", "region"));
     if (!region) return missing(this, "repository.region");
@@ -21,7 +22,7 @@ export const alicloud: PayloadFormatDefinition = {
     const identity = pushedAt ? `${fullName}\n${tag}\n${digest}\n${pushedAt}` : undefined;
     return {
       ok: true,
-      push: { repository: `${addressType}.${region}.aliyuncs.com/${fullName}`, tags: [tag] },
+      pushes: [{ repository: `${addressType}.${region}.aliyuncs.com/${fullName}`, tags: [tag] }],
       ...(identity ? { identity } : {}),
     };
   },

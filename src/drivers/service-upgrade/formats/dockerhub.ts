@@ -5,6 +5,7 @@ import { at, text } from "./json";
 export const dockerhub: PayloadFormatDefinition = {
   label: "Docker Hub",
   payload: "a Docker Hub push",
+  hint: "In Docker Hub: the repository → Webhooks, with the receiver's URL.",
   read(body) {
     const repository = text(at(body, "repository", "repo_name"));
     if (!repository) return missing(this, "repository.repo_name");
@@ -15,6 +16,6 @@ export const dockerhub: PayloadFormatDefinition = {
     const pushedAt = at(body, "push_data", "pushed_at");
     const identity =
       callback && pushedAt !== undefined ? `${callback}\n${String(pushedAt)}\n${tag}` : undefined;
-    return { ok: true, push: { repository, tags: [tag] }, ...(identity ? { identity } : {}) };
+    return { ok: true, pushes: [{ repository, tags: [tag] }], ...(identity ? { identity } : {}) };
   },
 };

@@ -3,8 +3,11 @@ import type { AddressType } from "../config";
 import type { Json } from "./json";
 
 export type PushResult =
-  /** `identity`: what names this delivery, when the format has it, so a replay of it is recognised. */
-  | { ok: true; push: Push; identity?: string }
+  /**
+   * The pushes the delivery reports (an event list may carry several); `identity`: what names this
+   * delivery, when the format has it, so a replay of it is recognised.
+   */
+  | { ok: true; pushes: Push[]; identity?: string }
   /** Not this format's payload: the sender's mistake. */
   | { ok: false; message: string }
   /** This format's payload, but not a push worth an upgrade (another event, a push by digest). */
@@ -23,6 +26,8 @@ export interface PayloadFormatDefinition {
   label: string;
   /** What a body of this format is, in an error message: "a Docker Hub push". */
   payload: string;
+  /** One line on where the sender of these pushes is configured, for the form. */
+  hint: string;
   read(body: Json, settings: FormatSettings): PushResult;
 }
 

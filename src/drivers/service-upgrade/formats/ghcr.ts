@@ -5,6 +5,7 @@ import { at, text } from "./json";
 export const ghcr: PayloadFormatDefinition = {
   label: "GitHub Packages (ghcr.io)",
   payload: "a GitHub Packages (ghcr.io) package event",
+  hint: "In GitHub: the organization's or repository's Settings → Webhooks, event Packages, content type JSON.",
   read(body, { headers }) {
     const action = text(body.action);
     if (action !== undefined && action !== "published" && action !== "updated") {
@@ -20,7 +21,7 @@ export const ghcr: PayloadFormatDefinition = {
     const identity = headers["x-github-delivery"]?.trim();
     return {
       ok: true,
-      push: { repository: `ghcr.io/${namespace}/${name}`, tags: [tag] },
+      pushes: [{ repository: `ghcr.io/${namespace}/${name}`, tags: [tag] }],
       ...(identity ? { identity } : {}),
     };
   },

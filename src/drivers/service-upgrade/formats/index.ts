@@ -1,16 +1,33 @@
 import type { AddressType } from "../config";
 import { acr } from "./acr";
 import { alicloud } from "./alicloud";
+import { distribution } from "./distribution";
 import { dockerhub } from "./dockerhub";
+import { ecr } from "./ecr";
 import type { PayloadFormatDefinition, PushResult } from "./format";
+import { gar } from "./gar";
+import { generic } from "./generic";
 import { ghcr } from "./ghcr";
+import { harbor } from "./harbor";
 import { isObject } from "./json";
 import { quay } from "./quay";
+import { isRepository, isTag, unwantedTag } from "./references";
 
 export type { PushResult } from "./format";
 
 /** The registries whose push webhooks an upgrade receiver reads: a format is one module and one line here. */
-export const PAYLOAD_FORMATS = { dockerhub, quay, acr, alicloud, ghcr } as const;
+export const PAYLOAD_FORMATS = {
+  dockerhub,
+  quay,
+  acr,
+  alicloud,
+  ghcr,
+  distribution,
+  harbor,
+  ecr,
+  gar,
+  generic,
+} as const;
 
 export type PayloadFormat = keyof typeof PAYLOAD_FORMATS;
 
@@ -18,7 +35,9 @@ export const PAYLOAD_FORMAT_NAMES = Object.keys(PAYLOAD_FORMATS) as [PayloadForm
 
 /**
  * Reads a registry's push webhook. The body comes from the internet: every field is checked,
- * and a body of the wrong shape is described, not trusted.
+ * and a body of the wrong shape is described, not trusted. What every format shares is checked
+ * here: repositories and tags are names a registry could hold, and a digest or a signature in
+ * the place of a tag is no upgrade.
  */
 export function parsePush(
   format: PayloadFormat,
@@ -30,5 +49,22 @@ export function parsePush(
   if (!isObject(body)) {
     return { ok: false, message: `the body is not ${definition.payload} payload: expected a JSON object` };
   }
-  return definition.read(body, { addressType, headers });
+  const result = definition.read(body, { addressType, headers });
+  if (result.ok !== true) return result;
+  const unwanted: string[] = [];
+  const pushes = [];
+  for (const push of result.pushes) {
+    if (!isRepository(push.repository.toLowerCase()))
+      return { ok: false, message: `${push.repository} is not a repository name` };
+    const invalid = push.tags.find((tag) => !isTag(tag) && unwantedTag(tag) === undefined);
+    if (invalid !== undefined) return { ok: false, message: `${invalid} is not a tag` };
+    const tags = push.tags.filter((tag) => {
+      const reason = unwantedTag(tag);
+      if (reason) unwanted.push(reason);
+      return reason === undefined;
+    });
+    if (tags.length > 0) pushes.push({ ...push, tags });
+  }
+  if (pushes.length === 0) return { ok: "ignored", reason: unwanted.join("; ") };
+  return { ...result, pushes };
 }

@@ -5,6 +5,7 @@ import { isObject, text } from "./json";
 export const quay: PayloadFormatDefinition = {
   label: "Quay",
   payload: "a Quay push",
+  hint: "In Quay: the repository → Settings → Events and Notifications, Push to Repository, Webhook POST to the receiver's URL.",
   read(body) {
     const repository = text(body.docker_url);
     if (!repository) return missing(this, "docker_url");
@@ -15,6 +16,6 @@ export const quay: PayloadFormatDefinition = {
         ? Object.keys(updated)
         : undefined;
     if (!tags || tags.length === 0) return missing(this, "updated_tags");
-    return { ok: true, push: { repository, tags } };
+    return { ok: true, pushes: [{ repository, tags }] };
   },
 };

@@ -1,0 +1,296 @@
+import { describe, expect, it } from "vitest";
+import distributionDelete from "../../../../test/fixtures/registries/distribution-delete.json?raw";
+import distributionDigestOnly from "../../../../test/fixtures/registries/distribution-digest-only.json?raw";
+import distributionLayer from "../../../../test/fixtures/registries/distribution-layer.json?raw";
+import distributionPull from "../../../../test/fixtures/registries/distribution-pull.json?raw";
+import distributionPush from "../../../../test/fixtures/registries/distribution-push.json?raw";
+import distributionTwoTags from "../../../../test/fixtures/registries/distribution-two-tags.json?raw";
+import ecrDelete from "../../../../test/fixtures/registries/ecr-delete.json?raw";
+import ecrPush from "../../../../test/fixtures/registries/ecr-push.json?raw";
+import ecrDigestOnly from "../../../../test/fixtures/registries/ecr-push-digest-only.json?raw";
+import ecrFailed from "../../../../test/fixtures/registries/ecr-push-failed.json?raw";
+import garDelete from "../../../../test/fixtures/registries/gar-delete-envelope.json?raw";
+import garDigestOnly from "../../../../test/fixtures/registries/gar-digest-only-envelope.json?raw";
+import garPush from "../../../../test/fixtures/registries/gar-push-envelope.json?raw";
+import generic from "../../../../test/fixtures/registries/generic.json?raw";
+import harborDelete from "../../../../test/fixtures/registries/harbor-delete.json?raw";
+import harborPull from "../../../../test/fixtures/registries/harbor-pull.json?raw";
+import harborPush from "../../../../test/fixtures/registries/harbor-push.json?raw";
+import harborCloudEvents from "../../../../test/fixtures/registries/harbor-push-cloudevents.json?raw";
+import harborDigestOnly from "../../../../test/fixtures/registries/harbor-push-digest-only.json?raw";
+import harborTwo from "../../../../test/fixtures/registries/harbor-push-two.json?raw";
+import { type PayloadFormat, parsePush } from ".";
+
+const read = (format: PayloadFormat, body: string, headers: Record<string, string> = {}) =>
+  parsePush(format, "registry", JSON.parse(body), headers);
+
+/** A fixture with some of its fields replaced, at a dotted path. */
+function changed(body: string, path: string, value: unknown): unknown {
+  const json = JSON.parse(body);
+  const keys = path.split(".");
+  let node = json;
+  for (const key of keys.slice(0, -1)) node = node[key];
+  node[keys.at(-1) as string] = value;
+  return json;
+}
+
+const base64 = (value: unknown) => btoa(JSON.stringify(value));
+
+describe("distribution notifications", () => {
+  it("reads a manifest pushed by tag, named by the event's id", () => {
+    expect(read("distribution", distributionPush)).toEqual({
+      ok: true,
+      pushes: [{ repository: "registry.example.com/team/web", tags: ["1.4.2"] }],
+      identity: "6b1c3f5e-2d4a-4c8b-9e7f-0a1b2c3d4e5f",
+    });
+  });
+
+  it("reads every push of an envelope", () => {
+    expect(read("distribution", distributionTwoTags)).toMatchObject({
+      ok: true,
+      pushes: [
+        { repository: "registry.example.com/team/web", tags: ["1.4.2"] },
+        { repository: "registry.example.com/team/web", tags: ["1.4"] },
+      ],
+    });
+  });
+
+  it("ignores pulls (even by tag), layers, pushes by digest and deletes, saying which", () => {
+    expect(read("distribution", distributionPull)).toEqual({
+      ok: "ignored",
+      reason: "the event is a pull, not a tagged push",
+    });
+    expect(read("distribution", distributionLayer)).toEqual({
+      ok: "ignored",
+      reason: "the event is a layer push, not a tagged push",
+    });
+    expect(read("distribution", distributionDigestOnly)).toEqual({
+      ok: "ignored",
+      reason: "the event is a manifest pushed by digest, not a tagged push",
+    });
+    expect(read("distribution", distributionDelete)).toMatchObject({
+      reason: expect.stringContaining("delete"),
+    });
+    const mixed = {
+      events: [
+        ...JSON.parse(distributionPull).events,
+        ...JSON.parse(distributionLayer).events,
+        ...JSON.parse(distributionLayer).events,
+      ],
+    };
+    expect(parsePush("distribution", "registry", mixed)).toEqual({
+      ok: "ignored",
+      reason: "none of the 3 events is a tagged push: a pull, a layer push (×2)",
+    });
+    // The pushes of a mixed envelope count; the rest is left out.
+    const withPush = { events: [...mixed.events, ...JSON.parse(distributionPush).events] };
+    expect(parsePush("distribution", "registry", withPush)).toMatchObject({
+      ok: true,
+      pushes: [{ tags: ["1.4.2"] }],
+    });
+  });
+
+  it("refuses an envelope of the wrong shape", () => {
+    for (const body of [
+      {},
+      { events: [] },
+      { events: "push" },
+      { events: [1] },
+      { events: [{ target: { tag: "1" } }] },
+      changed(distributionPush, "events.0.request", null),
+      changed(distributionPush, "events.0.target.repository", 7),
+      JSON.parse(ecrPush),
+    ]) {
+      expect(parsePush("distribution", "registry", body)).toMatchObject({ ok: false });
+    }
+  });
+});
+
+describe("Harbor webhooks", () => {
+  it("reads PUSH_ARTIFACT, the repository from resource_url, named by occur_at and what was pushed", () => {
+    expect(read("harbor", harborPush)).toEqual({
+      ok: true,
+      pushes: [{ repository: "harbor.example.com/team/web", tags: ["1.4.2"] }],
+      identity:
+        "1772446530\nteam/web\nsha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982\n1.4.2",
+    });
+    // A port in Harbor's external URL stays part of the repository.
+    expect(
+      parsePush(
+        "harbor",
+        "registry",
+        changed(harborPush, "event_data.resources.0.resource_url", "harbor.example.com:8443/team/web:1.4.2"),
+      ),
+    ).toMatchObject({ pushes: [{ repository: "harbor.example.com:8443/team/web" }] });
+  });
+
+  it("reads every resource, and the CloudEvents payload named by its id", () => {
+    const two = read("harbor", harborTwo);
+    expect(two).toMatchObject({
+      ok: true,
+      pushes: [{ tags: ["1.4.2"] }, { tags: ["1.4"] }],
+    });
+    expect(read("harbor", harborCloudEvents)).toMatchObject({
+      ok: true,
+      pushes: [{ repository: "harbor.example.com/team/web", tags: ["1.4.2"] }],
+      identity: expect.stringMatching(/^9b0f3c2e-7d41-4a6b-8e25-3f1c0d9a7b64\n/),
+    });
+  });
+
+  it("ignores pulls, deletes and untagged artifacts (Harbor writes the digest as the tag)", () => {
+    expect(read("harbor", harborPull)).toEqual({
+      ok: "ignored",
+      reason: "Harbor event PULL_ARTIFACT is not a push",
+    });
+    expect(read("harbor", harborDelete)).toMatchObject({ ok: "ignored" });
+    expect(read("harbor", harborDigestOnly)).toEqual({
+      ok: "ignored",
+      reason:
+        "sha256:7d5810b654d048cafe452349d5cc41cbcbfeefb0454e0e03d32036d10908db1d is a digest, not a tag (a push by digest)",
+    });
+  });
+
+  it("refuses a body of the wrong shape", () => {
+    for (const body of [
+      {},
+      { type: "PUSH_ARTIFACT" },
+      changed(harborPush, "event_data.resources", []),
+      changed(harborPush, "event_data.resources.0.resource_url", null),
+      changed(harborPush, "event_data.resources.0.tag", "bad tag"),
+    ]) {
+      expect(parsePush("harbor", "registry", body)).toMatchObject({ ok: false });
+    }
+  });
+});
+
+describe("Amazon ECR through EventBridge", () => {
+  it("reads a successful tagged push, named by the event id", () => {
+    expect(read("ecr", ecrPush)).toEqual({
+      ok: true,
+      pushes: [{ repository: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web", tags: ["1.4.2"] }],
+      identity: "4e8c2a51-9f3d-b7e6-0a1c-5d2f8e4b6c93",
+    });
+    expect(parsePush("ecr", "registry", changed(ecrPush, "region", "cn-north-1"))).toMatchObject({
+      pushes: [{ repository: "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/web" }],
+    });
+  });
+
+  it("ignores failed pushes, deletes, pushes by digest and other events", () => {
+    expect(read("ecr", ecrFailed)).toEqual({
+      ok: "ignored",
+      reason: "the push did not succeed (result FAILURE)",
+    });
+    expect(read("ecr", ecrDelete)).toEqual({ ok: "ignored", reason: "ECR action DELETE is not a push" });
+    expect(read("ecr", ecrDigestOnly)).toEqual({
+      ok: "ignored",
+      reason: "the push has no tag (a push by digest)",
+    });
+    expect(parsePush("ecr", "registry", changed(ecrPush, "detail-type", "ECR Image Scan"))).toMatchObject({
+      ok: "ignored",
+    });
+  });
+
+  it("refuses a body of the wrong shape", () => {
+    for (const body of [
+      {},
+      changed(ecrPush, "detail", "x"),
+      changed(ecrPush, "account", 1),
+      JSON.parse(harborPush),
+    ]) {
+      expect(parsePush("ecr", "registry", body)).toMatchObject({ ok: false });
+    }
+  });
+});
+
+describe("Artifact Registry through a Pub/Sub push subscription", () => {
+  it("decodes the message and names it by messageId", () => {
+    expect(read("gar", garPush)).toEqual({
+      ok: true,
+      pushes: [{ repository: "europe-west1-docker.pkg.dev/acme-prod/containers/web", tags: ["1.4.2"] }],
+      identity: "13794823117152361",
+    });
+  });
+
+  it("reads an unwrapped message, named by Pub/Sub's header", () => {
+    const data = { action: "INSERT", tag: "us-docker.pkg.dev/acme-prod/containers/team/web:2.0.0" };
+    expect(parsePush("gar", "registry", data, { "x-goog-pubsub-message-id": "42" })).toEqual({
+      ok: true,
+      pushes: [{ repository: "us-docker.pkg.dev/acme-prod/containers/team/web", tags: ["2.0.0"] }],
+      identity: "42",
+    });
+  });
+
+  it("ignores deletes and pushes by digest", () => {
+    expect(read("gar", garDelete)).toEqual({
+      ok: "ignored",
+      reason: "Artifact Registry action DELETE is not a push",
+    });
+    expect(read("gar", garDigestOnly)).toEqual({
+      ok: "ignored",
+      reason: "the push has no tag (a push by digest)",
+    });
+  });
+
+  it("refuses a message that is not base64 of an Artifact Registry notification", () => {
+    for (const data of [
+      "%%%",
+      btoa("not json"),
+      base64([1]),
+      base64({ digest: "x" }),
+      base64({ action: "INSERT", tag: "no-tag" }),
+    ]) {
+      expect(parsePush("gar", "registry", { message: { data, messageId: "1" } })).toMatchObject({
+        ok: false,
+      });
+    }
+    expect(parsePush("gar", "registry", { message: {} })).toMatchObject({ ok: false });
+    expect(parsePush("gar", "registry", {})).toMatchObject({ ok: false });
+  });
+});
+
+describe("generic pushes from CI", () => {
+  it("reads repository and tag, and names nothing", () => {
+    expect(read("generic", generic)).toEqual({
+      ok: true,
+      pushes: [{ repository: "registry.example.com/team/web", tags: ["1.4.2"] }],
+    });
+    expect(
+      parsePush("generic", "registry", { repository: "registry.local:5000/web", tag: "v2" }),
+    ).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it("refuses a repository with a tag or digest, and names that are no names", () => {
+    for (const body of [
+      { repository: "registry.example.com/team/web:1.4.2", tag: "1.4.2" },
+      {
+        repository: "team/web@sha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982",
+        tag: "1",
+      },
+      { repository: "team web", tag: "1" },
+      { repository: "team/web", tag: "1.4.2+build" },
+      { repository: "team/web", tag: "-leading-dash" },
+      { repository: "team/web", tag: "x".repeat(129) },
+      { repository: "team/web" },
+      { tag: "1" },
+    ]) {
+      expect(parsePush("generic", "registry", body)).toMatchObject({ ok: false });
+    }
+  });
+
+  it("ignores digests and signature artifacts pushed as tags, in any format", () => {
+    expect(
+      parsePush("generic", "registry", { repository: "team/web", tag: `sha256-${"a".repeat(64)}.sig` }),
+    ).toEqual({
+      ok: "ignored",
+      reason: `sha256-${"a".repeat(64)}.sig is a signature, attestation or SBOM, not an image`,
+    });
+    expect(
+      parsePush("quay", "registry", {
+        docker_url: "quay.io/a/b",
+        updated_tags: ["1.0", `sha256-${"b".repeat(64)}.att`],
+      }),
+    ).toEqual({ ok: true, pushes: [{ repository: "quay.io/a/b", tags: ["1.0"] }] });
+  });
+});
