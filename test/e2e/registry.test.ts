@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +17,15 @@ if (!available && process.env.CI)
   throw new Error(`${REGISTRY} is not installed (CI installs docker-registry)`);
 
 const DEV_KEY = `Basic ${btoa("dev-access:dev-secret")}`;
-const TOKEN = "registry-bearer-token-0123456789abcdef";
+
+/** The README's `notifications:` block for config.yml, as a user copies it. */
+const README_NOTIFICATIONS = (() => {
+  const readme = readFileSync("README.md", "utf8");
+  const start = readme.indexOf("```yaml\nnotifications:");
+  return readme.slice(start + "```yaml\n".length, readme.indexOf("```", start + 3));
+})();
+const README_URL = "https://hooks.example.com/v1-webhooks/endpoint?token=eyJ…";
+const TOKEN = "3f9c2d7e8a1b4c6d9e0f1a2b3c4d5e6f";
 
 async function eventually<T>(
   what: string,
@@ -135,6 +143,8 @@ describe.skipIf(!available)("with a real Docker registry", () => {
     expect(response.status).toBe(201);
     receiver = (await response.json()) as { id: string; url: string };
 
+    expect(README_NOTIFICATIONS).toContain(README_URL);
+    expect(README_NOTIFICATIONS).toContain(`Bearer ${TOKEN}`);
     dir = mkdtempSync(join(tmpdir(), "registry-"));
     writeFileSync(
       join(dir, "config.yml"),
@@ -145,19 +155,8 @@ describe.skipIf(!available)("with a real Docker registry", () => {
         `    rootdirectory: ${join(dir, "data")}`,
         "http:",
         `  addr: 127.0.0.1:${port}`,
-        "notifications:",
-        "  endpoints:",
-        "    - name: rancher-hooks",
-        `      url: ${receiver.url}`,
-        "      headers:",
-        `        Authorization: [Bearer ${TOKEN}]`,
-        "      timeout: 5s",
-        "      threshold: 5",
-        "      backoff: 1s",
-        "      ignore:",
-        "        mediatypes: [application/octet-stream]",
-        "        actions: [pull, mount, delete]",
-        "",
+        // The README's endpoint, with this receiver's URL in place of the example's.
+        README_NOTIFICATIONS.replace(README_URL, receiver.url),
       ].join("\n"),
     );
     registry = spawn(REGISTRY, ["serve", join(dir, "config.yml")], { stdio: ["ignore", "pipe", "pipe"] });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import readme from "../../../README.md?raw";
 import { admits, compareVersions, newestAdmitted, parseVersion, type Version } from "./policy";
 
 const version = (tag: string) => parseVersion(tag) as Version;
@@ -83,6 +84,30 @@ describe("admits", () => {
     expect(admits("semver-patch", running, pushed).ok).toBe(patch);
     expect(admits("semver-minor", running, pushed).ok).toBe(minor);
     expect(admits("semver-major", running, pushed).ok).toBe(major);
+  });
+
+  it("decides as the README's table of policies says", () => {
+    const section = readme.slice(readme.indexOf("### Version policies"));
+    const rows = section
+      .slice(section.indexOf("| running"), section.indexOf("\n\n", section.indexOf("| running")))
+      .split("\n")
+      .slice(2)
+      .map((line) =>
+        line
+          .split("|")
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+    for (const [running, pushed, ...verdicts] of rows) {
+      const tag = (cell = "") => cell.replace(/`/g, "");
+      const policies = ["semver-patch", "semver-minor", "semver-major"] as const;
+      policies.forEach((policy, index) => {
+        expect(admits(policy, tag(running), tag(pushed)).ok, `${running} → ${pushed} under ${policy}`).toBe(
+          verdicts[index]?.startsWith("✓"),
+        );
+      });
+    }
   });
 
   it("says why, and never goes below what is already queued", () => {
