@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import distributionDelete from "../../../../test/fixtures/registries/distribution-delete.json?raw";
 import distributionDigestOnly from "../../../../test/fixtures/registries/distribution-digest-only.json?raw";
@@ -19,7 +20,8 @@ import harborPush from "../../../../test/fixtures/registries/harbor-push.json?ra
 import harborCloudEvents from "../../../../test/fixtures/registries/harbor-push-cloudevents.json?raw";
 import harborDigestOnly from "../../../../test/fixtures/registries/harbor-push-digest-only.json?raw";
 import harborTwo from "../../../../test/fixtures/registries/harbor-push-two.json?raw";
-import { type PayloadFormat, parsePush } from ".";
+import { PAYLOAD_FORMAT_NAMES, type PayloadFormat, parsePush } from ".";
+import { isRepository, isTag, unwantedTag } from "./references";
 
 const read = (format: PayloadFormat, body: string, headers: Record<string, string> = {}) =>
   parsePush(format, "registry", JSON.parse(body), headers);
@@ -292,5 +294,59 @@ describe("generic pushes from CI", () => {
         updated_tags: ["1.0", `sha256-${"b".repeat(64)}.att`],
       }),
     ).toEqual({ ok: true, pushes: [{ repository: "quay.io/a/b", tags: ["1.0"] }] });
+  });
+});
+
+describe("any body, in any format", () => {
+  const SAMPLES = [
+    distributionPush,
+    distributionTwoTags,
+    harborPush,
+    harborCloudEvents,
+    ecrPush,
+    garPush,
+    generic,
+  ];
+
+  /** A sample with one of its values, at any depth, replaced by anything JSON can hold. */
+  const mutated = fc
+    .tuple(fc.constantFrom(...SAMPLES), fc.nat(), fc.jsonValue())
+    .map(([sample, index, value]) => {
+      const json = JSON.parse(sample);
+      const slots: [Record<string, unknown>, string][] = [];
+      const walk = (node: unknown) => {
+        if (node && typeof node === "object")
+          for (const key of Object.keys(node)) {
+            slots.push([node as Record<string, unknown>, key]);
+            walk((node as Record<string, unknown>)[key]);
+          }
+      };
+      walk(json);
+      const [parent, key] = slots[index % slots.length] as [Record<string, unknown>, string];
+      parent[key] = value;
+      return json as unknown;
+    });
+
+  it("is read without throwing, and every push it yields names a repository and a tag", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...PAYLOAD_FORMAT_NAMES),
+        fc.oneof(fc.jsonValue(), mutated),
+        (format, body) => {
+          const result = parsePush(format, "registry", body, { "x-goog-pubsub-message-id": "1" });
+          expect([true, false, "ignored"]).toContain(result.ok);
+          if (result.ok !== true) return;
+          expect(result.pushes.length).toBeGreaterThan(0);
+          for (const push of result.pushes) {
+            expect(isRepository(push.repository.toLowerCase())).toBe(true);
+            for (const tag of push.tags) {
+              expect(isTag(tag)).toBe(true);
+              expect(unwantedTag(tag)).toBeUndefined();
+            }
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
