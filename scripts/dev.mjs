@@ -2,12 +2,32 @@
 // `npm run dev:deno` (`--deno`): the same service on Deno instead of workerd, same emulator.
 // On first start it writes .dev.vars (the emulator's credentials and a new signing key), so
 // nothing has to be set up by hand; delete the file to start over with a new key.
+//
+// Options, for a second stack beside one on the usual ports: `--port` (8787), `--emulator-port`
+// (8788), `--inspector-port` (9229; the emulator takes the next one) and `--persist-to` (where the
+// receivers are kept, `.wrangler/state` by default).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { denoServeArgs } from "./deno-serve.mjs";
 import { newSigningKeySet } from "./signing-key.mjs";
 
 const DEV_VARS = ".dev.vars";
+
+const { values: options } = parseArgs({
+  options: {
+    deno: { type: "boolean", default: false },
+    port: { type: "string", default: "8787" },
+    "emulator-port": { type: "string", default: "8788" },
+    "inspector-port": { type: "string", default: "9229" },
+    "persist-to": { type: "string" },
+  },
+});
+const port = Number(options.port);
+const emulatorPort = Number(options["emulator-port"]);
+const inspectorPort = Number(options["inspector-port"]);
+const hooksUrl = `http://127.0.0.1:${port}`;
+const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
 
 if (!existsSync(DEV_VARS)) {
   const keys = await newSigningKeySet("dev");
@@ -25,12 +45,14 @@ if (!existsSync(DEV_VARS)) {
   console.log(`[dev] wrote ${DEV_VARS} with a new signing key`);
 }
 
+const persist = options["persist-to"] ? ["--persist-to", options["persist-to"]] : [];
 const wrangler = (args) => [
   process.execPath,
   [
     "node_modules/wrangler/bin/wrangler.js",
     "dev",
     ...args,
+    ...persist,
     "--ip",
     "127.0.0.1",
     "--show-interactive-dev-session=false",
@@ -46,36 +68,67 @@ const devVars = () =>
       .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
   );
 
-const onDeno = process.argv.includes("--deno");
 const workers = [
   {
     name: "emulator",
-    command: wrangler(["-c", "emulator/wrangler.toml", "--port", "8788", "--inspector-port", "9230"]),
+    command: wrangler([
+      "-c",
+      "emulator/wrangler.toml",
+      "--port",
+      String(emulatorPort),
+      "--inspector-port",
+      String(inspectorPort + 1),
+    ]),
   },
-  onDeno
+  options.deno
     ? {
         name: "hooks/deno",
-        command: [process.execPath, denoServeArgs(8787)],
-        env: { ...devVars(), CATTLE_URL: "http://127.0.0.1:8788", DATA_DIR: ".wrangler/deno" },
+        command: [process.execPath, denoServeArgs(port)],
+        env: {
+          ...devVars(),
+          CATTLE_URL: emulatorUrl,
+          DATA_DIR: options["persist-to"] ? `${options["persist-to"]}/deno` : ".wrangler/deno",
+        },
       }
     : {
         name: "hooks",
-        command: wrangler(["-c", "wrangler.toml", "--port", "8787", "--inspector-port", "9229"]),
+        command: wrangler([
+          "-c",
+          "wrangler.toml",
+          "--port",
+          String(port),
+          "--inspector-port",
+          String(inspectorPort),
+          "--var",
+          `CATTLE_URL:${emulatorUrl}`,
+        ]),
       },
 ];
 
+// Offline, wrangler would print a stack trace for every attempt to fetch Cloudflare's `Request.cf`
+// data; the local placeholder is all this service needs, so the fetch is switched off.
+const QUIET = {
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  DENO_NO_UPDATE_CHECK: "1",
+};
+
+const ready = new Set();
 const children = workers.map(({ name, command: [program, args], env = {} }) => {
   const child = spawn(program, args, {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", DENO_NO_UPDATE_CHECK: "1", ...env },
+    env: { ...process.env, ...QUIET, ...env },
   });
   const prefix = (stream, out) => {
     let partial = "";
     stream.on("data", (chunk) => {
       const lines = (partial + chunk).split("\n");
       partial = lines.pop() ?? "";
-      for (const line of lines) out.write(`[${name}] ${line}\n`);
+      for (const line of lines) {
+        out.write(`[${name}] ${line}\n`);
+        if (/Ready on http|Listening on http/.test(line)) started(name);
+      }
     });
   };
   prefix(child.stdout, process.stdout);
@@ -86,6 +139,21 @@ const children = workers.map(({ name, command: [program, args], env = {} }) => {
   });
   return child;
 });
+
+/** Once both are up: where they are, how to sign in, and how to start over. */
+function started(name) {
+  ready.add(name);
+  if (ready.size < workers.length) return;
+  console.log(
+    [
+      "",
+      `[dev] ready. Webhook service: ${hooksUrl}   Cattle emulator: ${emulatorUrl}/v2-beta`,
+      `[dev] page: ${hooksUrl}/ (access key dev-access, secret key dev-secret)`,
+      `[dev] start over: curl -X POST ${emulatorUrl}/_emulator/reset resets Rancher's side; receivers are kept in ${options["persist-to"] ?? ".wrangler/state"} (stop, delete it, start again)`,
+      "",
+    ].join("\n"),
+  );
+}
 
 let stopping = false;
 function stop(code = 0) {
@@ -103,6 +171,3 @@ function stop(code = 0) {
 
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
-console.log(
-  `[dev] webhook service${onDeno ? " (Deno)" : ""}: http://127.0.0.1:8787   Cattle emulator: http://127.0.0.1:8788/v2-beta`,
-);
