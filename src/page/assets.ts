@@ -14,7 +14,7 @@ header { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center
   padding: .75rem 1.25rem; border-bottom: 1px solid var(--line); }
 header .brand { font-weight: 600; }
 main { padding: 1.25rem; max-width: 80rem; margin: 0 auto; }
-h1 { font-size: 1.5rem; margin: 0 0 1rem; }
+h1 { font-size: 1.5rem; margin: 0 0 1rem; overflow-wrap: anywhere; }
 a { color: var(--accent); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 .toolbar { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; justify-content: space-between; margin-bottom: 1rem; }
@@ -22,19 +22,25 @@ a { color: var(--accent); }
   background: var(--bg); color: var(--fg); cursor: pointer; text-decoration: none; }
 .button.primary, button.primary { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); }
 button.danger, .button.danger { color: var(--danger); }
+/* A safety net: a table wider than the window scrolls on its own, never the whole page. */
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+td { overflow-wrap: break-word; }
+/* Names, selectors and user agents may have no space to break at: they wrap anywhere rather than
+   push the table past the window. */
+td.free { overflow-wrap: anywhere; }
 tbody tr:nth-child(even) { background: var(--row); }
 code { font: .85em ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 .url { display: flex; gap: .4rem; align-items: center; }
-.url code { display: block; max-width: 18rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.url code { display: block; min-width: 0; max-width: 16rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.url button { flex: none; }
 .nowrap { white-space: nowrap; }
 .options { display: flex; flex-wrap: wrap; gap: .35rem; }
 .options form { margin: 0; }
 .options .button, .options button { white-space: nowrap; }
-.state { display: inline-block; padding: 0 .5rem; border-radius: 999px; border: 1px solid currentColor; color: var(--ok); font-size: .85em; }
+.state { display: inline-block; white-space: nowrap; overflow-wrap: normal; padding: 0 .5rem; border-radius: 999px; border: 1px solid currentColor; color: var(--ok); font-size: .85em; }
 .muted { color: var(--muted); }
 .outcome-failed, .outcome-cooldown { color: var(--danger); }
 [role="status"] { padding: .6rem .9rem; border: 1px solid var(--ok); border-radius: 6px; margin-bottom: 1rem; }
@@ -56,7 +62,30 @@ fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1r
 legend { padding: 0 .35rem; font-weight: 600; }
 .env { display: flex; gap: .5rem; align-items: center; }
 .env select { font: inherit; padding: .25rem .4rem; }
-@media (max-width: 40rem) { main { padding: .75rem; } th, td { padding: .4rem; } }
+/* Narrow windows: each table row becomes a card, every value under its column's name. */
+@media (max-width: 64rem) {
+  table.stack, table.stack tbody, table.stack tr { display: block; }
+  table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.stack tr { border: 1px solid var(--line); border-radius: 8px; padding: .35rem .75rem; margin-bottom: .75rem; }
+  /* The column's name floats in the cell's left padding; flow-root keeps a two-line name inside the cell. */
+  table.stack td { display: flow-root; padding: .35rem 0 .35rem 8.25rem; border-bottom: 0; border-top: 1px solid var(--line); }
+  table.stack td:first-child { border-top: 0; }
+  table.stack td:empty { display: none; }
+  table.stack td::before { content: attr(data-label); float: left; width: 7.5rem; margin: .1rem 0 0 -8.25rem;
+    font-size: .8rem; line-height: 1.3; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+  table.stack td.nowrap { white-space: normal; }
+  table.stack td.name { font-weight: 600; }
+  /* A Trigger URL is long (a signed token): two lines of it, the rest behind Copy and the tooltip. */
+  table.stack .url { align-items: start; }
+  table.stack .url code { max-width: none; white-space: normal; display: -webkit-box; -webkit-box-orient: vertical;
+    -webkit-line-clamp: 2; line-clamp: 2; }
+}
+@media (max-width: 40rem) {
+  header, main { padding: .75rem; }
+  table.stack td { padding-left: 6.75rem; }
+  table.stack td::before { width: 6rem; margin-left: -6.75rem; }
+  .toolbar h1 { width: 100%; margin-bottom: 0; }
+}
 `;
 
 export const PAGE_JS = `

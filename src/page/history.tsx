@@ -17,7 +17,7 @@ export const History: FC<{ projectId: string; record: ReceiverRecord; executions
       <p>No executions yet.</p>
     ) : (
       <div class="table-wrap">
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">Time</th>
@@ -32,15 +32,21 @@ export const History: FC<{ projectId: string; record: ReceiverRecord; executions
           <tbody>
             {executions.map((execution) => (
               <tr>
-                <td>
+                <td class="nowrap" data-label="Time">
                   <When at={execution.at} />
                 </td>
-                <td class={`outcome-${execution.outcome}`}>{execution.outcome}</td>
-                <td>{execution.reason}</td>
-                <td>{execution.from ?? ""}</td>
-                <td>{execution.to ?? ""}</td>
-                <td>{execution.sender ?? ""}</td>
-                <td>
+                <td class={`outcome-${execution.outcome}`} data-label="Outcome">
+                  {execution.outcome}
+                </td>
+                <td class="free" data-label="Reason">
+                  {execution.reason}
+                </td>
+                <td data-label="From">{execution.from ?? ""}</td>
+                <td data-label="To">{execution.to ?? ""}</td>
+                <td class="free" data-label="Sender">
+                  {execution.sender ?? ""}
+                </td>
+                <td class="free" data-label="Alert">
                   {execution.alertName ? `${execution.alertName} (${execution.alertStatus ?? ""})` : ""}
                 </td>
               </tr>

@@ -64,7 +64,7 @@ export const ReceiverList: FC<{
       <p>No receiver hooks yet{canWrite ? ": add one to get a Trigger URL." : "."}</p>
     ) : (
       <div class="table-wrap">
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">State</th>
@@ -81,12 +81,14 @@ export const ReceiverList: FC<{
               const base = `/receivers/${record.id}`;
               return (
                 <tr data-receiver-id={record.id} id={`receiver-${record.id}`}>
-                  <td>
+                  <td data-label="State">
                     <span class="state">Active</span>
                   </td>
-                  <td class="nowrap">{record.name}</td>
-                  <td class="nowrap">{driverOf(record).label}</td>
-                  <td>
+                  <td class="free name" data-label="Name">
+                    {record.name}
+                  </td>
+                  <td data-label="Kind">{driverOf(record).label}</td>
+                  <td class="free" data-label="Detail">
                     {driverOf(record).describe(record.config as never, { services })}
                     {record.senderVerification ? (
                       <>
@@ -99,7 +101,7 @@ export const ReceiverList: FC<{
                       </>
                     ) : null}
                   </td>
-                  <td>
+                  <td data-label="Trigger URL">
                     {url ? (
                       <div class="url">
                         <code id={`url-${record.id}`} title={url}>
@@ -118,10 +120,10 @@ export const ReceiverList: FC<{
                       <span class="muted">hidden</span>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Last execution">
                     <Last execution={last} />
                   </td>
-                  <td>
+                  <td data-label="Options">
                     <div class="options">
                       {canWrite ? (
                         <>

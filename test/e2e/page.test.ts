@@ -113,6 +113,49 @@ function describedError(control: Locator) {
   });
 }
 
+/**
+ * How the page fits its window: the document's width against the window's, and every control, table
+ * cell and heading that is off-screen sideways, cut off by a box that clips (a scrolling table), wider
+ * than its own box, or covered where a click would land.
+ */
+function howItFits(page: Page) {
+  return page.evaluate(() => {
+    const windowWidth = window.innerWidth;
+    const problems: string[] = [];
+    const controls = "a[href], button, input:not([type=hidden]), select, textarea";
+    const shown = Array.from(document.querySelectorAll<HTMLElement>(`${controls}, td, h1`)).filter(
+      (element) => element.checkVisibility(),
+    );
+    const nameOf = (element: Element) =>
+      `${element.tagName.toLowerCase()} "${(element.textContent ?? "").trim().slice(0, 40)}"`;
+    for (const element of shown) {
+      const box = element.getBoundingClientRect();
+      let inside = box.left >= -0.5 && box.right <= windowWidth + 0.5;
+      for (let frame = element.parentElement; frame && inside; frame = frame.parentElement) {
+        if (getComputedStyle(frame).overflowX === "visible") continue;
+        const edges = frame.getBoundingClientRect();
+        inside = box.left >= edges.left - 0.5 && box.right <= edges.right + 0.5;
+      }
+      if (!inside)
+        problems.push(`${nameOf(element)} is cut off (${Math.round(box.left)}–${Math.round(box.right)} px)`);
+      if (element.tagName === "TD" && element.scrollWidth > element.clientWidth + 1) {
+        problems.push(`${nameOf(element)} overflows its cell`);
+      }
+    }
+    // Then each control where a click lands (scrolling to it, as a person would).
+    for (const element of shown.filter((candidate) => candidate.matches(controls))) {
+      element.scrollIntoView({ block: "center", inline: "center" });
+      const at = element.getBoundingClientRect();
+      const top = document.elementFromPoint(at.left + at.width / 2, at.top + at.height / 2);
+      if (!top || !(element === top || element.contains(top) || top.contains(element))) {
+        problems.push(`${nameOf(element)} cannot be clicked (under ${top?.tagName.toLowerCase()})`);
+      }
+    }
+    window.scrollTo(0, 0);
+    return { documentWidth: document.documentElement.scrollWidth, windowWidth, problems };
+  });
+}
+
 describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium", () => {
   let stack: LocalStack;
   let browser: Browser;
@@ -146,6 +189,20 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
   }
 
   const trigger = (url: string) => fetch(url, { method: "POST" });
+
+  /** Create a receiver through the API (quicker than the form, for tests about other things). */
+  async function createThroughApi(body: Record<string, unknown>): Promise<{ id: string; url: string }> {
+    const response = await fetch(new URL("/v1-webhooks/receivers?projectId=1a5", stack.url), {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa(`${DEV.username}:${DEV.password}`)}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify(body),
+    });
+    expect(response.status, await response.clone().text()).toBe(201);
+    return (await response.json()) as { id: string; url: string };
+  }
 
   beforeAll(async () => {
     stack = await startLocalStack();
@@ -528,6 +585,66 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     const row = await createThroughForm(page, { name, serviceId: "1s1", by: 1, max: 10 });
     expect(await triggerUrlOf(row)).toMatch(/\/v1-webhooks\/endpoint\?token=/);
     expect((await rowCells(page, name)).Detail).toBe("web up by 1 (min 1, max 10)");
+  });
+
+  it("fits a 1280 px and a 390 px window: the list, Add Receiver and History, nothing cut off or off-screen", async () => {
+    // Long names and Trigger URLs, every kind, a sender check, and a History with a long sender.
+    const long = uniqueName(
+      `scale-web-up-when-the-checkout-latency-alert-fires-in-production-${"x".repeat(30)}`,
+    );
+    const checked = await createThroughApi({
+      name: long,
+      driver: "scaleService",
+      scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 20 },
+    });
+    await createThroughApi({
+      name: uniqueName("hosts-pool-workers-for-the-batch-jobs"),
+      driver: "scaleHost",
+      scaleHostConfig: { hostSelector: { pool: "workers" }, action: "up", amount: 1, min: 1, max: 8 },
+    });
+    await createThroughApi({
+      name: uniqueName("upgrade-api-from-ghcr"),
+      driver: "serviceUpgrade",
+      serviceUpgradeConfig: {
+        serviceSelector: { app: "api", tier: "backend" },
+        tag: "v1.*",
+        payloadFormat: "ghcr",
+        batchSize: 1,
+        intervalMillis: 2000,
+      },
+      senderVerification: { scheme: "bearer", token: "e2e-bearer-token-0123456789" },
+    });
+    const userAgent =
+      "Grafana/11.2.0 (+https://grafana.com/docs/grafana/latest/alerting/)/contact-point-webhook";
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(checked.url, { method: "POST", headers: { "user-agent": userAgent } });
+      expect(response.status).toBe(200);
+    }
+    const historyUrl = new URL(`/receivers/${checked.id}/history?projectId=1a5`, stack.url).href;
+
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      const page = await open(DEV, { viewport });
+      for (const [what, url] of [
+        ["the list", listUrl("1a5")],
+        ["Add Receiver", formUrl()],
+        ["History", historyUrl],
+      ] as const) {
+        await page.goto(url);
+        const where = `${what} at ${viewport.width}×${viewport.height}`;
+        const { documentWidth, windowWidth, problems } = await howItFits(page);
+        expect(documentWidth, where).toBeLessThanOrEqual(windowWidth);
+        expect(problems, where).toEqual([]);
+      }
+      // The row options are there to be used: Regenerate URL of the long-named row works at this size.
+      await page.goto(listUrl("1a5"));
+      const before = await triggerUrlOf(rowOf(page, long));
+      await rowOf(page, long).getByRole("button", { name: "Regenerate URL" }).click();
+      await expect.poll(() => triggerUrlOf(rowOf(page, long)), { timeout: 10_000 }).not.toBe(before);
+      checked.url = await triggerUrlOf(rowOf(page, long));
+    }
   });
 });
 
