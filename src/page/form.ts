@@ -195,6 +195,9 @@ function inputOf(fieldName: string): { name: string; label: string } | undefined
   return input ? { name: input.name, label: input.field.label } : undefined;
 }
 
+/** A message as a sentence: its first letter capitalised. */
+export const sentence = (message: string): string => message.charAt(0).toUpperCase() + message.slice(1);
+
 /** API errors placed next to the inputs they are about; the rest is a problem of the whole form. */
 export function fieldErrors(errors: ApiError[]): { fields: FieldErrors; problem?: string } {
   const fields: FieldErrors = {};
@@ -203,10 +206,15 @@ export function fieldErrors(errors: ApiError[]): { fields: FieldErrors; problem?
     const fieldName = error.fieldName ?? "";
     const input = fieldName ? inputOf(fieldName) : undefined;
     if (!input) {
-      problem ??= error.message;
+      problem ??= sentence(error.message);
       continue;
     }
-    fields[input.name] ??= error.message.replace(fieldName, input.label);
+    // Messages about a field start with its path (`scaleServiceConfig.amount must be…`): the form
+    // names it by its label instead. Other messages (`a receiver named … already exists`) are
+    // shown as they are, as a sentence.
+    fields[input.name] ??= error.message.startsWith(`${fieldName} `)
+      ? `${input.label}${error.message.slice(fieldName.length)}`
+      : sentence(error.message);
   }
   return { fields, problem };
 }

@@ -148,7 +148,10 @@ describe("the Receiver Hooks page", () => {
     expectRedirectTo(await call("/receivers?projectId=1a5", form(fields)), "done=created");
     const again = await call("/receivers?projectId=1a5", form(fields));
     expect(again.status).toBe(422);
-    expect(await again.text()).toMatch(/id="error-name">[^<]*already exists/);
+    // A sentence, not the API's message with its field's name swapped for "Name" ("a receiver Named").
+    expect(await again.text()).toContain(
+      `id="error-name">A receiver named &quot;${fields.name}&quot; already exists in this environment</p>`,
+    );
   });
 
   it("offers only scalable services as Target Service", async () => {
