@@ -6,12 +6,19 @@ export interface Environment {
   name: string;
 }
 
+/** The page's name: every document title ends with it. */
+export const PAGE_NAME = "Receiver Hooks";
+
 export interface Chrome {
-  title: string;
+  /** What this document is, before the page's name (none for the list, which is the page itself). */
+  title?: string;
   environments: Environment[];
   projectId: string;
   children?: Child;
 }
+
+/** "Add Receiver · Receiver Hooks"; the list is just "Receiver Hooks". */
+export const documentTitle = (title?: string) => (title ? `${title} · ${PAGE_NAME}` : PAGE_NAME);
 
 /** The page shell: header with the environment picker, one main region, the shared assets. */
 export const Layout: FC<Chrome> = ({ title, environments, projectId, children }) => (
@@ -23,7 +30,7 @@ export const Layout: FC<Chrome> = ({ title, environments, projectId, children })
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
-        <title>{title} · Receiver Hooks</title>
+        <title>{documentTitle(title)}</title>
         <link rel="stylesheet" href="/assets/page.css" />
         <script src="/assets/page.js" defer />
       </head>

@@ -140,7 +140,7 @@ export const pageRoutes = new Hono<AppEnv>()
       ? `/?projectId=${encodeURIComponent(projectId)}&marker=${encodeURIComponent(page.next)}`
       : undefined;
     return c.html(
-      <Layout title="Receiver Hooks" environments={environments} projectId={projectId}>
+      <Layout environments={environments} projectId={projectId}>
         <ReceiverList
           projectId={projectId}
           rows={rows}

@@ -438,4 +438,17 @@ describe("the page's documents", () => {
       expect((await (await call(path)).text()).startsWith("<!DOCTYPE html>"), path).toBe(true);
     }
   });
+
+  it("are titled once by the page's name", async () => {
+    const receiver = await createReceiver();
+    const titles: [string, string][] = [
+      ["/?projectId=1a5", "Receiver Hooks"],
+      ["/receivers/new?projectId=1a5", "Add Receiver · Receiver Hooks"],
+      [`/receivers/${receiver.id}/history?projectId=1a5`, `History of ${receiver.name} · Receiver Hooks`],
+      [`/receivers/${receiver.id}/delete?projectId=1a5`, `Delete ${receiver.name} · Receiver Hooks`],
+    ];
+    for (const [path, title] of titles) {
+      expect(await (await call(path)).text(), path).toContain(`<title>${title}</title>`);
+    }
+  });
 });
