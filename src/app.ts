@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppEnv } from "./api/app-env";
@@ -7,7 +7,8 @@ import { API_PREFIX, publicOrigin } from "./api/resources";
 import type { Platform } from "./domain/ports";
 import type { Settings } from "./domain/settings";
 import { rejectCrossSite } from "./middleware/cross-site";
-import { pageRoutes } from "./page/routes";
+import { isPagePath, pageErrorResponse, wantsPage } from "./page/error-page";
+import { pageHeaders, pageRoutes } from "./page/routes";
 import { apiRoot } from "./routes/api-root";
 import { receiverRoutes } from "./routes/receivers";
 import { triggerRoutes } from "./routes/trigger";
@@ -20,6 +21,10 @@ import { SigningKeyError } from "./tokens/signing";
 export function createApp<B extends Settings>(platformOf: (bindings: B) => Platform) {
   // Trailing slashes are accepted on every path, as Rancher's clients sometimes send them.
   const app = new Hono<AppEnv>({ strict: false });
+
+  // One error, two forms: a page for a browser on the page's routes, the envelope everywhere else.
+  const answer = (c: Context<AppEnv>, error: ApiError) =>
+    wantsPage(c) ? pageErrorResponse(c, error) : errorResponse(c, error);
 
   app.use(async (c, next) => {
     c.set("platform", platformOf(c.env as B));
@@ -34,11 +39,14 @@ export function createApp<B extends Settings>(platformOf: (bindings: B) => Platf
     }
   });
 
+  const securePage = pageHeaders();
+  app.use((c, next) => (isPagePath(c.req.path) ? securePage(c, next) : next()));
+
   app.use(
     methodNotAllowed({
       app,
       onMethodNotAllowed: (c, allowed) =>
-        errorResponse(
+        answer(
           c,
           new ApiError(405, "MethodNotAllowed", `${c.req.method} is not allowed here`, undefined, {
             allow: allowed.join(", "),
@@ -59,13 +67,13 @@ export function createApp<B extends Settings>(platformOf: (bindings: B) => Platf
   app.route("/", pageRoutes);
 
   app.notFound((c) =>
-    errorResponse(c, new ApiError(404, "NotFound", `no such path: ${new URL(c.req.url).pathname}`)),
+    answer(c, new ApiError(404, "NotFound", `no such path: ${new URL(c.req.url).pathname}`)),
   );
 
   app.onError((error, c) => {
-    if (error instanceof ApiError) return errorResponse(c, error);
+    if (error instanceof ApiError) return answer(c, error);
     if (error instanceof HTTPException && error.status < 500) {
-      return errorResponse(
+      return answer(
         c,
         new ApiError(
           error.status === 413 ? 413 : 400,
@@ -84,7 +92,7 @@ export function createApp<B extends Settings>(platformOf: (bindings: B) => Platf
         error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown",
       );
     }
-    return errorResponse(c, new ApiError(500, "InternalError", "internal error"));
+    return answer(c, new ApiError(500, "InternalError", "internal error"));
   });
 
   return app;

@@ -58,6 +58,7 @@ form.receiver { display: grid; gap: 1rem; max-width: 36rem; }
 .hint { color: var(--muted); font-size: .85rem; margin: 0; }
 .option-hints { list-style: none; padding: 0; margin: .25rem 0 0; }
 .row { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: 1rem; }
+.actions { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; }
 fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; display: grid; gap: 1rem; }
 legend { padding: 0 .35rem; font-weight: 600; }
 .env { display: flex; gap: .5rem; align-items: center; }

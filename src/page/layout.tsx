@@ -12,8 +12,9 @@ export const PAGE_NAME = "Receiver Hooks";
 export interface Chrome {
   /** What this document is, before the page's name (none for the list, which is the page itself). */
   title?: string;
-  environments: Environment[];
-  projectId: string;
+  /** The environments the key can see, for the picker (none on an error page: they may be unknown). */
+  environments?: Environment[];
+  projectId?: string;
   children?: Child;
 }
 
@@ -36,7 +37,7 @@ export const Layout: FC<Chrome> = ({ title, environments, projectId, children })
       </head>
       <body>
         <header>
-          <a class="brand" href={`/?projectId=${encodeURIComponent(projectId)}`}>
+          <a class="brand" href={projectId ? `/?projectId=${encodeURIComponent(projectId)}` : "/"}>
             Rancher · API · Webhooks
           </a>
           {environments && environments.length > 0 ? (

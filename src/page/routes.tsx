@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { Caller } from "../access/authorize";
 import type { AppEnv } from "../api/app-env";
-import { ApiError, notFound, rancherUnavailable, unauthorized } from "../api/errors";
+import { ApiError, rancherUnavailable, unauthorized } from "../api/errors";
 import { publicOrigin } from "../api/resources";
 import { validationErrors } from "../api/validation";
 import { CattleClient } from "../cattle/client";
@@ -11,7 +11,7 @@ import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
 import { unscalableReason } from "../drivers/scale-service/target";
 import { formBody } from "../middleware/body";
-import { assertCanWrite, callerFor, canWrite, keyOf } from "../middleware/management-auth";
+import { callerFor, canWrite, keyOf } from "../middleware/management-auth";
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
@@ -41,9 +41,10 @@ const listUrl = (projectId: string, done?: string, name?: string) =>
 
 /**
  * Signs the browser in with its Rancher API key (the Basic prompt) and picks the environment:
- * the one asked for if the key can see it, else the first one it can see.
+ * the one asked for if the key can see it, else the first one it can see. To write, the key must
+ * be able to change the environment's services.
  */
-async function session(c: Context<AppEnv>): Promise<Session> {
+async function session(c: Context<AppEnv>, access: "read" | "write" = "read"): Promise<Session> {
   const credentials = keyOf(c);
   const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
   const projects = await cattle.listProjects();
@@ -60,7 +61,15 @@ async function session(c: Context<AppEnv>): Promise<Session> {
   const asked = c.req.query("projectId");
   const chosen = environments.find((environment) => environment.id === asked) ?? environments[0];
   if (!chosen) throw new ApiError(403, "Forbidden", "this API key cannot see any environment");
-  return { caller: await callerFor(c, credentials, chosen.id), environments, cattle };
+  const caller = await callerFor(c, credentials, chosen.id);
+  if (access === "write" && !(await canWrite(caller))) {
+    throw new ApiError(
+      403,
+      "Forbidden",
+      `this API key can see the receivers of environment ${chosen.name} but not change them: adding, changing or deleting a receiver needs a key that can change the environment's services`,
+    );
+  }
+  return { caller, environments, cattle };
 }
 
 async function scalableServices(cattle: CattleClient, projectId: string) {
@@ -79,12 +88,17 @@ async function recordOf(
   projectId: string,
 ): Promise<ReceiverRecord> {
   const record = await receivers.find(projectId, c.req.param("id") ?? "");
-  if (!record) throw notFound("receiver");
+  if (!record) {
+    throw new ApiError(404, "NotFound", "this environment has no such receiver: it may have been deleted");
+  }
   return record;
 }
 
-/** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
-const pageHeaders = () =>
+/**
+ * The page's security headers: a strict CSP (the page's own stylesheet and script only), no
+ * framing, no referrer. The app sets them on every answer outside the API, errors included.
+ */
+export const pageHeaders = () =>
   secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
@@ -98,10 +112,8 @@ const pageHeaders = () =>
     },
   });
 
+/** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
 export const pageRoutes = new Hono<AppEnv>()
-  .use("/", pageHeaders())
-  .use("/receivers/*", pageHeaders())
-  .use("/assets/*", pageHeaders())
   .get("/assets/page.css", (c) =>
     c.body(PAGE_CSS, 200, {
       "content-type": "text/css; charset=utf-8",
@@ -153,8 +165,7 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .get("/receivers/new", async (c) => {
-    const { caller, environments, cattle } = await session(c);
-    await assertCanWrite(caller);
+    const { caller, environments, cattle } = await session(c, "write");
     const receivers = receiversOf(c);
     const cloneId = c.req.query("clone");
     const source = cloneId ? await receivers.find(caller.projectId, cloneId) : null;
@@ -171,8 +182,7 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .post("/receivers", async (c) => {
-    const { caller, environments, cattle } = await session(c);
-    await assertCanWrite(caller);
+    const { caller, environments, cattle } = await session(c, "write");
     const form = await formBody(c);
     const values: FormValues = Object.fromEntries(
       formInputNames().map((key) => [key, typeof form[key] === "string" ? (form[key] as string) : ""]),
@@ -211,8 +221,7 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .post("/receivers/import", async (c) => {
-    const { caller, environments } = await session(c);
-    await assertCanWrite(caller);
+    const { caller, environments } = await session(c, "write");
     const { imported, skipped } = await importFromWebhookService(caller, receiversOf(c), c.env);
     return c.html(
       <Layout title="Import from webhook-service" environments={environments} projectId={caller.projectId}>
@@ -221,15 +230,13 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .post("/receivers/:id/regenerate", async (c) => {
-    const { caller } = await session(c);
-    await assertCanWrite(caller);
+    const { caller } = await session(c, "write");
     const receivers = receiversOf(c);
     const record = await receivers.regenerate(await recordOf(c, receivers, caller.projectId));
     return c.redirect(listUrl(caller.projectId, "regenerated", record.name), 303);
   })
   .get("/receivers/:id/delete", async (c) => {
-    const { caller, environments } = await session(c);
-    await assertCanWrite(caller);
+    const { caller, environments } = await session(c, "write");
     const record = await recordOf(c, receiversOf(c), caller.projectId);
     return c.html(
       <Layout title={`Delete ${record.name}`} environments={environments} projectId={caller.projectId}>
@@ -238,8 +245,7 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .post("/receivers/:id/delete", async (c) => {
-    const { caller } = await session(c);
-    await assertCanWrite(caller);
+    const { caller } = await session(c, "write");
     const receivers = receiversOf(c);
     const record = await recordOf(c, receivers, caller.projectId);
     await receivers.remove(record);

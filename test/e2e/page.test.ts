@@ -587,6 +587,44 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     expect((await rowCells(page, name)).Detail).toBe("web up by 1 (min 1, max 10)");
   });
 
+  it("answers errors with a page in its layout: a read-only key's Add Receiver, its form post, a gone receiver", async () => {
+    const page = await open(READONLY);
+    const refused = await page.goto(formUrl());
+    expect(refused?.status()).toBe(403);
+    expect(refused?.headers()["content-type"]).toMatch(/^text\/html/);
+    expect(await page.title()).toBe("Not allowed · Receiver Hooks");
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Not allowed");
+    expect(await page.locator(".alert").textContent()).toContain("but not change them");
+
+    // A form posted by the key anyway (a tab left open from another key, say): a page too.
+    const [posted] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === "POST"),
+      page.evaluate(() => {
+        const form = document.createElement("form");
+        form.method = "post";
+        form.action = "/receivers?projectId=1a5";
+        form.append(Object.assign(document.createElement("input"), { name: "name", value: "sneaky" }));
+        document.body.append(form);
+        form.submit();
+      }),
+    ]);
+    expect(posted.status()).toBe(403);
+    await page.waitForURL((url) => url.pathname === "/receivers");
+    expect(await page.title()).toBe("Not allowed · Receiver Hooks");
+
+    // The way back: the list, where the key can read.
+    await page.getByRole("link", { name: "← Receiver Hooks" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toContain("Receiver Hooks");
+
+    const gone = await page.goto(
+      new URL("/receivers/r00000000000000000000000000/history?projectId=1a5", stack.url).href,
+    );
+    expect(gone?.status()).toBe(404);
+    expect(await page.title()).toBe("Not found · Receiver Hooks");
+    expect(await page.locator(".alert").textContent()).toContain("may have been deleted");
+  });
+
   it("fits a 1280 px and a 390 px window: the list, Add Receiver and History, nothing cut off or off-screen", async () => {
     // Long names and Trigger URLs, every kind, a sender check, and a History with a long sender.
     const long = uniqueName(

@@ -6,6 +6,7 @@ import {
   KEYS,
   resetEmulator,
   scaleServiceBody,
+  setFaults,
   trigger,
   uniqueName,
 } from "../helpers";
@@ -432,6 +433,9 @@ describe("the Scale the number of Hosts form", () => {
   });
 });
 
+/** What a browser sends with every navigation and form post. */
+const BROWSER_ACCEPT = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
+
 describe("the page's documents", () => {
   it("are standards-mode HTML", async () => {
     for (const path of ["/?projectId=1a5", "/receivers/new?projectId=1a5"]) {
@@ -450,5 +454,84 @@ describe("the page's documents", () => {
     for (const [path, title] of titles) {
       expect(await (await call(path)).text(), path).toContain(`<title>${title}</title>`);
     }
+  });
+});
+
+describe("the page's errors", () => {
+  /** The error page's parts: status, heading, message, the link back, the document's title. */
+  async function errorPage(path: string, init: Parameters<typeof call>[1] = {}) {
+    const response = await call(path, { ...init, headers: { ...BROWSER_ACCEPT, ...init.headers } });
+    const html = await response.text();
+    return {
+      response,
+      html,
+      title: html.match(/<title>([^<]*)<\/title>/)?.[1],
+      heading: html.match(/<h1>([^<]*)<\/h1>/)?.[1],
+      message: html.match(/<p class="alert">([^<]*)<\/p>/)?.[1],
+    };
+  }
+
+  it("are pages in the page's layout for a browser: a read-only key's Add Receiver and form post", async () => {
+    for (const [path, init] of [
+      ["/receivers/new?projectId=1a5", { key: KEYS.readonly }],
+      ["/receivers?projectId=1a5", { ...form(validFields()), key: KEYS.readonly }],
+    ] as const) {
+      const { response, html, title, heading, message } = await errorPage(path, init);
+      expect(response.status, path).toBe(403);
+      expect(response.headers.get("content-type"), path).toContain("text/html");
+      expect(response.headers.get("content-security-policy"), path).toContain("default-src 'none'");
+      expect(html.startsWith("<!DOCTYPE html>"), path).toBe(true);
+      expect(title).toBe("Not allowed · Receiver Hooks");
+      expect(heading).toBe("Not allowed");
+      expect(message).toBe(
+        "This API key can see the receivers of environment Default but not change them: adding, changing or deleting a receiver needs a key that can change the environment&#39;s services.",
+      );
+      expect(html).toContain('<a href="/?projectId=1a5">← Receiver Hooks</a>');
+    }
+  });
+
+  it("are pages for an unknown receiver or path, and for a post from another site", async () => {
+    const history = await errorPage("/receivers/r00000000000000000000000000/history?projectId=1a5");
+    expect([history.response.status, history.heading]).toEqual([404, "Not found"]);
+    expect(history.message).toBe("This environment has no such receiver: it may have been deleted.");
+    expect(history.html).toContain('href="/?projectId=1a5"');
+
+    const nowhere = await errorPage("/nothing/here");
+    expect([nowhere.response.status, nowhere.heading]).toEqual([404, "Not found"]);
+    expect(nowhere.response.headers.get("content-type")).toContain("text/html");
+    expect(nowhere.response.headers.get("content-security-policy")).toContain("default-src 'none'");
+
+    const crossSite = await errorPage("/receivers?projectId=1a5", {
+      ...form(validFields()),
+      headers: { ...form({}).headers, origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+    });
+    expect([crossSite.response.status, crossSite.heading]).toEqual([403, "Not allowed"]);
+  });
+
+  it("are a page with Retry-After and a way to try again when Rancher cannot be reached", async () => {
+    await setFaults({ status: 503, count: 1000 });
+    const { response, heading, html } = await errorPage("/?projectId=1a5");
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
+    expect(heading).toBe("Rancher cannot be reached");
+    expect(html).toContain('<a class="button primary" href="/?projectId=1a5">Try again</a>');
+  });
+
+  it("ask a browser without a key to sign in, with the Basic challenge", async () => {
+    const { response, heading } = await errorPage("/?projectId=1a5", { key: null });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe('Basic realm="Rancher API key"');
+    expect(heading).toBe("Sign in with a Rancher API key");
+  });
+
+  it("stay the Rancher envelope for the API, and for clients that do not ask for HTML", async () => {
+    const api = await call("/v1-webhooks/receivers/r00000000000000000000000000?projectId=1a5", {
+      headers: BROWSER_ACCEPT,
+    });
+    expect(api.status).toBe(404);
+    expect(await json(api)).toMatchObject({ type: "error", status: 404, code: "NotFound" });
+    const script = await call("/receivers/new?projectId=1a5", { key: KEYS.readonly });
+    expect(script.status).toBe(403);
+    expect(await json(script)).toMatchObject({ type: "error", status: 403, code: "Forbidden" });
   });
 });
