@@ -58,6 +58,7 @@ form.receiver { display: grid; gap: 1rem; max-width: 36rem; }
 .hint { color: var(--muted); font-size: .85rem; margin: 0; }
 .option-hints { list-style: none; padding: 0; margin: .25rem 0 0; }
 .row { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: 1rem; }
+.kind-switch { margin: 0; display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 .actions { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; }
 fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; display: grid; gap: 1rem; }
 legend { padding: 0 .35rem; font-weight: 600; }
@@ -124,18 +125,19 @@ document.addEventListener("click", async (event) => {
     form.submit();
   }
 });
-// Show only the fields of the chosen kind (without JavaScript all are shown, and the server reads
-// only those of the chosen kind).
+// Show only the fields of the chosen kind, at once (without JavaScript the server shows them: the
+// form's "Show this kind's fields" button, and the kind it showed, in shownKind).
 const kind = document.getElementById("driver");
 if (kind) {
+  const shown = kind.form && kind.form.elements.namedItem("shownKind");
   const show = () => {
     for (const fieldset of document.querySelectorAll("fieldset[data-kind]")) {
       fieldset.hidden = fieldset.getAttribute("data-kind") !== kind.value;
     }
-    for (const hint of document.querySelectorAll("[data-kind-hint]")) hint.hidden = true;
+    if (shown) shown.value = kind.value;
   };
   kind.addEventListener("change", show);
-  show();
+  show(); // the browser may have restored another choice (back button)
 }
 // Under a select whose options each have a line, show the chosen option's line only.
 for (const list of document.querySelectorAll("ul[data-hints-for]")) {

@@ -41,6 +41,12 @@ export const SENDER_INPUTS = {
   timestampHeader: "senderVerification.timestampHeader",
 } as const;
 
+/**
+ * The kind whose fields the form showed. Without JavaScript only that kind's fields are shown, so a
+ * form posted with another kind asks for that kind's fields before anything is created.
+ */
+export const SHOWN_KIND_INPUT = "shownKind";
+
 /** The secret's field under each scheme. */
 const SECRET_FIELD: Record<string, string> = {
   bearer: "token",

@@ -1,7 +1,14 @@
 import type { FC } from "hono/jsx";
-import { DRIVER_NAMES, DRIVERS } from "../drivers";
+import { DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
 import { q } from "./components";
-import { type ConfigInput, configInputs, type FieldErrors, type FormValues, SENDER_INPUTS } from "./form";
+import {
+  type ConfigInput,
+  configInputs,
+  type FieldErrors,
+  type FormValues,
+  SENDER_INPUTS,
+  SHOWN_KIND_INPUT,
+} from "./form";
 
 export interface ServiceOption {
   id: string;
@@ -173,98 +180,127 @@ const ConfigControl: FC<{
   return <TextField {...common} />;
 };
 
+/** The kind whose fields the form shows: the one chosen, else the first. */
+export const shownKind = (values: FormValues): string =>
+  driverNamed(values.driver ?? "") ? (values.driver as string) : DRIVER_NAMES[0];
+
 export const ReceiverForm: FC<{
   projectId: string;
   values: FormValues;
   errors: FieldErrors;
   services: ServiceOption[];
   problem?: string;
-}> = ({ projectId, values, errors, services, problem }) => (
-  <>
-    <h1>Add Receiver</h1>
-    {problem ? <p class="alert">{problem}</p> : null}
-    <form class="receiver" method="post" action={`/receivers?${q(projectId)}`} novalidate>
-      <Field id="name" label="Name" errors={errors}>
-        {(aria) => (
-          <input
-            id="name"
-            name="name"
-            type="text"
-            value={values.name}
-            maxlength={128}
-            required
-            autofocus
-            {...aria}
-          />
-        )}
-      </Field>
-      <SelectField
-        id="driver"
-        label="Kind"
-        values={values}
-        errors={errors}
-        options={DRIVER_NAMES.map((name): [string, string] => [name, DRIVERS[name].label])}
-      />
-      <p class="hint" data-kind-hint>
-        Fill in the fields of the kind you chose; the others are ignored.
-      </p>
-      {DRIVER_NAMES.map((name) => (
-        <fieldset data-kind={name}>
-          <legend>{DRIVERS[name].label}</legend>
-          {configInputs(DRIVERS[name]).map((row) => {
-            const controls = row.map((input) => (
-              <ConfigControl input={input} values={values} errors={errors} services={services} />
-            ));
-            return row.length > 1 ? <div class="row">{controls}</div> : controls;
-          })}
-        </fieldset>
-      ))}
-      <fieldset>
-        <legend>Sender check (optional)</legend>
-        <p class="hint">
-          Besides the Trigger URL, require proof that a delivery comes from its sender. The secret is never
-          shown again: keep it in the sender's configuration.
-        </p>
-        <SelectField
-          id={SENDER_INPUTS.scheme}
-          label="Sender check"
-          values={values}
-          errors={errors}
-          options={SENDER_OPTIONS}
-        />
-        <div class="row">
-          <TextField
-            id={SENDER_INPUTS.username}
-            label="Sender user"
-            values={values}
-            errors={errors}
-            hint="Basic credentials only."
-            autocomplete="off"
-          />
-          <TextField
-            id={SENDER_INPUTS.secret}
-            label="Sender secret"
-            values={values}
-            errors={errors}
-            hint="16 characters or more; Standard Webhooks: whsec_…"
-            type="password"
-            autocomplete="new-password"
-          />
-          <TextField
-            id={SENDER_INPUTS.timestampHeader}
-            label="Timestamp header"
-            values={values}
-            errors={errors}
-            hint="Grafana only, if set there."
-          />
-        </div>
-      </fieldset>
-      <div>
-        <button class="primary" type="submit">
+  /** A line about the form itself, e.g. that it now shows another kind's fields. */
+  notice?: string;
+}> = ({ projectId, values, errors, services, problem, notice }) => {
+  const kind = shownKind(values);
+  return (
+    <>
+      <h1>Add Receiver</h1>
+      {problem ? <p class="alert">{problem}</p> : null}
+      {notice ? <p role="status">{notice}</p> : null}
+      <noscript>
+        {/* Enter presses a form's first submit button, hidden or not: without JavaScript that must
+            be Create, not the kind switch. */}
+        <button type="submit" form="receiver-form" hidden>
           Create
-        </button>{" "}
-        <a href={`/?${q(projectId)}`}>Cancel</a>
-      </div>
-    </form>
-  </>
-);
+        </button>
+      </noscript>
+      <form
+        id="receiver-form"
+        class="receiver"
+        method="post"
+        action={`/receivers?${q(projectId)}`}
+        novalidate
+      >
+        <input type="hidden" name={SHOWN_KIND_INPUT} value={kind} />
+        <Field id="name" label="Name" errors={errors}>
+          {(aria) => (
+            <input
+              id="name"
+              name="name"
+              type="text"
+              value={values.name}
+              maxlength={128}
+              required
+              autofocus
+              {...aria}
+            />
+          )}
+        </Field>
+        <SelectField
+          id="driver"
+          label="Kind"
+          values={{ ...values, driver: kind }}
+          errors={errors}
+          options={DRIVER_NAMES.map((name): [string, string] => [name, DRIVERS[name].label])}
+        />
+        <noscript>
+          <p class="kind-switch">
+            <button type="submit" name="show" value="fields">
+              Show this kind's fields
+            </button>{" "}
+            <span class="hint">What you typed is kept.</span>
+          </p>
+        </noscript>
+        {DRIVER_NAMES.map((name) => (
+          <fieldset data-kind={name} hidden={name !== kind}>
+            <legend>{DRIVERS[name].label}</legend>
+            {configInputs(DRIVERS[name]).map((row) => {
+              const controls = row.map((input) => (
+                <ConfigControl input={input} values={values} errors={errors} services={services} />
+              ));
+              return row.length > 1 ? <div class="row">{controls}</div> : controls;
+            })}
+          </fieldset>
+        ))}
+        <fieldset>
+          <legend>Sender check (optional)</legend>
+          <p class="hint">
+            Besides the Trigger URL, require proof that a delivery comes from its sender. The secret is never
+            shown again: keep it in the sender's configuration.
+          </p>
+          <SelectField
+            id={SENDER_INPUTS.scheme}
+            label="Sender check"
+            values={values}
+            errors={errors}
+            options={SENDER_OPTIONS}
+          />
+          <div class="row">
+            <TextField
+              id={SENDER_INPUTS.username}
+              label="Sender user"
+              values={values}
+              errors={errors}
+              hint="Basic credentials only."
+              autocomplete="off"
+            />
+            <TextField
+              id={SENDER_INPUTS.secret}
+              label="Sender secret"
+              values={values}
+              errors={errors}
+              hint="16 characters or more; Standard Webhooks: whsec_…"
+              type="password"
+              autocomplete="new-password"
+            />
+            <TextField
+              id={SENDER_INPUTS.timestampHeader}
+              label="Timestamp header"
+              values={values}
+              errors={errors}
+              hint="Grafana only, if set there."
+            />
+          </div>
+        </fieldset>
+        <div class="actions">
+          <button class="primary" type="submit">
+            Create
+          </button>
+          <a href={`/?${q(projectId)}`}>Cancel</a>
+        </div>
+      </form>
+    </>
+  );
+};

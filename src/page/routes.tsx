@@ -17,7 +17,15 @@ import { receiverCreateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
 import { own } from "../util/own";
 import { PAGE_CSS, PAGE_JS } from "./assets";
-import { bodyFrom, emptyForm, type FormValues, fieldErrors, formInputNames, valuesFrom } from "./form";
+import {
+  bodyFrom,
+  emptyForm,
+  type FormValues,
+  fieldErrors,
+  formInputNames,
+  SHOWN_KIND_INPUT,
+  valuesFrom,
+} from "./form";
 import { ConfirmDelete, History } from "./history";
 import { ImportResult } from "./import-result";
 import { type Environment, Layout } from "./layout";
@@ -170,14 +178,14 @@ export const pageRoutes = new Hono<AppEnv>()
     const cloneId = c.req.query("clone");
     const source = cloneId ? await receivers.find(caller.projectId, cloneId) : null;
     const { scalable } = await scalableServices(cattle, caller.projectId);
+    // `?driver=` opens the form on that kind (a link can choose it; an unknown one is ignored).
+    const asked = c.req.query("driver");
+    const values = source
+      ? valuesFrom(source)
+      : { ...emptyForm(), ...(asked && driverNamed(asked) ? { driver: asked } : {}) };
     return c.html(
       <Layout title="Add Receiver" environments={environments} projectId={caller.projectId}>
-        <ReceiverForm
-          projectId={caller.projectId}
-          values={source ? valuesFrom(source) : emptyForm()}
-          errors={{}}
-          services={scalable}
-        />
+        <ReceiverForm projectId={caller.projectId} values={values} errors={{}} services={scalable} />
       </Layout>,
     );
   })
@@ -187,6 +195,26 @@ export const pageRoutes = new Hono<AppEnv>()
     const values: FormValues = Object.fromEntries(
       formInputNames().map((key) => [key, typeof form[key] === "string" ? (form[key] as string) : ""]),
     );
+    // Without JavaScript the form shows one kind's fields: asked to show another's ("Show this
+    // kind's fields"), or posted with another kind than it showed, it is shown again with that
+    // kind's fields and what was typed, and nothing is created.
+    const shown = form[SHOWN_KIND_INPUT];
+    const switched = typeof shown === "string" && driverNamed(shown) !== undefined && shown !== values.driver;
+    if ((form.show === "fields" || switched) && driverNamed(values.driver)) {
+      const { scalable } = await scalableServices(cattle, caller.projectId);
+      const label = driverNamed(values.driver)?.label ?? values.driver;
+      return c.html(
+        <Layout title="Add Receiver" environments={environments} projectId={caller.projectId}>
+          <ReceiverForm
+            projectId={caller.projectId}
+            values={values}
+            errors={{}}
+            services={scalable}
+            notice={`Fill in the fields of ${label}, then Create.`}
+          />
+        </Layout>,
+      );
+    }
     const body = bodyFrom(values);
     const parsed = validationErrors(receiverCreateSchema(), body);
     // The body's schema stops at the first broken level; check the config on its own as well, so

@@ -156,6 +156,17 @@ function howItFits(page: Page) {
   });
 }
 
+/** The kinds whose fieldsets Add Receiver shows. */
+function shownKinds(page: Page): Promise<(string | null)[]> {
+  return page
+    .locator("fieldset[data-kind]")
+    .evaluateAll((fieldsets) =>
+      fieldsets
+        .filter((fieldset) => fieldset.checkVisibility())
+        .map((fieldset) => fieldset.getAttribute("data-kind")),
+    );
+}
+
 describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium", () => {
   let stack: LocalStack;
   let browser: Browser;
@@ -371,6 +382,8 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     await page.goto(formUrl());
     const scaleFields = page.locator('fieldset[data-kind="scaleService"]');
     const upgradeFields = page.locator('fieldset[data-kind="serviceUpgrade"]');
+    // With JavaScript the kind switches at once: no button for it.
+    expect(await page.getByRole("button", { name: "Show this kind's fields" }).count()).toBe(0);
     expect(await scaleFields.isVisible()).toBe(true);
     expect(await upgradeFields.isVisible()).toBe(false);
     await page.getByLabel("Kind").selectOption({ label: "Upgrade a Service" });
@@ -585,6 +598,36 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     const row = await createThroughForm(page, { name, serviceId: "1s1", by: 1, max: 10 });
     expect(await triggerUrlOf(row)).toMatch(/\/v1-webhooks\/endpoint\?token=/);
     expect((await rowCells(page, name)).Detail).toBe("web up by 1 (min 1, max 10)");
+  });
+
+  it("without JavaScript shows the chosen kind's fields only, and switches kind keeping what was typed", async () => {
+    const page = await open(DEV, { javaScriptEnabled: false });
+    await page.goto(formUrl());
+    expect(await shownKinds(page)).toEqual(["scaleService"]);
+
+    const name = uniqueName("no-script-upgrade");
+    await field.name(page).fill(name);
+    await field.kind(page).selectOption({ label: "Upgrade a Service" });
+    expect(await shownKinds(page)).toEqual(["scaleService"]);
+    const [switched] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === "POST"),
+      page.getByRole("button", { name: "Show this kind's fields" }).click(),
+    ]);
+    expect(switched.status()).toBe(200);
+    await page.waitForLoadState();
+    expect(await shownKinds(page)).toEqual(["serviceUpgrade"]);
+    expect(await field.name(page).inputValue()).toBe(name);
+    expect(await field.kind(page).inputValue()).toBe("serviceUpgrade");
+    expect(await page.getByRole("status").textContent()).toContain("Upgrade a Service");
+
+    await page.getByLabel("Service labels").fill("app=worker");
+    await page.getByLabel("Tag", { exact: true }).fill("1.*");
+    await page.getByLabel("Batch interval (ms)").fill("100");
+    // Enter submits with the form's first submit button: Create, not the kind switch.
+    await field.name(page).press("Enter");
+    await page.waitForURL((url) => url.pathname === "/");
+    await rowOf(page, name).waitFor();
+    expect((await rowCells(page, name)).Kind).toBe("Upgrade a Service");
   });
 
   it("answers errors with a page in its layout: a read-only key's Add Receiver, its form post, a gone receiver", async () => {

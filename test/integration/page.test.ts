@@ -535,3 +535,59 @@ describe("the page's errors", () => {
     expect(await json(script)).toMatchObject({ type: "error", status: 403, code: "Forbidden" });
   });
 });
+
+describe("the Add Receiver form without JavaScript", () => {
+  /** The kinds whose fieldsets the form shows (those without the hidden attribute). */
+  const shownKinds = (html: string) =>
+    [...html.matchAll(/<fieldset data-kind="(\w+)"( hidden="")?>/g)]
+      .filter((match) => !match[2])
+      .map((match) => match[1]);
+
+  it("shows only the chosen kind's fields, the first kind by default or the one a link names", async () => {
+    expect(shownKinds(await (await call("/receivers/new?projectId=1a5")).text())).toEqual(["scaleService"]);
+    const hosts = await (await call("/receivers/new?projectId=1a5&driver=scaleHost")).text();
+    expect(shownKinds(hosts)).toEqual(["scaleHost"]);
+    expect(hosts).toContain('<option value="scaleHost" selected="">');
+    expect(shownKinds(await (await call("/receivers/new?projectId=1a5&driver=nope")).text())).toEqual([
+      "scaleService",
+    ]);
+  });
+
+  it("switches kind with a button, keeping what was typed and creating nothing", async () => {
+    const name = uniqueName("page-switch");
+    const switched = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name,
+        driver: "serviceUpgrade",
+        shownKind: "scaleService",
+        show: "fields",
+        "scaleServiceConfig.amount": "4",
+      }),
+    );
+    expect(switched.status).toBe(200);
+    const html = await switched.text();
+    expect(shownKinds(html)).toEqual(["serviceUpgrade"]);
+    expect(html).toContain(`value="${name}"`);
+    expect(html).toMatch(/<input id="scaleServiceConfig.amount"[^>]*value="4"/);
+    expect(html).toContain("Fill in the fields of Upgrade a Service, then Create.");
+    expect(html).not.toContain('class="field-error"');
+
+    // Create pressed after choosing another kind, without showing its fields: shown, not created.
+    const unseen = await call(
+      "/receivers?projectId=1a5",
+      form({ ...validFields(name), driver: "scaleHost", shownKind: "scaleService" }),
+    );
+    expect(unseen.status).toBe(200);
+    expect(shownKinds(await unseen.text())).toEqual(["scaleHost"]);
+    const list = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
+    expect(list.data.map((receiver: { name: string }) => receiver.name)).not.toContain(name);
+
+    // The kind it showed: created.
+    const created = await call(
+      "/receivers?projectId=1a5",
+      form({ ...validFields(name), shownKind: "scaleService" }),
+    );
+    expectRedirectTo(created, "done=created");
+  });
+});
