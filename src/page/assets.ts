@@ -58,6 +58,7 @@ form.receiver { display: grid; gap: 1rem; max-width: 36rem; }
 .hint { color: var(--muted); font-size: .85rem; margin: 0; }
 .option-hints { list-style: none; padding: 0; margin: .25rem 0 0; }
 .row { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: 1rem; }
+.row:not(:has(> :not([hidden]))) { display: none; }
 .kind-switch { margin: 0; display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 .actions { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; }
 fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; display: grid; gap: 1rem; }
@@ -138,6 +139,18 @@ if (kind) {
   };
   kind.addEventListener("change", show);
   show(); // the browser may have restored another choice (back button)
+}
+// Show only the sender check's inputs its scheme reads (without JavaScript all are shown, each
+// with a hint saying which scheme it is for).
+const scheme = document.getElementById("senderVerification.scheme");
+if (scheme) {
+  const show = () => {
+    for (const field of document.querySelectorAll("[data-schemes]")) {
+      field.hidden = !field.getAttribute("data-schemes").split(" ").includes(scheme.value);
+    }
+  };
+  scheme.addEventListener("change", show);
+  show();
 }
 // Under a select whose options each have a line, show the chosen option's line only.
 for (const list of document.querySelectorAll("ul[data-hints-for]")) {

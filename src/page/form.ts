@@ -38,8 +38,20 @@ export const SENDER_INPUTS = {
   scheme: "senderVerification.scheme",
   username: "senderVerification.username",
   secret: "senderVerification.secret",
+  header: "senderVerification.header",
   timestampHeader: "senderVerification.timestampHeader",
 } as const;
+
+/** The sender schemes that read each of the check's inputs (the page shows an input for these only). */
+export const SENDER_INPUT_SCHEMES: Record<
+  Exclude<keyof typeof SENDER_INPUTS, "scheme">,
+  readonly string[]
+> = {
+  username: ["basic"],
+  secret: ["bearer", "basic", "github", "grafana", "standardWebhooks"],
+  header: ["grafana"],
+  timestampHeader: ["grafana"],
+};
 
 /**
  * The kind whose fields the form showed. Without JavaScript only that kind's fields are shown, so a
@@ -56,10 +68,11 @@ const SECRET_FIELD: Record<string, string> = {
   standardWebhooks: "secret",
 };
 
-const SENDER_LABELS: Record<string, string> = {
+export const SENDER_LABELS: Record<string, string> = {
   [SENDER_INPUTS.scheme]: "Sender check",
   [SENDER_INPUTS.username]: "Sender user",
   [SENDER_INPUTS.secret]: "Sender secret",
+  [SENDER_INPUTS.header]: "Signature header",
   [SENDER_INPUTS.timestampHeader]: "Timestamp header",
 };
 
@@ -152,11 +165,14 @@ function sent(field: ConfigField, text: string): unknown {
 function senderVerificationFrom(values: FormValues): Record<string, unknown> | undefined {
   const scheme = values[SENDER_INPUTS.scheme] ?? "";
   if (!scheme) return undefined;
+  // Grafana's headers are optional: an empty box keeps Grafana's default signature header.
+  const header = (values[SENDER_INPUTS.header] ?? "").trim();
   const timestampHeader = (values[SENDER_INPUTS.timestampHeader] ?? "").trim();
   return {
     scheme,
     [own(SECRET_FIELD, scheme) ?? "secret"]: values[SENDER_INPUTS.secret] ?? "",
     ...(scheme === "basic" ? { username: values[SENDER_INPUTS.username] ?? "" } : {}),
+    ...(scheme === "grafana" && header ? { header } : {}),
     ...(scheme === "grafana" && timestampHeader ? { timestampHeader } : {}),
   };
 }
@@ -189,7 +205,7 @@ function inputOf(fieldName: string): { name: string; label: string } | undefined
   if (fieldName.startsWith("senderVerification")) {
     const part = fieldName.split(".")[1];
     const name =
-      part === "scheme" || part === "username" || part === "timestampHeader"
+      part === "scheme" || part === "username" || part === "header" || part === "timestampHeader"
         ? `senderVerification.${part}`
         : SENDER_INPUTS.secret;
     return { name, label: SENDER_LABELS[name] ?? name };

@@ -6,7 +6,9 @@ import {
   configInputs,
   type FieldErrors,
   type FormValues,
+  SENDER_INPUT_SCHEMES,
   SENDER_INPUTS,
+  SENDER_LABELS,
   SHOWN_KIND_INPUT,
 } from "./form";
 
@@ -29,6 +31,8 @@ interface FieldProps {
   label: string;
   errors: FieldErrors;
   hint?: string;
+  /** The sender schemes this field is for: with JavaScript it is shown for those only. */
+  schemes?: readonly string[];
 }
 
 /** One labelled control with its error next to it, tied together for assistive technology. */
@@ -37,6 +41,7 @@ const Field: FC<FieldProps & { children: (described: Record<string, string>) => 
   label,
   errors,
   hint,
+  schemes,
   children,
 }) => {
   const error = errors[id];
@@ -45,7 +50,7 @@ const Field: FC<FieldProps & { children: (described: Record<string, string>) => 
   if (describedBy) aria["aria-describedby"] = describedBy;
   if (error) aria["aria-invalid"] = "true";
   return (
-    <div class="field">
+    <div class="field" data-schemes={schemes?.join(" ")}>
       <label for={id}>{label}</label>
       {children(aria) as never}
       {hint ? (
@@ -194,6 +199,13 @@ export const ReceiverForm: FC<{
   notice?: string;
 }> = ({ projectId, values, errors, services, problem, notice }) => {
   const kind = shownKind(values);
+  const sender = (input: keyof typeof SENDER_INPUT_SCHEMES) => ({
+    id: SENDER_INPUTS[input],
+    label: SENDER_LABELS[SENDER_INPUTS[input]] ?? input,
+    schemes: SENDER_INPUT_SCHEMES[input],
+    values,
+    errors,
+  });
   return (
     <>
       <h1>Add Receiver</h1>
@@ -262,36 +274,27 @@ export const ReceiverForm: FC<{
           </p>
           <SelectField
             id={SENDER_INPUTS.scheme}
-            label="Sender check"
+            label={SENDER_LABELS[SENDER_INPUTS.scheme] ?? "Sender check"}
             values={values}
             errors={errors}
             options={SENDER_OPTIONS}
           />
           <div class="row">
+            <TextField {...sender("username")} hint="Basic credentials only." autocomplete="off" />
             <TextField
-              id={SENDER_INPUTS.username}
-              label="Sender user"
-              values={values}
-              errors={errors}
-              hint="Basic credentials only."
-              autocomplete="off"
-            />
-            <TextField
-              id={SENDER_INPUTS.secret}
-              label="Sender secret"
-              values={values}
-              errors={errors}
+              {...sender("secret")}
               hint="16 characters or more; Standard Webhooks: whsec_…"
               type="password"
               autocomplete="new-password"
             />
+          </div>
+          <div class="row">
             <TextField
-              id={SENDER_INPUTS.timestampHeader}
-              label="Timestamp header"
-              values={values}
-              errors={errors}
-              hint="Grafana only, if set there."
+              {...sender("header")}
+              hint="Grafana only, if changed there (X-Grafana-Alerting-Signature by default)."
+              autocomplete="off"
             />
+            <TextField {...sender("timestampHeader")} hint="Grafana only, if set there." autocomplete="off" />
           </div>
         </fieldset>
         <div class="actions">

@@ -97,6 +97,7 @@ export const ReceiverList: FC<{
                           Sender check:{" "}
                           {SENDER_LABELS[record.senderVerification.scheme] ??
                             record.senderVerification.scheme}
+                          {record.senderVerification.header ? ` (${record.senderVerification.header})` : ""}
                         </span>
                       </>
                     ) : null}

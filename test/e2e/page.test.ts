@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
@@ -628,6 +629,42 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     await page.waitForURL((url) => url.pathname === "/");
     await rowOf(page, name).waitFor();
     expect((await rowCells(page, name)).Kind).toBe("Upgrade a Service");
+  });
+
+  it("creates a receiver with Grafana's check and its own signature header from the form", async () => {
+    const page = await open(DEV);
+    await page.goto(formUrl());
+    const header = page.getByLabel("Signature header");
+    expect(await header.isVisible()).toBe(false);
+
+    const name = uniqueName("grafana-custom-header");
+    const secret = "e2e-grafana-secret-0123456789";
+    await fillForm(page, { name, serviceId: "1s1", by: 1, max: 10 });
+    await page.getByLabel("Sender check", { exact: true }).selectOption({ label: "Grafana HMAC signature" });
+    expect(await header.isVisible()).toBe(true);
+    expect(await page.getByLabel("Timestamp header").isVisible()).toBe(true);
+    expect(await page.getByLabel("Sender user").isVisible()).toBe(false);
+    await page.getByLabel("Sender secret").fill(secret);
+    await header.fill("X-Custom-Signature");
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+    const row = rowOf(page, name);
+    await row.waitFor();
+    expect((await rowCells(page, name)).Detail).toContain(
+      "Sender check: Grafana signature (X-Custom-Signature)",
+    );
+
+    const body = JSON.stringify({ receiver: "rancher", status: "firing", alerts: [] });
+    const signature = createHmac("sha256", secret).update(body).digest("hex");
+    const url = await triggerUrlOf(row);
+    const send = (signatureHeader: string) =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", [signatureHeader]: signature },
+        body,
+      });
+    expect((await send("X-Grafana-Alerting-Signature")).status).toBe(401);
+    expect((await send("X-Custom-Signature")).status).toBe(200);
   });
 
   it("answers errors with a page in its layout: a read-only key's Add Receiver, its form post, a gone receiver", async () => {

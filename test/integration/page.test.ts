@@ -563,6 +563,8 @@ describe("the Add Receiver form without JavaScript", () => {
         shownKind: "scaleService",
         show: "fields",
         "scaleServiceConfig.amount": "4",
+        "senderVerification.scheme": "grafana",
+        "senderVerification.header": "X-Custom-Signature",
       }),
     );
     expect(switched.status).toBe(200);
@@ -570,6 +572,7 @@ describe("the Add Receiver form without JavaScript", () => {
     expect(shownKinds(html)).toEqual(["serviceUpgrade"]);
     expect(html).toContain(`value="${name}"`);
     expect(html).toMatch(/<input id="scaleServiceConfig.amount"[^>]*value="4"/);
+    expect(html).toMatch(/<input id="senderVerification.header"[^>]*value="X-Custom-Signature"/);
     expect(html).toContain("Fill in the fields of Upgrade a Service, then Create.");
     expect(html).not.toContain('class="field-error"');
 
@@ -589,5 +592,68 @@ describe("the Add Receiver form without JavaScript", () => {
       form({ ...validFields(name), shownKind: "scaleService" }),
     );
     expectRedirectTo(created, "done=created");
+  });
+});
+
+describe("the form's Grafana sender check", () => {
+  const hmacHex = async (secret: string, body: string) => {
+    const encoder = new TextEncoder();
+    const key = await crypto.subtle.importKey(
+      "raw",
+      encoder.encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
+    return Array.from(signature, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  };
+
+  it("sets the signature header Grafana signs in", async () => {
+    const page = await (await call("/receivers/new?projectId=1a5")).text();
+    expect(page).toContain('<label for="senderVerification.header">Signature header</label>');
+
+    const secret = "page-grafana-secret-0123456789";
+    const fields = {
+      ...validFields(),
+      "senderVerification.scheme": "grafana",
+      "senderVerification.secret": secret,
+      "senderVerification.header": "X-Custom-Signature",
+    };
+    const created = await call("/receivers?projectId=1a5", form(fields));
+    expectRedirectTo(created, "done=created");
+    expect(await created.text()).toContain("Sender check: Grafana signature (X-Custom-Signature)");
+    const list = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
+    const receiver = list.data.find((candidate: { name: string }) => candidate.name === fields.name);
+    expect(receiver.senderVerification).toMatchObject({ scheme: "grafana", header: "X-Custom-Signature" });
+
+    const body = JSON.stringify({ status: "firing", alerts: [] });
+    const signature = await hmacHex(secret, body);
+    const inDefault = await trigger(receiver.url, {
+      body,
+      headers: { "content-type": "application/json", "x-grafana-alerting-signature": signature },
+    });
+    expect(inDefault.status).toBe(401);
+    const inCustom = await trigger(receiver.url, {
+      body,
+      headers: { "content-type": "application/json", "x-custom-signature": signature },
+    });
+    expect(inCustom.status).toBe(200);
+  });
+
+  it("shows a bad header name next to Signature header", async () => {
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        ...validFields(),
+        "senderVerification.scheme": "grafana",
+        "senderVerification.secret": "page-grafana-secret-0123456789",
+        "senderVerification.header": "X Custom",
+      }),
+    );
+    expect(response.status).toBe(422);
+    expect(await response.text()).toContain(
+      'id="error-senderVerification.header">Signature header is not valid: must be an HTTP header name (letters, digits and dashes)</p>',
+    );
   });
 });
