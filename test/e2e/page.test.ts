@@ -786,7 +786,7 @@ describe.runIf(chromiumAvailable && process.env.SCREENSHOTS === "1")("screenshot
     await stack?.dispose();
   });
 
-  it("saves the list (light and dark) and the filled Add Receiver form", async () => {
+  it("saves the list (light, dark and on a phone) and the filled Add Receiver form", async () => {
     mkdirSync(dir, { recursive: true });
     const context = await browser.newContext({
       httpCredentials: { ...DEV, origin: stack.url.origin },
@@ -818,6 +818,11 @@ describe.runIf(chromiumAvailable && process.env.SCREENSHOTS === "1")("screenshot
       await page.screenshot({ path: join(dir, "receiver-hooks.png"), fullPage: true });
       await page.emulateMedia({ colorScheme: "dark" });
       await page.screenshot({ path: join(dir, "receiver-hooks-dark.png"), fullPage: true });
+      // On a phone each receiver is a card.
+      await page.emulateMedia({ colorScheme: "light" });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: join(dir, "receiver-hooks-phone.png"), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 800 });
 
       await page.emulateMedia({ colorScheme: "light" });
       await page.goto(new URL("/receivers/new?projectId=1a5", stack.url).href);
