@@ -2,7 +2,7 @@
 // a free loopback port. The same workers as test/e2e/local-stack.ts, plus the driver, which reaches
 // the service through a service binding so that in-worker time can be measured without a network
 // hop or a test harness in between.
-import { Log, LogLevel, Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { serviceWorkers } from "../scripts/local-workers.mjs";
 
 const OUT_DIR = ".wrangler/bench";
@@ -72,28 +72,30 @@ export default {
 
 export async function startStack() {
   const [hooks, emulator] = await serviceWorkers(OUT_DIR, "bench");
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    // The placeholder `cf` object: nothing is fetched from outside loopback.
-    cf: false,
-    log: process.env.BENCH_LOG ? new Log(LogLevel.DEBUG) : undefined,
-    workers: [
-      hooks,
-      emulator,
-      {
-        name: "bench-driver",
-        modules: true,
-        script: DRIVER,
-        compatibilityDate: hooks.compatibilityDate,
-        serviceBindings: { HOOKS: "rancher-hooks", EMULATOR: "cattle-emulator" },
-        durableObjects: {
-          TARGETS: { className: "TargetObject", scriptName: "rancher-hooks" },
-          PROBE: { className: "Probe", useSQLite: true },
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      // The placeholder `cf` object: nothing is fetched from outside loopback.
+      cf: false,
+      log: process.env.BENCH_LOG ? new Log(LogLevel.DEBUG) : undefined,
+      workers: [
+        hooks,
+        emulator,
+        {
+          name: "bench-driver",
+          modules: true,
+          script: DRIVER,
+          compatibilityDate: hooks.compatibilityDate,
+          serviceBindings: { HOOKS: "rancher-hooks", EMULATOR: "cattle-emulator" },
+          durableObjects: {
+            TARGETS: { className: "TargetObject", scriptName: "rancher-hooks" },
+            PROBE: { className: "Probe", useSQLite: true },
+          },
         },
-      },
-    ],
-  });
+      ],
+    }),
+  );
   const url = await mf.ready;
   const emulatorWorker = await mf.getWorker("cattle-emulator");
   const driverWorker = await mf.getWorker("bench-driver");

@@ -24,9 +24,20 @@ export function bundle(entry, outDir, name) {
   return outfile;
 }
 
+/**
+ * What a wrangler.toml says of a worker, as Miniflare options: its compatibility date, variables,
+ * KV namespaces and Durable Objects. The script is bundled here, so wrangler's module rules (which
+ * Miniflare 5 no longer takes) are left out, with everything else this project does not use.
+ */
+function fromWranglerToml(path) {
+  const { compatibilityDate, compatibilityFlags, bindings, kvNamespaces, durableObjects } =
+    unstable_getMiniflareWorkerOptions(path).workerOptions;
+  return { compatibilityDate, compatibilityFlags, bindings, kvNamespaces, durableObjects };
+}
+
 /** The Cattle emulator worker, named `cattle-emulator`. */
 export function emulatorWorker(outDir) {
-  const emulator = unstable_getMiniflareWorkerOptions("emulator/wrangler.toml").workerOptions;
+  const emulator = fromWranglerToml("emulator/wrangler.toml");
   return {
     ...emulator,
     name: "cattle-emulator",
@@ -40,7 +51,7 @@ export function emulatorWorker(outDir) {
  * service calls CATTLE_URL with plain fetch; every such call lands on the emulator.
  */
 export async function serviceWorkers(outDir, keyId) {
-  const hooks = unstable_getMiniflareWorkerOptions("wrangler.toml").workerOptions;
+  const hooks = fromWranglerToml("wrangler.toml");
   return [
     {
       ...hooks,

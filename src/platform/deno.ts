@@ -1,4 +1,3 @@
-/// <reference path="./node-sqlite.d.ts" />
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";

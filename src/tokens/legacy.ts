@@ -11,10 +11,13 @@ export interface LegacyClaims {
   projectId: string;
 }
 
-const keys = new Map<string, Promise<CryptoKey | null>>();
+/** Whatever key type jose's importSPKI gives on this runtime (Web Crypto's; Node's types name it apart). */
+type PublicKey = Awaited<ReturnType<typeof importSPKI>>;
+
+const keys = new Map<string, Promise<PublicKey | null>>();
 
 /** The public key from `LEGACY_RSA_PUBLIC_KEY` (PEM); a key that does not import is said once and used as none. */
-function publicKey(pem: string): Promise<CryptoKey | null> {
+function publicKey(pem: string): Promise<PublicKey | null> {
   let key = keys.get(pem);
   if (!key) {
     key = importSPKI(pem.trim(), "RS256").catch(() => {

@@ -9,13 +9,15 @@ describe("target storage on SQLite", () => {
   it("is the schema of the committed snapshot", () => {
     const { storage } = newTarget();
     expect(schemaOf(storage.sql)).toBe(
-      readFileSync(new URL("../storage/target-object.sql", import.meta.url), "utf8"),
+      readFileSync(new URL("../storage/target-object.sql", import.meta.url).pathname, "utf8"),
     );
   });
 
   it("upgrades an unversioned object in place and records each component's version", () => {
     const storage = memoryStorage();
-    storage.sql.exec(readFileSync(new URL("../fixtures/storage-unversioned.sql", import.meta.url), "utf8"));
+    storage.sql.exec(
+      readFileSync(new URL("../fixtures/storage-unversioned.sql", import.meta.url).pathname, "utf8"),
+    );
     storage.sql.exec("INSERT INTO executions (receiver_id, body) VALUES ('r1', '{\"id\":\"x1\"}')");
     newTarget(undefined, undefined, storage);
     expect(

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 // @ts-expect-error: a plain ESM script shared with `npm run dev:deno`
 import { DENO_LAUNCHER, denoServeArgs } from "../../scripts/deno-serve.mjs";
 // @ts-expect-error: a plain ESM script shared with the benchmark
@@ -20,13 +20,15 @@ export interface LocalStack {
 }
 
 export async function startLocalStack(): Promise<LocalStack> {
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    // The placeholder `cf` object: nothing is fetched from outside loopback.
-    cf: false,
-    workers: await serviceWorkers(OUT_DIR, "e2e"),
-  });
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      // The placeholder `cf` object: nothing is fetched from outside loopback.
+      cf: false,
+      workers: await serviceWorkers(OUT_DIR, "e2e"),
+    }),
+  );
   const url = await mf.ready;
   const emulatorWorker = await mf.getWorker("cattle-emulator");
   return {
@@ -63,7 +65,9 @@ export interface DenoStack extends LocalStack {
  * given.
  */
 export async function startDenoStack(options: { dataDir?: string } = {}): Promise<DenoStack> {
-  const mf = new Miniflare({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] });
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] }),
+  );
   const emulatorUrl = await mf.ready;
   const port = await freePort();
   const url = new URL(`http://127.0.0.1:${port}`);
