@@ -162,7 +162,7 @@ describe("the scaleService write protocol, property-based", () => {
           const result = trigger.result;
           const execution = history.get(trigger.tag);
           expect(result, trigger.tag).toBeDefined();
-          if (!result || result.kind !== "decided") {
+          if (result?.kind !== "decided") {
             expect(execution, `${trigger.tag} answered ${result?.kind}`).toBeUndefined();
             continue;
           }

@@ -25,11 +25,11 @@ const fromTo = (result: TriggerResult) =>
   result.kind === "decided" ? [result.execution.from, result.execution.to] : undefined;
 const puts = (cattle: FakeCattle) => cattle.calls.filter((call) => call.startsWith("PUT"));
 
-const byOutcome = (executions: Execution[]) =>
-  executions.reduce<Record<string, number>>(
-    (counts, { outcome: o }) => ({ ...counts, [o]: (counts[o] ?? 0) + 1 }),
-    {},
-  );
+const byOutcome = (executions: Execution[]) => {
+  const counts: Record<string, number> = {};
+  for (const { outcome } of executions) counts[outcome] = (counts[outcome] ?? 0) + 1;
+  return counts;
+};
 
 describe("a write applied and answered late", () => {
   it("is confirmed by reading, never sent again, and later triggers build on it", async () => {

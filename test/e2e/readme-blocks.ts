@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+
+/** One fenced code block of README.md: its language, its text (unindented), where it is. */
+export interface Block {
+  lang: string;
+  code: string;
+  /** The section it is in (the nearest heading above it). */
+  heading: string;
+  line: number;
+}
+
+/** Every fenced block of the README, including those indented inside list items. */
+export function readmeBlocks(path = "README.md"): Block[] {
+  const lines = readFileSync(path, "utf8").split("\n");
+  const blocks: Block[] = [];
+  let heading = "";
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] as string;
+    if (/^#{1,6} /.test(line)) heading = line.replace(/^#+ /, "");
+    const fence = /^(\s*)```(\S*)\s*$/.exec(line);
+    if (!fence) continue;
+    const indent = fence[1]?.length ?? 0;
+    const start = index;
+    const body: string[] = [];
+    for (index++; index < lines.length && !/^\s*```\s*$/.test(lines[index] as string); index++) {
+      body.push((lines[index] as string).slice(indent));
+    }
+    blocks.push({ lang: fence[2] ?? "", code: `${body.join("\n")}\n`, heading, line: start + 1 });
+  }
+  return blocks;
+}
+
+/**
+ * The README's blocks, each to be claimed once by the test that runs or checks it; at the end,
+ * `unclaimed()` lists those no test took, so an example cannot be added without being run.
+ */
+export class ReadmeExamples {
+  readonly blocks = readmeBlocks();
+  readonly #claimed = new Set<Block>();
+
+  /** The one block of `lang` whose text contains `marker`. */
+  take(lang: string, marker: string): Block {
+    const found = this.blocks.filter((block) => block.lang === lang && block.code.includes(marker));
+    if (found.length !== 1)
+      throw new Error(
+        `expected one ${lang} block of README.md containing ${JSON.stringify(marker)}, found ${found.length}`,
+      );
+    this.#claimed.add(found[0] as Block);
+    return found[0] as Block;
+  }
+
+  /** Blocks of these languages that no test took, as `line: first line`. */
+  unclaimed(langs: readonly string[]): string[] {
+    return this.blocks
+      .filter((block) => langs.includes(block.lang) && !this.#claimed.has(block))
+      .map((block) => `${block.line}: ${block.code.split("\n")[0]}`);
+  }
+}
