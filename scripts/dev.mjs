@@ -4,8 +4,8 @@
 // nothing has to be set up by hand; delete the file to start over with a new key.
 //
 // Options, for a second stack beside one on the usual ports: `--port` (8787), `--emulator-port`
-// (8788), `--inspector-port` (9229; the emulator takes the next one) and `--persist-to` (where the
-// receivers are kept, `.wrangler/state` by default).
+// (8788), `--inspector-port` (9229) and `--emulator-inspector-port` (9230), and `--persist-to`
+// (where the receivers are kept, `.wrangler/state` by default).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -20,12 +20,14 @@ const { values: options } = parseArgs({
     port: { type: "string", default: "8787" },
     "emulator-port": { type: "string", default: "8788" },
     "inspector-port": { type: "string", default: "9229" },
+    "emulator-inspector-port": { type: "string", default: "9230" },
     "persist-to": { type: "string" },
   },
 });
 const port = Number(options.port);
 const emulatorPort = Number(options["emulator-port"]);
 const inspectorPort = Number(options["inspector-port"]);
+const emulatorInspectorPort = Number(options["emulator-inspector-port"]);
 const hooksUrl = `http://127.0.0.1:${port}`;
 const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
 
@@ -77,7 +79,7 @@ const workers = [
       "--port",
       String(emulatorPort),
       "--inspector-port",
-      String(inspectorPort + 1),
+      String(emulatorInspectorPort),
     ]),
   },
   options.deno

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type LocalStack, startLocalStack } from "./local-stack";
+import { eventually, freePort, type LocalStack, startLocalStack } from "./local-stack";
 
 /**
  * A real Prometheus Alertmanager (Debian's prometheus-alertmanager) delivers its webhook
@@ -16,20 +16,6 @@ if (!available && process.env.CI)
   throw new Error(`${ALERTMANAGER} is not installed (CI installs prometheus-alertmanager)`);
 
 const DEV_KEY = `Basic ${btoa("dev-access:dev-secret")}`;
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 const BEARER_TOKEN = "alertmanager-bearer-token-0123456789";
 const BASIC_PASSWORD = "alertmanager-basic-password-0123";

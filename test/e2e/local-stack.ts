@@ -39,6 +39,21 @@ export async function startLocalStack(): Promise<LocalStack> {
   };
 }
 
+/** Polls `check` every 250 ms until it gives a value, or fails after `timeoutMs` naming `what`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** A port nothing listens on right now, for a server this process starts. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { freePort } from "./local-stack";
+import { eventually, freePort } from "./local-stack";
 import { type Block, ReadmeExamples } from "./readme-blocks";
 
 /**
@@ -38,7 +38,12 @@ interface Stack {
 
 /** `npm run dev` (or `npm run dev:deno`) on free ports, with its own receiver storage. */
 async function startDev(deno = false): Promise<Stack> {
-  const [port, emulatorPort, inspectorPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, emulatorPort, inspectorPort, emulatorInspectorPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const state = mkdtempSync(join(tmpdir(), "readme-dev-"));
   const child = spawn(
     process.execPath,
@@ -48,6 +53,7 @@ async function startDev(deno = false): Promise<Stack> {
       `--port=${port}`,
       `--emulator-port=${emulatorPort}`,
       `--inspector-port=${inspectorPort}`,
+      `--emulator-inspector-port=${emulatorInspectorPort}`,
       `--persist-to=${state}`,
     ],
     { stdio: ["ignore", "pipe", "pipe"], detached: true },
@@ -58,14 +64,23 @@ async function startDev(deno = false): Promise<Stack> {
     hooks: `http://127.0.0.1:${port}`,
     emulator: `http://127.0.0.1:${emulatorPort}`,
   };
+  let exited = false;
   child.stdout?.on("data", (chunk) => (stack.output += chunk));
   child.stderr?.on("data", (chunk) => (stack.output += chunk));
-  child.on("exit", () => rmSync(state, { recursive: true, force: true }));
+  child.on("exit", () => {
+    exited = true;
+    rmSync(state, { recursive: true, force: true });
+  });
   await eventually(
     "npm run dev to be ready",
-    async () => (stack.output.includes("[dev] ready") ? true : undefined),
+    async () => {
+      if (exited) throw new Error("npm run dev stopped");
+      return stack.output.includes("[dev] ready") ? true : undefined;
+    },
     90_000,
-  );
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${stack.output}`);
+  });
   return stack;
 }
 
@@ -75,20 +90,6 @@ function stopDev(stack: Stack | undefined) {
     process.kill(-stack.process.pid, "SIGINT");
   } catch {
     // already gone
-  }
-}
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 

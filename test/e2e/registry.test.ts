@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type LocalStack, startLocalStack } from "./local-stack";
+import { eventually, freePort, type LocalStack, startLocalStack } from "./local-stack";
 
 /**
  * A real Docker registry (Debian's docker-registry, CNCF Distribution 2.8) sends its notifications
@@ -26,20 +26,6 @@ const README_NOTIFICATIONS = (() => {
 })();
 const README_URL = "https://hooks.example.com/v1-webhooks/endpoint?token=eyJ…";
 const TOKEN = "3f9c2d7e8a1b4c6d9e0f1a2b3c4d5e6f";
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 

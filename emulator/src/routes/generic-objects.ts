@@ -14,6 +14,7 @@ import type { ResourceRecord } from "../model";
 import { renderCollection, renderResource } from "../render";
 import { collectionSegment, typeDef } from "../schemas";
 import { sanitize } from "../validation";
+import { creation } from "./creation";
 
 /**
  * Generic objects: free-form records Cattle keeps for other services. Rancher's webhook-service stored
@@ -50,15 +51,8 @@ for (const segment of [...new Set([canonical, definition.pluralName])]) {
   });
 
   genericObjects.post(`/${segment}`, async (c) => {
-    const { projectId, scope } = projectScope(c);
-    const body = await readBody(c);
-    if (c.req.query("action") !== undefined) {
-      throw new ApiError(422, "InvalidAction", `Unknown action ${c.req.query("action")}`, "action");
-    }
-    requireWritable(scope);
-    const fields = sanitize(definition.fields, body, "create");
-    if (!fields.ok) throw ApiError.from(fields.error);
-    const record = unwrap(await stateOf(c.env).createGenericObject(projectId, fields.value));
+    const { projectId, scope, values } = await creation(c, definition.fields);
+    const record = unwrap(await stateOf(c.env).createGenericObject(projectId, values));
     return c.json(renderResource(scope, record), 201);
   });
   genericObjects.all(`/${segment}`, methodNotAllowed);

@@ -15,6 +15,7 @@ import type { ResourceRecord, ResourceType } from "../model";
 import { renderCollection, renderResource, type Scope } from "../render";
 import { CONFIG_SUFFIX, collectionSegment, DRIVER_CONFIGS, typeDef } from "../schemas";
 import { sanitize } from "../validation";
+import { creation } from "./creation";
 
 /**
  * Hosts (list, get, create, PUT), host templates (list, get, create) and external host events (list,
@@ -91,15 +92,8 @@ for (const type of TYPES_HERE) {
     });
 
     hosts.post(`/${segment}`, async (c) => {
-      const { projectId, scope } = projectScope(c);
-      const body = await readBody(c);
-      if (c.req.query("action") !== undefined) {
-        throw new ApiError(422, "InvalidAction", `Unknown action ${c.req.query("action")}`, "action");
-      }
-      requireWritable(scope);
-      const fields = sanitize(definition.fields, body, "create");
-      if (!fields.ok) throw ApiError.from(fields.error);
-      const record = unwrap(await create(c, type, projectId, fields.value));
+      const { projectId, scope, values } = await creation(c, definition.fields);
+      const record = unwrap(await create(c, type, projectId, values));
       return c.json(renderResource(scope, record), 201);
     });
     hosts.all(`/${segment}`, methodNotAllowed);

@@ -17,6 +17,7 @@ import type { ResourceRecord, ResourceType } from "../model";
 import { renderCollection, renderResource, type Scope } from "../render";
 import { collectionSegment, TYPES, typeDef } from "../schemas";
 import { sanitize } from "../validation";
+import { creation } from "./creation";
 
 /**
  * Services under `/services` (every kind) and under each kind's own collection. Parsing, the
@@ -77,16 +78,8 @@ for (const urlType of KINDS) {
     });
 
     services.post(`/${segment}`, async (c) => {
-      const { projectId, scope } = projectScope(c);
-      // Cattle parses the body first (400 InvalidBodyContent), then checks an action, then the method.
-      const body = await readBody(c);
-      if (c.req.query("action") !== undefined) {
-        throw new ApiError(422, "InvalidAction", `Unknown action ${c.req.query("action")}`, "action");
-      }
-      requireWritable(scope);
-      const fields = sanitize(definition.fields, body, "create");
-      if (!fields.ok) throw ApiError.from(fields.error);
-      const record = unwrap(await stateOf(c.env).createService(projectId, urlType, fields.value));
+      const { projectId, scope, values } = await creation(c, definition.fields);
+      const record = unwrap(await stateOf(c.env).createService(projectId, urlType, values));
       return c.json(renderResource(scope, record), 201);
     });
     services.all(`/${segment}`, methodNotAllowed);
