@@ -1,34 +1,44 @@
 import { createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
-import { z } from "zod";
+import * as z from "zod";
+import { lazy } from "../util/lazy";
 
 /** Asymmetric only: a verifier never holds anything that could mint a token. */
 const ALGORITHMS = ["EdDSA", "ES256"] as const;
 const ISSUER = "rancher-hooks";
 /** Signed URLs kept per key set (oldest forgotten first): enough for the largest listing pages. */
 const SIGNED_REMEMBERED = 10_000;
+/**
+ * Verified tokens kept per key set (oldest forgotten first). A token's claims never change and
+ * whether its receiver is still live is decided by the target object, not here, so a URL called
+ * again need not be verified again: a signature check is the largest part of a trigger's CPU.
+ */
+const VERIFIED_REMEMBERED = 5_000;
 
-const signingJwk = z.looseObject({
-  kid: z.string().min(1),
-  alg: z.enum(ALGORITHMS),
-  kty: z.string(),
-  d: z.string().min(1),
+/** The key set and the claims, validated by zod, built on first use (not at module load). */
+const schemas = lazy(() => {
+  const signingJwk = z.looseObject({
+    kid: z.string().min(1),
+    alg: z.enum(ALGORITHMS),
+    kty: z.string(),
+    d: z.string().min(1),
+  });
+  return {
+    keySet: z.object({ keys: z.array(signingJwk).min(1) }),
+    /** What a trigger token says. The target Durable Object, not the token, decides whether it is still live. */
+    triggerClaims: z.object({
+      sub: z.string().min(1),
+      pid: z.string().min(1),
+      drv: z.string().min(1),
+      tgt: z.string().min(1),
+      ver: z.int().min(1),
+      cfg: z.record(z.string(), z.unknown()),
+      /** Set when the receiver checks its sender: the delivery's headers and body go to the target. */
+      snd: z.literal(true).optional(),
+    }),
+  };
 });
 
-const keySetSchema = z.object({ keys: z.array(signingJwk).min(1) });
-
-/** What a trigger token says. The target Durable Object, not the token, decides whether it is still live. */
-export const triggerClaimsSchema = z.object({
-  sub: z.string().min(1),
-  pid: z.string().min(1),
-  drv: z.string().min(1),
-  tgt: z.string().min(1),
-  ver: z.int().min(1),
-  cfg: z.record(z.string(), z.unknown()),
-  /** Set when the receiver checks its sender: the delivery's headers and body go to the target. */
-  snd: z.literal(true).optional(),
-});
-
-export type TriggerClaims = z.output<typeof triggerClaimsSchema>;
+export type TriggerClaims = z.output<ReturnType<typeof schemas>["triggerClaims"]>;
 
 export interface SigningKeys {
   sign(claims: TriggerClaims, issuedAtMs: number): Promise<string>;
@@ -43,9 +53,9 @@ export class SigningKeyError extends Error {}
  * tokens have been regenerated.
  */
 export async function loadSigningKeys(serialized: string): Promise<SigningKeys> {
-  let parsed: z.output<typeof keySetSchema>;
+  let parsed: z.output<ReturnType<typeof schemas>["keySet"]>;
   try {
-    parsed = keySetSchema.parse(JSON.parse(serialized));
+    parsed = schemas().keySet.parse(JSON.parse(serialized));
   } catch {
     throw new SigningKeyError(
       "WEBHOOK_SIGNING_KEYS must be a JWK set of private EdDSA or ES256 keys with kid and alg",
@@ -59,6 +69,7 @@ export async function loadSigningKeys(serialized: string): Promise<SigningKeys> 
   };
   const verificationKeys = createLocalJWKSet(publicKeys);
   const signed = new Map<string, Promise<string>>();
+  const verified = new Map<string, TriggerClaims>();
 
   return {
     // Ed25519 signatures are deterministic and iat is the receiver's own time, so the same
@@ -80,13 +91,21 @@ export async function loadSigningKeys(serialized: string): Promise<SigningKeys> 
       return token;
     },
     async verify(token) {
+      const known = verified.get(token);
+      if (known) return known;
       try {
         const { payload } = await jwtVerify(token, verificationKeys, {
           issuer: ISSUER,
           algorithms: [...ALGORITHMS],
         });
-        const claims = triggerClaimsSchema.safeParse(payload);
-        return claims.success ? claims.data : null;
+        const claims = schemas().triggerClaims.safeParse(payload);
+        if (!claims.success) return null;
+        // Only tokens that verified are kept, so forged ones cannot fill the memory.
+        if (verified.size >= VERIFIED_REMEMBERED) verified.delete(verified.keys().next().value as string);
+        // Shared by every later call of the URL: nobody may change them.
+        Object.freeze(claims.data.cfg);
+        verified.set(token, Object.freeze(claims.data));
+        return claims.data;
       } catch {
         return null;
       }
