@@ -57,6 +57,12 @@ export const EXECUTIONS_KEPT = 100;
 const TRIM_EVERY = 16;
 /** How often expired delivery identities are deleted. */
 const EXPIRY_SWEEP_MS = 60_000;
+/**
+ * Executions written by one INSERT: a batch of triggers is recorded in a few statements rather than
+ * one each. Three parameters a row, under the 100 a Durable Object's SQL statement may bind.
+ */
+const ROWS_PER_INSERT = 32;
+
 /** How long a delivery identity is remembered: a repeat within it is answered, not applied. */
 export const DEDUPLICATION_WINDOW_MS = 10 * 60_000;
 
@@ -149,14 +155,16 @@ export class TargetHistory implements History {
     );
     this.#storage.transactionSync(() => {
       const touched = new Map<string, number>();
+      const appliedBy = new Set<string>();
+      for (let start = 0; start < executions.length; start += ROWS_PER_INSERT) {
+        const rows = executions.slice(start, start + ROWS_PER_INSERT);
+        this.#sql.exec(
+          `INSERT INTO executions (receiver_id, execution_id, body) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}`,
+          ...rows.flatMap((execution) => [execution.receiverId, execution.id, JSON.stringify(execution)]),
+        );
+      }
       executions.forEach((execution, i) => {
         const { delivery } = decisions[i] as RecordedDecision;
-        this.#sql.exec(
-          "INSERT INTO executions (receiver_id, execution_id, body) VALUES (?, ?, ?)",
-          execution.receiverId,
-          execution.id,
-          JSON.stringify(execution),
-        );
         touched.set(execution.receiverId, (touched.get(execution.receiverId) ?? 0) + 1);
         if (delivery.identityKey !== undefined && execution.outcome !== "deduplicated") {
           this.#sql.exec(
@@ -167,14 +175,15 @@ export class TargetHistory implements History {
             now + DEDUPLICATION_WINDOW_MS,
           );
         }
-        if (execution.outcome === "applied") {
-          this.#sql.exec(
-            "INSERT OR REPLACE INTO cooldowns (receiver_id, last_applied) VALUES (?, ?)",
-            execution.receiverId,
-            this.#lastApplied.get(execution.receiverId) ?? now,
-          );
-        }
+        if (execution.outcome === "applied") appliedBy.add(execution.receiverId);
       });
+      for (const receiverId of appliedBy) {
+        this.#sql.exec(
+          "INSERT OR REPLACE INTO cooldowns (receiver_id, last_applied) VALUES (?, ?)",
+          receiverId,
+          this.#lastApplied.get(receiverId) ?? now,
+        );
+      }
       this.#housekeeping(touched, now);
       within?.(executions);
     });

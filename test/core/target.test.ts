@@ -27,6 +27,22 @@ describe("a scaleService target", () => {
     expect(cattle.calls.length).toBeLessThan(10);
   });
 
+  it("records a batch larger than one statement's rows in arrival order, newest first in history", async () => {
+    const { core, clock, cattle } = newTarget();
+    cattle.latencyMs = 20;
+    core.register(scaleReceiver("ra", { max: 1_000 }));
+    const results = await clock.run(Promise.all(Array.from({ length: 90 }, () => core.trigger("ra", 1, {}))));
+    expect(outcomes(results).every((outcome) => outcome === "applied")).toBe(true);
+    const history = core.executions("ra");
+    expect(history).toHaveLength(90);
+    // Newest first: the last trigger's step is first, and the steps chain without a gap.
+    expect(history.map((execution) => execution.to)).toEqual(Array.from({ length: 90 }, (_, i) => 91 - i));
+    expect(history.map((execution) => execution.id)).toEqual(
+      results.map((result) => (result.kind === "decided" ? result.execution.id : "")).reverse(),
+    );
+    expect(cattle.service().scale).toBe(91);
+  });
+
   it("reports each trigger's own from and to, clamped at each step", async () => {
     const { core, clock, cattle } = newTarget();
     cattle.latencyMs = 5;
