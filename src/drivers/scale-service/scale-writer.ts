@@ -92,6 +92,9 @@ export class ScaleWriter {
   #write: Write | undefined;
   #seq = 0;
   #running: Promise<void> | undefined;
+  /** Steps whose senders may still wait, in arrival order; the answered ones are dropped lazily. */
+  #awaiting: Step[] = [];
+  #deadlineArmed = false;
   /** Whether Cattle answered the last read: a trigger waiting then is acknowledged, not told 503. */
   #reachable = false;
   #lastFailure: CattleFailure | undefined;
@@ -136,8 +139,34 @@ export class ScaleWriter {
     return new Promise((resolve) => {
       step.answer = resolve;
       this.#queue.push(step);
-      void clock.sleep(TRIGGER_DEADLINE_MS).then(() => this.#atDeadline(step));
+      this.#awaiting.push(step);
+      this.#armDeadline();
       this.#kick();
+    });
+  }
+
+  /**
+   * One timer for every waiting sender, set for the oldest one's deadline, rather than one per
+   * trigger: in a steady stream of triggers it fires once per deadline period, not once per trigger.
+   */
+  #armDeadline(): void {
+    if (this.#deadlineArmed) return;
+    while (this.#awaiting[0] && !this.#awaiting[0].answer) this.#awaiting.shift();
+    const oldest = this.#awaiting[0];
+    if (!oldest) return;
+    this.#deadlineArmed = true;
+    const { clock } = this.#context;
+    const due = oldest.stored.arrived + TRIGGER_DEADLINE_MS;
+    void clock.sleep(Math.max(0, due - clock.now())).then(() => {
+      this.#deadlineArmed = false;
+      const now = clock.now();
+      for (;;) {
+        const step = this.#awaiting[0];
+        if (!step || (step.answer && step.stored.arrived + TRIGGER_DEADLINE_MS > now)) break;
+        this.#awaiting.shift();
+        this.#atDeadline(step);
+      }
+      this.#armDeadline();
     });
   }
 
