@@ -39,6 +39,11 @@ export function createApp<B extends Settings>(platformOf: (bindings: B) => Platf
     }
   });
 
+  // Trigger URLs first: the hot path, called from anywhere with no ambient credentials, needs none
+  // of the middleware below (the page's headers, method listings, cross-site checks), and a route
+  // that answers ends the chain before it.
+  app.route(`${API_PREFIX}/endpoint`, triggerRoutes);
+
   const securePage = pageHeaders();
   app.use((c, next) => (isPagePath(c.req.path) ? securePage(c, next) : next()));
 
@@ -55,13 +60,10 @@ export function createApp<B extends Settings>(platformOf: (bindings: B) => Platf
     }),
   );
 
-  // Trigger URLs are called from anywhere and carry no ambient credentials; everything else can be
-  // reached by a signed-in browser and must not be changed from another site.
-  app.use("*", async (c, next) =>
-    c.req.path.startsWith(`${API_PREFIX}/endpoint`) ? next() : rejectCrossSite()(c, next),
-  );
+  // Everything but trigger URLs (routed above) can be reached by a signed-in browser and must not be
+  // changed from another site.
+  app.use(rejectCrossSite());
 
-  app.route(`${API_PREFIX}/endpoint`, triggerRoutes);
   app.route(`${API_PREFIX}/receivers`, receiverRoutes);
   app.route(API_PREFIX, apiRoot);
   app.route("/", pageRoutes);

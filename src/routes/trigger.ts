@@ -82,12 +82,15 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
   if (!route) throw REFUSED();
 
   // Signatures cover the bytes as sent, so the body is read once as bytes and decoded from them.
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
-  const body = new TextDecoder().decode(bytes);
-  const headers = Object.fromEntries(c.req.raw.headers);
+  // A request without a body (curl -X POST, most scripts) is not read: reading takes a turn of I/O.
+  const bytes = c.req.raw.body ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array();
+  const body = bytes.byteLength === 0 ? "" : new TextDecoder().decode(bytes);
+  const readBody = driverNamed(route.driver)?.readDelivery;
+  // Headers as a plain object only for those that read them: a sender check, a registry's format.
+  const headers = route.sender || readBody ? Object.fromEntries(c.req.raw.headers) : {};
   const facts = readDelivery(c.req.raw.headers, body);
   // The driver and its config come from the signed token, so a body cannot choose how it is read.
-  const reading = driverNamed(route.driver)?.readDelivery?.(route.config as never, body, headers);
+  const reading = readBody?.(route.config as never, body, headers);
   if (reading && !reading.ok) throw new ApiError(400, "InvalidFormat", reading.message);
   // A registry's own name for the push comes first: a replayed push with a fresh header is the same push.
   const identity =
