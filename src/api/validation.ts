@@ -102,17 +102,26 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.
 /**
  * `@hono/zod-validator` with the one hook of this API: every validation failure becomes the
  * Rancher envelope of its first issue, and missing fields are told apart from malformed ones.
+ * The schema is given as a function, so that it is built on first use.
  */
-export const validate = <T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) =>
-  zValidator(
-    target,
-    schema,
-    (result) => {
-      if (result.success) return;
-      const [first] = result.error.issues;
-      throw first ? issueToApiError(first) : new ApiError(422, "InvalidFormat", "invalid input");
-    },
-    // reportInput lets the hook tell an absent field from a malformed one; the cast only bridges
-    // the validator's zod-v3-or-v4 result type, which TypeScript cannot resolve for a generic S.
-    { validationFunction: (s, value) => s.safeParse(value, { reportInput: true }) as never },
-  );
+export function validate<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: () => S) {
+  const build = (built: S) =>
+    zValidator(
+      target,
+      built,
+      (result) => {
+        if (result.success) return;
+        const [first] = result.error.issues;
+        throw first ? issueToApiError(first) : new ApiError(422, "InvalidFormat", "invalid input");
+      },
+      // reportInput lets the hook tell an absent field from a malformed one; the cast only bridges
+      // the validator's zod-v3-or-v4 result type, which TypeScript cannot resolve for a generic S.
+      { validationFunction: (s, value) => s.safeParse(value, { reportInput: true }) as never },
+    );
+  // The schema is built by the first request that needs it, not when the routes are defined.
+  let middleware: ReturnType<typeof build> | undefined;
+  return ((c, next) => {
+    middleware ??= build(schema());
+    return middleware(c, next);
+  }) as ReturnType<typeof build>;
+}

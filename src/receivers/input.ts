@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { DriverConfig } from "../domain/driver";
 import { DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
 import { type SenderVerificationInput, senderVerificationSchema } from "../senders/verification";
@@ -100,7 +100,7 @@ const bodySchema = () =>
       // Config objects of every driver, so a mismatch is reported as such and not as an unknown field.
       ...Object.fromEntries(DRIVER_NAMES.map((name) => [DRIVERS[name].configField, z.unknown().optional()])),
       [FORWARD_POST_CONFIG]: z.unknown().optional(),
-      senderVerification: senderVerificationSchema.optional(),
+      senderVerification: senderVerificationSchema().optional(),
     })
     .superRefine((body, ctx) => {
       const expected = DRIVERS[body.driver].configField;
@@ -121,7 +121,7 @@ export type ReceiverCreate = { name: string; senderVerification?: SenderVerifica
 /** The optional body of `?action=regenerate`: a new sender verification, or `null` to drop it. */
 export const regenerateSchema = lazy(() =>
   z.strictObject({
-    senderVerification: senderVerificationSchema.nullable().optional(),
+    senderVerification: senderVerificationSchema().nullable().optional(),
   }),
 );
 

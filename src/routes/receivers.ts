@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
 import { API_PREFIX, collection, executionResource, publicOrigin, receiverResource } from "../api/resources";
@@ -12,19 +12,22 @@ import { canWrite, managementAuth, requireWrite } from "../middleware/management
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema, regenerateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
+import { lazy } from "../util/lazy";
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
-const listQuery = z.object({
-  // `limit` ≤ 0 is Cattle's "no limit" (Rancher's UI lists with limit=-1): the largest page.
-  limit: z.coerce
-    .number()
-    .pipe(z.int().max(MAX_PAGE))
-    .transform((limit) => (limit <= 0 ? MAX_PAGE : limit))
-    .default(DEFAULT_PAGE),
-  marker: z.string().min(1).max(1024).optional(),
-});
+const listQuery = lazy(() =>
+  z.object({
+    // `limit` ≤ 0 is Cattle's "no limit" (Rancher's UI lists with limit=-1): the largest page.
+    limit: z.coerce
+      .number()
+      .pipe(z.int().max(MAX_PAGE))
+      .transform((limit) => (limit <= 0 ? MAX_PAGE : limit))
+      .default(DEFAULT_PAGE),
+    marker: z.string().min(1).max(1024).optional(),
+  }),
+);
 
 async function loadRecord(c: Context<AppEnv>, receivers: Receivers): Promise<ReceiverRecord> {
   const record = await receivers.find(c.get("caller").projectId, c.req.param("id") ?? "");

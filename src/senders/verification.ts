@@ -1,6 +1,7 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { SenderCheck, SenderProof, SenderVerificationView } from "../domain/sender";
 import { fromBase64, toBase64 } from "../util/base64";
+import { lazy } from "../util/lazy";
 import { own } from "../util/own";
 import { sha256Hex } from "../util/sha256";
 
@@ -21,42 +22,45 @@ const SECRET_MAX_LENGTH = 512;
 /** Standard Webhooks signs with several keys during a rotation; more than this is not a sender. */
 const MAX_SIGNATURES = 8;
 
-const secret = z.string().min(SECRET_MIN_LENGTH).max(SECRET_MAX_LENGTH);
-const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9-]{1,64}$/, "must be an HTTP header name (letters, digits and dashes)");
-const typeField = { type: z.literal("senderVerification").optional() };
+/** What a receiver may set as its sender check, built on first use. */
+export const senderVerificationSchema = lazy(() => {
+  const secret = z.string().min(SECRET_MIN_LENGTH).max(SECRET_MAX_LENGTH);
+  const headerName = z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, "must be an HTTP header name (letters, digits and dashes)");
+  const typeField = { type: z.literal("senderVerification").optional() };
 
-/** `whsec_` and the base64 of a 24 to 64 byte key, as Standard Webhooks senders print it. */
-const standardWebhooksSecret = z.string().refine((value) => standardWebhooksKey(value) !== undefined, {
-  message: "must be a Standard Webhooks secret: whsec_ followed by the base64 of a 24 to 64 byte key",
-  params: { code: "InvalidFormat" },
+  /** `whsec_` and the base64 of a 24 to 64 byte key, as Standard Webhooks senders print it. */
+  const standardWebhooksSecret = z.string().refine((value) => standardWebhooksKey(value) !== undefined, {
+    message: "must be a Standard Webhooks secret: whsec_ followed by the base64 of a 24 to 64 byte key",
+    params: { code: "InvalidFormat" },
+  });
+
+  return z.discriminatedUnion("scheme", [
+    z.strictObject({ ...typeField, scheme: z.literal("bearer"), token: secret }),
+    z.strictObject({
+      ...typeField,
+      scheme: z.literal("basic"),
+      username: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[^:]*$/, "must not contain a colon"),
+      password: secret,
+    }),
+    z.strictObject({ ...typeField, scheme: z.literal("github"), secret }),
+    z.strictObject({
+      ...typeField,
+      scheme: z.literal("grafana"),
+      secret,
+      header: headerName.default("X-Grafana-Alerting-Signature"),
+      timestampHeader: headerName.optional(),
+    }),
+    z.strictObject({ ...typeField, scheme: z.literal("standardWebhooks"), secret: standardWebhooksSecret }),
+  ]);
 });
 
-export const senderVerificationSchema = z.discriminatedUnion("scheme", [
-  z.strictObject({ ...typeField, scheme: z.literal("bearer"), token: secret }),
-  z.strictObject({
-    ...typeField,
-    scheme: z.literal("basic"),
-    username: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(/^[^:]*$/, "must not contain a colon"),
-    password: secret,
-  }),
-  z.strictObject({ ...typeField, scheme: z.literal("github"), secret }),
-  z.strictObject({
-    ...typeField,
-    scheme: z.literal("grafana"),
-    secret,
-    header: headerName.default("X-Grafana-Alerting-Signature"),
-    timestampHeader: headerName.optional(),
-  }),
-  z.strictObject({ ...typeField, scheme: z.literal("standardWebhooks"), secret: standardWebhooksSecret }),
-]);
-
-export type SenderVerificationInput = z.output<typeof senderVerificationSchema>;
+export type SenderVerificationInput = z.output<ReturnType<typeof senderVerificationSchema>>;
 
 /**
  * A passed check may name the delivery from what its signature covers (`identity`): only that

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { lazy } from "../../util/lazy";
 import { configType, labelSelector, maxNotBelowMin, resourceId, scaleRuleFields } from "../shared/config";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { lazy } from "../../util/lazy";
 import { configType, count, labelSelector, maxTriggersPerMinute } from "../shared/config";
 import { PAYLOAD_FORMAT_NAMES, PAYLOAD_FORMATS } from "./formats";

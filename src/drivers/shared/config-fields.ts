@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * What a config field says of itself beyond validation, written once beside its zod rule: the

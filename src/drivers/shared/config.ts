@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { RESOURCE_ID } from "../../domain/ids";
 
 /** Field rules every driver's config is made of. */
