@@ -25,7 +25,12 @@ export class Client {
           agent: this.agent,
           headers: {
             ...headers,
-            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+            // A bodiless POST says so, as curl and Go's client do (Node would send it chunked).
+            ...(payload
+              ? { "content-type": "application/json", "content-length": payload.length }
+              : method === "GET"
+                ? {}
+                : { "content-length": 0 }),
           },
         },
         (response) => {
