@@ -251,6 +251,68 @@ async function startOriginal(binary, stub) {
   };
 }
 
+/**
+ * What workerd itself costs, for scale: a bare Worker on its own socket that answers at once, that
+ * calls a Durable Object which reads nothing, and that calls one which writes one row (a trigger's
+ * execution is such a row). Nothing of this service runs in it.
+ */
+const FLOOR = `
+import { DurableObject } from "cloudflare:workers";
+export class Floor extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT)");
+  }
+  call() { return { kind: "decided" }; }
+  record(body) {
+    this.ctx.storage.sql.exec("INSERT INTO rows (body) VALUES (?)", body);
+    return { kind: "decided" };
+  }
+}
+const ROW = "x".repeat(300);
+export default {
+  async fetch(request, env) {
+    const path = new URL(request.url).pathname;
+    if (path === "/answer") return Response.json({ type: "execution" });
+    const floor = env.FLOOR.getByName("floor");
+    return Response.json(path === "/record" ? await floor.record(ROW) : await floor.call());
+  },
+};`;
+
+async function startFloor() {
+  const direct = await freePort();
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: await freePort(),
+      cf: false,
+      workers: [
+        {
+          name: "floor",
+          modules: true,
+          script: FLOOR,
+          compatibilityDate: "2026-04-20",
+          durableObjects: { FLOOR: { className: "Floor", useSQLite: true } },
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: direct }],
+        },
+      ],
+    }),
+  );
+  await mf.ready;
+  const pid = listenerOf(direct);
+  if (pid === undefined) throw new Error(`no process listens on port ${direct}`);
+  const url = `http://127.0.0.1:${direct}`;
+  const variant = (name, path) => ({ name, url, path, floor: true, processes: { workerd: [pid] } });
+  return {
+    targets: [
+      variant("workerd floor: a bare Worker that answers", "/answer"),
+      variant("workerd floor: + a Durable Object call", "/call"),
+      variant("workerd floor: + a Durable Object call that writes one row", "/record"),
+    ],
+    stop: () => mf.dispose(),
+  };
+}
+
 const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuNanoseconds(pid), 0);
 
 /**
@@ -307,7 +369,8 @@ export async function load(target, stub, { senders, triggers }) {
     cpuMsPerTrigger,
     stubCpuMsPerTrigger: round(stubCpuMs / triggers, 3),
     cattleCallsPerTrigger: round(calls / triggers, 3),
-    stepsLost: triggers - (scaleAfter - scaleBefore),
+    // A floor target scales nothing.
+    stepsLost: target.floor ? 0 : triggers - (scaleAfter - scaleBefore),
   };
 }
 
@@ -352,14 +415,22 @@ export async function versus({ original, delayMs, loads, rounds }) {
   const starts = [startPlain, startWranglerDev];
   if (original) starts.push((stub) => startOriginal(original, stub));
   const running = [];
+  const stops = [];
   try {
     for (const start of starts) {
       const stub = await startStub();
-      running.push({ stub });
+      stops.push(stub.stop);
       const target = await start(stub);
-      running.at(-1).target = target;
+      stops.push(target.stop);
       await stub.setDelay(delayMs);
+      running.push({ stub, target });
     }
+    const stub = await startStub();
+    stops.push(stub.stop);
+    const floor = await startFloor();
+    stops.push(floor.stop);
+    for (const target of floor.targets) running.push({ stub, target });
+
     const results = new Map();
     for (let r = 0; r < rounds; r++) {
       for (const { stub, target } of running) {
@@ -374,14 +445,11 @@ export async function versus({ original, delayMs, loads, rounds }) {
     return running.flatMap(({ target }) =>
       loads.map((shape) => ({
         target: target.name,
-        delayMs,
+        delayMs: target.floor ? 0 : delayMs,
         ...combine(results.get(`${target.name}\n${shape.senders}`)),
       })),
     );
   } finally {
-    for (const { stub, target } of running) {
-      await target?.stop();
-      await stub.stop();
-    }
+    for (const stop of stops.reverse()) await stop();
   }
 }
