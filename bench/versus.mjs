@@ -100,37 +100,41 @@ async function createOurs(base) {
   return new URL(receiver.url).pathname + new URL(receiver.url).search;
 }
 
-/** The service in plain workerd, through Miniflare: the Worker is the one workerd process. */
-export async function startPlain(stub) {
-  const [hooks] = await serviceWorkers(".wrangler/bench-versus", "versus");
-  const { outboundService: _emulator, ...worker } = hooks;
+/**
+ * A worker in workerd through Miniflare, on a socket of the worker itself, as Cloudflare's edge
+ * hands a Worker its requests: Miniflare's own entry worker, which its port goes through, is the
+ * harness and not measured. Answers its address, its workerd's pid and how to stop it.
+ */
+async function onOwnSocket(worker) {
   const direct = await freePort();
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: await freePort(),
       cf: false,
-      workers: [
-        {
-          ...worker,
-          bindings: { ...worker.bindings, CATTLE_URL: stub.url },
-          // A socket on the Worker itself, as Cloudflare's edge hands it requests: Miniflare's
-          // own entry worker, which its port goes through, is the harness and not measured here.
-          unsafeDirectSockets: [{ host: "127.0.0.1", port: direct }],
-        },
-      ],
+      workers: [{ ...worker, unsafeDirectSockets: [{ host: "127.0.0.1", port: direct }] }],
     }),
   );
   await mf.ready;
-  const url = `http://127.0.0.1:${direct}`;
-  const workerd = listenerOf(direct);
-  if (workerd === undefined) throw new Error(`no process listens on port ${direct}`);
+  const pid = listenerOf(direct);
+  if (pid === undefined) throw new Error(`no process listens on port ${direct}`);
+  return { url: `http://127.0.0.1:${direct}`, pid, stop: () => mf.dispose() };
+}
+
+/** The service on its own workerd socket: that workerd process is the Worker's. */
+export async function startPlain(stub) {
+  const [hooks] = await serviceWorkers(".wrangler/bench-versus", "versus");
+  const { outboundService: _emulator, ...worker } = hooks;
+  const { url, pid, stop } = await onOwnSocket({
+    ...worker,
+    bindings: { ...worker.bindings, CATTLE_URL: stub.url },
+  });
   return {
     name: "this service, its own workerd socket",
     url,
-    processes: { "Worker's workerd": [workerd] },
+    processes: { "Worker's workerd": [pid] },
     path: await createOurs(url),
-    stop: () => mf.dispose(),
+    stop,
   };
 }
 
@@ -280,28 +284,13 @@ export default {
 };`;
 
 async function startFloor() {
-  const direct = await freePort();
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: await freePort(),
-      cf: false,
-      workers: [
-        {
-          name: "floor",
-          modules: true,
-          script: FLOOR,
-          compatibilityDate: "2026-04-20",
-          durableObjects: { FLOOR: { className: "Floor", useSQLite: true } },
-          unsafeDirectSockets: [{ host: "127.0.0.1", port: direct }],
-        },
-      ],
-    }),
-  );
-  await mf.ready;
-  const pid = listenerOf(direct);
-  if (pid === undefined) throw new Error(`no process listens on port ${direct}`);
-  const url = `http://127.0.0.1:${direct}`;
+  const { url, pid, stop } = await onOwnSocket({
+    name: "floor",
+    modules: true,
+    script: FLOOR,
+    compatibilityDate: "2026-04-20",
+    durableObjects: { FLOOR: { className: "Floor", useSQLite: true } },
+  });
   const variant = (name, path) => ({ name, url, path, floor: true, processes: { workerd: [pid] } });
   return {
     targets: [
@@ -309,7 +298,7 @@ async function startFloor() {
       variant("workerd floor: + a Durable Object call", "/call"),
       variant("workerd floor: + a Durable Object call that writes one row", "/record"),
     ],
-    stop: () => mf.dispose(),
+    stop,
   };
 }
 
