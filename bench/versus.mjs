@@ -10,6 +10,9 @@
 // runs it, where every process of the harness is measured on its own line: the workerd that holds
 // the Worker (behind Miniflare's entry worker), the proxy workerd in front of it that holds the
 // port, and wrangler's node; so that the harness's cost is never taken for the Worker's.
+//
+// Beside them, workerd's own floor under the same loads: a bare Worker that answers, one that
+// calls a Durable Object, and one whose object writes a row (FLOOR below).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
