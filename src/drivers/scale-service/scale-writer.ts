@@ -421,10 +421,11 @@ export class ScaleWriter {
 
   /** The queued triggers whose receivers are live at their version; the others are fenced now. */
   #live(): Step[] {
-    const live = this.#queue.filter((step) =>
-      this.#context.live(step.stored.receiverId, step.stored.version),
-    );
-    const fenced = this.#queue.filter((step) => !live.includes(step));
+    const live: Step[] = [];
+    const fenced: Step[] = [];
+    for (const step of this.#queue) {
+      (this.#context.live(step.stored.receiverId, step.stored.version) ? live : fenced).push(step);
+    }
     this.#queue = live;
     if (fenced.length > 0) {
       this.#context.storage.transactionSync(() => {
