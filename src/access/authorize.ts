@@ -1,6 +1,7 @@
 import { CattleClient, type CattleCredentials } from "../cattle/client";
 import { accessRefusal } from "../cattle/failures";
 import type { Settings } from "../domain/settings";
+import { BoundedMap } from "../util/bounded-map";
 import { sha256Hex } from "../util/sha256";
 
 /**
@@ -35,7 +36,7 @@ const REFUSED_TTL_MS = 5_000;
 const CACHE_ENTRIES = 10_000;
 
 /** Keyed by a hash of the key and the project: the cache never holds a secret. */
-const decisions = new Map<string, CacheEntry>();
+const decisions = new BoundedMap<string, CacheEntry>(CACHE_ENTRIES);
 
 /** `Authorization: Basic base64(accessKey:secretKey)`, as Rancher API keys are sent; null for anything else. */
 export function parseBasic(header: string | undefined): { accessKey: string; secretKey: string } | null {
@@ -110,14 +111,6 @@ async function cacheKey(credentials: CattleCredentials, projectId: string): Prom
   return `${await sha256Hex(secret)}:${projectId}`;
 }
 
-function remember(key: string, entry: CacheEntry): void {
-  if (decisions.size >= CACHE_ENTRIES) {
-    const oldest = decisions.keys().next().value;
-    if (oldest !== undefined) decisions.delete(oldest);
-  }
-  decisions.set(key, entry);
-}
-
 const ttl = (decision: Decision) => (decision === "allowed" ? ALLOWED_TTL_MS : REFUSED_TTL_MS);
 
 /**
@@ -142,7 +135,7 @@ export async function authorize(
       read = refusal;
     }
     entry = { read, expires: Date.now() + ttl(read) };
-    remember(key, entry);
+    decisions.set(key, entry);
   }
   if (entry.read !== "allowed") return { ok: false, refusal: entry.read };
 

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
 import * as z from "zod";
+import { BoundedMap } from "../util/bounded-map";
 import { lazy } from "../util/lazy";
 
 /** Asymmetric only: a verifier never holds anything that could mint a token. */
@@ -68,8 +69,8 @@ export async function loadSigningKeys(serialized: string): Promise<SigningKeys> 
     keys: parsed.keys.map(({ d: _private, ...publicPart }) => ({ ...publicPart, use: "sig" }) as JWK),
   };
   const verificationKeys = createLocalJWKSet(publicKeys);
-  const signed = new Map<string, Promise<string>>();
-  const verified = new Map<string, TriggerClaims>();
+  const signed = new BoundedMap<string, Promise<string>>(SIGNED_REMEMBERED);
+  const verified = new BoundedMap<string, TriggerClaims>(VERIFIED_REMEMBERED);
 
   return {
     // Ed25519 signatures are deterministic and iat is the receiver's own time, so the same
@@ -85,7 +86,6 @@ export async function loadSigningKeys(serialized: string): Promise<SigningKeys> 
           .setIssuedAt(Math.floor(issuedAtMs / 1000))
           .sign(signingKey);
         token.catch(() => signed.delete(key));
-        if (signed.size >= SIGNED_REMEMBERED) signed.delete(signed.keys().next().value as string);
         signed.set(key, token);
       }
       return token;
@@ -100,9 +100,8 @@ export async function loadSigningKeys(serialized: string): Promise<SigningKeys> 
         });
         const claims = schemas().triggerClaims.safeParse(payload);
         if (!claims.success) return null;
-        // Only tokens that verified are kept, so forged ones cannot fill the memory.
-        if (verified.size >= VERIFIED_REMEMBERED) verified.delete(verified.keys().next().value as string);
-        // Shared by every later call of the URL: nobody may change them.
+        // Only tokens that verified are kept, so forged ones cannot fill the memory; the claims
+        // are shared by every later call of the URL, so nobody may change them.
         Object.freeze(claims.data.cfg);
         verified.set(token, Object.freeze(claims.data));
         return claims.data;
