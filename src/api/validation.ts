@@ -1,6 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type { z } from "zod";
+import { lazy } from "../util/lazy";
 import { own } from "../util/own";
 import { ApiError, type ErrorCode } from "./errors";
 
@@ -119,9 +120,6 @@ export function validate<T extends keyof ValidationTargets, S extends z.ZodType>
       { validationFunction: (s, value) => s.safeParse(value, { reportInput: true }) as never },
     );
   // The schema is built by the first request that needs it, not when the routes are defined.
-  let middleware: ReturnType<typeof build> | undefined;
-  return ((c, next) => {
-    middleware ??= build(schema());
-    return middleware(c, next);
-  }) as ReturnType<typeof build>;
+  const middleware = lazy(() => build(schema()));
+  return ((c, next) => middleware()(c, next)) as ReturnType<typeof build>;
 }
