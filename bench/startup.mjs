@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import vm from "node:vm";
 import { buildSync } from "esbuild";
+import { percentile, round } from "./client.mjs";
 
 const number = (text, pattern) => {
   const match = text.match(pattern);
   return match ? Number(match[1]) : undefined;
 };
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
 function wranglerCheckStartup(runs) {
   const profile = `${os.tmpdir()}/rancher-hooks-startup.cpuprofile`;
@@ -38,7 +37,12 @@ function wranglerCheckStartup(runs) {
     gzipKiB = number(output, /gzip: ([\d.]+) KiB/);
   }
   rmSync(profile, { force: true });
-  return { activeMs: [...activeMs].sort((a, b) => a - b), medianMs: median(activeMs), bundleKiB, gzipKiB };
+  return {
+    activeMs: [...activeMs].sort((a, b) => a - b),
+    medianMs: percentile(activeMs, 50),
+    bundleKiB,
+    gzipKiB,
+  };
 }
 
 /** What a Worker's global scope offers that the bundle's top level may touch. */
@@ -107,8 +111,8 @@ function inNode(runs) {
       topLevelMs.push(cpuMs(() => script.runInContext(context)));
     }
     return {
-      compileMs: Math.round(median(compileMs) * 100) / 100,
-      topLevelMs: Math.round(median(topLevelMs) * 100) / 100,
+      compileMs: round(percentile(compileMs, 50)),
+      topLevelMs: round(percentile(topLevelMs, 50)),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

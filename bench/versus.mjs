@@ -366,15 +366,10 @@ export async function load(target, stub, { senders, triggers }) {
   };
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-};
-
 /** The median of every number of a load's results over rounds; statuses and steps lost are summed. */
 function combine(results) {
   const [first] = results;
-  const med = (pick) => round(median(results.map(pick)), 3);
+  const med = (pick) => round(percentile(results.map(pick), 50), 3);
   return {
     senders: first.senders,
     triggers: first.triggers,
