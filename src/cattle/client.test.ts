@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { apiRoot, CattleClient } from "./client";
 
 describe("apiRoot", () => {
@@ -90,5 +90,36 @@ describe("CattleClient", () => {
     expect(await client.updateService("1a5", "1s1", { scale: 3 })).toMatchObject({ ok: false });
     expect(calls.map((call) => call.method)).toEqual(["PUT", "PUT"]);
     expect(await calls[0]?.json()).toEqual({ scale: 3 });
+  });
+
+  it("gives up on a request not answered in time, and says so", async () => {
+    const fetch = ((_input: RequestInfo | URL, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => {
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+      })) as typeof globalThis.fetch;
+    const client = new CattleClient({
+      baseUrl: "http://cattle",
+      credentials,
+      fetch,
+      sleep: noSleep,
+      retry: { attempts: 1, baseDelayMs: 1, timeoutMs: 20 },
+    });
+    expect(await client.getProject("1a5")).toEqual({
+      ok: false,
+      failure: { kind: "unavailable", message: "Cattle did not answer in time" },
+    });
+  });
+
+  it("leaves no timer behind once answered", async () => {
+    vi.useFakeTimers();
+    try {
+      const { fetch } = scripted([json(200, { id: "1a5", type: "project" }), json(404, {})]);
+      const client = new CattleClient({ baseUrl: "http://cattle", credentials, fetch, sleep: noSleep });
+      expect((await client.getProject("1a5")).ok).toBe(true);
+      expect((await client.getProject("1a5")).ok).toBe(false);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

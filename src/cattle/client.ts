@@ -221,38 +221,45 @@ export class CattleClient implements CattleApi {
   }
 
   async #once<T>(method: string, path: string, body: unknown, timeoutMs: number): Promise<CattleResult<T>> {
-    let response: Response;
+    // A timer of its own rather than AbortSignal.timeout(), which cannot be cancelled: most
+    // requests are answered long before it, and a timer left behind wakes the runtime for nothing.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException("timed out", "TimeoutError")), timeoutMs);
     try {
-      response = await this.#fetch(`${this.#root}${path}`, {
-        method,
-        headers: {
-          authorization: this.#authorization,
-          accept: "application/json",
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === "TimeoutError";
-      return fail({
-        kind: "unavailable",
-        message: timedOut ? "Cattle did not answer in time" : "Cattle unreachable",
-      });
-    }
-    const text = await response.text().catch(() => "");
-    if (response.ok) {
+      let response: Response;
       try {
-        return { ok: true, value: JSON.parse(text) as T };
+        response = await this.#fetch(`${this.#root}${path}`, {
+          method,
+          headers: {
+            authorization: this.#authorization,
+            accept: "application/json",
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: timeout.signal,
+        });
       } catch {
         return fail({
           kind: "unavailable",
-          status: response.status,
-          message: "Cattle answered with invalid JSON",
+          message: timeout.signal.aborted ? "Cattle did not answer in time" : "Cattle unreachable",
         });
       }
+      const text = await response.text().catch(() => "");
+      if (response.ok) {
+        try {
+          return { ok: true, value: JSON.parse(text) as T };
+        } catch {
+          return fail({
+            kind: "unavailable",
+            status: response.status,
+            message: "Cattle answered with invalid JSON",
+          });
+        }
+      }
+      return fail(failureFrom(response.status, text));
+    } finally {
+      clearTimeout(timer);
     }
-    return fail(failureFrom(response.status, text));
   }
 }
 

@@ -25,11 +25,26 @@ export class FakeClock implements Clock {
     return this.#now;
   }
 
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((wake) => {
-      this.#timers.push({ at: this.#now + Math.max(0, ms), sequence: ++this.#sequence, wake });
+      if (signal?.aborted) return;
+      const timer = { at: this.#now + Math.max(0, ms), sequence: ++this.#sequence, wake };
+      this.#timers.push(timer);
       this.#timers.sort((a, b) => a.at - b.at || a.sequence - b.sequence);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          const index = this.#timers.indexOf(timer);
+          if (index >= 0) this.#timers.splice(index, 1);
+        },
+        { once: true },
+      );
     });
+  }
+
+  /** Sleepers not woken yet. */
+  get pending(): number {
+    return this.#timers.length;
   }
 
   /** Lets everything run that can run without time passing. */

@@ -61,6 +61,18 @@ describe("a scaleService target", () => {
     expect(outcomes(results)).toEqual(["applied", "applied", "applied", "noop"]);
   });
 
+  it("leaves no sleeper behind for a write that was answered in time", async () => {
+    const { core, clock, cattle } = newTarget();
+    cattle.latencyMs = 20;
+    core.register(scaleReceiver("ra"));
+    const result = await clock.run(core.trigger("ra", 1, {}));
+    expect(result).toMatchObject({ kind: "decided", execution: { outcome: "applied" } });
+    // Only the senders' deadline, armed while the trigger waited; the write's read-back is gone.
+    expect(clock.pending).toBe(1);
+    await clock.advance(10_000);
+    expect(clock.pending).toBe(0);
+  });
+
   it("counts a write whose answer was lost once, when Cattle shows it applied", async () => {
     const { core, clock, cattle } = newTarget();
     core.register(scaleReceiver("ra"));

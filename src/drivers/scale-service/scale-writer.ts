@@ -352,10 +352,12 @@ export class ScaleWriter {
       const exchange = this.#write?.exchange;
       if (exchange) {
         // The write's answer, or after a while its fate read back from the service.
+        const lost = new AbortController();
         const answered = await Promise.race([
           exchange.then(() => true),
-          clock.sleep(READ_BACK_MS).then(() => false),
+          clock.sleep(READ_BACK_MS, lost.signal).then(() => false),
         ]);
+        lost.abort();
         if (answered) continue;
       }
       const resolutions = this.#resolutions;
