@@ -95,6 +95,8 @@ function inNode(runs) {
       conditions: ["workerd", "worker", "browser"],
       mainFields: ["module", "main"],
       alias: { "cloudflare:workers": `${dir}/cloudflare-workers.js` },
+      // As wrangler.toml has `wrangler deploy` build it.
+      minify: true,
       write: false,
       logLevel: "warning",
     }).outputFiles;
