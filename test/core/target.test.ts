@@ -73,6 +73,23 @@ describe("a scaleService target", () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("plans the batch that waited during a write from that write's answer, and reads afresh after a pause", async () => {
+    const { core, clock, cattle } = newTarget();
+    cattle.latencyMs = 20;
+    core.register(scaleReceiver("ra", { max: 100 }));
+    const first = core.trigger("ra", 1, {});
+    // These arrive while the first write is on its way.
+    await clock.advance(30);
+    const during = [1, 2, 3].map(() => core.trigger("ra", 1, {}));
+    await clock.run(Promise.all([first, ...during]));
+    expect(cattle.calls).toEqual(["GET service 1s1", 'PUT service 1s1 {"scale":2}', 'PUT service 1s1 {"scale":5}']);
+    // Someone else changes the scale meanwhile: the next trigger starts from what Cattle shows now.
+    cattle.service().scale = 10;
+    const later = await clock.run(core.trigger("ra", 1, {}));
+    expect(later).toMatchObject({ kind: "decided", execution: { outcome: "applied", from: 10, to: 11 } });
+    expect(cattle.calls.slice(3)).toEqual(["GET service 1s1", 'PUT service 1s1 {"scale":11}']);
+  });
+
   it("counts a write whose answer was lost once, when Cattle shows it applied", async () => {
     const { core, clock, cattle } = newTarget();
     core.register(scaleReceiver("ra"));

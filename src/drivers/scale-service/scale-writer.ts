@@ -72,7 +72,8 @@ const unavailable = (message: string): TriggerResult => ({
  * and the end value that of applying the triggers one after another, whatever Cattle does.
  *
  * - One loop per target reads the service, then writes the sequential result of every trigger
- *   waiting, so triggers that arrive during an exchange are combined into the next write.
+ *   waiting, so triggers that arrive during an exchange are combined into the next write. Right
+ *   after a write landed, Cattle's answer to it is that read.
  * - At most one write is unresolved at a time, and nothing is written while it is: Cattle writes
  *   absolute values, so a late write would otherwise undo a later one. Its fate is read back: the
  *   service shows its value (applied), or Cattle is done with it and does not (not applied: its
@@ -105,6 +106,12 @@ export class ScaleWriter {
   #target: { projectId: string; serviceId: string } | undefined;
   /** Counts writes resolved: a read that overlapped a resolution may show the service before it. */
   #resolutions = 0;
+  /**
+   * The service as Cattle answered the write that just landed. The loop's next turn plans from it
+   * instead of reading the service again, a round trip less per batch in a steady stream of
+   * triggers; any later turn reads afresh.
+   */
+  #answered: Service | undefined;
 
   constructor(context: ExecutorContext) {
     this.#context = context;
@@ -362,9 +369,13 @@ export class ScaleWriter {
       }
       const resolutions = this.#resolutions;
       const cattle = this.#context.cattle(clock.now() + EXCHANGE_MS);
-      const read = await cattle.getService(projectId, serviceId);
+      const answered = this.#answered;
+      this.#answered = undefined;
+      const read = answered
+        ? { ok: true as const, value: answered }
+        : await cattle.getService(projectId, serviceId);
       // A write resolved while the read was on its way: the read may show the service before it.
-      if (this.#resolutions !== resolutions) continue;
+      if (!answered && this.#resolutions !== resolutions) continue;
       this.#giveUpStale();
       if (!read.ok) {
         if (meaningOf(read.failure) === "transient") {
@@ -419,6 +430,8 @@ export class ScaleWriter {
       pause = PAUSE_MIN_MS;
       this.#writeBatch(cattle, service, current);
     }
+    // Nothing left to write: whatever comes next is planned from a fresh read.
+    this.#answered = undefined;
   }
 
   /** The queued triggers whose receivers are live at their version; the others are fenced now. */
@@ -483,7 +496,11 @@ export class ScaleWriter {
       write.exchange = undefined;
       // Read back already: the answer comes late and says nothing new.
       if (this.#write !== write) return;
-      if (result.ok) return this.#landed();
+      if (result.ok) {
+        this.#landed();
+        if (result.value.scale === write.to) this.#answered = result.value;
+        return;
+      }
       const { failure } = result;
       if (fateUnknown(failure)) {
         // The read that follows tells: now, if Cattle answered; after the fate window, if it did not.
