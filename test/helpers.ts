@@ -1,4 +1,6 @@
 import { exports } from "cloudflare:workers";
+import type { Settings } from "../src/domain/settings";
+import app from "../src/index";
 
 /** Where the worker under test is addressed; any origin works, receivers echo it in their URLs. */
 export const ORIGIN = "http://hooks.test";
@@ -194,4 +196,13 @@ export async function imageOf(serviceId: string) {
   });
   const service = (await response.json()) as { launchConfig: { imageUuid: string } };
   return service.launchConfig.imageUuid.replace(/^docker:/, "");
+}
+
+/** A request to the service as the Worker with other bindings than the test's own would answer it. */
+export function withBindings(
+  path: string,
+  init: RequestInit,
+  bindings: Env & Partial<Settings>,
+): Promise<Response> {
+  return app.fetch(new Request(new URL(path, ORIGIN), init), bindings);
 }

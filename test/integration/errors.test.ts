@@ -1,6 +1,5 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import app from "../../src/index";
 import {
   call,
   createReceiver,
@@ -10,6 +9,7 @@ import {
   scaleServiceBody,
   setFaults,
   trigger,
+  withBindings,
 } from "../helpers";
 
 beforeEach(async () => {
@@ -20,7 +20,7 @@ describe("unexpected failures", () => {
   it("become a bare 500 envelope, with no stack trace or detail", async () => {
     const receiver = await createReceiver();
     const broken = { ...env, WEBHOOK_SIGNING_KEYS: "not a key set" };
-    const response = await app.request(
+    const response = await withBindings(
       new URL(receiver.url).pathname + new URL(receiver.url).search,
       { method: "POST" },
       broken,
@@ -82,7 +82,7 @@ describe("logs", () => {
     await trigger(receiver.url, { headers: { authorization: `Bearer ${senderSecret}` } });
     await call("/v1-webhooks/receivers?projectId=1a5", { key: "logged-access:logged-secret" });
     await setFaults({ count: 0 });
-    await app.request(
+    await withBindings(
       new URL(receiver.url).pathname + new URL(receiver.url).search,
       { method: "POST" },
       { ...env, WEBHOOK_SIGNING_KEYS: "not a key set" },

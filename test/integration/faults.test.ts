@@ -1,6 +1,5 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import app from "../../src/index";
 import { dockerHubPush } from "../fixtures/pushes";
 import { base64, hmac } from "../fixtures/signatures";
 import {
@@ -17,6 +16,7 @@ import {
   settledExecutions,
   trigger,
   uniqueName,
+  withBindings,
 } from "../helpers";
 
 /**
@@ -210,7 +210,7 @@ describe("failures that waiting does not mend", () => {
   it("refuse at create a target the service's Cattle key cannot reach", async () => {
     // The service runs with a key that only reaches 1a5; a receiver in 1a7 would fail every trigger.
     const narrow = { ...env, CATTLE_ACCESS_KEY: "dev-access", CATTLE_SECRET_KEY: "dev-secret" };
-    const response = await app.request(
+    const response = await withBindings(
       "http://hooks.test/v1-webhooks/receivers?projectId=1a7",
       {
         method: "POST",
@@ -251,7 +251,7 @@ describe("failures that waiting does not mend", () => {
 
 describe("PUBLIC_URL", () => {
   it("builds every URL the service returns, whatever X-Forwarded-Host says", async () => {
-    const response = await app.request(
+    const response = await withBindings(
       "http://internal.test/v1-webhooks/receivers?projectId=1a5",
       {
         method: "POST",

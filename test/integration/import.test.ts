@@ -1,7 +1,6 @@
 import { env } from "cloudflare:test";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
-import app from "../../src/index";
 import { dockerHubPush } from "../fixtures/pushes";
 import {
   call,
@@ -13,6 +12,7 @@ import {
   resetEmulator,
   trigger,
   uniqueName,
+  withBindings,
 } from "../helpers";
 
 /**
@@ -272,7 +272,7 @@ describe("the original's RS256 token URLs, with LEGACY_RSA_PUBLIC_KEY", () => {
       new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(key);
     const legacy = { ...env, LEGACY_RSA_PUBLIC_KEY: pem };
     const post = (token: string) =>
-      app.request(`/v1-webhooks/endpoint?token=${token}`, { method: "POST" }, legacy);
+      withBindings(`/v1-webhooks/endpoint?token=${token}`, { method: "POST" }, legacy);
 
     const applied = await post(await sign(privateKey, "RS256"));
     expect(applied.status).toBe(200);
@@ -295,7 +295,7 @@ describe("the original's RS256 token URLs, with LEGACY_RSA_PUBLIC_KEY", () => {
     // Without the setting, the original's tokens are not accepted at all.
     expect(
       (
-        await app.request(
+        await withBindings(
           `/v1-webhooks/endpoint?token=${await sign(privateKey, "RS256")}`,
           { method: "POST" },
           env,

@@ -1,8 +1,17 @@
 import { env } from "cloudflare:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
-import app from "../../src/index";
-import { call, createReceiver, emulatorStats, json, KEYS, ORIGIN, resetEmulator, trigger } from "../helpers";
+import {
+  call,
+  createReceiver,
+  emulatorStats,
+  json,
+  KEYS,
+  ORIGIN,
+  resetEmulator,
+  trigger,
+  withBindings,
+} from "../helpers";
 
 beforeEach(async () => {
   await resetEmulator();
@@ -85,7 +94,7 @@ describe("signing key rotation", () => {
     const current = JSON.parse(env.WEBHOOK_SIGNING_KEYS).keys[0];
     const next = await newKeySet("next-key");
     const request = (path: string, keys: unknown[], init: RequestInit = {}) =>
-      app.request(`${ORIGIN}${path}`, init, { ...env, WEBHOOK_SIGNING_KEYS: JSON.stringify({ keys }) });
+      withBindings(`${ORIGIN}${path}`, init, { ...env, WEBHOOK_SIGNING_KEYS: JSON.stringify({ keys }) });
     const auth = { authorization: `Basic ${btoa(KEYS.dev)}` };
 
     const receiver = await createReceiver();
