@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Execution } from "../../src/domain/execution";
 import type { TriggerResult } from "../../src/domain/ports";
+import { WRITE_FATE_WINDOW_MS } from "../../src/drivers/scale-service/scale-writer";
 import type { StoredWrite } from "../../src/drivers/scale-service/write-log";
 import { CATTLE_409, CATTLE_503, newTarget, scaleReceiver, settle, type WriteFate } from "./fakes";
 
@@ -25,8 +26,9 @@ const writeFate: fc.Arbitrary<WriteFate> = fc.oneof(
   fc.constant({ kind: "answered" as const }),
   fc.integer({ min: 0, max: 7_000 }).map((ms) => ({ kind: "late" as const, ms })),
   fc.constant({ kind: "lost" as const }),
-  // Applied later than the client waited, but within the fate window.
-  fc.integer({ min: 0, max: 9_000 }).map((ms) => ({ kind: "delayed" as const, ms })),
+  // Applied later than the client waited, but within the fate window, counted from when the write
+  // was sent: its way there (latency and jitter, up to 2.65 s below) is part of it.
+  fc.integer({ min: 0, max: WRITE_FATE_WINDOW_MS - 3_000 }).map((ms) => ({ kind: "delayed" as const, ms })),
   fc.constant({ kind: "refused" as const, failure: CATTLE_409 }),
   fc.constant({ kind: "refused" as const, failure: CATTLE_503 }),
 );
