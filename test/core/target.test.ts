@@ -73,7 +73,7 @@ describe("a scaleService target", () => {
     expect(clock.pending).toBe(0);
   });
 
-  it("plans the batch that waited during a write from that write's answer, and reads afresh after a pause", async () => {
+  it("plans a batch from the last write's answer while it is fresh, and reads the service after that", async () => {
     const { core, clock, cattle } = newTarget();
     cattle.latencyMs = 20;
     core.register(scaleReceiver("ra", { max: 100 }));
@@ -82,12 +82,42 @@ describe("a scaleService target", () => {
     await clock.advance(30);
     const during = [1, 2, 3].map(() => core.trigger("ra", 1, {}));
     await clock.run(Promise.all([first, ...during]));
-    expect(cattle.calls).toEqual(["GET service 1s1", 'PUT service 1s1 {"scale":2}', 'PUT service 1s1 {"scale":5}']);
-    // Someone else changes the scale meanwhile: the next trigger starts from what Cattle shows now.
+    expect(cattle.calls).toEqual([
+      "GET service 1s1",
+      'PUT service 1s1 {"scale":2}',
+      'PUT service 1s1 {"scale":5}',
+    ]);
+    // One sent right after the answer (as a sender in a closed loop does) is planned from it too.
+    await clock.advance(5);
+    await clock.run(core.trigger("ra", 1, {}));
+    expect(cattle.calls.slice(3)).toEqual(['PUT service 1s1 {"scale":6}']);
+    // Someone else changes the scale, and the next trigger comes later than the answer stands for:
+    // it starts from what Cattle shows now.
     cattle.service().scale = 10;
+    await clock.advance(1_000);
     const later = await clock.run(core.trigger("ra", 1, {}));
     expect(later).toMatchObject({ kind: "decided", execution: { outcome: "applied", from: 10, to: 11 } });
-    expect(cattle.calls.slice(3)).toEqual(["GET service 1s1", 'PUT service 1s1 {"scale":11}']);
+    expect(cattle.calls.slice(4)).toEqual(["GET service 1s1", 'PUT service 1s1 {"scale":11}']);
+  });
+
+  it("reads the service before the next batch when the last write's answer came late", async () => {
+    const { core, clock, cattle } = newTarget();
+    cattle.latencyMs = 20;
+    core.register(scaleReceiver("ra", { max: 100 }));
+    // Applied at once, answered just after the write's fate began to be read back.
+    cattle.writes.push({ kind: "late", ms: 990 });
+    const first = core.trigger("ra", 1, {});
+    await clock.advance(30);
+    const during = core.trigger("ra", 1, {});
+    await clock.run(Promise.all([first, during]));
+    expect(cattle.calls).toEqual([
+      "GET service 1s1",
+      'PUT service 1s1 {"scale":2}',
+      // The read-back, overtaken by the late answer, and the read the next batch is planned from.
+      "GET service 1s1",
+      "GET service 1s1",
+      'PUT service 1s1 {"scale":3}',
+    ]);
   });
 
   it("counts a write whose answer was lost once, when Cattle shows it applied", async () => {
