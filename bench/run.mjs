@@ -5,7 +5,7 @@
 //
 //   npm run bench                      everything, full size
 //   npm run bench -- --quick           everything, small sizes, Cattle latencies 0 and 20 ms
-//   npm run bench -- --only=one,list   some scenarios: one, many, faults, list, workerd, versus, startup, vitest
+//   npm run bench -- --only=one,list   some scenarios: one, many, faults, list, workerd, profile, versus, startup, vitest
 //   npm run bench -- --delays=20       some Cattle latencies (ms)
 //   npm run bench -- --original=PATH   side by side with Rancher's webhook-service binary (docs/performance.md)
 //   BENCH_LOG=1 npm run bench          with Miniflare's request log
@@ -15,11 +15,12 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Client, inPool, percentile, round } from "./client.mjs";
+import { profileOf, summarize } from "./profile.mjs";
 import { startStack } from "./stack.mjs";
 import { startup } from "./startup.mjs";
 import { versus } from "./versus.mjs";
 
-const SCENARIOS = ["one", "many", "faults", "list", "workerd", "versus", "startup", "vitest"];
+const SCENARIOS = ["one", "many", "faults", "list", "workerd", "profile", "versus", "startup", "vitest"];
 const PROJECT = "1a5";
 /**
  * The original's CPU per trigger measured side by side against a Cattle stub on this kind of
@@ -109,12 +110,13 @@ async function main() {
     faults: [],
     listing: undefined,
     workerd: undefined,
+    profile: undefined,
     versus: undefined,
     startup: undefined,
     vitestBench: undefined,
   };
 
-  const needsStack = only.some((name) => !["vitest", "versus", "startup"].includes(name));
+  const needsStack = only.some((name) => !["vitest", "versus", "startup", "profile"].includes(name));
   if (needsStack) {
     const stack = await startStack();
     // A new connection per request: reused kept-alive connections that had sat idle now and then
@@ -143,9 +145,10 @@ async function main() {
     }
   }
   // Each alone, so none shares the cores with the stack above or with another.
+  if (only.includes("profile")) results.profile = await profileScenario();
   if (only.includes("versus"))
     results.versus = await versus({ ...PARAMETERS.versus, original: args.original });
-  if (only.includes("startup")) results.startup = startup(PARAMETERS.startup);
+  if (only.includes("startup")) results.startup = await startup(PARAMETERS.startup);
   if (only.includes("vitest")) results.vitestBench = await vitestBench();
 
   // Other work on the machine skews every number here; the load averages say how much there was.
@@ -668,6 +671,37 @@ class Bench {
   }
 }
 
+/**
+ * Where a trigger ending in cooldown spends its time inside workerd, on a stack of its own whose
+ * inspector is open (the other scenarios run without one).
+ */
+async function profileScenario() {
+  const { samples, perSample } = PARAMETERS.workerd;
+  process.stdout.write("profile of a trigger inside workerd … ");
+  const stack = await startStack({ inspect: true });
+  const client = new Client(stack.url, 4, { keepAlive: false });
+  try {
+    const bench = new Bench(stack, client);
+    const cooling = await bench.createReceiver(
+      `bench-profile-${runId}`,
+      scaleUp("1s1", { cooldownSeconds: 3600 }),
+    );
+    const first = await bench.trigger(cooling.path);
+    check(first.json?.outcome === "applied", "profile: the cooldown receiver's first trigger did not apply");
+    const call = { url: `http://hooks.bench${cooling.path}`, method: "POST", status: 200 };
+    await stack.timeInWorkerd({ ...call, samples: 4, perSample });
+    const profile = await profileOf(await stack.inspector(), () =>
+      stack.timeInWorkerd({ ...call, samples, perSample }),
+    );
+    const summary = summarize(profile, stack.hooksBundle, samples * perSample);
+    console.log(`${summary.activeUsPerTrigger} µs active per trigger`);
+    return summary;
+  } finally {
+    client.close();
+    await stack.dispose();
+  }
+}
+
 /** The claims of a trigger URL's token (read, not verified: the bench made it). */
 function claimsOf(path) {
   const token = new URLSearchParams(path.split("?")[1]).get("token") ?? "";
@@ -787,8 +821,14 @@ function targets(results) {
   if (results.startup) {
     list.push({
       target: "start-up under 10 ms of CPU (wrangler check startup)",
-      measured: `${results.startup.medianMs} ms median of ${results.startup.runs} (${results.startup.activeMs.join(", ")}); bundle ${results.startup.bundleKiB} KiB, ${results.startup.gzipKiB} KiB gzip`,
+      measured: `${results.startup.medianMs} ms median of ${results.startup.runs} (${results.startup.activeMs.join(", ")}); a Worker that only answers "ok": ${results.startup.hello.medianMs} ms (${results.startup.hello.activeMs.join(", ")}); bundle ${results.startup.bundleKiB} KiB, ${results.startup.gzipKiB} KiB gzip`,
       met: results.startup.medianMs < 10,
+    });
+    const { workerd } = results.startup;
+    list.push({
+      target: "start-up under 10 ms of CPU (the same start-up in workerd, sampled every 50 µs)",
+      measured: `${workerd.bundleMs} ms to import the bundle, ${workerd.emptyModuleMs} ms to import an empty module the same way: ${workerd.netMs} ms the Worker's own (medians of ${workerd.runs})`,
+      met: workerd.bundleMs < 10,
     });
   }
   if (results.listing && results.listing.receivers >= 5000) {
@@ -914,6 +954,25 @@ function report(results) {
       ),
     );
   }
+  if (results.profile) {
+    const { calls, activeUsPerTrigger, areas, functions } = results.profile;
+    out.push(
+      `\nWhere a trigger ending in cooldown spends its time inside workerd (the service's isolate sampled every 50 µs over ${calls} triggers: ${activeUsPerTrigger} µs active per trigger)\n`,
+    );
+    out.push(
+      table(
+        ["area", "µs/trigger"],
+        areas.map((entry) => [entry.name, entry.usPerTrigger]),
+      ),
+    );
+    out.push("");
+    out.push(
+      table(
+        ["function (area)", "µs/trigger of its own"],
+        functions.map((entry) => [entry.name, entry.usPerTrigger]),
+      ),
+    );
+  }
   if (results.versus) {
     const { delayMs } = PARAMETERS.versus;
     out.push(
@@ -930,7 +989,7 @@ function report(results) {
           "p99 ms",
           "p50 in Cattle round trips",
           "triggers/s",
-          "Cattle calls/trigger",
+          "Cattle calls/trigger (reads)",
           "steps lost",
         ],
         results.versus.flatMap((entry) =>
@@ -945,7 +1004,7 @@ function report(results) {
             entry.latencyMs.p99,
             entry.delayMs > 0 ? round(entry.latencyMs.p50 / entry.delayMs, 1) : "–",
             entry.triggersPerSecond,
-            entry.delayMs > 0 ? entry.cattleCallsPerTrigger : "–",
+            entry.delayMs > 0 ? `${entry.cattleCallsPerTrigger} (${entry.cattleReadsPerTrigger})` : "–",
             entry.delayMs > 0 ? `${entry.stepsLost} of ${entry.triggers * entry.rounds}` : "–",
           ]),
         ),
@@ -954,7 +1013,7 @@ function report(results) {
   }
   if (results.startup) {
     out.push(
-      `\nStart-up (wrangler check startup, ${results.startup.runs} runs): median ${results.startup.medianMs} ms of CPU (${results.startup.activeMs.join(", ")}), bundle ${results.startup.bundleKiB} KiB, ${results.startup.gzipKiB} KiB gzip; the bundle in Node's V8 (median of 15, fresh context each): compile ${results.startup.node.compileMs} ms, top level ${results.startup.node.topLevelMs} ms`,
+      `\nStart-up (wrangler check startup, ${results.startup.runs} runs): median ${results.startup.medianMs} ms of CPU (${results.startup.activeMs.join(", ")}), a Worker that only answers "ok" ${results.startup.hello.medianMs} ms (${results.startup.hello.activeMs.join(", ")}), bundle ${results.startup.bundleKiB} KiB, ${results.startup.gzipKiB} KiB gzip; sampled every 50 µs in workerd (medians of ${results.startup.workerd.runs}): the bundle's import ${results.startup.workerd.bundleMs} ms, an empty module's ${results.startup.workerd.emptyModuleMs} ms; the bundle in Node's V8 (median of 15, fresh context each): compile ${results.startup.node.compileMs} ms, top level ${results.startup.node.topLevelMs} ms`,
     );
   }
   if (results.vitestBench) {

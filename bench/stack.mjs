@@ -70,7 +70,7 @@ export default {
 };
 `;
 
-export async function startStack() {
+export async function startStack({ inspect = false } = {}) {
   const [hooks, emulator] = await serviceWorkers(OUT_DIR, "bench");
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -78,6 +78,7 @@ export async function startStack() {
       port: 0,
       // The placeholder `cf` object: nothing is fetched from outside loopback.
       cf: false,
+      ...(inspect ? { inspectorPort: 0 } : {}),
       log: process.env.BENCH_LOG ? new Log(LogLevel.DEBUG) : undefined,
       workers: [
         hooks,
@@ -114,6 +115,10 @@ export async function startStack() {
       if (!response.ok) throw new Error(`driver: ${result.error}`);
       return result.perCall;
     },
+    /** The service's bundle, unminified: what a profile's lines point into. */
+    hooksBundle: hooks.scriptPath,
+    /** With `inspect`, the DevTools protocol address of the service's isolate. */
+    inspector: async () => new URL("/core:user:rancher-hooks", (await mf.getInspectorURL()).href),
     dispose: () => mf.dispose(),
   };
 }

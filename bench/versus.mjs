@@ -316,7 +316,7 @@ export async function load(target, stub, { senders, triggers }) {
   // A few triggers first, so that nothing measured pays for a first compilation or connection.
   for (let i = 0; i < 5; i++) await client.request(target.path, { method: "POST" });
   const scaleBefore = await stub.scale();
-  const callsBefore = (await stub.stats()).total;
+  const statsBefore = await stub.stats();
   const cpuBefore = Object.fromEntries(
     Object.entries(target.processes).map(([role, pids]) => [role, cpuOf(pids)]),
   );
@@ -347,7 +347,9 @@ export async function load(target, stub, { senders, triggers }) {
   await new Promise((resolve) => setTimeout(resolve, 300));
   const scaleAfter = await stub.scale();
   client.close();
-  const calls = (await stub.stats()).total - callsBefore;
+  const statsAfter = await stub.stats();
+  const calls = statsAfter.total - statsBefore.total;
+  const reads = (statsAfter.byMethod.GET ?? 0) - (statsBefore.byMethod.GET ?? 0);
   return {
     senders,
     triggers,
@@ -361,6 +363,7 @@ export async function load(target, stub, { senders, triggers }) {
     cpuMsPerTrigger,
     stubCpuMsPerTrigger: round(stubCpuMs / triggers, 3),
     cattleCallsPerTrigger: round(calls / triggers, 3),
+    cattleReadsPerTrigger: round(reads / triggers, 3),
     // A floor target scales nothing.
     stepsLost: target.floor ? 0 : triggers - (scaleAfter - scaleBefore),
   };
@@ -389,6 +392,7 @@ function combine(results) {
     ),
     stubCpuMsPerTrigger: med((result) => result.stubCpuMsPerTrigger),
     cattleCallsPerTrigger: med((result) => result.cattleCallsPerTrigger),
+    cattleReadsPerTrigger: med((result) => result.cattleReadsPerTrigger),
     stepsLost: results.reduce((sum, result) => sum + result.stepsLost, 0),
   };
 }
