@@ -107,13 +107,13 @@ export class ScaleWriter {
   /** Counts writes resolved: a read that overlapped a resolution may show the service before it. */
   #resolutions = 0;
   /**
-   * The service as Cattle answered the write that landed last, and until when the next batch is
-   * planned from it instead of from a read of its own: a round trip less per batch in a steady
-   * stream of triggers. It stands for as long again as its exchange took, so what a batch is planned
-   * from is at most one exchange older than a read's answer would be; after that, a read. An answer
-   * that came later than the read-back time stands for nothing.
+   * The service as Cattle answered the write that just landed. The loop's next turn, which follows
+   * at once, plans from it instead of reading the service again: a round trip less per batch while
+   * triggers keep arriving during writes, and what the batch is planned from is no older than a
+   * read's answer would be. Any later turn reads afresh, and so does the turn after an answer that
+   * came later than the read-back time (it may have waited on its way back).
    */
-  #answered: { service: Service; until: number } | undefined;
+  #answered: Service | undefined;
 
   constructor(context: ExecutorContext) {
     this.#context = context;
@@ -371,8 +371,7 @@ export class ScaleWriter {
       }
       const resolutions = this.#resolutions;
       const cattle = this.#context.cattle(clock.now() + EXCHANGE_MS);
-      const answered =
-        this.#answered && clock.now() <= this.#answered.until ? this.#answered.service : undefined;
+      const answered = this.#answered;
       this.#answered = undefined;
       const read = answered
         ? { ok: true as const, value: answered }
@@ -433,6 +432,8 @@ export class ScaleWriter {
       pause = PAUSE_MIN_MS;
       this.#writeBatch(cattle, service, current);
     }
+    // Nothing left to write: whatever comes next is planned from a fresh read.
+    this.#answered = undefined;
   }
 
   /** The queued triggers whose receivers are live at their version; the others are fenced now. */
@@ -499,11 +500,8 @@ export class ScaleWriter {
       if (this.#write !== write) return;
       if (result.ok) {
         this.#landed();
-        const now = this.#context.clock.now();
-        // An answer that took longer may have waited on its way back: it says less about now.
-        if (result.value.scale === write.to && now - write.sentAt <= READ_BACK_MS) {
-          this.#answered = { service: result.value, until: now + (now - write.sentAt) };
-        }
+        const took = this.#context.clock.now() - write.sentAt;
+        if (result.value.scale === write.to && took <= READ_BACK_MS) this.#answered = result.value;
         return;
       }
       const { failure } = result;
