@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { apiRoot, CattleClient } from "./client";
+import { apiRoot, CattleClient, type RetryPolicy } from "./client";
 
 describe("apiRoot", () => {
   it.each([
@@ -15,6 +15,14 @@ describe("apiRoot", () => {
 describe("CattleClient", () => {
   const credentials = { accessKey: "a", secretKey: "b" };
   const noSleep = async () => {};
+  const clientOf = (fetch: typeof globalThis.fetch, retry?: RetryPolicy) =>
+    new CattleClient({
+      baseUrl: "http://cattle",
+      credentials,
+      fetch,
+      sleep: noSleep,
+      ...(retry ? { retry } : {}),
+    });
 
   function scripted(responses: (Response | Error)[]) {
     const calls: Request[] = [];
@@ -33,7 +41,7 @@ describe("CattleClient", () => {
 
   it("sends Basic auth to the v2-beta path", async () => {
     const { calls, fetch } = scripted([json(200, { id: "1s1", type: "service", name: "web", scale: 2 })]);
-    const client = new CattleClient({ baseUrl: "http://cattle", credentials, fetch, sleep: noSleep });
+    const client = clientOf(fetch);
     const result = await client.getService("1a5", "1s1");
     expect(result).toEqual({ ok: true, value: { id: "1s1", type: "service", name: "web", scale: 2 } });
     expect(calls[0]?.url).toBe("http://cattle/v2-beta/projects/1a5/services/1s1");
@@ -47,20 +55,14 @@ describe("CattleClient", () => {
       json(409, { type: "error", status: 409, code: "Conflict" }),
       json(200, { id: "1a5", type: "project", name: "Default" }),
     ]);
-    const client = new CattleClient({
-      baseUrl: "http://cattle",
-      credentials,
-      fetch,
-      sleep: noSleep,
-      retry: { attempts: 4, baseDelayMs: 1, timeoutMs: 1000 },
-    });
+    const client = clientOf(fetch, { attempts: 4, baseDelayMs: 1, timeoutMs: 1000 });
     expect((await client.getProject("1a5")).ok).toBe(true);
     expect(calls).toHaveLength(4);
   });
 
   it("gives up after its attempts with an unavailable failure", async () => {
     const { calls, fetch } = scripted([json(502, {}), json(502, {})]);
-    const client = new CattleClient({ baseUrl: "http://cattle", credentials, fetch, sleep: noSleep });
+    const client = clientOf(fetch);
     expect(await client.getProject("1a5")).toMatchObject({
       ok: false,
       failure: { kind: "unavailable", status: 502 },
@@ -75,14 +77,14 @@ describe("CattleClient", () => {
     [422, "rejected"],
   ])("does not retry %i and maps it to %s", async (status, kind) => {
     const { calls, fetch } = scripted([json(status, { type: "error", status, code: "X", message: "m" })]);
-    const client = new CattleClient({ baseUrl: "http://cattle", credentials, fetch, sleep: noSleep });
+    const client = clientOf(fetch);
     expect(await client.getProject("1a5")).toMatchObject({ ok: false, failure: { kind, status } });
     expect(calls).toHaveLength(1);
   });
 
   it("treats a non-JSON success as unavailable, and never retries a write by itself", async () => {
     const { calls, fetch } = scripted([new Response("<html>", { status: 200 }), json(503, {})]);
-    const client = new CattleClient({ baseUrl: "http://cattle", credentials, fetch, sleep: noSleep });
+    const client = clientOf(fetch);
     expect(await client.updateService("1a5", "1s1", { scale: 3 })).toMatchObject({
       ok: false,
       failure: { kind: "unavailable" },
@@ -97,13 +99,7 @@ describe("CattleClient", () => {
       new Promise<Response>((_resolve, reject) => {
         init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
       })) as typeof globalThis.fetch;
-    const client = new CattleClient({
-      baseUrl: "http://cattle",
-      credentials,
-      fetch,
-      sleep: noSleep,
-      retry: { attempts: 1, baseDelayMs: 1, timeoutMs: 20 },
-    });
+    const client = clientOf(fetch, { attempts: 1, baseDelayMs: 1, timeoutMs: 20 });
     expect(await client.getProject("1a5")).toEqual({
       ok: false,
       failure: { kind: "unavailable", message: "Cattle did not answer in time" },
@@ -114,7 +110,7 @@ describe("CattleClient", () => {
     vi.useFakeTimers();
     try {
       const { fetch } = scripted([json(200, { id: "1a5", type: "project" }), json(404, {})]);
-      const client = new CattleClient({ baseUrl: "http://cattle", credentials, fetch, sleep: noSleep });
+      const client = clientOf(fetch);
       expect((await client.getProject("1a5")).ok).toBe(true);
       expect((await client.getProject("1a5")).ok).toBe(false);
       expect(vi.getTimerCount()).toBe(0);
