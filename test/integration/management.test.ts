@@ -406,5 +406,6 @@ describe("envelopes for every mistake", () => {
     expect(wrong.headers.get("allow")).toContain("GET");
     const endpoint = await call("/v1-webhooks/endpoint?token=x", { method: "GET" });
     expect(endpoint.status).toBe(405);
+    expect(endpoint.headers.get("allow")).toBe("POST");
   });
 });

@@ -324,6 +324,8 @@ describe("paths", () => {
     ]) {
       expect((await call(path)).status, path).toBe(200);
     }
+    const triggered = await trigger(receiver.url.replace("/endpoint?", "/endpoint/?"));
+    expect(await json(triggered)).toMatchObject({ outcome: "applied" });
   });
 
   it.each(["__proto__", "constructor", "toString", "hasOwnProperty"])(
