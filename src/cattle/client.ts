@@ -1,3 +1,4 @@
+import { systemClock } from "../domain/clock";
 import type { Settings } from "../domain/settings";
 import { isTransient } from "./failures";
 import type {
@@ -53,8 +54,6 @@ export const authorizationOf = (credentials: CattleCredentials): string =>
   "session" in credentials
     ? `Bearer ${credentials.session}`
     : `Basic ${btoa(`${credentials.accessKey}:${credentials.secretKey}`)}`;
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The calls of Cattle's API the service makes, as the cores see them (a fake in their tests). */
 export interface CattleApi {
@@ -119,7 +118,7 @@ export class CattleClient implements CattleApi {
     this.#authorization = authorizationOf(options.credentials);
     this.#retry = options.retry ?? INTERACTIVE_RETRY;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
-    this.#sleep = options.sleep ?? defaultSleep;
+    this.#sleep = options.sleep ?? systemClock.sleep;
     this.#deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   }
 
