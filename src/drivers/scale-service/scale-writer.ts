@@ -377,7 +377,7 @@ export class ScaleWriter {
         ? { ok: true as const, value: answered }
         : await cattle.getService(projectId, serviceId);
       // A write resolved while the read was on its way: the read may show the service before it.
-      if (!answered && this.#resolutions !== resolutions) continue;
+      if (this.#resolutions !== resolutions) continue;
       this.#giveUpStale();
       if (!read.ok) {
         if (meaningOf(read.failure) === "transient") {
