@@ -5,7 +5,8 @@
 //
 //   npm run bench                      everything, full size
 //   npm run bench -- --quick           everything, small sizes, Cattle latencies 0 and 20 ms
-//   npm run bench -- --only=one,list   some scenarios: one, many, faults, list, workerd, profile, versus, startup, vitest
+//   npm run bench -- --only=one,list   some scenarios: one, many, faults, list, workerd, profile, versus, startup, vitest, cost
+//   npm run bench -- cost              the same as --only=cost: what each operation costs on Cloudflare
 //   npm run bench -- --delays=20       some Cattle latencies (ms)
 //   npm run bench -- --original=PATH   side by side with Rancher's webhook-service binary (docs/performance.md)
 //   BENCH_LOG=1 npm run bench          with Miniflare's request log
@@ -15,12 +16,25 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Client, inPool, percentile, round } from "./client.mjs";
+import { cost, costMarkdown } from "./cost.mjs";
+import { fillBetween, publishCost } from "./markers.mjs";
 import { profileOf, summarize } from "./profile.mjs";
 import { startStack } from "./stack.mjs";
 import { startup } from "./startup.mjs";
 import { versus } from "./versus.mjs";
 
-const SCENARIOS = ["one", "many", "faults", "list", "workerd", "profile", "versus", "startup", "vitest"];
+const SCENARIOS = [
+  "one",
+  "many",
+  "faults",
+  "list",
+  "workerd",
+  "profile",
+  "versus",
+  "startup",
+  "vitest",
+  "cost",
+];
 const PROJECT = "1a5";
 /**
  * The original's CPU per trigger measured side by side against a Cattle stub on this kind of
@@ -33,7 +47,9 @@ const VITEST_OUTPUT = `${RESULTS_DIR}/vitest-bench.tmp`;
 /** Connections for set-up and listing requests; bursts open their own. */
 const MANAGEMENT_CONNECTIONS = 32;
 
-const { values: args } = parseArgs({
+const { values: args, positionals } = parseArgs({
+  // Scenario names may also be given bare: `npm run bench -- cost`.
+  allowPositionals: true,
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string" },
@@ -41,7 +57,8 @@ const { values: args } = parseArgs({
     original: { type: "string", default: process.env.WEBHOOK_SERVICE_BIN },
   },
 });
-const only = args.only ? args.only.split(",").map((name) => name.trim()) : SCENARIOS;
+const named = [...(args.only ? args.only.split(",").map((name) => name.trim()) : []), ...positionals];
+const only = named.length > 0 ? named : SCENARIOS;
 for (const name of only) {
   if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name} (known: ${SCENARIOS.join(", ")})`);
 }
@@ -61,8 +78,9 @@ const PARAMETERS = {
     withOriginal: args.original !== undefined,
   },
   startup: { runs: args.quick ? 3 : 7 },
+  cost: { repeats: args.quick ? 5 : 20, upgrades: args.quick ? 2 : 5 },
 };
-const partial = args.quick || args.only !== undefined || args.delays !== undefined;
+const partial = args.quick || named.length > 0 || args.delays !== undefined;
 const runId = Date.now().toString(36);
 const problems = [];
 
@@ -114,9 +132,10 @@ async function main() {
     versus: undefined,
     startup: undefined,
     vitestBench: undefined,
+    cost: undefined,
   };
 
-  const needsStack = only.some((name) => !["vitest", "versus", "startup", "profile"].includes(name));
+  const needsStack = only.some((name) => !["vitest", "versus", "startup", "profile", "cost"].includes(name));
   if (needsStack) {
     const stack = await startStack();
     // A new connection per request: reused kept-alive connections that had sat idle now and then
@@ -150,6 +169,11 @@ async function main() {
     results.versus = await versus({ ...PARAMETERS.versus, original: args.original });
   if (only.includes("startup")) results.startup = await startup(PARAMETERS.startup);
   if (only.includes("vitest")) results.vitestBench = await vitestBench();
+  if (only.includes("cost")) {
+    const { problems: costProblems, ...measured } = await cost(PARAMETERS.cost);
+    results.cost = measured;
+    problems.push(...costProblems);
+  }
 
   // Other work on the machine skews every number here; the load averages say how much there was.
   machine.loadAverageAtEnd = os.loadavg().map((load) => round(load));
@@ -158,9 +182,14 @@ async function main() {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = partial ? `${RESULTS_DIR}/partial.tmp` : `${RESULTS_DIR}/latest.json`;
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  const markdown = report(results);
-  console.log(markdown);
-  if (!partial) updateDocs(`Run of ${new Date().toISOString().slice(0, 10)}.\n${markdown}`);
+  console.log(report(results));
+  if (!partial) {
+    // The cost tables have a section of their own in the docs (and in the README, when it has one).
+    updateDocs(
+      `Run of ${new Date().toISOString().slice(0, 10)}.\n${report({ ...results, cost: undefined })}`,
+    );
+    if (results.cost) publishCost(costMarkdown(results.cost, results));
+  }
   console.log(`\nresults: ${file}${partial ? "" : ` and ${DOCS}`}`);
   if (problems.length > 0) {
     console.log(`\n${problems.length} correctness problem(s):\n- ${problems.join("\n- ")}`);
@@ -1030,6 +1059,12 @@ function report(results) {
       ),
     );
   }
+  if (results.cost) {
+    out.push(
+      "\nWhat each operation costs on Cloudflare (counted in workerd, priced at the published rates)\n",
+    );
+    out.push(costMarkdown(results.cost, results));
+  }
   if (results.targets.length > 0) {
     out.push("\nTargets\n");
     out.push(
@@ -1048,11 +1083,8 @@ const END = "<!-- bench:results:end -->";
 
 /** Replaces the results between the markers in docs/performance.md, so the page shows the last full run. */
 function updateDocs(markdown) {
-  const text = readFileSync(DOCS, "utf8");
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) return;
-  writeFileSync(DOCS, `${text.slice(0, start + START.length)}\n${markdown.trim()}\n${text.slice(end)}`);
+  const text = fillBetween(readFileSync(DOCS, "utf8"), START, END, markdown);
+  if (text !== undefined) writeFileSync(DOCS, text);
 }
 
 await main();

@@ -1,0 +1,9 @@
+export interface MarkedPlace {
+  file: string;
+  start: string;
+  end: string;
+}
+export function fillBetween(text: string, start: string, end: string, content: string): string | undefined;
+export const COST_DOCS: MarkedPlace;
+export const COST_README: MarkedPlace;
+export function publishCost(markdown: string, places?: MarkedPlace[]): string[];

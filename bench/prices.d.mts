@@ -1,0 +1,40 @@
+export interface Prices {
+  source: string;
+  sourceUpdated: string;
+  seen: string;
+  usdPerMillion: {
+    workerRequests: number;
+    objectRequests: number;
+    objectGbSeconds: number;
+    rowsRead: number;
+    rowsWritten: number;
+    kvReads: number;
+    kvWrites: number;
+    kvDeletes: number;
+    kvLists: number;
+  };
+  objectMemoryGb: number;
+}
+export interface MeanUsage {
+  workerRequests: number;
+  objectRpcCalls: number;
+  objectAlarms: number;
+  objectActiveMs: number;
+  rowsRead: number;
+  rowsWritten: number;
+  kvReads: number;
+  kvWrites: number;
+  kvDeletes: number;
+  kvLists: number;
+}
+export interface PricePerMillion {
+  workerRequests: number;
+  objectRequests: number;
+  objectDuration: number;
+  rowsRead: number;
+  rowsWritten: number;
+  kv: number;
+  total: number;
+}
+export const PRICES: Prices;
+export function priceOf(mean: MeanUsage, prices?: Prices): PricePerMillion;
