@@ -6,7 +6,8 @@
 //   npm run bench                      everything, full size
 //   npm run bench -- --quick           everything, small sizes, Cattle latencies 0 and 20 ms
 //   npm run bench -- --only=one,list   some scenarios: one, many, faults, list, workerd, profile, versus, startup, vitest, cost
-//   npm run bench -- cost              the same as --only=cost: what each operation costs on Cloudflare
+//   npm run bench -- cost              the same as --only=cost: what each operation costs on Cloudflare;
+//                                      at full size it also rewrites the cost tables of the docs and README
 //   npm run bench -- --delays=20       some Cattle latencies (ms)
 //   npm run bench -- --original=PATH   side by side with Rancher's webhook-service binary (docs/performance.md)
 //   BENCH_LOG=1 npm run bench          with Miniflare's request log
@@ -184,12 +185,13 @@ async function main() {
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(report(results));
   if (!partial) {
-    // The cost tables have a section of their own in the docs (and in the README, when it has one).
     updateDocs(
       `Run of ${new Date().toISOString().slice(0, 10)}.\n${report({ ...results, cost: undefined })}`,
     );
-    if (results.cost) publishCost(costMarkdown(results.cost, results));
   }
+  // The cost tables have a section of their own in the docs (and in the README, when it has one):
+  // a full-size run of the cost scenario, alone or with others, stands on its own and replaces them.
+  if (results.cost && !args.quick) publishCost(costMarkdown(results.cost, results));
   console.log(`\nresults: ${file}${partial ? "" : ` and ${DOCS}`}`);
   if (problems.length > 0) {
     console.log(`\n${problems.length} correctness problem(s):\n- ${problems.join("\n- ")}`);
