@@ -202,13 +202,15 @@ async function createService(name: string, image: string, labels: Record<string,
   return id;
 }
 
+// One `npm run dev` for the whole file, the describes appended at its end included: every
+// `sh(…)`, `api(…)` and `emulatorService(…)` talks to it.
+beforeAll(async () => {
+  stack = await startDev();
+}, 120_000);
+
+afterAll(() => stopDev(stack));
+
 describe("the README's examples, as a user runs them", () => {
-  beforeAll(async () => {
-    stack = await startDev();
-  }, 120_000);
-
-  afterAll(() => stopDev(stack));
-
   it("npm run dev starts quietly offline and says how to start over", () => {
     examples.take("sh", "npm install && npm run dev");
     expect(stack.output).toContain("[dev] ready");
