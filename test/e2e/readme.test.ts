@@ -26,8 +26,8 @@ const examples = new ReadmeExamples();
 let accountedForOutside = false;
 afterAll(() => {
   if (!accountedForOutside) return;
-  // Every language but a bare fence (a diagram), so that a block in a new language is claimed too.
-  const languages = [...new Set(examples.blocks.map((block) => block.lang))].filter(Boolean);
+  // Every language, a bare fence included, so that a block in a new language is claimed too.
+  const languages = [...new Set(examples.blocks.map((block) => block.lang))];
   expect(examples.unclaimed(languages)).toEqual([]);
 });
 
@@ -687,6 +687,15 @@ if [ "$1 $2 $3" = "wrangler secret put" ]; then cat > "${dir}/secret-$4"; fi
     for (const marker of ["CREATE TABLE cooldowns", "CREATE TABLE legacy_receivers"]) {
       expect(examples.take("sql", marker).file).toBe("docs/storage.md");
     }
+    // A diagram: the names it shows are those of the service, and the target is named as one is.
+    const diagram = examples.take("text", "TargetObject").code;
+    expect(diagram).toContain("POST /v1-webhooks/endpoint?token=");
+    expect(readFileSync("wrangler.toml", "utf8")).toContain('class_name = "TargetObject"');
+    expect(diagram).toContain('"scaleService:1a5:1s1"');
+    expect(readFileSync("src/drivers/scale-service/target.ts", "utf8")).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text of the template that names a target
+      "`scaleService:${projectId}:${config.serviceId}`",
+    );
     accountedForOutside = true;
   });
 });
