@@ -210,7 +210,7 @@ beforeAll(async () => {
 
 afterAll(() => stopDev(stack));
 
-describe("the README's examples, as a user runs them", () => {
+describe("the examples of README.md and docs/*.md, as a user runs them", () => {
   it("npm run dev starts quietly offline and says how to start over", () => {
     examples.take("sh", "npm install && npm run dev");
     expect(stack.output).toContain("[dev] ready");
