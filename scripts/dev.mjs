@@ -6,6 +6,8 @@
 // Options, for a second stack beside one on the usual ports: `--port` (8787), `--emulator-port`
 // (8788), `--inspector-port` (9229) and `--emulator-inspector-port` (9230), and `--persist-to`
 // (where the receivers are kept, `.wrangler/state` by default).
+// First: on too old a Node, say so before any other import can fail.
+import "./require-node.mjs";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";

@@ -2,6 +2,8 @@
 // which also runs the core over HTTP on Deno), then the core's unit tests with vitest on Deno.
 // Arguments go to both runs, and a JSON report (`--outputFile.json=…`) covers both. `--project`
 // picks runs: `deno` is the Deno run, any other name a project of the Node run.
+// First: on too old a Node, say so before any other import can fail.
+import "./require-node.mjs";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 

@@ -1,15 +1,17 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
-/** One fenced code block of README.md: its language, its text (unindented), where it is. */
+/** One fenced code block of README.md or a docs/*.md page: its language, its text (unindented), where it is. */
 export interface Block {
   lang: string;
   code: string;
+  /** The file it is in, relative to the repository: `README.md`, `docs/api.md`. */
+  file: string;
   /** The section it is in (the nearest heading above it). */
   heading: string;
   line: number;
 }
 
-/** Every fenced block of the README, including those indented inside list items. */
+/** Every fenced block of one Markdown file, including those indented inside list items. */
 export function readmeBlocks(path = "README.md"): Block[] {
   const lines = readFileSync(path, "utf8").split("\n");
   const blocks: Block[] = [];
@@ -25,34 +27,50 @@ export function readmeBlocks(path = "README.md"): Block[] {
     for (index++; index < lines.length && !/^\s*```\s*$/.test(lines[index] as string); index++) {
       body.push((lines[index] as string).slice(indent));
     }
-    blocks.push({ lang: fence[2] ?? "", code: `${body.join("\n")}\n`, heading, line: start + 1 });
+    blocks.push({ lang: fence[2] ?? "", code: `${body.join("\n")}\n`, file: path, heading, line: start + 1 });
   }
   return blocks;
 }
 
+/** README.md and every Markdown page under docs/, in a stable order. */
+export const documentationFiles = (): string[] => [
+  "README.md",
+  ...readdirSync("docs")
+    .filter((name) => name.endsWith(".md"))
+    .sort()
+    .map((name) => `docs/${name}`),
+];
+
 /**
- * The README's blocks, each to be claimed once by the test that runs or checks it; at the end,
- * `unclaimed()` lists those no test took, so an example cannot be added without being run.
+ * The blocks of README.md and docs/*.md, each to be claimed once by the test that runs or checks
+ * it; at the end, `unclaimed()` lists those no test took, so an example cannot be added to any of
+ * these pages without being run.
  */
 export class ReadmeExamples {
-  readonly blocks = readmeBlocks();
+  readonly blocks: Block[];
   readonly #claimed = new Set<Block>();
 
-  /** The one block of `lang` whose text contains `marker`. */
+  constructor(files: readonly string[] = documentationFiles()) {
+    this.blocks = files.flatMap((file) => readmeBlocks(file));
+  }
+
+  /** The one block of `lang`, in any of the files, whose text contains `marker`. */
   take(lang: string, marker: string): Block {
     const found = this.blocks.filter((block) => block.lang === lang && block.code.includes(marker));
-    if (found.length !== 1)
+    if (found.length !== 1) {
+      const where = found.map((block) => `${block.file}:${block.line}`).join(", ");
       throw new Error(
-        `expected one ${lang} block of README.md containing ${JSON.stringify(marker)}, found ${found.length}`,
+        `expected one ${lang} block containing ${JSON.stringify(marker)} in README.md or docs/*.md, found ${found.length}${where ? ` (${where})` : ""}`,
       );
+    }
     this.#claimed.add(found[0] as Block);
     return found[0] as Block;
   }
 
-  /** Blocks of these languages that no test took, as `line: first line`. */
+  /** Blocks of these languages that no test took, as `file:line: first line`. */
   unclaimed(langs: readonly string[]): string[] {
     return this.blocks
       .filter((block) => langs.includes(block.lang) && !this.#claimed.has(block))
-      .map((block) => `${block.line}: ${block.code.split("\n")[0]}`);
+      .map((block) => `${block.file}:${block.line}: ${block.code.split("\n")[0]}`);
   }
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -9,16 +9,27 @@ import { eventually, freePort } from "./local-stack";
 import { type Block, ReadmeExamples } from "./readme-blocks";
 
 /**
- * The README's examples, run as a user copies them: `npm run dev` (scripts/dev.mjs) serves the
- * service and the emulator, every shell block is run with bash against them, and each `# → …`
- * line of a block must appear in what it printed (`…` stands for anything). Configuration a real
- * sender loads is loaded by that sender where one is installed (Alertmanager, promtool). The only
- * change made to a block is the port: the stack runs beside any `npm run dev` on 8787/8788.
- * Blocks that need an outside account are listed with the reason, and the last test fails for any
- * block that no test took, so an example cannot be added without being run.
+ * The examples of README.md and docs/*.md, run as a user copies them: `npm run dev`
+ * (scripts/dev.mjs) serves the service and the emulator, every shell block is run with bash against
+ * them, and each `# → …` line of a block must appear in what it printed (`…` stands for anything).
+ * Configuration a real sender loads is loaded by that sender where one is installed (Alertmanager,
+ * promtool). The only change made to a block is the port: the stack runs beside any `npm run dev`
+ * on 8787/8788. Blocks that need an outside account are listed with the reason, and the file fails
+ * for any block that no test took, so an example cannot be added without being run.
  */
 const run = promisify(execFile);
 const examples = new ReadmeExamples();
+
+// After every test of this file, those of the describes appended below included: a block of
+// README.md or docs/*.md that none of them took is an example nobody runs. Checked when the test
+// that accounts for the outside blocks ran: a run filtered to a few tests (`-t`) leaves takes out.
+let accountedForOutside = false;
+afterAll(() => {
+  if (!accountedForOutside) return;
+  // Every language, a bare fence included, so that a block in a new language is claimed too.
+  const languages = [...new Set(examples.blocks.map((block) => block.lang))];
+  expect(examples.unclaimed(languages)).toEqual([]);
+});
 
 const ALERTMANAGER = "/usr/bin/prometheus-alertmanager";
 const AMTOOL = "/usr/bin/amtool";
@@ -101,14 +112,19 @@ const onStack = (text: string) =>
     .replaceAll("127.0.0.1:8787", stack.hooks.replace("http://", ""))
     .replaceAll("127.0.0.1:8788", stack.emulator.replace("http://", ""));
 
-/** Runs a shell block with bash (`set -euo pipefail`), with extra environment variables. */
+/**
+ * Runs a shell block with bash (`set -euo pipefail`), with extra environment variables. Its input
+ * is closed, as if nothing were typed at a prompt: no block may wait for a terminal.
+ */
 async function sh(code: string, env: Record<string, string> = {}): Promise<string> {
   try {
-    const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${onStack(code)}`], {
+    const running = run("bash", ["-c", `set -euo pipefail\n${onStack(code)}`], {
       env: { ...process.env, ...env },
       timeout: 60_000,
       maxBuffer: 16 * 1024 * 1024,
     });
+    running.child.stdin?.end();
+    const { stdout } = await running;
     return stdout;
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
@@ -132,7 +148,7 @@ function expectArrows(block: Block, stdout: string) {
     );
     expect(
       lines.some((line) => pattern.test(line.trim())),
-      `block at README.md:${block.line} printed no line like "${arrow}":\n${stdout}`,
+      `block at ${block.file}:${block.line} printed no line like "${arrow}":\n${stdout}`,
     ).toBe(true);
   }
   return expected.length;
@@ -186,13 +202,15 @@ async function createService(name: string, image: string, labels: Record<string,
   return id;
 }
 
-describe("the README's examples, as a user runs them", () => {
-  beforeAll(async () => {
-    stack = await startDev();
-  }, 120_000);
+// One `npm run dev` for the whole file, the describes appended at its end included: every
+// `sh(…)`, `api(…)` and `emulatorService(…)` talks to it.
+beforeAll(async () => {
+  stack = await startDev();
+}, 120_000);
 
-  afterAll(() => stopDev(stack));
+afterAll(() => stopDev(stack));
 
+describe("the examples of README.md and docs/*.md, as a user runs them", () => {
   it("npm run dev starts quietly offline and says how to start over", () => {
     examples.take("sh", "npm install && npm run dev");
     expect(stack.output).toContain("[dev] ready");
@@ -209,6 +227,51 @@ describe("the README's examples, as a user runs them", () => {
       const stdout = await sh(block.code);
       expect(expectArrows(block, stdout)).toBe(3);
     }
+  });
+
+  it("Quick start: `npm test`, in a block of its own, is the script that runs the suite", () => {
+    const block = examples.take("sh", "npm test");
+    // Its own block: a user pastes it in the second terminal, never after the one that keeps running.
+    expect(block.code.trim()).toBe("npm test");
+    expect(block.file).toBe("README.md");
+    const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+    expect(pkg.scripts.test).toBe("node scripts/test.mjs");
+    const dev = examples.take("sh", "npm install && npm run dev");
+    expect(dev.code).not.toContain("npm test");
+  });
+
+  it("Examples: the upgrade and host receivers of the README are created as shown", async () => {
+    for (const marker of ['"name": "api-on-push"', '"name": "add-worker"']) {
+      const body = JSON.parse(examples.take("json", marker).code);
+      const created = await api("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const config = `${body.driver}Config`;
+      expect(created.body).toMatchObject({ name: body.name, driver: body.driver, [config]: body[config] });
+      expect(created.body.url).toContain("/v1-webhooks/endpoint?token=");
+      await api(`/v1-webhooks/receivers/${created.body.id}?projectId=1a5`, { method: "DELETE" });
+    }
+  });
+
+  it("docs/storage.md: the receiver record's config is what a create stores, defaults included", async () => {
+    const record = JSON.parse(examples.take("json", '"target": "scaleService:1a5:1s1"').code);
+    const created = await api("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: JSON.stringify({
+        name: "storage-record",
+        driver: record.driver,
+        scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 10 },
+      }),
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.id).toMatch(/^r[0-9a-z]{26}$/);
+    expect(record.id).toMatch(/^r[0-9a-z]{26}$/);
+    const { type, ...config } = created.body.scaleServiceConfig;
+    expect(type).toBe("scaleService");
+    expect(config).toEqual(record.config);
+    await api(`/v1-webhooks/receivers/${created.body.id}?projectId=1a5`, { method: "DELETE" });
   });
 
   it("API: the tour of the resources", async () => {
@@ -332,6 +395,22 @@ describe("the README's examples, as a user runs them", () => {
     // Taken when the tests are collected, so that a machine without Alertmanager still accounts for them.
     const plain = examples.take("yaml", "repeat_interval: 30m").code;
     const withToken = examples.take("yaml", "credentials_file: /etc/alertmanager/rancher-hooks-token").code;
+    const short = examples.take("yaml", "# alertmanager.yml, the receiver that scales web").code;
+    it("the README's short receiver loads under a route to it", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "readme-am-"));
+      try {
+        writeFileSync(join(dir, "alertmanager.yml"), `route:\n  receiver: scale-web\n${short}`);
+        const { stdout } = await run(AMTOOL, ["check-config", join(dir, "alertmanager.yml")]);
+        expect(stdout).toContain("SUCCESS");
+        expect(stdout).toMatch(/ - 1 receivers/);
+        expect(parseYaml(short).receivers[0].webhook_configs[0]).toMatchObject({
+          url: README_URL,
+          send_resolved: true,
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
     it("loads both configurations of the README, and the one with a token scales on a firing alert", async () => {
       const dir = mkdtempSync(join(tmpdir(), "readme-am-"));
       let alertmanager: ChildProcess | undefined;
@@ -404,15 +483,165 @@ describe("the README's examples, as a user runs them", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("Deploy to Cloudflare: the signing key command, and the build wrangler deploys", async () => {
+  describe.skipIf(!existsSync(PROMTOOL))("Production checklist: metrics and alerts", () => {
+    // Taken when the tests are collected, so that a machine without promtool still accounts for them.
+    const scrape = examples.take("yaml", "metrics_path: /v1-webhooks/metrics");
+    const alerts = examples.take("yaml", "- name: rancher-hooks\n    rules:");
+
+    it("the scrape config passes promtool: basic auth with a Rancher key, one environment", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "readme-scrape-"));
+      try {
+        const config = parseYaml(scrape.code).scrape_configs[0];
+        expect(config).toMatchObject({
+          metrics_path: "/v1-webhooks/metrics",
+          params: { projectId: ["1a5"] },
+          basic_auth: { password_file: "/etc/prometheus/rancher-hooks-secret-key" },
+        });
+        // promtool reads the password file the config names: the same file, where the test can write it.
+        writeFileSync(join(dir, "secret-key"), "dev-secret", { mode: 0o600 });
+        writeFileSync(
+          join(dir, "prometheus.yml"),
+          scrape.code.replace("/etc/prometheus/rancher-hooks-secret-key", join(dir, "secret-key")),
+        );
+        const { stdout } = await run(PROMTOOL, ["check", "config", join(dir, "prometheus.yml")]);
+        expect(stdout).toContain("SUCCESS");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("the alerting rules pass promtool, and fire on failures, long pending work and a lost Cattle", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "readme-alerts-"));
+      try {
+        writeFileSync(join(dir, "rules.yml"), alerts.code);
+        const { stdout } = await run(PROMTOOL, ["check", "rules", join(dir, "rules.yml")]);
+        expect(stdout).toContain("SUCCESS: 3 rules found");
+
+        // The series the service exports, as a scrape would see them minute by minute.
+        const web = 'receiver_id="r1",receiver_name="scale-web",driver="scaleService"';
+        const api = 'receiver_id="r2",receiver_name="deploy-api",driver="serviceUpgrade"';
+        const labels = (series: string) =>
+          Object.fromEntries([...series.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]));
+        const firing = (series: string, summary: string) => [
+          { exp_labels: { severity: "page", ...labels(series) }, exp_annotations: { summary } },
+        ];
+        writeFileSync(
+          join(dir, "test.yml"),
+          JSON.stringify({
+            rule_files: ["rules.yml"],
+            evaluation_interval: "1m",
+            tests: [
+              {
+                interval: "1m",
+                input_series: [
+                  // Applied executions alone never alert; a failed one and a rolled-back one do.
+                  { series: `rancher_hooks_executions_total{${web},outcome="applied"}`, values: "0+5x40" },
+                  { series: `rancher_hooks_executions_total{${web},outcome="failed"}`, values: "0 0 1x38" },
+                  {
+                    series: `rancher_hooks_executions_total{${api},outcome="rolledBack"}`,
+                    values: "0x20 1x20",
+                  },
+                  { series: `rancher_hooks_pending_executions{${api}}`, values: "1x40" },
+                  { series: "rancher_hooks_cattle_up", values: "1 1 0x38" },
+                ],
+                alert_rule_test: [
+                  { eval_time: "1m", alertname: "RancherHooksExecutionFailed", exp_alerts: [] },
+                  {
+                    eval_time: "3m",
+                    alertname: "RancherHooksExecutionFailed",
+                    exp_alerts: firing(`${web},outcome="failed"`, "scale-web: an execution ended failed"),
+                  },
+                  {
+                    eval_time: "22m",
+                    alertname: "RancherHooksExecutionFailed",
+                    exp_alerts: firing(
+                      `${api},outcome="rolledBack"`,
+                      "deploy-api: an execution ended rolledBack",
+                    ),
+                  },
+                  { eval_time: "14m", alertname: "RancherHooksPendingTooLong", exp_alerts: [] },
+                  {
+                    eval_time: "16m",
+                    alertname: "RancherHooksPendingTooLong",
+                    exp_alerts: firing(api, "deploy-api: executions pending for 15 minutes"),
+                  },
+                  { eval_time: "6m", alertname: "RancherHooksCattleDown", exp_alerts: [] },
+                  {
+                    eval_time: "8m",
+                    alertname: "RancherHooksCattleDown",
+                    exp_alerts: firing("", "rancher-hooks cannot reach Rancher"),
+                  },
+                ],
+              },
+            ],
+          }),
+        );
+        const tested = await run(PROMTOOL, ["test", "rules", join(dir, "test.yml")]).catch(
+          (error: { stdout?: string; stderr?: string }) => {
+            throw new Error(`promtool test rules failed:\n${error.stdout}\n${error.stderr}`);
+          },
+        );
+        expect(tested.stdout).toContain("SUCCESS");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  it("Production checklist: the deploy steps keep the signing keys in a 0600 file, then put that file", async () => {
     const block = examples.take("sh", "npx wrangler login");
-    expect(block.code).toContain("node scripts/signing-key.mjs prod-1 | npx wrangler secret put");
-    const keys = JSON.parse(await sh("node scripts/signing-key.mjs prod-1"));
-    expect(keys.keys[0]).toMatchObject({ kid: "prod-1" });
+    // The block as a user runs it, with `npx` and `npm` standing in for Cloudflare: each records
+    // what it was asked, and `wrangler secret put` what it was given on its input.
+    const dir = mkdtempSync(join(tmpdir(), "readme-deploy-"));
+    try {
+      const bin = join(dir, "bin");
+      const home = join(dir, "home");
+      mkdirSync(bin);
+      mkdirSync(home);
+      for (const tool of ["npx", "npm"]) {
+        writeFileSync(
+          join(bin, tool),
+          `#!/usr/bin/env bash
+echo "${tool} $*" >> "${dir}/calls"
+if [ "$1 $2 $3" = "wrangler secret put" ]; then cat > "${dir}/secret-$4"; fi
+`,
+          { mode: 0o755 },
+        );
+      }
+      await sh(block.code, { PATH: `${bin}:${process.env.PATH}`, HOME: home });
+
+      const calls = readFileSync(join(dir, "calls"), "utf8").trim().split("\n");
+      expect(calls).toEqual([
+        "npx wrangler login",
+        "npx wrangler kv namespace create RECEIVERS",
+        "npx wrangler secret put CATTLE_ACCESS_KEY",
+        "npx wrangler secret put CATTLE_SECRET_KEY",
+        "npx wrangler secret put WEBHOOK_SIGNING_KEYS",
+        "npm run deploy",
+      ]);
+      const file = join(home, ".config/rancher-hooks/signing-keys.json");
+      // Only its owner can read the key file, or list the folder it is in.
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(join(home, ".config/rancher-hooks")).mode & 0o777).toBe(0o700);
+      const keys = JSON.parse(readFileSync(file, "utf8"));
+      expect(keys.keys).toHaveLength(1);
+      expect(keys.keys[0]).toMatchObject({ kid: "prod-1", alg: "EdDSA", kty: "OKP" });
+      expect(keys.keys[0].d).toBeTypeOf("string");
+      // The secret is the file, byte for byte: what is kept is what signs.
+      expect(readFileSync(join(dir, "secret-WEBHOOK_SIGNING_KEYS"), "utf8")).toBe(readFileSync(file, "utf8"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("npm run deploy builds the Worker (wrangler's dry run)", async () => {
     const out = mkdtempSync(join(tmpdir(), "readme-deploy-"));
-    await sh(`npx wrangler deploy --dry-run --outdir ${out}`);
-    expect(existsSync(join(out, "index.js"))).toBe(true);
-    rmSync(out, { recursive: true, force: true });
+    try {
+      await sh(`npx wrangler deploy --dry-run --outdir ${out}`);
+      expect(existsSync(join(out, "index.js"))).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it("The Cattle emulator: every test hook", async () => {
@@ -449,9 +678,24 @@ describe("the README's examples, as a user runs them", () => {
       ],
       ["nginx", "location /v1-webhooks/ {", "an nginx in front of Rancher"],
       ["nginx", "location /v1-webhooks/endpoint {", "an nginx in front of Rancher"],
-      ["sh", "deno serve --allow-net", "a Rancher server to point it at"],
+      ["sh", "npm run bench -- --quick", "about 10 minutes of the machine: docs/performance.md's benchmark"],
+      ["sh", "git clone https://github.com/rancher/webhook-service", "a Go toolchain and GitHub"],
     ];
     for (const [lang, marker, why] of outside) expect(examples.take(lang, marker), why).toBeDefined();
-    expect(examples.unclaimed(["sh", "yaml", "json", "toml", "nginx", "ruby"])).toEqual([]);
+    // Checked elsewhere: test/integration/storage.test.ts writes docs/storage.md's schema from the
+    // objects' migrations and fails when the committed page differs.
+    for (const marker of ["CREATE TABLE cooldowns", "CREATE TABLE legacy_receivers"]) {
+      expect(examples.take("sql", marker).file).toBe("docs/storage.md");
+    }
+    // A diagram: the names it shows are those of the service, and the target is named as one is.
+    const diagram = examples.take("text", "TargetObject").code;
+    expect(diagram).toContain("POST /v1-webhooks/endpoint?token=");
+    expect(readFileSync("wrangler.toml", "utf8")).toContain('class_name = "TargetObject"');
+    expect(diagram).toContain('"scaleService:1a5:1s1"');
+    expect(readFileSync("src/drivers/scale-service/target.ts", "utf8")).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text of the template that names a target
+      "`scaleService:${projectId}:${config.serviceId}`",
+    );
+    accountedForOutside = true;
   });
 });

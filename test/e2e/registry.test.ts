@@ -18,9 +18,9 @@ if (!available && process.env.CI)
 
 const DEV_KEY = `Basic ${btoa("dev-access:dev-secret")}`;
 
-/** The README's `notifications:` block for config.yml, as a user copies it. */
+/** docs/registries.md's `notifications:` block for config.yml, as a user copies it. */
 const README_NOTIFICATIONS = (() => {
-  const readme = readFileSync("README.md", "utf8");
+  const readme = readFileSync("docs/registries.md", "utf8");
   const start = readme.indexOf("```yaml\nnotifications:");
   return readme.slice(start + "```yaml\n".length, readme.indexOf("```", start + 3));
 })();

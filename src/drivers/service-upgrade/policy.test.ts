@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import readme from "../../../README.md?raw";
+import readme from "../../../docs/upgrades.md?raw";
 import { admits, compareVersions, newestAdmitted, parseVersion, type Version } from "./policy";
 
 const version = (tag: string) => parseVersion(tag) as Version;
@@ -86,8 +86,8 @@ describe("admits", () => {
     expect(admits("semver-major", running, pushed).ok).toBe(major);
   });
 
-  it("decides as the README's table of policies says", () => {
-    const section = readme.slice(readme.indexOf("### Version policies"));
+  it("decides as docs/upgrades.md's table of policies says", () => {
+    const section = readme.slice(readme.indexOf("## Version policies"));
     const rows = section
       .slice(section.indexOf("| running"), section.indexOf("\n\n", section.indexOf("| running")))
       .split("\n")
