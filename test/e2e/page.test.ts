@@ -898,29 +898,28 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
   });
 
   it("keeps a name whole at its hyphens when it fits, at 1280 and 390 px", async () => {
+    // Another environment, where this receiver is alone: its Name column is as narrow as the table
+    // makes it (another test's long names would widen it in the shared one).
     const name = uniqueName("scale-web");
-    await createThroughApi({
-      name,
-      driver: "scaleService",
-      scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 20 },
+    const created = await fetch(new URL("/v1-webhooks/receivers?projectId=1a7", stack.url), {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa(`${OTHER.username}:${OTHER.password}`)}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        name,
+        driver: "scaleService",
+        scaleServiceConfig: { serviceId: "1s9", action: "up", amount: 1, min: 1, max: 20 },
+      }),
     });
-    // A crowded list: a long name and a long detail beside it.
-    const long = uniqueName(`scale-api-when-the-queue-backs-up-in-the-night-${"y".repeat(24)}`);
-    await createThroughApi({
-      name: long,
-      driver: "scaleService",
-      scaleServiceConfig: { serviceId: "1s5", action: "up", amount: 1, min: 1, max: 20 },
-    });
+    expect(created.status, await created.clone().text()).toBe(201);
     for (const viewport of WINDOWS) {
-      const page = await open(DEV, { viewport });
-      await page.goto(listUrl("1a5"));
+      const page = await open(OTHER, { viewport });
+      await page.goto(listUrl("1a7"));
       const cell = rowOf(page, name).locator("td.name");
       expect(await textLines(cell), `${name} at ${viewport.width} px`).toBe(1);
-      const longCell = rowOf(page, long).locator("td.name");
-      expect(
-        await longCell.evaluate((element) => element.scrollWidth <= element.clientWidth),
-        `${long} at ${viewport.width} px`,
-      ).toBe(true);
+      expect(await cell.evaluate((element) => element.scrollWidth <= element.clientWidth)).toBe(true);
     }
   });
 
