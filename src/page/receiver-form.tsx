@@ -21,7 +21,8 @@ const SENDER_OPTIONS: [string, string][] = [
   ["", "None"],
   ["bearer", "Bearer token"],
   ["basic", "Basic credentials"],
-  ["github", "GitHub signature (X-Hub-Signature-256)"],
+  // Short enough to show whole in a phone's select.
+  ["github", "GitHub X-Hub-Signature-256"],
   ["grafana", "Grafana HMAC signature"],
   ["standardWebhooks", "Standard Webhooks signature"],
 ];

@@ -197,24 +197,29 @@ function textLines(element: Locator): Promise<number> {
 }
 
 /**
- * Options of a select whose words do not fit its box: each option chosen in turn, its text measured
- * in the select's font against the box less its padding and the arrow's room.
+ * Options of the page's shown selects whose words do not fit their box ("id: words"): each option's
+ * text measured in its select's font against the box less its padding and the arrow's room.
  */
-function cutOffOptions(select: Locator): Promise<string[]> {
-  return select.evaluate((element) => {
-    const box = element as HTMLSelectElement;
-    const style = getComputedStyle(box);
+function cutOffOptions(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
     const context = document.createElement("canvas").getContext("2d");
     if (!context) throw new Error("no canvas");
-    context.font = style.font;
     const arrow = 20;
-    const room =
-      box.clientWidth - Number.parseFloat(style.paddingLeft) - Number.parseFloat(style.paddingRight) - arrow;
-    const edge = box.getBoundingClientRect().right;
-    const cut = Array.from(box.options)
-      .filter((option) => context.measureText(option.text).width > room || edge > window.innerWidth)
-      .map((option) => option.text);
-    return cut;
+    return Array.from(document.querySelectorAll("select"))
+      .filter((select) => select.checkVisibility())
+      .flatMap((select) => {
+        const style = getComputedStyle(select);
+        context.font = style.font;
+        const room =
+          select.clientWidth -
+          Number.parseFloat(style.paddingLeft) -
+          Number.parseFloat(style.paddingRight) -
+          arrow;
+        const offScreen = select.getBoundingClientRect().right > window.innerWidth;
+        return Array.from(select.options)
+          .filter((option) => offScreen || context.measureText(option.text).width > room)
+          .map((option) => `${select.id}: ${option.text}`);
+      });
   });
 }
 
@@ -923,20 +928,18 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     }
   });
 
-  it("shows every option of the Upgrade form's selects whole, and Start first's box before its words", async () => {
+  it("shows every option of Add Receiver's selects whole (the Registry's too), and Start first's box before its words", async () => {
     for (const viewport of WINDOWS) {
       for (const javaScriptEnabled of [true, false]) {
         const page = await open(DEV, { viewport, javaScriptEnabled });
-        await page.goto(formUrl("projectId=1a5&driver=serviceUpgrade"));
         const where = `at ${viewport.width} px${javaScriptEnabled ? "" : " without JavaScript"}`;
-        const fieldset = page.locator('fieldset[data-kind="serviceUpgrade"]');
-        expect(await fieldset.isVisible(), where).toBe(true);
-        for (const label of ["Registry", "Address type", "Version policy"]) {
-          expect(
-            await cutOffOptions(fieldset.getByLabel(label, { exact: true })),
-            `${label} ${where}`,
-          ).toEqual([]);
+        for (const driver of ["scaleService", "scaleHost", "serviceUpgrade"]) {
+          await page.goto(formUrl(`projectId=1a5&driver=${driver}`));
+          expect(await shownKinds(page), where).toEqual([driver]);
+          expect(await cutOffOptions(page), `${driver} ${where}`).toEqual([]);
         }
+        const fieldset = page.locator('fieldset[data-kind="serviceUpgrade"]');
+        expect(await fieldset.getByLabel("Registry", { exact: true }).isVisible(), where).toBe(true);
         const box = await fieldset.getByLabel("Start new containers first").boundingBox();
         const words = await fieldset
           .locator("label", { hasText: "Start new containers first" })
