@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { identityOf, Layout } from "../../src/page/layout";
 import { dockerHubPush } from "../fixtures/pushes";
 import {
   call,
@@ -803,6 +804,18 @@ describe("the page as a new user finds it", () => {
     const readonly = await (await call("/?projectId=1a5", { key: KEYS.readonly })).text();
     expect(readonly).toContain("Key <code>readonly-access</code>");
     expect(readonly).not.toContain("readonly-secret");
+  });
+
+  it("says a Rancher session is signed in without naming its token", async () => {
+    const token = "token-abcde:secretsecretsecretsecret";
+    const identity = identityOf({ session: token });
+    expect(identity).toEqual({ session: true });
+    const html = String(await Layout({ identity, children: "" }));
+    expect(html).toContain('<span class="signed-in">Signed in with a Rancher session</span>');
+    expect(html).not.toContain("token-abcde");
+    expect(identityOf({ accessKey: "dev-access", secretKey: "dev-secret" })).toEqual({
+      accessKey: "dev-access",
+    });
   });
 
   it("serves an icon, named by every page and at /favicon.ico, cached like the page's assets", async () => {
