@@ -2,10 +2,10 @@
 
 export const PAGE_CSS = `
 :root { color-scheme: light dark; --bg: #fff; --fg: #1d2330; --muted: #5b6475; --line: #d9dee7; --accent: #0b62d6;
-  --accent-fg: #fff; --danger: #b42318; --ok: #067647; --row: #f6f8fb; --focus: #ffbf47; }
+  --accent-fg: #fff; --danger: #b42318; --danger-fg: #fff; --ok: #067647; --row: #f6f8fb; --focus: #ffbf47; }
 @media (prefers-color-scheme: dark) {
   :root { --bg: #12161f; --fg: #e6e9ef; --muted: #9aa3b5; --line: #2c3444; --accent: #5b9dff; --accent-fg: #0b1220;
-    --danger: #ff8a80; --ok: #6ee7a8; --row: #1a202c; }
+    --danger: #ff8a80; --danger-fg: #12161f; --ok: #6ee7a8; --row: #1a202c; }
 }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
@@ -13,6 +13,8 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, s
 header { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center; justify-content: space-between;
   padding: .75rem 1.25rem; border-bottom: 1px solid var(--line); }
 header .brand { font-weight: 600; }
+header .session { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center; }
+header .signed-in code { word-break: normal; overflow-wrap: anywhere; }
 main { padding: 1.25rem; max-width: 80rem; margin: 0 auto; }
 h1 { font-size: 1.5rem; margin: 0 0 1rem; overflow-wrap: anywhere; }
 a { color: var(--accent); }
@@ -22,6 +24,9 @@ a { color: var(--accent); }
   background: var(--bg); color: var(--fg); cursor: pointer; text-decoration: none; }
 .button.primary, button.primary { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); }
 button.danger, .button.danger { color: var(--danger); }
+/* A danger button that does the deed (on a confirmation page) is filled: its text takes the fill's
+   contrasting colour, in both themes, never the danger colour on the accent. */
+button.primary.danger, .button.primary.danger { background: var(--danger); color: var(--danger-fg); border-color: var(--danger); }
 /* A safety net: a table wider than the window scrolls on its own, never the whole page. */
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
@@ -32,6 +37,11 @@ td { overflow-wrap: break-word; }
    push the table past the window. */
 td.free { overflow-wrap: anywhere; }
 tbody tr:nth-child(even) { background: var(--row); }
+/* A receiver's name is one word to its reader: it never breaks at its hyphens ("scale-" / "web"), and
+   a name longer than its line breaks at the line's end, wherever that falls. */
+.receiver-name { line-break: anywhere; }
+/* In the table, room for a usual name on one line, however crowded the other columns are. */
+td.name { min-width: 9rem; }
 code { font: .85em ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 .url { display: flex; gap: .4rem; align-items: center; }
 .url code { display: block; min-width: 0; max-width: 16rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -50,7 +60,11 @@ form.receiver { display: grid; gap: 1rem; max-width: 36rem; }
 .field label { font-weight: 600; }
 .field textarea { width: 100%; font: .9rem ui-monospace, monospace; padding: .4rem .5rem; border-radius: 6px; border: 1px solid var(--line); background: var(--bg); color: var(--fg); }
 .field.checkbox { align-content: end; }
-.field.checkbox label { font-weight: 400; }
+.field.checkbox label { font-weight: 400; display: flex; gap: .5rem; align-items: baseline; }
+.field.checkbox input { width: auto; flex: none; margin: 0; padding: 0; }
+/* A select whose options' words are long takes the row's whole width, so the chosen one shows whole;
+   its row then stacks its fields. */
+.row:has(> .field.wide) { grid-template-columns: minmax(0, 1fr); }
 .field input, .field select { width: 100%; min-width: 0; font: inherit; padding: .4rem .5rem; border-radius: 6px; border: 1px solid var(--line);
   background: var(--bg); color: var(--fg); }
 .field [aria-invalid="true"] { border-color: var(--danger); }
@@ -65,6 +79,9 @@ fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1r
 legend { padding: 0 .35rem; font-weight: 600; }
 .env { display: flex; gap: .5rem; align-items: center; }
 .env select { font: inherit; padding: .25rem .4rem; }
+.filter { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: 0 0 1rem; }
+.filter select { font: inherit; padding: .25rem .4rem; }
+.refreshing { margin: 0 0 1rem; }
 /* Narrow windows: each table row becomes a card, every value under its column's name. */
 @media (max-width: 64rem) {
   table.stack, table.stack tbody, table.stack tr { display: block; }
@@ -89,6 +106,14 @@ legend { padding: 0 .35rem; font-weight: 600; }
   table.stack td::before { width: 6rem; margin-left: -6.75rem; }
   .toolbar h1 { width: 100%; margin-bottom: 0; }
 }
+`;
+
+/** The page's icon: a hook on the accent's blue, legible in both themes' tab bars. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+<rect width="32" height="32" rx="7" fill="#0b62d6"/>
+<path d="M19 6v13a5 5 0 0 1-10 0v-2" fill="none" stroke="#fff" stroke-width="3.5" stroke-linecap="round"/>
+<path d="M6.5 19.5 9 15.5l2.5 4" fill="none" stroke="#fff" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/>
+</svg>
 `;
 
 export const PAGE_JS = `
@@ -167,4 +192,26 @@ for (const list of document.querySelectorAll("ul[data-hints-for]")) {
 for (const select of document.querySelectorAll("select[data-autosubmit]")) {
   select.addEventListener("change", () => select.form && select.form.submit());
 }
+// A region that says data-refresh-ms (History, while an execution it shows is queued or pending) is
+// fetched again after that long and replaced in place; the new one says whether to go on. A failed
+// fetch keeps the region as it is and tries again.
+const refresh = (region) => {
+  const wait = Number(region.getAttribute("data-refresh-ms"));
+  if (!region.id || !(wait > 0)) return;
+  setTimeout(async () => {
+    let next = region;
+    try {
+      const response = await fetch(location.href, { headers: { accept: "text/html" }, cache: "no-store" });
+      if (response.ok) {
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById(region.id);
+        if (fresh) {
+          region.replaceWith(fresh);
+          next = fresh;
+        }
+      }
+    } catch {}
+    refresh(next);
+  }, wait);
+};
+for (const region of document.querySelectorAll("[data-refresh-ms]")) refresh(region);
 `;

@@ -21,7 +21,8 @@ const SENDER_OPTIONS: [string, string][] = [
   ["", "None"],
   ["bearer", "Bearer token"],
   ["basic", "Basic credentials"],
-  ["github", "GitHub signature (X-Hub-Signature-256)"],
+  // Short enough to show whole in a phone's select.
+  ["github", "GitHub X-Hub-Signature-256"],
   ["grafana", "Grafana HMAC signature"],
   ["standardWebhooks", "Standard Webhooks signature"],
 ];
@@ -33,6 +34,8 @@ interface FieldProps {
   hint?: string;
   /** The sender schemes this field is for: with JavaScript it is shown for those only. */
   schemes?: readonly string[];
+  /** In a row of fields, takes the row's whole width (a select with long options). */
+  wide?: boolean;
 }
 
 /** One labelled control with its error next to it, tied together for assistive technology. */
@@ -42,6 +45,7 @@ const Field: FC<FieldProps & { children: (described: Record<string, string>) => 
   errors,
   hint,
   schemes,
+  wide,
   children,
 }) => {
   const error = errors[id];
@@ -50,7 +54,7 @@ const Field: FC<FieldProps & { children: (described: Record<string, string>) => 
   if (describedBy) aria["aria-describedby"] = describedBy;
   if (error) aria["aria-invalid"] = "true";
   return (
-    <div class="field" data-schemes={schemes?.join(" ")}>
+    <div class={wide ? "field wide" : "field"} data-schemes={schemes?.join(" ")}>
       <label for={id}>{label}</label>
       {children(aria) as never}
       {hint ? (
@@ -84,9 +88,19 @@ const TextField: FC<ControlProps & { type?: string; autocomplete?: string }> = (
   </Field>
 );
 
+/**
+ * A select narrower than its chosen option cuts the option's words off. A row's column is at least
+ * 9rem (see the page's stylesheet), room for about this many characters beside the select's arrow:
+ * a select with a longer option takes the row's whole width.
+ */
+const NARROW_OPTION_CHARS = 12;
+
+const wideOptions = (options: readonly [string, string][]) =>
+  options.some(([, text]) => text.length > NARROW_OPTION_CHARS);
+
 /** A labelled select whose options are [value, text] pairs, the current value selected. */
 const SelectField: FC<ControlProps & { options: [string, string][]; required?: boolean }> = (props) => (
-  <Field {...props}>
+  <Field {...props} wide={props.wide ?? wideOptions(props.options)}>
     {(aria) => (
       <select id={props.id} name={props.id} required={props.required} {...aria}>
         {props.options.map(([value, text]) => (
@@ -98,6 +112,14 @@ const SelectField: FC<ControlProps & { options: [string, string][]; required?: b
     )}
   </Field>
 );
+
+/**
+ * An option's words in the select, where an option has a line of its own below it: a trailing
+ * aside in parentheses ("Amazon ECR (EventBridge)") is left to that line, which names the option
+ * in full, so that the chosen option fits a phone's width.
+ */
+const inSelect = (text: string, hasLine: boolean) =>
+  hasLine ? text.replace(/\s+\([^()]*\)$/, "") || text : text;
 
 /** The control a config field asks for: its type, options, label and hint come from the config's rules. */
 const ConfigControl: FC<{
@@ -122,9 +144,13 @@ const ConfigControl: FC<{
     ]);
     const hints = field.optionHints;
     if (!hints) return <SelectField {...common} options={options} />;
+    const shown = options.map(([value, text]): [string, string] => [
+      value,
+      inSelect(text, Boolean(hints[value])),
+    ]);
     // A line per option: without JavaScript all are listed, with it the chosen one's alone.
     return (
-      <Field {...common}>
+      <Field {...common} wide={wideOptions(shown)}>
         {(aria) => (
           <>
             <select
@@ -133,7 +159,7 @@ const ConfigControl: FC<{
               {...aria}
               aria-describedby={[aria["aria-describedby"], `options-${name}`].filter(Boolean).join(" ")}
             >
-              {options.map(([value, text]) => (
+              {shown.map(([value, text]) => (
                 <option value={value} selected={values[name] === value}>
                   {text}
                 </option>
@@ -156,8 +182,10 @@ const ConfigControl: FC<{
   if (field.type === "boolean") {
     return (
       <div class="field checkbox">
+        {/* The box before its words, on their first line (the stylesheet's .field.checkbox). */}
         <label>
-          <input type="checkbox" id={name} name={name} checked={values[name] === "on"} /> {field.label}
+          <input type="checkbox" id={name} name={name} checked={values[name] === "on"} />
+          <span>{field.label}</span>
         </label>
       </div>
     );

@@ -3,6 +3,7 @@ import type { Execution } from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
 import { driverOf } from "../drivers";
 import { q, When } from "./components";
+import { confirmations } from "./history";
 
 export interface ReceiverRow {
   record: ReceiverRecord;
@@ -79,13 +80,14 @@ export const ReceiverList: FC<{
           <tbody>
             {rows.map(({ record, url, last }) => {
               const base = `/receivers/${record.id}`;
+              const ask = confirmations(projectId, record);
               return (
                 <tr data-receiver-id={record.id} id={`receiver-${record.id}`}>
                   <td data-label="State">
                     <span class="state">Active</span>
                   </td>
                   <td class="free name" data-label="Name">
-                    {record.name}
+                    <span class="receiver-name">{record.name}</span>
                   </td>
                   <td data-label="Kind">{driverOf(record).label}</td>
                   <td class="free" data-label="Detail">
@@ -131,13 +133,19 @@ export const ReceiverList: FC<{
                           <a class="button" href={`/receivers/new?${q(projectId)}&clone=${record.id}`}>
                             Clone
                           </a>
-                          <form method="post" action={`${base}/regenerate?${q(projectId)}`}>
-                            <button type="submit">Regenerate URL</button>
-                          </form>
+                          {/* Each asks first: with JavaScript by confirm(), without it on a page of
+                              its own (the link's target), whose button posts. */}
+                          <a
+                            class="button"
+                            href={ask.regenerate.postTo}
+                            data-confirm={ask.regenerate.question}
+                          >
+                            Regenerate URL
+                          </a>
                           <a
                             class="button danger"
-                            href={`${base}/delete?${q(projectId)}`}
-                            data-confirm={`Delete the receiver "${record.name}"? Its Trigger URL stops working at once.`}
+                            href={ask.delete.postTo}
+                            data-confirm={ask.delete.question}
                           >
                             Delete
                           </a>

@@ -1,12 +1,14 @@
 import { type Context, Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
+import * as z from "zod";
 import type { Caller } from "../access/authorize";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable, unauthorized } from "../api/errors";
 import { publicOrigin } from "../api/resources";
-import { validationErrors } from "../api/validation";
+import { parseOrThrow, validationErrors } from "../api/validation";
 import { CattleClient } from "../cattle/client";
 import { accessRefusal } from "../cattle/failures";
+import { OUTCOMES } from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
 import { unscalableReason } from "../drivers/scale-service/target";
@@ -15,8 +17,9 @@ import { callerFor, canWrite, keyOf } from "../middleware/management-auth";
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
+import { lazy } from "../util/lazy";
 import { own } from "../util/own";
-import { PAGE_CSS, PAGE_JS } from "./assets";
+import { FAVICON_SVG, PAGE_CSS, PAGE_JS } from "./assets";
 import {
   bodyFrom,
   emptyForm,
@@ -26,9 +29,9 @@ import {
   SHOWN_KIND_INPUT,
   valuesFrom,
 } from "./form";
-import { ConfirmDelete, History } from "./history";
+import { awaitsOutcome, Confirm, confirmations, HISTORY_REFRESH_SECONDS, History } from "./history";
 import { ImportResult } from "./import-result";
-import { type Environment, Layout } from "./layout";
+import { type Environment, FAVICON_PATH, type Identity, identityOf, Layout } from "./layout";
 import { ReceiverForm } from "./receiver-form";
 import { ReceiverList, type ReceiverRow } from "./receiver-list";
 
@@ -36,6 +39,8 @@ interface Session {
   caller: Caller;
   environments: Environment[];
   cattle: CattleClient;
+  /** Who the header says is signed in. */
+  identity: Identity;
 }
 
 const STATUS_TEXT: Record<string, string> = {
@@ -77,8 +82,11 @@ async function session(c: Context<AppEnv>, access: "read" | "write" = "read"): P
       `this API key can see the receivers of environment ${chosen.name} but not change them: adding, changing or deleting a receiver needs a key that can change the environment's services`,
     );
   }
-  return { caller, environments, cattle };
+  return { caller, environments, cattle, identity: identityOf(credentials) };
 }
+
+/** History's filter: one outcome, or all when absent or empty. */
+const historyQuery = lazy(() => z.object({ outcome: z.enum(OUTCOMES).optional() }));
 
 async function scalableServices(cattle: CattleClient, projectId: string) {
   const listed = await cattle.listServices(projectId);
@@ -134,8 +142,15 @@ export const pageRoutes = new Hono<AppEnv>()
       "cache-control": "public, max-age=3600",
     }),
   )
+  // Browsers ask for /favicon.ico unless a page names its icon: the page does, and both answer.
+  .on("GET", [FAVICON_PATH, "/favicon.ico"], (c) =>
+    c.body(FAVICON_SVG, 200, {
+      "content-type": "image/svg+xml",
+      "cache-control": "public, max-age=3600",
+    }),
+  )
   .get("/", async (c) => {
-    const { caller, environments, cattle } = await session(c);
+    const { caller, environments, cattle, identity } = await session(c);
     const { projectId } = caller;
     const receivers = receiversOf(c);
     const writable = await canWrite(caller);
@@ -160,7 +175,7 @@ export const pageRoutes = new Hono<AppEnv>()
       ? `/?projectId=${encodeURIComponent(projectId)}&marker=${encodeURIComponent(page.next)}`
       : undefined;
     return c.html(
-      <Layout environments={environments} projectId={projectId}>
+      <Layout environments={environments} projectId={projectId} identity={identity}>
         <ReceiverList
           projectId={projectId}
           rows={rows}
@@ -173,7 +188,7 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .get("/receivers/new", async (c) => {
-    const { caller, environments, cattle } = await session(c, "write");
+    const { caller, environments, cattle, identity } = await session(c, "write");
     const receivers = receiversOf(c);
     const cloneId = c.req.query("clone");
     const source = cloneId ? await receivers.find(caller.projectId, cloneId) : null;
@@ -184,13 +199,18 @@ export const pageRoutes = new Hono<AppEnv>()
       ? valuesFrom(source)
       : { ...emptyForm(), ...(asked && driverNamed(asked) ? { driver: asked } : {}) };
     return c.html(
-      <Layout title="Add Receiver" environments={environments} projectId={caller.projectId}>
+      <Layout
+        title="Add Receiver"
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+      >
         <ReceiverForm projectId={caller.projectId} values={values} errors={{}} services={scalable} />
       </Layout>,
     );
   })
   .post("/receivers", async (c) => {
-    const { caller, environments, cattle } = await session(c, "write");
+    const { caller, environments, cattle, identity } = await session(c, "write");
     const form = await formBody(c);
     const values: FormValues = Object.fromEntries(
       formInputNames().map((key) => [key, typeof form[key] === "string" ? (form[key] as string) : ""]),
@@ -204,7 +224,12 @@ export const pageRoutes = new Hono<AppEnv>()
       const { scalable } = await scalableServices(cattle, caller.projectId);
       const label = driverNamed(values.driver)?.label ?? values.driver;
       return c.html(
-        <Layout title="Add Receiver" environments={environments} projectId={caller.projectId}>
+        <Layout
+          title="Add Receiver"
+          environments={environments}
+          projectId={caller.projectId}
+          identity={identity}
+        >
           <ReceiverForm
             projectId={caller.projectId}
             values={values}
@@ -236,7 +261,12 @@ export const pageRoutes = new Hono<AppEnv>()
     const { scalable } = await scalableServices(cattle, caller.projectId);
     const { fields, problem } = fieldErrors(errors);
     return c.html(
-      <Layout title="Add Receiver" environments={environments} projectId={caller.projectId}>
+      <Layout
+        title="Add Receiver"
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+      >
         <ReceiverForm
           projectId={caller.projectId}
           values={values}
@@ -249,11 +279,30 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .post("/receivers/import", async (c) => {
-    const { caller, environments } = await session(c, "write");
+    const { caller, environments, identity } = await session(c, "write");
     const { imported, skipped } = await importFromWebhookService(caller, receiversOf(c), c.env);
     return c.html(
-      <Layout title="Import from webhook-service" environments={environments} projectId={caller.projectId}>
+      <Layout
+        title="Import from webhook-service"
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+      >
         <ImportResult projectId={caller.projectId} imported={imported} skipped={skipped} />
+      </Layout>,
+    );
+  })
+  .get("/receivers/:id/regenerate", async (c) => {
+    const { caller, environments, identity } = await session(c, "write");
+    const record = await recordOf(c, receiversOf(c), caller.projectId);
+    return c.html(
+      <Layout
+        title={`Regenerate the Trigger URL of ${record.name}`}
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+      >
+        <Confirm confirmation={confirmations(caller.projectId, record).regenerate} />
       </Layout>,
     );
   })
@@ -264,11 +313,16 @@ export const pageRoutes = new Hono<AppEnv>()
     return c.redirect(listUrl(caller.projectId, "regenerated", record.name), 303);
   })
   .get("/receivers/:id/delete", async (c) => {
-    const { caller, environments } = await session(c, "write");
+    const { caller, environments, identity } = await session(c, "write");
     const record = await recordOf(c, receiversOf(c), caller.projectId);
     return c.html(
-      <Layout title={`Delete ${record.name}`} environments={environments} projectId={caller.projectId}>
-        <ConfirmDelete projectId={caller.projectId} record={record} />
+      <Layout
+        title={`Delete ${record.name}`}
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+      >
+        <Confirm confirmation={confirmations(caller.projectId, record).delete} />
       </Layout>,
     );
   })
@@ -280,16 +334,23 @@ export const pageRoutes = new Hono<AppEnv>()
     return c.redirect(listUrl(caller.projectId, "deleted", record.name), 303);
   })
   .get("/receivers/:id/history", async (c) => {
-    const { caller, environments } = await session(c);
+    const { caller, environments, identity } = await session(c);
+    // An empty choice ("All outcomes", as the filter's form sends it) is no filter.
+    const { outcome } = parseOrThrow(historyQuery(), { outcome: c.req.query("outcome") || undefined });
     const receivers = receiversOf(c);
     const record = await recordOf(c, receivers, caller.projectId);
+    const executions = (await receivers.executions(record)).filter(
+      (execution) => outcome === undefined || execution.outcome === outcome,
+    );
     return c.html(
-      <Layout title={`History of ${record.name}`} environments={environments} projectId={caller.projectId}>
-        <History
-          projectId={caller.projectId}
-          record={record}
-          executions={await receivers.executions(record)}
-        />
+      <Layout
+        title={`History of ${record.name}`}
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+        refreshSeconds={awaitsOutcome(executions) ? HISTORY_REFRESH_SECONDS : undefined}
+      >
+        <History projectId={caller.projectId} record={record} executions={executions} outcome={outcome} />
       </Layout>,
     );
   });

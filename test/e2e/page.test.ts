@@ -168,6 +168,61 @@ function shownKinds(page: Page): Promise<(string | null)[]> {
     );
 }
 
+/** The two windows every visual guarantee of the page is checked at: a laptop's and a phone's. */
+const WINDOWS = [
+  { width: 1280, height: 800 },
+  { width: 390, height: 844 },
+] as const;
+
+/** WCAG's contrast ratio of two opaque computed colours (`rgb(r, g, b)`). */
+function contrast(first: string, second: string): number {
+  const luminance = (colour: string) => {
+    const [r, g, b] = (colour.match(/[\d.]+/g) ?? []).slice(0, 3).map((part) => {
+      const channel = Number(part) / 255;
+      return channel <= 0.03928 ? channel / 12.92 : ((channel + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (b ?? 0);
+  };
+  const [light, dark] = [luminance(first), luminance(second)].sort((a, b) => b - a);
+  return ((light ?? 0) + 0.05) / ((dark ?? 0) + 0.05);
+}
+
+/** The lines an element's text is laid out on (distinct tops of its text's boxes). */
+function textLines(element: Locator): Promise<number> {
+  return element.evaluate((node) => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    return new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top))).size;
+  });
+}
+
+/**
+ * Options of the page's shown selects whose words do not fit their box ("id: words"): each option's
+ * text measured in its select's font against the box less its padding and the arrow's room.
+ */
+function cutOffOptions(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const context = document.createElement("canvas").getContext("2d");
+    if (!context) throw new Error("no canvas");
+    const arrow = 20;
+    return Array.from(document.querySelectorAll("select"))
+      .filter((select) => select.checkVisibility())
+      .flatMap((select) => {
+        const style = getComputedStyle(select);
+        context.font = style.font;
+        const room =
+          select.clientWidth -
+          Number.parseFloat(style.paddingLeft) -
+          Number.parseFloat(style.paddingRight) -
+          arrow;
+        const offScreen = select.getBoundingClientRect().right > window.innerWidth;
+        return Array.from(select.options)
+          .filter((option) => offScreen || context.measureText(option.text).width > room)
+          .map((option) => `${select.id}: ${option.text}`);
+      });
+  });
+}
+
 describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium", () => {
   let stack: LocalStack;
   let browser: Browser;
@@ -501,8 +556,25 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     const id = await row.getAttribute("data-receiver-id");
     const oldUrl = await triggerUrlOf(row);
 
-    page.on("dialog", (dialog) => void dialog.accept()); // should the page ask first
-    await row.getByRole("button", { name: "Regenerate URL" }).click();
+    // It asks first, saying what happens to the old URL; cancelled, nothing changes.
+    const regenerate = row.getByRole("link", { name: "Regenerate URL" });
+    const asked = new Promise<{ type: string; message: string }>((resolve) =>
+      page.once("dialog", (dialog) => {
+        resolve({ type: dialog.type(), message: dialog.message() });
+        void dialog.dismiss();
+      }),
+    );
+    await regenerate.click();
+    expect(await asked).toEqual({
+      type: "confirm",
+      message: `Regenerate the Trigger URL of "${name}"? The old URL stops working at once.`,
+    });
+    await page.waitForTimeout(500);
+    expect(await triggerUrlOf(rowOf(page, name))).toBe(oldUrl);
+    expect((await trigger(oldUrl)).status).toBe(200);
+
+    page.once("dialog", (dialog) => void dialog.accept());
+    await regenerate.click();
     await expect.poll(() => triggerUrlOf(rowOf(page, name)), { timeout: 10_000 }).not.toBe(oldUrl);
     const newUrl = await triggerUrlOf(rowOf(page, name));
     expect(newUrl.startsWith(`${stack.url.origin}/v1-webhooks/endpoint?token=`)).toBe(true);
@@ -556,7 +628,7 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
     expect((await page.goto(listUrl()))?.status()).toBe(200);
     const row = rowOf(page, name);
     await row.waitFor();
-    expect(await page.locator("code").count()).toBe(0);
+    expect(await page.locator("main code").count()).toBe(0);
     expect(await page.content()).not.toContain("/v1-webhooks/endpoint");
     expect(await page.getByRole("button", { name: "Copy Trigger URL" }).count()).toBe(0);
     for (const control of ["Add Receiver", "Clone", "Regenerate URL", "Delete"]) {
@@ -759,9 +831,269 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
       // The row options are there to be used: Regenerate URL of the long-named row works at this size.
       await page.goto(listUrl("1a5"));
       const before = await triggerUrlOf(rowOf(page, long));
-      await rowOf(page, long).getByRole("button", { name: "Regenerate URL" }).click();
+      page.once("dialog", (dialog) => void dialog.accept());
+      await rowOf(page, long).getByRole("link", { name: "Regenerate URL" }).click();
       await expect.poll(() => triggerUrlOf(rowOf(page, long)), { timeout: 10_000 }).not.toBe(before);
       checked.url = await triggerUrlOf(rowOf(page, long));
+    }
+  });
+
+  it("asks before a Delete or Regenerate URL without JavaScript: a danger button legible in both themes, Cancel apart", async () => {
+    const { id } = await createThroughApi({
+      name: uniqueName("confirm-me"),
+      driver: "scaleService",
+      scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 20 },
+    });
+    for (const viewport of WINDOWS) {
+      for (const colorScheme of ["light", "dark"] as const) {
+        const page = await open(DEV, { viewport, colorScheme, javaScriptEnabled: false });
+        for (const [action, path] of [
+          ["Delete", `/receivers/${id}/delete?projectId=1a5`],
+          ["Regenerate URL", `/receivers/${id}/regenerate?projectId=1a5`],
+        ] as const) {
+          const where = `${action} at ${viewport.width} px, ${colorScheme}`;
+          expect((await page.goto(new URL(path, stack.url).href))?.status(), where).toBe(200);
+          const button = page.getByRole("button", { name: action, exact: true });
+          const colours = await button.evaluate((element) => {
+            const style = getComputedStyle(element);
+            return { text: style.color, fill: style.backgroundColor };
+          });
+          expect(
+            contrast(colours.text, colours.fill),
+            `${where}: ${JSON.stringify(colours)}`,
+          ).toBeGreaterThanOrEqual(4.5);
+          const [deed, cancel] = await Promise.all([
+            button.boundingBox(),
+            page.getByRole("link", { name: "Cancel" }).boundingBox(),
+          ]);
+          if (!deed || !cancel) throw new Error(`${where}: no button or no Cancel`);
+          // The space between the two boxes, whether side by side or one under the other.
+          const gap = Math.max(cancel.x - (deed.x + deed.width), cancel.y - (deed.y + deed.height));
+          expect(gap, where).toBeGreaterThanOrEqual(8);
+        }
+      }
+    }
+  });
+
+  it("regenerates a Trigger URL without JavaScript only after its confirmation page", async () => {
+    const page = await open(DEV, { javaScriptEnabled: false });
+    const name = uniqueName("no-script-regenerate");
+    const row = await createThroughForm(page, { name, serviceId: "1s1", by: 1, max: 10 });
+    const oldUrl = await triggerUrlOf(row);
+    await row.getByRole("link", { name: "Regenerate URL" }).click();
+    await page.waitForURL((url) => url.pathname.endsWith("/regenerate"));
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
+      `Regenerate the Trigger URL of ${name}?`,
+    );
+    await page.getByText("The old Trigger URL stops working at once").waitFor();
+    expect((await trigger(oldUrl)).status).toBe(200);
+
+    // Cancel goes back and changes nothing.
+    await page.getByRole("link", { name: "Cancel" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+    expect(await triggerUrlOf(rowOf(page, name))).toBe(oldUrl);
+
+    await rowOf(page, name).getByRole("link", { name: "Regenerate URL" }).click();
+    await page.getByRole("button", { name: "Regenerate URL" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+    const newUrl = await triggerUrlOf(rowOf(page, name));
+    expect(newUrl).not.toBe(oldUrl);
+    expect((await trigger(oldUrl)).status).toBe(403);
+    expect((await trigger(newUrl)).status).toBe(200);
+  });
+
+  it("keeps a name whole at its hyphens when it fits, at 1280 and 390 px", async () => {
+    // Another environment, where this receiver is alone: its Name column is as narrow as the table
+    // makes it (another test's long names would widen it in the shared one).
+    const name = uniqueName("scale-web");
+    const created = await fetch(new URL("/v1-webhooks/receivers?projectId=1a7", stack.url), {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa(`${OTHER.username}:${OTHER.password}`)}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        name,
+        driver: "scaleService",
+        scaleServiceConfig: { serviceId: "1s9", action: "up", amount: 1, min: 1, max: 20 },
+      }),
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    for (const viewport of WINDOWS) {
+      const page = await open(OTHER, { viewport });
+      await page.goto(listUrl("1a7"));
+      const cell = rowOf(page, name).locator("td.name");
+      expect(await textLines(cell), `${name} at ${viewport.width} px`).toBe(1);
+      expect(await cell.evaluate((element) => element.scrollWidth <= element.clientWidth)).toBe(true);
+    }
+  });
+
+  it("shows every option of Add Receiver's selects whole (the Registry's too), and Start first's box before its words", async () => {
+    for (const viewport of WINDOWS) {
+      for (const javaScriptEnabled of [true, false]) {
+        const page = await open(DEV, { viewport, javaScriptEnabled });
+        const where = `at ${viewport.width} px${javaScriptEnabled ? "" : " without JavaScript"}`;
+        for (const driver of ["scaleService", "scaleHost", "serviceUpgrade"]) {
+          await page.goto(formUrl(`projectId=1a5&driver=${driver}`));
+          expect(await shownKinds(page), where).toEqual([driver]);
+          expect(await cutOffOptions(page), `${driver} ${where}`).toEqual([]);
+        }
+        const fieldset = page.locator('fieldset[data-kind="serviceUpgrade"]');
+        expect(await fieldset.getByLabel("Registry", { exact: true }).isVisible(), where).toBe(true);
+        const box = await fieldset.getByLabel("Start new containers first").boundingBox();
+        const words = await fieldset
+          .locator("label", { hasText: "Start new containers first" })
+          .getByText("Start new containers first")
+          .evaluate((element) => {
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            const first = range.getClientRects()[0];
+            return first ? { left: first.left, top: first.top, bottom: first.bottom } : null;
+          });
+        if (!box || !words) throw new Error(`no checkbox or no label ${where}`);
+        expect(box.x + box.width, where).toBeLessThanOrEqual(words.left);
+        const middle = box.y + box.height / 2;
+        expect(middle, where).toBeGreaterThanOrEqual(words.top);
+        expect(middle, where).toBeLessThanOrEqual(words.bottom);
+      }
+    }
+  });
+
+  it("names a sender by its User-Agent's first product on a phone and a laptop, the whole one in the title", async () => {
+    const { id, url } = await createThroughApi({
+      name: uniqueName("alert-sender"),
+      driver: "scaleService",
+      scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 20 },
+    });
+    const userAgent = "Alertmanager/0.25.0 (+https://github.com/prometheus/alertmanager) Go-http-client/1.1";
+    expect((await fetch(url, { method: "POST", headers: { "user-agent": userAgent } })).status).toBe(200);
+    for (const viewport of WINDOWS) {
+      const page = await open(DEV, { viewport });
+      await page.goto(new URL(`/receivers/${id}/history?projectId=1a5`, stack.url).href);
+      const sender = page.locator('td[data-label="Sender"]');
+      expect(((await sender.textContent()) ?? "").trim(), `at ${viewport.width} px`).toBe(
+        "Alertmanager/0.25.0",
+      );
+      expect(await sender.locator("[title]").getAttribute("title")).toBe(userAgent);
+      expect((await page.locator("main").textContent()) ?? "").not.toContain("Go-http-client");
+    }
+  });
+
+  it("loads every page with no error in the console: the icon is there", async () => {
+    const { id } = await createThroughApi({
+      name: uniqueName("icon"),
+      driver: "scaleService",
+      scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 20 },
+    });
+    for (const viewport of WINDOWS) {
+      const page = await open(DEV, { viewport });
+      const errors: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "error") errors.push(`${page.url()}: ${message.text()}`);
+      });
+      page.on("response", (response) => {
+        if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`);
+      });
+      for (const path of [
+        "/?projectId=1a5",
+        "/receivers/new?projectId=1a5",
+        `/receivers/${id}/history?projectId=1a5`,
+      ]) {
+        await page.goto(new URL(path, stack.url).href);
+        await page.waitForLoadState("networkidle");
+      }
+      expect(errors, `at ${viewport.width} px`).toEqual([]);
+      const icon = await page.evaluate(
+        () => document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href,
+      );
+      expect(icon).toBe(new URL("/assets/favicon.svg", stack.url).href);
+    }
+  });
+
+  it("refreshes History while an upgrade is queued, with and without JavaScript, and then stops", async () => {
+    for (const javaScriptEnabled of [true, false]) {
+      const { id, url } = await createThroughApi({
+        name: uniqueName("upgrade-refresh"),
+        driver: "serviceUpgrade",
+        // One service at a time, 4 s apart: the upgrade stays queued for a while.
+        serviceUpgradeConfig: {
+          serviceSelector: { tier: "backend" },
+          tag: "1.*",
+          batchSize: 1,
+          intervalMillis: 4000,
+        },
+      });
+      const page = await open(DEV, { javaScriptEnabled });
+      const how = javaScriptEnabled ? "with JavaScript" : "without JavaScript";
+      const push = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ push_data: { tag: "1.7.0" }, repository: { repo_name: "myorg/api" } }),
+      });
+      expect(push.status, how).toBe(202);
+      await page.goto(new URL(`/receivers/${id}/history?projectId=1a5`, stack.url).href);
+      const outcome = page.locator('td[data-label="Outcome"]');
+      expect(((await outcome.textContent()) ?? "").trim(), how).toBe("queued");
+      await page.getByText("this list refreshes every 5 seconds").waitFor();
+      const navigations: string[] = [];
+      page.on("framenavigated", (frame) => {
+        if (frame === page.mainFrame()) navigations.push(frame.url());
+      });
+      // Nobody reloads: the page does.
+      await expect
+        .poll(async () => ((await outcome.textContent()) ?? "").trim(), { timeout: 45_000, interval: 500 })
+        .toBe("applied");
+      expect(await page.locator("[data-refresh-ms]").count(), how).toBe(0);
+      expect(await page.getByText("this list refreshes every").count(), how).toBe(0);
+      // With JavaScript the region is replaced in place; without it the document reloads itself.
+      if (javaScriptEnabled) expect(navigations, how).toEqual([]);
+      else expect(navigations.length, how).toBeGreaterThan(0);
+      const settled = navigations.length;
+      await page.waitForTimeout(6_000);
+      expect(navigations.length, `${how}: stopped`).toBe(settled);
+    }
+  });
+
+  it("filters History by outcome, with and without JavaScript", async () => {
+    const { id, url } = await createThroughApi({
+      name: uniqueName("filter"),
+      driver: "scaleService",
+      scaleServiceConfig: { serviceId: "1s2", action: "up", amount: 1, min: 1, max: 2 },
+    });
+    expect((await fetch(url, { method: "POST" })).status).toBe(200);
+    expect((await fetch(url, { method: "POST" })).status).toBe(200);
+    const outcomes = (page: Page) =>
+      page
+        .locator('td[data-label="Outcome"]')
+        .evaluateAll((cells) => cells.map((cell) => cell.textContent?.trim()));
+    for (const javaScriptEnabled of [true, false]) {
+      const page = await open(DEV, { javaScriptEnabled });
+      await page.goto(new URL(`/receivers/${id}/history?projectId=1a5`, stack.url).href);
+      expect((await outcomes(page)).sort()).toEqual(["applied", "noop"]);
+      await page.getByLabel("Outcome").selectOption("noop");
+      if (!javaScriptEnabled) await page.getByRole("button", { name: "Filter" }).click();
+      await page.waitForURL((at) => at.searchParams.get("outcome") === "noop");
+      expect(await outcomes(page)).toEqual(["noop"]);
+      expect(await page.getByLabel("Outcome").inputValue()).toBe("noop");
+      await page.getByLabel("Outcome").selectOption("");
+      if (!javaScriptEnabled) await page.getByRole("button", { name: "Filter" }).click();
+      await page.waitForURL((at) => at.searchParams.get("outcome") === "");
+      expect((await outcomes(page)).sort()).toEqual(["applied", "noop"]);
+    }
+  });
+
+  it("shows which key is signed in, in the header at 1280 and 390 px, never its secret", async () => {
+    for (const [key, viewport] of [
+      [DEV, WINDOWS[0]],
+      [READONLY, WINDOWS[1]],
+    ] as const) {
+      const page = await open(key, { viewport });
+      await page.goto(listUrl());
+      const signedIn = page.locator("header .signed-in");
+      expect(((await signedIn.textContent()) ?? "").trim()).toBe(`Key ${key.username}`);
+      const box = await signedIn.boundingBox();
+      expect(box && box.x >= 0 && box.x + box.width <= viewport.width).toBe(true);
+      expect(await page.content()).not.toContain(key.password);
     }
   });
 });

@@ -1,4 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { identityOf, Layout } from "../../src/page/layout";
+import { dockerHubPush } from "../fixtures/pushes";
 import {
   call,
   createReceiver,
@@ -7,6 +9,7 @@ import {
   resetEmulator,
   scaleServiceBody,
   setFaults,
+  settledExecution,
   trigger,
   uniqueName,
 } from "../helpers";
@@ -221,7 +224,7 @@ describe("the Receiver Hooks page", () => {
     await trigger(receiver.url, { headers: { "user-agent": "curl/8.5" } });
     const html = await (await call(`/receivers/${receiver.id}/history?projectId=1a5`)).text();
     expect(html).toMatch(/<td class="outcome-applied"[^>]*>applied<\/td>/);
-    expect(html).toMatch(/<td[^>]*>curl\/8.5<\/td>/);
+    expect(html).toMatch(/<td[^>]*><span>curl\/8.5<\/span><\/td>/);
     expect((await call(`/receivers/r00000000000000000000000000/history?projectId=1a5`)).status).toBe(404);
   });
 
@@ -654,6 +657,192 @@ describe("the form's Grafana sender check", () => {
     expect(response.status).toBe(422);
     expect(await response.text()).toContain(
       'id="error-senderVerification.header">Signature header is not valid: must be an HTTP header name (letters, digits and dashes)</p>',
+    );
+  });
+});
+
+describe("the page as a new user finds it", () => {
+  const historyOf = (id: string, query = "") => call(`/receivers/${id}/history?projectId=1a5${query}`);
+
+  it("asks before regenerating a Trigger URL: a link to a confirmation page, which changes nothing", async () => {
+    const receiver = await createReceiver();
+    const list = await (await call("/?projectId=1a5")).text();
+    const link = list.match(
+      new RegExp(
+        `<a class="button" href="(/receivers/${receiver.id}/regenerate[^"]*)" data-confirm="([^"]*)"`,
+      ),
+    );
+    expect(link?.[1]).toBe(`/receivers/${receiver.id}/regenerate?projectId=1a5`);
+    expect(link?.[2]).toContain("The old URL stops working at once.");
+    // Nothing on the list posts a regeneration straight away.
+    expect(list).not.toMatch(/<form method="post" action="[^"]*\/regenerate/);
+
+    const confirm = await call(`/receivers/${receiver.id}/regenerate?projectId=1a5`);
+    expect(confirm.status).toBe(200);
+    const html = await confirm.text();
+    expect(html).toContain(`<h1>Regenerate the Trigger URL of ${receiver.name}?</h1>`);
+    expect(html).toContain("The old Trigger URL stops working at once");
+    expect(html).toContain(
+      `<form class="actions" method="post" action="/receivers/${receiver.id}/regenerate?projectId=1a5"><button class="primary danger" type="submit">Regenerate URL</button>`,
+    );
+    expect(html).toContain(`<title>Regenerate the Trigger URL of ${receiver.name} · Receiver Hooks</title>`);
+    // Asking changed nothing: the URL still works until the button is pressed.
+    expect((await trigger(receiver.url)).status).toBe(200);
+
+    expect(
+      (await call(`/receivers/${receiver.id}/regenerate?projectId=1a5`, { key: KEYS.readonly })).status,
+    ).toBe(403);
+    expect((await call("/receivers/r00000000000000000000000000/regenerate?projectId=1a5")).status).toBe(404);
+  });
+
+  it("puts Delete's confirmation and Cancel in one row of spaced actions", async () => {
+    const receiver = await createReceiver();
+    const html = await (await call(`/receivers/${receiver.id}/delete?projectId=1a5`)).text();
+    expect(html).toContain(
+      `<form class="actions" method="post" action="/receivers/${receiver.id}/delete?projectId=1a5"><button class="primary danger" type="submit">Delete</button><a href="/?projectId=1a5">Cancel</a></form>`,
+    );
+    const css = await (await call("/assets/page.css", { key: null })).text();
+    // The filled danger button takes its own text colour, in each theme.
+    expect(css).toMatch(
+      /button\.primary\.danger[^{]*\{[^}]*background: var\(--danger\); color: var\(--danger-fg\)/,
+    );
+    expect(css.match(/--danger-fg: #[0-9a-f]+/g)).toHaveLength(2);
+  });
+
+  it("filters History by outcome, without JavaScript too, and refuses an unknown outcome", async () => {
+    const receiver = await createReceiver({ max: 2 });
+    expect((await json(await trigger(receiver.url))).outcome).toBe("applied");
+    expect((await json(await trigger(receiver.url))).outcome).toBe("noop");
+    const outcomes = (html: string) =>
+      [...html.matchAll(/<td class="outcome-(\w+)"/g)].map((match) => match[1]);
+
+    expect(outcomes(await (await historyOf(receiver.id)).text()).sort()).toEqual(["applied", "noop"]);
+    // "All outcomes" posts an empty choice.
+    expect(outcomes(await (await historyOf(receiver.id, "&outcome=")).text()).sort()).toEqual([
+      "applied",
+      "noop",
+    ]);
+    const noop = await (await historyOf(receiver.id, "&outcome=noop")).text();
+    expect(outcomes(noop)).toEqual(["noop"]);
+    expect(noop).toContain('<option value="noop" selected="">noop</option>');
+    expect(noop).toContain(`<form class="filter" method="get" action="/receivers/${receiver.id}/history">`);
+    expect(noop).toContain('<input type="hidden" name="projectId" value="1a5"/>');
+    const failed = await (await historyOf(receiver.id, "&outcome=failed")).text();
+    expect(outcomes(failed)).toEqual([]);
+    expect(failed).toContain("No executions with the outcome failed.");
+
+    const bogus = await historyOf(receiver.id, "&outcome=bogus");
+    expect(bogus.status).toBe(422);
+    expect(await json(bogus)).toMatchObject({
+      type: "error",
+      status: 422,
+      code: "InvalidOption",
+      fieldName: "outcome",
+    });
+    const page = await call(`/receivers/${receiver.id}/history?projectId=1a5&outcome=bogus`, {
+      headers: { accept: "text/html" },
+    });
+    expect(page.status).toBe(422);
+    expect(await page.text()).toContain("Outcome must be one of: applied, noop");
+  });
+
+  it("refreshes History while an execution it shows is queued or pending, and only then", async () => {
+    const created = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: {
+        name: uniqueName("page-upgrade"),
+        driver: "serviceUpgrade",
+        serviceUpgradeConfig: { serviceSelector: { tier: "backend" }, tag: "1.*", intervalMillis: 100 },
+      },
+    });
+    const receiver = await json(created);
+    const live = /<section id="history" aria-label="Executions" data-refresh-ms="5000">/;
+    const metaRefresh = '<noscript><meta http-equiv="refresh" content="5"/></noscript>';
+
+    const before = await (await historyOf(receiver.id)).text();
+    expect(before).not.toMatch(live);
+    expect(before).not.toContain(metaRefresh);
+
+    const pushed = await trigger(receiver.url, {
+      body: JSON.stringify(dockerHubPush("myorg/api", "1.1.0")),
+      headers: { "content-type": "application/json" },
+    });
+    const queued = await json(pushed);
+    expect(queued.outcome).toBe("queued");
+    // The upgrade goes on for a while (each service's upgrade takes the emulator's transitions).
+    const during = await (await historyOf(receiver.id)).text();
+    expect(during).toContain('class="outcome-queued"');
+    expect(during).toMatch(live);
+    expect(during).toContain(metaRefresh);
+    expect(during).toContain("refreshes every 5");
+    // A filter that shows no unfinished execution does not refresh.
+    const applied = await (await historyOf(receiver.id, "&outcome=applied")).text();
+    expect(applied).not.toMatch(live);
+    expect(applied).not.toContain(metaRefresh);
+    await settledExecution(receiver.id, queued.id);
+    const after = await (await historyOf(receiver.id)).text();
+    expect(after).not.toContain('class="outcome-queued"');
+    expect(after).not.toMatch(live);
+    expect(after).not.toContain(metaRefresh);
+  });
+
+  it("names the sender by its User-Agent's first product, the whole one in the title", async () => {
+    const receiver = await createReceiver();
+    const userAgent = "Alertmanager/0.25.0 (+https://github.com/prometheus/alertmanager) Go-http-client/1.1";
+    await trigger(receiver.url, { headers: { "user-agent": userAgent } });
+    const html = await (await historyOf(receiver.id)).text();
+    expect(html).toContain(
+      `<td class="free" data-label="Sender"><span title="${userAgent}">Alertmanager/0.25.0</span></td>`,
+    );
+    expect(html.split(userAgent)).toHaveLength(2); // in the title only
+  });
+
+  it("shows which key is signed in, never its secret", async () => {
+    const html = await (await call("/?projectId=1a5")).text();
+    expect(html).toMatch(/<span class="signed-in"[^>]*>Key <code>dev-access<\/code><\/span>/);
+    expect(html).not.toContain("dev-secret");
+    const readonly = await (await call("/?projectId=1a5", { key: KEYS.readonly })).text();
+    expect(readonly).toContain("Key <code>readonly-access</code>");
+    expect(readonly).not.toContain("readonly-secret");
+  });
+
+  it("says a Rancher session is signed in without naming its token", async () => {
+    const token = "token-abcde:secretsecretsecretsecret";
+    const identity = identityOf({ session: token });
+    expect(identity).toEqual({ session: true });
+    const html = String(await Layout({ identity, children: "" }));
+    expect(html).toContain('<span class="signed-in">Signed in with a Rancher session</span>');
+    expect(html).not.toContain("token-abcde");
+    expect(identityOf({ accessKey: "dev-access", secretKey: "dev-secret" })).toEqual({
+      accessKey: "dev-access",
+    });
+  });
+
+  it("serves an icon, named by every page and at /favicon.ico, cached like the page's assets", async () => {
+    for (const path of ["/favicon.ico", "/assets/favicon.svg"]) {
+      const icon = await call(path, { key: null });
+      expect(icon.status, path).toBe(200);
+      expect(icon.headers.get("content-type"), path).toBe("image/svg+xml");
+      expect(icon.headers.get("cache-control"), path).toBe("public, max-age=3600");
+      expect(await icon.text(), path).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    }
+    const html = await (await call("/?projectId=1a5")).text();
+    expect(html).toContain('<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml"/>');
+  });
+
+  it("gives a select with long options its row's width, and leaves a registry's aside to its line", async () => {
+    const html = await (await call("/receivers/new?projectId=1a5&driver=serviceUpgrade")).text();
+    const fieldOf = (id: string) =>
+      html.match(new RegExp(`<div class="([^"]*)"[^>]*><label for="${id.replace(".", "\\.")}">`))?.[1];
+    expect(fieldOf("serviceUpgradeConfig.payloadFormat")).toBe("field wide");
+    expect(fieldOf("serviceUpgradeConfig.policy")).toBe("field wide");
+    expect(fieldOf("serviceUpgradeConfig.batchSize")).toBe("field");
+    expect(html).toContain('<option value="ecr">Amazon ECR</option>');
+    expect(html).toContain("<strong>Amazon ECR (EventBridge)</strong>");
+    expect(html).toContain('<option value="distribution">Docker registry / GitLab</option>');
+    // The checkbox comes before its words, in its label.
+    expect(html).toContain(
+      '<label><input type="checkbox" id="serviceUpgradeConfig.startFirst" name="serviceUpgradeConfig.startFirst"/><span>Start new containers first</span></label>',
     );
   });
 });
