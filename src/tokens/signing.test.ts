@@ -7,6 +7,14 @@ async function newSigningKeySet(kid: string) {
   return { keys: [{ ...(await exportJWK(privateKey)), kid, alg: "EdDSA" }] };
 }
 
+type PrivateJwk = { kid: string; alg: string; kty: string; d: string; x: string };
+
+/** One new private Ed25519 key. */
+async function newKey(kid: string): Promise<PrivateJwk> {
+  const { privateKey } = await generateKeyPair("EdDSA", { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid, alg: "EdDSA" } as PrivateJwk;
+}
+
 async function newEs256Key(kid: string) {
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   return { ...(await exportJWK(privateKey)), kid, alg: "ES256" };
@@ -71,12 +79,12 @@ describe("trigger tokens", () => {
 
 describe("retired keys", () => {
   it("verify the URLs they signed from their public half alone, and the current key signs", async () => {
-    const [a] = (await newSigningKeySet("a")).keys;
-    const [b] = (await newSigningKeySet("b")).keys;
+    const a = await newKey("a");
+    const b = await newKey("b");
     const before = await loadSigningKeys(JSON.stringify({ keys: [a] }));
     const signedByA = await before.sign(claims, 1_700_000_000_000);
 
-    const rotated = await loadSigningKeys(JSON.stringify({ keys: [b, retired(a as { d: string })] }));
+    const rotated = await loadSigningKeys(JSON.stringify({ keys: [b, retired(a)] }));
     expect(await rotated.verify(signedByA)).toMatchObject(claims);
     const signedByB = await rotated.sign(claims, 1_700_000_000_000);
     expect(JSON.parse(atob(signedByB.split(".")[0] as string)).kid).toBe("b");
@@ -90,22 +98,22 @@ describe("retired keys", () => {
     const es = await newEs256Key("es");
     const oldSet = await loadSigningKeys(JSON.stringify({ keys: [es] }));
     const signedByEs = await oldSet.sign(claims, 1_700_000_000_000);
-    const [current] = (await newSigningKeySet("now")).keys;
-    const [stillPrivate] = (await newSigningKeySet("kept")).keys;
+    const current = await newKey("now");
+    const stillPrivate = await newKey("kept");
     const keys = await loadSigningKeys(JSON.stringify({ keys: [current, stillPrivate, retired(es)] }));
     expect(await keys.verify(signedByEs)).toMatchObject(claims);
   });
 
   it("never sign: a set whose keys are all public-only is refused, naming the problem and not the keys", async () => {
-    const [a] = (await newSigningKeySet("a")).keys as [{ d: string; x: string }];
+    const a = await newKey("a");
     const message = await refusal({ keys: [retired(a)] });
     expect(message).toMatch(/no private key/);
     expect(message).not.toContain(a.x);
   });
 
   it("are refused in front of the signing key: the first key must be the private one", async () => {
-    const [a] = (await newSigningKeySet("a")).keys as [{ d: string; x: string }];
-    const [b] = (await newSigningKeySet("b")).keys as [{ d: string; x: string }];
+    const a = await newKey("a");
+    const b = await newKey("b");
     const message = await refusal({ keys: [retired(a), b] });
     expect(message).toMatch(/first key .* must be the private key/);
     expect(message).toContain('kid "b"');
@@ -113,10 +121,10 @@ describe("retired keys", () => {
   });
 
   it("each need their own kid, and a broken one is refused when the set loads", async () => {
-    const [a] = (await newSigningKeySet("same")).keys as [{ d: string; x: string }];
-    const [b] = (await newSigningKeySet("same")).keys;
+    const a = await newKey("same");
+    const b = await newKey("same");
     expect(await refusal({ keys: [a, b] })).toMatch(/kid "same" twice/);
-    const [c] = (await newSigningKeySet("c")).keys;
+    const c = await newKey("c");
     const broken = { ...retired(a), kid: "broken", x: "not-a-key" };
     const message = await refusal({ keys: [c, broken] });
     expect(message).toMatch(/key 2 \(kid "broken"\).*not a valid EdDSA key/);
@@ -124,10 +132,10 @@ describe("retired keys", () => {
   });
 
   it("are kept apart per key set: a set without the retired key refuses what it signed", async () => {
-    const [a] = (await newSigningKeySet("a")).keys;
-    const [b] = (await newSigningKeySet("b")).keys;
+    const a = await newKey("a");
+    const b = await newKey("b");
     const signedByA = await (await loadSigningKeys(JSON.stringify({ keys: [a] }))).sign(claims, 1);
-    const withA = await signingKeys(JSON.stringify({ keys: [b, retired(a as { d: string })] }));
+    const withA = await signingKeys(JSON.stringify({ keys: [b, retired(a)] }));
     const withoutA = await signingKeys(JSON.stringify({ keys: [b] }));
     expect(await withA.verify(signedByA)).not.toBeNull();
     expect(await withoutA.verify(signedByA)).toBeNull();
