@@ -4,7 +4,8 @@
 //                                                      a new private key first, then every key of
 //                                                      current.json as its public half only
 // docs/keys.md says how to keep the set and when to rotate it.
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { exportJWK, generateKeyPair } from "jose";
 
 /** Members of a JWK that belong to its private half, for every key type (RFC 7518 section 6). */
@@ -109,7 +110,10 @@ export async function run(args) {
   return newSigningKeySet(args[0]);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a command (not imported): compared through the real path, so a symlinked or relative
+// path to the script still runs it.
+const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : undefined;
+if (import.meta.url === invoked) {
   try {
     process.stdout.write(`${JSON.stringify(await run(process.argv.slice(2)))}\n`);
   } catch (error) {
