@@ -6,7 +6,7 @@ import { RESOURCE_ID } from "../domain/ids";
 import type { LegacyImport } from "../domain/ports";
 import type { LiveReceiver, ReceiverRecord } from "../domain/receiver";
 import type { SenderCheck, SenderVerificationView } from "../domain/sender";
-import { DRIVER_NAMES, DRIVERS, driverNamed, driverOf } from "../drivers";
+import { DRIVER_NAMES, DRIVERS, driverOf } from "../drivers";
 import { lazy } from "../util/lazy";
 import { receiverCreateSchema } from "./input";
 import { RECEIVER_ID, type Receivers } from "./manage";
@@ -79,7 +79,7 @@ export async function exportReceivers(
         id: record.id,
         name: record.name,
         driver: record.driver,
-        [driverOf(record).configField]: record.config,
+        [driverOf(record).configField]: asCreateConfig(record),
         // The target decides which version's URL works, so its version wins over the record's.
         version: current?.version ?? record.version,
         created: new Date(record.created).toISOString(),
@@ -98,6 +98,12 @@ export async function exportReceivers(
     exportedAt: new Date(options.now ?? Date.now()).toISOString(),
     receivers: exported,
   };
+}
+
+/** The receiver's config as its create body would send it, which a restore validates back to the same. */
+function asCreateConfig(record: ReceiverRecord): Record<string, unknown> {
+  const definition = driverOf(record);
+  return definition.asCreateConfig?.(record.config as never) ?? (record.config as Record<string, unknown>);
 }
 
 /** The live state of a page's receivers, asked of each target once. */
@@ -277,14 +283,13 @@ export function parseExport(body: unknown, projectId: string): RestoreEntry[] {
       );
     }
     names.add(input.data.name);
-    const definition = driverNamed(input.data.driver);
     const record: ReceiverRecord = {
       id: entry.id,
       projectId,
       name: input.data.name,
       driver: input.data.driver,
       config: input.data.config,
-      target: definition?.targetName(projectId, input.data.config as never) ?? "",
+      target: driverOf(input.data).targetName(projectId, input.data.config as never),
       version: entry.version,
       created: Date.parse(entry.created),
       ...(senderVerification ? { senderVerification: withoutType(senderVerification) } : {}),

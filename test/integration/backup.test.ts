@@ -1,6 +1,8 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { Driver } from "../../src/domain/driver";
 import { newId } from "../../src/domain/ids";
+import { DRIVERS } from "../../src/drivers";
 import {
   call,
   createReceiver,
@@ -92,7 +94,9 @@ const documentOf = (receivers: Json[]): ExportDocument => ({
  * deleting it: what a restore is for.
  */
 async function lose(receiver: Json) {
-  const target = `scaleService:1a5:${receiver.scaleServiceConfig.serviceId}`;
+  const definition = DRIVERS[receiver.driver as Driver];
+  const { type: _type, ...config } = receiver[definition.configField];
+  const target = definition.targetName("1a5", config as never);
   await env.TARGETS.getByName(target).revoke(receiver.id);
   await env.PROJECTS.getByName("1a5").releaseName(receiver.name, receiver.id);
   await env.RECEIVERS.delete(`receiver:1a5:${receiver.id}`);
@@ -216,6 +220,29 @@ describe("restore", () => {
       headers: { "x-grafana-alerting-signature": signature, "x-ts": timestamp },
     });
     expect(await json(signed)).toMatchObject({ receiverId: grafana.id, outcome: "applied" });
+  });
+
+  it("gives every kind of receiver back the URL it had: same target, config and version", async () => {
+    const scaleHost = await create({
+      name: uniqueName("hosts"),
+      driver: "scaleHost",
+      scaleHostConfig: { hostSelector: { pool: "workers" }, action: "up", amount: 1, max: 5 },
+    });
+    const upgrade = await create({
+      name: uniqueName("push"),
+      driver: "serviceUpgrade",
+      serviceUpgradeConfig: { serviceSelector: { app: "worker" }, tag: "1.*", intervalMillis: 100 },
+    });
+    const backup = await exported();
+    for (const receiver of [scaleHost, upgrade]) await lose(receiver);
+    expect((await trigger(scaleHost.url)).status).toBe(403);
+    const result = await restored(documentOf([entryOf(backup, scaleHost.id), entryOf(backup, upgrade.id)]));
+    expect(result.imported.map((receiver) => [receiver.id, receiver.url])).toEqual([
+      [scaleHost.id, scaleHost.url],
+      [upgrade.id, upgrade.url],
+    ]);
+    expect(result.imported[1]?.serviceUpgradeConfig).toEqual(upgrade.serviceUpgradeConfig);
+    expect((await trigger(scaleHost.url)).status).toBe(200);
   });
 
   it("twice changes nothing: every receiver is then skipped as present", async () => {
