@@ -112,8 +112,11 @@ async function liveOf(
   records: readonly ReceiverRecord[],
 ): Promise<Map<string, LiveReceiver>> {
   const byTarget = new Map<string, string[]>();
-  for (const record of records)
-    byTarget.set(record.target, [...(byTarget.get(record.target) ?? []), record.id]);
+  for (const record of records) {
+    const ids = byTarget.get(record.target);
+    if (ids) ids.push(record.id);
+    else byTarget.set(record.target, [record.id]);
+  }
   const answers = await Promise.all(
     [...byTarget].map(([target, ids]) => receivers.liveReceivers(target, ids)),
   );

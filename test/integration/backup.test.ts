@@ -99,6 +99,7 @@ async function lose(receiver: Json) {
   const target = definition.targetName("1a5", config as never);
   await env.TARGETS.getByName(target).revoke(receiver.id);
   await env.PROJECTS.getByName("1a5").releaseName(receiver.name, receiver.id);
+  if (receiver.importedFrom) await env.PROJECTS.getByName("1a5").forgetImport(receiver.id);
   await env.RECEIVERS.delete(`receiver:1a5:${receiver.id}`);
 }
 
@@ -309,6 +310,34 @@ describe("restore", () => {
     expect(await listing()).toEqual(before);
     expect((await trigger(deleted.url)).status).toBe(403);
     expect((await trigger(github.url)).status).toBe(403);
+  });
+
+  it("brings back an imported receiver's webhook-service URL with it", async () => {
+    const imported = await json(
+      await call("/v1-webhooks/receivers?projectId=1a5&action=import", { method: "POST" }),
+    );
+    const first = imported.imported.find((receiver: Json) => receiver.importedFrom === "1go1");
+    const legacyUrl = "/v1-webhooks/endpoint?key=pqBYqbi51bUmXMQ4vAgQKoFSNjRRcKTfZkG9ZoB7&projectId=1a5";
+    expect((await call(legacyUrl, { method: "POST", key: null })).status).toBe(200);
+    const backup = await exported();
+    await lose(first);
+    expect((await call(legacyUrl, { method: "POST", key: null })).status).toBe(403);
+    const result = await restored(documentOf([entryOf(backup, first.id)]));
+    expect(result.imported.map((receiver) => [receiver.id, receiver.importedFrom])).toEqual([
+      [first.id, "1go1"],
+    ]);
+    expect(await json(await call(legacyUrl, { method: "POST", key: null }))).toMatchObject({
+      receiverId: first.id,
+      outcome: "applied",
+    });
+    // A second webhook-service import finds it imported already.
+    const again = await json(
+      await call("/v1-webhooks/receivers?projectId=1a5&action=import", { method: "POST" }),
+    );
+    expect(again.imported.map((receiver: Json) => receiver.importedFrom)).not.toContain("1go1");
+    for (const receiver of imported.imported) {
+      await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`, { method: "DELETE" });
+    }
   });
 
   it("skips a receiver whose webhook-service key another receiver holds: one key, one receiver", async () => {
