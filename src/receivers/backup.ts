@@ -62,13 +62,13 @@ function exportedCheck(check: SenderCheck | undefined, includeSecrets: boolean):
 export async function exportReceivers(
   caller: Caller,
   receivers: Receivers,
-  options: { includeSecrets: boolean; now?: number },
+  options: { includeSecrets: boolean; now?: number; pageSize?: number },
 ): Promise<ReceiverExport> {
   const { projectId } = caller;
   const exported: ExportedReceiver[] = [];
   let marker: string | undefined;
   do {
-    const page = await receivers.store.list(projectId, EXPORT_PAGE, marker);
+    const page = await receivers.store.list(projectId, options.pageSize ?? EXPORT_PAGE, marker);
     const live = await liveOf(receivers, page.records);
     const project = receivers.project(projectId);
     for (const record of page.records) {

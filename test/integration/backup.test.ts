@@ -3,6 +3,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Driver } from "../../src/domain/driver";
 import { newId } from "../../src/domain/ids";
 import { DRIVERS } from "../../src/drivers";
+import { cloudflarePlatform } from "../../src/platform/cloudflare";
+import { exportReceivers } from "../../src/receivers/backup";
+import { Receivers } from "../../src/receivers/manage";
 import {
   call,
   createReceiver,
@@ -151,6 +154,23 @@ describe("export", () => {
     expect(document.receivers.map((receiver) => receiver.id).sort()).toEqual(
       (await listing()).map((receiver: Json) => receiver.id),
     );
+  });
+
+  it("reads the store page by page to its end", async () => {
+    const made = [await createReceiver(), await createReceiver(), await createReceiver()];
+    const receivers = new Receivers(cloudflarePlatform(env), env);
+    const caller = {
+      projectId: "1a5",
+      credentials: { accessKey: "", secretKey: "" },
+      canWrite: async () => ({ ok: true as const, value: true }),
+    };
+    const paged = await exportReceivers(caller as never, receivers, { includeSecrets: false, pageSize: 2 });
+    const whole = await exported();
+    expect(paged.receivers.map((receiver) => receiver.id)).toEqual(
+      whole.receivers.map((receiver) => receiver.id),
+    );
+    expect(paged.receivers.length).toBeGreaterThan(2);
+    for (const receiver of made) expect(paged.receivers.map((entry) => entry.id)).toContain(receiver.id);
   });
 
   it("is the version a regenerate moved to", async () => {
