@@ -590,7 +590,7 @@ async function startDevAgainIfStopped(): Promise<Stack> {
 describe("docs/backup.md", () => {
   const backup = docBlock("docs/backup.md", "sh", "action=export&includeSecrets=true");
   const restoreBlock = docBlock("docs/backup.md", "sh", "--data-binary @receivers-1a5.json");
-  const example = docBlock("docs/backup.md", "json", '"type":"receiverExport"');
+  const example = docBlock("docs/backup.md", "json", '"type": "receiverExport"');
   let old: Stack | undefined;
   let fresh: Stack | undefined;
 
