@@ -170,9 +170,13 @@ export class Receivers {
     if (await project.wasDeleted(record.id)) {
       return `receiver ${record.id} was deleted in this environment; a restore does not bring it back`;
     }
-    if ((await target.liveReceivers([record.id])).length > 0) {
-      return `receiver ${record.id} is already present (its target holds it)`;
+    const [held] = await target.liveReceivers([record.id]);
+    if (held && held.version !== record.version) {
+      return `receiver ${record.id} is already present (its target holds version ${held.version})`;
     }
+    // Held at the exported version without a record: a restore of this document stopped part way
+    // (a request limit, a failure of the store) and is finished now, so that running it again is
+    // always the way to complete it.
     for (const entry of imports) {
       const importedAs = await project.importedAs(entry.genericObjectId, entry.originalDigest);
       if (importedAs && importedAs !== record.id) {
@@ -199,9 +203,12 @@ export class Receivers {
       }
       await this.store.put(record);
     } catch (error) {
-      await target.revoke(record.id).catch(() => {});
-      if (imports.length > 0) await project.forgetImport(record.id).catch(() => {});
-      await project.releaseName(record.name, record.id).catch(() => {});
+      // Undone only if this call made it live: what an earlier attempt left is for the next to finish.
+      if (!held) {
+        await target.revoke(record.id).catch(() => {});
+        if (imports.length > 0) await project.forgetImport(record.id).catch(() => {});
+        await project.releaseName(record.name, record.id).catch(() => {});
+      }
       throw error;
     }
     return null;

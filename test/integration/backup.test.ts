@@ -266,6 +266,30 @@ describe("restore", () => {
     expect((await trigger(scaleHost.url)).status).toBe(200);
   });
 
+  it("finishes a restore that stopped part way, and leaves alone a receiver its target holds at another version", async () => {
+    const stopped = await createReceiver();
+    const moved = await createReceiver();
+    const backup = await exported();
+    // A restore that stopped after the target and before the record: what it left is live, unlisted.
+    await env.RECEIVERS.delete(`receiver:1a5:${stopped.id}`);
+    await call(`/v1-webhooks/receivers/${moved.id}?projectId=1a5&action=regenerate`, { method: "POST" });
+    await env.RECEIVERS.delete(`receiver:1a5:${moved.id}`);
+    const result = await restored(documentOf([entryOf(backup, stopped.id), entryOf(backup, moved.id)]));
+    expect(result.imported.map((receiver) => [receiver.id, receiver.url])).toEqual([
+      [stopped.id, stopped.url],
+    ]);
+    expect(result.skipped).toEqual([
+      {
+        name: moved.name,
+        receiverId: moved.id,
+        reason: `receiver ${moved.id} is already present (its target holds version 2)`,
+      },
+    ]);
+    expect((await listing()).map((receiver: Json) => receiver.id)).toContain(stopped.id);
+    expect((await trigger(stopped.url)).status).toBe(200);
+    expect((await trigger(moved.url)).status).toBe(403);
+  });
+
   it("twice changes nothing: every receiver is then skipped as present", async () => {
     const receiver = await createReceiver();
     const backup = await exported();
