@@ -111,8 +111,15 @@ export async function run(args) {
 }
 
 // Run as a command (not imported): compared through the real path, so a symlinked or relative
-// path to the script still runs it.
-const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : undefined;
+// path to the script still runs it. An importer's argv[1] may name no file at all.
+function invokedAs() {
+  try {
+    return process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const invoked = invokedAs();
 if (import.meta.url === invoked) {
   try {
     process.stdout.write(`${JSON.stringify(await run(process.argv.slice(2)))}\n`);
