@@ -19,6 +19,8 @@ export interface Target {
   rotate(receiverId: string, senderCheck?: SenderCheck | null): Promise<number | null>;
   revoke(receiverId: string): Promise<void>;
   executions(receiverId: string, limit?: number): Promise<Execution[]>;
+  /** The receivers of `ids` live here, at their current version and with their sender checks. */
+  liveReceivers(ids: readonly string[]): Promise<LiveReceiver[]>;
   trigger(
     receiverId: string,
     version: number,
@@ -36,6 +38,17 @@ export interface LegacyRoute {
   config: Record<string, unknown>;
 }
 
+/**
+ * A receiver's import from webhook-service as the environment keeps it: the generic object (its id
+ * and its key's SHA-256), and the SHA-256 of the key whose original URL still triggers it (null once
+ * a regenerate retired that URL).
+ */
+export interface LegacyImport {
+  genericObjectId: string;
+  originalDigest: string;
+  keyDigest: string | null;
+}
+
 /** An environment: its receiver names, and the receivers it imported from webhook-service. */
 export interface Project {
   claimName(name: string, receiverId: string): Promise<boolean>;
@@ -49,6 +62,13 @@ export interface Project {
   /** Stops the original URL of a receiver (regenerate); `forget` also forgets the import (delete). */
   retireLegacyKey(receiverId: string): Promise<void>;
   forgetImport(receiverId: string): Promise<void>;
+  /** A receiver's imports from webhook-service, for an export. */
+  importsOf(receiverId: string): Promise<LegacyImport[]>;
+  /** Puts back an import exactly as an export holds it (a restore). */
+  restoreImport(entry: LegacyImport, route: LegacyRoute): Promise<void>;
+  /** Remembers that a receiver was deleted here, so that a restore does not bring it back. */
+  recordDeletion(receiverId: string): Promise<void>;
+  wasDeleted(receiverId: string): Promise<boolean>;
 }
 
 export interface ReceiverPage {

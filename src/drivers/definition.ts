@@ -31,6 +31,12 @@ export interface DriverDefinition<D extends Driver> {
   normalize?(config: Record<string, unknown>): Record<string, unknown>;
   /** A config as webhook-service stored it, in this service's terms, for an import (CONTRACT §12). */
   fromWebhookService?(config: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * A stored config as a create body would send it, for an export (docs/backup.md): a default the
+   * schema fills in but refuses to be sent is left out, so a restore's validation gives back the
+   * very config, and with it the very Trigger URL. Absent, the stored config is sent as it is.
+   */
+  asCreateConfig?(config: ConfigOf<D>): Record<string, unknown>;
   /** The target object that owns the receivers of this config. */
   targetName(projectId: string, config: ConfigOf<D>): string;
   /**

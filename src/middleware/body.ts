@@ -5,11 +5,20 @@ import { ApiError } from "../api/errors";
 /** Bodies larger than this are refused before they are read (CONTRACT §3, §4). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export const limitBody = () =>
+/**
+ * A restore's body (an export of a whole environment, docs/backup.md): a receiver takes about 500
+ * bytes, so this holds well over 10,000 of them.
+ */
+export const MAX_RESTORE_BYTES = 8 * 1024 * 1024;
+
+const sizeInWords = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`;
+
+export const limitBody = (maxSize = MAX_BODY_BYTES) =>
   bodyLimit({
-    maxSize: MAX_BODY_BYTES,
+    maxSize,
     onError: () => {
-      throw new ApiError(413, "TooLarge", `the request body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+      throw new ApiError(413, "TooLarge", `the request body is larger than ${sizeInWords(maxSize)}`);
     },
   });
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { LegacyRoute } from "../domain/ports";
+import type { LegacyImport, LegacyRoute } from "../domain/ports";
 import { ProjectCore } from "../project/core";
 
 /** The Durable Object of one environment: a thin shell over its core, exposed over RPC. */
@@ -37,5 +37,21 @@ export class ProjectObject extends DurableObject<Env> {
 
   forgetImport(receiverId: string) {
     return this.#core.forgetImport(receiverId);
+  }
+
+  importsOf(receiverId: string) {
+    return this.#core.importsOf(receiverId);
+  }
+
+  restoreImport(entry: LegacyImport, route: LegacyRoute) {
+    return this.#core.restoreImport(entry, route);
+  }
+
+  recordDeletion(receiverId: string) {
+    return this.#core.recordDeletion(receiverId);
+  }
+
+  wasDeleted(receiverId: string) {
+    return this.#core.wasDeleted(receiverId);
   }
 }

@@ -34,6 +34,10 @@ export class TargetObject extends DurableObject<Env> {
     return this.#core.executions(receiverId, limit);
   }
 
+  liveReceivers(ids: readonly string[]) {
+    return this.#core.liveReceivers(ids);
+  }
+
   trigger(receiverId: string, version: number, delivery: Delivery, proof?: SenderProof) {
     return this.#core.trigger(receiverId, version, delivery, proof);
   }

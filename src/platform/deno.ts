@@ -124,6 +124,7 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
         rotate: async (receiverId, senderCheck) => core.rotate(receiverId, senderCheck),
         revoke: async (receiverId) => core.revoke(receiverId),
         executions: async (receiverId, limit) => core.executions(receiverId, limit),
+        liveReceivers: async (ids) => core.liveReceivers(ids),
         trigger: (receiverId, version, delivery, proof) => core.trigger(receiverId, version, delivery, proof),
       };
       targets.set(name, found);
@@ -144,6 +145,10 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
         legacyRoute: async (keyDigest) => core.legacyRoute(keyDigest),
         retireLegacyKey: async (receiverId) => core.retireLegacyKey(receiverId),
         forgetImport: async (receiverId) => core.forgetImport(receiverId),
+        importsOf: async (receiverId) => core.importsOf(receiverId),
+        restoreImport: async (entry, route) => core.restoreImport(entry, route),
+        recordDeletion: async (receiverId) => core.recordDeletion(receiverId),
+        wasDeleted: async (receiverId) => core.wasDeleted(receiverId),
       };
       projects.set(projectId, found);
     }

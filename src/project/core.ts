@@ -1,24 +1,28 @@
-import type { LegacyRoute } from "../domain/ports";
+import type { LegacyImport, LegacyRoute } from "../domain/ports";
 import { migrate, type TableSet } from "../storage/migrations";
 import type { ObjectStorage } from "../storage/object-storage";
+import { DELETIONS_TABLES, Deletions } from "./deletions";
 import { LEGACY_TABLES, LegacyReceivers } from "./legacy-receivers";
 import { NAMES_TABLES, NameClaims } from "./name-claims";
 
 /** Every table an environment's object keeps, in the order they are built (docs/storage.md). */
-export const PROJECT_TABLES: readonly TableSet[] = [NAMES_TABLES, LEGACY_TABLES];
+export const PROJECT_TABLES: readonly TableSet[] = [NAMES_TABLES, LEGACY_TABLES, DELETIONS_TABLES];
 
 /**
  * One per environment, whatever runs it: the receiver names, claimed one at a time, and the
- * receivers imported from webhook-service with the original URLs that still trigger them.
+ * receivers imported from webhook-service with the original URLs that still trigger them, and the
+ * ids of receivers deleted here (which a restore does not bring back).
  */
 export class ProjectCore {
   readonly #names: NameClaims;
   readonly #legacy: LegacyReceivers;
+  readonly #deletions: Deletions;
 
   constructor(storage: Pick<ObjectStorage, "sql" | "transactionSync">) {
     migrate(storage, PROJECT_TABLES);
     this.#names = new NameClaims(storage.sql);
     this.#legacy = new LegacyReceivers(storage.sql);
+    this.#deletions = new Deletions(storage.sql);
   }
 
   claimName(name: string, receiverId: string): boolean {
@@ -47,5 +51,21 @@ export class ProjectCore {
 
   forgetImport(receiverId: string): void {
     this.#legacy.forget(receiverId);
+  }
+
+  importsOf(receiverId: string): LegacyImport[] {
+    return this.#legacy.importsOf(receiverId);
+  }
+
+  restoreImport(entry: LegacyImport, route: LegacyRoute): void {
+    this.#legacy.restore(entry, route);
+  }
+
+  recordDeletion(receiverId: string): void {
+    this.#deletions.record(receiverId);
+  }
+
+  wasDeleted(receiverId: string): boolean {
+    return this.#deletions.has(receiverId);
   }
 }

@@ -1,4 +1,4 @@
-import type { LegacyRoute } from "../domain/ports";
+import type { LegacyImport, LegacyRoute } from "../domain/ports";
 import type { TableSet } from "../storage/migrations";
 import type { SqlLike } from "../storage/object-storage";
 
@@ -65,6 +65,37 @@ export class LegacyReceivers {
       keyDigest,
       route.receiverId,
       keyDigest,
+      JSON.stringify(route),
+    );
+  }
+
+  /** A receiver's imports, as an export carries them. */
+  importsOf(receiverId: string): LegacyImport[] {
+    return this.sql
+      .exec<Pick<LegacyReceiverRow, "generic_object_id" | "original_digest" | "key_digest">>(
+        "SELECT generic_object_id, original_digest, key_digest FROM legacy_receivers WHERE receiver_id = ? ORDER BY generic_object_id",
+        receiverId,
+      )
+      .toArray()
+      .map((row) => ({
+        genericObjectId: row.generic_object_id,
+        originalDigest: row.original_digest,
+        keyDigest: row.key_digest,
+      }));
+  }
+
+  /**
+   * An import as an export holds it (a restore): the caller has checked that neither the generic
+   * object nor the key belongs to another receiver here, and the UNIQUE key makes sure of the key.
+   */
+  restore(entry: LegacyImport, route: LegacyRoute): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO legacy_receivers (generic_object_id, original_digest, receiver_id, key_digest, route)
+       VALUES (?, ?, ?, ?, ?)`,
+      entry.genericObjectId,
+      entry.originalDigest,
+      route.receiverId,
+      entry.keyDigest,
       JSON.stringify(route),
     );
   }

@@ -6,7 +6,7 @@ import { triggerUrl } from "../api/resources";
 import { CattleClient } from "../cattle/client";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
-import type { Platform, ReceiverStore } from "../domain/ports";
+import type { LegacyImport, Platform, ReceiverStore } from "../domain/ports";
 import { driverConfigOf, type LiveReceiver, type ReceiverRecord } from "../domain/receiver";
 import type { SenderCheck } from "../domain/sender";
 import type { Settings } from "../domain/settings";
@@ -16,7 +16,7 @@ import { prepareSenderCheck } from "../senders/verification";
 import { signingKeys } from "../tokens/signing";
 import type { ReceiverCreate, RegenerateInput } from "./input";
 
-const RECEIVER_ID = /^r[0-9a-z]{26}$/;
+export const RECEIVER_ID = /^r[0-9a-z]{26}$/;
 
 /** Why a new receiver's target cannot be used, as the client is told. */
 function targetRefusal(problem: TargetProblem): ApiError {
@@ -140,12 +140,78 @@ export class Receivers {
     return record;
   }
 
-  /** Revokes first: once this returns, the trigger URL (and an imported one's original URL) is refused everywhere. */
+  /**
+   * Revokes first: once this returns, the trigger URL (and an imported one's original URL) is
+   * refused everywhere. The environment remembers the id, so a restore does not bring it back.
+   */
   async remove(record: ReceiverRecord): Promise<void> {
     await this.#target(record).revoke(record.id);
+    await this.project(record.projectId).recordDeletion(record.id);
     if (record.importedFrom) await this.project(record.projectId).forgetImport(record.id);
     await this.store.delete(record.projectId, record.id);
     await this.project(record.projectId).releaseName(record.name, record.id);
+  }
+
+  /**
+   * Puts back a receiver from an export with its id, version and creation time, so the URLs signed
+   * for it keep working under the same signing keys (docs/backup.md). Its target is not asked of
+   * Cattle: a backup must restore while a service is briefly away, and a trigger answers for a
+   * target that is gone. Answers why it was skipped, or null once it is restored; the steps run in
+   * create's order and a failure undoes them.
+   */
+  async restore(
+    record: ReceiverRecord,
+    senderCheck: SenderCheck | undefined,
+    imports: readonly LegacyImport[],
+  ): Promise<string | null> {
+    const project = this.project(record.projectId);
+    const target = this.#target(record);
+    if (await this.store.get(record.projectId, record.id)) return `receiver ${record.id} is already present`;
+    if (await project.wasDeleted(record.id)) {
+      return `receiver ${record.id} was deleted in this environment; a restore does not bring it back`;
+    }
+    const [held] = await target.liveReceivers([record.id]);
+    if (held && held.version !== record.version) {
+      return `receiver ${record.id} is already present (its target holds version ${held.version})`;
+    }
+    // Held at the exported version without a record: a restore of this document stopped part way
+    // (a request limit, a failure of the store) and is finished now, so that running it again is
+    // always the way to complete it.
+    for (const entry of imports) {
+      const importedAs = await project.importedAs(entry.genericObjectId, entry.originalDigest);
+      if (importedAs && importedAs !== record.id) {
+        return `webhook-service generic object ${entry.genericObjectId} is already imported as receiver ${importedAs}`;
+      }
+      const route = entry.keyDigest ? await project.legacyRoute(entry.keyDigest) : null;
+      if (route && route.receiverId !== record.id) {
+        return `its original webhook-service URL already triggers receiver ${route.receiverId}`;
+      }
+    }
+    if (!(await project.claimName(record.name, record.id))) {
+      return `a receiver named "${record.name}" already exists in this environment`;
+    }
+    try {
+      await target.register(liveReceiver(record, senderCheck));
+      for (const entry of imports) {
+        await project.restoreImport(entry, {
+          receiverId: record.id,
+          target: record.target,
+          version: record.version,
+          driver: record.driver,
+          config: record.config as Record<string, unknown>,
+        });
+      }
+      await this.store.put(record);
+    } catch (error) {
+      // Undone only if this call made it live: what an earlier attempt left is for the next to finish.
+      if (!held) {
+        await target.revoke(record.id).catch(() => {});
+        if (imports.length > 0) await project.forgetImport(record.id).catch(() => {});
+        await project.releaseName(record.name, record.id).catch(() => {});
+      }
+      throw error;
+    }
+    return null;
   }
 
   /**
@@ -178,6 +244,11 @@ export class Receivers {
     const next: ReceiverRecord = { ...rest, version, ...(kept ? { senderVerification: kept } : {}) };
     await this.store.put(next);
     return next;
+  }
+
+  /** The receivers of `ids` live in `target`, with their sender checks. */
+  liveReceivers(target: string, ids: readonly string[]): Promise<LiveReceiver[]> {
+    return this.platform.target(target).liveReceivers(ids);
   }
 
   async executions(record: ReceiverRecord, limit?: number): Promise<Execution[]> {

@@ -7,8 +7,9 @@ import { API_PREFIX, collection, executionResource, publicOrigin, receiverResour
 import { parseOrThrow, validate } from "../api/validation";
 import { InvalidMarker } from "../domain/ports";
 import type { ReceiverRecord } from "../domain/receiver";
-import { jsonBody, limitBody, parseJson } from "../middleware/body";
-import { canWrite, managementAuth, requireWrite } from "../middleware/management-auth";
+import { jsonBody, limitBody, MAX_RESTORE_BYTES, parseJson } from "../middleware/body";
+import { assertCanWrite, canWrite, managementAuth, requireWrite } from "../middleware/management-auth";
+import { exportReceivers, parseExport, restoreReceivers } from "../receivers/backup";
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema, regenerateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
@@ -29,6 +30,16 @@ const listQuery = lazy(() =>
   }),
 );
 
+const exportQuery = lazy(() =>
+  z.object({
+    includeSecrets: z.enum(["true", "false"]).optional(),
+  }),
+);
+
+/** A restore carries a whole environment: about 500 bytes a receiver, so 64 KiB would hold only ~120. */
+const restoreLimit = limitBody(MAX_RESTORE_BYTES);
+const plainLimit = limitBody();
+
 async function loadRecord(c: Context<AppEnv>, receivers: Receivers): Promise<ReceiverRecord> {
   const record = await receivers.find(c.get("caller").projectId, c.req.param("id") ?? "");
   if (!record) throw notFound("receiver");
@@ -46,6 +57,25 @@ async function render(c: Context<AppEnv>, receivers: Receivers, record: Receiver
 export const receiverRoutes = new Hono<AppEnv>()
   .use(managementAuth())
   .get("/", validate("query", listQuery), async (c) => {
+    const action = c.req.query("action");
+    if (action === "export") {
+      // A backup of the environment (docs/backup.md); it may carry sender secrets, so only a key
+      // that may change the receivers gets it.
+      await assertCanWrite(c.get("caller"));
+      const { includeSecrets } = parseOrThrow(exportQuery(), c.req.query());
+      const exported = await exportReceivers(c.get("caller"), receiversOf(c), {
+        includeSecrets: includeSecrets === "true",
+      });
+      return c.json(exported, 200, { "cache-control": "no-store" });
+    }
+    if (action !== undefined) {
+      throw new ApiError(
+        422,
+        "InvalidOption",
+        `unknown action "${action}" (receivers have: export)`,
+        "action",
+      );
+    }
     const { projectId } = c.get("caller");
     const query = c.req.valid("query");
     const receivers = receiversOf(c);
@@ -62,30 +92,46 @@ export const receiverRoutes = new Hono<AppEnv>()
       : undefined;
     return c.json(collection("receiver", base, data, { limit: query.limit, next }));
   })
-  .post("/", requireWrite(), limitBody(), async (c) => {
-    const receivers = receiversOf(c);
-    const action = c.req.query("action");
-    if (action === "import") {
-      // Receivers of Rancher's webhook-service, with their original URLs (CONTRACT §12).
-      const result = await importFromWebhookService(c.get("caller"), receivers, c.env);
-      return c.json({
-        type: "importResult",
-        imported: await Promise.all(result.imported.map((record) => render(c, receivers, record))),
-        skipped: result.skipped,
-      });
-    }
-    if (action !== undefined) {
-      throw new ApiError(
-        422,
-        "InvalidOption",
-        `unknown action "${action}" (receivers have: import)`,
-        "action",
-      );
-    }
-    const input = parseOrThrow(receiverCreateSchema(), await jsonBody(c));
-    const record = await receivers.create(c.get("caller"), input);
-    return c.json(await render(c, receivers, record), 201);
-  })
+  .post(
+    "/",
+    requireWrite(),
+    (c, next) => (c.req.query("action") === "import" ? restoreLimit : plainLimit)(c, next),
+    async (c) => {
+      const receivers = receiversOf(c);
+      const action = c.req.query("action");
+      if (action === "import") {
+        const text = await c.req.text();
+        if (text.trim() !== "") {
+          // An export document: validated whole before anything is written (docs/backup.md).
+          const entries = parseExport(parseJson(text), c.get("caller").projectId);
+          const result = await restoreReceivers(receivers, entries);
+          return c.json({
+            type: "importResult",
+            imported: await Promise.all(result.imported.map((record) => render(c, receivers, record))),
+            skipped: result.skipped,
+          });
+        }
+        // Receivers of Rancher's webhook-service, with their original URLs (CONTRACT §12).
+        const result = await importFromWebhookService(c.get("caller"), receivers, c.env);
+        return c.json({
+          type: "importResult",
+          imported: await Promise.all(result.imported.map((record) => render(c, receivers, record))),
+          skipped: result.skipped,
+        });
+      }
+      if (action !== undefined) {
+        throw new ApiError(
+          422,
+          "InvalidOption",
+          `unknown action "${action}" (receivers have: import)`,
+          "action",
+        );
+      }
+      const input = parseOrThrow(receiverCreateSchema(), await jsonBody(c));
+      const record = await receivers.create(c.get("caller"), input);
+      return c.json(await render(c, receivers, record), 201);
+    },
+  )
   .get("/:id", async (c) => {
     const receivers = receiversOf(c);
     return c.json(await render(c, receivers, await loadRecord(c, receivers)));

@@ -86,6 +86,14 @@ export class Admission {
     this.#buckets.delete(receiverId);
   }
 
+  /** The receivers of `ids` that are live here, at their current version. */
+  liveOf(ids: readonly string[]): LiveReceiver[] {
+    return ids.flatMap((id) => {
+      const receiver = this.#receivers.get(id);
+      return receiver ? [receiver] : [];
+    });
+  }
+
   live(receiverId: string, version: number): LiveReceiver | undefined {
     const receiver = this.#receivers.get(receiverId);
     return receiver && receiver.version === version ? receiver : undefined;

@@ -70,6 +70,11 @@ export class TargetCore {
     return this.#history.executions(receiverId, limit);
   }
 
+  /** The receivers of `ids` live here, with their sender checks: what an export and a restore ask. */
+  liveReceivers(ids: readonly string[]): LiveReceiver[] {
+    return this.#admission.liveOf(ids);
+  }
+
   trigger(
     receiverId: string,
     version: number,

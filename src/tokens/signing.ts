@@ -15,16 +15,22 @@ const SIGNED_REMEMBERED = 10_000;
  */
 const VERIFIED_REMEMBERED = 5_000;
 
+/**
+ * Members of a JWK that belong to its private half, for every key type: a key stripped of them
+ * can verify and never sign.
+ */
+export const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+
 /** The key set and the claims, validated by zod, built on first use (not at module load). */
 const schemas = lazy(() => {
-  const signingJwk = z.looseObject({
+  const jwk = z.looseObject({
     kid: z.string().min(1),
     alg: z.enum(ALGORITHMS),
     kty: z.string(),
-    d: z.string().min(1),
+    d: z.string().min(1).optional(),
   });
   return {
-    keySet: z.object({ keys: z.array(signingJwk).min(1) }),
+    keySet: z.object({ keys: z.array(jwk).min(1) }),
     /** What a trigger token says. The target Durable Object, not the token, decides whether it is still live. */
     triggerClaims: z.object({
       sub: z.string().min(1),
@@ -48,10 +54,47 @@ export interface SigningKeys {
 
 export class SigningKeyError extends Error {}
 
+type ParsedJwk = z.output<ReturnType<typeof schemas>["keySet"]>["keys"][number];
+
+/** A key's public half: what verifies, and nothing that signs. */
+function publicHalf(key: ParsedJwk): JWK {
+  const half: Record<string, unknown> = { ...key, use: "sig" };
+  for (const member of PRIVATE_JWK_MEMBERS) delete half[member];
+  delete half.key_ops;
+  return half as JWK;
+}
+
 /**
- * Builds the signer from `WEBHOOK_SIGNING_KEYS`, a JWK set of private keys: the first signs new
- * tokens, all of them verify, so a rotation adds a key in front and removes the old one once its
- * tokens have been regenerated.
+ * Checks the set's layout: the first key signs and must be private; every other key only verifies
+ * and may be private or public-only (a retired key). Messages name positions and kids, never key
+ * material, since they end up in logs.
+ */
+function checkLayout(keys: readonly ParsedJwk[]): void {
+  const kids = new Set<string>();
+  for (const [index, key] of keys.entries()) {
+    if (kids.has(key.kid)) {
+      throw new SigningKeyError(
+        `WEBHOOK_SIGNING_KEYS names kid "${key.kid}" twice: each key needs its own kid (key ${index + 1})`,
+      );
+    }
+    kids.add(key.kid);
+  }
+  if (keys[0]?.d !== undefined) return;
+  const privateAt = keys.findIndex((key) => key.d !== undefined);
+  if (privateAt < 0) {
+    throw new SigningKeyError(
+      "WEBHOOK_SIGNING_KEYS holds no private key: its first key must be the private key that signs new Trigger URLs",
+    );
+  }
+  throw new SigningKeyError(
+    `the first key of WEBHOOK_SIGNING_KEYS must be the private key that signs, but key 1 (kid "${keys[0]?.kid}") is public-only and key ${privateAt + 1} (kid "${keys[privateAt]?.kid}") is private: put the signing key first`,
+  );
+}
+
+/**
+ * Builds the signer from `WEBHOOK_SIGNING_KEYS`, a JWK set: the first key (private) signs new
+ * tokens, every key verifies. A rotation puts a new private key in front and keeps the earlier keys
+ * as public halves only (docs/keys.md), so old URLs keep working while no retired key can mint one.
  */
 export async function loadSigningKeys(serialized: string): Promise<SigningKeys> {
   let parsed: z.output<ReturnType<typeof schemas>["keySet"]>;
@@ -59,15 +102,31 @@ export async function loadSigningKeys(serialized: string): Promise<SigningKeys> 
     parsed = schemas().keySet.parse(JSON.parse(serialized));
   } catch {
     throw new SigningKeyError(
-      "WEBHOOK_SIGNING_KEYS must be a JWK set of private EdDSA or ES256 keys with kid and alg",
+      "WEBHOOK_SIGNING_KEYS must be a JWK set of EdDSA or ES256 keys with kid and alg, the first one private",
     );
   }
-  const [current] = parsed.keys;
-  if (!current) throw new SigningKeyError("WEBHOOK_SIGNING_KEYS holds no key");
-  const signingKey = await importJWK(current as JWK, current.alg);
-  const publicKeys: JSONWebKeySet = {
-    keys: parsed.keys.map(({ d: _private, ...publicPart }) => ({ ...publicPart, use: "sig" }) as JWK),
-  };
+  checkLayout(parsed.keys);
+  const [current] = parsed.keys as [ParsedJwk, ...ParsedJwk[]];
+  let signingKey: Awaited<ReturnType<typeof importJWK>>;
+  try {
+    signingKey = await importJWK(current as JWK, current.alg);
+  } catch {
+    throw new SigningKeyError(
+      `key 1 (kid "${current.kid}") of WEBHOOK_SIGNING_KEYS is not a valid ${current.alg} private key`,
+    );
+  }
+  const publicKeys: JSONWebKeySet = { keys: parsed.keys.map(publicHalf) };
+  // Imported now, so that a broken retired key is a configuration error at once rather than
+  // old URLs that quietly stop verifying.
+  for (const [index, key] of publicKeys.keys.entries()) {
+    try {
+      await importJWK(key, key.alg);
+    } catch {
+      throw new SigningKeyError(
+        `key ${index + 1} (kid "${key.kid}") of WEBHOOK_SIGNING_KEYS is not a valid ${key.alg} key`,
+      );
+    }
+  }
   const verificationKeys = createLocalJWKSet(publicKeys);
   const signed = new BoundedMap<string, Promise<string>>(SIGNED_REMEMBERED);
   const verified = new BoundedMap<string, TriggerClaims>(VERIFIED_REMEMBERED);

@@ -1,10 +1,21 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { loadSigningKeys } from "../../src/tokens/signing";
 import { eventually, freePort } from "./local-stack";
 import { type Block, ReadmeExamples } from "./readme-blocks";
 
@@ -698,4 +709,227 @@ if [ "$1 $2 $3" = "wrangler secret put" ]; then cat > "${dir}/secret-$4"; fi
     );
     accountedForOutside = true;
   });
+});
+
+/** Runs a docs block with bash in `cwd`, its 127.0.0.1:8787 pointing at `hooks`. */
+async function bashIn(cwd: string, code: string, hooks?: string): Promise<string> {
+  const text = hooks ? code.replaceAll("http://127.0.0.1:8787", hooks) : code;
+  try {
+    const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${text}`], {
+      cwd,
+      timeout: 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const failure = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${failure.message}\nstdout: ${failure.stdout}\nstderr: ${failure.stderr}`);
+  }
+}
+
+/** Each `# → …` line of a docs block must match a line it printed; answers how many there were. */
+function arrowsOf(block: Block, stdout: string): number {
+  const arrows = block.code
+    .split("\n")
+    .map((line) => /^\s*# → (.*)$/.exec(line)?.[1])
+    .filter((line): line is string => line !== undefined);
+  for (const arrow of arrows) {
+    const pattern = new RegExp(
+      `^${arrow
+        .split("…")
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*")}$`,
+    );
+    expect(
+      stdout.split("\n").some((line) => pattern.test(line.trim())),
+      `${block.heading} printed no line like "${arrow}":\n${stdout}`,
+    ).toBe(true);
+  }
+  return arrows.length;
+}
+
+describe("docs/keys.md", () => {
+  const first = examples.take("sh", "node scripts/signing-key.mjs prod-1 > signing-keys.json");
+  const rotate = examples.take("sh", "--rotate signing-keys.json prod-2");
+
+  /**
+   * `npx wrangler secret put NAME` needs a Cloudflare account: in its place, a function that keeps
+   * what would have been sent, so the test checks the secret is exactly the file.
+   */
+  const offline = (code: string) => {
+    expect(code).toContain("npx wrangler secret put WEBHOOK_SIGNING_KEYS < signing-keys.json");
+    return `npx() {
+  if [ "$1 $2 $3 $4" != "wrangler secret put WEBHOOK_SIGNING_KEYS" ]; then echo "unexpected: npx $*" >&2; return 1; fi
+  cat > sent-secret.json
+}
+${code}`;
+  };
+
+  it("writes the key set to a file of mode 0600 before it is put, rotates it, and old URLs still verify", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "docs-keys-"));
+    try {
+      symlinkSync(join(process.cwd(), "scripts"), join(dir, "scripts"));
+      await bashIn(dir, offline(first.code));
+      const mode = (name: string) => statSync(join(dir, name)).mode & 0o777;
+      expect(mode("signing-keys.json")).toBe(0o600);
+      const original = readFileSync(join(dir, "signing-keys.json"), "utf8");
+      expect(readFileSync(join(dir, "sent-secret.json"), "utf8")).toBe(original);
+      const before = await loadSigningKeys(original);
+      const claims = {
+        sub: "r1",
+        pid: "1a5",
+        drv: "scaleService",
+        tgt: "scaleService:1a5:1s1",
+        ver: 1,
+        cfg: { serviceId: "1s1" },
+      };
+      const token = await before.sign(claims, Date.now());
+
+      await bashIn(dir, offline(rotate.code));
+      for (const name of ["signing-keys.json", "signing-keys.before-prod-2.json"])
+        expect(mode(name)).toBe(0o600);
+      expect(readFileSync(join(dir, "signing-keys.before-prod-2.json"), "utf8")).toBe(original);
+      const rotated = readFileSync(join(dir, "signing-keys.json"), "utf8");
+      expect(readFileSync(join(dir, "sent-secret.json"), "utf8")).toBe(rotated);
+      const keys = JSON.parse(rotated).keys as Record<string, unknown>[];
+      expect(keys.map((key) => [key.kid, typeof key.d])).toEqual([
+        ["prod-2", "string"],
+        ["prod-1", "undefined"],
+      ]);
+      expect(await (await loadSigningKeys(rotated)).verify(token)).toMatchObject(claims);
+      expect(existsSync(join(dir, "signing-keys.next.json"))).toBe(false);
+
+      // A rotation that fails (the kid is taken) leaves the key set as it was and puts nothing.
+      rmSync(join(dir, "sent-secret.json"));
+      await expect(bashIn(dir, offline(rotate.code.replace("prod-2", "prod-1")))).rejects.toThrow(
+        /kid "prod-1"/,
+      );
+      expect(readFileSync(join(dir, "signing-keys.json"), "utf8")).toBe(rotated);
+      expect(existsSync(join(dir, "sent-secret.json"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * `npm run dev` for a test that needs two stacks at once. Two workerd processes starting on one
+ * machine under load sometimes stop on "database is locked" before they serve; that is the start,
+ * not the service under test, so a stack that stopped while starting is started once more.
+ */
+async function startDevAgainIfStopped(): Promise<Stack> {
+  try {
+    return await startDev();
+  } catch (error) {
+    if (!(error as Error).message.startsWith("npm run dev stopped")) throw error;
+    return startDev();
+  }
+}
+
+describe("docs/backup.md", () => {
+  const backup = examples.take("sh", "action=export&includeSecrets=true");
+  const restoreBlock = examples.take("sh", "--data-binary @receivers-1a5.json");
+  const example = examples.take("json", '"type": "receiverExport"');
+  let old: Stack | undefined;
+  let fresh: Stack | undefined;
+
+  afterAll(() => {
+    stopDev(old);
+    stopDev(fresh);
+  });
+
+  it("moves an environment to a fresh deployment with the same keys: same ids, old URLs trigger, checks hold", async () => {
+    old = await startDevAgainIfStopped();
+    const call = async (path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${old?.hooks}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Basic ${btoa("dev-access:dev-secret")}`,
+          "content-type": "application/json",
+        },
+      });
+      expect(response.status, await response.clone().text()).toBeLessThan(300);
+      return (await response.json()) as Record<string, any>;
+    };
+    const create = (body: Record<string, unknown>) =>
+      call("/v1-webhooks/receivers?projectId=1a5", { method: "POST", body: JSON.stringify(body) });
+    const config = { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 50 };
+    const plain = await create({ name: "moved-plain", driver: "scaleService", scaleServiceConfig: config });
+    const bearer = await create({
+      name: "moved-bearer",
+      driver: "scaleService",
+      scaleServiceConfig: config,
+      senderVerification: { scheme: "bearer", token: "moved-bearer-token-0123" },
+    });
+    const github = await create({
+      name: "moved-github",
+      driver: "scaleService",
+      scaleServiceConfig: config,
+      senderVerification: { scheme: "github", secret: "moved-github-secret-0123" },
+    });
+    const once = await create({
+      name: "moved-regenerated",
+      driver: "scaleService",
+      scaleServiceConfig: config,
+    });
+    const regenerated = await call(`/v1-webhooks/receivers/${once.id}?projectId=1a5&action=regenerate`, {
+      method: "POST",
+    });
+
+    const dir = mkdtempSync(join(tmpdir(), "docs-backup-"));
+    try {
+      expect(arrowsOf(backup, await bashIn(dir, backup.code, old.hooks))).toBe(1);
+      expect(statSync(join(dir, "receivers-1a5.json")).mode & 0o777).toBe(0o600);
+      const exported = JSON.parse(readFileSync(join(dir, "receivers-1a5.json"), "utf8"));
+      // The page's example is shaped like a real export.
+      const shown = JSON.parse(example.code);
+      expect(Object.keys(exported).sort()).toEqual(Object.keys(shown).sort());
+      const plainEntry = exported.receivers.find((entry: { id: string }) => entry.id === plain.id);
+      expect(Object.keys(plainEntry).sort()).toEqual(Object.keys(shown.receivers[0]).sort());
+
+      fresh = await startDevAgainIfStopped();
+      const restoreOut = await bashIn(dir, restoreBlock.code, fresh.hooks);
+      expect(arrowsOf(restoreBlock, restoreOut)).toBe(1);
+      const result = JSON.parse(restoreOut);
+      expect(result.imported.map((receiver: { id: string }) => receiver.id).sort()).toEqual(
+        [plain.id, bearer.id, github.id, once.id].sort(),
+      );
+      expect(result.skipped).toEqual([]);
+
+      const moved = (url: string) => url.replace(old?.hooks ?? "", fresh?.hooks ?? "");
+      const post = (url: string, init: RequestInit = {}) => fetch(moved(url), { method: "POST", ...init });
+      const outcome = async (response: Response) => {
+        expect(response.status, await response.clone().text()).toBe(200);
+        return ((await response.json()) as { outcome: string }).outcome;
+      };
+      expect(await outcome(await post(plain.url))).toBe("applied");
+      expect(await outcome(await post(regenerated.url))).toBe("applied");
+      expect((await post(once.url)).status).toBe(403);
+      expect((await post(bearer.url)).status).toBe(401);
+      expect(
+        await outcome(
+          await post(bearer.url, { headers: { authorization: "Bearer moved-bearer-token-0123" } }),
+        ),
+      ).toBe("applied");
+      const body = '{"zen":"moved"}';
+      expect((await post(github.url, { body })).status).toBe(401);
+      const signature = createHmac("sha256", "moved-github-secret-0123").update(body).digest("hex");
+      expect(
+        await outcome(
+          await post(github.url, { body, headers: { "x-hub-signature-256": `sha256=${signature}` } }),
+        ),
+      ).toBe("applied");
+      const emulatorScale = await fetch(`${fresh.emulator}/v2-beta/projects/1a5/services/1s1`, {
+        headers: { authorization: `Basic ${btoa("dev-access:dev-secret")}` },
+      }).then((response) => response.json() as Promise<{ scale: number }>);
+      expect(emulatorScale.scale).toBeGreaterThan(1);
+
+      // Restoring again changes nothing.
+      const again = JSON.parse(await bashIn(dir, restoreBlock.code, fresh.hooks));
+      expect(again.imported).toEqual([]);
+      expect(again.skipped).toHaveLength(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   call,
   createReceiver,
@@ -119,5 +119,77 @@ describe("signing key rotation", () => {
     const otherUrl = new URL(other.url);
     expect((await request(otherUrl.pathname + otherUrl.search, [next], { method: "POST" })).status).toBe(403);
     expect((await request(newUrl.pathname + newUrl.search, [next], { method: "POST" })).status).toBe(200);
+  });
+});
+
+describe("a retired key kept as its public half", () => {
+  it("still verifies the URLs it signed, while listing and regenerate sign with the new key", async () => {
+    const { d: _private, ...retiredHalf } = JSON.parse(env.WEBHOOK_SIGNING_KEYS).keys[0];
+    const next = await newKeySet("after-rotation");
+    const rotated = JSON.stringify({ keys: [next, retiredHalf] });
+    const request = (path: string, init: RequestInit = {}) =>
+      withBindings(`${ORIGIN}${path}`, init, { ...env, WEBHOOK_SIGNING_KEYS: rotated });
+    const post = (url: string) => request(new URL(url).pathname + new URL(url).search, { method: "POST" });
+    const auth = { authorization: `Basic ${btoa(KEYS.dev)}` };
+
+    const receiver = await createReceiver({ max: 50 });
+    const signedByOld = receiver.url as string;
+    expect(claimsOf(signedByOld).header.kid).toBe(retiredHalf.kid);
+
+    // The old URL triggers and applies from the public half alone.
+    const first = await post(signedByOld);
+    expect(first.status).toBe(200);
+    expect(await json(first)).toMatchObject({ receiverId: receiver.id, outcome: "applied" });
+
+    // Shown now, the same receiver version is signed by the new key: both URLs work until a regenerate.
+    const shown = await json(
+      await request(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`, { headers: auth }),
+    );
+    const listed = await json(
+      await request("/v1-webhooks/receivers?projectId=1a5&limit=1000", { headers: auth }),
+    );
+    const signedByNew = shown.url as string;
+    expect(listed.data.find((item: { id: string }) => item.id === receiver.id)?.url).toBe(signedByNew);
+    expect(claimsOf(signedByNew).header.kid).toBe("after-rotation");
+    expect(claimsOf(signedByNew).payload.ver).toBe(claimsOf(signedByOld).payload.ver);
+    expect(signedByNew).not.toBe(signedByOld);
+    expect(await json(await post(signedByNew))).toMatchObject({
+      receiverId: receiver.id,
+      outcome: "applied",
+    });
+
+    // Regenerate stops both, as it stops any URL of the receiver, and answers a new-key URL.
+    const regenerated = await request(
+      `/v1-webhooks/receivers/${receiver.id}?projectId=1a5&action=regenerate`,
+      {
+        method: "POST",
+        headers: auth,
+      },
+    );
+    const fresh = (await json(regenerated)).url as string;
+    expect(claimsOf(fresh).header.kid).toBe("after-rotation");
+    expect((await post(signedByOld)).status).toBe(403);
+    expect((await post(signedByNew)).status).toBe(403);
+    expect((await post(fresh)).status).toBe(200);
+  });
+
+  it("cannot sign: a key set whose signing key is public-only is refused as a configuration error", async () => {
+    const { d: _private, ...publicHalf } = JSON.parse(env.WEBHOOK_SIGNING_KEYS).keys[0];
+    const receiver = await createReceiver();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const url = new URL(receiver.url);
+      const response = await withBindings(
+        `${ORIGIN}${url.pathname}${url.search}`,
+        { method: "POST" },
+        { ...env, WEBHOOK_SIGNING_KEYS: JSON.stringify({ keys: [publicHalf] }) },
+      );
+      expect(response.status).toBe(500);
+      const said = logged.mock.calls.map((args) => args.join(" ")).join("\n");
+      expect(said).toMatch(/configuration error: WEBHOOK_SIGNING_KEYS holds no private key/);
+      expect(said).not.toContain(publicHalf.x);
+    } finally {
+      logged.mockRestore();
+    }
   });
 });

@@ -21,6 +21,9 @@ export const scaleHost: DriverDefinition<"scaleHost"> = {
   resolveTarget: resolveScaleHostTarget,
   executor: (context) => new ScaleHostExecutor(context),
   tables: LEAVING_HOSTS_TABLES,
+  // The schema stores `deleteOption` for every receiver but refuses it from one that only adds hosts.
+  asCreateConfig: ({ deleteOption, ...config }) =>
+    removesHosts(config.action, config.onResolved) ? { ...config, deleteOption } : config,
   // Rancher's UI sends `deleteOption: null` for a receiver that only adds hosts.
   normalize: ({ deleteOption, ...config }) => (deleteOption === null ? config : { ...config, deleteOption }),
   describe(config) {
