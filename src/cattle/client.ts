@@ -1,5 +1,6 @@
 import { systemClock } from "../domain/clock";
 import type { Settings } from "../domain/settings";
+import { logEvent } from "../util/log";
 import { isTransient } from "./failures";
 import type {
   CattleFailure,
@@ -238,7 +239,7 @@ export class CattleClient implements CattleApi {
           signal: timeout.signal,
         });
       } catch {
-        return fail({
+        return failed(method, path, {
           kind: "unavailable",
           message: timeout.signal.aborted ? "Cattle did not answer in time" : "Cattle unreachable",
         });
@@ -248,14 +249,14 @@ export class CattleClient implements CattleApi {
         try {
           return { ok: true, value: JSON.parse(text) as T };
         } catch {
-          return fail({
+          return failed(method, path, {
             kind: "unavailable",
             status: response.status,
             message: "Cattle answered with invalid JSON",
           });
         }
       }
-      return fail(failureFrom(response.status, text));
+      return failed(method, path, failureFrom(response.status, text));
     } finally {
       clearTimeout(timer);
     }
@@ -265,6 +266,21 @@ export class CattleClient implements CattleApi {
 const enc = encodeURIComponent;
 
 const fail = (failure: CattleFailure): { ok: false; failure: CattleFailure } => ({ ok: false, failure });
+
+/**
+ * A failed exchange with Cattle, logged as one `cattle_failure` line (docs/monitoring.md): the path
+ * without its query string, never a header, so no credential or token can be in it.
+ */
+function failed(method: string, path: string, failure: CattleFailure): { ok: false; failure: CattleFailure } {
+  logEvent("warn", "cattle_failure", {
+    method,
+    path: path.split("?")[0],
+    status: failure.status,
+    kind: failure.kind,
+    message: failure.message,
+  });
+  return fail(failure);
+}
 
 function backoff(baseDelayMs: number, attempt: number): number {
   const delay = baseDelayMs * 2 ** (attempt - 2);

@@ -1,6 +1,7 @@
 import type { Delivery } from "./delivery";
 import type { Driver } from "./driver";
 import type { Execution } from "./execution";
+import type { TargetMetrics } from "./metrics";
 import type { LiveReceiver, ReceiverRecord } from "./receiver";
 import type { SenderCheck, SenderProof } from "./sender";
 
@@ -19,6 +20,8 @@ export interface Target {
   rotate(receiverId: string, senderCheck?: SenderCheck | null): Promise<number | null>;
   revoke(receiverId: string): Promise<void>;
   executions(receiverId: string, limit?: number): Promise<Execution[]>;
+  /** Counts and open work of its receivers; an object that never had a receiver answers none, and stays without storage. */
+  metrics(): Promise<TargetMetrics>;
   trigger(
     receiverId: string,
     version: number,

@@ -34,6 +34,10 @@ export class TargetObject extends DurableObject<Env> {
     return this.#core.executions(receiverId, limit);
   }
 
+  metrics() {
+    return this.#core.metrics();
+  }
+
   trigger(receiverId: string, version: number, delivery: Delivery, proof?: SenderProof) {
     return this.#core.trigger(receiverId, version, delivery, proof);
   }

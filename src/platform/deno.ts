@@ -124,6 +124,7 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
         rotate: async (receiverId, senderCheck) => core.rotate(receiverId, senderCheck),
         revoke: async (receiverId) => core.revoke(receiverId),
         executions: async (receiverId, limit) => core.executions(receiverId, limit),
+        metrics: async () => core.metrics(),
         trigger: (receiverId, version, delivery, proof) => core.trigger(receiverId, version, delivery, proof),
       };
       targets.set(name, found);

@@ -19,6 +19,7 @@ export const RECEIVERS_TABLES: TableSet = {
     {
       version: 1,
       description: "receivers: the live version of each receiver of this target",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec("CREATE TABLE IF NOT EXISTS receivers (id TEXT PRIMARY KEY, record TEXT NOT NULL)"),
     },
@@ -84,6 +85,11 @@ export class Admission {
     });
     this.#receivers.delete(receiverId);
     this.#buckets.delete(receiverId);
+  }
+
+  /** The receiver as it is live now, at whatever version. */
+  receiver(receiverId: string): LiveReceiver | undefined {
+    return this.#receivers.get(receiverId);
   }
 
   live(receiverId: string, version: number): LiveReceiver | undefined {
