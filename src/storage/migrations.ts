@@ -49,7 +49,7 @@ export function runnableFrom(set: TableSet, version: number): number {
 /**
  * Storage that a newer release migrated past what this code can run over. Its message starts with
  * STORAGE_TOO_NEW, which survives a Durable Object's RPC boundary (the class does not), so the
- * Worker can answer 503 for it (`isStorageTooNew`).
+ * Worker can tell it and answer 503 (`isStorageTooNew`).
  */
 export const STORAGE_TOO_NEW = "storage_too_new";
 
@@ -78,9 +78,12 @@ export class StorageTooNew extends Error {
   }
 }
 
-/** Whether an error, possibly rethrown across an RPC boundary, is a StorageTooNew. */
+/**
+ * Whether an error, possibly rethrown across an RPC boundary, is a StorageTooNew: there it arrives
+ * as a plain Error whose message is led by the class's name (`StorageTooNew: storage_too_new: …`).
+ */
 export const isStorageTooNew = (error: unknown): boolean =>
-  error instanceof Error && error.message.startsWith(`${STORAGE_TOO_NEW}:`);
+  error instanceof Error && /^(StorageTooNew: )?storage_too_new: /.test(error.message);
 
 /**
  * Brings an object's storage to the versions this code expects, at object start: each pending step
