@@ -1,12 +1,12 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { eventually, freePort } from "./local-stack";
-import { type Block, ReadmeExamples } from "./readme-blocks";
+import { type Block, ReadmeExamples, readmeBlocks } from "./readme-blocks";
 
 /**
  * The README's examples, run as a user copies them: `npm run dev` (scripts/dev.mjs) serves the
@@ -453,5 +453,55 @@ describe("the README's examples, as a user runs them", () => {
     ];
     for (const [lang, marker, why] of outside) expect(examples.take(lang, marker), why).toBeDefined();
     expect(examples.unclaimed(["sh", "yaml", "json", "toml", "nginx", "ruby"])).toEqual([]);
+  });
+});
+
+describe("docs/monitoring.md", () => {
+  // Until ReadmeExamples reads docs/*.md, the blocks are found here by marker, one each.
+  const blocks = readmeBlocks("docs/monitoring.md");
+  const block = (lang: string, marker: string) => {
+    const found = blocks.filter((candidate) => candidate.lang === lang && candidate.code.includes(marker));
+    expect(found, `one ${lang} block of docs/monitoring.md with ${marker}`).toHaveLength(1);
+    return found[0] as Block;
+  };
+
+  it.skipIf(!existsSync(PROMTOOL))("the scrape config passes promtool check config", async () => {
+    const scrape = block("yaml", "scrape_configs:");
+    expect(scrape.code).toContain("metrics_path: /v1-webhooks/metrics");
+    expect(parseYaml(scrape.code).scrape_configs[0]).toMatchObject({
+      params: { projectId: ["1a5"] },
+      basic_auth: { username: expect.any(String), password_file: expect.any(String) },
+    });
+    const dir = mkdtempSync(join(tmpdir(), "monitoring-config-"));
+    try {
+      writeFileSync(join(dir, "prometheus.yml"), scrape.code);
+      const { stdout } = await run(PROMTOOL, ["check", "config", join(dir, "prometheus.yml")]);
+      expect(stdout).toContain("is valid prometheus config file syntax");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!existsSync(PROMTOOL))(
+    "the alerting rules pass promtool check rules and their unit tests (promtool test rules)",
+    async () => {
+      const rules = block("yaml", "alert: ReceiverExecutionFailed");
+      expect(rules.code).toContain('increase(rancher_hooks_executions_total{outcome=~"failed|rolledBack"}');
+      const dir = mkdtempSync(join(tmpdir(), "monitoring-rules-"));
+      try {
+        writeFileSync(join(dir, "rules.yml"), rules.code);
+        const checked = await run(PROMTOOL, ["check", "rules", join(dir, "rules.yml")]);
+        expect(checked.stdout).toContain("SUCCESS: 3 rules found");
+        copyFileSync("test/fixtures/monitoring-rules.test.yml", join(dir, "tests.yml"));
+        const tested = await run(PROMTOOL, ["test", "rules", "tests.yml"], { cwd: dir });
+        expect(tested.stdout).toContain("SUCCESS");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it("the example log lines are run by test/e2e/observe.test.ts against the service's own lines", () => {
+    expect(block("text", '"event":"execution"').code).toContain('"event":"cattle_failure"');
   });
 });
