@@ -54,7 +54,10 @@ export class TargetCore {
   #refusal: StorageTooNew | undefined;
   readonly #executors = new Map<Driver, Executor<Driver>>();
 
-  /** Storage calls are synchronous, so the constructor has migrated and loaded everything before any call. */
+  /**
+   * Storage calls are synchronous, so for an object that has storage the constructor has migrated
+   * and loaded everything before any call; one that has none loads when its first receiver comes.
+   */
   constructor(storage: ObjectStorage, dependencies: TargetDependencies) {
     this.#storage = storage;
     this.#dependencies = dependencies;

@@ -23,7 +23,15 @@ beforeAll(async () => {
     rmSync(checkout, { recursive: true, force: true });
     mkdirSync(checkout, { recursive: true });
     const archive = resolve(checkout, "src.tar");
-    execFileSync("git", ["archive", "--format=tar", "-o", archive, PREVIOUS_RELEASE, "src"]);
+    try {
+      execFileSync("git", ["archive", "--format=tar", "-o", archive, PREVIOUS_RELEASE, "src"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+    } catch (error) {
+      throw new Error(
+        `this test runs the previous release's own code: the repository needs its commit ${PREVIOUS_RELEASE} (a shallow clone lacks it; fetch with --unshallow)\n${String(error)}`,
+      );
+    }
     execFileSync("tar", ["-x", "-f", archive, "-C", checkout]);
   }
   ({ TargetCore: PreviousCore } = await import(pathToFileURL(resolve(checkout, "src/target/core.ts")).href));
