@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerHubPush } from "../fixtures/pushes";
-import { eventually, freePort } from "./local-stack";
+import { DENO, eventually, freePort, startDenoStack } from "./local-stack";
 import { readmeBlocks } from "./readme-blocks";
 
 /**
@@ -164,36 +164,36 @@ const jsonLines = () =>
 
 let scaled: Record<string, any>;
 
-beforeAll(async () => {
-  dev = await startDev();
-  await emulator("/reset", {});
-  // The signing key's private part, as `npm run dev` wrote it for the service.
-  const vars = readFileSync(".dev.vars", "utf8");
-  const keys = JSON.parse(/^WEBHOOK_SIGNING_KEYS=(.*)$/m.exec(vars)?.[1] ?? "null") as {
-    keys: { d?: string }[];
-  };
-  for (const key of keys.keys) if (key.d) secrets.set("signing key d", key.d);
-  expect(secrets.has("signing key d")).toBe(true);
-  for (const [name, value] of [
-    ["API secret dev-secret", DEV_KEY.secret],
-    ["service key secret", "service-secret"],
-    ["session token", SESSION],
-    ["bearer sender token", BEARER],
-    ["HMAC sender secret", HMAC_SECRET],
-    ["Basic credentials", btoa(`${DEV_KEY.access}:${DEV_KEY.secret}`)],
-  ] as const) {
-    secrets.set(name, value);
-  }
-}, 120_000);
-
-afterAll(async () => {
-  if (dev?.process.pid && dev.process.exitCode === null) {
-    process.kill(-dev.process.pid, "SIGINT");
-    await dev.exited;
-  }
-});
-
 describe("a day of receiver hooks, seen from outside", () => {
+  beforeAll(async () => {
+    dev = await startDev();
+    await emulator("/reset", {});
+    // The signing key's private part, as `npm run dev` wrote it for the service.
+    const vars = readFileSync(".dev.vars", "utf8");
+    const keys = JSON.parse(/^WEBHOOK_SIGNING_KEYS=(.*)$/m.exec(vars)?.[1] ?? "null") as {
+      keys: { d?: string }[];
+    };
+    for (const key of keys.keys) if (key.d) secrets.set("signing key d", key.d);
+    expect(secrets.has("signing key d")).toBe(true);
+    for (const [name, value] of [
+      ["API secret dev-secret", DEV_KEY.secret],
+      ["service key secret", "service-secret"],
+      ["session token", SESSION],
+      ["bearer sender token", BEARER],
+      ["HMAC sender secret", HMAC_SECRET],
+      ["Basic credentials", btoa(`${DEV_KEY.access}:${DEV_KEY.secret}`)],
+    ] as const) {
+      secrets.set(name, value);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (dev?.process.pid && dev.process.exitCode === null) {
+      process.kill(-dev.process.pid, "SIGINT");
+      await dev.exited;
+    }
+  });
+
   it("runs the day's events", async () => {
     // scaleService with a bearer check: applied, de-duplicated, noop at its maximum.
     scaled = await create({
@@ -444,4 +444,45 @@ describe("a day of receiver hooks, seen from outside", () => {
       expect(output.includes(value), `${name} appears in the output`).toBe(false);
     }
   }, 60_000);
+});
+
+describe("metrics on Deno", () => {
+  it("counts in the in-process target objects, and the counts survive a killed process", async () => {
+    expect(existsSync(DENO), `${DENO} (npm ci installs the deno package)`).toBe(true);
+    const dataDir = mkdtempSync(join(tmpdir(), "observe-deno-"));
+    const stack = await startDenoStack({ dataDir });
+    try {
+      const api = (path: string, init: RequestInit = {}) =>
+        fetch(new URL(path, stack.url), {
+          ...init,
+          headers: { authorization: basic, "content-type": "application/json", ...init.headers },
+        });
+      const created = await api("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: JSON.stringify({
+          name: "deno-web",
+          driver: "scaleService",
+          scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 100 },
+        }),
+      });
+      expect(created.status).toBe(201);
+      const receiver = (await created.json()) as { id: string; url: string };
+      const { pathname, search } = new URL(receiver.url);
+      for (let i = 0; i < 2; i++) {
+        expect((await fetch(new URL(pathname + search, stack.url), { method: "POST" })).status).toBe(200);
+      }
+      const applied = `rancher_hooks_executions_total{receiver_id="${receiver.id}",receiver_name="deno-web",driver="scaleService",outcome="applied"} 2\n`;
+      const scrape = async () => {
+        const response = await api("/v1-webhooks/metrics?projectId=1a5");
+        expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+        return response.text();
+      };
+      expect(await scrape()).toContain(applied);
+      await stack.restart();
+      expect(await scrape()).toContain(applied);
+    } finally {
+      await stack.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
