@@ -505,3 +505,14 @@ describe("docs/monitoring.md", () => {
     expect(block("text", '"event":"execution"').code).toContain('"event":"cattle_failure"');
   });
 });
+
+describe("docs/storage.md", () => {
+  it("its receiver record is checked against a stored one by test/integration/storage.test.ts", () => {
+    // Until ReadmeExamples reads docs/*.md: the one json block, found by marker.
+    const records = readmeBlocks("docs/storage.md").filter(
+      (block) => block.lang === "json" && block.code.includes('"target": "scaleService:1a5:1s1"'),
+    );
+    expect(records).toHaveLength(1);
+    expect(JSON.parse(records[0]?.code ?? "")).toMatchObject({ projectId: "1a5", driver: "scaleService" });
+  });
+});

@@ -10,6 +10,7 @@ import { TargetCore } from "../../src/target/core";
 import { TARGET_TABLES } from "../../src/target/schema";
 import { scaleReceiver } from "../fixtures/receivers";
 import unversioned from "../fixtures/storage-unversioned.sql?raw";
+import { call, json, scaleServiceBody } from "../helpers";
 import { schemaOf, tablesSection, withTables } from "../storage/schema-dump";
 
 const unique = (prefix: string) => `${prefix}:${crypto.randomUUID()}`;
@@ -129,5 +130,28 @@ describe("object storage", () => {
         .toArray(),
     );
     expect(tables).toEqual([]);
+  });
+
+  it("keeps receiver records in KV as docs/storage.md shows them", async () => {
+    const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(doc)?.[1] ?? "null") as Record<string, any>;
+    const response = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: {
+        ...scaleServiceBody({ cooldownSeconds: 0 }),
+        senderVerification: { scheme: "github", secret: "a-sender-secret-for-the-example" },
+      },
+    });
+    expect(response.status).toBe(201);
+    const { id } = await json(response);
+    const { value, metadata } = await env.RECEIVERS.getWithMetadata<Record<string, any>>(
+      `receiver:1a5:${id}`,
+      "json",
+    );
+    const stored = value as Record<string, any>;
+    expect(Object.keys(stored).sort()).toEqual(Object.keys(example).sort());
+    expect(Object.keys(stored.config).sort()).toEqual(Object.keys(example.config).sort());
+    expect(stored.senderVerification).toEqual(example.senderVerification);
+    expect(stored.target).toBe(`scaleService:1a5:${stored.config.serviceId}`);
+    expect(metadata).toEqual(stored);
   });
 });
