@@ -60,6 +60,12 @@ describe("GET /v1-webhooks/metrics", () => {
     expect(sample(text, "rancher_hooks_receivers", { driver: "scaleService" })).toBeGreaterThanOrEqual(2);
     expect(text).toContain("# TYPE rancher_hooks_executions_total counter\n");
 
+    // The target object is evicted (as after a deploy or idleness): the counts are its storage's.
+    await evictDurableObject(env.TARGETS.getByName("scaleService:1a5:1s1"));
+    const again = await (await metrics()).text();
+    expect(sample(again, "rancher_hooks_executions_total", of(triggered, "applied"))).toBe(2);
+    expect(sample(again, "rancher_hooks_executions_total", of(triggered, "noop"))).toBe(1);
+
     // Deleted: its series go with it.
     await call(`/v1-webhooks/receivers/${triggered.id}?projectId=1a5`, { method: "DELETE" });
     expect(await (await metrics()).text()).not.toContain(triggered.id);
