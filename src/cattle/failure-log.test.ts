@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CattleClient } from "./client";
+import { CattleClient, serviceCattle } from "./client";
 
 /** The `cattle_failure` line each failed exchange with Cattle leaves (docs/monitoring.md). */
 afterEach(() => {
@@ -75,5 +75,24 @@ describe("a failed exchange with Cattle", () => {
         message: "Cattle unreachable",
       },
     ]);
+  });
+});
+
+describe("Cattle refusing the service's own key", () => {
+  it("is logged at level error: every trigger fails until the key is fixed", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const cattle = serviceCattle({
+      CATTLE_URL: "http://127.0.0.1:8788",
+      CATTLE_ACCESS_KEY: "service-access",
+      CATTLE_SECRET_KEY: "not-the-service-secret",
+    })(Date.now() + 5_000);
+    const result = await cattle.getService("1a5", "1s1");
+    expect(result).toMatchObject({ ok: false, failure: { kind: "unauthorized" } });
+    expect(lines(error)).toEqual([
+      expect.objectContaining({ level: "error", event: "cattle_failure", status: 401, kind: "unauthorized" }),
+    ]);
+    expect(warn).not.toHaveBeenCalled();
+    expect(error.mock.calls.flat().join("\n")).not.toContain("not-the-service-secret");
   });
 });
