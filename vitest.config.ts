@@ -21,6 +21,9 @@ const signingKeys = JSON.stringify(await newSigningKeySet("test-key"));
 
 export default defineConfig({
   test: {
+    // The service's JSON event lines (src/util/log.ts), one per execution and Cattle failure, would
+    // bury every test's own output; tests that check them read console directly.
+    onConsoleLog: (log) => !log.startsWith('{"level":'),
     projects: [
       {
         // Unit, integration and Durable Object tests, inside workerd.

@@ -5,6 +5,7 @@ import { ApiError, ConfigurationError } from "./api/errors";
 import { API_PREFIX, publicOrigin } from "./api/resources";
 import type { Platform } from "./domain/ports";
 import type { Settings } from "./domain/settings";
+import { isStorageTooNew } from "./storage/migrations";
 import { SigningKeyError } from "./tokens/signing";
 
 /** How an app of the service answers an error: the envelope, or a page for a browser. */
@@ -48,6 +49,20 @@ export function serviceApp<B extends Settings>(
           error.status === 413 ? 413 : 400,
           error.status === 413 ? "TooLarge" : "InvalidFormat",
           error.message || "bad request",
+        ),
+      );
+    }
+    if (isStorageTooNew(error)) {
+      // A rollback past a storage change older code cannot run over: the object logged it once
+      // (event storage_too_new) and refuses, rather than misread what a newer release wrote.
+      return answer(
+        c,
+        new ApiError(
+          503,
+          "ServiceUnavailable",
+          "this deployment is older than the storage it would use; deploy the newer release again",
+          undefined,
+          { "retry-after": "60" },
         ),
       );
     }

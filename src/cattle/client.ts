@@ -1,5 +1,6 @@
 import { systemClock } from "../domain/clock";
 import type { Settings } from "../domain/settings";
+import { logEvent } from "../util/log";
 import { isTransient } from "./failures";
 import type {
   CattleFailure,
@@ -90,16 +91,25 @@ export interface CattleApi {
 /** Makes a client for work that must be done by `deadline` (epoch ms). */
 export type CattleFactory = (deadline: number) => CattleApi;
 
+/**
+ * Clients that present the service's own key: Cattle refusing it (401, 403) stops every trigger,
+ * so such a failure is logged as an error rather than a warning.
+ */
+const SERVICE_CLIENTS = new WeakSet<CattleClient>();
+
 /** The service's own client for triggers, with the service credential (CONTRACT §2). */
 export const serviceCattle =
   (settings: Pick<Settings, "CATTLE_URL" | "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">): CattleFactory =>
-  (deadline) =>
-    new CattleClient({
+  (deadline) => {
+    const client = new CattleClient({
       baseUrl: settings.CATTLE_URL,
       credentials: { accessKey: settings.CATTLE_ACCESS_KEY, secretKey: settings.CATTLE_SECRET_KEY },
       retry: TRIGGER_RETRY,
       deadline,
     });
+    SERVICE_CLIENTS.add(client);
+    return client;
+  };
 
 /**
  * The only code that talks to Cattle. Every call returns a tagged result; nothing here throws for
@@ -238,7 +248,7 @@ export class CattleClient implements CattleApi {
           signal: timeout.signal,
         });
       } catch {
-        return fail({
+        return failed(this, method, path, {
           kind: "unavailable",
           message: timeout.signal.aborted ? "Cattle did not answer in time" : "Cattle unreachable",
         });
@@ -248,14 +258,14 @@ export class CattleClient implements CattleApi {
         try {
           return { ok: true, value: JSON.parse(text) as T };
         } catch {
-          return fail({
+          return failed(this, method, path, {
             kind: "unavailable",
             status: response.status,
             message: "Cattle answered with invalid JSON",
           });
         }
       }
-      return fail(failureFrom(response.status, text));
+      return failed(this, method, path, failureFrom(response.status, text));
     } finally {
       clearTimeout(timer);
     }
@@ -265,6 +275,28 @@ export class CattleClient implements CattleApi {
 const enc = encodeURIComponent;
 
 const fail = (failure: CattleFailure): { ok: false; failure: CattleFailure } => ({ ok: false, failure });
+
+/**
+ * A failed exchange with Cattle, logged as one `cattle_failure` line (docs/monitoring.md): the path
+ * without its query string, never a header, so no credential or token can be in it.
+ */
+function failed(
+  client: CattleClient,
+  method: string,
+  path: string,
+  failure: CattleFailure,
+): { ok: false; failure: CattleFailure } {
+  const refusedServiceKey =
+    SERVICE_CLIENTS.has(client) && (failure.kind === "unauthorized" || failure.kind === "forbidden");
+  logEvent(refusedServiceKey ? "error" : "warn", "cattle_failure", {
+    method,
+    path: path.split("?")[0],
+    status: failure.status,
+    kind: failure.kind,
+    message: failure.message,
+  });
+  return fail(failure);
+}
 
 function backoff(baseDelayMs: number, attempt: number): number {
   const delay = baseDelayMs * 2 ** (attempt - 2);

@@ -1,6 +1,7 @@
 import type { Delivery } from "./delivery";
 import type { Driver } from "./driver";
 import type { Execution } from "./execution";
+import type { TargetMetrics } from "./metrics";
 import type { LiveReceiver, ReceiverRecord } from "./receiver";
 import type { SenderCheck, SenderProof } from "./sender";
 
@@ -21,6 +22,8 @@ export interface Target {
   executions(receiverId: string, limit?: number): Promise<Execution[]>;
   /** The receivers of `ids` live here, at their current version and with their sender checks. */
   liveReceivers(ids: readonly string[]): Promise<LiveReceiver[]>;
+  /** Counts and open work of its receivers; an object that never had a receiver answers none, and stays without storage. */
+  metrics(): Promise<TargetMetrics>;
   trigger(
     receiverId: string,
     version: number,

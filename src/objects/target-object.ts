@@ -38,6 +38,10 @@ export class TargetObject extends DurableObject<Env> {
     return this.#core.liveReceivers(ids);
   }
 
+  metrics() {
+    return this.#core.metrics();
+  }
+
   trigger(receiverId: string, version: number, delivery: Delivery, proof?: SenderProof) {
     return this.#core.trigger(receiverId, version, delivery, proof);
   }

@@ -125,6 +125,7 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
         revoke: async (receiverId) => core.revoke(receiverId),
         executions: async (receiverId, limit) => core.executions(receiverId, limit),
         liveReceivers: async (ids) => core.liveReceivers(ids),
+        metrics: async () => core.metrics(),
         trigger: (receiverId, version, delivery, proof) => core.trigger(receiverId, version, delivery, proof),
       };
       targets.set(name, found);

@@ -1,5 +1,5 @@
 import type { LegacyImport, LegacyRoute } from "../domain/ports";
-import { migrate, type TableSet } from "../storage/migrations";
+import { migrate, StorageTooNew, type TableSet } from "../storage/migrations";
 import type { ObjectStorage } from "../storage/object-storage";
 import { DELETIONS_TABLES, Deletions } from "./deletions";
 import { LEGACY_TABLES, LegacyReceivers } from "./legacy-receivers";
@@ -15,21 +15,42 @@ export const PROJECT_TABLES: readonly TableSet[] = [NAMES_TABLES, LEGACY_TABLES,
  */
 export class ProjectCore {
   readonly #names: NameClaims;
-  readonly #legacy: LegacyReceivers;
-  readonly #deletions: Deletions;
+  readonly #legacyReceivers: LegacyReceivers;
+  readonly #deletionsKept: Deletions;
+  /** Set when the storage is newer than this code can run over: every call is refused. */
+  readonly #refusal: StorageTooNew | undefined;
 
   constructor(storage: Pick<ObjectStorage, "sql" | "transactionSync">) {
-    migrate(storage, PROJECT_TABLES);
+    try {
+      migrate(storage, PROJECT_TABLES);
+    } catch (error) {
+      if (!(error instanceof StorageTooNew)) throw error;
+      // Logged once, when the object starts; every call after it is refused without another line.
+      error.log();
+      this.#refusal = error;
+    }
     this.#names = new NameClaims(storage.sql);
-    this.#legacy = new LegacyReceivers(storage.sql);
-    this.#deletions = new Deletions(storage.sql);
+    this.#legacyReceivers = new LegacyReceivers(storage.sql);
+    this.#deletionsKept = new Deletions(storage.sql);
+  }
+
+  get #legacy(): LegacyReceivers {
+    if (this.#refusal) throw this.#refusal;
+    return this.#legacyReceivers;
+  }
+
+  get #deletions(): Deletions {
+    if (this.#refusal) throw this.#refusal;
+    return this.#deletionsKept;
   }
 
   claimName(name: string, receiverId: string): boolean {
+    if (this.#refusal) throw this.#refusal;
     return this.#names.claimName(name, receiverId);
   }
 
   releaseName(name: string, receiverId: string): void {
+    if (this.#refusal) throw this.#refusal;
     this.#names.releaseName(name, receiverId);
   }
 

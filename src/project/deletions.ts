@@ -10,6 +10,7 @@ export const DELETIONS_TABLES: TableSet = {
     {
       version: 1,
       description: "deleted_receivers: receivers deleted in this environment, never restored",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec(
           "CREATE TABLE IF NOT EXISTS deleted_receivers (receiver_id TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL)",

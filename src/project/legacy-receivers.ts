@@ -22,6 +22,7 @@ export const LEGACY_TABLES: TableSet = {
     {
       version: 1,
       description: "legacy_receivers: receivers imported from webhook-service and their original URLs",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec(`
           CREATE TABLE IF NOT EXISTS legacy_receivers (

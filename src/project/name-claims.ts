@@ -10,6 +10,7 @@ export const NAMES_TABLES: TableSet = {
     {
       version: 1,
       description: "names: each receiver name of the environment, claimed by one receiver",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec("CREATE TABLE IF NOT EXISTS names (name TEXT PRIMARY KEY, receiver_id TEXT NOT NULL)"),
     },

@@ -19,6 +19,7 @@ export const RECEIVERS_TABLES: TableSet = {
     {
       version: 1,
       description: "receivers: the live version of each receiver of this target",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec("CREATE TABLE IF NOT EXISTS receivers (id TEXT PRIMARY KEY, record TEXT NOT NULL)"),
     },
@@ -86,10 +87,15 @@ export class Admission {
     this.#buckets.delete(receiverId);
   }
 
+  /** The receiver as it is live now, at whatever version. */
+  receiver(receiverId: string): LiveReceiver | undefined {
+    return this.#receivers.get(receiverId);
+  }
+
   /** The receivers of `ids` that are live here, at their current version. */
   liveOf(ids: readonly string[]): LiveReceiver[] {
     return ids.flatMap((id) => {
-      const receiver = this.#receivers.get(id);
+      const receiver = this.receiver(id);
       return receiver ? [receiver] : [];
     });
   }

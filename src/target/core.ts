@@ -3,13 +3,14 @@ import type { Clock } from "../domain/clock";
 import type { Delivery } from "../domain/delivery";
 import type { Driver } from "../domain/driver";
 import type { Execution } from "../domain/execution";
+import type { TargetMetrics } from "../domain/metrics";
 import type { TriggerResult } from "../domain/ports";
 import type { LiveReceiver } from "../domain/receiver";
 import type { SenderCheck, SenderProof } from "../domain/sender";
 import { DRIVER_NAMES, driverOf } from "../drivers";
 import type { Executor, ExecutorContext } from "../drivers/definition";
-import { migrate } from "../storage/migrations";
-import type { ObjectStorage } from "../storage/object-storage";
+import { migrate, StorageTooNew } from "../storage/migrations";
+import type { ObjectStorage, SqlLike } from "../storage/object-storage";
 import { Admission } from "./admission";
 import { TargetHistory } from "./history";
 import { TARGET_TABLES } from "./schema";
@@ -20,59 +21,128 @@ export interface TargetDependencies {
   cattle: CattleFactory;
 }
 
+/** The parts of a target that exist once its storage does. */
+interface Loaded {
+  admission: Admission;
+  history: TargetHistory;
+  context: ExecutorContext;
+}
+
+/** Whether the object keeps any table of ours (the runtime's own start with `_` or `sqlite_`). */
+const hasTables = (sql: SqlLike): boolean =>
+  sql
+    .exec(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\' LIMIT 1",
+    )
+    .toArray().length > 0;
+
 /**
  * One per target (for scaleService: one per service), whatever runs it: a Durable Object on
  * Cloudflare, an in-process object on Deno, a test with a fake Cattle and a fake clock. It holds
  * the live version of each of its receivers, so revocation is immediate and global, and it owns
  * everything that must be exact. Admission decides what reaches a driver; the driver's executor
  * decides the rest.
+ *
+ * An object gets storage when its first receiver is registered, never before: reads (executions,
+ * metrics) and refused triggers of an object that has none answer empty without creating any.
  */
 export class TargetCore {
-  readonly #admission: Admission;
-  readonly #history: TargetHistory;
-  readonly #context: ExecutorContext;
+  readonly #storage: ObjectStorage;
+  readonly #dependencies: TargetDependencies;
+  #loaded: Loaded | undefined;
+  /** Set when the storage is newer than this code can run over: every call is refused. */
+  #refusal: StorageTooNew | undefined;
   readonly #executors = new Map<Driver, Executor<Driver>>();
 
-  /** Storage calls are synchronous, so the constructor has migrated and loaded everything before any call. */
+  /**
+   * Storage calls are synchronous, so for an object that has storage the constructor has migrated
+   * and loaded everything before any call; one that has none loads when its first receiver comes.
+   */
   constructor(storage: ObjectStorage, dependencies: TargetDependencies) {
-    migrate(storage, TARGET_TABLES);
-    this.#history = new TargetHistory(storage, dependencies.clock);
-    this.#admission = new Admission(storage, dependencies.clock, this.#history);
-    this.#context = {
-      storage,
-      ...dependencies,
-      history: this.#history,
-      live: (receiverId, version) => this.#admission.live(receiverId, version),
+    this.#storage = storage;
+    this.#dependencies = dependencies;
+    if (hasTables(storage.sql)) this.#load();
+  }
+
+  #load(): Loaded | undefined {
+    try {
+      migrate(this.#storage, TARGET_TABLES);
+    } catch (error) {
+      if (!(error instanceof StorageTooNew)) throw error;
+      // Logged once, when the object starts; every call after it is refused without another line.
+      error.log();
+      this.#refusal = error;
+      return undefined;
+    }
+    const { clock } = this.#dependencies;
+    const history: TargetHistory = new TargetHistory(
+      this.#storage,
+      clock,
+      (id): string | undefined => admission.receiver(id)?.projectId,
+    );
+    const admission: Admission = new Admission(this.#storage, clock, history);
+    this.#loaded = {
+      admission,
+      history,
+      context: {
+        storage: this.#storage,
+        ...this.#dependencies,
+        history,
+        live: (receiverId, version) => admission.live(receiverId, version),
+      },
     };
+    return this.#loaded;
+  }
+
+  /** The loaded target, creating its storage if it has none. */
+  #ready(): Loaded {
+    const loaded = this.#existing() ?? this.#load();
+    if (!loaded) throw this.#refusal;
+    return loaded;
+  }
+
+  /** The loaded target if it has storage; undefined for an object that never had a receiver. */
+  #existing(): Loaded | undefined {
+    if (this.#refusal) throw this.#refusal;
+    return this.#loaded;
   }
 
   register(receiver: LiveReceiver): void {
-    this.#admission.register(receiver);
+    this.#ready().admission.register(receiver);
   }
 
   rotate(receiverId: string, senderCheck?: SenderCheck | null): number | null {
-    const version = this.#admission.rotate(receiverId, senderCheck);
-    if (version !== null) this.#fence(receiverId, "regenerated");
+    const loaded = this.#existing();
+    if (!loaded) return null;
+    const version = loaded.admission.rotate(receiverId, senderCheck);
+    if (version !== null) this.#fence(loaded, receiverId, "regenerated");
     return version;
   }
 
   revoke(receiverId: string): void {
-    this.#admission.revoke(receiverId);
-    this.#fence(receiverId, "deleted");
+    const loaded = this.#existing();
+    if (!loaded) return;
+    loaded.admission.revoke(receiverId);
+    this.#fence(loaded, receiverId, "deleted");
   }
 
-  #fence(receiverId: string, change: "deleted" | "regenerated"): void {
-    for (const driver of DRIVER_NAMES) this.#executor(driver).fence?.(receiverId, change);
+  #fence(loaded: Loaded, receiverId: string, change: "deleted" | "regenerated"): void {
+    for (const driver of DRIVER_NAMES) this.#executor(loaded, driver).fence?.(receiverId, change);
   }
 
   /** The receiver's latest executions, newest first. */
   executions(receiverId: string, limit?: number): Execution[] {
-    return this.#history.executions(receiverId, limit);
+    return this.#existing()?.history.executions(receiverId, limit) ?? [];
+  }
+
+  /** Counts per receiver and outcome, and open executions (docs/monitoring.md). */
+  metrics(): TargetMetrics {
+    return this.#existing()?.history.metrics() ?? { receivers: [] };
   }
 
   /** The receivers of `ids` live here, with their sender checks: what an export and a restore ask. */
   liveReceivers(ids: readonly string[]): LiveReceiver[] {
-    return this.#admission.liveOf(ids);
+    return this.#existing()?.admission.liveOf(ids) ?? [];
   }
 
   trigger(
@@ -81,20 +151,33 @@ export class TargetCore {
     delivery: Delivery,
     proof?: SenderProof,
   ): Promise<TriggerResult> {
-    return this.#admission.admit(receiverId, version, delivery, proof, (receiver, admitted) =>
-      this.#executor(receiver.driver).decide(receiver as never, admitted),
+    if (this.#refusal) {
+      // Nothing is decided over storage this code could misread; the sender retries after the
+      // deploy is rolled forward again.
+      return Promise.resolve({
+        kind: "unavailable",
+        message: "the service cannot use this receiver's storage until it is upgraded again; try again later",
+        retryAfterSeconds: 60,
+      });
+    }
+    const loaded = this.#loaded;
+    if (!loaded) return Promise.resolve({ kind: "revoked" });
+    return loaded.admission.admit(receiverId, version, delivery, proof, (receiver, admitted) =>
+      this.#executor(loaded, receiver.driver).decide(receiver as never, admitted),
     );
   }
 
   /** Follow-ups the executors scheduled (upgrades): each runs its own. */
   async alarm(): Promise<void> {
-    for (const driver of DRIVER_NAMES) await this.#executor(driver).alarm?.();
+    const loaded = this.#existing();
+    if (!loaded) return;
+    for (const driver of DRIVER_NAMES) await this.#executor(loaded, driver).alarm?.();
   }
 
-  #executor(driver: Driver): Executor<Driver> {
+  #executor(loaded: Loaded, driver: Driver): Executor<Driver> {
     let executor = this.#executors.get(driver);
     if (!executor) {
-      executor = driverOf({ driver }).executor(this.#context) as Executor<Driver>;
+      executor = driverOf({ driver }).executor(loaded.context) as Executor<Driver>;
       this.#executors.set(driver, executor);
     }
     return executor;

@@ -1,10 +1,13 @@
 import type { Clock } from "../domain/clock";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
+import type { TargetMetrics } from "../domain/metrics";
 import type { TriggerResult } from "../domain/ports";
 import type { History, RecordedDecision } from "../drivers/definition";
 import type { TableSet } from "../storage/migrations";
 import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import { type LogLevel, logEvent } from "../util/log";
+import { ExecutionCounts } from "./metrics";
 
 /** One recorded execution; `body` is the Execution as JSON. */
 export type ExecutionRow = { seq: number; receiver_id: string; execution_id: string; body: string };
@@ -21,6 +24,7 @@ export const HISTORY_TABLES: TableSet = {
     {
       version: 1,
       description: "executions, deliveries (de-duplication) and cooldowns",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec(`
           CREATE TABLE IF NOT EXISTS executions (
@@ -42,6 +46,7 @@ export const HISTORY_TABLES: TableSet = {
     {
       version: 2,
       description: "executions.execution_id as a column, so an execution is found without reading JSON",
+      olderCodeCanRun: false,
       up: (sql) =>
         sql.exec(`
           ALTER TABLE executions ADD COLUMN execution_id TEXT;
@@ -63,6 +68,9 @@ const EXPIRY_SWEEP_MS = 60_000;
  */
 const ROWS_PER_INSERT = 32;
 
+/** Outcomes logged at level error: the change was not made, or was undone. */
+const ERROR_OUTCOMES: ReadonlySet<string> = new Set(["failed", "rolledBack"]);
+
 /** How long a delivery identity is remembered: a repeat within it is answered, not applied. */
 export const DEDUPLICATION_WINDOW_MS = 10 * 60_000;
 
@@ -74,6 +82,9 @@ export class TargetHistory implements History {
   readonly #storage: ObjectStorage;
   readonly #sql: SqlLike;
   readonly #clock: Clock;
+  readonly #counts: ExecutionCounts;
+  /** The environment of a receiver of this target, for log lines. */
+  readonly #projectOf: (receiverId: string) => string | undefined;
   /** Mirrors the `cooldowns` table. */
   readonly #lastApplied = new Map<string, number>();
   /** Executions recorded per receiver since its history was last trimmed (absent: trim next time). */
@@ -81,10 +92,16 @@ export class TargetHistory implements History {
   #nextExpirySweep = 0;
 
   /** Storage calls are synchronous, so the constructor has loaded everything before any call. */
-  constructor(storage: ObjectStorage, clock: Clock) {
+  constructor(
+    storage: ObjectStorage,
+    clock: Clock,
+    projectOf: (receiverId: string) => string | undefined = () => undefined,
+  ) {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#clock = clock;
+    this.#counts = new ExecutionCounts(storage.sql);
+    this.#projectOf = projectOf;
     for (const row of this.#sql.exec<CooldownRow>("SELECT receiver_id, last_applied FROM cooldowns")) {
       this.#lastApplied.set(row.receiver_id, row.last_applied);
     }
@@ -100,6 +117,11 @@ export class TargetHistory implements History {
 
   applied(changes: ReadonlyMap<string, number>): void {
     for (const [receiverId, at] of changes) this.#lastApplied.set(receiverId, at);
+  }
+
+  /** What the metrics endpoint reads: counts per receiver and outcome, and open executions. */
+  metrics(): TargetMetrics {
+    return this.#counts.read();
   }
 
   /** The receiver's latest executions, newest first. */
@@ -184,9 +206,13 @@ export class TargetHistory implements History {
           this.#lastApplied.get(receiverId) ?? now,
         );
       }
+      this.#counts.count(executions, now);
       this.#housekeeping(touched, now);
       within?.(executions);
     });
+    for (const [i, execution] of executions.entries()) {
+      this.#log(execution, (decisions[i] as RecordedDecision).receiver.projectId);
+    }
     return executions.map((execution) => ({ kind: "decided", execution }));
   }
 
@@ -198,9 +224,32 @@ export class TargetHistory implements History {
       )
       .toArray();
     if (!row) return false;
-    const changed = change(JSON.parse(row.body) as Execution);
-    this.#sql.exec("UPDATE executions SET body = ? WHERE seq = ?", JSON.stringify(changed), row.seq);
+    const before = JSON.parse(row.body) as Execution;
+    const changed = change(before);
+    this.#storage.transactionSync(() => {
+      this.#sql.exec("UPDATE executions SET body = ? WHERE seq = ?", JSON.stringify(changed), row.seq);
+      // A pending or queued execution settling: its final outcome is counted (and logged) now.
+      if (changed.outcome !== before.outcome) {
+        this.#counts.count([changed], changed.finished ?? this.#clock.now());
+      }
+    });
+    if (changed.outcome !== before.outcome) this.#log(changed, this.#projectOf(changed.receiverId));
     return true;
+  }
+
+  /** One line per decided execution, and again when one settles (docs/monitoring.md). */
+  #log(execution: Execution, projectId: string | undefined): void {
+    const level: LogLevel = ERROR_OUTCOMES.has(execution.outcome) ? "error" : "info";
+    logEvent(level, "execution", {
+      projectId,
+      receiverId: execution.receiverId,
+      driver: execution.driver,
+      outcome: execution.outcome,
+      reason: execution.reason,
+      from: execution.from,
+      to: execution.to,
+      executionId: execution.id,
+    });
   }
 
   /** Drops everything kept of a receiver (it was deleted). */
@@ -208,6 +257,7 @@ export class TargetHistory implements History {
     for (const table of ["executions", "deliveries", "cooldowns"]) {
       this.#sql.exec(`DELETE FROM ${table} WHERE receiver_id = ?`, receiverId);
     }
+    this.#counts.forget(receiverId);
     this.#lastApplied.delete(receiverId);
     this.#untrimmed.delete(receiverId);
   }

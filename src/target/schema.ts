@@ -2,10 +2,12 @@ import { DRIVER_NAMES, DRIVERS } from "../drivers";
 import type { TableSet } from "../storage/migrations";
 import { RECEIVERS_TABLES } from "./admission";
 import { HISTORY_TABLES } from "./history";
+import { METRICS_TABLES } from "./metrics";
 
 /**
  * Every table a target object keeps, by component, in the order they are built: admission's live
- * receivers, the history, then each driver's own (docs/storage.md is written from this).
+ * receivers, the history, each driver's own, then the metrics' counters (docs/storage.md is written
+ * from this).
  */
 export const TARGET_TABLES: readonly TableSet[] = [
   RECEIVERS_TABLES,
@@ -14,4 +16,5 @@ export const TARGET_TABLES: readonly TableSet[] = [
     const tables = DRIVERS[name].tables;
     return tables ? [tables] : [];
   }),
+  METRICS_TABLES,
 ];

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -496,8 +497,8 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
 
   describe.skipIf(!existsSync(PROMTOOL))("Production checklist: metrics and alerts", () => {
     // Taken when the tests are collected, so that a machine without promtool still accounts for them.
-    const scrape = examples.take("yaml", "metrics_path: /v1-webhooks/metrics");
-    const alerts = examples.take("yaml", "- name: rancher-hooks\n    rules:");
+    const scrape = examples.take("yaml", "- job_name: rancher-hooks\n");
+    const alerts = examples.take("yaml", "alert: RancherHooksExecutionFailed");
 
     it("the scrape config passes promtool: basic auth with a Rancher key, one environment", async () => {
       const dir = mkdtempSync(join(tmpdir(), "readme-scrape-"));
@@ -932,4 +933,49 @@ describe("docs/backup.md", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+});
+
+describe("docs/monitoring.md", () => {
+  // Taken when the tests are collected, so that a machine without promtool still accounts for them.
+  const scrape = examples.take("yaml", "job_name: rancher-hooks-1a5");
+  const rules = examples.take("yaml", "alert: ReceiverExecutionFailed");
+  const logLines = examples.take("text", '"event":"execution"');
+
+  it.skipIf(!existsSync(PROMTOOL))("the scrape config passes promtool check config", async () => {
+    expect(scrape.code).toContain("metrics_path: /v1-webhooks/metrics");
+    expect(parseYaml(scrape.code).scrape_configs[0]).toMatchObject({
+      params: { projectId: ["1a5"] },
+      basic_auth: { username: expect.any(String), password_file: expect.any(String) },
+    });
+    const dir = mkdtempSync(join(tmpdir(), "monitoring-config-"));
+    try {
+      writeFileSync(join(dir, "prometheus.yml"), scrape.code);
+      const { stdout } = await run(PROMTOOL, ["check", "config", join(dir, "prometheus.yml")]);
+      expect(stdout).toContain("is valid prometheus config file syntax");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!existsSync(PROMTOOL))(
+    "the alerting rules pass promtool check rules and their unit tests (promtool test rules)",
+    async () => {
+      expect(rules.code).toContain('increase(rancher_hooks_executions_total{outcome=~"failed|rolledBack"}');
+      const dir = mkdtempSync(join(tmpdir(), "monitoring-rules-"));
+      try {
+        writeFileSync(join(dir, "rules.yml"), rules.code);
+        const checked = await run(PROMTOOL, ["check", "rules", join(dir, "rules.yml")]);
+        expect(checked.stdout).toContain("SUCCESS: 3 rules found");
+        copyFileSync("test/fixtures/monitoring-rules.test.yml", join(dir, "tests.yml"));
+        const tested = await run(PROMTOOL, ["test", "rules", "tests.yml"], { cwd: dir });
+        expect(tested.stdout).toContain("SUCCESS");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it("the example log lines are run by test/e2e/observe.test.ts against the service's own lines", () => {
+    expect(logLines.code).toContain('"event":"cattle_failure"');
+  });
 });

@@ -10,14 +10,17 @@ import { TargetCore } from "../../src/target/core";
 import { TARGET_TABLES } from "../../src/target/schema";
 import { scaleReceiver } from "../fixtures/receivers";
 import unversioned from "../fixtures/storage-unversioned.sql?raw";
+import { call, json, scaleServiceBody } from "../helpers";
 import { schemaOf, tablesSection, withTables } from "../storage/schema-dump";
 
 const unique = (prefix: string) => `${prefix}:${crypto.randomUUID()}`;
 
+// An object gets its tables with its first receiver.
 const targetSchema = () =>
-  runInDurableObject(env.TARGETS.getByName(unique("scaleService:1a5")), (_, state) =>
-    schemaOf(state.storage.sql),
-  );
+  runInDurableObject(env.TARGETS.getByName(unique("scaleService:1a5")), async (instance, state) => {
+    await instance.register(scaleReceiver("r0"));
+    return schemaOf(state.storage.sql);
+  });
 
 const projectSchema = () =>
   runInDurableObject(env.PROJECTS.getByName(unique("1a5")), async (instance, state) => {
@@ -88,6 +91,7 @@ describe("object storage", () => {
       expect(versionsOf(sql)).toEqual({
         receivers: 1,
         history: 2,
+        metrics: 1,
         scaleService: 1,
         scaleHost: 1,
         serviceUpgrade: 2,
@@ -105,9 +109,49 @@ describe("object storage", () => {
   });
 
   it("refuses storage that a newer version of the service wrote", async () => {
-    await runInDurableObject(env.TARGETS.getByName(unique("scaleService:1a5")), (_, state) => {
-      state.storage.sql.exec(`UPDATE ${VERSIONS_TABLE} SET version = 99 WHERE component = 'history'`);
+    await runInDurableObject(env.TARGETS.getByName(unique("scaleService:1a5")), async (instance, state) => {
+      await instance.register(scaleReceiver("r0"));
+      state.storage.sql.exec(
+        `UPDATE ${VERSIONS_TABLE} SET version = 99, runnable_from = 99 WHERE component = 'history'`,
+      );
       expect(() => migrate(state.storage, TARGET_TABLES)).toThrow(/history is at version 99/);
     });
+  });
+
+  it("a target object that has no storage stays without when its metrics are read", async () => {
+    const stub = env.TARGETS.getByName(unique("scaleService:1a5"));
+    expect(await stub.metrics()).toEqual({ receivers: [] });
+    expect(await stub.executions("r0")).toEqual([]);
+    const tables = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql
+        .exec(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite_%'",
+        )
+        .toArray(),
+    );
+    expect(tables).toEqual([]);
+  });
+
+  it("keeps receiver records in KV as docs/storage.md shows them", async () => {
+    const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(doc)?.[1] ?? "null") as Record<string, any>;
+    const response = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: {
+        ...scaleServiceBody({ cooldownSeconds: 0 }),
+        senderVerification: { scheme: "github", secret: "a-sender-secret-for-the-example" },
+      },
+    });
+    expect(response.status).toBe(201);
+    const { id } = await json(response);
+    const { value, metadata } = await env.RECEIVERS.getWithMetadata<Record<string, any>>(
+      `receiver:1a5:${id}`,
+      "json",
+    );
+    const stored = value as Record<string, any>;
+    expect(Object.keys(stored).sort()).toEqual(Object.keys(example).sort());
+    expect(Object.keys(stored.config).sort()).toEqual(Object.keys(example.config).sort());
+    expect(stored.senderVerification).toEqual(example.senderVerification);
+    expect(stored.target).toBe(`scaleService:1a5:${stored.config.serviceId}`);
+    expect(metadata).toEqual(stored);
   });
 });

@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ["target", "project"],
   ["objects", "platform"],
   ["api"],
-  ["receivers"],
+  ["receivers", "metrics"],
   ["middleware", "routes", "page"],
   ["."],
 ];

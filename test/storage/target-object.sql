@@ -1,10 +1,11 @@
 CREATE TABLE cooldowns (receiver_id TEXT PRIMARY KEY, last_applied INTEGER NOT NULL);
 CREATE TABLE deliveries (receiver_id TEXT NOT NULL, identity TEXT NOT NULL, execution TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (receiver_id, identity));
+CREATE TABLE execution_counts (receiver_id TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (receiver_id, outcome));
 CREATE TABLE executions (seq INTEGER PRIMARY KEY AUTOINCREMENT, receiver_id TEXT NOT NULL, body TEXT NOT NULL, execution_id TEXT);
 CREATE TABLE leaving_hosts (host_id TEXT PRIMARY KEY, since INTEGER NOT NULL);
 CREATE TABLE pending_steps (execution_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, step TEXT NOT NULL);
 CREATE TABLE receivers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
-CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL, runnable_from INTEGER);
 CREATE TABLE unresolved_write (id INTEGER PRIMARY KEY CHECK (id = 1), write TEXT NOT NULL);
 CREATE TABLE upgrades (seq INTEGER PRIMARY KEY AUTOINCREMENT, execution_id TEXT NOT NULL, receiver_id TEXT NOT NULL, service_id TEXT NOT NULL, job TEXT NOT NULL, phase TEXT NOT NULL, progressed INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX deliveries_by_expiry ON deliveries (expires);

@@ -14,6 +14,7 @@ export const LEAVING_HOSTS_TABLES: TableSet = {
     {
       version: 1,
       description: "leaving_hosts: hosts evacuated and not yet shown gone",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec(
           "CREATE TABLE IF NOT EXISTS leaving_hosts (host_id TEXT PRIMARY KEY, since INTEGER NOT NULL)",

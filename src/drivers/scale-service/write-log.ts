@@ -46,6 +46,7 @@ export const WRITE_LOG_TABLES: TableSet = {
       version: 1,
       description:
         "pending_steps and unresolved_write: acknowledged triggers and the write whose fate is unknown",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec(`
           CREATE TABLE IF NOT EXISTS pending_steps (

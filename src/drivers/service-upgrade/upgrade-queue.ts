@@ -29,6 +29,7 @@ export const UPGRADES_TABLES: TableSet = {
     {
       version: 1,
       description: "upgrades: one row per service per push, advanced by alarms",
+      olderCodeCanRun: true,
       up: (sql) =>
         sql.exec(`
           CREATE TABLE IF NOT EXISTS upgrades (
@@ -44,6 +45,7 @@ export const UPGRADES_TABLES: TableSet = {
     {
       version: 2,
       description: "upgrades.progressed as a column, so pruning finished jobs reads no JSON",
+      olderCodeCanRun: false,
       up: (sql) =>
         sql.exec(`
           ALTER TABLE upgrades ADD COLUMN progressed INTEGER NOT NULL DEFAULT 0;
