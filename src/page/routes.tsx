@@ -5,7 +5,7 @@ import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable, unauthorized } from "../api/errors";
 import { publicOrigin } from "../api/resources";
 import { validationErrors } from "../api/validation";
-import { CattleClient } from "../cattle/client";
+import { type CattleClient, cattleClient } from "../cattle/client";
 import { accessRefusal } from "../cattle/failures";
 import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
@@ -54,7 +54,7 @@ const listUrl = (projectId: string, done?: string, name?: string) =>
  */
 async function session(c: Context<AppEnv>, access: "read" | "write" = "read"): Promise<Session> {
   const credentials = keyOf(c);
-  const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
+  const cattle = cattleClient(c.env, credentials);
   const projects = await cattle.listProjects();
   if (!projects.ok) {
     if (accessRefusal(projects.failure) === "unauthorized") {
