@@ -1,6 +1,5 @@
-import { ConfigurationError } from "../api/errors";
 import { systemClock } from "../domain/clock";
-import type { Settings } from "../domain/settings";
+import { ConfigurationError, type Settings } from "../domain/settings";
 import { isTransient } from "./failures";
 import type {
   CattleFailure,

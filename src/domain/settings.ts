@@ -36,3 +36,8 @@ export interface Settings {
   CATTLE_ACCESS_CLIENT_ID?: string;
   CATTLE_ACCESS_CLIENT_SECRET?: string;
 }
+
+/** The deployment's settings are wrong (not the request): logged as such, answered as a bare 500. */
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+}
