@@ -56,6 +56,17 @@ const ACCESS_VARS = ["CATTLE_ACCESS_CLIENT_ID", "CATTLE_ACCESS_CLIENT_SECRET"];
 const accessVars = Object.fromEntries(
   ACCESS_VARS.filter((name) => process.env[name]).map((name) => [name, process.env[name]]),
 );
+if (Object.keys(accessVars).length === 1) {
+  console.error(`[dev] set both ${ACCESS_VARS.join(" and ")}, or neither`);
+  process.exit(2);
+}
+for (const [name, value] of Object.entries(accessVars)) {
+  // Written to an env file as a single-quoted literal: a quote or a line break could not be.
+  if (/['\r\n]/.test(value)) {
+    console.error(`[dev] ${name} must not hold a quote or a line break`);
+    process.exit(2);
+  }
+}
 
 if (!existsSync(DEV_VARS)) {
   const keys = await newSigningKeySet("dev");
@@ -132,7 +143,11 @@ function hooksArgs() {
   }
   if (config !== "wrangler.toml" || Object.keys(accessVars).length > 0) {
     const envFile = join(runDir, "hooks.env");
-    const lines = Object.entries({ ...devVars(), ...accessVars }).map(([name, value]) => `${name}=${value}`);
+    // .dev.vars' lines as they are (the same parser reads both); the token quoted as a literal.
+    const lines = [
+      ...Object.entries(devVars()).map(([name, value]) => `${name}=${value}`),
+      ...Object.entries(accessVars).map(([name, value]) => `${name}='${value}'`),
+    ];
     writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
     args.push("--env-file", envFile);
   }

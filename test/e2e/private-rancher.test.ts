@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { type DevStack, startDev } from "./dev-stack";
 import { eventually } from "./local-stack";
@@ -118,5 +119,32 @@ describe("npm run dev -- --cattle-binding", () => {
     expect(await scaleOf(stack)).toBe(2);
     const stats = (await emulatorHook(stack, "/stats")) as { hosts: Record<string, number> };
     expect(stats.hosts["rancher.internal:8080"]).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("npm run dev refuses what cannot work, before starting anything", () => {
+  const refusal = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      let output = "";
+      const child = spawn(process.execPath, ["scripts/dev.mjs", ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, ...env },
+      });
+      child.stdout.on("data", (chunk) => (output += chunk));
+      child.stderr.on("data", (chunk) => (output += chunk));
+      child.on("exit", (code) => resolve({ code, output }));
+    });
+
+  it("half an Access service token", async () => {
+    const { code, output } = await refusal([], { CATTLE_ACCESS_CLIENT_ID: ACCESS.CATTLE_ACCESS_CLIENT_ID });
+    expect(code).toBe(2);
+    expect(output).toContain("set both CATTLE_ACCESS_CLIENT_ID and CATTLE_ACCESS_CLIENT_SECRET, or neither");
+    expect(output).not.toContain(ACCESS.CATTLE_ACCESS_CLIENT_ID);
+  });
+
+  it("a service binding for the Deno server, which has none", async () => {
+    const { code, output } = await refusal(["--deno", "--cattle-binding"]);
+    expect(code).toBe(2);
+    expect(output).toContain("--cattle-binding needs the Worker");
   });
 });

@@ -24,6 +24,9 @@ describe("health", () => {
     expect(await response.text()).toBe('{"status":"ok"}');
     // It was Cattle that was asked, with the service's own key.
     expect((await emulatorStats()).byPath["/v2-beta/projects"]?.GET).toBe(1);
+    // The runtime's own bindings: the answer stands for the requests after it, too.
+    for (let i = 0; i < 5; i++) expect((await call(HEALTH, { key: null })).status).toBe(200);
+    expect((await emulatorStats()).byPath["/v2-beta/projects"]?.GET).toBe(1);
   });
 
   it("answers 503 {status: unavailable}, nothing more, while Cattle fails", async () => {
