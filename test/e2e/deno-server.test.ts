@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -12,6 +13,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain ESM script shared with `npm run dev:deno`
+import { denoServeArgs } from "../../scripts/deno-serve.mjs";
 import { DENO, type DenoStack, eventually, startDenoStack } from "./local-stack";
 
 /**
@@ -66,12 +69,67 @@ function modes(dir: string, prefix = ""): Record<string, string> {
 }
 
 describe("the Deno server", () => {
+  it("carries an Access service token from its environment on every Cattle request", async () => {
+    const token = {
+      CATTLE_ACCESS_CLIENT_ID: "deno.access",
+      CATTLE_ACCESS_CLIENT_SECRET: "deno-access-secret-42",
+    };
+    stack = await startDenoStack({ env: token });
+    const requireHeaders = {
+      "CF-Access-Client-Id": token.CATTLE_ACCESS_CLIENT_ID,
+      "CF-Access-Client-Secret": token.CATTLE_ACCESS_CLIENT_SECRET,
+    };
+    const config = await stack.emulator("/_emulator/config", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ requireHeaders }),
+    });
+    expect(config.status).toBe(200);
+    const health = await fetch(new URL("/v1-webhooks/health", stack.url));
+    expect([health.status, await health.json()]).toEqual([200, { status: "ok" }]);
+    const listed = await fetch(new URL("/v1-webhooks/receivers?projectId=1a5", stack.url), {
+      headers: { authorization: KEY },
+    });
+    expect(listed.status).toBe(200);
+    // Without the token the emulator refuses: it was the token that let these through.
+    const direct = await stack.emulator("/v2-beta/projects/1a5", { headers: { authorization: KEY } });
+    expect(direct.status).toBe(403);
+  });
+
+  it("does not start with half an Access service token, and says which setting, not its value", async () => {
+    const error = await startDenoStack({
+      env: { CATTLE_ACCESS_CLIENT_SECRET: "half-a-token-secret-7" },
+    }).then(
+      () => new Error("it started"),
+      (reason: Error) => reason,
+    );
+    expect(error.message).toContain("the Deno server did not start");
+    expect(error.message).toContain("CATTLE_ACCESS_CLIENT_SECRET is set but CATTLE_ACCESS_CLIENT_ID is not");
+    expect(error.message).not.toContain("half-a-token-secret-7");
+  });
+
   it("listens on 127.0.0.1 only, unless --host says otherwise", async () => {
     stack = await startDenoStack();
     expect(listeningAddresses(Number(stack.url.port))).toEqual(["127.0.0.1"]);
     await stack.dispose();
     stack = await startDenoStack({ host: "0.0.0.0" });
     expect(listeningAddresses(Number(stack.url.port))).toEqual(["0.0.0.0"]);
+  });
+
+  it("refuses a --port or --host it cannot listen on, before it opens anything", async () => {
+    for (const [port, host, message] of [
+      ["99999", undefined, "--port must be a TCP port (1-65535)"],
+      ["http", undefined, "--port must be a TCP port (1-65535)"],
+      ["8787", " ", "--host must name an address"],
+    ] as const) {
+      const result = spawnSync(process.execPath, denoServeArgs(port, host), {
+        env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect([port, host, result.status]).toEqual([port, host, 1]);
+      expect(result.stderr).toContain(message);
+    }
   });
 
   it("keeps every file under DATA_DIR mode 0600 and every directory 0700, older ones too", async () => {

@@ -79,7 +79,9 @@ export interface DenoStack extends LocalStack {
  * emulator runs in Miniflare, as for the workerd stack. Storage is in memory unless `dataDir` is
  * given.
  */
-export async function startDenoStack(options: { dataDir?: string; host?: string } = {}): Promise<DenoStack> {
+export async function startDenoStack(
+  options: { dataDir?: string; host?: string; env?: Record<string, string> } = {},
+): Promise<DenoStack> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] }),
   );
@@ -95,6 +97,7 @@ export async function startDenoStack(options: { dataDir?: string; host?: string 
     CATTLE_SECRET_KEY: "service-secret",
     WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
     ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
+    ...options.env,
   };
 
   let child: ChildProcess | undefined;
