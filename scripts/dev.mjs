@@ -84,8 +84,7 @@ if (!existsSync(DEV_VARS)) {
   console.log(`[dev] wrote ${DEV_VARS} with a new signing key`);
 }
 
-// The generated config of --cattle-binding lives elsewhere, so the default place is made explicit.
-const persist = ["--persist-to", resolve(options["persist-to"] ?? ".wrangler/state")];
+const persist = options["persist-to"] ? ["--persist-to", options["persist-to"]] : [];
 const wrangler = (args) => [
   process.execPath,
   [
@@ -136,6 +135,8 @@ function hooksArgs() {
       /^main = "([^"]+)"$/m,
       (_, path) => `main = ${JSON.stringify(resolve(path))}`,
     );
+    // Its default state directory would be beside the generated config: keep the usual one.
+    if (!options["persist-to"]) args.push("--persist-to", resolve(".wrangler/state"));
     writeFileSync(
       config,
       `${main}\n# Added by \`npm run dev -- --cattle-binding\`: the emulator, reached as a private Rancher.\n[[services]]\nbinding = "CATTLE"\nservice = "cattle-emulator"\n`,
