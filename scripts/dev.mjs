@@ -193,6 +193,27 @@ const QUIET = {
   WRANGLER_REGISTRY_PATH: registry,
 };
 
+/**
+ * Whoever reads this process's output may go away first (`npm run dev | head`, a test runner that
+ * ended): writing then fails with EPIPE, which would end this process and leave its children
+ * running, holding the ports. Output stops instead, and everything is stopped as on a signal.
+ */
+let outputGone = false;
+const say = (stream, text) => {
+  if (!outputGone) stream.write(text);
+};
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", () => {
+    outputGone = true;
+    void stop(1);
+  });
+}
+// Nor may a bug here leave them behind.
+process.on("uncaughtException", (error) => {
+  say(process.stderr, `[dev] ${error?.stack ?? error}; stopping\n`);
+  void stop(1);
+});
+
 const ready = new Set();
 const children = workers.map(({ name, command: [program, args], env = {} }) => {
   const child = spawn(program, args, {
@@ -207,7 +228,7 @@ const children = workers.map(({ name, command: [program, args], env = {} }) => {
       const lines = (partial + chunk).split("\n");
       partial = lines.pop() ?? "";
       for (const line of lines) {
-        out.write(`[${name}] ${line}\n`);
+        say(out, `[${name}] ${line}\n`);
         if (/Ready on http|Listening on http/.test(line)) started(name);
       }
     });
@@ -215,7 +236,7 @@ const children = workers.map(({ name, command: [program, args], env = {} }) => {
   prefix(child.stdout, process.stdout);
   prefix(child.stderr, process.stderr);
   child.on("exit", (code) => {
-    console.log(`[dev] ${name} exited (${code ?? "signal"}); stopping`);
+    say(process.stdout, `[dev] ${name} exited (${code ?? "signal"}); stopping\n`);
     stop(code ?? 1);
   });
   return child;
@@ -225,7 +246,8 @@ const children = workers.map(({ name, command: [program, args], env = {} }) => {
 function started(name) {
   ready.add(name);
   if (ready.size < workers.length) return;
-  console.log(
+  say(
+    process.stdout,
     [
       "",
       `[dev] ready. Webhook service: ${hooksUrl}   Cattle emulator: ${emulatorUrl}/v2-beta`,
@@ -237,6 +259,7 @@ function started(name) {
         ? ["[dev] every Cattle request carries the Access service token"]
         : []),
       `[dev] start over: curl -X POST ${emulatorUrl}/_emulator/reset resets Rancher's side; receivers are kept in ${options["persist-to"] ?? ".wrangler/state"} (stop, delete it, start again)`,
+      "",
       "",
     ].join("\n"),
   );

@@ -49,6 +49,18 @@ describe("npm run dev, stopped by a signal to its PID alone", () => {
     });
   }
 
+  it("stops everything when whoever reads its output goes away (a closed pipe)", async () => {
+    stack = await startDev();
+    const tree = descendants(stack.process.pid as number);
+    const exited = exitOf(stack);
+    stack.process.stdout?.destroy();
+    stack.process.stderr?.destroy();
+    // Something for it to print (wrangler logs each request), so that it finds the pipe closed.
+    await fetch(`${stack.emulator}/_emulator/stats`).catch(() => undefined);
+    expect(await exited).toBe(1);
+    await expectAllGone(stack, tree);
+  });
+
   it("stops the others, and exits with a failure, when one of its processes dies", async () => {
     stack = await startDev();
     const tree = descendants(stack.process.pid as number);

@@ -521,6 +521,7 @@ describe("docs/private-rancher.md", () => {
   it("npm run dev -- --cattle-binding: health, the binding's host, and Access refusing a stack without the token", async () => {
     const start = doc.takeExactly("sh", "npm run dev -- --cattle-binding");
     const flags = start.code.trim().split(" -- ")[1]?.split(" ") ?? [];
+    await dev?.dispose();
     dev = await startDocStack({ flags });
     expect(stack.output).toContain("through the CATTLE binding");
     const local = doc.take("sh", "_emulator/stats | jq -c .hosts");
@@ -534,8 +535,6 @@ describe("docs/private-rancher.md", () => {
       hosts: Record<string, number>;
     };
     expect(Object.keys(stats.hosts)).toEqual(["rancher.internal:8080"]);
-    await dev.dispose();
-    dev = undefined;
   }, 180_000);
 
   it("the token from the environment gets through the emulator's requireHeaders", async () => {
@@ -545,6 +544,8 @@ describe("docs/private-rancher.md", () => {
       (assignments ?? "").split(" ").map((pair) => pair.split("=") as [string, string]),
     );
     expect(Object.keys(env)).toEqual(["CATTLE_ACCESS_CLIENT_ID", "CATTLE_ACCESS_CLIENT_SECRET"]);
+    // The previous test's stack, whether it passed or not, is gone before this one starts.
+    await dev?.dispose();
     dev = await startDocStack({ flags: (args ?? "").split(" "), env });
     expect(stack.output).not.toContain(env.CATTLE_ACCESS_CLIENT_SECRET);
     // The same requireHeaders as the block above: this stack carries the token, so all is well.
