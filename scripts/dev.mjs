@@ -6,10 +6,25 @@
 // Options, for a second stack beside one on the usual ports: `--port` (8787), `--emulator-port`
 // (8788), `--inspector-port` (9229) and `--emulator-inspector-port` (9230), and `--persist-to`
 // (where the receivers are kept, `.wrangler/state` by default).
+//
+// `--cattle-binding`: the service reaches the emulator as it would a private Rancher through a
+// tunnel (docs/private-rancher.md): CATTLE_URL names http://rancher.internal:8080, which resolves
+// nowhere, and a `CATTLE` service binding to the emulator carries every request. The two wrangler
+// processes find each other through a dev registry of this run's own, so another stack on the
+// machine is never bound by mistake.
+//
+// CATTLE_ACCESS_CLIENT_ID and CATTLE_ACCESS_CLIENT_SECRET, when set in this command's environment,
+// are passed to the service (never on a command line), as for a Rancher behind Cloudflare Access.
+//
+// Stopped by SIGTERM, SIGINT or SIGHUP sent to this process alone (as systemd or a script does),
+// it stops every process it started (the wrangler and workerd processes) before it exits.
+
 // First: on too old a Node, say so before any other import can fail.
 import "./require-node.mjs";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { denoServeArgs } from "./deno-serve.mjs";
 import { newSigningKeySet } from "./signing-key.mjs";
@@ -24,14 +39,37 @@ const { values: options } = parseArgs({
     "inspector-port": { type: "string", default: "9229" },
     "emulator-inspector-port": { type: "string", default: "9230" },
     "persist-to": { type: "string" },
+    "cattle-binding": { type: "boolean", default: false },
   },
 });
+if (options["cattle-binding"] && options.deno) {
+  console.error("[dev] --cattle-binding needs the Worker: Deno has no service bindings (leave out --deno)");
+  process.exit(2);
+}
 const port = Number(options.port);
 const emulatorPort = Number(options["emulator-port"]);
 const inspectorPort = Number(options["inspector-port"]);
 const emulatorInspectorPort = Number(options["emulator-inspector-port"]);
 const hooksUrl = `http://127.0.0.1:${port}`;
 const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+/** A name nothing resolves: a request that reaches the emulator by it came through the binding. */
+const PRIVATE_CATTLE_URL = "http://rancher.internal:8080";
+const cattleUrl = options["cattle-binding"] ? PRIVATE_CATTLE_URL : emulatorUrl;
+const ACCESS_VARS = ["CATTLE_ACCESS_CLIENT_ID", "CATTLE_ACCESS_CLIENT_SECRET"];
+const accessVars = Object.fromEntries(
+  ACCESS_VARS.filter((name) => process.env[name]).map((name) => [name, process.env[name]]),
+);
+if (Object.keys(accessVars).length === 1) {
+  console.error(`[dev] set both ${ACCESS_VARS.join(" and ")}, or neither`);
+  process.exit(2);
+}
+for (const [name, value] of Object.entries(accessVars)) {
+  // Written to an env file as a single-quoted literal: a quote or a line break could not be.
+  if (/['\r\n]/.test(value)) {
+    console.error(`[dev] ${name} must not hold a quote or a line break`);
+    process.exit(2);
+  }
+}
 
 if (!existsSync(DEV_VARS)) {
   const keys = await newSigningKeySet("dev");
@@ -72,6 +110,54 @@ const devVars = () =>
       .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
   );
 
+/**
+ * What this run writes besides .dev.vars (a config with the binding, the service's secrets, the
+ * dev registry), in a directory of its own (mode 0700) removed when it stops.
+ */
+const runDir = mkdtempSync(join(tmpdir(), "rancher-hooks-dev-"));
+const registry = join(runDir, "registry");
+
+/**
+ * The service's wrangler arguments. Secrets (.dev.vars and the Access token) go in a file only this
+ * user can read, passed with --env-file, which wrangler then reads instead of .dev.vars.
+ */
+function hooksArgs() {
+  const args = [
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--var",
+    `CATTLE_URL:${cattleUrl}`,
+  ];
+  let config = "wrangler.toml";
+  if (options["cattle-binding"]) {
+    // wrangler.toml itself, with its entry point made absolute, and the binding a tunnel would be.
+    config = join(runDir, "wrangler.toml");
+    const main = readFileSync("wrangler.toml", "utf8").replace(
+      /^main = "([^"]+)"$/m,
+      (_, path) => `main = ${JSON.stringify(resolve(path))}`,
+    );
+    // Its default state directory would be beside the generated config: keep the usual one.
+    if (!options["persist-to"]) args.push("--persist-to", resolve(".wrangler/state"));
+    writeFileSync(
+      config,
+      `${main}\n# Added by \`npm run dev -- --cattle-binding\`: the emulator, reached as a private Rancher.\n[[services]]\nbinding = "CATTLE"\nservice = "cattle-emulator"\n`,
+    );
+  }
+  if (config !== "wrangler.toml" || Object.keys(accessVars).length > 0) {
+    const envFile = join(runDir, "hooks.env");
+    // .dev.vars' lines as they are (the same parser reads both); the token quoted as a literal.
+    const lines = [
+      ...Object.entries(devVars()).map(([name, value]) => `${name}=${value}`),
+      ...Object.entries(accessVars).map(([name, value]) => `${name}='${value}'`),
+    ];
+    writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
+    args.push("--env-file", envFile);
+  }
+  return ["-c", config, ...args];
+}
+
 const workers = [
   {
     name: "emulator",
@@ -90,22 +176,14 @@ const workers = [
         command: [process.execPath, denoServeArgs(port)],
         env: {
           ...devVars(),
+          ...accessVars,
           CATTLE_URL: emulatorUrl,
           DATA_DIR: options["persist-to"] ? `${options["persist-to"]}/deno` : ".wrangler/deno",
         },
       }
     : {
         name: "hooks",
-        command: wrangler([
-          "-c",
-          "wrangler.toml",
-          "--port",
-          String(port),
-          "--inspector-port",
-          String(inspectorPort),
-          "--var",
-          `CATTLE_URL:${emulatorUrl}`,
-        ]),
+        command: wrangler(hooksArgs()),
       },
 ];
 
@@ -115,14 +193,37 @@ const QUIET = {
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   DENO_NO_UPDATE_CHECK: "1",
+  WRANGLER_REGISTRY_PATH: registry,
 };
+
+/**
+ * Whoever reads this process's output may go away first (`npm run dev | head`, a test runner that
+ * ended): writing then fails with EPIPE, which would end this process and leave its children
+ * running, holding the ports. Output stops instead, and everything is stopped as on a signal.
+ */
+let outputGone = false;
+const say = (stream, text) => {
+  if (!outputGone) stream.write(text);
+};
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", () => {
+    outputGone = true;
+    void stop(1);
+  });
+}
+// Nor may a bug here leave them behind.
+process.on("uncaughtException", (error) => {
+  say(process.stderr, `[dev] ${error?.stack ?? error}; stopping\n`);
+  void stop(1);
+});
 
 const ready = new Set();
 const children = workers.map(({ name, command: [program, args], env = {} }) => {
   const child = spawn(program, args, {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
-    env: { ...process.env, ...QUIET, ...env },
+    // The Access token reaches the service through its env file only, not every child's environment.
+    env: { ...withoutAccessVars(process.env), ...QUIET, ...env },
   });
   const prefix = (stream, out) => {
     let partial = "";
@@ -130,7 +231,7 @@ const children = workers.map(({ name, command: [program, args], env = {} }) => {
       const lines = (partial + chunk).split("\n");
       partial = lines.pop() ?? "";
       for (const line of lines) {
-        out.write(`[${name}] ${line}\n`);
+        say(out, `[${name}] ${line}\n`);
         if (/Ready on http|Listening on http/.test(line)) started(name);
       }
     });
@@ -138,7 +239,7 @@ const children = workers.map(({ name, command: [program, args], env = {} }) => {
   prefix(child.stdout, process.stdout);
   prefix(child.stderr, process.stderr);
   child.on("exit", (code) => {
-    console.log(`[dev] ${name} exited (${code ?? "signal"}); stopping`);
+    say(process.stdout, `[dev] ${name} exited (${code ?? "signal"}); stopping\n`);
     stop(code ?? 1);
   });
   return child;
@@ -148,30 +249,69 @@ const children = workers.map(({ name, command: [program, args], env = {} }) => {
 function started(name) {
   ready.add(name);
   if (ready.size < workers.length) return;
-  console.log(
+  say(
+    process.stdout,
     [
       "",
       `[dev] ready. Webhook service: ${hooksUrl}   Cattle emulator: ${emulatorUrl}/v2-beta`,
       `[dev] page: ${hooksUrl}/ (access key dev-access, secret key dev-secret)`,
+      ...(options["cattle-binding"]
+        ? [`[dev] Cattle is reached as ${PRIVATE_CATTLE_URL} through the CATTLE binding to the emulator`]
+        : []),
+      ...(Object.keys(accessVars).length > 0
+        ? ["[dev] every Cattle request carries the Access service token"]
+        : []),
       `[dev] start over: curl -X POST ${emulatorUrl}/_emulator/reset resets Rancher's side; receivers are kept in ${options["persist-to"] ?? ".wrangler/state"} (stop, delete it, start again)`,
+      "",
       "",
     ].join("\n"),
   );
 }
 
-let stopping = false;
-function stop(code = 0) {
-  if (stopping) return;
-  stopping = true;
-  for (const child of children) {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-  setTimeout(() => process.exit(code), 500);
+function withoutAccessVars(environment) {
+  const copy = { ...environment };
+  for (const name of ACCESS_VARS) delete copy[name];
+  return copy;
 }
 
-process.on("SIGINT", () => stop(0));
-process.on("SIGTERM", () => stop(0));
+/** Whether any process of the group `pgid` is still there. */
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** How long the children have to stop after SIGTERM before they are killed. */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * Each child was started in a process group of its own (`detached`), which its own children
+ * (wrangler's workerd and esbuild) share: the whole group is told to stop, then killed if it has
+ * not within the grace period. A signal sent to this process alone reaches none of them otherwise,
+ * and without waiting here they would outlive it, holding the ports.
+ */
+let stopping = false;
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  const groups = children.map((child) => child.pid).filter((pid) => pid !== undefined);
+  for (const pgid of groups) signalGroup(pgid, "SIGTERM");
+  const until = Date.now() + STOP_GRACE_MS;
+  while (groups.some(groupAlive) && Date.now() < until) await new Promise((done) => setTimeout(done, 50));
+  for (const pgid of groups.filter(groupAlive)) signalGroup(pgid, "SIGKILL");
+  rmSync(runDir, { recursive: true, force: true });
+  process.exit(code);
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => void stop(0));

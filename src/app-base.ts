@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./api/app-env";
 import { ApiError, ConfigurationError } from "./api/errors";
 import { API_PREFIX, publicOrigin } from "./api/resources";
+import { cattleTransport } from "./cattle/client";
 import type { Platform } from "./domain/ports";
 import type { Settings } from "./domain/settings";
 import { isStorageTooNew } from "./storage/migrations";
@@ -25,6 +26,9 @@ export function serviceApp<B extends Settings>(
 
   app.use(async (c, next) => {
     c.set("platform", platformOf(c.env as B));
+    // A half-configured way to Cattle fails every request that needs Cattle: say so at once, on
+    // every path, rather than as an outage of Rancher (a ConfigurationError, answered below).
+    cattleTransport(c.env);
     await next();
     // go-rancher's client loads its schemas from this header (CONTRACT §11).
     if (c.res.headers.get("content-type")?.startsWith("application/json")) {

@@ -1,29 +1,55 @@
+import { parseArgs } from "node:util";
 import { createApp } from "./app";
+import { cattleTransport } from "./cattle/client";
 import type { Settings } from "./domain/settings";
 import { denoPlatform } from "./platform/deno";
 
 /**
- * The service on Deno (`deno serve`): the same app as the Worker, with Deno KV for receiver
- * records and in-process objects over SQLite for targets. Settings come from the environment.
+ * The service on Deno (`deno run … src/deno.ts`, docs/deno-server.md): the same app as the Worker,
+ * with Deno KV for receiver records and in-process objects over SQLite for targets. Settings come
+ * from the environment; where it listens from `--host` (127.0.0.1 unless told otherwise: the
+ * service is meant to sit behind a proxy on the same machine) and `--port` (8787).
  */
 function settingsFromEnvironment(): Settings {
   const required = (name: string) => {
     const value = Deno.env.get(name);
-    if (!value) throw new Error(`${name} must be set (see README: Running on Deno)`);
+    if (!value) throw new Error(`${name} must be set (see docs/deno-server.md)`);
     return value;
   };
-  return {
+  const optional = (name: keyof Settings) => {
+    const value = Deno.env.get(name);
+    return value ? { [name]: value } : {};
+  };
+  const settings: Settings = {
     CATTLE_URL: Deno.env.get("CATTLE_URL") ?? "http://127.0.0.1:8788",
     CATTLE_ACCESS_KEY: required("CATTLE_ACCESS_KEY"),
     CATTLE_SECRET_KEY: required("CATTLE_SECRET_KEY"),
     WEBHOOK_SIGNING_KEYS: required("WEBHOOK_SIGNING_KEYS"),
-    ...(Deno.env.get("PUBLIC_URL") ? { PUBLIC_URL: Deno.env.get("PUBLIC_URL") } : {}),
-    ...(Deno.env.get("LEGACY_RSA_PUBLIC_KEY")
-      ? { LEGACY_RSA_PUBLIC_KEY: Deno.env.get("LEGACY_RSA_PUBLIC_KEY") }
-      : {}),
+    ...optional("PUBLIC_URL"),
+    ...optional("LEGACY_RSA_PUBLIC_KEY"),
+    ...optional("CATTLE_ACCESS_CLIENT_ID"),
+    ...optional("CATTLE_ACCESS_CLIENT_SECRET"),
   };
+  // Half an Access service token stops the server here, saying which setting, rather than later.
+  cattleTransport(settings);
+  return settings;
 }
 
+/** `--host` and `--port`: a bad value stops the server before it opens anything. */
+function listenAddress(): { hostname: string; port: number } {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { host: { type: "string", default: "127.0.0.1" }, port: { type: "string", default: "8787" } },
+  });
+  const port = Number(values.port);
+  if (!/^\d{1,5}$/.test(values.port) || port < 1 || port > 65_535) {
+    throw new Error(`--port must be a TCP port (1-65535), not ${JSON.stringify(values.port)}`);
+  }
+  if (values.host.trim() === "") throw new Error("--host must name an address, such as 127.0.0.1");
+  return { hostname: values.host, port };
+}
+
+const address = listenAddress();
 const settings = settingsFromEnvironment();
 const dataDir = Deno.env.get("DATA_DIR");
 const platform = await denoPlatform({
@@ -32,6 +58,4 @@ const platform = await denoPlatform({
 });
 const app = createApp(() => platform);
 
-export default {
-  fetch: (request: Request) => app.fetch(request, settings),
-} satisfies Deno.ServeDefaultExport;
+Deno.serve(address, (request) => app.fetch(request, settings));

@@ -9,6 +9,7 @@ import { rejectCrossSite } from "./middleware/cross-site";
 import { isPagePath, pageErrorResponse, wantsPage } from "./page/error-page";
 import { pageHeaders, pageRoutes } from "./page/routes";
 import { apiRoot } from "./routes/api-root";
+import { healthRoutes } from "./routes/health";
 import { metricsRoutes } from "./routes/metrics";
 import { receiverRoutes } from "./routes/receivers";
 import { triggerRoutes } from "./routes/trigger";
@@ -45,6 +46,7 @@ export function managementApp<B extends Settings>(platformOf: (bindings: B) => P
   // and must not be changed from another site.
   app.use(rejectCrossSite());
 
+  app.route(`${API_PREFIX}/health`, healthRoutes);
   app.route(`${API_PREFIX}/receivers`, receiverRoutes);
   app.route(`${API_PREFIX}/metrics`, metricsRoutes);
   app.route(API_PREFIX, apiRoot);

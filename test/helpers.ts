@@ -102,6 +102,7 @@ export const setEmulatorConfig = (config: {
   transitionMs?: number;
   lockWaitMs?: number;
   hostProvisionMs?: number;
+  requireHeaders?: Record<string, string>;
 }) =>
   emulator("/_emulator/config", {
     method: "POST",
@@ -132,6 +133,7 @@ export interface EmulatorStats {
   total: number;
   byMethod: Record<string, number>;
   byPath: Record<string, Record<string, number>>;
+  hosts: Record<string, number>;
 }
 
 export const emulatorStats = async (): Promise<EmulatorStats> => (await emulator("/_emulator/stats")).json();

@@ -59,7 +59,7 @@ const HOST_DEACTIVATE_FROM = [
 /** `cancelupgrade` and `rollback` take over from these without waiting (Cattle's UpgradeManagerImpl.stateCheck). */
 const UPGRADE_LOOP_PROCESSES = ["upgrade", "continueupgrade", "finishupgrade"];
 const UPGRADE_INTERRUPTS: readonly string[] = ["cancelupgrade", "rollback"];
-const emptyStats = (): Stats => ({ total: 0, byMethod: {}, byPath: {} });
+const emptyStats = (): Stats => ({ total: 0, byMethod: {}, byPath: {}, hosts: {} });
 
 /** Cattle's rule for service names (AbstractDefaultResourceManagerFilter.validateDNSPatternForName). */
 const DNS_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
@@ -90,6 +90,7 @@ export class CattleState extends DurableObject<Env> {
     transitionMs: DEFAULT_TRANSITION_MS,
     lockWaitMs: DEFAULT_LOCK_WAIT_MS,
     hostProvisionMs: DEFAULT_HOST_PROVISION_MS,
+    requireHeaders: {},
   };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -103,6 +104,7 @@ export class CattleState extends DurableObject<Env> {
       transitionMs: Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_TRANSITION_MS,
       lockWaitMs: DEFAULT_LOCK_WAIT_MS,
       hostProvisionMs: DEFAULT_HOST_PROVISION_MS,
+      requireHeaders: {},
     };
   }
 
@@ -110,7 +112,7 @@ export class CattleState extends DurableObject<Env> {
     const stored = await this.ctx.storage.get(["seedVersion", "world", "stats", "faults", "config"]);
     if (stored.get("seedVersion") === SEED_VERSION) {
       this.#world = (stored.get("world") as World | undefined) ?? seedWorld();
-      this.#stats = (stored.get("stats") as Stats | undefined) ?? emptyStats();
+      this.#stats = { ...emptyStats(), ...(stored.get("stats") as Stats | undefined) };
       this.#faults = { ...NO_FAULTS, ...(stored.get("faults") as Partial<Faults> | undefined) };
       this.#config = {
         ...this.#defaultConfig(),
@@ -157,15 +159,31 @@ export class CattleState extends DurableObject<Env> {
   /**
    * Counts one `/v2-beta` request and says whether to delay or fail it, and, for a write that got past
    * authentication (`write`), whether to answer it late or not at all. A write the injected status
-   * fails is not applied, so it takes neither of those.
+   * fails is not applied, so it takes neither of those. A request without the required headers
+   * (`headers`: the request's, lower-case names) is refused as Access would refuse it, before Cattle:
+   * it takes no fault.
    */
-  admit(method: string, path: string, write: boolean): Admission {
+  admit(
+    method: string,
+    path: string,
+    write: boolean,
+    host: string,
+    headers: Readonly<Record<string, string>>,
+  ): Admission {
     const stats = this.#stats;
     stats.total += 1;
     stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
     const byPath = stats.byPath[path] ?? {};
     byPath[method] = (byPath[method] ?? 0) + 1;
     stats.byPath[path] = byPath;
+    stats.hosts[host] = (stats.hosts[host] ?? 0) + 1;
+    const denied = Object.entries(this.#config.requireHeaders).some(
+      ([name, value]) => headers[name] !== value,
+    );
+    if (denied) {
+      this.#persist({ stats });
+      return { delayMs: 0, failStatus: null, lateMs: 0, drop: false, denied };
+    }
     let failStatus: number | null = null;
     if (this.#faults.count > 0) {
       failStatus = this.#faults.status;
@@ -183,7 +201,7 @@ export class CattleState extends DurableObject<Env> {
       }
     }
     this.#persist({ stats, faults: this.#faults });
-    return { delayMs: this.#faults.delayMs, failStatus, lateMs, drop };
+    return { delayMs: this.#faults.delayMs, failStatus, lateMs, drop, denied };
   }
 
   stats(): Stats {
@@ -204,8 +222,14 @@ export class CattleState extends DurableObject<Env> {
     return this.#config;
   }
 
+  /** Fields not sent keep their value; `requireHeaders`, when sent, replaces the whole set. */
   setConfig(patch: Partial<EmulatorConfig>): EmulatorConfig {
-    this.#config = { ...this.#config, ...patch };
+    const requireHeaders = patch.requireHeaders
+      ? Object.fromEntries(
+          Object.entries(patch.requireHeaders).map(([name, value]) => [name.toLowerCase(), value]),
+        )
+      : this.#config.requireHeaders;
+    this.#config = { ...this.#config, ...patch, requireHeaders };
     this.#persist({ config: this.#config });
     return this.#config;
   }

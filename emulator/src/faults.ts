@@ -16,11 +16,26 @@ export const faultsPatch = z.strictObject({
   hostFailures: COUNT,
 });
 
-/** `POST /_emulator/config`: how long emulated processes last and how long a write waits for one. */
+/** An HTTP field name (RFC 9110 token) and a value without line breaks or other control characters. */
+const HEADER_NAME = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/, "not an HTTP header name");
+const HEADER_VALUE = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^[\x20-\x7e\t]*$/, "not a plain header value");
+
+/**
+ * `POST /_emulator/config`: how long emulated processes last, how long a write waits for one, and
+ * which headers every Cattle request must carry (`{}` clears them).
+ */
 export const configPatch = z.strictObject({
   transitionMs: MILLIS,
   lockWaitMs: MILLIS,
   hostProvisionMs: MILLIS,
+  requireHeaders: z
+    .record(HEADER_NAME, HEADER_VALUE)
+    .refine((headers) => Object.keys(headers).length <= 16, "at most 16 headers")
+    .optional(),
 });
 
 /** Turns the first zod issue into the envelope's code and field, as the rest of the API reports them. */

@@ -13,7 +13,8 @@ function schemasUrl(origin: string, pathname: string): string {
 const WRITE_METHODS = new Set(["PUT", "POST", "DELETE"]);
 
 /**
- * In front of every `/v2-beta` request, in Cattle's order plus the test hooks: count it, apply the
+ * In front of every `/v2-beta` request, in Cattle's order plus the test hooks: count it, refuse it
+ * when it lacks a required header (as Cloudflare Access in front of Rancher would), apply the
  * injected delay and failure, then authenticate, then refuse (403) a project the key cannot see.
  * Injected failures come before authentication so they hit every request alike, the management
  * checks included. A write that gets past authentication may be taken by the `lateCount` or
@@ -27,10 +28,15 @@ export const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
     ? projectAccessRefusal(principal, url.pathname, c.req.header("x-api-project-id"))
     : new ApiError(401, "Unauthorized", "Unauthorized");
   const admittedWrite = refusal === null && WRITE_METHODS.has(c.req.method);
-  const admission = await stateOf(c.env).admit(c.req.method, url.pathname, admittedWrite);
+  const host = c.req.header("host") || url.host;
+  const headers = Object.fromEntries(c.req.raw.headers);
+  const admission = await stateOf(c.env).admit(c.req.method, url.pathname, admittedWrite, host, headers);
   // Take the body in now (Hono keeps it for the handler): a request answered early, by a fault or a
   // refusal, must not leave its body unread behind the response.
   if (c.req.raw.body !== null) await bufferBody(c);
+  if (admission.denied) {
+    throw new ApiError(403, "Forbidden", "A required header (requireHeaders) is missing or wrong");
+  }
   if (admission.delayMs > 0) await sleep(admission.delayMs);
   if (admission.failStatus !== null) {
     throw new ApiError(admission.failStatus, codeForStatus(admission.failStatus), "Injected fault");

@@ -90,6 +90,8 @@ export interface Stats {
   total: number;
   byMethod: Record<string, number>;
   byPath: Record<string, Record<string, number>>;
+  /** Requests by the host they named (`Host`), so a test can tell which way a request came. */
+  hosts: Record<string, number>;
 }
 
 export interface Faults {
@@ -114,6 +116,11 @@ export interface EmulatorConfig {
   lockWaitMs: number;
   /** How long a new host stays `provisioning`. */
   hostProvisionMs: number;
+  /**
+   * Headers (lower-case name → exact value) every `/v2-beta` request must carry, else 403: a
+   * stand-in for Cloudflare Access in front of Rancher, which wants a service token's headers.
+   */
+  requireHeaders: Record<string, string>;
 }
 
 /** What the gate in front of every `/v2-beta` request decided. */
@@ -124,6 +131,8 @@ export interface Admission {
   lateMs: number;
   /** For a write: apply it, then reset the connection instead of answering. */
   drop: boolean;
+  /** A required header (`requireHeaders`) was missing or wrong: refused before Cattle sees it. */
+  denied: boolean;
 }
 
 export const SERVICE_TYPES: readonly ResourceType[] = ["service", "loadBalancerService", "externalService"];

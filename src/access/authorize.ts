@@ -1,6 +1,5 @@
-import { CattleClient, type CattleCredentials } from "../cattle/client";
+import { type CattleCredentials, type CattleSettings, cattleClient } from "../cattle/client";
 import { accessRefusal } from "../cattle/failures";
-import type { Settings } from "../domain/settings";
 import { BoundedMap } from "../util/bounded-map";
 import { sha256Hex } from "../util/sha256";
 
@@ -118,12 +117,12 @@ const ttl = (decision: Decision) => (decision === "allowed" ? ALLOWED_TTL_MS : R
  * change is what it may see and change here. Decisions are cached.
  */
 export async function authorize(
-  settings: Pick<Settings, "CATTLE_URL">,
+  settings: CattleSettings,
   credentials: CattleCredentials,
   projectId: string,
 ): Promise<Access<Caller>> {
   const key = await cacheKey(credentials, projectId);
-  const cattle = new CattleClient({ baseUrl: settings.CATTLE_URL, credentials });
+  const cattle = cattleClient(settings, credentials);
 
   let entry = decisions.get(key);
   if (!entry || entry.expires <= Date.now()) {

@@ -54,10 +54,8 @@ export class ApiError extends Error {
   }
 }
 
-/** The deployment's settings are wrong (not the request): logged as such, answered as a bare 500. */
-export class ConfigurationError extends Error {
-  override readonly name = "ConfigurationError";
-}
+// Declared with the settings, so that the layers below the API (the Cattle client) can raise it too.
+export { ConfigurationError } from "../domain/settings";
 
 export const errorResponse = (c: Context, error: ApiError): Response =>
   c.json(error.toBody(), error.status, error.headers);

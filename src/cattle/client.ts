@@ -1,5 +1,5 @@
 import { systemClock } from "../domain/clock";
-import type { Settings } from "../domain/settings";
+import { ConfigurationError, type Settings } from "../domain/settings";
 import { logEvent } from "../util/log";
 import { isTransient } from "./failures";
 import type {
@@ -39,6 +39,8 @@ export interface CattleClientOptions {
   credentials: CattleCredentials;
   retry?: RetryPolicy;
   fetch?: typeof fetch;
+  /** Sent with every request besides the credentials (a Cloudflare Access service token, say). */
+  headers?: Readonly<Record<string, string>>;
   sleep?: (ms: number) => Promise<void>;
   /** Epoch ms after which no attempt starts and no exchange is waited for. */
   deadline?: number;
@@ -97,19 +99,91 @@ export type CattleFactory = (deadline: number) => CattleApi;
  */
 const SERVICE_CLIENTS = new WeakSet<CattleClient>();
 
-/** The service's own client for triggers, with the service credential (CONTRACT §2). */
-export const serviceCattle =
-  (settings: Pick<Settings, "CATTLE_URL" | "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">): CattleFactory =>
-  (deadline) => {
-    const client = new CattleClient({
-      baseUrl: settings.CATTLE_URL,
-      credentials: { accessKey: settings.CATTLE_ACCESS_KEY, secretKey: settings.CATTLE_SECRET_KEY },
-      retry: TRIGGER_RETRY,
-      deadline,
-    });
+/** The settings that say how Cattle is reached. */
+export type CattleSettings = Pick<
+  Settings,
+  "CATTLE_URL" | "CATTLE" | "CATTLE_ACCESS_CLIENT_ID" | "CATTLE_ACCESS_CLIENT_SECRET"
+>;
+
+/** How every request of the service reaches Cattle, whoever's credentials it carries. */
+export interface CattleTransport {
+  baseUrl: string;
+  fetch: typeof fetch;
+  headers: Readonly<Record<string, string>>;
+}
+
+const transports = new WeakMap<object, CattleTransport>();
+
+/**
+ * The one place that decides how Cattle is reached (docs/private-rancher.md): through the `CATTLE`
+ * binding when there is one (a tunnel to a private Rancher), else the runtime's own `fetch`; with
+ * the Access service token's headers when both of its settings are set. The URL is always built
+ * from `CATTLE_URL`, since behind a tunnel it names the host the tunnel reaches. Remembered per
+ * settings object: a runtime passes the same one to every request.
+ */
+export function cattleTransport(settings: CattleSettings): CattleTransport {
+  const known = transports.get(settings);
+  if (known) return known;
+  const id = settings.CATTLE_ACCESS_CLIENT_ID?.trim() ?? "";
+  const secret = settings.CATTLE_ACCESS_CLIENT_SECRET?.trim() ?? "";
+  if ((id === "") !== (secret === "")) {
+    // Sending half a service token would only earn Access's refusal on every request: say which
+    // setting is missing (never the other's value) rather than let it look like Rancher is down.
+    throw new ConfigurationError(
+      id === ""
+        ? "CATTLE_ACCESS_CLIENT_SECRET is set but CATTLE_ACCESS_CLIENT_ID is not: set both or neither"
+        : "CATTLE_ACCESS_CLIENT_ID is set but CATTLE_ACCESS_CLIENT_SECRET is not: set both or neither",
+    );
+  }
+  const binding = settings.CATTLE;
+  if (binding !== undefined && typeof binding?.fetch !== "function") {
+    throw new ConfigurationError("CATTLE must be a service binding (a Workers VPC Service) with fetch()");
+  }
+  const transport: CattleTransport = {
+    baseUrl: settings.CATTLE_URL,
+    // Called as a method: a binding's fetch must keep its `this`.
+    fetch: binding ? (input, init) => binding.fetch(input, init) : (input, init) => fetch(input, init),
+    headers: id === "" ? {} : { "cf-access-client-id": id, "cf-access-client-secret": secret },
+  };
+  transports.set(settings, transport);
+  return transport;
+}
+
+/** A client of Cattle with these credentials, reaching it as the settings say (`cattleTransport`). */
+export function cattleClient(
+  settings: CattleSettings,
+  credentials: CattleCredentials,
+  options: Pick<CattleClientOptions, "retry" | "deadline"> = {},
+): CattleClient {
+  const transport = cattleTransport(settings);
+  return new CattleClient({
+    baseUrl: transport.baseUrl,
+    fetch: transport.fetch,
+    headers: transport.headers,
+    credentials,
+    ...options,
+  });
+}
+
+/** The service's own credentials (CATTLE_ACCESS_KEY/CATTLE_SECRET_KEY). */
+export const serviceCredentials = (
+  settings: Pick<Settings, "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">,
+): CattleCredentials => ({ accessKey: settings.CATTLE_ACCESS_KEY, secretKey: settings.CATTLE_SECRET_KEY });
+
+/**
+ * The service's own client for triggers, with the service credential. The transport
+ * is settled now, so a configuration error shows when the factory is made, not mid-trigger.
+ */
+export const serviceCattle = (
+  settings: CattleSettings & Pick<Settings, "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">,
+): CattleFactory => {
+  cattleTransport(settings);
+  return (deadline) => {
+    const client = cattleClient(settings, serviceCredentials(settings), { retry: TRIGGER_RETRY, deadline });
     SERVICE_CLIENTS.add(client);
     return client;
   };
+};
 
 /**
  * The only code that talks to Cattle. Every call returns a tagged result; nothing here throws for
@@ -120,6 +194,7 @@ export class CattleClient implements CattleApi {
   readonly #authorization: string;
   readonly #retry: RetryPolicy;
   readonly #fetch: typeof fetch;
+  readonly #headers: Readonly<Record<string, string>>;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #deadline: number;
 
@@ -128,6 +203,7 @@ export class CattleClient implements CattleApi {
     this.#authorization = authorizationOf(options.credentials);
     this.#retry = options.retry ?? INTERACTIVE_RETRY;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#headers = options.headers ?? {};
     this.#sleep = options.sleep ?? systemClock.sleep;
     this.#deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   }
@@ -138,6 +214,11 @@ export class CattleClient implements CattleApi {
 
   listProjects(): Promise<CattleResult<Collection<Project>>> {
     return this.#request("GET", "/projects?limit=1000");
+  }
+
+  /** The smallest request that proves Cattle is there and takes the credentials: one project, if any. */
+  checkCredentials(): Promise<CattleResult<Collection<Project>>> {
+    return this.#request("GET", "/projects?limit=1");
   }
 
   getSchema(projectId: string, schemaId: string): Promise<CattleResult<Schema>> {
@@ -240,6 +321,7 @@ export class CattleClient implements CattleApi {
         response = await this.#fetch(`${this.#root}${path}`, {
           method,
           headers: {
+            ...this.#headers,
             authorization: this.#authorization,
             accept: "application/json",
             ...(body === undefined ? {} : { "content-type": "application/json" }),

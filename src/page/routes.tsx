@@ -6,7 +6,7 @@ import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable, unauthorized } from "../api/errors";
 import { publicOrigin } from "../api/resources";
 import { parseOrThrow, validationErrors } from "../api/validation";
-import { CattleClient } from "../cattle/client";
+import { type CattleClient, cattleClient } from "../cattle/client";
 import { accessRefusal } from "../cattle/failures";
 import { OUTCOMES } from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
@@ -59,7 +59,7 @@ const listUrl = (projectId: string, done?: string, name?: string) =>
  */
 async function session(c: Context<AppEnv>, access: "read" | "write" = "read"): Promise<Session> {
   const credentials = keyOf(c);
-  const cattle = new CattleClient({ baseUrl: c.env.CATTLE_URL, credentials });
+  const cattle = cattleClient(c.env, credentials);
   const projects = await cattle.listProjects();
   if (!projects.ok) {
     if (accessRefusal(projects.failure) === "unauthorized") {

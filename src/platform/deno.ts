@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { serviceCattle } from "../cattle/client";
@@ -12,6 +12,42 @@ import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../target/core";
 
+/**
+ * The data directory holds every receiver's sender secret and every target's history: only the
+ * user the server runs as may read it (docs/deno-server.md). Directories are 0700 and files 0600.
+ */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/** Makes `dir` (and its missing parents) as only this user may enter, and tightens it if it was there. */
+function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  chmodSync(dir, PRIVATE_DIR);
+}
+
+/**
+ * An SQLite database's file and the journals beside it. SQLite gives a new `-wal` or `-shm` the
+ * mode of its database, so a database tightened right after it is opened keeps them tight too.
+ */
+function privateDatabase(file: string): void {
+  for (const path of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    if (existsSync(path)) chmodSync(path, PRIVATE_FILE);
+  }
+}
+
+/**
+ * Tightens everything under `dir` that an earlier version left readable by others. Symbolic links
+ * are left alone (and not followed): the data directory is the server's own, not what it points to.
+ */
+function tightenTree(dir: string): void {
+  chmodSync(dir, PRIVATE_DIR);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) tightenTree(path);
+    else if (entry.isFile()) chmodSync(path, PRIVATE_FILE);
+  }
+}
+
 /** Where each object's database lives: a file under `dataDir`, or memory. */
 class ObjectDatabases {
   constructor(private readonly dataDir: string | undefined) {}
@@ -19,9 +55,11 @@ class ObjectDatabases {
   open(kind: "targets" | "projects", name: string): DatabaseSync {
     if (this.dataDir === undefined) return new DatabaseSync(":memory:");
     const dir = join(this.dataDir, kind);
-    mkdirSync(dir, { recursive: true });
+    privateDir(dir);
     const file = join(dir, `${createHash("sha256").update(name).digest("hex")}.sqlite`);
     const db = new DatabaseSync(file);
+    // Before the first write, so the journals SQLite creates next take the file's mode.
+    privateDatabase(file);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("CREATE TABLE IF NOT EXISTS _object (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL)");
     db.prepare("INSERT OR IGNORE INTO _object (id, name) VALUES (1, ?)").run(name);
@@ -106,8 +144,13 @@ export interface DenoPlatformOptions {
  * Cattle, exactly as a Durable Object's does; one instance per name serialises its target.
  */
 export async function denoPlatform(options: DenoPlatformOptions): Promise<Platform> {
-  if (options.kvPath) mkdirSync(dirname(options.kvPath), { recursive: true });
+  if (options.dataDir !== undefined) {
+    privateDir(options.dataDir);
+    tightenTree(options.dataDir);
+  }
+  if (options.kvPath) privateDir(dirname(options.kvPath));
   const kv = await Deno.openKv(options.kvPath);
+  if (options.kvPath) privateDatabase(options.kvPath);
   const databases = new ObjectDatabases(options.dataDir);
   const targets = new Map<string, Target>();
   const projects = new Map<string, Project>();

@@ -1,11 +1,10 @@
 import type { Caller } from "../access/authorize";
 import { ApiError } from "../api/errors";
 import { issueToApiError } from "../api/validation";
-import { CattleClient } from "../cattle/client";
+import { type CattleClient, type CattleSettings, cattleClient } from "../cattle/client";
 import { isTransient } from "../cattle/failures";
 import type { GenericObject } from "../cattle/types";
 import type { ReceiverRecord } from "../domain/receiver";
-import type { Settings } from "../domain/settings";
 import { driverNamed } from "../drivers";
 import { sha256Hex } from "../util/sha256";
 import { receiverCreateSchema } from "./input";
@@ -77,10 +76,10 @@ async function genericObjects(cattle: CattleClient, projectId: string): Promise<
 export async function importFromWebhookService(
   caller: Caller,
   receivers: Receivers,
-  settings: Pick<Settings, "CATTLE_URL">,
+  settings: CattleSettings,
 ): Promise<ImportResult> {
   const { projectId } = caller;
-  const cattle = new CattleClient({ baseUrl: settings.CATTLE_URL, credentials: caller.credentials });
+  const cattle = cattleClient(settings, caller.credentials);
   const project = receivers.project(projectId);
   const result: ImportResult = { imported: [], skipped: [] };
   for (const object of await genericObjects(cattle, projectId)) {

@@ -3,7 +3,7 @@ import type { Caller } from "../access/authorize";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable } from "../api/errors";
 import { triggerUrl } from "../api/resources";
-import { CattleClient } from "../cattle/client";
+import { cattleClient, serviceCredentials } from "../cattle/client";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
 import type { LegacyImport, Platform, ReceiverStore } from "../domain/ports";
@@ -85,14 +85,10 @@ export class Receivers {
     now = Date.now(),
   ): Promise<ReceiverRecord> {
     const definition = driverOf(input);
-    const callerCattle = new CattleClient({ baseUrl: this.env.CATTLE_URL, credentials: caller.credentials });
+    const callerCattle = cattleClient(this.env, caller.credentials);
     const resolution = await definition.resolveTarget(input.config as never, caller.projectId, callerCattle);
     if (!resolution.ok) throw targetRefusal(resolution.problem);
-    const serviceCredentials = {
-      accessKey: this.env.CATTLE_ACCESS_KEY,
-      secretKey: this.env.CATTLE_SECRET_KEY,
-    };
-    const serviceCattle = new CattleClient({ baseUrl: this.env.CATTLE_URL, credentials: serviceCredentials });
+    const serviceCattle = cattleClient(this.env, serviceCredentials(this.env));
     const reach = await definition.resolveTarget(input.config as never, caller.projectId, serviceCattle);
     if (!reach.ok) throw serviceRefusal(reach.problem);
     const { target } = resolution;

@@ -75,11 +75,13 @@ export interface DenoStack extends LocalStack {
 }
 
 /**
- * The same service on Deno (`deno serve src/deno.ts`), calling the emulator over real HTTP; the
+ * The same service on Deno (`deno run src/deno.ts`), calling the emulator over real HTTP; the
  * emulator runs in Miniflare, as for the workerd stack. Storage is in memory unless `dataDir` is
  * given.
  */
-export async function startDenoStack(options: { dataDir?: string } = {}): Promise<DenoStack> {
+export async function startDenoStack(
+  options: { dataDir?: string; host?: string; env?: Record<string, string> } = {},
+): Promise<DenoStack> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] }),
   );
@@ -95,6 +97,7 @@ export async function startDenoStack(options: { dataDir?: string } = {}): Promis
     CATTLE_SECRET_KEY: "service-secret",
     WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
     ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
+    ...options.env,
   };
 
   let child: ChildProcess | undefined;
@@ -111,7 +114,7 @@ export async function startDenoStack(options: { dataDir?: string } = {}): Promis
   };
   const start = async () => {
     let log = "";
-    const started = spawn(process.execPath, denoServeArgs(port), {
+    const started = spawn(process.execPath, denoServeArgs(port, options.host), {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env,

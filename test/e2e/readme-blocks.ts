@@ -67,6 +67,16 @@ export class ReadmeExamples {
     return found[0] as Block;
   }
 
+  /** The one block of `lang` that is exactly `code` once trimmed (a line a user copies as it is). */
+  takeExactly(lang: string, code: string): Block {
+    const found = this.blocks.filter((block) => block.lang === lang && block.code.trim() === code);
+    if (found.length !== 1) {
+      throw new Error(`expected one ${lang} block that is ${JSON.stringify(code)}, found ${found.length}`);
+    }
+    this.#claimed.add(found[0] as Block);
+    return found[0] as Block;
+  }
+
   /** Blocks of these languages that no test took, as `file:line: first line`. */
   unclaimed(langs: readonly string[]): string[] {
     return this.blocks

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -16,7 +17,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+// @ts-expect-error: a plain ESM script shared with `npm run dev:deno`
+import { denoServeArgs as denoDocArgs } from "../../scripts/deno-serve.mjs";
 import { loadSigningKeys } from "../../src/tokens/signing";
+import { startDev as startDevStack } from "./dev-stack";
 import { eventually, freePort } from "./local-stack";
 import { type Block, ReadmeExamples } from "./readme-blocks";
 
@@ -977,5 +981,235 @@ describe("docs/monitoring.md", () => {
 
   it("the example log lines are run by test/e2e/observe.test.ts against the service's own lines", () => {
     expect(logLines.code).toContain('"event":"cattle_failure"');
+  });
+});
+
+// ---- docs/private-rancher.md and docs/deno-server.md ---------------------------------------------
+
+/**
+ * The blocks of one docs page, claimed through `examples` (so the file's check for unclaimed blocks
+ * sees them), each found only in that page.
+ */
+function docExamples(path: string) {
+  const inPage = (block: Block) => {
+    if (block.file !== path) throw new Error(`${block.file}:${block.line} was taken for ${path}`);
+    return block;
+  };
+  return {
+    take: (lang: string, marker: string) => inPage(examples.take(lang, marker)),
+    takeExactly: (lang: string, code: string) => inPage(examples.takeExactly(lang, code)),
+    unclaimed: () =>
+      examples
+        .unclaimed([...new Set(examples.blocks.map((block) => block.lang))])
+        .filter((line) => line.startsWith(`${path}:`)),
+  };
+}
+
+/** A dev stack of test/e2e/dev-stack.ts, as this file's `stack` (so `sh` runs blocks against it). */
+async function startDocStack(options: Parameters<typeof startDevStack>[0]) {
+  const dev = await startDevStack(options);
+  stack = {
+    process: dev.process,
+    get output() {
+      return dev.output();
+    },
+    hooks: dev.hooks,
+    emulator: dev.emulator,
+  };
+  return dev;
+}
+
+const WRANGLER = ["node_modules/wrangler/bin/wrangler.js"];
+const QUIET_WRANGLER = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+describe("docs/private-rancher.md", () => {
+  const doc = docExamples("docs/private-rancher.md");
+  let dev: Awaited<ReturnType<typeof startDevStack>> | undefined;
+  // This describe's stacks stand in for the file's own while it runs; the file's is stopped by its
+  // own afterAll, so it is put back here.
+  let fileStack: Stack;
+  beforeAll(() => {
+    fileStack = stack;
+  });
+  afterAll(async () => {
+    await dev?.dispose();
+    stack = fileStack;
+  });
+
+  it("npm run dev -- --cattle-binding: health, the binding's host, and Access refusing a stack without the token", async () => {
+    const start = doc.takeExactly("sh", "npm run dev -- --cattle-binding");
+    const flags = start.code.trim().split(" -- ")[1]?.split(" ") ?? [];
+    await dev?.dispose();
+    dev = await startDocStack({ flags });
+    expect(stack.output).toContain("through the CATTLE binding");
+    const local = doc.take("sh", "_emulator/stats | jq -c .hosts");
+    expect(expectArrows(local, await sh(local.code))).toBe(2);
+    const health = doc.take("sh", "-w '%{http_code}\\n'");
+    expect(expectArrows(health, await sh(health.code))).toBe(1);
+    const access = doc.take("sh", '"requireHeaders":{"CF-Access-Client-Id"');
+    expect(expectArrows(access, await sh(access.code))).toBe(2);
+    // Refused by "Access": the service's reads of Cattle came through the binding and were turned away.
+    const stats = (await (await fetch(`${stack.emulator}/_emulator/stats`)).json()) as {
+      hosts: Record<string, number>;
+    };
+    expect(Object.keys(stats.hosts)).toEqual(["rancher.internal:8080"]);
+  }, 180_000);
+
+  it("the token from the environment gets through the emulator's requireHeaders", async () => {
+    const block = doc.take("sh", "CATTLE_ACCESS_CLIENT_ID=dev.access CATTLE_ACCESS_CLIENT_SECRET=");
+    const [assignments, args] = block.code.trim().split(" npm run dev -- ");
+    const env = Object.fromEntries(
+      (assignments ?? "").split(" ").map((pair) => pair.split("=") as [string, string]),
+    );
+    expect(Object.keys(env)).toEqual(["CATTLE_ACCESS_CLIENT_ID", "CATTLE_ACCESS_CLIENT_SECRET"]);
+    // The previous test's stack, whether it passed or not, is gone before this one starts.
+    await dev?.dispose();
+    dev = await startDocStack({ flags: (args ?? "").split(" "), env });
+    expect(stack.output).not.toContain(env.CATTLE_ACCESS_CLIENT_SECRET);
+    // The same requireHeaders as the block above: this stack carries the token, so all is well.
+    const access = doc.take("sh", '"requireHeaders":{"CF-Access-Client-Id"').code.split("sleep")[0] ?? "";
+    await sh(access);
+    expect(await (await fetch(`${stack.hooks}/v1-webhooks/health`)).json()).toEqual({ status: "ok" });
+    const created = await api("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: JSON.stringify({
+        name: "behind-access",
+        driver: "scaleService",
+        scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 10 },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const answer = await fetch(created.body.url, { method: "POST" });
+    expect(await answer.json()).toMatchObject({ outcome: "applied", from: 1, to: 2 });
+  }, 180_000);
+
+  it("the wrangler.toml binding deploys (dry run) as a VPC Service named CATTLE", async () => {
+    const block = doc.take("toml", "[[vpc_services]]");
+    const dir = mkdtempSync(join(tmpdir(), "vpc-config-"));
+    try {
+      // wrangler.toml as it is, its [vars] replaced by the block's, and its entry point made absolute.
+      const config = readFileSync("wrangler.toml", "utf8")
+        .replace(/^\[vars\]\n(?:[A-Z_]+ = .*\n)+/m, "")
+        .replace(
+          /^main = "([^"]+)"$/m,
+          (_: string, path: string) => `main = ${JSON.stringify(join(process.cwd(), path))}`,
+        );
+      writeFileSync(join(dir, "wrangler.toml"), `${config}\n${block.code}`);
+      const { stdout } = await run(
+        process.execPath,
+        [...WRANGLER, "deploy", "--dry-run", "-c", join(dir, "wrangler.toml"), "--outdir", join(dir, "out")],
+        { env: { ...process.env, ...QUIET_WRANGLER }, timeout: 120_000 },
+      );
+      expect(stdout).toMatch(/env\.CATTLE \(0c8c0c5c-5d0e-4b5e-9c4e-1b2f3a4b5c6d\)\s+VPC Service/);
+      expect(stdout).toContain('env.CATTLE_URL ("http://rancher.internal:8080")');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // wrangler.toml carries the same binding, commented out.
+    expect(readFileSync("wrangler.toml", "utf8")).toMatch(/^# \[\[vpc_services\]\]\n# binding = "CATTLE"\n/m);
+  }, 180_000);
+
+  it("the wrangler commands that need an account are ones this wrangler knows, with these options", async () => {
+    const create = doc.take("sh", "wrangler vpc service create");
+    const command = (create.code.split("\n")[0] ?? "").replace(/^npx wrangler /, "").split(" ");
+    const { stdout: help } = await run(
+      process.execPath,
+      [...WRANGLER, "vpc", "service", "create", "--help"],
+      {
+        env: { ...process.env, ...QUIET_WRANGLER },
+      },
+    );
+    for (const option of command.filter((word) => word.startsWith("--")))
+      expect(help).toContain(`${option} `);
+    expect(command.slice(0, 4)).toEqual(["vpc", "service", "create", "rancher"]);
+    expect(help).toMatch(/--type .*"http"/);
+    const secrets = doc.take("sh", "wrangler secret put CATTLE_ACCESS_CLIENT_ID");
+    const lines = secrets.code.trim().split("\n");
+    expect(lines).toEqual([
+      "npx wrangler secret put CATTLE_ACCESS_CLIENT_ID",
+      "npx wrangler secret put CATTLE_ACCESS_CLIENT_SECRET",
+    ]);
+    const { stdout: putHelp } = await run(process.execPath, [...WRANGLER, "secret", "put", "--help"], {
+      env: { ...process.env, ...QUIET_WRANGLER },
+    });
+    expect(putHelp).toContain("wrangler secret put <key>");
+  }, 60_000);
+
+  it("every other block needs a Cloudflare account and says so, and none is left unclaimed", () => {
+    expect(doc.take("sh", "cloudflared tunnel create"), "a Cloudflare account and cloudflared").toBeDefined();
+    expect(doc.unclaimed()).toEqual([]);
+  });
+});
+
+describe("docs/deno-server.md", () => {
+  const doc = docExamples("docs/deno-server.md");
+  const testCommand = ["node", ...denoDocArgs(8787)];
+
+  it("starts the server with the command the tests run it with", () => {
+    const block = doc.take("sh", "src/deno.ts");
+    expect(block.code.trim().split(" ")).toEqual(testCommand);
+  });
+
+  it("has a systemd unit whose ExecStart is that command, and which systemd accepts", async () => {
+    const unit = doc.take("ini", "ExecStart=");
+    const entries = unit.code
+      .split("\n")
+      .filter((line) => /^[A-Za-z]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const);
+    const value = (key: string) => entries.filter(([name]) => name === key).map(([, v]) => v);
+    const exec = (value("ExecStart")[0] ?? "").split(" ");
+    expect(exec[0]).toMatch(/^\/.*\/node$/);
+    expect(["node", ...exec.slice(1)]).toEqual(testCommand);
+    expect(value("UMask")).toEqual(["0077"]);
+    expect(value("StateDirectoryMode")).toEqual(["0700"]);
+    expect(value("Environment").join(" ")).toContain("DATA_DIR=/var/lib/rancher-hooks");
+    expect(value("User")).toEqual(["rancher-hooks"]);
+    if (!existsSync("/usr/bin/systemd-analyze")) return;
+    // systemd itself reads it; the node binary named there must exist, so this machine's is put in.
+    const dir = mkdtempSync(join(tmpdir(), "unit-"));
+    try {
+      const file = join(dir, "rancher-hooks.service");
+      writeFileSync(file, unit.code.replace(`ExecStart=${exec[0]}`, `ExecStart=${process.execPath}`));
+      const { stderr } = await run("/usr/bin/systemd-analyze", ["verify", file]);
+      expect(stderr).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("backs DATA_DIR up with its modes as they are", async () => {
+    const block = doc.take("sh", "tar --create");
+    const tarLine = block.code.split("\n").find((line) => line.includes("tar --create")) ?? "";
+    const dir = mkdtempSync(join(tmpdir(), "backup-"));
+    try {
+      const data = join(dir, "data");
+      mkdirSync(join(data, "targets"), { recursive: true, mode: 0o700 });
+      writeFileSync(join(data, "receivers.kv"), "kv", { mode: 0o600 });
+      writeFileSync(join(data, "targets", "a.sqlite"), "db", { mode: 0o600 });
+      chmodSync(data, 0o700);
+      // The block's tar, without sudo, on a data directory and an archive of the test's own.
+      const command = tarLine
+        .replace(/^sudo /, "")
+        .replace("/root/rancher-hooks-$(date +%F).tar.gz", join(dir, "backup.tar.gz"))
+        .replace("/var/lib/rancher-hooks", data);
+      await sh(command);
+      const { stdout } = await run("tar", [
+        "--list",
+        "--verbose",
+        "--gzip",
+        "--file",
+        join(dir, "backup.tar.gz"),
+      ]);
+      expect(stdout).toMatch(/^drwx------ .* \.\/$/m);
+      expect(stdout).toMatch(/^-rw------- .* \.\/receivers\.kv$/m);
+      expect(stdout).toMatch(/^-rw------- .* \.\/targets\/a\.sqlite$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(block.code).toContain("systemctl stop rancher-hooks");
+  });
+
+  it("leaves no block unclaimed", () => {
+    expect(doc.unclaimed()).toEqual([]);
   });
 });

@@ -27,6 +27,7 @@ const stats = async () =>
     total: number;
     byMethod: Record<string, number>;
     byPath: Record<string, Record<string, number>>;
+    hosts: Record<string, number>;
   }>;
 
 describe("reset", () => {
@@ -52,7 +53,7 @@ describe("reset", () => {
       hostFailures: 4,
     });
     await reset();
-    expect(await stats()).toEqual({ total: 0, byMethod: {}, byPath: {} });
+    expect(await stats()).toEqual({ total: 0, byMethod: {}, byPath: {}, hosts: {} });
     expect(await (await hook("/faults")).json()).toEqual(NO_FAULTS);
   });
 
@@ -90,6 +91,7 @@ describe("stats", () => {
         "/v2-beta/projects/1a5/services": { GET: 1 },
         "/v2-beta/nowhere": { GET: 1 },
       },
+      hosts: { "127.0.0.1:8788": 5 },
     });
   });
 });
@@ -212,12 +214,17 @@ describe("faults", () => {
 
 describe("config", () => {
   it("changes the transition time, the lock wait and the provisioning time until the next reset", async () => {
-    const defaults = { transitionMs: 300, lockWaitMs: 3000, hostProvisionMs: 600 };
+    const defaults = { transitionMs: 300, lockWaitMs: 3000, hostProvisionMs: 600, requireHeaders: {} };
     expect(await (await hook("/config")).json()).toEqual(defaults);
     const set = await hook("/config", { transitionMs: 40 });
     expect(await set.json()).toEqual({ ...defaults, transitionMs: 40 });
     const more = await hook("/config", { lockWaitMs: 250, hostProvisionMs: 90 });
-    expect(await more.json()).toEqual({ transitionMs: 40, lockWaitMs: 250, hostProvisionMs: 90 });
+    expect(await more.json()).toEqual({
+      ...defaults,
+      transitionMs: 40,
+      lockWaitMs: 250,
+      hostProvisionMs: 90,
+    });
     await reset();
     expect(await (await hook("/config")).json()).toEqual(defaults);
     const cases: [unknown, string, string][] = [
