@@ -170,6 +170,16 @@ export const serviceCredentials = (
   settings: Pick<Settings, "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">,
 ): CattleCredentials => ({ accessKey: settings.CATTLE_ACCESS_KEY, secretKey: settings.CATTLE_SECRET_KEY });
 
+/** A client with the service's own credentials, whose refusals are logged as errors. */
+export function serviceClient(
+  settings: CattleSettings & Pick<Settings, "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">,
+  options: Pick<CattleClientOptions, "retry" | "deadline"> = {},
+): CattleClient {
+  const client = cattleClient(settings, serviceCredentials(settings), options);
+  SERVICE_CLIENTS.add(client);
+  return client;
+}
+
 /**
  * The service's own client for triggers, with the service credential. The transport
  * is settled now, so a configuration error shows when the factory is made, not mid-trigger.
@@ -178,11 +188,7 @@ export const serviceCattle = (
   settings: CattleSettings & Pick<Settings, "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">,
 ): CattleFactory => {
   cattleTransport(settings);
-  return (deadline) => {
-    const client = cattleClient(settings, serviceCredentials(settings), { retry: TRIGGER_RETRY, deadline });
-    SERVICE_CLIENTS.add(client);
-    return client;
-  };
+  return (deadline) => serviceClient(settings, { retry: TRIGGER_RETRY, deadline });
 };
 
 /**
@@ -328,6 +334,9 @@ export class CattleClient implements CattleApi {
           },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: timeout.signal,
+          // Never followed: a redirect would carry the credentials and the Access token to
+          // whatever host it names. Cattle itself does not redirect its API.
+          redirect: "manual",
         });
       } catch {
         return failed(this, method, path, {
@@ -336,6 +345,13 @@ export class CattleClient implements CattleApi {
         });
       }
       const text = await response.text().catch(() => "");
+      if (response.status >= 300 && response.status < 400) {
+        return failed(this, method, path, {
+          kind: "unavailable",
+          status: response.status,
+          message: "Cattle answered with a redirect, which is not followed: check CATTLE_URL",
+        });
+      }
       if (response.ok) {
         try {
           return { ok: true, value: JSON.parse(text) as T };
@@ -368,17 +384,29 @@ function failed(
   path: string,
   failure: CattleFailure,
 ): { ok: false; failure: CattleFailure } {
-  const refusedServiceKey =
-    SERVICE_CLIENTS.has(client) && (failure.kind === "unauthorized" || failure.kind === "forbidden");
-  logEvent(refusedServiceKey ? "error" : "warn", "cattle_failure", {
+  const refused =
+    failure.kind === "unauthorized" || failure.kind === "forbidden" || failure.kind === "notFound";
+  const service = SERVICE_CLIENTS.has(client);
+  // Cattle refusing the service's own key stops every trigger: an error. Refusing a caller's key
+  // (a wrong password, another environment) is the caller's business and happens at a stranger's
+  // will: info, so that it cannot bury the lines that matter.
+  const level = refused ? (service && failure.kind !== "notFound" ? "error" : "info") : "warn";
+  logEvent(level, "cattle_failure", {
     method,
     path: path.split("?")[0],
     status: failure.status,
     kind: failure.kind,
-    message: failure.message,
+    // Cattle's message can quote what it refused (a launch config): a line stays short.
+    message:
+      failure.message.length > MESSAGE_LOGGED
+        ? `${failure.message.slice(0, MESSAGE_LOGGED)}…`
+        : failure.message,
   });
   return fail(failure);
 }
+
+/** The most of Cattle's message a log line keeps. */
+const MESSAGE_LOGGED = 200;
 
 function backoff(baseDelayMs: number, attempt: number): number {
   const delay = baseDelayMs * 2 ** (attempt - 2);

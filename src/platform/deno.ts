@@ -48,6 +48,24 @@ function tightenTree(dir: string): void {
   }
 }
 
+/** The entries of a data directory that the server writes; anything else there is left as it is. */
+const OWN_ENTRY = /^(targets|projects|receivers\.kv(-wal|-shm|-journal)?)$/;
+
+/**
+ * Tightens what the server keeps under `dataDir` (the directory itself, `targets/`, `projects/`,
+ * `receivers.kv` and its journals), whatever an earlier version or a restored backup left; other
+ * files someone put there are not the server's to change.
+ */
+function tightenDataDir(dataDir: string): void {
+  privateDir(dataDir);
+  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
+    if (!OWN_ENTRY.test(entry.name)) continue;
+    const path = join(dataDir, entry.name);
+    if (entry.isDirectory()) tightenTree(path);
+    else if (entry.isFile()) chmodSync(path, PRIVATE_FILE);
+  }
+}
+
 /** Where each object's database lives: a file under `dataDir`, or memory. */
 class ObjectDatabases {
   constructor(private readonly dataDir: string | undefined) {}
@@ -145,8 +163,7 @@ export interface DenoPlatformOptions {
  */
 export async function denoPlatform(options: DenoPlatformOptions): Promise<Platform> {
   if (options.dataDir !== undefined) {
-    privateDir(options.dataDir);
-    tightenTree(options.dataDir);
+    tightenDataDir(options.dataDir);
   }
   if (options.kvPath) privateDir(dirname(options.kvPath));
   const kv = await Deno.openKv(options.kvPath);

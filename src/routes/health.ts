@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../api/app-env";
-import { type CattleSettings, cattleClient, type RetryPolicy, serviceCredentials } from "../cattle/client";
+import { type CattleSettings, type RetryPolicy, serviceClient } from "../cattle/client";
 import type { Settings } from "../domain/settings";
 
 type HealthSettings = CattleSettings & Pick<Settings, "CATTLE_ACCESS_KEY" | "CATTLE_SECRET_KEY">;
@@ -28,7 +28,7 @@ export function cattleHealthy(settings: HealthSettings, now = Date.now()): Promi
   const known = checks.get(settings);
   if (known && known.expires > now) return known.healthy;
   const check: Check = { healthy: Promise.resolve(false), expires: Number.POSITIVE_INFINITY };
-  check.healthy = cattleClient(settings, serviceCredentials(settings), { retry: HEALTH_RETRY })
+  check.healthy = serviceClient(settings, { retry: HEALTH_RETRY })
     .checkCredentials()
     .then(
       (result) => result.ok,

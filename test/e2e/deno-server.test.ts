@@ -132,11 +132,15 @@ describe("the Deno server", () => {
     }
   });
 
-  it("keeps every file under DATA_DIR mode 0600 and every directory 0700, older ones too", async () => {
+  it("keeps every file it writes under DATA_DIR mode 0600 and its directories 0700, older ones too", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "deno-modes-"));
     chmodSync(dataDir, 0o755);
     // What an earlier version left: readable by everyone.
+    mkdirSync(join(dataDir, "targets"), { mode: 0o755 });
+    chmodSync(join(dataDir, "targets"), 0o755);
+    // Someone else's files beside them, which the server has no business changing.
     mkdirSync(join(dataDir, "backups"), { mode: 0o755 });
+    chmodSync(join(dataDir, "backups"), 0o755);
     writeFileSync(join(dataDir, "backups", "receivers.json"), "{}", { mode: 0o644 });
     writeFileSync(join(dataDir, "notes.txt"), "kept", { mode: 0o666 });
     chmodSync(join(dataDir, "notes.txt"), 0o666);
@@ -170,12 +174,17 @@ describe("the Deno server", () => {
     expect(paths.filter((path) => /^targets\/[0-9a-f]{64}\.sqlite$/.test(path)).length).toBeGreaterThan(0);
     expect(paths.filter((path) => /^projects\/[0-9a-f]{64}\.sqlite$/.test(path)).length).toBeGreaterThan(0);
     // …and not one of them, nor the directories, is open to anyone else.
-    const loose = Object.entries(found).filter(
-      ([path, mode]) => mode !== (path.endsWith("/") ? "700" : "600"),
+    const own = Object.entries(found).filter(
+      ([path]) => !path.startsWith("backups/") && path !== "notes.txt",
     );
+    expect(found["targets/"]).toBe("700");
+    const loose = own.filter(([path, mode]) => mode !== (path.endsWith("/") ? "700" : "600"));
     expect(loose).toEqual([]);
     expect((statSync(dataDir).mode & 0o777).toString(8)).toBe("700");
-    // Contents are left alone.
+    // What is not the server's keeps its modes and contents.
+    expect(found["notes.txt"]).toBe("666");
+    expect(found["backups/"]).toBe("755");
+    expect(found["backups/receivers.json"]).toBe("644");
     expect(readFileSync(join(dataDir, "notes.txt"), "utf8")).toBe("kept");
   });
 });

@@ -403,7 +403,7 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
   });
 
   it("Moving from webhook-service: the import example", async () => {
-    const block = examples.take("sh", "action=import");
+    const block = examples.take("sh", "importedFrom}], skipped}");
     expect(expectArrows(block, await sh(block.code))).toBe(1);
   });
 
@@ -1044,7 +1044,7 @@ describe("docs/private-rancher.md", () => {
     expect(stack.output).toContain("through the CATTLE binding");
     const local = doc.take("sh", "_emulator/stats | jq -c .hosts");
     expect(expectArrows(local, await sh(local.code))).toBe(2);
-    const health = doc.take("sh", "-w '%{http_code}\\n'");
+    const health = doc.take("sh", "-w '%{http_code}\\n' http://127.0.0.1:8787/v1-webhooks/health");
     expect(expectArrows(health, await sh(health.code))).toBe(1);
     const access = doc.take("sh", '"requireHeaders":{"CF-Access-Client-Id"');
     expect(expectArrows(access, await sh(access.code))).toBe(2);
