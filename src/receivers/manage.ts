@@ -4,6 +4,7 @@ import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable } from "../api/errors";
 import { triggerUrl } from "../api/resources";
 import { cattleClient, serviceCredentials } from "../cattle/client";
+import type { DriverConfig } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
 import type { LegacyImport, LegacyRoute, Platform, ReceiverStore } from "../domain/ports";
@@ -87,8 +88,8 @@ export class Receivers {
    * of one environment cannot point a receiver at another's service), then with the service's key,
    * which runs the triggers. Answers the target object's name, or throws the refusal a create gives.
    */
-  async resolveTarget(caller: Caller, input: Pick<ReceiverCreate, "driver" | "config">): Promise<string> {
-    const definition = driverOf(input as ReceiverCreate);
+  async resolveTarget(caller: Caller, input: DriverConfig): Promise<string> {
+    const definition = driverOf(input);
     const callerCattle = cattleClient(this.env, caller.credentials);
     const resolution = await definition.resolveTarget(input.config as never, caller.projectId, callerCattle);
     if (!resolution.ok) throw targetRefusal(resolution.problem);
@@ -233,7 +234,7 @@ export class Receivers {
     const key = JSON.stringify([record.driver, record.config]);
     let answer = checked.get(key);
     if (!answer) {
-      answer = this.resolveTarget(caller, record as unknown as ReceiverCreate).then(
+      answer = this.resolveTarget(caller, driverConfigOf(record)).then(
         () => null,
         (error: unknown) => {
           if (!(error instanceof ApiError)) throw error;
