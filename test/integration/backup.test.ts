@@ -715,6 +715,36 @@ describe("restore checks", () => {
     await removeAll([...all.filter((receiver) => receiver.id !== first.id), { id: winner }]);
   });
 
+  it("keeps a restored receiver's webhook-service key from a later webhook-service import", async () => {
+    const { all, first } = await importLegacy();
+    const entry = entryOf(await exported(), first.id);
+    const [key] = entry.legacyKeys;
+    await removeAll(all);
+    // The same key restored under another generic object id: the key alone decides who holds it.
+    const holder = anotherReceiver(entry, {
+      importedFrom: "1go99",
+      legacyKeys: [{ ...key, genericObjectId: "1go99" }],
+    });
+    expect((await restored(documentOf([holder]))).imported.map((receiver) => receiver.id)).toEqual([
+      holder.id,
+    ]);
+    const again = await json(
+      await call("/v1-webhooks/receivers?projectId=1a5&action=import", { method: "POST" }),
+    );
+    expect(again.imported.map((receiver: Json) => receiver.importedFrom)).not.toContain("1go1");
+    expect(again.skipped).toContainEqual({
+      name: first.name,
+      genericObjectId: "1go1",
+      reason: `its original webhook-service URL already triggers receiver ${holder.id}`,
+    });
+    expect(await json(await call(legacyUrl, { method: "POST", key: null }))).toMatchObject({
+      receiverId: holder.id,
+      outcome: "applied",
+    });
+    expect((await listing()).map((receiver: Json) => receiver.name)).not.toContain(first.name);
+    await removeAll([...again.imported, holder]);
+  });
+
   it("repeats at most about 100 characters of a value or key it refuses, whatever its size", async () => {
     const hugeId = await restore({ ...documentOf([]), projectId: "1".repeat(7 * 1024 * 1024) });
     expect(hugeId.status).toBe(422);
