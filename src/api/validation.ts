@@ -7,7 +7,18 @@ import { ApiError, type ErrorCode } from "./errors";
 
 type Issue = z.core.$ZodIssue;
 
-const dotted = (path: readonly PropertyKey[]): string => path.map(String).join(".");
+/** The most characters of one user-supplied name, key or value an error message repeats. */
+const ECHO_MAX = 100;
+
+/**
+ * A user-supplied name, key or value as an error repeats it: at most ECHO_MAX characters, so that
+ * a huge key or value cannot make the error as large as the request.
+ */
+export const clip = (text: string): string =>
+  text.length > ECHO_MAX ? `${text.slice(0, ECHO_MAX)}…(${text.length} characters)` : text;
+
+/** A path as `fieldName` has it; a key of the body's own making is clipped. */
+const dotted = (path: readonly PropertyKey[]): string => path.map((part) => clip(String(part))).join(".");
 
 const KIND_WORDS: Record<string, string> = {
   int: "an integer",

@@ -58,17 +58,19 @@ export interface Project {
   releaseName(name: string, receiverId: string): Promise<void>;
   /** The receiver a webhook-service generic object (its id, its key's SHA-256) was imported as, if it was. */
   importedAs(genericObjectId: string, keyDigest: string): Promise<string | null>;
-  /** Keeps an import: the original URL's key (as its SHA-256) now triggers `route`. */
-  recordImport(genericObjectId: string, keyDigest: string, route: LegacyRoute): Promise<void>;
+  /**
+   * Keeps a receiver's imports (from webhook-service, or an export's): each key whose digest is set
+   * now triggers `route`. All or none, in one transaction, and refused when another receiver here
+   * holds one of the generic objects or keys, a retired key included: answers that reason, or null.
+   */
+  claimImports(entries: readonly LegacyImport[], route: LegacyRoute): Promise<string | null>;
   /** What the original URL with this key (SHA-256) triggers, while it works. */
   legacyRoute(keyDigest: string): Promise<LegacyRoute | null>;
   /** Stops the original URL of a receiver (regenerate); `forget` also forgets the import (delete). */
   retireLegacyKey(receiverId: string): Promise<void>;
   forgetImport(receiverId: string): Promise<void>;
-  /** A receiver's imports from webhook-service, for an export. */
-  importsOf(receiverId: string): Promise<LegacyImport[]>;
-  /** Puts back an import exactly as an export holds it (a restore). */
-  restoreImport(entry: LegacyImport, route: LegacyRoute): Promise<void>;
+  /** The imports from webhook-service of each of these receivers that has any, for an export. */
+  importsOf(receiverIds: readonly string[]): Promise<Record<string, LegacyImport[]>>;
   /** Remembers that a receiver was deleted here, so that a restore does not bring it back. */
   recordDeletion(receiverId: string): Promise<void>;
   wasDeleted(receiverId: string): Promise<boolean>;

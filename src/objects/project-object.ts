@@ -23,8 +23,8 @@ export class ProjectObject extends DurableObject<Env> {
     return this.#core.importedAs(genericObjectId, keyDigest);
   }
 
-  recordImport(genericObjectId: string, keyDigest: string, route: LegacyRoute) {
-    return this.#core.recordImport(genericObjectId, keyDigest, route);
+  claimImports(entries: readonly LegacyImport[], route: LegacyRoute) {
+    return this.#core.claimImports(entries, route);
   }
 
   legacyRoute(keyDigest: string) {
@@ -39,12 +39,8 @@ export class ProjectObject extends DurableObject<Env> {
     return this.#core.forgetImport(receiverId);
   }
 
-  importsOf(receiverId: string) {
-    return this.#core.importsOf(receiverId);
-  }
-
-  restoreImport(entry: LegacyImport, route: LegacyRoute) {
-    return this.#core.restoreImport(entry, route);
+  importsOf(receiverIds: readonly string[]) {
+    return this.#core.importsOf(receiverIds);
   }
 
   recordDeletion(receiverId: string) {

@@ -201,13 +201,11 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
         claimName: async (name, receiverId) => core.claimName(name, receiverId),
         releaseName: async (name, receiverId) => core.releaseName(name, receiverId),
         importedAs: async (genericObjectId, keyDigest) => core.importedAs(genericObjectId, keyDigest),
-        recordImport: async (genericObjectId, keyDigest, route) =>
-          core.recordImport(genericObjectId, keyDigest, route),
+        claimImports: async (entries, route) => core.claimImports(entries, route),
         legacyRoute: async (keyDigest) => core.legacyRoute(keyDigest),
         retireLegacyKey: async (receiverId) => core.retireLegacyKey(receiverId),
         forgetImport: async (receiverId) => core.forgetImport(receiverId),
-        importsOf: async (receiverId) => core.importsOf(receiverId),
-        restoreImport: async (entry, route) => core.restoreImport(entry, route),
+        importsOf: async (receiverIds) => core.importsOf(receiverIds),
         recordDeletion: async (receiverId) => core.recordDeletion(receiverId),
         wasDeleted: async (receiverId) => core.wasDeleted(receiverId),
       };

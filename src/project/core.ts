@@ -2,7 +2,7 @@ import type { LegacyImport, LegacyRoute } from "../domain/ports";
 import { migrate, StorageTooNew, type TableSet } from "../storage/migrations";
 import type { ObjectStorage } from "../storage/object-storage";
 import { DELETIONS_TABLES, Deletions } from "./deletions";
-import { LEGACY_TABLES, LegacyReceivers } from "./legacy-receivers";
+import { ImportConflict, LEGACY_TABLES, LegacyReceivers } from "./legacy-receivers";
 import { NAMES_TABLES, NameClaims } from "./name-claims";
 
 /** Every table an environment's object keeps, in the order they are built (docs/storage.md). */
@@ -17,10 +17,12 @@ export class ProjectCore {
   readonly #names: NameClaims;
   readonly #legacyReceivers: LegacyReceivers;
   readonly #deletionsKept: Deletions;
+  readonly #storage: Pick<ObjectStorage, "transactionSync">;
   /** Set when the storage is newer than this code can run over: every call is refused. */
   readonly #refusal: StorageTooNew | undefined;
 
   constructor(storage: Pick<ObjectStorage, "sql" | "transactionSync">) {
+    this.#storage = storage;
     try {
       migrate(storage, PROJECT_TABLES);
     } catch (error) {
@@ -58,8 +60,15 @@ export class ProjectCore {
     return this.#legacy.importedAs(genericObjectId, keyDigest);
   }
 
-  recordImport(genericObjectId: string, keyDigest: string, route: LegacyRoute): void {
-    this.#legacy.record(genericObjectId, keyDigest, route);
+  /** Records imports in one transaction unless another receiver holds one of them (see `LegacyReceivers.claim`). */
+  claimImports(entries: readonly LegacyImport[], route: LegacyRoute): string | null {
+    const legacy = this.#legacy;
+    try {
+      return this.#storage.transactionSync(() => legacy.claim(entries, route));
+    } catch (error) {
+      if (error instanceof ImportConflict) return error.message;
+      throw error;
+    }
   }
 
   legacyRoute(keyDigest: string): LegacyRoute | null {
@@ -74,12 +83,8 @@ export class ProjectCore {
     this.#legacy.forget(receiverId);
   }
 
-  importsOf(receiverId: string): LegacyImport[] {
-    return this.#legacy.importsOf(receiverId);
-  }
-
-  restoreImport(entry: LegacyImport, route: LegacyRoute): void {
-    this.#legacy.restore(entry, route);
+  importsOf(receiverIds: readonly string[]): Record<string, LegacyImport[]> {
+    return this.#legacy.importsOf(receiverIds);
   }
 
   recordDeletion(receiverId: string): void {

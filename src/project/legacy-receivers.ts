@@ -16,6 +16,12 @@ export type LegacyReceiverRow = {
   route: string;
 };
 
+/** Receiver ids per statement: under the 100 values a Durable Object's statement may bind. */
+const IDS_PER_QUERY = 90;
+
+/** Two entries of one import name the same generic object or key: none of them is recorded. */
+export class ImportConflict extends Error {}
+
 export const LEGACY_TABLES: TableSet = {
   component: "legacy",
   migrations: [
@@ -58,47 +64,102 @@ export class LegacyReceivers {
     return row?.receiver_id ?? null;
   }
 
-  record(genericObjectId: string, keyDigest: string, route: LegacyRoute): void {
-    this.sql.exec(
-      `INSERT OR REPLACE INTO legacy_receivers (generic_object_id, original_digest, receiver_id, key_digest, route)
-       VALUES (?, ?, ?, ?, ?)`,
-      genericObjectId,
-      keyDigest,
-      route.receiverId,
-      keyDigest,
-      JSON.stringify(route),
-    );
-  }
-
-  /** A receiver's imports, as an export carries them. */
-  importsOf(receiverId: string): LegacyImport[] {
-    return this.sql
-      .exec<Pick<LegacyReceiverRow, "generic_object_id" | "original_digest" | "key_digest">>(
-        "SELECT generic_object_id, original_digest, key_digest FROM legacy_receivers WHERE receiver_id = ? ORDER BY generic_object_id",
-        receiverId,
-      )
-      .toArray()
-      .map((row) => ({
-        genericObjectId: row.generic_object_id,
-        originalDigest: row.original_digest,
-        keyDigest: row.key_digest,
-      }));
-  }
-
   /**
-   * An import as an export holds it (a restore): the caller has checked that neither the generic
-   * object nor the key belongs to another receiver here, and the UNIQUE key makes sure of the key.
+   * Records a receiver's imports, all or none, unless one of them belongs to another receiver here:
+   * a row of another receiver with the same generic object, or whose original or current key is
+   * one of these keys, retired ones included (a regenerate retired that URL on purpose, so nothing
+   * brings it back). Answers why they were refused, or null once recorded. The caller runs it as
+   * one transaction of the environment's object, and the rows go in by plain INSERTs, so of two
+   * imports of the same key that race, the first keeps it and the second is told. Rows this
+   * receiver already has (a restore that stopped part way, run again) are kept as they are.
    */
-  restore(entry: LegacyImport, route: LegacyRoute): void {
-    this.sql.exec(
-      `INSERT OR REPLACE INTO legacy_receivers (generic_object_id, original_digest, receiver_id, key_digest, route)
-       VALUES (?, ?, ?, ?, ?)`,
-      entry.genericObjectId,
-      entry.originalDigest,
-      route.receiverId,
-      entry.keyDigest,
-      JSON.stringify(route),
-    );
+  claim(entries: readonly LegacyImport[], route: LegacyRoute): string | null {
+    for (const entry of entries) {
+      const conflict = this.#conflict(entry, route.receiverId);
+      if (conflict) return conflict;
+    }
+    for (const entry of entries) {
+      if (this.importedAs(entry.genericObjectId, entry.originalDigest) === route.receiverId) continue;
+      try {
+        this.sql.exec(
+          `INSERT INTO legacy_receivers (generic_object_id, original_digest, receiver_id, key_digest, route)
+           VALUES (?, ?, ?, ?, ?)`,
+          entry.genericObjectId,
+          entry.originalDigest,
+          route.receiverId,
+          entry.keyDigest,
+          JSON.stringify(route),
+        );
+      } catch (error) {
+        // After the check only the receiver's own entries can collide (one key listed twice): the
+        // conflict is reported, and the transaction's rollback writes none of them.
+        if (error instanceof Error && /UNIQUE|constraint/i.test(error.message)) {
+          throw new ImportConflict(
+            `webhook-service generic object ${entry.genericObjectId} or its key is listed twice`,
+          );
+        }
+        throw error;
+      }
+    }
+    return null;
+  }
+
+  /** Why `entry` belongs to a receiver other than `receiverId`, or null. */
+  #conflict(entry: LegacyImport, receiverId: string): string | null {
+    const keys = [entry.originalDigest, entry.keyDigest ?? entry.originalDigest];
+    const [row] = this.sql
+      .exec<Pick<LegacyReceiverRow, "generic_object_id" | "original_digest" | "receiver_id" | "key_digest">>(
+        `SELECT generic_object_id, original_digest, receiver_id, key_digest FROM legacy_receivers
+         WHERE receiver_id != ?
+           AND ((generic_object_id = ? AND original_digest = ?)
+                OR original_digest IN (?, ?) OR key_digest IN (?, ?))
+         ORDER BY (generic_object_id = ? AND original_digest = ?) DESC, key_digest IS NULL
+         LIMIT 1`,
+        receiverId,
+        entry.genericObjectId,
+        entry.originalDigest,
+        ...keys,
+        ...keys,
+        entry.genericObjectId,
+        entry.originalDigest,
+      )
+      .toArray();
+    if (!row) return null;
+    if (row.generic_object_id === entry.genericObjectId && row.original_digest === entry.originalDigest) {
+      return `webhook-service generic object ${entry.genericObjectId} is already imported as receiver ${row.receiver_id}`;
+    }
+    if (row.key_digest !== null) {
+      return `its original webhook-service URL already triggers receiver ${row.receiver_id}`;
+    }
+    return `its webhook-service key belongs to receiver ${row.receiver_id}, whose original URL a regenerate retired`;
+  }
+
+  /** The imports of each of `receiverIds` (those that have any), as an export carries them. */
+  importsOf(receiverIds: readonly string[]): Record<string, LegacyImport[]> {
+    const imports: Record<string, LegacyImport[]> = {};
+    // A Durable Object's statement binds at most 100 values: the ids are asked in slices.
+    for (let start = 0; start < receiverIds.length; start += IDS_PER_QUERY) {
+      const slice = receiverIds.slice(start, start + IDS_PER_QUERY);
+      const rows = this.sql
+        .exec<LegacyReceiverRow>(
+          `SELECT generic_object_id, original_digest, receiver_id, key_digest, route FROM legacy_receivers
+           WHERE receiver_id IN (${slice.map(() => "?").join(", ")})
+           ORDER BY receiver_id, generic_object_id`,
+          ...slice,
+        )
+        .toArray();
+      for (const row of rows) {
+        const entry: LegacyImport = {
+          genericObjectId: row.generic_object_id,
+          originalDigest: row.original_digest,
+          keyDigest: row.key_digest,
+        };
+        const list = imports[row.receiver_id];
+        if (list) list.push(entry);
+        else imports[row.receiver_id] = [entry];
+      }
+    }
+    return imports;
   }
 
   /** What the original URL with this key triggers, while it works. */

@@ -8,6 +8,7 @@ import type { LiveReceiver, ReceiverRecord } from "../domain/receiver";
 import type { SenderCheck, SenderVerificationView } from "../domain/sender";
 import { DRIVER_NAMES, DRIVERS, driverOf } from "../drivers";
 import { lazy } from "../util/lazy";
+import { mapLimit } from "../util/map-limit";
 import { receiverCreateSchema } from "./input";
 import { RECEIVER_ID, type Receivers } from "./manage";
 
@@ -43,38 +44,61 @@ export interface ReceiverExport {
   projectId: string;
   exportedAt: string;
   receivers: ExportedReceiver[];
+  /** Set on a part of an export (`limit`, `marker`) that more parts follow: the next part's marker. */
+  next?: string;
 }
 
 /**
- * Sender checks whose secret is a key the target needs to compute signatures: exported only when
- * asked, since the key itself is the secret. Bearer and basic keep a salted digest, from which the
- * credential cannot be read back, so their check always travels.
+ * The most receivers one restore takes: each costs a handful of storage and Cattle calls, which a
+ * request may make only so many of. A larger environment is exported and restored in parts.
  */
-const KEYED_SCHEMES = new Set<SenderCheck["scheme"]>(["github", "grafana", "standardWebhooks"]);
+export const MAX_RESTORE_RECEIVERS = 500;
 
-/** The sender check as an export carries it, or nothing when it is a key and secrets were not asked. */
+/** Targets asked at once while exporting: a request may keep only a few connections open. */
+const EXPORT_CONCURRENCY = 6;
+
+/**
+ * The sender check as an export carries it: only when secrets are asked. An HMAC scheme's key is
+ * the secret itself; a bearer or basic check is a salted digest of a credential a person chose,
+ * which can be guessed offline from it, so it is a secret too.
+ */
 function exportedCheck(check: SenderCheck | undefined, includeSecrets: boolean): SenderCheck | undefined {
-  if (!check) return undefined;
-  return KEYED_SCHEMES.has(check.scheme) && !includeSecrets ? undefined : check;
+  return includeSecrets ? check : undefined;
 }
 
-/** Every receiver of the environment (all pages), as a document that `restore` takes back. */
+/**
+ * The environment's receivers as a document that `restore` takes back: all of them, or with
+ * `part` one page of them (`limit` from `marker`) and the marker of the next in `next`.
+ */
 export async function exportReceivers(
   caller: Caller,
   receivers: Receivers,
-  options: { includeSecrets: boolean; now?: number; pageSize?: number },
+  options: {
+    includeSecrets: boolean;
+    now?: number;
+    pageSize?: number;
+    part?: { limit: number; marker?: string };
+  },
 ): Promise<ReceiverExport> {
   const { projectId } = caller;
+  const project = receivers.project(projectId);
   const exported: ExportedReceiver[] = [];
-  let marker: string | undefined;
+  let marker = options.part?.marker;
   do {
-    const page = await receivers.store.list(projectId, options.pageSize ?? EXPORT_PAGE, marker);
-    const live = await liveOf(receivers, page.records);
-    const project = receivers.project(projectId);
+    const page = await receivers.store.list(
+      projectId,
+      options.part?.limit ?? options.pageSize ?? EXPORT_PAGE,
+      marker,
+    );
+    const imported = page.records.filter((record) => record.importedFrom).map((record) => record.id);
+    const [live, imports] = await Promise.all([
+      liveOf(receivers, page.records),
+      imported.length > 0 ? project.importsOf(imported) : ({} as Record<string, ExportedLegacyKey[]>),
+    ]);
     for (const record of page.records) {
       const current = live.get(record.id);
       const check = exportedCheck(current?.senderCheck, options.includeSecrets);
-      const legacyKeys = record.importedFrom ? await project.importsOf(record.id) : [];
+      const legacyKeys = (record.importedFrom && imports[record.id]) || [];
       exported.push({
         id: record.id,
         name: record.name,
@@ -90,13 +114,14 @@ export async function exportReceivers(
       });
     }
     marker = page.next;
-  } while (marker);
+  } while (marker && !options.part);
   return {
     type: "receiverExport",
     version: EXPORT_VERSION,
     projectId,
     exportedAt: new Date(options.now ?? Date.now()).toISOString(),
     receivers: exported,
+    ...(options.part && marker ? { next: marker } : {}),
   };
 }
 
@@ -117,8 +142,8 @@ async function liveOf(
     if (ids) ids.push(record.id);
     else byTarget.set(record.target, [record.id]);
   }
-  const answers = await Promise.all(
-    [...byTarget].map(([target, ids]) => receivers.liveReceivers(target, ids)),
+  const answers = await mapLimit([...byTarget], EXPORT_CONCURRENCY, ([target, ids]) =>
+    receivers.liveReceivers(target, ids),
   );
   return new Map(answers.flat().map((receiver) => [receiver.id, receiver]));
 }
@@ -153,9 +178,11 @@ const schemas = lazy(() => {
     document: z.strictObject({
       type: z.literal("receiverExport"),
       version: z.literal(EXPORT_VERSION),
-      projectId: z.string().min(1),
+      projectId: z.string().regex(RESOURCE_ID, "must be a Rancher id such as 1a5"),
       exportedAt: z.iso.datetime().optional(),
-      receivers: z.array(z.unknown()),
+      receivers: z.array(z.unknown()).max(MAX_RESTORE_RECEIVERS),
+      // A part of an export names the next part; a restore has no use for it.
+      next: z.string().max(1024).optional(),
     }),
     receiver: z.strictObject({
       type: z.literal("receiver").optional(),
@@ -268,6 +295,14 @@ export function parseExport(body: unknown, projectId: string): RestoreEntry[] {
         path("senderCheck.header"),
       );
     }
+    for (const [keyIndex, key] of legacyKeys.entries()) {
+      // An export holds a key that still triggers, or none: any other key would put back a URL
+      // that a regenerate retired.
+      if (key.keyDigest !== null && key.keyDigest !== key.originalDigest) {
+        const field = path(`legacyKeys.${keyIndex}.keyDigest`);
+        throw invalid("InvalidOption", `${field} must be null or the originalDigest`, field);
+      }
+    }
     if (legacyKeys.length > 0 && !entry.importedFrom) {
       throw invalid(
         "MissingRequired",
@@ -313,16 +348,19 @@ export interface RestoreResult {
 }
 
 /**
- * Restores a validated document, receiver by receiver. One that is present, deleted here, named
- * like another receiver, holding a legacy key another receiver holds, or whose sender check's secret
- * was left out of the export is skipped with the reason; the others keep their ids and versions.
- * Restoring the same document again changes nothing.
+ * Restores a validated document, receiver by receiver. One that is present, deleted here, whose
+ * target the caller could not create a receiver for, named like another receiver, holding a legacy
+ * key another receiver holds, or whose sender check's secret was left out of the export is skipped
+ * with the reason; the others keep their ids and versions. Restoring the same document again
+ * changes nothing, and completes a restore that stopped part way.
  */
 export async function restoreReceivers(
+  caller: Caller,
   receivers: Receivers,
   entries: readonly RestoreEntry[],
 ): Promise<RestoreResult> {
   const result: RestoreResult = { imported: [], skipped: [] };
+  const checked = new Map<string, Promise<string | null>>();
   for (const { record, senderCheck, imports } of entries) {
     const skip = (reason: string) =>
       result.skipped.push({ name: record.name, receiverId: record.id, reason });
@@ -333,7 +371,7 @@ export async function restoreReceivers(
       );
       continue;
     }
-    const reason = await receivers.restore(record, senderCheck, imports);
+    const reason = await receivers.restore(caller, record, senderCheck, imports, checked);
     if (reason === null) result.imported.push(record);
     else skip(reason);
   }

@@ -4,9 +4,10 @@ import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable } from "../api/errors";
 import { triggerUrl } from "../api/resources";
 import { cattleClient, serviceCredentials } from "../cattle/client";
+import type { DriverConfig } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
-import type { LegacyImport, Platform, ReceiverStore } from "../domain/ports";
+import type { LegacyImport, LegacyRoute, Platform, ReceiverStore } from "../domain/ports";
 import { driverConfigOf, type LiveReceiver, type ReceiverRecord } from "../domain/receiver";
 import type { SenderCheck } from "../domain/sender";
 import type { Settings } from "../domain/settings";
@@ -44,6 +45,15 @@ function serviceRefusal(problem: TargetProblem): ApiError {
   );
 }
 
+/** What an imported receiver's original webhook-service URL triggers. */
+const legacyRoute = (record: ReceiverRecord): LegacyRoute => ({
+  receiverId: record.id,
+  target: record.target,
+  version: record.version,
+  driver: record.driver,
+  config: record.config as Record<string, unknown>,
+});
+
 const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveReceiver => ({
   id: record.id,
   projectId: record.projectId,
@@ -74,6 +84,22 @@ export class Receivers {
   }
 
   /**
+   * What a receiver points at, checked as a create checks it: with the caller's own key (so a key
+   * of one environment cannot point a receiver at another's service), then with the service's key,
+   * which runs the triggers. Answers the target object's name, or throws the refusal a create gives.
+   */
+  async resolveTarget(caller: Caller, input: DriverConfig): Promise<string> {
+    const definition = driverOf(input);
+    const callerCattle = cattleClient(this.env, caller.credentials);
+    const resolution = await definition.resolveTarget(input.config as never, caller.projectId, callerCattle);
+    if (!resolution.ok) throw targetRefusal(resolution.problem);
+    const serviceCattle = cattleClient(this.env, serviceCredentials(this.env));
+    const reach = await definition.resolveTarget(input.config as never, caller.projectId, serviceCattle);
+    if (!reach.ok) throw serviceRefusal(reach.problem);
+    return resolution.target;
+  }
+
+  /**
    * Creates a receiver. `origin.importedFrom` names the webhook-service generic object it was
    * imported from, and `origin.legacyKeyDigest` the original URL's key (SHA-256) that is to keep
    * triggering it, recorded in the environment's object with the receiver.
@@ -84,14 +110,7 @@ export class Receivers {
     origin: { importedFrom?: string; legacyKeyDigest?: string } = {},
     now = Date.now(),
   ): Promise<ReceiverRecord> {
-    const definition = driverOf(input);
-    const callerCattle = cattleClient(this.env, caller.credentials);
-    const resolution = await definition.resolveTarget(input.config as never, caller.projectId, callerCattle);
-    if (!resolution.ok) throw targetRefusal(resolution.problem);
-    const serviceCattle = cattleClient(this.env, serviceCredentials(this.env));
-    const reach = await definition.resolveTarget(input.config as never, caller.projectId, serviceCattle);
-    if (!reach.ok) throw serviceRefusal(reach.problem);
-    const { target } = resolution;
+    const target = await this.resolveTarget(caller, input);
     const sender = input.senderVerification ? await prepareSenderCheck(input.senderVerification) : undefined;
     const record: ReceiverRecord = {
       id: newId("r", now),
@@ -116,13 +135,11 @@ export class Receivers {
     try {
       await this.#target(record).register(liveReceiver(record, sender?.check));
       if (origin.importedFrom && origin.legacyKeyDigest) {
-        await project.recordImport(origin.importedFrom, origin.legacyKeyDigest, {
-          receiverId: record.id,
-          target: record.target,
-          version: record.version,
-          driver: record.driver,
-          config: record.config as Record<string, unknown>,
-        });
+        const digest = origin.legacyKeyDigest;
+        const entry = { genericObjectId: origin.importedFrom, originalDigest: digest, keyDigest: digest };
+        const refused = await project.claimImports([entry], legacyRoute(record));
+        // Another import of the same generic object or key got there first: it keeps the URL.
+        if (refused) throw new ApiError(409, "Conflict", refused);
       }
       await this.store.put(record);
     } catch (error) {
@@ -150,15 +167,18 @@ export class Receivers {
 
   /**
    * Puts back a receiver from an export with its id, version and creation time, so the URLs signed
-   * for it keep working under the same signing keys (docs/backup.md). Its target is not asked of
-   * Cattle: a backup must restore while a service is briefly away, and a trigger answers for a
-   * target that is gone. Answers why it was skipped, or null once it is restored; the steps run in
-   * create's order and a failure undoes them.
+   * for it keep working under the same signing keys (docs/backup.md). Its target is checked as a
+   * create checks it, with the caller's key: an export is a document anyone may edit, so it must
+   * not name what the caller could not create a receiver for. Answers why it was skipped, or null
+   * once it is restored; the steps run in create's order and a failure undoes them. `checked`
+   * keeps the target checks of one restore, so receivers with the same target ask Cattle once.
    */
   async restore(
+    caller: Caller,
     record: ReceiverRecord,
     senderCheck: SenderCheck | undefined,
     imports: readonly LegacyImport[],
+    checked: Map<string, Promise<string | null>> = new Map(),
   ): Promise<string | null> {
     const project = this.project(record.projectId);
     const target = this.#target(record);
@@ -166,6 +186,8 @@ export class Receivers {
     if (await project.wasDeleted(record.id)) {
       return `receiver ${record.id} was deleted in this environment; a restore does not bring it back`;
     }
+    const refused = await this.#targetRefusal(caller, record, checked);
+    if (refused) return refused;
     const [held] = await target.liveReceivers([record.id]);
     if (held && held.version !== record.version) {
       return `receiver ${record.id} is already present (its target holds version ${held.version})`;
@@ -173,41 +195,58 @@ export class Receivers {
     // Held at the exported version without a record: a restore of this document stopped part way
     // (a request limit, a failure of the store) and is finished now, so that running it again is
     // always the way to complete it.
-    for (const entry of imports) {
-      const importedAs = await project.importedAs(entry.genericObjectId, entry.originalDigest);
-      if (importedAs && importedAs !== record.id) {
-        return `webhook-service generic object ${entry.genericObjectId} is already imported as receiver ${importedAs}`;
-      }
-      const route = entry.keyDigest ? await project.legacyRoute(entry.keyDigest) : null;
-      if (route && route.receiverId !== record.id) {
-        return `its original webhook-service URL already triggers receiver ${route.receiverId}`;
-      }
-    }
     if (!(await project.claimName(record.name, record.id))) {
       return `a receiver named "${record.name}" already exists in this environment`;
     }
+    const undo = async () => {
+      // Undone only if this call made it live: what an earlier attempt left is for the next to finish.
+      if (held) return;
+      await target.revoke(record.id).catch(() => {});
+      if (imports.length > 0) await project.forgetImport(record.id).catch(() => {});
+      await project.releaseName(record.name, record.id).catch(() => {});
+    };
     try {
       await target.register(liveReceiver(record, senderCheck));
-      for (const entry of imports) {
-        await project.restoreImport(entry, {
-          receiverId: record.id,
-          target: record.target,
-          version: record.version,
-          driver: record.driver,
-          config: record.config as Record<string, unknown>,
-        });
+      if (imports.length > 0) {
+        const conflict = await project.claimImports(imports, legacyRoute(record));
+        if (conflict) {
+          await undo();
+          return conflict;
+        }
       }
       await this.store.put(record);
     } catch (error) {
-      // Undone only if this call made it live: what an earlier attempt left is for the next to finish.
-      if (!held) {
-        await target.revoke(record.id).catch(() => {});
-        if (imports.length > 0) await project.forgetImport(record.id).catch(() => {});
-        await project.releaseName(record.name, record.id).catch(() => {});
-      }
+      await undo();
       throw error;
     }
     return null;
+  }
+
+  /**
+   * Why a restored receiver's target is refused (a create's refusal, in its words), or null. Cattle
+   * out of reach skips it too, with a word that running the restore again completes it.
+   */
+  async #targetRefusal(
+    caller: Caller,
+    record: ReceiverRecord,
+    checked: Map<string, Promise<string | null>>,
+  ): Promise<string | null> {
+    const key = JSON.stringify([record.driver, record.config]);
+    let answer = checked.get(key);
+    if (!answer) {
+      answer = this.resolveTarget(caller, driverConfigOf(record)).then(
+        () => null,
+        (error: unknown) => {
+          if (!(error instanceof ApiError)) throw error;
+          if (error.status >= 500) {
+            return "Rancher could not be reached to check its target; run the same restore again to complete it";
+          }
+          return error.message;
+        },
+      );
+      checked.set(key, answer);
+    }
+    return answer;
   }
 
   /**

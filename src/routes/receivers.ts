@@ -4,7 +4,7 @@ import * as z from "zod";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
 import { API_PREFIX, collection, executionResource, publicOrigin, receiverResource } from "../api/resources";
-import { parseOrThrow, validate } from "../api/validation";
+import { clip, parseOrThrow, validate } from "../api/validation";
 import { InvalidMarker } from "../domain/ports";
 import type { ReceiverRecord } from "../domain/receiver";
 import { jsonBody, limitBody, MAX_RESTORE_BYTES, parseJson } from "../middleware/body";
@@ -40,6 +40,14 @@ const exportQuery = lazy(() =>
 const restoreLimit = limitBody(MAX_RESTORE_BYTES);
 const plainLimit = limitBody();
 
+/** A marker the store does not know, as the client is told. */
+function invalidMarker(error: unknown): never {
+  if (error instanceof InvalidMarker) {
+    throw new ApiError(422, "InvalidFormat", "marker is not a marker this listing returned", "marker");
+  }
+  throw error;
+}
+
 async function loadRecord(c: Context<AppEnv>, receivers: Receivers): Promise<ReceiverRecord> {
   const record = await receivers.find(c.get("caller").projectId, c.req.param("id") ?? "");
   if (!record) throw notFound("receiver");
@@ -63,28 +71,30 @@ export const receiverRoutes = new Hono<AppEnv>()
       // that may change the receivers gets it.
       await assertCanWrite(c.get("caller"));
       const { includeSecrets } = parseOrThrow(exportQuery(), c.req.query());
+      const query = c.req.valid("query");
+      // With `limit` or `marker`, one part of the export: a restore takes at most 500 receivers.
+      const part =
+        c.req.query("limit") !== undefined || query.marker !== undefined
+          ? { limit: query.limit, ...(query.marker ? { marker: query.marker } : {}) }
+          : undefined;
       const exported = await exportReceivers(c.get("caller"), receiversOf(c), {
         includeSecrets: includeSecrets === "true",
-      });
+        ...(part ? { part } : {}),
+      }).catch(invalidMarker);
       return c.json(exported, 200, { "cache-control": "no-store" });
     }
     if (action !== undefined) {
       throw new ApiError(
         422,
         "InvalidOption",
-        `unknown action "${action}" (receivers have: export)`,
+        `unknown action "${clip(action)}" (receivers have: export)`,
         "action",
       );
     }
     const { projectId } = c.get("caller");
     const query = c.req.valid("query");
     const receivers = receiversOf(c);
-    const page = await receivers.store.list(projectId, query.limit, query.marker).catch((error: unknown) => {
-      if (error instanceof InvalidMarker) {
-        throw new ApiError(422, "InvalidFormat", "marker is not a marker this listing returned", "marker");
-      }
-      throw error;
-    });
+    const page = await receivers.store.list(projectId, query.limit, query.marker).catch(invalidMarker);
     const data = await Promise.all(page.records.map((record) => render(c, receivers, record)));
     const base = `${publicOrigin(c)}${API_PREFIX}/receivers?projectId=${projectId}`;
     const next = page.next
@@ -104,7 +114,7 @@ export const receiverRoutes = new Hono<AppEnv>()
         if (text.trim() !== "") {
           // An export document: validated whole before anything is written (docs/backup.md).
           const entries = parseExport(parseJson(text), c.get("caller").projectId);
-          const result = await restoreReceivers(receivers, entries);
+          const result = await restoreReceivers(c.get("caller"), receivers, entries);
           return c.json({
             type: "importResult",
             imported: await Promise.all(result.imported.map((record) => render(c, receivers, record))),
@@ -123,7 +133,7 @@ export const receiverRoutes = new Hono<AppEnv>()
         throw new ApiError(
           422,
           "InvalidOption",
-          `unknown action "${action}" (receivers have: import)`,
+          `unknown action "${clip(action)}" (receivers have: import)`,
           "action",
         );
       }
@@ -151,7 +161,7 @@ export const receiverRoutes = new Hono<AppEnv>()
       throw new ApiError(
         422,
         "InvalidOption",
-        `unknown action "${action}" (receivers have: regenerate)`,
+        `unknown action "${clip(action)}" (receivers have: regenerate)`,
         "action",
       );
     }

@@ -13,6 +13,7 @@ import {
   KEYS,
   resetEmulator,
   scaleServiceBody,
+  setFaults,
   trigger,
   uniqueName,
 } from "../helpers";
@@ -136,20 +137,22 @@ describe("export", () => {
       version: 1,
       created: new Date(plain.createdTS).toISOString(),
     });
-    // Bearer and basic are salted digests: they travel, the credential cannot be read from them.
-    expect(entryOf(document, bearer.id)).toMatchObject({
-      senderVerification: { scheme: "bearer" },
-      senderCheck: { scheme: "bearer", salt: expect.any(String), digest: expect.any(String) },
-    });
-    expect(JSON.stringify(document)).not.toContain("bearer-secret-0123456789");
-    // An HMAC key is the secret itself: left out unless asked.
+    // An HMAC key is the secret itself, and a bearer or basic digest of a chosen password can be
+    // guessed from offline: both are left out unless asked.
     expect(entryOf(document, github.id).senderVerification).toEqual({ scheme: "github" });
     expect(entryOf(document, github.id)).not.toHaveProperty("senderCheck");
+    expect(entryOf(document, bearer.id).senderVerification).toEqual({ scheme: "bearer" });
+    expect(entryOf(document, bearer.id)).not.toHaveProperty("senderCheck");
     const withSecrets = await exported("&includeSecrets=true");
     expect(entryOf(withSecrets, github.id).senderCheck).toEqual({
       scheme: "github",
       key: btoa("github-secret-0123456789"),
     });
+    expect(entryOf(withSecrets, bearer.id)).toMatchObject({
+      senderVerification: { scheme: "bearer" },
+      senderCheck: { scheme: "bearer", salt: expect.any(String), digest: expect.any(String) },
+    });
+    expect(JSON.stringify(withSecrets)).not.toContain("bearer-secret-0123456789");
     // Every receiver, not a page of them.
     expect(document.receivers.map((receiver) => receiver.id).sort()).toEqual(
       (await listing()).map((receiver: Json) => receiver.id),
@@ -534,12 +537,12 @@ describe("restore", () => {
     }
   });
 
-  it("takes a whole environment in one request: 1000 receivers, past the 64 KiB of other bodies", async () => {
+  it("takes up to 500 receivers in one request, past the 64 KiB of other bodies, and refuses more", async () => {
     const receiver = await createReceiver();
     const entry = entryOf(await exported(), receiver.id);
-    const many = Array.from({ length: 1000 }, () => anotherReceiver(entry));
+    const many = Array.from({ length: 500 }, () => anotherReceiver(entry));
     // The last one is wrong, so the document is read to its end and nothing is written.
-    const last = many[999] as Json;
+    const last = many[499] as Json;
     last.scaleServiceConfig = { ...last.scaleServiceConfig, max: 0 };
     const body = JSON.stringify(documentOf(many));
     expect(body.length).toBeGreaterThan(64 * 1024);
@@ -547,8 +550,15 @@ describe("restore", () => {
     const response = await restore(body);
     expect(await json(response)).toMatchObject({
       status: 422,
-      fieldName: "receivers.999.scaleServiceConfig.max",
+      fieldName: "receivers.499.scaleServiceConfig.max",
     });
+    expect(await listing()).toEqual(before);
+    // One more than a restore takes, every one of them valid: refused whole.
+    const tooMany = await restore(
+      documentOf([...many.slice(0, 499), anotherReceiver(entry), anotherReceiver(entry)]),
+    );
+    expect(tooMany.status).toBe(422);
+    expect(await json(tooMany)).toMatchObject({ code: "MaxLimitExceeded", fieldName: "receivers" });
     expect(await listing()).toEqual(before);
 
     const tooLarge = await restore(`{"receivers":[${"0,".repeat(4.5 * 1024 * 1024)}0]}`);
@@ -568,6 +578,270 @@ describe("restore", () => {
     expect(readOnly.status).toBe(403);
     const otherEnvironment = await restore(backup, "1a7", KEYS.other);
     expect(await json(otherEnvironment)).toMatchObject({ status: 422, fieldName: "projectId" });
+  });
+});
+
+describe("restore checks", () => {
+  const legacyUrl = "/v1-webhooks/endpoint?key=pqBYqbi51bUmXMQ4vAgQKoFSNjRRcKTfZkG9ZoB7&projectId=1a5";
+
+  /** The environment's webhook-service receivers imported, and the one of generic object 1go1. */
+  async function importLegacy() {
+    const result = await json(
+      await call("/v1-webhooks/receivers?projectId=1a5&action=import", { method: "POST" }),
+    );
+    const first = result.imported.find((receiver: Json) => receiver.importedFrom === "1go1");
+    expect(first).toBeDefined();
+    return { all: result.imported as Json[], first: first as Json };
+  }
+
+  const removeAll = async (receivers: Json[]) => {
+    for (const receiver of receivers) {
+      await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`, { method: "DELETE" });
+    }
+  };
+
+  it("skips a receiver whose target the caller could not create a receiver for, with create's reason", async () => {
+    const receiver = await createReceiver();
+    const entry = entryOf(await exported(), receiver.id);
+    // 1s9 is a service of environment 1a7: dev-access, a writer of 1a5, cannot create a receiver for it.
+    const refusal = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: scaleServiceBody({ serviceId: "1s9" }),
+    });
+    expect(refusal.status).toBeGreaterThanOrEqual(400);
+    expect(refusal.status).toBeLessThan(500);
+    const { message } = await json(refusal);
+    const foreign = anotherReceiver(entry, {
+      scaleServiceConfig: { ...entry.scaleServiceConfig, serviceId: "1s9" },
+    });
+    const before = await listing();
+    const result = await restored(documentOf([foreign]));
+    expect(result.imported).toEqual([]);
+    expect(result.skipped).toEqual([{ name: foreign.name, receiverId: foreign.id, reason: message }]);
+    expect(await listing()).toEqual(before);
+    expect(await env.TARGETS.getByName("scaleService:1a5:1s9").liveReceivers([foreign.id])).toEqual([]);
+  });
+
+  it("skips a receiver while Rancher cannot be reached, and a second run restores it", async () => {
+    const receiver = await createReceiver();
+    const copy = anotherReceiver(entryOf(await exported(), receiver.id));
+    const before = await listing();
+    await setFaults({ status: 503, count: 1000 });
+    let result: Awaited<ReturnType<typeof restored>>;
+    try {
+      result = await restored(documentOf([copy]));
+    } finally {
+      await setFaults({ count: 0 });
+    }
+    expect(result.imported).toEqual([]);
+    expect(result.skipped).toEqual([
+      {
+        name: copy.name,
+        receiverId: copy.id,
+        reason: "Rancher could not be reached to check its target; run the same restore again to complete it",
+      },
+    ]);
+    expect(await listing()).toEqual(before);
+    const again = await restored(documentOf([copy]));
+    expect(again.imported.map((item) => item.id)).toEqual([copy.id]);
+  }, 60_000);
+
+  it("does not bring back a webhook-service URL a regenerate retired, under any receiver", async () => {
+    const { all, first } = await importLegacy();
+    await call(`/v1-webhooks/receivers/${first.id}?projectId=1a5&action=regenerate`, { method: "POST" });
+    expect((await call(legacyUrl, { method: "POST", key: null })).status).toBe(403);
+    const entry = entryOf(await exported(), first.id);
+    const [key] = entry.legacyKeys;
+    expect(key).toEqual({
+      genericObjectId: "1go1",
+      originalDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      keyDigest: null,
+    });
+    const before = await listing();
+    // A key digest that is neither the original's nor null is not an export's.
+    const otherKey = anotherReceiver(entry, { legacyKeys: [{ ...key, keyDigest: "f".repeat(64) }] });
+    const refused = await restore(documentOf([otherKey]));
+    expect(refused.status).toBe(422);
+    expect(await json(refused)).toMatchObject({
+      code: "InvalidOption",
+      fieldName: "receivers.0.legacyKeys.0.keyDigest",
+    });
+    // The retired key claimed as live, for another receiver under another generic object id.
+    const revive = anotherReceiver(entry, {
+      importedFrom: "1go99",
+      legacyKeys: [
+        { genericObjectId: "1go99", originalDigest: key.originalDigest, keyDigest: key.originalDigest },
+      ],
+    });
+    const result = await restored(documentOf([revive]));
+    expect(result.imported).toEqual([]);
+    expect(result.skipped).toEqual([
+      {
+        name: revive.name,
+        receiverId: revive.id,
+        reason: `its webhook-service key belongs to receiver ${first.id}, whose original URL a regenerate retired`,
+      },
+    ]);
+    expect((await call(legacyUrl, { method: "POST", key: null })).status).toBe(403);
+    expect(await listing()).toEqual(before);
+    await removeAll(all);
+  });
+
+  it("gives a webhook-service key to one of two restores that race for it: the first keeps its URL", async () => {
+    const { all, first } = await importLegacy();
+    const entry = entryOf(await exported(), first.id);
+    await lose(first);
+    const rival = anotherReceiver(entry);
+    const results = await Promise.all([restored(documentOf([entry])), restored(documentOf([rival]))]);
+    const imported = results.flatMap((result) => result.imported.map((receiver) => receiver.id));
+    const skipped = results.flatMap((result) => result.skipped);
+    expect(imported).toHaveLength(1);
+    const [winner] = imported;
+    const loser = winner === entry.id ? rival : entry;
+    expect(skipped).toEqual([
+      {
+        name: loser.name,
+        receiverId: loser.id,
+        reason: `webhook-service generic object 1go1 is already imported as receiver ${winner}`,
+      },
+    ]);
+    expect(await json(await call(legacyUrl, { method: "POST", key: null }))).toMatchObject({
+      receiverId: winner,
+      outcome: "applied",
+    });
+    const ids = (await listing()).map((receiver: Json) => receiver.id);
+    expect(ids).toContain(winner);
+    expect(ids).not.toContain(loser.id);
+    await removeAll([...all.filter((receiver) => receiver.id !== first.id), { id: winner }]);
+  });
+
+  it("keeps a restored receiver's webhook-service key from a later webhook-service import", async () => {
+    const { all, first } = await importLegacy();
+    const entry = entryOf(await exported(), first.id);
+    const [key] = entry.legacyKeys;
+    await removeAll(all);
+    // The same key restored under another generic object id: the key alone decides who holds it.
+    const holder = anotherReceiver(entry, {
+      importedFrom: "1go99",
+      legacyKeys: [{ ...key, genericObjectId: "1go99" }],
+    });
+    expect((await restored(documentOf([holder]))).imported.map((receiver) => receiver.id)).toEqual([
+      holder.id,
+    ]);
+    const again = await json(
+      await call("/v1-webhooks/receivers?projectId=1a5&action=import", { method: "POST" }),
+    );
+    expect(again.imported.map((receiver: Json) => receiver.importedFrom)).not.toContain("1go1");
+    expect(again.skipped).toContainEqual({
+      name: first.name,
+      genericObjectId: "1go1",
+      reason: `its original webhook-service URL already triggers receiver ${holder.id}`,
+    });
+    expect(await json(await call(legacyUrl, { method: "POST", key: null }))).toMatchObject({
+      receiverId: holder.id,
+      outcome: "applied",
+    });
+    expect((await listing()).map((receiver: Json) => receiver.name)).not.toContain(first.name);
+    await removeAll([...again.imported, holder]);
+  });
+
+  it("repeats at most about 100 characters of a value or key it refuses, whatever its size", async () => {
+    const hugeId = await restore({ ...documentOf([]), projectId: "1".repeat(7 * 1024 * 1024) });
+    expect(hugeId.status).toBe(422);
+    const hugeIdText = await hugeId.text();
+    expect(hugeIdText.length).toBeLessThan(2048);
+    expect(JSON.parse(hugeIdText)).toMatchObject({ code: "InvalidFormat", fieldName: "projectId" });
+
+    const hugeKey = await restore({ ...documentOf([]), ["k".repeat(1024 * 1024)]: 1 });
+    expect(hugeKey.status).toBe(422);
+    const hugeKeyText = await hugeKey.text();
+    expect(hugeKeyText.length).toBeLessThan(2048);
+    expect(JSON.parse(hugeKeyText)).toMatchObject({
+      code: "InvalidOption",
+      fieldName: expect.stringMatching(/^k{100}…/),
+    });
+    // Any route: an unknown key in a create body, and an unknown action.
+    const create = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: { ...scaleServiceBody(), ["x".repeat(50 * 1024)]: 1 },
+    });
+    expect(create.status).toBe(422);
+    expect((await create.text()).length).toBeLessThan(2048);
+    const action = await call(`/v1-webhooks/receivers?projectId=1a5&action=${"a".repeat(50 * 1024)}`);
+    expect(action.status).toBe(422);
+    expect((await action.text()).length).toBeLessThan(2048);
+  });
+});
+
+describe("export in parts", () => {
+  it("gives `limit` receivers from `marker` and the next part's marker; a part restores as it is", async () => {
+    for (let i = 0; i < 3; i++) await createReceiver();
+    const whole = await exported();
+    const ids: string[] = [];
+    const parts: ExportDocument[] = [];
+    let marker: string | undefined;
+    do {
+      const part: ExportDocument & { next?: string } = await exported(
+        `&limit=2${marker ? `&marker=${encodeURIComponent(marker)}` : ""}`,
+      );
+      expect(part.receivers.length).toBeLessThanOrEqual(2);
+      parts.push(part);
+      ids.push(...part.receivers.map((receiver) => receiver.id));
+      marker = part.next;
+    } while (marker);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(ids).toEqual(whole.receivers.map((receiver) => receiver.id));
+    expect(whole).not.toHaveProperty("next");
+
+    const [firstPart] = parts;
+    const lost = firstPart?.receivers[0] as Json;
+    await lose({ ...lost, scaleServiceConfig: { ...lost.scaleServiceConfig } });
+    const result = await restored(firstPart);
+    expect(result.imported.map((receiver) => receiver.id)).toEqual([lost.id]);
+
+    const badMarker = await call("/v1-webhooks/receivers?projectId=1a5&action=export&marker=nonsense", {});
+    expect(badMarker.status).toBe(422);
+    expect(await json(badMarker)).toMatchObject({ fieldName: "marker" });
+  });
+
+  it("asks a few targets at a time, and the environment's imports once a page", async () => {
+    const config = { action: "up", amount: 1, min: 1, max: 2, cooldownSeconds: 0, onResolved: "ignore" };
+    const records = Array.from({ length: 20 }, (_, index) => ({
+      id: newId("r"),
+      projectId: "1a5",
+      name: `n${index}`,
+      driver: "scaleService",
+      config: { serviceId: `1s${index}`, ...config },
+      target: `scaleService:1a5:1s${index}`,
+      version: 1,
+      created: Date.now(),
+      importedFrom: `1go${index}`,
+    }));
+    let open = 0;
+    let most = 0;
+    const importQueries: string[][] = [];
+    const fake = {
+      store: { list: async () => ({ records }) },
+      project: () => ({
+        importsOf: async (ids: string[]) => {
+          importQueries.push(ids);
+          return {};
+        },
+      }),
+      liveReceivers: async () => {
+        open++;
+        most = Math.max(most, open);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        open--;
+        return [];
+      },
+    };
+    const caller = { projectId: "1a5" };
+    const document = await exportReceivers(caller as never, fake as never, { includeSecrets: false });
+    expect(document.receivers).toHaveLength(20);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(6);
+    expect(importQueries).toEqual([records.map((record) => record.id)]);
   });
 });
 
