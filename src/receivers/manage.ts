@@ -3,7 +3,7 @@ import type { Caller } from "../access/authorize";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, rancherUnavailable } from "../api/errors";
 import { triggerUrl } from "../api/resources";
-import { cattleClient, serviceCredentials } from "../cattle/client";
+import { cattleClient, serviceClient } from "../cattle/client";
 import type { DriverConfig } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
@@ -93,7 +93,7 @@ export class Receivers {
     const callerCattle = cattleClient(this.env, caller.credentials);
     const resolution = await definition.resolveTarget(input.config as never, caller.projectId, callerCattle);
     if (!resolution.ok) throw targetRefusal(resolution.problem);
-    const serviceCattle = cattleClient(this.env, serviceCredentials(this.env));
+    const serviceCattle = serviceClient(this.env);
     const reach = await definition.resolveTarget(input.config as never, caller.projectId, serviceCattle);
     if (!reach.ok) throw serviceRefusal(reach.problem);
     return resolution.target;
