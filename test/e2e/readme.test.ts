@@ -559,6 +559,7 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
                   },
                   { series: `rancher_hooks_pending_executions{${api}}`, values: "1x40" },
                   { series: "rancher_hooks_cattle_up", values: "1 1 0x38" },
+                  { series: 'up{job="rancher-hooks"}', values: "1x40" },
                 ],
                 alert_rule_test: [
                   { eval_time: "1m", alertname: "RancherHooksExecutionFailed", exp_alerts: [] },
@@ -585,7 +586,27 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
                   {
                     eval_time: "8m",
                     alertname: "RancherHooksCattleDown",
-                    exp_alerts: firing("", "rancher-hooks cannot reach Rancher"),
+                    exp_alerts: firing("", "rancher-hooks cannot reach Rancher, or cannot be scraped"),
+                  },
+                ],
+              },
+              {
+                // Rancher down for good: the scrapes fail too once the scraper's key can no longer be
+                // checked, so `rancher_hooks_cattle_up` goes missing and `up` says it.
+                interval: "1m",
+                input_series: [
+                  { series: "rancher_hooks_cattle_up", values: "1 1 0 0 _x36" },
+                  { series: 'up{job="rancher-hooks"}', values: "1x4 0x36" },
+                ],
+                alert_rule_test: [
+                  { eval_time: "3m", alertname: "RancherHooksCattleDown", exp_alerts: [] },
+                  {
+                    eval_time: "12m",
+                    alertname: "RancherHooksCattleDown",
+                    exp_alerts: firing(
+                      'job="rancher-hooks"',
+                      "rancher-hooks cannot reach Rancher, or cannot be scraped",
+                    ),
                   },
                 ],
               },
