@@ -6,7 +6,7 @@ import { triggerUrl } from "../api/resources";
 import { cattleClient, serviceCredentials } from "../cattle/client";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
-import type { LegacyImport, Platform, ReceiverStore } from "../domain/ports";
+import type { LegacyImport, LegacyRoute, Platform, ReceiverStore } from "../domain/ports";
 import { driverConfigOf, type LiveReceiver, type ReceiverRecord } from "../domain/receiver";
 import type { SenderCheck } from "../domain/sender";
 import type { Settings } from "../domain/settings";
@@ -51,6 +51,15 @@ const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveRe
   version: record.version,
   ...driverConfigOf(record),
   ...(senderCheck ? { senderCheck } : {}),
+});
+
+/** What the original webhook-service URL of an imported receiver triggers: this record, as it is. */
+const legacyRoute = (record: ReceiverRecord): LegacyRoute => ({
+  receiverId: record.id,
+  target: record.target,
+  version: record.version,
+  driver: record.driver,
+  config: record.config as Record<string, unknown>,
 });
 
 /**
@@ -116,13 +125,7 @@ export class Receivers {
     try {
       await this.#target(record).register(liveReceiver(record, sender?.check));
       if (origin.importedFrom && origin.legacyKeyDigest) {
-        await project.recordImport(origin.importedFrom, origin.legacyKeyDigest, {
-          receiverId: record.id,
-          target: record.target,
-          version: record.version,
-          driver: record.driver,
-          config: record.config as Record<string, unknown>,
-        });
+        await project.recordImport(origin.importedFrom, origin.legacyKeyDigest, legacyRoute(record));
       }
       await this.store.put(record);
     } catch (error) {
@@ -189,13 +192,7 @@ export class Receivers {
     try {
       await target.register(liveReceiver(record, senderCheck));
       for (const entry of imports) {
-        await project.restoreImport(entry, {
-          receiverId: record.id,
-          target: record.target,
-          version: record.version,
-          driver: record.driver,
-          config: record.config as Record<string, unknown>,
-        });
+        await project.restoreImport(entry, legacyRoute(record));
       }
       await this.store.put(record);
     } catch (error) {
