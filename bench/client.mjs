@@ -70,6 +70,17 @@ export function percentile(values, p) {
 
 export const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** A scale receiver whose triggers go up by 1 and never reach a limit or the flood limit. */
+export const scaleUp = (serviceId, extra = {}) => ({
+  serviceId,
+  action: "up",
+  amount: 1,
+  min: 1,
+  max: 100_000,
+  maxTriggersPerMinute: 100_000,
+  ...extra,
+});
+
 /** Runs `task` over `items` with at most `limit` in flight. */
 export async function inPool(items, limit, task) {
   const results = new Array(items.length);

@@ -4,7 +4,7 @@
 // costs on Cloudflare".
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { bundle, serviceWorkers } from "../scripts/local-workers.mjs";
-import { round } from "./client.mjs";
+import { round, scaleUp } from "./client.mjs";
 import { PRICES, priceOf } from "./prices.mjs";
 
 const OUT_DIR = ".wrangler/bench-cost";
@@ -200,23 +200,14 @@ class CostBench {
  */
 async function operations(bench, { repeats, upgrades, runId }) {
   await bench.emulator("/_emulator/reset", { method: "POST" });
-  const scaleConfig = (serviceId, extra = {}) => ({
-    serviceId,
-    action: "up",
-    amount: 1,
-    min: 1,
-    max: 100_000,
-    maxTriggersPerMinute: 100_000,
-    ...extra,
-  });
   const scaleReceiver = (name, config) =>
     bench.createReceiver({ name: `${name}-${runId}`, driver: "scaleService", scaleServiceConfig: config });
 
-  const applied = await scaleReceiver("cost-applied", scaleConfig("1s1"));
+  const applied = await scaleReceiver("cost-applied", scaleUp("1s1"));
   const limited = await bench.createService(`cost-limit-${runId}`, "docker:nginx:1.25", {});
-  const atLimit = await scaleReceiver("cost-limit", scaleConfig(limited.id, { max: 1 }));
+  const atLimit = await scaleReceiver("cost-limit", scaleUp(limited.id, { max: 1 }));
   const cooled = await bench.createService(`cost-cooldown-${runId}`, "docker:nginx:1.25", {});
-  const cooling = await scaleReceiver("cost-cooldown", scaleConfig(cooled.id, { cooldownSeconds: 3600 }));
+  const cooling = await scaleReceiver("cost-cooldown", scaleUp(cooled.id, { cooldownSeconds: 3600 }));
   const first = await bench.post(cooling.path);
   if (first.json?.outcome !== "applied") throw new Error(`cooldown set-up: ${first.status} ${first.text}`);
 
@@ -309,7 +300,7 @@ async function operations(bench, { repeats, upgrades, runId }) {
       repeats,
       run: async () => {
         created++;
-        return (await scaleReceiver(`cost-created-${created}`, scaleConfig("1s1"))).response;
+        return (await scaleReceiver(`cost-created-${created}`, scaleUp("1s1"))).response;
       },
       check: (response) => (response.status === 201 ? undefined : `answered ${response.status}`),
       // One record in KV per receiver (docs/storage.md).

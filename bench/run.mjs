@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { Client, inPool, percentile, round } from "./client.mjs";
+import { Client, inPool, percentile, round, scaleUp } from "./client.mjs";
 import { cost, costMarkdown } from "./cost.mjs";
 import { fillBetween, publishCost } from "./markers.mjs";
 import { profileOf, summarize } from "./profile.mjs";
@@ -84,17 +84,6 @@ const PARAMETERS = {
 const partial = args.quick || named.length > 0 || args.delays !== undefined;
 const runId = Date.now().toString(36);
 const problems = [];
-
-/** A scale receiver whose triggers go up by 1 and never reach a limit or the flood limit. */
-const scaleUp = (serviceId, extra = {}) => ({
-  serviceId,
-  action: "up",
-  amount: 1,
-  min: 1,
-  max: 100_000,
-  maxTriggersPerMinute: 100_000,
-  ...extra,
-});
 
 /** The sequential result: each trigger applied alone, in order, clamped at each step. */
 function sequential(initial, rules) {

@@ -1,7 +1,7 @@
 import type { FC } from "hono/jsx";
 import { continuesAfterAnswer, type Execution, OUTCOMES, type Outcome } from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
-import { q, When } from "./components";
+import { q, StackTable, When } from "./components";
 
 /** How often History reloads while an execution it shows is queued or pending. */
 export const HISTORY_REFRESH_SECONDS = 5;
@@ -76,44 +76,29 @@ export const History: FC<{
         {executions.length === 0 ? (
           <p>{outcome ? `No executions with the outcome ${outcome}.` : "No executions yet."}</p>
         ) : (
-          <div class="table-wrap">
-            <table class="stack">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col">From</th>
-                  <th scope="col">To</th>
-                  <th scope="col">Sender</th>
-                  <th scope="col">Alert</th>
-                </tr>
-              </thead>
-              <tbody>
-                {executions.map((execution) => (
-                  <tr data-execution-id={execution.id}>
-                    <td class="nowrap" data-label="Time">
-                      <When at={execution.at} />
-                    </td>
-                    <td class={`outcome-${execution.outcome}`} data-label="Outcome">
-                      {execution.outcome}
-                    </td>
-                    <td class="free" data-label="Reason">
-                      {execution.reason}
-                    </td>
-                    <td data-label="From">{execution.from ?? ""}</td>
-                    <td data-label="To">{execution.to ?? ""}</td>
-                    <td class="free" data-label="Sender">
-                      <Sender userAgent={execution.sender} />
-                    </td>
-                    <td class="free" data-label="Alert">
-                      {execution.alertName ? `${execution.alertName} (${execution.alertStatus ?? ""})` : ""}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <StackTable columns={["Time", "Outcome", "Reason", "From", "To", "Sender", "Alert"]}>
+            {executions.map((execution) => (
+              <tr data-execution-id={execution.id}>
+                <td class="nowrap" data-label="Time">
+                  <When at={execution.at} />
+                </td>
+                <td class={`outcome-${execution.outcome}`} data-label="Outcome">
+                  {execution.outcome}
+                </td>
+                <td class="free" data-label="Reason">
+                  {execution.reason}
+                </td>
+                <td data-label="From">{execution.from ?? ""}</td>
+                <td data-label="To">{execution.to ?? ""}</td>
+                <td class="free" data-label="Sender">
+                  <Sender userAgent={execution.sender} />
+                </td>
+                <td class="free" data-label="Alert">
+                  {execution.alertName ? `${execution.alertName} (${execution.alertStatus ?? ""})` : ""}
+                </td>
+              </tr>
+            ))}
+          </StackTable>
         )}
       </section>
     </>

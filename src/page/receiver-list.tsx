@@ -2,7 +2,7 @@ import type { FC } from "hono/jsx";
 import type { Execution } from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
 import { driverOf } from "../drivers";
-import { q, When } from "./components";
+import { q, StackTable, When } from "./components";
 import { confirmations } from "./history";
 
 export interface ReceiverRow {
@@ -64,104 +64,80 @@ export const ReceiverList: FC<{
     {rows.length === 0 ? (
       <p>No receiver hooks yet{canWrite ? ": add one to get a Trigger URL." : "."}</p>
     ) : (
-      <div class="table-wrap">
-        <table class="stack">
-          <thead>
-            <tr>
-              <th scope="col">State</th>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Detail</th>
-              <th scope="col">Trigger URL</th>
-              <th scope="col">Last execution</th>
-              <th scope="col">Options</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ record, url, last }) => {
-              const base = `/receivers/${record.id}`;
-              const ask = confirmations(projectId, record);
-              return (
-                <tr data-receiver-id={record.id} id={`receiver-${record.id}`}>
-                  <td data-label="State">
-                    <span class="state">Active</span>
-                  </td>
-                  <td class="free name" data-label="Name">
-                    <span class="receiver-name">{record.name}</span>
-                  </td>
-                  <td data-label="Kind">{driverOf(record).label}</td>
-                  <td class="free" data-label="Detail">
-                    {driverOf(record).describe(record.config as never, { services })}
-                    {record.senderVerification ? (
-                      <>
-                        <br />
-                        <span class="muted">
-                          Sender check:{" "}
-                          {SENDER_LABELS[record.senderVerification.scheme] ??
-                            record.senderVerification.scheme}
-                          {record.senderVerification.header ? ` (${record.senderVerification.header})` : ""}
-                        </span>
-                      </>
-                    ) : null}
-                  </td>
-                  <td data-label="Trigger URL">
-                    {url ? (
-                      <div class="url">
-                        <code id={`url-${record.id}`} title={url}>
-                          {url}
-                        </code>
-                        <button
-                          type="button"
-                          data-copy={url}
-                          aria-controls={`url-${record.id}`}
-                          aria-label="Copy Trigger URL"
-                        >
-                          Copy
-                        </button>
-                      </div>
-                    ) : (
-                      <span class="muted">hidden</span>
-                    )}
-                  </td>
-                  <td data-label="Last execution">
-                    <Last execution={last} />
-                  </td>
-                  <td data-label="Options">
-                    <div class="options">
-                      {canWrite ? (
-                        <>
-                          <a class="button" href={`/receivers/new?${q(projectId)}&clone=${record.id}`}>
-                            Clone
-                          </a>
-                          {/* Each asks first: with JavaScript by confirm(), without it on a page of
-                              its own (the link's target), whose button posts. */}
-                          <a
-                            class="button"
-                            href={ask.regenerate.postTo}
-                            data-confirm={ask.regenerate.question}
-                          >
-                            Regenerate URL
-                          </a>
-                          <a
-                            class="button danger"
-                            href={ask.delete.postTo}
-                            data-confirm={ask.delete.question}
-                          >
-                            Delete
-                          </a>
-                        </>
-                      ) : null}
-                      <a class="button" href={`${base}/history?${q(projectId)}`}>
-                        History
+      <StackTable columns={["State", "Name", "Kind", "Detail", "Trigger URL", "Last execution", "Options"]}>
+        {rows.map(({ record, url, last }) => {
+          const base = `/receivers/${record.id}`;
+          const ask = confirmations(projectId, record);
+          return (
+            <tr data-receiver-id={record.id} id={`receiver-${record.id}`}>
+              <td data-label="State">
+                <span class="state">Active</span>
+              </td>
+              <td class="free name" data-label="Name">
+                <span class="receiver-name">{record.name}</span>
+              </td>
+              <td data-label="Kind">{driverOf(record).label}</td>
+              <td class="free" data-label="Detail">
+                {driverOf(record).describe(record.config as never, { services })}
+                {record.senderVerification ? (
+                  <>
+                    <br />
+                    <span class="muted">
+                      Sender check:{" "}
+                      {SENDER_LABELS[record.senderVerification.scheme] ?? record.senderVerification.scheme}
+                      {record.senderVerification.header ? ` (${record.senderVerification.header})` : ""}
+                    </span>
+                  </>
+                ) : null}
+              </td>
+              <td data-label="Trigger URL">
+                {url ? (
+                  <div class="url">
+                    <code id={`url-${record.id}`} title={url}>
+                      {url}
+                    </code>
+                    <button
+                      type="button"
+                      data-copy={url}
+                      aria-controls={`url-${record.id}`}
+                      aria-label="Copy Trigger URL"
+                    >
+                      Copy
+                    </button>
+                  </div>
+                ) : (
+                  <span class="muted">hidden</span>
+                )}
+              </td>
+              <td data-label="Last execution">
+                <Last execution={last} />
+              </td>
+              <td data-label="Options">
+                <div class="options">
+                  {canWrite ? (
+                    <>
+                      <a class="button" href={`/receivers/new?${q(projectId)}&clone=${record.id}`}>
+                        Clone
                       </a>
-                    </div>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+                      {/* Each asks first: with JavaScript by confirm(), without it on a page of
+                          its own (the link's target), whose button posts. */}
+                      <a class="button" href={ask.regenerate.postTo} data-confirm={ask.regenerate.question}>
+                        Regenerate URL
+                      </a>
+                      <a class="button danger" href={ask.delete.postTo} data-confirm={ask.delete.question}>
+                        Delete
+                      </a>
+                    </>
+                  ) : null}
+                  <a class="button" href={`${base}/history?${q(projectId)}`}>
+                    History
+                  </a>
+                </div>
+              </td>
+            </tr>
+          );
+        })}
+      </StackTable>
     )}
     {nextPage ? (
       <p>

@@ -45,15 +45,6 @@ function serviceRefusal(problem: TargetProblem): ApiError {
   );
 }
 
-/** What an imported receiver's original webhook-service URL triggers. */
-const legacyRoute = (record: ReceiverRecord): LegacyRoute => ({
-  receiverId: record.id,
-  target: record.target,
-  version: record.version,
-  driver: record.driver,
-  config: record.config as Record<string, unknown>,
-});
-
 const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveReceiver => ({
   id: record.id,
   projectId: record.projectId,
@@ -61,6 +52,15 @@ const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveRe
   version: record.version,
   ...driverConfigOf(record),
   ...(senderCheck ? { senderCheck } : {}),
+});
+
+/** What the original webhook-service URL of an imported receiver triggers: this record, as it is. */
+const legacyRoute = (record: ReceiverRecord): LegacyRoute => ({
+  receiverId: record.id,
+  target: record.target,
+  version: record.version,
+  driver: record.driver,
+  config: record.config as Record<string, unknown>,
 });
 
 /**

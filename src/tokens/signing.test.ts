@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
-import { loadSigningKeys, SigningKeyError, signingKeys, type TriggerClaims } from "./signing";
+import { triggerClaims as claims } from "../../test/fixtures/trigger-claims";
+import { loadSigningKeys, SigningKeyError, signingKeys } from "./signing";
 
 async function newSigningKeySet(kid: string) {
   const { privateKey } = await generateKeyPair("EdDSA", { extractable: true });
@@ -35,15 +36,6 @@ async function refusal(keySet: unknown): Promise<string> {
   expect(error).toBeInstanceOf(SigningKeyError);
   return (error as Error).message;
 }
-
-const claims: TriggerClaims = {
-  sub: "1r1",
-  pid: "1a5",
-  drv: "scaleService",
-  tgt: "scaleService:1a5:1s1",
-  ver: 1,
-  cfg: { serviceId: "1s1", action: "up", amount: 1 },
-};
 
 describe("trigger tokens", () => {
   it("verify once per isolate: a URL called again gets the same claims, which nobody can change", async () => {

@@ -63,8 +63,16 @@ export async function startDev(
         }
         await exited;
       }
-      // Whatever outlived it (a failed test of the stop itself) is not left behind.
-      for (const entry of tree) if (running(entry)) process.kill(entry.pid, "SIGKILL");
+      // Whatever outlived it (a failed test of the stop itself) is not left behind. A process may
+      // end between the check and the kill: dispose never fails for that, as callers need not await it.
+      for (const entry of tree) {
+        if (!running(entry)) continue;
+        try {
+          process.kill(entry.pid, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
     },
   };
   await eventually(

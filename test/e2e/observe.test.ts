@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerHubPush } from "../fixtures/pushes";
+import { type DevStack, startDev } from "./dev-stack";
 import { DENO, eventually, freePort, startDenoStack } from "./local-stack";
 import { readmeBlocks } from "./readme-blocks";
 
@@ -29,64 +30,9 @@ const BEARER = "observe-bearer-token-7f3a9c1e55";
 const HMAC_SECRET = "observe-hmac-secret-2b8d4e6f90";
 const SESSION = "dev-session";
 
-interface Dev {
-  process: ChildProcess;
-  output: string;
-  hooks: string;
-  emulator: string;
-  exited: Promise<void>;
-}
-
-let dev: Dev;
+let dev: DevStack;
 /** Everything that must never be printed: filled in as the scenario makes it. */
 const secrets = new Map<string, string>();
-
-async function startDev(): Promise<Dev> {
-  const [port, emulatorPort, inspectorPort, emulatorInspectorPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const state = mkdtempSync(join(tmpdir(), "observe-dev-"));
-  const child = spawn(
-    process.execPath,
-    [
-      "scripts/dev.mjs",
-      `--port=${port}`,
-      `--emulator-port=${emulatorPort}`,
-      `--inspector-port=${inspectorPort}`,
-      `--emulator-inspector-port=${emulatorInspectorPort}`,
-      `--persist-to=${state}`,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  let gone = false;
-  const started: Dev = {
-    process: child,
-    output: "",
-    hooks: `http://127.0.0.1:${port}`,
-    emulator: `http://127.0.0.1:${emulatorPort}`,
-    exited: new Promise((resolve) =>
-      child.on("exit", () => {
-        gone = true;
-        rmSync(state, { recursive: true, force: true });
-        resolve();
-      }),
-    ),
-  };
-  child.stdout?.on("data", (chunk) => (started.output += chunk));
-  child.stderr?.on("data", (chunk) => (started.output += chunk));
-  await eventually(
-    "npm run dev to be ready",
-    async () => {
-      if (gone) throw new Error(`npm run dev stopped:\n${started.output}`);
-      return started.output.includes("[dev] ready") ? true : undefined;
-    },
-    90_000,
-  );
-  return started;
-}
 
 const basic = `Basic ${btoa(`${DEV_KEY.access}:${DEV_KEY.secret}`)}`;
 
@@ -154,7 +100,8 @@ const ANSI = /\u001b\[[0-9;]*m/g;
  * `console.error` lines (`▲ [WARNING] {…}`, `✘ [ERROR] {…}`); Workers Logs keeps the line itself.
  */
 const jsonLines = () =>
-  dev.output
+  dev
+    .output()
     .replace(ANSI, "")
     .split("\n")
     .filter((line) => line.startsWith("[hooks] "))
@@ -188,10 +135,7 @@ describe("a day of receiver hooks, seen from outside", () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (dev?.process.pid && dev.process.exitCode === null) {
-      process.kill(-dev.process.pid, "SIGINT");
-      await dev.exited;
-    }
+    await dev?.dispose();
   });
 
   it("runs the day's events", async () => {
@@ -384,8 +328,7 @@ describe("a day of receiver hooks, seen from outside", () => {
 
   it("logged the events as JSON lines, and no secret anywhere in the output", async () => {
     // Stop everything first, so that every line every process printed is in.
-    if (dev.process.pid) process.kill(-dev.process.pid, "SIGINT");
-    await dev.exited;
+    await dev.dispose();
     const lines = jsonLines();
     const executionLines = lines.filter((line) => line.event === "execution");
     for (const line of executionLines) {
@@ -438,11 +381,12 @@ describe("a day of receiver hooks, seen from outside", () => {
 
     // `npm run dev` itself prints the emulator's sign-in for the developer ("[dev] page: … secret key
     // dev-secret"); every other line of every process is the services' own.
-    const output = dev.output
+    const output = dev
+      .output()
       .split("\n")
       .filter((line) => !line.startsWith("[dev] page: "))
       .join("\n");
-    expect(dev.output).toContain("[dev] page: ");
+    expect(dev.output()).toContain("[dev] page: ");
     for (const [name, value] of secrets) {
       expect(value.length, name).toBeGreaterThan(6);
       expect(output.includes(value), `${name} appears in the output`).toBe(false);

@@ -58,6 +58,18 @@ const scaleOf = async (stack: DevStack) => {
   });
   return ((await response.json()) as { scale: number }).scale;
 };
+/** A new receiver of service 1s1 (at scale 1), and its first trigger applied: 1s1 is at 2. */
+async function appliedReceiver(stack: DevStack): Promise<{ url: string }> {
+  const created = await createReceiver(stack);
+  expect(created.status).toBe(201);
+  const receiver = (await created.json()) as { url: string };
+  const answer = await trigger(receiver.url);
+  expect(answer.status).toBe(200);
+  expect(await answer.json()).toMatchObject({ outcome: "applied", from: 1, to: 2 });
+  expect(await scaleOf(stack)).toBe(2);
+  return receiver;
+}
+
 const health = async (stack: DevStack) => {
   const response = await fetch(`${stack.hooks}/v1-webhooks/health`);
   return [response.status, await response.json()];
@@ -67,13 +79,7 @@ describe("npm run dev -- --cattle-binding", () => {
   it("applies a trigger through the binding: the emulator was asked for rancher.internal:8080 only", async () => {
     stack = await startDev({ flags: ["--cattle-binding"] });
     await emulatorHook(stack, "/reset", {});
-    const created = await createReceiver(stack);
-    expect(created.status).toBe(201);
-    const receiver = (await created.json()) as { url: string };
-    const answer = await trigger(receiver.url);
-    expect(answer.status).toBe(200);
-    expect(await answer.json()).toMatchObject({ outcome: "applied", from: 1, to: 2 });
-    expect(await scaleOf(stack)).toBe(2);
+    const receiver = await appliedReceiver(stack);
     const stats = (await emulatorHook(stack, "/stats")) as { total: number; hosts: Record<string, number> };
     // Every request of the service named the private host; only the test's own read came direct.
     expect(Object.keys(stats.hosts).sort()).toEqual(
@@ -110,13 +116,7 @@ describe("npm run dev -- --cattle-binding", () => {
     await emulatorHook(stack, "/reset", {});
     await emulatorHook(stack, "/config", REQUIRE_ACCESS);
     expect(await health(stack)).toEqual([200, { status: "ok" }]);
-    const created = await createReceiver(stack);
-    expect(created.status).toBe(201);
-    const receiver = (await created.json()) as { url: string };
-    const answer = await trigger(receiver.url);
-    expect(answer.status).toBe(200);
-    expect(await answer.json()).toMatchObject({ outcome: "applied", from: 1, to: 2 });
-    expect(await scaleOf(stack)).toBe(2);
+    await appliedReceiver(stack);
     const stats = (await emulatorHook(stack, "/stats")) as { hosts: Record<string, number> };
     expect(stats.hosts["rancher.internal:8080"]).toBeGreaterThanOrEqual(4);
   });

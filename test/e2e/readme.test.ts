@@ -20,7 +20,7 @@ import { parse as parseYaml } from "yaml";
 // @ts-expect-error: a plain ESM script shared with `npm run dev:deno`
 import { denoServeArgs as denoDocArgs } from "../../scripts/deno-serve.mjs";
 import { loadSigningKeys } from "../../src/tokens/signing";
-import { startDev as startDevStack } from "./dev-stack";
+import { type DevStack, startDev as startDevStack } from "./dev-stack";
 import { eventually, freePort } from "./local-stack";
 import { type Block, ReadmeExamples } from "./readme-blocks";
 
@@ -56,68 +56,26 @@ for (const tool of [ALERTMANAGER, AMTOOL, PROMTOOL]) {
 
 const README_URL = "https://hooks.example.com/v1-webhooks/endpoint?token=eyJ…";
 
-interface Stack {
-  process: ChildProcess;
-  output: string;
-  hooks: string;
-  emulator: string;
+/** A stack of test/e2e/dev-stack.ts as this file reads it: its output so far, as a string. */
+type Stack = Omit<DevStack, "output"> & { readonly output: string };
+
+function asStack(dev: DevStack): Stack {
+  return {
+    ...dev,
+    get output() {
+      return dev.output();
+    },
+  };
 }
 
 /** `npm run dev` (or `npm run dev:deno`) on free ports, with its own receiver storage. */
 async function startDev(deno = false): Promise<Stack> {
-  const [port, emulatorPort, inspectorPort, emulatorInspectorPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const state = mkdtempSync(join(tmpdir(), "readme-dev-"));
-  const child = spawn(
-    process.execPath,
-    [
-      "scripts/dev.mjs",
-      ...(deno ? ["--deno"] : []),
-      `--port=${port}`,
-      `--emulator-port=${emulatorPort}`,
-      `--inspector-port=${inspectorPort}`,
-      `--emulator-inspector-port=${emulatorInspectorPort}`,
-      `--persist-to=${state}`,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  const stack: Stack = {
-    process: child,
-    output: "",
-    hooks: `http://127.0.0.1:${port}`,
-    emulator: `http://127.0.0.1:${emulatorPort}`,
-  };
-  let exited = false;
-  child.stdout?.on("data", (chunk) => (stack.output += chunk));
-  child.stderr?.on("data", (chunk) => (stack.output += chunk));
-  child.on("exit", () => {
-    exited = true;
-    rmSync(state, { recursive: true, force: true });
-  });
-  await eventually(
-    "npm run dev to be ready",
-    async () => {
-      if (exited) throw new Error("npm run dev stopped");
-      return stack.output.includes("[dev] ready") ? true : undefined;
-    },
-    90_000,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\n${stack.output}`);
-  });
-  return stack;
+  return asStack(await startDevStack({ flags: deno ? ["--deno"] : [] }));
 }
 
-function stopDev(stack: Stack | undefined) {
-  if (!stack?.process.pid) return;
-  try {
-    process.kill(-stack.process.pid, "SIGINT");
-  } catch {
-    // already gone
-  }
+/** Ends the stack and everything it started; nothing to do for one that never started. */
+function stopDev(stack: Stack | undefined): Promise<void> | undefined {
+  return stack?.dispose();
 }
 
 let stack: Stack;
@@ -695,7 +653,7 @@ if [ "$1 $2 $3" = "wrangler secret put" ]; then cat > "${dir}/secret-$4"; fi
       expect(response.status).toBe(200);
       expect(deno.output).not.toMatch(/ENOTFOUND|EAI_AGAIN|Error:/);
     } finally {
-      stopDev(deno);
+      await stopDev(deno);
     }
   }, 120_000);
 
@@ -1029,14 +987,7 @@ function docExamples(path: string) {
 /** A dev stack of test/e2e/dev-stack.ts, as this file's `stack` (so `sh` runs blocks against it). */
 async function startDocStack(options: Parameters<typeof startDevStack>[0]) {
   const dev = await startDevStack(options);
-  stack = {
-    process: dev.process,
-    get output() {
-      return dev.output();
-    },
-    hooks: dev.hooks,
-    emulator: dev.emulator,
-  };
+  stack = asStack(dev);
   return dev;
 }
 

@@ -6,6 +6,7 @@ import { DRIVERS } from "../../src/drivers";
 import { cloudflarePlatform } from "../../src/platform/cloudflare";
 import { exportReceivers } from "../../src/receivers/backup";
 import { Receivers } from "../../src/receivers/manage";
+import { hex, hmac } from "../fixtures/signatures";
 import {
   call,
   createReceiver,
@@ -238,7 +239,7 @@ describe("restore", () => {
     // Grafana's HMAC key came back from the export with its secret.
     expect((await trigger(grafana.url, { body: "{}" })).status).toBe(401);
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const signature = await hmacHex("grafana-secret-0123456789", `${timestamp}:{}`);
+    const signature = hex(await hmac("grafana-secret-0123456789", `${timestamp}:{}`));
     const signed = await trigger(grafana.url, {
       body: "{}",
       headers: { "x-grafana-alerting-signature": signature, "x-ts": timestamp },
@@ -844,16 +845,3 @@ describe("export in parts", () => {
     expect(importQueries).toEqual([records.map((record) => record.id)]);
   });
 });
-
-async function hmacHex(secret: string, message: string): Promise<string> {
-  const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
-  return [...signature].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { identityOf, Layout } from "../../src/page/layout";
 import { dockerHubPush } from "../fixtures/pushes";
+import { hex, hmac } from "../fixtures/signatures";
 import {
   call,
   createReceiver,
@@ -599,19 +600,6 @@ describe("the Add Receiver form without JavaScript", () => {
 });
 
 describe("the form's Grafana sender check", () => {
-  const hmacHex = async (secret: string, body: string) => {
-    const encoder = new TextEncoder();
-    const key = await crypto.subtle.importKey(
-      "raw",
-      encoder.encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
-    return Array.from(signature, (byte) => byte.toString(16).padStart(2, "0")).join("");
-  };
-
   it("sets the signature header Grafana signs in", async () => {
     const page = await (await call("/receivers/new?projectId=1a5")).text();
     expect(page).toContain('<label for="senderVerification.header">Signature header</label>');
@@ -631,7 +619,7 @@ describe("the form's Grafana sender check", () => {
     expect(receiver.senderVerification).toMatchObject({ scheme: "grafana", header: "X-Custom-Signature" });
 
     const body = JSON.stringify({ status: "firing", alerts: [] });
-    const signature = await hmacHex(secret, body);
+    const signature = hex(await hmac(secret, body));
     const inDefault = await trigger(receiver.url, {
       body,
       headers: { "content-type": "application/json", "x-grafana-alerting-signature": signature },

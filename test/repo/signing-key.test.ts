@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadSigningKeys, type TriggerClaims } from "../../src/tokens/signing";
+import { loadSigningKeys } from "../../src/tokens/signing";
+import { triggerClaims as claims } from "../fixtures/trigger-claims";
 
 /** `node scripts/signing-key.mjs`, as a user runs it. */
 const SCRIPT = new URL("../../scripts/signing-key.mjs", import.meta.url).pathname;
@@ -31,15 +32,6 @@ function file(name: string, content: string): string {
 }
 
 const keysOf = (run: Run): Jwk[] => (JSON.parse(run.stdout) as { keys: Jwk[] }).keys;
-
-const claims: TriggerClaims = {
-  sub: "1r1",
-  pid: "1a5",
-  drv: "scaleService",
-  tgt: "scaleService:1a5:1s1",
-  ver: 1,
-  cfg: { serviceId: "1s1", action: "up", amount: 1 },
-};
 
 describe("scripts/signing-key.mjs", () => {
   it("makes a set of one private Ed25519 key, with the kid asked for or today's", async () => {
