@@ -87,14 +87,25 @@ if (!existsSync(DEV_VARS)) {
   console.log(`[dev] wrote ${DEV_VARS} with a new signing key`);
 }
 
-const persist = options["persist-to"] ? ["--persist-to", options["persist-to"]] : [];
-const wrangler = (args) => [
+/**
+ * Where a worker keeps its state under `--persist-to`: the service in that directory itself, the
+ * emulator in a folder of its own, as without the option (each beside its own wrangler.toml). Two
+ * workerd processes starting over one directory's SQLite files can find them locked.
+ */
+const persistFor = (worker) =>
+  options["persist-to"]
+    ? [
+        "--persist-to",
+        worker === "emulator" ? join(options["persist-to"], "emulator") : options["persist-to"],
+      ]
+    : [];
+const wrangler = (args, worker = "hooks") => [
   process.execPath,
   [
     "node_modules/wrangler/bin/wrangler.js",
     "dev",
     ...args,
-    ...persist,
+    ...persistFor(worker),
     "--ip",
     "127.0.0.1",
     "--show-interactive-dev-session=false",
@@ -161,14 +172,17 @@ function hooksArgs() {
 const workers = [
   {
     name: "emulator",
-    command: wrangler([
-      "-c",
-      "emulator/wrangler.toml",
-      "--port",
-      String(emulatorPort),
-      "--inspector-port",
-      String(emulatorInspectorPort),
-    ]),
+    command: wrangler(
+      [
+        "-c",
+        "emulator/wrangler.toml",
+        "--port",
+        String(emulatorPort),
+        "--inspector-port",
+        String(emulatorInspectorPort),
+      ],
+      "emulator",
+    ),
   },
   options.deno
     ? {
