@@ -435,7 +435,7 @@ class Bench {
   }
 
   /**
-   * Bursts against Cattle at its worst (CONTRACT §10): what senders are answered, how long a
+   * Bursts against Cattle at its worst (docs/how-it-works.md): what senders are answered, how long a
    * `pending` trigger waits for its outcome, Cattle calls per trigger, and whether the service ends
    * exactly where the applied steps take it.
    */
@@ -911,7 +911,7 @@ function report(results) {
     );
   }
   if (results.faults?.length > 0) {
-    out.push("\nCattle at its worst: three waves of 30 triggers on one service (CONTRACT §10)\n");
+    out.push("\nCattle at its worst: three waves of 30 triggers on one service (docs/how-it-works.md)\n");
     out.push(
       table(
         [

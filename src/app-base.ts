@@ -30,7 +30,7 @@ export function serviceApp<B extends Settings>(
     // every path, rather than as an outage of Rancher (a ConfigurationError, answered below).
     cattleTransport(c.env);
     await next();
-    // go-rancher's client loads its schemas from this header (CONTRACT §11).
+    // go-rancher's client loads its schemas from this header (docs/rancher-ui.md).
     if (c.res.headers.get("content-type")?.startsWith("application/json")) {
       c.res.headers.set("x-api-schemas", `${publicOrigin(c)}${API_PREFIX}/schemas`);
     }

@@ -97,7 +97,7 @@ export const setFaults = (faults: Faults) =>
     headers: { "content-type": "application/json" },
   });
 
-/** How long the emulator's processes run and how long a write waits for one (CONTRACT §10). */
+/** How long the emulator's processes run and how long a write waits for one (docs/how-it-works.md). */
 export const setEmulatorConfig = (config: {
   transitionMs?: number;
   lockWaitMs?: number;

@@ -19,7 +19,7 @@ const KEYS: Readonly<Record<string, { secretKey: string; projects: Record<string
   "service-access": { secretKey: "service-secret", projects: { "1a5": "owner", "1a7": "owner" } },
 };
 
-/** A session token stands for the user of the key with the same rights (CONTRACT §11). */
+/** A session token stands for the user of the key with the same rights (docs/rancher-ui.md). */
 const SESSIONS: Readonly<Record<string, keyof typeof KEYS>> = {
   "dev-session": "dev-access",
   "readonly-session": "readonly-access",

@@ -64,9 +64,9 @@ function legacyReceiver(
 export const LEGACY_RANCHER_ORIGIN = "http://127.0.0.1:8788";
 
 /**
- * The world of CONTRACT §7: project 1a5 with six services (1s5 with a sidekick and 1s6 sharing its
+ * The seed world (docs/development.md): project 1a5 with six services (1s5 with a sidekick and 1s6 sharing its
  * primary image, for upgrade tests), three amazonec2 hosts, a custom host, a host template and two
- * receivers of the original webhook-service (CONTRACT §12); project 1a7 with one service.
+ * receivers of the original webhook-service (docs/migrating.md); project 1a7 with one service.
  */
 export function seedWorld(): World {
   const records: ResourceRecord[] = [

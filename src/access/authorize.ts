@@ -4,7 +4,7 @@ import { BoundedMap } from "../util/bounded-map";
 import { sha256Hex } from "../util/sha256";
 
 /**
- * Who may do what, decided by Cattle itself (CONTRACT §3): a Rancher API key may see the receivers of
+ * Who may do what, decided by Cattle itself (docs/api.md): a Rancher API key may see the receivers of
  * an environment it can read and change them where it can update services. This module decides;
  * the HTTP layer (middleware/management-auth.ts, the page) turns refusals into answers.
  */
@@ -29,7 +29,7 @@ interface CacheEntry {
   expires: number;
 }
 
-/** Decisions are cached at most this long (CONTRACT §3), refusals shorter so a new key works soon. */
+/** Decisions are cached at most this long (docs/api.md), refusals shorter so a new key works soon. */
 const ALLOWED_TTL_MS = 60_000;
 const REFUSED_TTL_MS = 5_000;
 const CACHE_ENTRIES = 10_000;
@@ -68,7 +68,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
 const SESSION_TOKEN = /^[\x21-\x7e]{1,4096}$/;
 
 /**
- * The credentials a management request presents (CONTRACT §3, §11): a Rancher API key (HTTP Basic),
+ * The credentials a management request presents (docs/api.md, docs/rancher-ui.md): a Rancher API key (HTTP Basic),
  * else a Rancher session as Rancher's own API takes it, a bearer token or the `token` cookie that
  * Rancher's UI sends through Rancher's proxy. Headers such as `X-API-Project-Id` or `X-API-Roles`
  * present nothing.

@@ -19,7 +19,7 @@ export type ErrorCode =
   | "ServiceUnavailable"
   | "InternalError";
 
-/** The Rancher error envelope (CONTRACT §8). */
+/** The Rancher error envelope (docs/api.md). */
 export interface ErrorBody {
   type: "error";
   status: number;

@@ -61,7 +61,7 @@ export interface ReceiverView {
 
 export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
   const configField = `${record.driver}Config`;
-  // The config's `type` is its driver's schema id, as webhook-service answered (CONTRACT §11).
+  // The config's `type` is its driver's schema id, as webhook-service answered (docs/rancher-ui.md).
   return {
     id: record.id,
     type: "receiver",

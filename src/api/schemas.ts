@@ -41,7 +41,7 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
       driver: { type: "enum", options: DRIVER_NAMES, required: true, create: true },
       ...Object.fromEntries(
         DRIVER_NAMES.map((name) => {
-          // The config's type is the driver's schema, named as webhook-service named it (CONTRACT §11).
+          // The config's type is the driver's schema, named as webhook-service named it (docs/rancher-ui.md).
           return [DRIVERS[name].configField, { type: name, nullable: true, create: true }];
         }),
       ),

@@ -13,7 +13,7 @@ export type ReceiverRecord = DriverConfig & {
   created: number;
   /** Which sender verification the receiver asks for; its secret lives only in the target object. */
   senderVerification?: SenderVerificationView;
-  /** The webhook-service generic object the receiver was imported from (CONTRACT §12). */
+  /** The webhook-service generic object the receiver was imported from (docs/migrating.md). */
   importedFrom?: string;
 };
 

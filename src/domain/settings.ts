@@ -6,7 +6,7 @@ export interface CattleFetcher {
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
 }
 
-/** Settings every runtime passes the same way: vars and secrets of the service (CONTRACT §2). */
+/** Settings every runtime passes the same way: vars and secrets of the service (docs/configuration.md). */
 export interface Settings {
   CATTLE_URL: string;
   CATTLE_ACCESS_KEY: string;
@@ -14,12 +14,12 @@ export interface Settings {
   WEBHOOK_SIGNING_KEYS: string;
   /**
    * The public origin of the service (`https://hooks.example.com`): when set, every URL the service
-   * returns is built from it, and `X-Forwarded-*` and `Host` are not trusted for that (CONTRACT §2).
+   * returns is built from it, and `X-Forwarded-*` and `Host` are not trusted for that (docs/configuration.md).
    */
   PUBLIC_URL?: string;
   /**
    * The PEM public key of a Rancher webhook-service being replaced, so that its RS256 `?token=`
-   * URLs of imported receivers keep working (CONTRACT §12).
+   * URLs of imported receivers keep working (docs/migrating.md).
    */
   LEGACY_RSA_PUBLIC_KEY?: string;
   /**

@@ -16,7 +16,7 @@ import type { ConfigField } from "./shared/config-fields";
  */
 export interface DriverDefinition<D extends Driver> {
   readonly name: D;
-  /** The UI's name of the kind (CONTRACT §1). */
+  /** The UI's name of the kind (README.md). */
   readonly label: string;
   /** The create body's field that carries the config: `scaleServiceConfig`. */
   readonly configField: `${D}Config`;
@@ -26,10 +26,10 @@ export interface DriverDefinition<D extends Driver> {
   fields(): ConfigField[];
   /**
    * A config as older clients send it, brought to this service's rules before validation: the
-   * names and values Rancher 1.6's UI and webhook-service's own types used (CONTRACT §11).
+   * names and values Rancher 1.6's UI and webhook-service's own types used (docs/rancher-ui.md).
    */
   normalize?(config: Record<string, unknown>): Record<string, unknown>;
-  /** A config as webhook-service stored it, in this service's terms, for an import (CONTRACT §12). */
+  /** A config as webhook-service stored it, in this service's terms, for an import (docs/migrating.md). */
   fromWebhookService?(config: Record<string, unknown>): Record<string, unknown>;
   /**
    * A stored config as a create body would send it, for an export (docs/backup.md): a default the
@@ -133,7 +133,7 @@ export interface Executor<D extends Driver> {
   alarm?(): Promise<void>;
   /**
    * The receiver was deleted or regenerated: nothing of its older versions may be applied any more
-   * (CONTRACT §10), except a write already sent to Cattle. Runs before the delete or regenerate is
+   * (docs/how-it-works.md), except a write already sent to Cattle. Runs before the delete or regenerate is
    * answered.
    */
   fence?(receiverId: string, change: "deleted" | "regenerated"): void;

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../api/errors";
 
-/** Bodies larger than this are refused before they are read (CONTRACT §3, §4). */
+/** Bodies larger than this are refused before they are read (docs/api.md). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**

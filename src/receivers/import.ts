@@ -13,7 +13,7 @@ import type { Receivers } from "./manage";
 /**
  * Rancher's webhook-service kept each receiver as a Cattle generic object of this kind: `name`,
  * `key` (the secret of its `?key=` URL, or for the oldest receivers the `uuid` of their RS256
- * `?token=`), and `resourceData` `{url, driver, config}` (CONTRACT §12).
+ * `?token=`), and `resourceData` `{url, driver, config}` (docs/migrating.md).
  */
 export const WEBHOOK_RECEIVER_KIND = "webhookReceiver";
 

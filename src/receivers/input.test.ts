@@ -206,7 +206,7 @@ describe("serviceUpgrade validation", () => {
         addressType: "registry",
       },
     );
-    // Rancher's UI sends an addressType whatever the format; only alicloud reads it (CONTRACT §11).
+    // Rancher's UI sends an addressType whatever the format; only alicloud reads it (docs/rancher-ui.md).
     expect(
       parseOrThrow(receiverCreateSchema(), upgrade({ addressType: "registry-vpc" })).config,
     ).not.toHaveProperty("addressType");

@@ -7,7 +7,7 @@ import { lazy } from "../util/lazy";
 /**
  * Fields a receiver answer carries that a client may send back as it last saw them (Rancher's UI
  * clones a receiver that way, and a Go client posts what it fetched): they are the service's to set,
- * so they are ignored in a create body (CONTRACT §11).
+ * so they are ignored in a create body (docs/rancher-ui.md).
  */
 export const READ_ONLY_FIELDS = new Set([
   "id",
@@ -56,7 +56,7 @@ function normalized(body: unknown): unknown {
   return out;
 }
 
-/** The body of `POST /v1-webhooks/receivers`: a name, a driver and that driver's config (CONTRACT §3, §11). */
+/** The body of `POST /v1-webhooks/receivers`: a name, a driver and that driver's config (docs/api.md, docs/rancher-ui.md). */
 export const receiverCreateSchema = lazy(() =>
   z
     .unknown()

@@ -33,7 +33,7 @@ function targetRefusal(problem: TargetProblem): ApiError {
 
 /**
  * The same check made with the service's own credential, which runs the triggers: a target it
- * cannot reach would fail every trigger, so the receiver is refused now (CONTRACT §10).
+ * cannot reach would fail every trigger, so the receiver is refused now (docs/how-it-works.md).
  */
 function serviceRefusal(problem: TargetProblem): ApiError {
   if (problem.kind === "unavailable") return rancherUnavailable("to check the receiver's target");

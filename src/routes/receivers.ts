@@ -121,7 +121,7 @@ export const receiverRoutes = new Hono<AppEnv>()
             skipped: result.skipped,
           });
         }
-        // Receivers of Rancher's webhook-service, with their original URLs (CONTRACT §12).
+        // Receivers of Rancher's webhook-service, with their original URLs (docs/migrating.md).
         const result = await importFromWebhookService(c.get("caller"), receivers, c.env);
         return c.json({
           type: "importResult",

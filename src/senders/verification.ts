@@ -64,7 +64,7 @@ export type SenderVerificationInput = z.output<ReturnType<typeof senderVerificat
 
 /**
  * A passed check may name the delivery from what its signature covers (`identity`): only that
- * de-duplicates a signed delivery, so an unsigned header cannot make a captured one new (CONTRACT §10).
+ * de-duplicates a signed delivery, so an unsigned header cannot make a captured one new (docs/how-it-works.md).
  * Bearer and Basic sign nothing, so they name nothing.
  */
 export type SenderVerdict =

@@ -1,7 +1,7 @@
 import { importSPKI, jwtVerify } from "jose";
 
 /**
- * The RS256 `?token=` URLs of Rancher's webhook-service before v0.9 (CONTRACT §12): a JWT signed
+ * The RS256 `?token=` URLs of Rancher's webhook-service before v0.9 (docs/migrating.md): a JWT signed
  * with the RSA key Cattle gave that service, with the claims `uuid` (the receiver's key),
  * `projectId`, `driver` and `config`, and no expiry. Only the signature and the two names are
  * used: what the URL triggers is what was imported, not the token's own config.

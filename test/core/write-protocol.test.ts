@@ -14,7 +14,7 @@ import {
 } from "./fakes";
 
 /**
- * The scaleService write protocol against the ways a real Cattle answers (CONTRACT §10): late,
+ * The scaleService write protocol against the ways a real Cattle answers (docs/how-it-works.md): late,
  * lost, delayed and refused writes, its process lock, long transitions, and deletes and regenerates
  * in the middle. Time is the fake clock's: every case runs in no time and the same way every run.
  */

@@ -7,7 +7,7 @@ import { chromiumAvailable, launchChromium } from "./browser";
 import { type LocalStack, startLocalStack } from "./local-stack";
 
 /**
- * The Receiver Hooks page (CONTRACT §9) in a real headless Chromium, used as a person would: the
+ * The Receiver Hooks page (docs/page.md) in a real headless Chromium, used as a person would: the
  * browser's Basic prompt, the list, the Add Receiver form, the row options and History. The service
  * and the Cattle emulator run as real HTTP servers on loopback (local-stack.ts).
  */

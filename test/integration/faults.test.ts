@@ -20,7 +20,7 @@ import {
 } from "../helpers";
 
 /**
- * CONTRACT §10 against the emulator driven into Cattle's worst behaviour: writes applied and
+ * The guarantees of docs/how-it-works.md against the emulator driven into Cattle's worst behaviour: writes applied and
  * answered late or never, its process lock, deletes and regenerates in the middle of bursts,
  * replays, and failures that waiting does not mend.
  */

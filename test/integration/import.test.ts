@@ -16,7 +16,7 @@ import {
 } from "../helpers";
 
 /**
- * Moving from Rancher's webhook-service (CONTRACT §12): its receivers, kept in Cattle as generic
+ * Moving from Rancher's webhook-service (docs/migrating.md): its receivers, kept in Cattle as generic
  * objects of kind `webhookReceiver`, are imported, and their original URLs keep working.
  */
 

@@ -23,7 +23,7 @@ import { call, createReceiver, json, KEYS, ORIGIN, resetEmulator, trigger, uniqu
 /**
  * Rancher 1.6's own clients, replayed as they send their requests (fixtures written from rancher/ui
  * v1.6.52 with ember-api-store 2.2.0, and from webhook-service v0.9.15's `model` types marshalled by
- * go-rancher; the fixtures' `original` is what webhook-service itself answered). CONTRACT §11.
+ * go-rancher; the fixtures' `original` is what webhook-service itself answered); docs/rancher-ui.md.
  */
 
 interface Fixture {

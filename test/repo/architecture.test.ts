@@ -3,7 +3,7 @@ import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
 /**
- * The layout is the architecture (STYLE.md), and these checks keep it so: imports only run down
+ * The layout is the architecture (docs/development.md), and these checks keep it so: imports only run down
  * the layers, a driver's knowledge stays in its folder, and the code names no driver elsewhere.
  */
 

@@ -18,7 +18,7 @@ import { creation } from "./creation";
 
 /**
  * Generic objects: free-form records Cattle keeps for other services. Rancher's webhook-service stored
- * its receivers as generic objects of kind `webhookReceiver` (CONTRACT §12), which is why a service
+ * its receivers as generic objects of kind `webhookReceiver` (docs/migrating.md), which is why a service
  * replacing it reads them here. Create, list (filters `kind`, `key`, `name`, …), get, PUT, DELETE.
  */
 export const genericObjects = new Hono<AppEnv>({ strict: false });

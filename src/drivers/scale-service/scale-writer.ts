@@ -68,7 +68,7 @@ const unavailable = (message: string): TriggerResult => ({
 });
 
 /**
- * The write protocol of a service's scale (CONTRACT §4, §10): every acknowledged step applied once
+ * The write protocol of a service's scale (docs/api.md, docs/how-it-works.md): every acknowledged step applied once
  * and the end value that of applying the triggers one after another, whatever Cattle does.
  *
  * - One loop per target reads the service, then writes the sequential result of every trigger

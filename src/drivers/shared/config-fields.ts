@@ -7,7 +7,7 @@ import * as z from "zod";
  */
 declare module "zod" {
   interface GlobalMeta {
-    /** The form's label (CONTRACT §9 words: Target Service, By, Minimum Scale, …). */
+    /** The form's label (the page's words, docs/page.md: Target Service, By, Minimum Scale, …). */
     label?: string;
     /** One line under the form control. */
     hint?: string;
