@@ -1,4 +1,5 @@
-// Bindings that only the test runs have (vitest.config.ts), beside the Worker's generated ones.
+// Bindings that only the test runs have (vitest.config.ts), beside the Worker's generated ones
+// (types/worker-configuration.d.ts).
 declare namespace Cloudflare {
   interface Env {
     /** The seed of the property tests, to repeat a run; empty for a fresh one. */

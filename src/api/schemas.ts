@@ -1,6 +1,5 @@
 import { OUTCOMES } from "../domain/execution";
-import { DRIVER_NAMES, DRIVERS } from "../drivers";
-import { rancherField } from "../drivers/shared/config-fields";
+import { DRIVER_NAMES, DRIVERS, rancherField } from "../drivers";
 import { lazy } from "../util/lazy";
 import { API_PREFIX } from "./resources";
 

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { CattleApi, CattleFactory } from "../cattle/client";
+import type { Service } from "../cattle/types";
 import type { Clock } from "../domain/clock";
 import type { Delivery } from "../domain/delivery";
 import type { ConfigOf, Driver } from "../domain/driver";
@@ -24,6 +25,12 @@ export interface DriverDefinition<D extends Driver> {
   configSchema(): z.ZodType<ConfigOf<D>>;
   /** The config's fields as its Rancher schema and the page's form describe them. */
   fields(): ConfigField[];
+  /**
+   * Whether the page's select for a field with `control: "service"` offers this service of the
+   * environment: one a receiver of this kind can act on, as `resolveTarget` would accept it. A kind
+   * without it offers every service.
+   */
+  offersService?(service: Service): boolean;
   /**
    * A config as older clients send it, brought to this service's rules before validation: the
    * names and values Rancher 1.6's UI and webhook-service's own types used (docs/rancher-ui.md).

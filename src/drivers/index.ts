@@ -9,6 +9,13 @@ export const DRIVERS = { scaleService, scaleHost, serviceUpgrade } satisfies {
   [D in Driver]: DriverDefinition<D>;
 };
 
+/**
+ * What the API's schemas and the page's form read of a config field, besides the definitions:
+ * with the definitions' types (./definition.ts) the only way into src/drivers/ from outside it
+ * (docs/development.md).
+ */
+export { type ConfigField, rancherField } from "./shared/config-fields";
+
 export const DRIVER_NAMES = Object.keys(DRIVERS) as [Driver, ...Driver[]];
 
 /** The definition of some driver, whichever. */

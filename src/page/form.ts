@@ -1,7 +1,6 @@
 import type { ApiError } from "../api/errors";
 import type { ReceiverRecord } from "../domain/receiver";
-import { type AnyDriverDefinition, DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
-import type { ConfigField } from "../drivers/shared/config-fields";
+import { type AnyDriverDefinition, type ConfigField, DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
 import { lazy } from "../util/lazy";
 import { own } from "../util/own";
 

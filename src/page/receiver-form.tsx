@@ -1,5 +1,6 @@
 import type { FC } from "hono/jsx";
-import { DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
+import type { Service } from "../cattle/types";
+import { type AnyDriverDefinition, DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
 import { q } from "./components";
 import {
   type ConfigInput,
@@ -11,11 +12,6 @@ import {
   SENDER_LABELS,
   SHOWN_KIND_INPUT,
 } from "./form";
-
-export interface ServiceOption {
-  id: string;
-  name: string;
-}
 
 const SENDER_OPTIONS: [string, string][] = [
   ["", "None"],
@@ -123,17 +119,21 @@ const inSelect = (text: string, hasLine: boolean) =>
 
 /** The control a config field asks for: its type, options, label and hint come from the config's rules. */
 const ConfigControl: FC<{
+  definition: AnyDriverDefinition;
   input: ConfigInput;
   values: FormValues;
   errors: FieldErrors;
-  services: ServiceOption[];
-}> = ({ input, values, errors, services }) => {
+  services: readonly Service[];
+}> = ({ definition, input, values, errors, services }) => {
   const { name, field } = input;
   const common = { id: name, label: field.label, hint: field.hint, values, errors };
   if (field.control === "service") {
+    // Only the services a receiver of this kind can act on, as its definition says.
     const options: [string, string][] = [
       ["", "Choose a service…"],
-      ...services.map((service): [string, string] => [service.id, service.name]),
+      ...services
+        .filter((service) => definition.offersService?.(service) ?? true)
+        .map((service): [string, string] => [service.id, service.name || service.id]),
     ];
     return <SelectField {...common} options={options} required />;
   }
@@ -221,7 +221,8 @@ export const ReceiverForm: FC<{
   projectId: string;
   values: FormValues;
   errors: FieldErrors;
-  services: ServiceOption[];
+  /** The environment's services; each kind's service select offers those its definition does. */
+  services: readonly Service[];
   problem?: string;
   /** A line about the form itself, e.g. that it now shows another kind's fields. */
   notice?: string;
@@ -288,7 +289,13 @@ export const ReceiverForm: FC<{
             <legend>{DRIVERS[name].label}</legend>
             {configInputs(DRIVERS[name]).map((row) => {
               const controls = row.map((input) => (
-                <ConfigControl input={input} values={values} errors={errors} services={services} />
+                <ConfigControl
+                  definition={DRIVERS[name]}
+                  input={input}
+                  values={values}
+                  errors={errors}
+                  services={services}
+                />
               ));
               return row.length > 1 ? <div class="row">{controls}</div> : controls;
             })}

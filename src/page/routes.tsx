@@ -11,7 +11,6 @@ import { accessRefusal } from "../cattle/failures";
 import { OUTCOMES } from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
-import { unscalableReason } from "../drivers/scale-service/target";
 import { formBody } from "../middleware/body";
 import { callerFor, canWrite, keyOf } from "../middleware/management-auth";
 import { importFromWebhookService } from "../receivers/import";
@@ -88,14 +87,12 @@ async function session(c: Context<AppEnv>, access: "read" | "write" = "read"): P
 /** History's filter: one outcome, or all when absent or empty. */
 const historyQuery = lazy(() => z.object({ outcome: z.enum(OUTCOMES).optional() }));
 
-async function scalableServices(cattle: CattleClient, projectId: string) {
+/** The environment's services (none if Cattle cannot list them now), and their names by id. */
+async function environmentServices(cattle: CattleClient, projectId: string) {
   const listed = await cattle.listServices(projectId);
-  if (!listed.ok) return { names: new Map<string, string>(), scalable: [] };
-  const names = new Map(listed.value.data.map((service) => [service.id, service.name || service.id]));
-  const scalable = listed.value.data
-    .filter((service) => unscalableReason(service) === null)
-    .map((service) => ({ id: service.id, name: service.name || service.id }));
-  return { names, scalable };
+  const services = listed.ok ? listed.value.data : [];
+  const names = new Map(services.map((service) => [service.id, service.name || service.id]));
+  return { names, services };
 }
 
 async function recordOf(
@@ -157,7 +154,7 @@ export const pageRoutes = new Hono<AppEnv>()
     const marker = c.req.query("marker");
     const [page, services] = await Promise.all([
       receivers.store.list(projectId, 100, marker).catch(() => receivers.store.list(projectId, 100)),
-      scalableServices(cattle, projectId),
+      environmentServices(cattle, projectId),
     ]);
     const origin = publicOrigin(c);
     const rows: ReceiverRow[] = await Promise.all(
@@ -192,7 +189,7 @@ export const pageRoutes = new Hono<AppEnv>()
     const receivers = receiversOf(c);
     const cloneId = c.req.query("clone");
     const source = cloneId ? await receivers.find(caller.projectId, cloneId) : null;
-    const { scalable } = await scalableServices(cattle, caller.projectId);
+    const { services } = await environmentServices(cattle, caller.projectId);
     // `?driver=` opens the form on that kind (a link can choose it; an unknown one is ignored).
     const asked = c.req.query("driver");
     const values = source
@@ -205,7 +202,7 @@ export const pageRoutes = new Hono<AppEnv>()
         projectId={caller.projectId}
         identity={identity}
       >
-        <ReceiverForm projectId={caller.projectId} values={values} errors={{}} services={scalable} />
+        <ReceiverForm projectId={caller.projectId} values={values} errors={{}} services={services} />
       </Layout>,
     );
   })
@@ -221,7 +218,7 @@ export const pageRoutes = new Hono<AppEnv>()
     const shown = form[SHOWN_KIND_INPUT];
     const switched = typeof shown === "string" && driverNamed(shown) !== undefined && shown !== values.driver;
     if ((form.show === "fields" || switched) && driverNamed(values.driver)) {
-      const { scalable } = await scalableServices(cattle, caller.projectId);
+      const { services } = await environmentServices(cattle, caller.projectId);
       const label = driverNamed(values.driver)?.label ?? values.driver;
       return c.html(
         <Layout
@@ -234,7 +231,7 @@ export const pageRoutes = new Hono<AppEnv>()
             projectId={caller.projectId}
             values={values}
             errors={{}}
-            services={scalable}
+            services={services}
             notice={`Fill in the fields of ${label}, then Create.`}
           />
         </Layout>,
@@ -258,7 +255,7 @@ export const pageRoutes = new Hono<AppEnv>()
         errors = [error];
       }
     }
-    const { scalable } = await scalableServices(cattle, caller.projectId);
+    const { services } = await environmentServices(cattle, caller.projectId);
     const { fields, problem } = fieldErrors(errors);
     return c.html(
       <Layout
@@ -271,7 +268,7 @@ export const pageRoutes = new Hono<AppEnv>()
           projectId={caller.projectId}
           values={values}
           errors={fields}
-          services={scalable}
+          services={services}
           problem={problem}
         />
       </Layout>,

@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DRIVER_NAMES } from "../../src/drivers";
 
 /**
  * The layout is the architecture (docs/development.md), and these checks keep it so: imports only run down
- * the layers, a driver's knowledge stays in its folder, and the code names no driver elsewhere.
+ * the layers and never in a circle, a driver's knowledge stays in its folder behind the registry, and the
+ * code names no driver elsewhere.
  */
 
 const SRC = new URL("../../src/", import.meta.url).pathname;
@@ -57,11 +59,28 @@ function importsOf(file: string): string[] {
     });
 }
 
-const DRIVER_FOLDERS = ["scale-service", "scale-host", "service-upgrade"];
-const kindOf = (file: string) =>
-  file.startsWith("drivers/")
-    ? DRIVER_FOLDERS.find((kind) => file.startsWith(`drivers/${kind}/`))
-    : undefined;
+/**
+ * Each driver's folder, as the registry (src/drivers/index.ts) imports its definition from it: the
+ * driver names come from the registry itself, so a new driver is checked without editing this file.
+ */
+const DRIVER_FOLDERS: Map<string, string> = (() => {
+  const registry = readFileSync(join(SRC, "drivers/index.ts"), "utf8");
+  const folders = new Map<string, string>();
+  for (const match of registry.matchAll(/^import\s*\{\s*(\w+)\s*\}\s*from\s+"\.\/([\w-]+)";/gm)) {
+    const [, name, folder] = match as unknown as [string, string, string];
+    if ((DRIVER_NAMES as string[]).includes(name)) folders.set(name, `drivers/${folder}/`);
+  }
+  return folders;
+})();
+
+const kindOf = (file: string) => [...DRIVER_FOLDERS.values()].find((folder) => file.startsWith(folder));
+
+/**
+ * What code outside src/drivers/ may import from it: the registry (the definitions, looked up by name,
+ * and what it re-exports for the API and the page) and the definition's types. Drivers' folders and
+ * their shared helpers sit behind these two (docs/development.md).
+ */
+const DRIVERS_ENTRY = ["drivers/index.ts", "drivers/definition.ts"];
 
 describe("the source tree", () => {
   const files = sources();
@@ -88,13 +107,51 @@ describe("the source tree", () => {
     expect(crossing).toEqual([]);
   });
 
+  it("finds every driver's folder through the registry", () => {
+    expect([...DRIVER_FOLDERS.keys()].sort()).toEqual([...DRIVER_NAMES].sort());
+    for (const folder of DRIVER_FOLDERS.values()) {
+      expect(files.filter((file) => file.startsWith(folder))).toContain(`${folder}index.ts`);
+    }
+  });
+
+  it("reaches the drivers from outside src/drivers/ only through the registry", () => {
+    const around = files.flatMap((file) =>
+      file.startsWith("drivers/")
+        ? []
+        : importsOf(file)
+            .filter((target) => target.startsWith("drivers/") && !DRIVERS_ENTRY.includes(target))
+            .map((target) => `${file} → ${target}`),
+    );
+    expect(around).toEqual([]);
+  });
+
+  it("has no import cycle", () => {
+    // Depth-first over the import graph, type-only imports included: a module on the current path
+    // that is imported again closes a cycle.
+    const graph = new Map(files.map((file) => [file, importsOf(file)]));
+    const done = new Set<string>();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      const at = path.indexOf(file);
+      if (at >= 0) {
+        cycles.push([...path.slice(at), file].join(" → "));
+        return;
+      }
+      if (done.has(file)) return;
+      for (const target of graph.get(file) ?? []) visit(target, [...path, file]);
+      done.add(file);
+    };
+    for (const file of files) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
   it("names a driver only in its own folder and the registry", () => {
     const naming = files.filter((file) => {
       if (kindOf(file) || file === "drivers/index.ts") return false;
       const code = readFileSync(join(SRC, file), "utf8")
         .replace(/\/\*[\s\S]*?\*\//g, "")
         .replace(/\/\/.*$/gm, "");
-      return /\b(scaleService|scaleHost|serviceUpgrade)\b/.test(code);
+      return DRIVER_NAMES.some((name) => new RegExp(`\\b${name}\\b`).test(code));
     });
     expect(naming).toEqual([]);
   });

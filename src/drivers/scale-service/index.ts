@@ -4,7 +4,7 @@ import { configFields } from "../shared/config-fields";
 import { countRuleSuffix } from "../shared/describe";
 import { scaleServiceConfigSchema } from "./config";
 import { ScaleServiceExecutor } from "./executor";
-import { resolveScaleServiceTarget, scaleServiceTarget } from "./target";
+import { resolveScaleServiceTarget, scaleServiceTarget, unscalableReason } from "./target";
 import { WRITE_LOG_TABLES } from "./write-log";
 
 /** Scale a Service: each trigger moves one service's scale by `amount`, within [min, max]. */
@@ -14,6 +14,7 @@ export const scaleService: DriverDefinition<"scaleService"> = {
   configField: "scaleServiceConfig",
   configSchema: scaleServiceConfigSchema,
   fields: lazy(() => configFields(scaleServiceConfigSchema())),
+  offersService: (service) => unscalableReason(service) === null,
   targetName: scaleServiceTarget,
   resolveTarget: resolveScaleServiceTarget,
   executor: (context) => new ScaleServiceExecutor(context),

@@ -1,11 +1,8 @@
 import * as z from "zod";
 import { lazy } from "../../util/lazy";
 import { configType, count, labelSelector, maxTriggersPerMinute } from "../shared/config";
-import { PAYLOAD_FORMAT_NAMES, PAYLOAD_FORMATS } from "./formats";
+import { ADDRESS_TYPES, PAYLOAD_FORMAT_NAMES, PAYLOAD_FORMATS } from "./formats";
 import { isSemanticPolicy, POLICIES } from "./policy";
-
-const ADDRESS_TYPES = ["registry", "registry-internal", "registry-vpc"] as const;
-export type AddressType = (typeof ADDRESS_TYPES)[number];
 
 const FORMAT_LABELS = Object.fromEntries(
   PAYLOAD_FORMAT_NAMES.map((format) => [format, PAYLOAD_FORMATS[format].label]),

@@ -1,6 +1,12 @@
 import type { Push } from "../../../domain/delivery";
-import type { AddressType } from "../config";
 import type { Json } from "./json";
+
+/**
+ * The endpoints an Alibaba Cloud registry is reached at (public, internal, VPC): the address a push
+ * names its repository by. Kept with the formats, which read it, so the config imports it from here.
+ */
+export const ADDRESS_TYPES = ["registry", "registry-internal", "registry-vpc"] as const;
+export type AddressType = (typeof ADDRESS_TYPES)[number];
 
 export type PushResult =
   /**

@@ -1,10 +1,9 @@
-import type { AddressType } from "../config";
 import { acr } from "./acr";
 import { alicloud } from "./alicloud";
 import { distribution } from "./distribution";
 import { dockerhub } from "./dockerhub";
 import { ecr } from "./ecr";
-import type { PayloadFormatDefinition, PushResult } from "./format";
+import type { AddressType, PayloadFormatDefinition, PushResult } from "./format";
 import { gar } from "./gar";
 import { generic } from "./generic";
 import { ghcr } from "./ghcr";
@@ -13,7 +12,7 @@ import { isObject } from "./json";
 import { quay } from "./quay";
 import { isRepository, isTag, unwantedTag } from "./references";
 
-export type { PushResult } from "./format";
+export { ADDRESS_TYPES, type AddressType, type PushResult } from "./format";
 
 /** The registries whose push webhooks an upgrade receiver reads: a format is one module and one line here. */
 export const PAYLOAD_FORMATS = {
