@@ -316,3 +316,25 @@ describe("a serviceUpgrade target", () => {
     });
   });
 });
+
+describe("a scaleService target's writer", () => {
+  it("writes a trigger that comes as it finishes, whichever moment of its ending that is", async () => {
+    // Each delay puts the second trigger a few more promise reactions after the first one's answer:
+    // one of them lands after the writer last looked at its queue, before it was known to be done.
+    for (let hops = 0; hops < 12; hops++) {
+      const { core, clock, cattle } = newTarget();
+      core.register(scaleReceiver("ra"));
+      const second = core.trigger("ra", 1, {}).then(async () => {
+        for (let hop = 0; hop < hops; hop++) await Promise.resolve();
+        return core.trigger("ra", 1, {});
+      });
+      const started = clock.now();
+      expect(await clock.run(second), `${hops} hops`).toMatchObject({
+        kind: "decided",
+        execution: { outcome: "applied", from: 2, to: 3 },
+      });
+      expect(clock.now() - started, `${hops} hops`).toBeLessThan(1_000);
+      expect(cattle.service().scale).toBe(3);
+    }
+  });
+});
