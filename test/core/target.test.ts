@@ -145,17 +145,6 @@ describe("a scaleService target", () => {
     expect(cattle.service().scale).toBe(2);
   });
 
-  it("refuses a revoked or regenerated version at once", async () => {
-    const { core, clock } = newTarget();
-    core.register(scaleReceiver("ra"));
-    expect(core.rotate("ra")).toBe(2);
-    expect(await clock.run(core.trigger("ra", 1, {}))).toEqual({ kind: "revoked" });
-    expect(await clock.run(core.trigger("ra", 2, {}))).toMatchObject({ kind: "decided" });
-    core.revoke("ra");
-    expect(await clock.run(core.trigger("ra", 2, {}))).toEqual({ kind: "revoked" });
-    expect(core.executions("ra")).toEqual([]);
-  });
-
   it("cools a receiver down for its cooldown, on the clock it is given", async () => {
     const { core, clock, cattle } = newTarget();
     core.register(scaleReceiver("ra", { cooldownSeconds: 60 }));
