@@ -63,6 +63,7 @@ describeTargetPort("Deno", () => ({
     }
   },
   settle: (work) => work,
+  restart: async (name) => (await start()).target(name),
 }));
 
 describeProjectPort("Deno", () => ({

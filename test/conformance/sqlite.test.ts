@@ -65,6 +65,14 @@ describeTargetPort("node:sqlite", () => ({
   target: (name) => asyncPort<TargetMethods>(targetNamed(name).core),
   query: async (name, statement) => targetNamed(name).storage.sql.exec(statement).toArray(),
   settle,
+  restart: async (name) => {
+    const before = targetNamed(name);
+    // Whatever the old object still asks Cattle never comes back, as after a process ends.
+    before.stop();
+    const after = newTarget(clock, cattle, before.storage);
+    targets.set(name, after);
+    return asyncPort<TargetMethods>(after.core);
+  },
 }));
 
 describeProjectPort("node:sqlite", () => ({

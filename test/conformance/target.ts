@@ -17,6 +17,8 @@ export interface TargetRuntime {
   query(name: string, statement: string): Promise<Record<string, unknown>[]>;
   /** Waits for calls to targets; where time is faked, moves it on while they wait. */
   settle<T>(work: Promise<T>): Promise<T>;
+  /** The same object once the runtime has let it go and started it again over its storage. */
+  restart(name: string): Promise<Target>;
 }
 
 const receiver = (id: string, version = 1, max = 5) => scaleReceiver(id, { max }, version);
@@ -127,6 +129,41 @@ export function describeTargetPort(runtime: string, make: () => TargetRuntime): 
         expect(steps.sort((a, b) => Number(a?.[1]) - Number(b?.[1]))).toEqual(
           Array.from({ length: 12 }, (_, i) => ["applied", i + 1, i + 2]),
         );
+      });
+    });
+
+    describe("restart", () => {
+      it("keeps its receivers at their versions with their sender checks, and their history", async () => {
+        const { target, settle, restart, name } = open("restart");
+        const check = (await prepareSenderCheck({ scheme: "bearer", token: "kept-token-0123456789" })).check;
+        await target.register({ ...receiver("ra"), senderCheck: check });
+        await target.register(receiver("rb"));
+        await target.register(receiver("rc"));
+        expect(await target.rotate("rb")).toBe(2);
+        await target.revoke("rc");
+        const proof = { headers: { authorization: "Bearer kept-token-0123456789" }, body: new Uint8Array() };
+        expect(outcomeOf(await settle(target.trigger("ra", 1, {}, proof)))).toBe("applied");
+
+        const again = await restart(name);
+        expect(await again.liveReceivers(["ra", "rb", "rc"])).toEqual([
+          { ...receiver("ra"), senderCheck: check },
+          receiver("rb", 2),
+        ]);
+        expect(await settle(again.trigger("ra", 1, {}))).toMatchObject({ kind: "unverified" });
+        expect(await settle(again.trigger("rb", 1, {}))).toEqual({ kind: "revoked" });
+        expect(await settle(again.trigger("rc", 1, {}))).toEqual({ kind: "revoked" });
+        expect(await settle(again.trigger("rb", 2, {}))).toMatchObject({
+          kind: "decided",
+          execution: { outcome: "applied", from: 2, to: 3 },
+        });
+        expect((await again.executions("ra")).map((execution) => [execution.from, execution.to])).toEqual([
+          [1, 2],
+        ]);
+        expect(
+          Object.fromEntries(
+            (await again.metrics()).receivers.map((entry) => [entry.receiverId, entry.outcomes.length]),
+          ),
+        ).toEqual({ ra: 1, rb: 1 });
       });
     });
 

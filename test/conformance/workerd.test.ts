@@ -24,6 +24,10 @@ describeTargetPort("workerd", () => ({
       state.storage.sql.exec(statement).toArray(),
     ),
   settle: (work) => work,
+  restart: async (name) => {
+    await evictDurableObject(env.TARGETS.getByName(name));
+    return platform().target(name);
+  },
 }));
 
 describeProjectPort("workerd", () => ({
