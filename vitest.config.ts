@@ -26,7 +26,8 @@ export default defineConfig({
     onConsoleLog: (log) => !log.startsWith('{"level":'),
     projects: [
       {
-        // Unit, integration and Durable Object tests, inside workerd.
+        // Unit, integration and Durable Object tests, and the ports' conformance suite over the
+        // Durable Objects' stubs, inside workerd.
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
@@ -60,7 +61,12 @@ export default defineConfig({
           // The timing-sensitive emulator and Durable Object tests run first, alone; the browser and
           // Alertmanager tests after them, so the two never compete for the machine's cores.
           sequence: { groupOrder: 0 },
-          include: ["src/**/*.test.ts", "test/integration/**/*.test.ts", "test/emulator/**/*.test.ts"],
+          include: [
+            "src/**/*.test.ts",
+            "test/integration/**/*.test.ts",
+            "test/emulator/**/*.test.ts",
+            "test/conformance/workerd.test.ts",
+          ],
           // One emulator serves every test file: run files one at a time so resets do not collide.
           fileParallelism: false,
           testTimeout: 30_000,
@@ -72,8 +78,9 @@ export default defineConfig({
           name: "node",
           sequence: { groupOrder: 0 },
           environment: "node",
-          // The target core over node:sqlite (Deno runs the same tests: `npm test` does both).
-          include: ["test/repo/**/*.test.ts", "test/core/**/*.test.ts"],
+          // The target core over node:sqlite, and the ports' conformance suite over the cores (Deno
+          // runs the same tests: `npm test` does both).
+          include: ["test/repo/**/*.test.ts", "test/core/**/*.test.ts", "test/conformance/sqlite.test.ts"],
         },
       },
       {

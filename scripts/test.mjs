@@ -1,5 +1,6 @@
 // `npm test`: the whole suite with vitest on Node (the workerd project and the end-to-end project,
-// which also runs the core over HTTP on Deno), then the core's unit tests with vitest on Deno.
+// which also runs the core over HTTP on Deno), then the core's unit tests and the ports'
+// conformance suite over the Deno platform's objects with vitest on Deno.
 // Arguments go to both runs, and a JSON report (`--outputFile.json=…`) covers both. `--project`
 // picks runs: `deno` is the Deno run, any other name a project of the Node run.
 // First: on too old a Node, say so before any other import can fail.

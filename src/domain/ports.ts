@@ -1,3 +1,4 @@
+import type { AsyncPort } from "../util/async-port";
 import type { Delivery } from "./delivery";
 import type { Driver } from "./driver";
 import type { Execution } from "./execution";
@@ -14,16 +15,21 @@ export type TriggerResult =
   /** Nothing changed; the sender should retry the same delivery later. */
   | { kind: "unavailable"; message: string; retryAfterSeconds: number };
 
-/** A target (a service, a host group, an environment's upgrades): serialised, the one place that decides. */
-export interface Target {
-  register(receiver: LiveReceiver): Promise<void>;
-  rotate(receiverId: string, senderCheck?: SenderCheck | null): Promise<number | null>;
-  revoke(receiverId: string): Promise<void>;
-  executions(receiverId: string, limit?: number): Promise<Execution[]>;
+/**
+ * A target (a service, a host group, an environment's upgrades): serialised, the one place that
+ * decides. These are the calls of its object as the object runs them, over synchronous storage, so
+ * every call but a trigger answers at once; `TargetCore` implements them, and every runtime offers
+ * them as the `Target` port.
+ */
+export interface TargetMethods {
+  register(receiver: LiveReceiver): void;
+  rotate(receiverId: string, senderCheck?: SenderCheck | null): number | null;
+  revoke(receiverId: string): void;
+  executions(receiverId: string, limit?: number): Execution[];
   /** The receivers of `ids` live here, at their current version and with their sender checks. */
-  liveReceivers(ids: readonly string[]): Promise<LiveReceiver[]>;
+  liveReceivers(ids: readonly string[]): LiveReceiver[];
   /** Counts and open work of its receivers; an object that never had a receiver answers none, and stays without storage. */
-  metrics(): Promise<TargetMetrics>;
+  metrics(): TargetMetrics;
   trigger(
     receiverId: string,
     version: number,
@@ -31,6 +37,9 @@ export interface Target {
     proof?: SenderProof,
   ): Promise<TriggerResult>;
 }
+
+/** A target as the rest of the service reaches it: a Durable Object's stub, or an in-process object. */
+export type Target = AsyncPort<TargetMethods>;
 
 /** What an original webhook-service URL of an imported receiver triggers. */
 export interface LegacyRoute {
@@ -52,29 +61,36 @@ export interface LegacyImport {
   keyDigest: string | null;
 }
 
-/** An environment: its receiver names, and the receivers it imported from webhook-service. */
-export interface Project {
-  claimName(name: string, receiverId: string): Promise<boolean>;
-  releaseName(name: string, receiverId: string): Promise<void>;
+/**
+ * An environment: its receiver names, and the receivers it imported from webhook-service. These are
+ * the calls of its object as the object runs them, over synchronous storage; `ProjectCore`
+ * implements them, and every runtime offers them as the `Project` port.
+ */
+export interface ProjectMethods {
+  claimName(name: string, receiverId: string): boolean;
+  releaseName(name: string, receiverId: string): void;
   /** The receiver a webhook-service generic object (its id, its key's SHA-256) was imported as, if it was. */
-  importedAs(genericObjectId: string, keyDigest: string): Promise<string | null>;
+  importedAs(genericObjectId: string, keyDigest: string): string | null;
   /**
    * Keeps a receiver's imports (from webhook-service, or an export's): each key whose digest is set
    * now triggers `route`. All or none, in one transaction, and refused when another receiver here
    * holds one of the generic objects or keys, a retired key included: answers that reason, or null.
    */
-  claimImports(entries: readonly LegacyImport[], route: LegacyRoute): Promise<string | null>;
+  claimImports(entries: readonly LegacyImport[], route: LegacyRoute): string | null;
   /** What the original URL with this key (SHA-256) triggers, while it works. */
-  legacyRoute(keyDigest: string): Promise<LegacyRoute | null>;
+  legacyRoute(keyDigest: string): LegacyRoute | null;
   /** Stops the original URL of a receiver (regenerate); `forget` also forgets the import (delete). */
-  retireLegacyKey(receiverId: string): Promise<void>;
-  forgetImport(receiverId: string): Promise<void>;
+  retireLegacyKey(receiverId: string): void;
+  forgetImport(receiverId: string): void;
   /** The imports from webhook-service of each of these receivers that has any, for an export. */
-  importsOf(receiverIds: readonly string[]): Promise<Record<string, LegacyImport[]>>;
+  importsOf(receiverIds: readonly string[]): Record<string, LegacyImport[]>;
   /** Remembers that a receiver was deleted here, so that a restore does not bring it back. */
-  recordDeletion(receiverId: string): Promise<void>;
-  wasDeleted(receiverId: string): Promise<boolean>;
+  recordDeletion(receiverId: string): void;
+  wasDeleted(receiverId: string): boolean;
 }
+
+/** An environment as the rest of the service reaches it: a Durable Object's stub, or an in-process object. */
+export type Project = AsyncPort<ProjectMethods>;
 
 export interface ReceiverPage {
   records: ReceiverRecord[];

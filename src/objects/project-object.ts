@@ -1,9 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
-import type { LegacyImport, LegacyRoute } from "../domain/ports";
+import type { ProjectMethods } from "../domain/ports";
 import { ProjectCore } from "../project/core";
 
-/** The Durable Object of one environment: a thin shell over its core, exposed over RPC. */
-export class ProjectObject extends DurableObject<Env> {
+type Args<Name extends keyof ProjectMethods> = Parameters<ProjectMethods[Name]>;
+
+/**
+ * The Durable Object of one environment: a thin shell over its core, exposed over RPC (which only
+ * reaches methods of the class, so each is forwarded here). It implements the core's calls, so a
+ * call added to them and not forwarded here does not compile.
+ */
+export class ProjectObject extends DurableObject<Env> implements ProjectMethods {
   readonly #core: ProjectCore;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -11,43 +17,43 @@ export class ProjectObject extends DurableObject<Env> {
     this.#core = new ProjectCore(ctx.storage);
   }
 
-  claimName(name: string, receiverId: string) {
-    return this.#core.claimName(name, receiverId);
+  claimName(...args: Args<"claimName">) {
+    return this.#core.claimName(...args);
   }
 
-  releaseName(name: string, receiverId: string) {
-    return this.#core.releaseName(name, receiverId);
+  releaseName(...args: Args<"releaseName">) {
+    return this.#core.releaseName(...args);
   }
 
-  importedAs(genericObjectId: string, keyDigest: string) {
-    return this.#core.importedAs(genericObjectId, keyDigest);
+  importedAs(...args: Args<"importedAs">) {
+    return this.#core.importedAs(...args);
   }
 
-  claimImports(entries: readonly LegacyImport[], route: LegacyRoute) {
-    return this.#core.claimImports(entries, route);
+  claimImports(...args: Args<"claimImports">) {
+    return this.#core.claimImports(...args);
   }
 
-  legacyRoute(keyDigest: string) {
-    return this.#core.legacyRoute(keyDigest);
+  legacyRoute(...args: Args<"legacyRoute">) {
+    return this.#core.legacyRoute(...args);
   }
 
-  retireLegacyKey(receiverId: string) {
-    return this.#core.retireLegacyKey(receiverId);
+  retireLegacyKey(...args: Args<"retireLegacyKey">) {
+    return this.#core.retireLegacyKey(...args);
   }
 
-  forgetImport(receiverId: string) {
-    return this.#core.forgetImport(receiverId);
+  forgetImport(...args: Args<"forgetImport">) {
+    return this.#core.forgetImport(...args);
   }
 
-  importsOf(receiverIds: readonly string[]) {
-    return this.#core.importsOf(receiverIds);
+  importsOf(...args: Args<"importsOf">) {
+    return this.#core.importsOf(...args);
   }
 
-  recordDeletion(receiverId: string) {
-    return this.#core.recordDeletion(receiverId);
+  recordDeletion(...args: Args<"recordDeletion">) {
+    return this.#core.recordDeletion(...args);
   }
 
-  wasDeleted(receiverId: string) {
-    return this.#core.wasDeleted(receiverId);
+  wasDeleted(...args: Args<"wasDeleted">) {
+    return this.#core.wasDeleted(...args);
   }
 }

@@ -1,16 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
 import { serviceCattle } from "../cattle/client";
 import { systemClock } from "../domain/clock";
-import type { Delivery } from "../domain/delivery";
-import type { LiveReceiver } from "../domain/receiver";
-import type { SenderCheck, SenderProof } from "../domain/sender";
+import type { TargetMethods } from "../domain/ports";
 import { TargetCore } from "../target/core";
+
+type Args<Name extends keyof TargetMethods> = Parameters<TargetMethods[Name]>;
 
 /**
  * The Durable Object of one target: a thin shell that gives the core its storage, clock and Cattle,
- * and exposes the core's methods over RPC. One object per target name serialises its triggers.
+ * and exposes the core's methods over RPC (which only reaches methods of the class, so each is
+ * forwarded here). It implements the core's calls, so a call added to them and not forwarded here
+ * does not compile. One object per target name serialises its triggers.
  */
-export class TargetObject extends DurableObject<Env> {
+export class TargetObject extends DurableObject<Env> implements TargetMethods {
   readonly #core: TargetCore;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -18,32 +20,32 @@ export class TargetObject extends DurableObject<Env> {
     this.#core = new TargetCore(ctx.storage, { clock: systemClock, cattle: serviceCattle(env) });
   }
 
-  register(receiver: LiveReceiver) {
-    return this.#core.register(receiver);
+  register(...args: Args<"register">) {
+    return this.#core.register(...args);
   }
 
-  rotate(receiverId: string, senderCheck?: SenderCheck | null) {
-    return this.#core.rotate(receiverId, senderCheck);
+  rotate(...args: Args<"rotate">) {
+    return this.#core.rotate(...args);
   }
 
-  revoke(receiverId: string) {
-    return this.#core.revoke(receiverId);
+  revoke(...args: Args<"revoke">) {
+    return this.#core.revoke(...args);
   }
 
-  executions(receiverId: string, limit?: number) {
-    return this.#core.executions(receiverId, limit);
+  executions(...args: Args<"executions">) {
+    return this.#core.executions(...args);
   }
 
-  liveReceivers(ids: readonly string[]) {
-    return this.#core.liveReceivers(ids);
+  liveReceivers(...args: Args<"liveReceivers">) {
+    return this.#core.liveReceivers(...args);
   }
 
   metrics() {
     return this.#core.metrics();
   }
 
-  trigger(receiverId: string, version: number, delivery: Delivery, proof?: SenderProof) {
-    return this.#core.trigger(receiverId, version, delivery, proof);
+  trigger(...args: Args<"trigger">) {
+    return this.#core.trigger(...args);
   }
 
   override alarm() {

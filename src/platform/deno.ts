@@ -4,13 +4,22 @@ import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { serviceCattle } from "../cattle/client";
 import { systemClock } from "../domain/clock";
-import type { Platform, Project, ReceiverPage, ReceiverStore, Target } from "../domain/ports";
+import type {
+  Platform,
+  Project,
+  ProjectMethods,
+  ReceiverPage,
+  ReceiverStore,
+  Target,
+  TargetMethods,
+} from "../domain/ports";
 import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
 import { ProjectCore } from "../project/core";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../target/core";
+import { asyncPort } from "../util/async-port";
 
 /**
  * The data directory holds every receiver's sender secret and every target's history: only the
@@ -159,7 +168,8 @@ export interface DenoPlatformOptions {
 /**
  * Deno: receiver records in Deno KV, and one in-process object per target and per environment.
  * Each object's storage is synchronous SQLite, so a call runs without interleaving until it awaits
- * Cattle, exactly as a Durable Object's does; one instance per name serialises its target.
+ * Cattle, exactly as a Durable Object's does; one instance per name serialises its target. Each
+ * object is its core's methods answering promises, as a Durable Object's stub answers them.
  */
 export async function denoPlatform(options: DenoPlatformOptions): Promise<Platform> {
   if (options.dataDir !== undefined) {
@@ -179,15 +189,7 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
       const core = new TargetCore(storage, { clock: systemClock, cattle: serviceCattle(options.settings) });
       storage.onAlarm = () => core.alarm();
       storage.resume();
-      found = {
-        register: async (receiver) => core.register(receiver),
-        rotate: async (receiverId, senderCheck) => core.rotate(receiverId, senderCheck),
-        revoke: async (receiverId) => core.revoke(receiverId),
-        executions: async (receiverId, limit) => core.executions(receiverId, limit),
-        liveReceivers: async (ids) => core.liveReceivers(ids),
-        metrics: async () => core.metrics(),
-        trigger: (receiverId, version, delivery, proof) => core.trigger(receiverId, version, delivery, proof),
-      };
+      found = asyncPort<TargetMethods>(core);
       targets.set(name, found);
     }
     return found;
@@ -197,18 +199,7 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
     let found = projects.get(projectId);
     if (!found) {
       const core = new ProjectCore(new SqliteObjectStorage(databases.open("projects", projectId)));
-      found = {
-        claimName: async (name, receiverId) => core.claimName(name, receiverId),
-        releaseName: async (name, receiverId) => core.releaseName(name, receiverId),
-        importedAs: async (genericObjectId, keyDigest) => core.importedAs(genericObjectId, keyDigest),
-        claimImports: async (entries, route) => core.claimImports(entries, route),
-        legacyRoute: async (keyDigest) => core.legacyRoute(keyDigest),
-        retireLegacyKey: async (receiverId) => core.retireLegacyKey(receiverId),
-        forgetImport: async (receiverId) => core.forgetImport(receiverId),
-        importsOf: async (receiverIds) => core.importsOf(receiverIds),
-        recordDeletion: async (receiverId) => core.recordDeletion(receiverId),
-        wasDeleted: async (receiverId) => core.wasDeleted(receiverId),
-      };
+      found = asyncPort<ProjectMethods>(core);
       projects.set(projectId, found);
     }
     return found;

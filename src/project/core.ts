@@ -1,4 +1,4 @@
-import type { LegacyImport, LegacyRoute } from "../domain/ports";
+import type { LegacyImport, LegacyRoute, ProjectMethods } from "../domain/ports";
 import { migrate, StorageTooNew, type TableSet } from "../storage/migrations";
 import type { ObjectStorage } from "../storage/object-storage";
 import { DELETIONS_TABLES, Deletions } from "./deletions";
@@ -13,7 +13,7 @@ export const PROJECT_TABLES: readonly TableSet[] = [NAMES_TABLES, LEGACY_TABLES,
  * receivers imported from webhook-service with the original URLs that still trigger them, and the
  * ids of receivers deleted here (which a restore does not bring back).
  */
-export class ProjectCore {
+export class ProjectCore implements ProjectMethods {
   readonly #names: NameClaims;
   readonly #legacyReceivers: LegacyReceivers;
   readonly #deletionsKept: Deletions;

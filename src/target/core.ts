@@ -4,7 +4,7 @@ import type { Delivery } from "../domain/delivery";
 import type { Driver } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import type { TargetMetrics } from "../domain/metrics";
-import type { TriggerResult } from "../domain/ports";
+import type { TargetMethods, TriggerResult } from "../domain/ports";
 import type { LiveReceiver } from "../domain/receiver";
 import type { SenderCheck, SenderProof } from "../domain/sender";
 import { DRIVER_NAMES, driverOf } from "../drivers";
@@ -46,7 +46,7 @@ const hasTables = (sql: SqlLike): boolean =>
  * An object gets storage when its first receiver is registered, never before: reads (executions,
  * metrics) and refused triggers of an object that has none answer empty without creating any.
  */
-export class TargetCore {
+export class TargetCore implements TargetMethods {
   readonly #storage: ObjectStorage;
   readonly #dependencies: TargetDependencies;
   #loaded: Loaded | undefined;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EXECUTIONS_KEPT } from "../../src/target/history";
-import { memoryStorage, newTarget, scaleReceiver, settle } from "./fakes";
+import { newTarget, scaleReceiver, settle } from "./fakes";
 
 /**
  * What a target keeps for `rancher_hooks_executions_total` and the pending gauges, and the JSON line
@@ -69,23 +69,6 @@ describe("execution counts", () => {
     expect(core.metrics().receivers[0]).toMatchObject({ pending: 0 });
     expect(core.metrics().receivers[0]?.oldestPendingAt).toBeUndefined();
     expect(countsOf(core, "ra")).toEqual({ pending: 1, applied: 1 });
-  });
-
-  it("are read without giving storage to an object that has none", () => {
-    const storage = memoryStorage();
-    const { core } = newTarget(undefined, undefined, storage);
-    expect(core.metrics()).toEqual({ receivers: [] });
-    expect(core.executions("ra")).toEqual([]);
-    expect(core.rotate("ra")).toBeNull();
-    core.revoke("ra");
-    const tables = storage.sql
-      .exec("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_%' ESCAPE '\\'")
-      .toArray();
-    expect(tables).toEqual([]);
-    core.register(scaleReceiver("ra"));
-    expect(
-      storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'execution_counts'").toArray(),
-    ).toHaveLength(1);
   });
 });
 

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DENO, type DenoStack, type LocalStack, startDenoStack, startLocalStack } from "./local-stack";
 
 /**
- * One suite for the core, run against both adapters: the Worker in workerd (KV and Durable
+ * One suite for the service, run against both adapters: the Worker in workerd (KV and Durable
  * Objects) and the same app on Deno (Deno KV and in-process objects over SQLite). Everything is
- * observed over HTTP, as a sender or a management client would.
+ * observed over HTTP, as a sender or a management client would; what the objects behind it do
+ * through their ports is test/conformance/, run on each runtime directly.
  */
 const denoAvailable = existsSync(DENO);
 if (!denoAvailable && process.env.CI) throw new Error(`${DENO} is missing: npm ci installs the deno package`);

@@ -225,8 +225,10 @@ export class ScaleWriter {
 
   #kick(): void {
     if (this.#running) return;
+    let failed = false;
     this.#running = this.#loop()
       .catch((error: unknown) => {
+        failed = true;
         // A bug, not Cattle: answer who still waits (nothing of theirs was written, or it is kept
         // as the unresolved write), and let the alarm try again.
         console.error("scale writer failed", error instanceof Error ? error.message : "unknown error");
@@ -237,6 +239,10 @@ export class ScaleWriter {
       })
       .finally(() => {
         this.#running = undefined;
+        // A trigger queued after the loop last looked at its queue, but before this ran, found the
+        // loop still running and did not start another: nothing would write it until an alarm,
+        // long after its sender was told `pending`. (After a failure the alarm tries again.)
+        if (!failed && (this.#queue.length > 0 || this.#write)) this.#kick();
       });
   }
 

@@ -1,0 +1,29 @@
+/**
+ * An object's methods as another object calls them: each answers a promise. A Durable Object
+ * stub's RPC turns a method's answer into a promise this way, and an in-process object must do
+ * the same, so that a port is one type whichever runtime holds the object behind it.
+ */
+export type AsyncPort<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+/**
+ * `local`'s methods (every method of its class and the classes it extends), each answering a
+ * promise as an RPC call does: what a method throws reaches the caller as a rejection, never as a
+ * throw, and a method added to the class is on the port without another line.
+ */
+export function asyncPort<T extends object>(local: T): AsyncPort<T> {
+  const port: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (
+    let prototype: object | null = Object.getPrototypeOf(local);
+    prototype !== null && prototype !== Object.prototype;
+    prototype = Object.getPrototypeOf(prototype)
+  ) {
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const method: unknown = Object.getOwnPropertyDescriptor(prototype, name)?.value;
+      if (name === "constructor" || Object.hasOwn(port, name) || typeof method !== "function") continue;
+      port[name] = async (...args) => method.apply(local, args);
+    }
+  }
+  return port as AsyncPort<T>;
+}
