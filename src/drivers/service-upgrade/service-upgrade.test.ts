@@ -37,7 +37,8 @@ describe("parsePush", () => {
     expect(parsePush("acr", "registry", acrPush())).toEqual({
       ok: true,
       pushes: [{ repository: "myregistry.azurecr.io/api", tags: ["1.1.0"] }],
-      identity: "cb8c3971-9adc-488b-xxxx-43cbb4974ff5",
+      identity:
+        "cb8c3971-9adc-488b-xxxx-43cbb4974ff5\nmyregistry.azurecr.io/api\nsha256:80f0d5c8786bb9e621a45ece0db56d11cdc624ad20da9fe62e9d25490f331d7d\n1.1.0",
     });
     expect(parsePush("alicloud", "registry-vpc", alicloudPush())).toMatchObject({
       ok: true,
