@@ -2,6 +2,7 @@ import type { ApiError } from "../api/errors";
 import type { ReceiverRecord } from "../domain/receiver";
 import { type AnyDriverDefinition, DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
 import type { ConfigField } from "../drivers/shared/config-fields";
+import { clipEcho } from "../util/echo";
 import { lazy } from "../util/lazy";
 import { own } from "../util/own";
 
@@ -14,6 +15,13 @@ import { own } from "../util/own";
 export type FormValues = Readonly<Record<string, string>>;
 
 export type FieldErrors = Record<string, string>;
+
+/**
+ * The values of a posted form as the page shows them again: each cut to MAX_ECHO_CHARS, so a huge
+ * value (refused anyway: no field takes one that long) is not repeated whole in the answer.
+ */
+export const shownBack = (values: FormValues): FormValues =>
+  Object.fromEntries(Object.entries(values).map(([name, value]) => [name, clipEcho(value)]));
 
 /** An input of a driver's fieldset: the config field it edits, under its API path. */
 export interface ConfigInput {

@@ -12,7 +12,7 @@ import { OUTCOMES } from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
 import { unscalableReason } from "../drivers/scale-service/target";
-import { formBody } from "../middleware/body";
+import { formBody, limitBody } from "../middleware/body";
 import { callerFor, canWrite, keyOf } from "../middleware/management-auth";
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema } from "../receivers/input";
@@ -27,6 +27,7 @@ import {
   fieldErrors,
   formInputNames,
   SHOWN_KIND_INPUT,
+  shownBack,
   valuesFrom,
 } from "./form";
 import { awaitsOutcome, Confirm, confirmations, HISTORY_REFRESH_SECONDS, History } from "./history";
@@ -129,7 +130,11 @@ export const pageHeaders = () =>
   });
 
 /** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
+/** A form post is capped as the API's bodies are, before a byte of it is read (docs/security.md). */
+const formLimit = limitBody();
+
 export const pageRoutes = new Hono<AppEnv>()
+  .use((c, next) => (c.req.method === "POST" ? formLimit(c, next) : next()))
   .get("/assets/page.css", (c) =>
     c.body(PAGE_CSS, 200, {
       "content-type": "text/css; charset=utf-8",
@@ -232,7 +237,7 @@ export const pageRoutes = new Hono<AppEnv>()
         >
           <ReceiverForm
             projectId={caller.projectId}
-            values={values}
+            values={shownBack(values)}
             errors={{}}
             services={scalable}
             notice={`Fill in the fields of ${label}, then Create.`}
@@ -269,7 +274,7 @@ export const pageRoutes = new Hono<AppEnv>()
       >
         <ReceiverForm
           projectId={caller.projectId}
-          values={values}
+          values={shownBack(values)}
           errors={fields}
           services={scalable}
           problem={problem}
