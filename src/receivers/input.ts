@@ -98,7 +98,7 @@ export const receiverCreateSchema = lazy(() =>
       if (refusal) {
         ctx.addIssue({
           code: "custom",
-          path: ["senderVerification"],
+          path: ["senderVerification", "scheme"],
           message: refusal,
           params: { code: "InvalidOption" },
         });

@@ -258,7 +258,7 @@ export class Receivers {
     const requested = change.senderVerification;
     // Refused before anything moves: a refused regenerate keeps the URL and the check it had.
     const refusal = requested ? senderCheckRefusal(driverConfigOf(record)) : undefined;
-    if (refusal) throw new ApiError(422, "InvalidOption", refusal, "senderVerification");
+    if (refusal) throw new ApiError(422, "InvalidOption", refusal, "senderVerification.scheme");
     const target = this.#target(record);
     // A new URL replaces the original webhook-service URL of an imported receiver too.
     if (record.importedFrom) await this.project(record.projectId).retireLegacyKey(record.id);

@@ -348,6 +348,30 @@ describe("the Upgrade a Service form", () => {
   });
 });
 
+describe("the Upgrade a Service form's sender check for Artifact Registry", () => {
+  it("refuses a sender check for gar next to Sender check, and creates nothing", async () => {
+    const name = uniqueName("gar");
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name,
+        driver: "serviceUpgrade",
+        "serviceUpgradeConfig.serviceSelector": "app=web",
+        "serviceUpgradeConfig.tag": "*",
+        "serviceUpgradeConfig.payloadFormat": "gar",
+        "senderVerification.scheme": "bearer",
+        "senderVerification.secret": "3f9c2d7e8a1b4c6d9e0f1a2b3c4d5e6f",
+      }),
+    );
+    expect(response.status).toBe(422);
+    expect(await response.text()).toMatch(
+      /id="error-senderVerification.scheme">A gar receiver takes no sender check: Pub\/Sub push sends no fixed token/,
+    );
+    const listed = await json(await call("/v1-webhooks/receivers?projectId=1a5"));
+    expect(listed.data.some((receiver: { name: string }) => receiver.name === name)).toBe(false);
+  });
+});
+
 describe("the Upgrade a Service form's registries and policies", () => {
   it("lists every registry with where its sender is configured, and every policy", async () => {
     const html = await (await call("/receivers/new?projectId=1a5")).text();

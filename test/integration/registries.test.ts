@@ -215,7 +215,7 @@ describe("registry formats", () => {
       expect(await json(response)).toMatchObject({
         type: "error",
         code: "InvalidOption",
-        fieldName: "senderVerification",
+        fieldName: "senderVerification.scheme",
         message: expect.stringContaining("Pub/Sub push sends no fixed token"),
       });
     }
@@ -228,7 +228,10 @@ describe("registry formats", () => {
       body: { senderVerification: { scheme: "bearer", token: "3f9c2d7e8a1b4c6d9e0f1a2b3c4d5e6f" } },
     });
     expect(regenerate.status).toBe(422);
-    expect(await json(regenerate)).toMatchObject({ code: "InvalidOption", fieldName: "senderVerification" });
+    expect(await json(regenerate)).toMatchObject({
+      code: "InvalidOption",
+      fieldName: "senderVerification.scheme",
+    });
     const after = await json(await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`));
     expect(after.url).toBe(receiver.url);
     expect(after.senderVerification).toBeUndefined();
