@@ -1,7 +1,6 @@
 import * as z from "zod";
 import type { DriverConfig } from "../domain/driver";
-import { DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
-import { PAYLOAD_FORMATS } from "../drivers/service-upgrade/formats";
+import { DRIVER_NAMES, DRIVERS, driverNamed, driverOf } from "../drivers";
 import { type SenderVerificationInput, senderVerificationSchema } from "../senders/verification";
 import { lazy } from "../util/lazy";
 
@@ -63,8 +62,7 @@ function normalized(body: unknown): unknown {
  * check verifies, so every delivery would be refused), or undefined if it can have one.
  */
 export function senderCheckRefusal(receiver: DriverConfig): string | undefined {
-  if (receiver.driver !== "serviceUpgrade") return undefined;
-  return PAYLOAD_FORMATS[receiver.config.payloadFormat].noSenderCheck;
+  return driverOf(receiver).senderCheckRefusal?.(receiver.config as never);
 }
 
 export const receiverCreateSchema = lazy(() =>
