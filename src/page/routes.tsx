@@ -129,10 +129,10 @@ export const pageHeaders = () =>
     },
   });
 
-/** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
 /** A form post is capped as the API's bodies are, before a byte of it is read (docs/security.md). */
 const formLimit = limitBody();
 
+/** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
 export const pageRoutes = new Hono<AppEnv>()
   .use((c, next) => (c.req.method === "POST" ? formLimit(c, next) : next()))
   .get("/assets/page.css", (c) =>
@@ -228,6 +228,7 @@ export const pageRoutes = new Hono<AppEnv>()
     if ((form.show === "fields" || switched) && driverNamed(values.driver)) {
       const { scalable } = await scalableServices(cattle, caller.projectId);
       const label = driverNamed(values.driver)?.label ?? values.driver;
+      const again = shownBack(values);
       return c.html(
         <Layout
           title="Add Receiver"
@@ -237,8 +238,8 @@ export const pageRoutes = new Hono<AppEnv>()
         >
           <ReceiverForm
             projectId={caller.projectId}
-            values={shownBack(values)}
-            errors={{}}
+            values={again.values}
+            errors={again.errors}
             services={scalable}
             notice={`Fill in the fields of ${label}, then Create.`}
           />
@@ -265,6 +266,7 @@ export const pageRoutes = new Hono<AppEnv>()
     }
     const { scalable } = await scalableServices(cattle, caller.projectId);
     const { fields, problem } = fieldErrors(errors);
+    const again = shownBack(values, fields);
     return c.html(
       <Layout
         title="Add Receiver"
@@ -274,8 +276,8 @@ export const pageRoutes = new Hono<AppEnv>()
       >
         <ReceiverForm
           projectId={caller.projectId}
-          values={shownBack(values)}
-          errors={fields}
+          values={again.values}
+          errors={again.errors}
           services={scalable}
           problem={problem}
         />

@@ -36,12 +36,12 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
   ],
   [
     "text repeated from a request",
-    ["1,024 characters", "value shown back", "error message", "reason"],
+    ["1,024 characters", "error message", "reason", "longer form value is not shown back"],
     [
       ["src/util/echo.ts", "MAX_ECHO_CHARS = 1024;"],
       ["src/api/errors.ts", "super(clipEcho(message));"],
       ["src/target/history.ts", "reason: clipEcho(decision.reason),"],
-      ["src/page/form.ts", "clipEcho(value)"],
+      ["src/page/form.ts", "if (value.length <= MAX_ECHO_CHARS) {"],
     ],
   ],
   [
