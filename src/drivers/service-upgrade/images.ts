@@ -13,8 +13,10 @@ export const globWork = { steps: 0 };
  * exponential time on patterns such as `*a*a*a*a*a*a*a*a` against a long tag that fails at its end.
  * This walks the tag once, remembering only the last `*` seen and where in the tag it was tried:
  * on a mismatch the tag resumes one character after that point and the pattern just after the
- * `*`. An earlier `*` never needs to be retried (the last one can absorb anything it could), so
- * the work is at most tag length × (pattern length + 1) comparisons, and no input makes it more.
+ * `*`. An earlier `*` never needs to be retried (the last one can absorb anything it could). Each
+ * `*` is passed once, the resume point only moves forward (at most n fallbacks for a tag of n
+ * characters), and between fallbacks at most the pattern's m characters match: at most
+ * nm + 2n + m steps, under (n + 1) × (m + 2), whatever the input.
  */
 export function tagMatches(pattern: string, tag: string): boolean {
   let p = 0;
