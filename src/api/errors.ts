@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { clipEcho } from "../util/echo";
 
 /** Error codes as Cattle names them (gdapi's ValidationErrorCodes and ResponseCodes). */
 export type ErrorCode =
@@ -30,7 +31,8 @@ export interface ErrorBody {
 
 /**
  * The one error type of the service. Everything a client may see as an error is an ApiError;
- * anything else that escapes a handler is a bug and becomes a bare 500.
+ * anything else that escapes a handler is a bug and becomes a bare 500. A message that repeats
+ * what was sent (a path, a field of a registry's body) is cut to MAX_ECHO_CHARS.
  */
 export class ApiError extends Error {
   readonly headers: Record<string, string>;
@@ -42,7 +44,7 @@ export class ApiError extends Error {
     readonly fieldName?: string,
     headers: Record<string, string> = {},
   ) {
-    super(message);
+    super(clipEcho(message));
     this.name = "ApiError";
     this.headers = headers;
   }

@@ -1,6 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type { z } from "zod";
+import { clipEcho } from "../util/echo";
 import { lazy } from "../util/lazy";
 import { own } from "../util/own";
 import { ApiError, type ErrorCode } from "./errors";
@@ -14,8 +15,7 @@ const ECHO_MAX = 100;
  * A user-supplied name, key or value as an error repeats it: at most ECHO_MAX characters, so that
  * a huge key or value cannot make the error as large as the request.
  */
-export const clip = (text: string): string =>
-  text.length > ECHO_MAX ? `${text.slice(0, ECHO_MAX)}…(${text.length} characters)` : text;
+export const clip = (text: string): string => clipEcho(text, ECHO_MAX);
 
 /** A path as `fieldName` has it; a key of the body's own making is clipped. */
 const dotted = (path: readonly PropertyKey[]): string => path.map((part) => clip(String(part))).join(".");

@@ -36,6 +36,11 @@ export interface DriverDefinition<D extends Driver> {
    * names and values Rancher 1.6's UI and webhook-service's own types used (docs/rancher-ui.md).
    */
   normalize?(config: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * Why a receiver of this config can have no sender check, when what sends its deliveries can
+   * send nothing a check verifies (every delivery would be refused); undefined if it can have one.
+   */
+  senderCheckRefusal?(config: ConfigOf<D>): string | undefined;
   /** A config as webhook-service stored it, in this service's terms, for an import (docs/migrating.md). */
   fromWebhookService?(config: Record<string, unknown>): Record<string, unknown>;
   /**

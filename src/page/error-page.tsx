@@ -22,6 +22,7 @@ const HEADINGS: Readonly<Record<number, string>> = {
   401: "Sign in with a Rancher API key",
   403: "Not allowed",
   404: "Not found",
+  413: "The form is too large",
   503: "Rancher cannot be reached",
 };
 

@@ -1,6 +1,7 @@
 import type { ApiError } from "../api/errors";
 import type { ReceiverRecord } from "../domain/receiver";
 import { type AnyDriverDefinition, type ConfigField, DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
+import { MAX_ECHO_CHARS } from "../util/echo";
 import { lazy } from "../util/lazy";
 import { own } from "../util/own";
 
@@ -13,6 +14,29 @@ import { own } from "../util/own";
 export type FormValues = Readonly<Record<string, string>>;
 
 export type FieldErrors = Record<string, string>;
+
+/**
+ * A posted form's values and errors as the page shows them again. A value longer than
+ * MAX_ECHO_CHARS (more than any field takes, but for a long list of labels) is not repeated: its
+ * input is shown empty, with its error or one asking for it again. The answer then never holds
+ * more than that of what was sent, and a value cut short is never posted back as if it were whole.
+ */
+export function shownBack(
+  values: FormValues,
+  errors: FieldErrors = {},
+): { values: FormValues; errors: FieldErrors } {
+  const shown: Record<string, string> = {};
+  const withDropped: FieldErrors = { ...errors };
+  for (const [name, value] of Object.entries(values)) {
+    if (value.length <= MAX_ECHO_CHARS) {
+      shown[name] = value;
+      continue;
+    }
+    shown[name] = "";
+    withDropped[name] ??= `This was ${value.length} characters long, too long to show again: enter it again`;
+  }
+  return { values: shown, errors: withDropped };
+}
 
 /** An input of a driver's fieldset: the config field it edits, under its API path. */
 export interface ConfigInput {

@@ -11,7 +11,7 @@ import { accessRefusal } from "../cattle/failures";
 import { OUTCOMES } from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
-import { formBody } from "../middleware/body";
+import { formBody, limitBody } from "../middleware/body";
 import { callerFor, canWrite, keyOf } from "../middleware/management-auth";
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema } from "../receivers/input";
@@ -26,6 +26,7 @@ import {
   fieldErrors,
   formInputNames,
   SHOWN_KIND_INPUT,
+  shownBack,
   valuesFrom,
 } from "./form";
 import { awaitsOutcome, Confirm, confirmations, HISTORY_REFRESH_SECONDS, History } from "./history";
@@ -125,8 +126,12 @@ export const pageHeaders = () =>
     },
   });
 
+/** A form post is capped as the API's bodies are, before a byte of it is read (docs/security.md). */
+const formLimit = limitBody();
+
 /** The Receiver Hooks page: server-rendered, usable without JavaScript, enhanced with a little. */
 export const pageRoutes = new Hono<AppEnv>()
+  .use((c, next) => (c.req.method === "POST" ? formLimit(c, next) : next()))
   .get("/assets/page.css", (c) =>
     c.body(PAGE_CSS, 200, {
       "content-type": "text/css; charset=utf-8",
@@ -220,6 +225,7 @@ export const pageRoutes = new Hono<AppEnv>()
     if ((form.show === "fields" || switched) && driverNamed(values.driver)) {
       const { services } = await environmentServices(cattle, caller.projectId);
       const label = driverNamed(values.driver)?.label ?? values.driver;
+      const again = shownBack(values);
       return c.html(
         <Layout
           title="Add Receiver"
@@ -229,8 +235,8 @@ export const pageRoutes = new Hono<AppEnv>()
         >
           <ReceiverForm
             projectId={caller.projectId}
-            values={values}
-            errors={{}}
+            values={again.values}
+            errors={again.errors}
             services={services}
             notice={`Fill in the fields of ${label}, then Create.`}
           />
@@ -257,6 +263,7 @@ export const pageRoutes = new Hono<AppEnv>()
     }
     const { services } = await environmentServices(cattle, caller.projectId);
     const { fields, problem } = fieldErrors(errors);
+    const again = shownBack(values, fields);
     return c.html(
       <Layout
         title="Add Receiver"
@@ -266,8 +273,8 @@ export const pageRoutes = new Hono<AppEnv>()
       >
         <ReceiverForm
           projectId={caller.projectId}
-          values={values}
-          errors={fields}
+          values={again.values}
+          errors={again.errors}
           services={services}
           problem={problem}
         />

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import type { DriverConfig } from "../domain/driver";
-import { DRIVER_NAMES, DRIVERS, driverNamed } from "../drivers";
+import { DRIVER_NAMES, DRIVERS, driverNamed, driverOf } from "../drivers";
 import { type SenderVerificationInput, senderVerificationSchema } from "../senders/verification";
 import { lazy } from "../util/lazy";
 
@@ -57,6 +57,14 @@ function normalized(body: unknown): unknown {
 }
 
 /** The body of `POST /v1-webhooks/receivers`: a name, a driver and that driver's config (docs/api.md, docs/rancher-ui.md). */
+/**
+ * Why a receiver of `receiver`'s kind can have no sender check (its sender cannot send anything a
+ * check verifies, so every delivery would be refused), or undefined if it can have one.
+ */
+export function senderCheckRefusal(receiver: DriverConfig): string | undefined {
+  return driverOf(receiver).senderCheckRefusal?.(receiver.config as never);
+}
+
 export const receiverCreateSchema = lazy(() =>
   z
     .unknown()
@@ -80,6 +88,18 @@ export const receiverCreateSchema = lazy(() =>
         for (const issue of parsed.error.issues) {
           ctx.addIssue({ ...issue, path: [definition.configField, ...issue.path] } as z.core.$ZodRawIssue);
         }
+        return z.NEVER;
+      }
+      const refusal = body.senderVerification
+        ? senderCheckRefusal({ driver: body.driver, config: parsed.data } as DriverConfig)
+        : undefined;
+      if (refusal) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["senderVerification", "scheme"],
+          message: refusal,
+          params: { code: "InvalidOption" },
+        });
         return z.NEVER;
       }
       return {

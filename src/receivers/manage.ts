@@ -15,7 +15,7 @@ import { driverOf } from "../drivers";
 import type { TargetProblem } from "../drivers/definition";
 import { prepareSenderCheck } from "../senders/verification";
 import { signingKeys } from "../tokens/signing";
-import type { ReceiverCreate, RegenerateInput } from "./input";
+import { type ReceiverCreate, type RegenerateInput, senderCheckRefusal } from "./input";
 
 export const RECEIVER_ID = /^r[0-9a-z]{26}$/;
 
@@ -255,10 +255,13 @@ export class Receivers {
    * the receiver keeps the one it has.
    */
   async regenerate(record: ReceiverRecord, change: RegenerateInput = {}): Promise<ReceiverRecord> {
+    const requested = change.senderVerification;
+    // Refused before anything moves: a refused regenerate keeps the URL and the check it had.
+    const refusal = requested ? senderCheckRefusal(driverConfigOf(record)) : undefined;
+    if (refusal) throw new ApiError(422, "InvalidOption", refusal, "senderVerification.scheme");
     const target = this.#target(record);
     // A new URL replaces the original webhook-service URL of an imported receiver too.
     if (record.importedFrom) await this.project(record.projectId).retireLegacyKey(record.id);
-    const requested = change.senderVerification;
     const sender = requested ? await prepareSenderCheck(requested) : requested;
     let version = await target.rotate(record.id, sender === undefined ? undefined : (sender?.check ?? null));
     if (version === null) {

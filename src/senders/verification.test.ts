@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { base64, hex, hmac } from "../../test/fixtures/signatures";
+import { base64, hex, hmac, PUBLISHED } from "../../test/fixtures/signatures";
 import { sha256Hex } from "../util/sha256";
 import {
   prepareSenderCheck,
@@ -189,6 +189,52 @@ describe("Standard Webhooks", () => {
     });
     const { "webhook-id": _id, ...withoutId } = good;
     expect(await verdict(scheme, withoutId, BODY)).toMatchObject({ ok: false });
+  });
+});
+
+describe("the senders' published examples", () => {
+  it("GitHub's documented X-Hub-Signature-256 example verifies, and nothing else does", async () => {
+    const { secret, body, signature } = PUBLISHED.github;
+    const github = { scheme: "github", secret };
+    // The fixture's own HMAC agrees with GitHub's figure: the two readings of the scheme are one.
+    expect(`sha256=${hex(await hmac(secret, body))}`).toBe(signature);
+    expect(await verdict(github, { "x-hub-signature-256": signature }, body)).toEqual({
+      ok: true,
+      identity: `body:${await sha256Hex(body)}`,
+    });
+    expect(await verdict(github, { "x-hub-signature-256": signature }, "Hello, World?")).toMatchObject({
+      ok: false,
+    });
+    expect(
+      await verdict({ scheme: "github", secret: `${secret}.` }, { "x-hub-signature-256": signature }, body),
+    ).toMatchObject({ ok: false });
+  });
+
+  it("the Standard Webhooks specification's example verifies at its timestamp, and nothing else does", async () => {
+    const { secret, id, timestamp, body, signature } = PUBLISHED.standardWebhooks;
+    const scheme = { scheme: "standardWebhooks", secret };
+    const headers = {
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signature,
+    };
+    const at = timestamp * 1000;
+    expect(await verdict(scheme, headers, body, at)).toEqual({ ok: true, identity: `webhook-id:${id}` });
+    // Among other signatures, as a sender rotating its secret sends them.
+    const rotating = { ...headers, "webhook-signature": `v1,AAAA ${signature}` };
+    expect(await verdict(scheme, rotating, body, at)).toEqual({ ok: true, identity: `webhook-id:${id}` });
+    expect(await verdict(scheme, headers, '{"test":2432232314}', at)).toMatchObject({ ok: false });
+    expect(await verdict(scheme, { ...headers, "webhook-id": `${id}x` }, body, at)).toMatchObject({
+      ok: false,
+    });
+    expect(
+      await verdict(scheme, { ...headers, "webhook-timestamp": String(timestamp + 1) }, body, at),
+    ).toMatchObject({ ok: false });
+    // Its timestamp is of 2021: at any later time than 5 minutes after it, a replay.
+    expect(await verdict(scheme, headers, body, at + (REPLAY_WINDOW_SECONDS + 1) * 1000)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("5 minutes"),
+    });
   });
 });
 

@@ -6,6 +6,7 @@ import type { TriggerResult } from "../domain/ports";
 import type { History, RecordedDecision } from "../drivers/definition";
 import type { TableSet } from "../storage/migrations";
 import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import { clipEcho } from "../util/echo";
 import { type LogLevel, logEvent } from "../util/log";
 import { ExecutionCounts } from "./metrics";
 
@@ -169,6 +170,9 @@ export class TargetHistory implements History {
         receiverId: receiver.id,
         driver: receiver.driver,
         ...decision,
+        // A reason may quote the delivery (its tags, a field of its body): recorded, answered
+        // and logged, it repeats at most MAX_ECHO_CHARS of it.
+        reason: clipEcho(decision.reason),
         at: now,
         ...(delivery.userAgent ? { sender: delivery.userAgent } : {}),
         ...(delivery.alertName ? { alertName: delivery.alertName } : {}),
@@ -225,7 +229,8 @@ export class TargetHistory implements History {
       .toArray();
     if (!row) return false;
     const before = JSON.parse(row.body) as Execution;
-    const changed = change(before);
+    const settled = change(before);
+    const changed = { ...settled, reason: clipEcho(settled.reason) };
     this.#storage.transactionSync(() => {
       this.#sql.exec("UPDATE executions SET body = ? WHERE seq = ?", JSON.stringify(changed), row.seq);
       // A pending or queued execution settling: its final outcome is counted (and logged) now.

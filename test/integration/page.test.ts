@@ -348,6 +348,30 @@ describe("the Upgrade a Service form", () => {
   });
 });
 
+describe("the Upgrade a Service form's sender check for Artifact Registry", () => {
+  it("refuses a sender check for gar next to Sender check, and creates nothing", async () => {
+    const name = uniqueName("gar");
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name,
+        driver: "serviceUpgrade",
+        "serviceUpgradeConfig.serviceSelector": "app=web",
+        "serviceUpgradeConfig.tag": "*",
+        "serviceUpgradeConfig.payloadFormat": "gar",
+        "senderVerification.scheme": "bearer",
+        "senderVerification.secret": "3f9c2d7e8a1b4c6d9e0f1a2b3c4d5e6f",
+      }),
+    );
+    expect(response.status).toBe(422);
+    expect(await response.text()).toMatch(
+      /id="error-senderVerification.scheme">A gar receiver takes no sender check: Pub\/Sub push sends no fixed token/,
+    );
+    const listed = await json(await call("/v1-webhooks/receivers?projectId=1a5"));
+    expect(listed.data.some((receiver: { name: string }) => receiver.name === name)).toBe(false);
+  });
+});
+
 describe("the Upgrade a Service form's registries and policies", () => {
   it("lists every registry with where its sender is configured, and every policy", async () => {
     const html = await (await call("/receivers/new?projectId=1a5")).text();
@@ -832,5 +856,155 @@ describe("the page as a new user finds it", () => {
     expect(html).toContain(
       '<label><input type="checkbox" id="serviceUpgradeConfig.startFirst" name="serviceUpgradeConfig.startFirst"/><span>Start new containers first</span></label>',
     );
+  });
+});
+
+describe("what a request may make the service read and repeat", () => {
+  /** A body of `total` bytes that is produced only as it is read, counting what was pulled. */
+  function countedBody(total: number, chunk = 16 * 1024) {
+    const pulled = { bytes: 0 };
+    const piece = new TextEncoder().encode("a".repeat(chunk));
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (pulled.bytes >= total) return controller.close();
+          pulled.bytes += piece.byteLength;
+          controller.enqueue(piece);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { stream, pulled };
+  }
+
+  it("refuses a 30 MB form post with a small 413 page, reading no more than the cap of it", async () => {
+    for (const key of [KEYS.dev, null]) {
+      const { stream, pulled } = countedBody(30 * 1024 * 1024);
+      const response = await call("/receivers?projectId=1a5", {
+        method: "POST",
+        rawBody: stream,
+        key,
+        headers: { ...BROWSER_ACCEPT, "content-type": "application/x-www-form-urlencoded" },
+      });
+      const html = await response.text();
+      expect(response.status).toBe(413);
+      expect(response.headers.get("content-type")).toContain("text/html");
+      expect(html).toContain("The form is too large");
+      expect(html).toContain("The request body is larger than 64 KiB.");
+      expect(html.length).toBeLessThan(8 * 1024);
+      // The cap, and at most the one chunk that crossed it.
+      expect(pulled.bytes).toBeLessThanOrEqual(64 * 1024 + 16 * 1024);
+    }
+    // A declared length over the cap is refused unread: only the chunk the runtime takes as the
+    // request is made has left the stream.
+    const { stream, pulled } = countedBody(30 * 1024 * 1024);
+    const declared = await call("/receivers?projectId=1a5", {
+      method: "POST",
+      rawBody: stream,
+      headers: {
+        ...BROWSER_ACCEPT,
+        "content-type": "application/x-www-form-urlencoded",
+        "content-length": String(30 * 1024 * 1024),
+      },
+    });
+    expect(declared.status).toBe(413);
+    await declared.text();
+    expect(pulled.bytes).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it("never shows a 60 KiB value back in the 422 page, and asks for it again", async () => {
+    const huge = "q7".repeat(30 * 1024);
+    for (const field of ["name", "scaleServiceConfig.amount", "serviceUpgradeConfig.serviceSelector"]) {
+      const response = await call(
+        "/receivers?projectId=1a5",
+        form({ ...validFields(), [field]: huge, "senderVerification.scheme": "bearer" }),
+      );
+      expect(response.status, field).toBe(422);
+      const html = await response.text();
+      // At most 1 KiB of it: here none, since a value cut short could be posted back as if whole.
+      expect(html.split("q7").length - 1, field).toBeLessThanOrEqual(1024 / 2);
+      expect(html, field).not.toContain("q7");
+      expect(html.length, field).toBeLessThan(64 * 1024);
+      expect(html, field).toMatch(new RegExp(`id="error-${field.replace(".", "\\.")}">[^<]+</p>`));
+    }
+    // A field whose only problem is its length is asked for again, saying why.
+    const selector = await call(
+      "/receivers?projectId=1a5",
+      form({
+        ...validFields(),
+        "serviceUpgradeConfig.serviceSelector": "app=web\n".repeat(200),
+        "senderVerification.scheme": "bearer",
+      }),
+    );
+    expect(await selector.text()).toContain(
+      'id="error-serviceUpgradeConfig.serviceSelector">This was 1600 characters long, too long to show again: enter it again</p>',
+    );
+    const listed = await json(await call("/v1-webhooks/receivers?projectId=1a5"));
+    expect(listed.data.some((receiver: { name: string }) => receiver.name.startsWith("q7"))).toBe(false);
+  });
+
+  it("repeats at most 1 KiB of a path, or of a registry's body, in an error or a reason", async () => {
+    const long = "z9".repeat(4 * 1024);
+    const notFound = await call(`/v1-webhooks/${long}`);
+    expect(notFound.status).toBe(404);
+    const error = await json(notFound);
+    expect(error).toMatchObject({ type: "error", code: "NotFound" });
+    expect(error.message.split("z9").length - 1).toBeLessThanOrEqual(1024 / 2);
+    expect(error.message).toMatch(/z…\(\d{4} characters\)$/);
+
+    const receiver = await json(
+      await call("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: {
+          name: uniqueName("echo"),
+          driver: "serviceUpgrade",
+          serviceUpgradeConfig: { serviceSelector: { app: "web" }, tag: "9.*", payloadFormat: "gar" },
+        },
+      }),
+    );
+    const bad = await trigger(receiver.url, {
+      body: JSON.stringify({ action: "INSERT", tag: `${"y8".repeat(20 * 1024)}` }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(bad.status).toBe(400);
+    const refusal = await json(bad);
+    expect(refusal.code).toBe("InvalidFormat");
+    expect(refusal.message.split("y8").length - 1).toBeLessThanOrEqual(1024 / 2);
+
+    // Hundreds of tags that do not match: the reason lists them, cut to 1 KiB in the answer and the history.
+    const tags = Array.from({ length: 400 }, (_, i) => `t${String(i).padStart(5, "0")}`);
+    const events = tags.map((tag, i) => ({
+      id: `event-${i}`,
+      action: "push",
+      target: { repository: "team/web", tag },
+      request: { host: "registry.example.com" },
+    }));
+    const distribution = await json(
+      await call("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: {
+          name: uniqueName("echo"),
+          driver: "serviceUpgrade",
+          serviceUpgradeConfig: {
+            serviceSelector: { app: "web" },
+            tag: "9.*",
+            payloadFormat: "distribution",
+          },
+        },
+      }),
+    );
+    const ignoredResponse = await trigger(distribution.url, {
+      body: JSON.stringify({ events }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(ignoredResponse.status).toBe(200);
+    const ignored = await json(ignoredResponse);
+    expect(ignored.outcome).toBe("ignored");
+    expect(ignored.reason).toMatch(/^pushed tag t00000, t00001, /);
+    expect(ignored.reason.length).toBeLessThanOrEqual(1024 + 32);
+    const history = await json(
+      await call(`/v1-webhooks/receivers/${distribution.id}/executions?projectId=1a5`),
+    );
+    expect(history.data[0].reason).toBe(ignored.reason);
   });
 });

@@ -99,6 +99,47 @@ describe("registry formats", () => {
     },
   );
 
+  /** A sample push that keeps its event or message id but pushed another image under another tag. */
+  function anotherPushSameId(format: string, body: string, tag: string, digest: string): string {
+    const json = JSON.parse(body);
+    if (format === "distribution") Object.assign(json.events[0].target, { tag, digest });
+    if (format === "ecr") Object.assign(json.detail, { "image-tag": tag, "image-digest": digest });
+    if (format === "gar") {
+      const data = JSON.parse(atob(json.message.data));
+      const repository = data.tag.slice(0, data.tag.lastIndexOf(":"));
+      json.message.data = btoa(
+        JSON.stringify({ ...data, tag: `${repository}:${tag}`, digest: `${repository}@${digest}` }),
+      );
+    }
+    return JSON.stringify(json);
+  }
+
+  it.each(FORMATS.filter((sample) => ["distribution", "ecr", "gar"].includes(sample.format)))(
+    "$format: another push that reuses an event id is a push of its own, not a replay",
+    async (sample) => {
+      const id = await createService("site", `${sample.repository}:1.4.1`, { app: "web" });
+      const receiver = await upgradeReceiver({ tag: "1.*", payloadFormat: sample.format });
+      const first = await json(await deliver(receiver.url, sample.body, sample.headers));
+      expect(first.outcome).toBe("queued");
+      expect(await settledExecution(receiver.id, first.id)).toMatchObject({ outcome: "applied" });
+
+      const digest = `sha256:${"7".repeat(64)}`;
+      const second = await deliver(
+        receiver.url,
+        anotherPushSameId(sample.format, sample.body, "1.4.3", digest),
+        sample.headers,
+      );
+      expect(second.status).toBe(202);
+      const queued = await json(second);
+      expect(queued).toMatchObject({
+        outcome: "queued",
+        reason: `upgrading ${id} (site) to ${sample.repository}:1.4.3`,
+      });
+      expect(await settledExecution(receiver.id, queued.id)).toMatchObject({ outcome: "applied" });
+      expect(await imageOf(id)).toBe(`${sample.repository}:1.4.3`);
+    },
+  );
+
   it.each([
     ["distribution", distributionPull, "the event is a pull, not a tagged push"],
     ["harbor", harborDigestOnly, "is a digest, not a tag (a push by digest)"],
@@ -152,6 +193,49 @@ describe("registry formats", () => {
       (await deliver(ecr.url, ecrPush, { authorization: `Basic ${btoa("eventbridge:wrong")}` })).status,
     ).toBe(401);
     expect((await deliver(ecr.url, ecrPush, { authorization: basic })).status).toBe(200);
+  });
+
+  it("refuses any sender check on a gar receiver, which Pub/Sub push could never satisfy", async () => {
+    const before = await json(await call("/v1-webhooks/receivers?projectId=1a5"));
+    for (const senderVerification of [
+      { scheme: "bearer", token: "3f9c2d7e8a1b4c6d9e0f1a2b3c4d5e6f" },
+      { scheme: "basic", username: "pubsub", password: "a-long-enough-password" },
+      { scheme: "standardWebhooks", secret: `whsec_${btoa("a-thirty-two-byte-secret-value!!")}` },
+    ]) {
+      const response = await call("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: {
+          name: uniqueName("gar"),
+          driver: "serviceUpgrade",
+          serviceUpgradeConfig: { serviceSelector: { app: "web" }, tag: "*", payloadFormat: "gar" },
+          senderVerification,
+        },
+      });
+      expect(response.status).toBe(422);
+      expect(await json(response)).toMatchObject({
+        type: "error",
+        code: "InvalidOption",
+        fieldName: "senderVerification.scheme",
+        message: expect.stringContaining("Pub/Sub push sends no fixed token"),
+      });
+    }
+    expect((await json(await call("/v1-webhooks/receivers?projectId=1a5"))).data).toEqual(before.data);
+
+    // Nor can one be added by regenerate: the receiver keeps its URL, unchecked.
+    const receiver = await upgradeReceiver({ tag: "*", payloadFormat: "gar" });
+    const regenerate = await call(`/v1-webhooks/receivers/${receiver.id}?action=regenerate&projectId=1a5`, {
+      method: "POST",
+      body: { senderVerification: { scheme: "bearer", token: "3f9c2d7e8a1b4c6d9e0f1a2b3c4d5e6f" } },
+    });
+    expect(regenerate.status).toBe(422);
+    expect(await json(regenerate)).toMatchObject({
+      code: "InvalidOption",
+      fieldName: "senderVerification.scheme",
+    });
+    const after = await json(await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`));
+    expect(after.url).toBe(receiver.url);
+    expect(after.senderVerification).toBeUndefined();
+    expect((await deliver(receiver.url, garDelete)).status).toBe(200);
   });
 
   it("matches every push of an envelope, in one execution", async () => {

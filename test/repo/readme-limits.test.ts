@@ -27,9 +27,22 @@ function limitsTable(): Map<string, string> {
 /** Row, what the row must say, and the code that must say the same: [file, text it contains]. */
 const LIMITS: [row: string, says: string[], code: [file: string, text: string][]][] = [
   [
-    "request body (management and trigger)",
+    "request body (API, page form, trigger)",
     ["64 KiB", "413 `TooLarge`"],
-    [["src/middleware/body.ts", "MAX_BODY_BYTES = 64 * 1024;"]],
+    [
+      ["src/middleware/body.ts", "MAX_BODY_BYTES = 64 * 1024;"],
+      ["src/page/routes.tsx", "const formLimit = limitBody();"],
+    ],
+  ],
+  [
+    "text repeated from a request",
+    ["1,024 characters", "error message", "reason", "longer form value is not shown back"],
+    [
+      ["src/util/echo.ts", "MAX_ECHO_CHARS = 1024;"],
+      ["src/api/errors.ts", "super(clipEcho(message));"],
+      ["src/target/history.ts", "reason: clipEcho(decision.reason),"],
+      ["src/page/form.ts", "if (value.length <= MAX_ECHO_CHARS) {"],
+    ],
   ],
   [
     "receiver name",

@@ -4,13 +4,42 @@ import type { Policy } from "./policy";
 
 export const PULL_IMAGE_LABEL = "io.rancher.container.pull_image";
 
-/** `*` matches any run of characters and `?` one; everything else matches itself. */
+/** Comparisons `tagMatches` made in this isolate, so a test can bound the work a pattern costs. */
+export const globWork = { steps: 0 };
+
+/**
+ * `*` matches any run of characters and `?` one; everything else matches itself. The pattern is
+ * the receiver's, so it is never made into a regular expression: a backtracking engine takes
+ * exponential time on patterns such as `*a*a*a*a*a*a*a*a` against a long tag that fails at its end.
+ * This walks the tag once, remembering only the last `*` seen and where in the tag it was tried:
+ * on a mismatch the tag resumes one character after that point and the pattern just after the
+ * `*`. An earlier `*` never needs to be retried (the last one can absorb anything it could). Each
+ * `*` is passed once, the resume point only moves forward (at most n fallbacks for a tag of n
+ * characters), and between fallbacks at most the pattern's m characters match: at most
+ * nm + 2n + m steps, under (n + 1) × (m + 2), whatever the input.
+ */
 export function tagMatches(pattern: string, tag: string): boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${source}$`).test(tag);
+  let p = 0;
+  let t = 0;
+  /** Just after the last `*` seen, and the tag position it currently ends at; -1: none yet. */
+  let star = -1;
+  let resume = 0;
+  while (t < tag.length) {
+    globWork.steps++;
+    const wanted = pattern[p];
+    if (wanted === "*") {
+      star = ++p;
+      resume = t;
+    } else if (p < pattern.length && (wanted === "?" || wanted === tag[t])) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star;
+      t = ++resume;
+    } else return false;
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
 }
 
 const DOCKER_HUB_PREFIXES = ["docker.io/", "index.docker.io/", "registry-1.docker.io/"];

@@ -41,6 +41,7 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
       ...(result.identity ? { identity: result.identity } : {}),
     };
   },
+  senderCheckRefusal: (config) => PAYLOAD_FORMATS[config.payloadFormat].noSenderCheck,
   executor: (context) => new ServiceUpgradeExecutor(context),
   tables: UPGRADES_TABLES,
   // webhook-service took intervalMillis in seconds and multiplied them by 1000.

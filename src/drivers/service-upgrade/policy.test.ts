@@ -28,6 +28,35 @@ describe("parseVersion", () => {
   });
 });
 
+describe("leading zeros", () => {
+  it("reads no version in a tag whose numbers SemVer forbids, except a calendar version's month and day", () => {
+    for (const tag of [
+      "01.2.1",
+      "v01.2.1",
+      "1.02.3",
+      "1.2.03",
+      "00.1",
+      "1.4.2-rc.01",
+      "1.4.2-01",
+      "0999.01.02",
+    ]) {
+      expect(parseVersion(tag), tag).toBeNull();
+    }
+    expect(parseVersion("0.1.0")).toEqual({ core: [0, 1, 0], prerelease: [], variant: "" });
+    expect(parseVersion("1.0.0-rc.0")).toMatchObject({ prerelease: ["rc", "0"] });
+    expect(parseVersion("1.4.2-rc01")).toMatchObject({ prerelease: ["rc01"], variant: "" });
+    expect(parseVersion("2026.03.02")).toEqual({ core: [2026, 3, 2], prerelease: [], variant: "" });
+  });
+
+  it("never upgrades to a zero-padded spelling of a version", () => {
+    expect(admits("semver-major", "1.2.0", "01.2.1")).toEqual({
+      ok: false,
+      reason: "01.2.1 is not a semantic version (policy semver-major)",
+    });
+    expect(newestAdmitted("semver-patch", "1.2.0", ["1.2.01", "1.2.1"])).toEqual({ ok: true, tag: "1.2.1" });
+  });
+});
+
 describe("compareVersions", () => {
   it("orders by SemVer precedence", () => {
     const ordered = [

@@ -23,20 +23,34 @@ export interface Version {
 
 const VERSION = /^v?(\d{1,9})\.(\d{1,9})(?:\.(\d{1,9}))?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
 const PRERELEASE_WORD = /^(?:alpha|beta|rc|pre|preview|dev|snapshot|canary|nightly|next|milestone|m)?\d*$/i;
+const NUMERIC = /^\d+$/;
+/** A number written with a leading zero: `01`, `007` (`0` alone is a number like any other). */
+const ZERO_PADDED = /^0\d/;
+/** A four-digit year leading a calendar version, whose month and day are written `03`, `02`. */
+const YEAR = /^[1-9]\d{3}$/;
 
+/**
+ * SemVer forbids leading zeros in numbers, so `01.2.1` or `1.02.3` is no version: read as
+ * 1.2.1 it would equal another tag and could replace or be replaced by it. The one exception is a
+ * calendar version (`2026.03.02`), whose month and day are zero-padded by convention; its year is not.
+ */
 export function parseVersion(tag: string): Version | null {
   const match = VERSION.exec(tag);
   if (!match) return null;
-  const core: Version["core"] = [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
+  const [major = "", minor = "", patch] = [match[1], match[2], match[3]];
+  if (ZERO_PADDED.test(major)) return null;
+  if (!YEAR.test(major) && [minor, patch ?? ""].some((part) => ZERO_PADDED.test(part))) return null;
+  const core: Version["core"] = [Number(major), Number(minor), Number(patch ?? 0)];
   const suffix = match[4];
   if (suffix === undefined) return { core, prerelease: [], variant: "" };
   const first = suffix.split(/[.-]/)[0] ?? "";
-  return PRERELEASE_WORD.test(first)
-    ? { core, prerelease: suffix.split("."), variant: "" }
-    : { core, prerelease: [], variant: suffix };
+  if (!PRERELEASE_WORD.test(first)) return { core, prerelease: [], variant: suffix };
+  const prerelease = suffix.split(".");
+  // A numeric pre-release identifier with a leading zero is just as ambiguous (`rc.01` = `rc.1`).
+  return prerelease.some((identifier) => NUMERIC.test(identifier) && ZERO_PADDED.test(identifier))
+    ? null
+    : { core, prerelease, variant: "" };
 }
-
-const NUMERIC = /^\d+$/;
 
 /** SemVer §11 order of two pre-release identifiers. */
 function compareIdentifier(a: string, b: string): number {

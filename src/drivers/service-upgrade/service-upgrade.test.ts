@@ -1,3 +1,5 @@
+import { env } from "cloudflare:test";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   acrPush,
@@ -10,6 +12,7 @@ import type { Service } from "../../cattle/types";
 import { selectorMatches } from "../shared/selectors";
 import { parsePush } from "./formats";
 import {
+  globWork,
   normalizeRepository,
   parseImage,
   planServiceUpgrade,
@@ -34,7 +37,8 @@ describe("parsePush", () => {
     expect(parsePush("acr", "registry", acrPush())).toEqual({
       ok: true,
       pushes: [{ repository: "myregistry.azurecr.io/api", tags: ["1.1.0"] }],
-      identity: "cb8c3971-9adc-488b-xxxx-43cbb4974ff5",
+      identity:
+        "cb8c3971-9adc-488b-xxxx-43cbb4974ff5\nmyregistry.azurecr.io/api\nsha256:80f0d5c8786bb9e621a45ece0db56d11cdc624ad20da9fe62e9d25490f331d7d\n1.1.0",
     });
     expect(parsePush("alicloud", "registry-vpc", alicloudPush())).toMatchObject({
       ok: true,
@@ -97,6 +101,100 @@ describe("tagMatches", () => {
     ["release-(1)", "release-(1)", true],
   ])("%s against %s is %s", (pattern, tag, expected) => {
     expect(tagMatches(pattern, tag)).toBe(expected);
+  });
+});
+
+describe("tagMatches does bounded work", () => {
+  /** Steps one match takes; the bound images.ts documents is (tag + 1) × (pattern + 2). */
+  const stepsOf = (pattern: string, tag: string): number => {
+    const before = globWork.steps;
+    tagMatches(pattern, tag);
+    return globWork.steps - before;
+  };
+  const bound = (pattern: string, tag: string) => (tag.length + 1) * (pattern.length + 2);
+
+  it("settles a pattern that makes a backtracking expression take seconds within the documented bound", () => {
+    const pattern = "*a*a*a*a*a*a*a*a";
+    const tag = `${"a".repeat(61)}b`;
+    expect(tagMatches(pattern, tag)).toBe(false);
+    expect(tagMatches(pattern, `${tag}a`)).toBe(true);
+    expect(stepsOf(pattern, tag)).toBeLessThanOrEqual(bound(pattern, tag));
+  });
+
+  it.each([
+    ["*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a", `${"a".repeat(127)}b`],
+    [`${"*?".repeat(63)}b`, "a".repeat(128)],
+    [`${"?*".repeat(40)}x*y*z`, `${"xy".repeat(60)}z-`],
+    [`*${"ab*".repeat(40)}c`, `${"ab".repeat(63)}b`],
+    [`${"*".repeat(127)}b`, "a".repeat(128)],
+    [`a*${"?".repeat(60)}*b`, `a${"c".repeat(126)}`],
+    ["*.*.*.*.*.*.*.*.*.*.*.*-*-*-*-*", `${"1.".repeat(60)}1-`],
+  ])("%s against a %#th adversarial tag stays within the bound", (pattern, tag) => {
+    expect(tagMatches(pattern, tag)).toBe(false);
+    expect(stepsOf(pattern, tag)).toBeLessThanOrEqual(bound(pattern, tag));
+  });
+
+  /** What tagMatches was before it stopped building expressions: the reference for small inputs. */
+  const byExpression = (pattern: string, tag: string): boolean =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+    ).test(tag);
+
+  it("answers as the expression did, on random patterns and tags", () => {
+    const seed = env.FUZZ_SEED ? Number(env.FUZZ_SEED) : Date.now() ^ (Math.random() * 0x100000000);
+    console.info(`tag patterns with seed ${seed} (repeat with FUZZ_SEED=${seed})`);
+    // A registry's tags are words, dots and dashes (formats/references.ts); patterns may hold
+    // anything, so they also draw the characters an expression would treat specially.
+    const tag = fc.string({ unit: fc.constantFrom("a", "b", "1", ".", "-", "_"), maxLength: 12 });
+    const pattern = fc.string({
+      unit: fc.constantFrom(
+        "a",
+        "b",
+        "1",
+        ".",
+        "-",
+        "*",
+        "*",
+        "?",
+        "(",
+        ")",
+        "+",
+        "[",
+        "]",
+        "\\",
+        "$",
+        "^",
+        "|",
+      ),
+      maxLength: 10,
+    });
+    fc.assert(
+      fc.property(pattern, tag, (p, t) => {
+        expect(tagMatches(p, t)).toBe(byExpression(p, t));
+        expect(stepsOf(p, t)).toBeLessThanOrEqual(bound(p, t));
+      }),
+      { seed, numRuns: 5_000 },
+    );
+    // Patterns built from the tags themselves, so that matches are common and not only refusals.
+    fc.assert(
+      fc.property(
+        tag,
+        fc.array(fc.nat(), { maxLength: 4 }),
+        fc.constantFrom("*", "?"),
+        (t, cuts, wildcard) => {
+          let p = t;
+          for (const cut of cuts) {
+            const at = cut % (p.length + 1);
+            p = `${p.slice(0, at)}${wildcard}${p.slice(at + (wildcard === "?" ? 1 : 0))}`;
+          }
+          expect(tagMatches(p, t)).toBe(byExpression(p, t));
+        },
+      ),
+      { seed, numRuns: 2_000 },
+    );
   });
 });
 

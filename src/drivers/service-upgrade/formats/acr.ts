@@ -1,3 +1,4 @@
+import { pushIdentity } from "./distribution";
 import { missing, type PayloadFormatDefinition } from "./format";
 import { at, text } from "./json";
 
@@ -16,12 +17,14 @@ export const acr: PayloadFormatDefinition = {
     if (!name) return missing(this, "target.repository");
     const tag = text(at(body, "target", "tag"));
     if (!tag) return { ok: "ignored", reason: "the push has no tag (a push by digest)" };
-    // Every ACR event has an id of its own.
-    const identity = text(body.id);
+    // Every ACR event has an id of its own, named with what it pushed like a distribution event.
+    const repository = `${host}/${name}`;
+    const id = text(body.id);
+    const digest = text(at(body, "target", "digest")) ?? "";
     return {
       ok: true,
-      pushes: [{ repository: `${host}/${name}`, tags: [tag] }],
-      ...(identity ? { identity } : {}),
+      pushes: [{ repository, tags: [tag] }],
+      ...(id ? { identity: pushIdentity(id, repository, digest, tag) } : {}),
     };
   },
 };

@@ -44,13 +44,24 @@ export const distribution: PayloadFormatDefinition = {
       if (!repository)
         return { ok: false, message: `the body is not ${FORMAT}: ${field("target.repository")} is missing` };
       pushes.push({ repository: `${host}/${repository}`, tags: [tag] });
-      // A redelivery sends the very same event again, id included.
+      // A redelivery sends the very same event again, id included. The id alone is not trusted to
+      // be unique (a registry that reuses ids would have a new push taken for a replay), so what
+      // was pushed is part of the name too.
       const id = text(event.id);
-      if (id) identities.push(id);
+      const digest = text(at(event, "target", "digest")) ?? "";
+      if (id) identities.push(pushIdentity(id, `${host}/${repository}`, digest, tag));
     }
     return collected(pushes, identities, skipped);
   },
 };
+
+/**
+ * What names one pushed tag: the registry's id for the event or message with what was pushed
+ * (repository, digest, tag), so that two different pushes that happen to carry one id are never
+ * taken for a replay of each other, while a redelivery, identical in all four, still is.
+ */
+export const pushIdentity = (id: string, repository: string, digest: string, tag: string): string =>
+  `${id}\n${repository}\n${digest}\n${tag}`;
 
 /** The pushes of an event list, or why none of its events is one. */
 export function collected(pushes: Push[], identities: string[], skipped: string[]): PushResult {

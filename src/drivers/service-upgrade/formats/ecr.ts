@@ -1,3 +1,4 @@
+import { pushIdentity } from "./distribution";
 import type { PayloadFormatDefinition } from "./format";
 import { at, isObject, text } from "./json";
 
@@ -9,8 +10,8 @@ const registryHost = (account: string, region: string): string =>
 
 /**
  * Amazon ECR, through EventBridge: an API destination posts the whole `ECR Image Action` event.
- * A successful push with an `image-tag` is an upgrade; the event's `id` names it, and
- * EventBridge's retries keep it.
+ * A successful push with an `image-tag` is an upgrade; the event's `id` (which EventBridge's
+ * retries keep) names it with the repository, digest and tag.
  */
 export const ecr: PayloadFormatDefinition = {
   label: "Amazon ECR (EventBridge)",
@@ -37,11 +38,13 @@ export const ecr: PayloadFormatDefinition = {
       };
     const tag = text(at(body, "detail", "image-tag"));
     if (!tag) return { ok: "ignored", reason: "the push has no tag (a push by digest)" };
-    const identity = text(body.id);
+    const repository = `${registryHost(account, region)}/${name}`;
+    const id = text(body.id);
+    const digest = text(at(body, "detail", "image-digest")) ?? "";
     return {
       ok: true,
-      pushes: [{ repository: `${registryHost(account, region)}/${name}`, tags: [tag] }],
-      ...(identity ? { identity } : {}),
+      pushes: [{ repository, tags: [tag] }],
+      ...(id ? { identity: pushIdentity(id, repository, digest, tag) } : {}),
     };
   },
 };

@@ -34,6 +34,11 @@ export interface PayloadFormatDefinition {
   payload: string;
   /** One line on where the sender of these pushes is configured, for the form. */
   hint: string;
+  /**
+   * Why a receiver of this format can have no sender check, when its sender can send nothing any
+   * check verifies: such a check would refuse every delivery, so it is refused when set.
+   */
+  noSenderCheck?: string;
   read(body: Json, settings: FormatSettings): PushResult;
 }
 

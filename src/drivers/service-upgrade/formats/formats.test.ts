@@ -39,11 +39,11 @@ function changed(body: string, path: string, value: unknown): unknown {
 const base64 = (value: unknown) => btoa(JSON.stringify(value));
 
 describe("distribution notifications", () => {
-  it("reads a manifest pushed by tag, named by the event's id", () => {
+  it("reads a manifest pushed by tag, named by the event's id with what it pushed", () => {
     expect(read("distribution", distributionPush)).toEqual({
       ok: true,
       pushes: [{ repository: "registry.example.com/team/web", tags: ["1.4.2"] }],
-      identity: "6b1c3f5e-2d4a-4c8b-9e7f-0a1b2c3d4e5f",
+      identity: `6b1c3f5e-2d4a-4c8b-9e7f-0a1b2c3d4e5f\nregistry.example.com/team/web\nsha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982\n1.4.2`,
     });
   });
 
@@ -166,11 +166,11 @@ describe("Harbor webhooks", () => {
 });
 
 describe("Amazon ECR through EventBridge", () => {
-  it("reads a successful tagged push, named by the event id", () => {
+  it("reads a successful tagged push, named by the event id with what it pushed", () => {
     expect(read("ecr", ecrPush)).toEqual({
       ok: true,
       pushes: [{ repository: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web", tags: ["1.4.2"] }],
-      identity: "4e8c2a51-9f3d-b7e6-0a1c-5d2f8e4b6c93",
+      identity: `4e8c2a51-9f3d-b7e6-0a1c-5d2f8e4b6c93\n123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web\nsha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982\n1.4.2`,
     });
     expect(parsePush("ecr", "registry", changed(ecrPush, "region", "cn-north-1"))).toMatchObject({
       pushes: [{ repository: "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/web" }],
@@ -205,11 +205,11 @@ describe("Amazon ECR through EventBridge", () => {
 });
 
 describe("Artifact Registry through a Pub/Sub push subscription", () => {
-  it("decodes the message and names it by messageId", () => {
+  it("decodes the message and names it by messageId with what it pushed", () => {
     expect(read("gar", garPush)).toEqual({
       ok: true,
       pushes: [{ repository: "europe-west1-docker.pkg.dev/acme-prod/containers/web", tags: ["1.4.2"] }],
-      identity: "13794823117152361",
+      identity: `13794823117152361\neurope-west1-docker.pkg.dev/acme-prod/containers/web\nsha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982\n1.4.2`,
     });
   });
 
@@ -218,7 +218,7 @@ describe("Artifact Registry through a Pub/Sub push subscription", () => {
     expect(parsePush("gar", "registry", data, { "x-goog-pubsub-message-id": "42" })).toEqual({
       ok: true,
       pushes: [{ repository: "us-docker.pkg.dev/acme-prod/containers/team/web", tags: ["2.0.0"] }],
-      identity: "42",
+      identity: "42\nus-docker.pkg.dev/acme-prod/containers/team/web\n\n2.0.0",
     });
   });
 
@@ -348,5 +348,71 @@ describe("any body, in any format", () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("pushes that share an event or message id", () => {
+  const otherDigest = `sha256:${"7".repeat(64)}`;
+  /** The sample with its id kept and one thing it pushed changed, for each format named by an id. */
+  const variants: [PayloadFormat, string, [string, unknown][]][] = [
+    [
+      "distribution",
+      distributionPush,
+      [
+        ["events.0.target.tag", "1.4.3"],
+        ["events.0.target.digest", otherDigest],
+        ["events.0.target.repository", "team/api"],
+      ],
+    ],
+    [
+      "ecr",
+      ecrPush,
+      [
+        ["detail.image-tag", "1.4.3"],
+        ["detail.image-digest", otherDigest],
+        ["detail.repository-name", "team/api"],
+      ],
+    ],
+  ];
+
+  it.each(variants)(
+    "%s: another tag, digest or repository under the same id is another delivery",
+    (format, body, changes) => {
+      const named = (value: unknown) =>
+        (parsePush(format, "registry", value) as { identity?: string }).identity;
+      const original = named(JSON.parse(body));
+      expect(original).toBeDefined();
+      expect(named(JSON.parse(body))).toBe(original);
+      for (const [path, value] of changes) {
+        const identity = named(changed(body, path, value));
+        expect(identity, path).toBeDefined();
+        expect(identity, path).not.toBe(original);
+      }
+    },
+  );
+
+  it("gar: another tag or digest under the same messageId is another delivery", () => {
+    const envelope = JSON.parse(garPush);
+    const data = JSON.parse(atob(envelope.message.data));
+    const named = (value: Record<string, unknown>) =>
+      (
+        read(
+          "gar",
+          JSON.stringify({ ...envelope, message: { ...envelope.message, data: base64(value) } }),
+        ) as {
+          identity?: string;
+        }
+      ).identity;
+    const original = named(data);
+    // Re-encoding the sample's own data names it as the sample is named.
+    expect(original).toBe((read("gar", garPush) as { identity?: string }).identity);
+    const repository = "europe-west1-docker.pkg.dev/acme-prod/containers/web";
+    for (const other of [
+      { ...data, tag: `${repository}:1.4.3` },
+      { ...data, digest: `${repository}@${otherDigest}` },
+    ]) {
+      expect(named(other)).toMatch(/^13794823117152361\n/);
+      expect(named(other)).not.toBe(original);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { pushIdentity } from "./distribution";
 import type { PayloadFormatDefinition, PushResult } from "./format";
 import { isObject, type Json, text } from "./json";
 
@@ -16,13 +17,18 @@ function decoded(data: string): unknown {
 /**
  * Google Artifact Registry publishes to the `gcr` topic; a push subscription posts each message
  * wrapped (`message.data` in base64, named by `message.messageId`), or bare when the
- * subscription unwraps payloads (then `x-goog-pubsub-message-id` names it). An `INSERT` with a
- * `tag` (`host/project/repository/image:tag`) is an upgrade.
+ * subscription unwraps payloads (then `x-goog-pubsub-message-id` names it, with the digest and
+ * tag pushed). An `INSERT` with a `tag` (`host/project/repository/image:tag`) is an upgrade.
  */
 export const gar: PayloadFormatDefinition = {
   label: "Google Artifact Registry (Pub/Sub push)",
   payload: "an Artifact Registry notification",
   hint: "In Google Cloud: a Pub/Sub push subscription to the gcr topic with the receiver's URL as the endpoint.",
+  // Pub/Sub push sets no header of the subscriber's choosing and no credentials in the URL; its
+  // push authentication is a Google-signed OIDC token that changes every hour, which neither a
+  // fixed bearer token nor any other scheme here can verify (docs/registries.md).
+  noSenderCheck:
+    "a gar receiver takes no sender check: Pub/Sub push sends no fixed token or password, only a Google-signed OIDC token that changes every hour, which no sender check verifies; the Trigger URL is the receiver's credential",
   read(body, { headers }) {
     if (body.action !== undefined) return notification(body, headers["x-goog-pubsub-message-id"]);
     const message = body.message;
@@ -45,9 +51,22 @@ function notification(data: Json, messageId: string | undefined): PushResult {
   const colon = reference.lastIndexOf(":");
   if (colon <= reference.lastIndexOf("/"))
     return { ok: false, message: `the body is not ${FORMAT}: tag ${reference} does not end in :tag` };
+  const repository = reference.slice(0, colon);
+  const tag = reference.slice(colon + 1);
+  // `digest` is `host/project/repository/image@sha256:…`: only what follows the `@` is the digest.
+  const digest = text(data.digest) ?? "";
   return {
     ok: true,
-    pushes: [{ repository: reference.slice(0, colon), tags: [reference.slice(colon + 1)] }],
-    ...(messageId ? { identity: messageId.trim() } : {}),
+    pushes: [{ repository, tags: [tag] }],
+    ...(messageId
+      ? {
+          identity: pushIdentity(
+            messageId.trim(),
+            repository,
+            digest.slice(digest.lastIndexOf("@") + 1),
+            tag,
+          ),
+        }
+      : {}),
   };
 }
