@@ -1,3 +1,4 @@
+import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { base64, hex, hmac, PUBLISHED } from "../../test/fixtures/signatures";
 import { sha256Hex } from "../util/sha256";
@@ -193,6 +194,26 @@ describe("Standard Webhooks", () => {
 });
 
 describe("the senders' published examples", () => {
+  it("a delivery signed by the Standard Webhooks reference library verifies, and its tampered copies do not", async () => {
+    // The specification's own library signs as a sender would; the check must agree with it.
+    const secret = `whsec_${base64(Uint8Array.from({ length: 24 }, (_, i) => 200 - i))}`;
+    const sender = new Webhook(secret);
+    const scheme = { scheme: "standardWebhooks", secret };
+    const id = "msg_2Lz8b3FhK1v3";
+    const headers = {
+      "webhook-id": id,
+      "webhook-timestamp": nowSeconds,
+      "webhook-signature": sender.sign(id, new Date(NOW), BODY),
+    };
+    expect(await verdict(scheme, headers, BODY)).toEqual({ ok: true, identity: `webhook-id:${id}` });
+    expect(await verdict(scheme, headers, `${BODY} `)).toMatchObject({ ok: false });
+    expect(await verdict(scheme, { ...headers, "webhook-id": `${id}0` }, BODY)).toMatchObject({ ok: false });
+    const other = new Webhook(`whsec_${base64(Uint8Array.from({ length: 24 }, (_, i) => i))}`);
+    expect(
+      await verdict(scheme, { ...headers, "webhook-signature": other.sign(id, new Date(NOW), BODY) }, BODY),
+    ).toMatchObject({ ok: false });
+  });
+
   it("GitHub's documented X-Hub-Signature-256 example verifies, and nothing else does", async () => {
     const { secret, body, signature } = PUBLISHED.github;
     const github = { scheme: "github", secret };
