@@ -109,7 +109,7 @@ export interface History {
   appliedAt(receiverId: string): number | undefined;
   /** When each receiver last applied a change: a copy a batch may plan with. */
   cooldowns(): Map<string, number>;
-  /** Keeps when receivers applied a change, once it is known to have landed. */
+  /** Keeps when receivers applied a change, once it is known to have landed, in storage and in memory. */
   applied(changes: ReadonlyMap<string, number>): void;
   /** Rewrites a recorded execution, for work that went on after the answer; false if it is gone. */
   rewrite(executionId: string, change: (execution: Execution) => Execution): boolean;

@@ -91,6 +91,10 @@ export class TargetCore {
         live: (receiverId, version) => admission.live(receiverId, version),
       },
     };
+    // Every executor restores what it kept (acknowledged triggers, a write whose fate is unknown,
+    // the identities of their deliveries) now, before the first delivery is admitted: a retry
+    // admitted earlier would be decided as new (docs/how-it-works.md, "Crashes and restarts").
+    for (const driver of DRIVER_NAMES) this.#executor(this.#loaded, driver);
     return this.#loaded;
   }
 

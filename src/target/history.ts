@@ -115,7 +115,22 @@ export class TargetHistory implements History {
     return new Map(this.#lastApplied);
   }
 
+  /**
+   * Kept in storage as well as in memory: a change whose execution was recorded `pending` and
+   * settles `applied` later records no new execution, and its cooldown must outlive a restart all
+   * the same (docs/how-it-works.md). Callers run it inside the transaction that settles the change.
+   */
   applied(changes: ReadonlyMap<string, number>): void {
+    this.#storage.transactionSync(() => {
+      for (const [receiverId, at] of changes) {
+        if (this.#lastApplied.get(receiverId) === at) continue;
+        this.#sql.exec(
+          "INSERT OR REPLACE INTO cooldowns (receiver_id, last_applied) VALUES (?, ?)",
+          receiverId,
+          at,
+        );
+      }
+    });
     for (const [receiverId, at] of changes) this.#lastApplied.set(receiverId, at);
   }
 

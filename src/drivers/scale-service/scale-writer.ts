@@ -318,8 +318,10 @@ export class ScaleWriter {
     if (!write) return;
     this.#write = undefined;
     this.#resolutions++;
-    this.#context.history.applied(write.cooldowns);
-    this.#settle(write.planned, () => this.#log.resolved());
+    this.#settle(write.planned, () => {
+      this.#context.history.applied(write.cooldowns);
+      this.#log.resolved();
+    });
   }
 
   /**
@@ -466,7 +468,8 @@ export class ScaleWriter {
     const { history, clock } = this.#context;
     const batch = this.#queue;
     this.#queue = [];
-    const cooldowns = history.cooldowns();
+    const before = history.cooldowns();
+    const cooldowns = new Map(before);
     const plan = planBatch(
       current,
       batch.map((step) => ({
@@ -478,9 +481,10 @@ export class ScaleWriter {
       clock.now(),
     );
     const planned = batch.map((step, i): [Step, BatchStep] => [step, plan.steps[i] as BatchStep]);
+    // Only the cooldowns this batch starts are kept when it lands, not a copy of every receiver's.
+    for (const [receiverId, at] of before) if (cooldowns.get(receiverId) === at) cooldowns.delete(receiverId);
     if (plan.final === current) {
-      history.applied(cooldowns);
-      this.#settle(planned);
+      this.#settle(planned, () => history.applied(cooldowns));
       return;
     }
     const write: Write = {
@@ -550,6 +554,41 @@ export class ScaleWriter {
     };
   }
 
+  /**
+   * A trigger of the restored write whose sender was still waiting when the object stopped was
+   * never recorded, so its delivery identity was not either: a retry of it would be admitted and
+   * applied a second time over a write that landed. It is recorded `pending` now, before any
+   * delivery is admitted (docs/how-it-works.md, "Crashes and restarts"): the retry is answered
+   * `deduplicated`, and the trigger itself is owed an outcome, written again if the write did not
+   * land. A trigger without an identity cannot be told from its retry and stays as it was: settled
+   * with the write if it landed, dropped (its sender retries) if not.
+   */
+  #oweRestored(write: Write): void {
+    const unrecorded = write.planned
+      .map(([step]) => step)
+      .filter((step) => !step.stored.executionId && step.delivery.identityKey !== undefined);
+    const { history, clock, storage } = this.#context;
+    if (unrecorded.length > 0) {
+      const reason = `scale ${write.from} → ${write.to} was written to Cattle, which has not confirmed it yet`;
+      history.record(
+        unrecorded.map((step) => ({
+          receiver: step.receiver,
+          delivery: step.delivery,
+          decision: { outcome: "pending", reason },
+        })),
+        (executions) => {
+          unrecorded.forEach((step, i) => {
+            step.stored.executionId = executions[i]?.id;
+            this.#log.keepPending(step.stored as StoredStep & { executionId: string });
+          });
+          this.#log.sending(this.#stored(write));
+        },
+      );
+    }
+    // Nobody may come to drive the loop: the alarm reads the write's fate.
+    void storage.setAlarm(clock.now());
+  }
+
   /** What the object kept before a restart: acknowledged triggers, and the write that may have landed. */
   #restore(): void {
     const restored = (stored: StoredStep): Step | undefined => {
@@ -574,6 +613,8 @@ export class ScaleWriter {
         cooldowns: new Map(write.cooldowns),
         settled: false,
       };
+      this.#oweRestored(this.#write);
+      for (const [step] of planned) if (step.stored.executionId) inWrite.add(step.stored.executionId);
     }
     for (const stored of this.#log.pending()) {
       this.#seq = Math.max(this.#seq, stored.seq);
