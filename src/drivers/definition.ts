@@ -52,8 +52,11 @@ export interface DriverDefinition<D extends Driver> {
   ): DeliveryReading;
   /** Decides this kind's triggers inside its target object. */
   executor(context: ExecutorContext): Executor<D>;
-  /** The tables its executor keeps in the target object's storage. */
-  readonly tables?: TableSet;
+  /**
+   * The tables its executor keeps in the target object's storage, by component: a change that a
+   * rollback must survive is a component of its own (docs/storage.md, "Rolling back a deploy").
+   */
+  readonly tables?: readonly TableSet[];
   /** One line for lists: what a receiver with this config does. */
   describe(config: ConfigOf<D>, names: ResourceNames): string;
   /** The page's Add Receiver fieldset. */

@@ -20,6 +20,7 @@ export const JSON_COLUMNS = {
   pendingStep: { name: "pending_steps.step", version: 1 },
   unresolvedWrite: { name: "unresolved_write.write", version: 1 },
   upgradeJob: { name: "upgrades.job", version: 1 },
+  hostStep: { name: "host_steps.step", version: 1 },
   legacyRoute: { name: "legacy_receivers.route", version: 1 },
 } as const satisfies Record<string, JsonColumn>;
 

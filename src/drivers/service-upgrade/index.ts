@@ -42,7 +42,7 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
     };
   },
   executor: (context) => new ServiceUpgradeExecutor(context),
-  tables: UPGRADES_TABLES,
+  tables: [UPGRADES_TABLES],
   // webhook-service took intervalMillis in seconds and multiplied them by 1000.
   fromWebhookService: (config) =>
     typeof config.intervalMillis === "number"
