@@ -263,7 +263,7 @@ export class ScaleProtocol {
         kind: "persist",
         changes: [
           { kind: "record", steps: unrecorded.map((step) => [step.seq, { outcome: "pending", reason }]) },
-          { kind: "keepWrite", write },
+          { kind: "keepWrite", write: snapshot(write) },
         ],
       });
     }
@@ -346,7 +346,8 @@ export class ScaleProtocol {
     step.owed = true;
     const changes: Change[] = [{ kind: "record", steps: [[step.seq, { outcome: "pending", reason }]] }];
     const write = this.#write;
-    if (write?.planned.some(([planned]) => planned === step)) changes.push({ kind: "keepWrite", write });
+    if (write?.planned.some(([planned]) => planned === step))
+      changes.push({ kind: "keepWrite", write: snapshot(write) });
     this.#emit({ kind: "persist", changes });
     this.#emit({ kind: "alarm", ms: ALARM_MS });
   }
@@ -618,7 +619,7 @@ export class ScaleProtocol {
     };
     this.#write = write;
     // Kept before it is sent: a restart then knows a write may be on its way.
-    this.#emit({ kind: "persist", changes: [{ kind: "keepWrite", write }] });
+    this.#emit({ kind: "persist", changes: [{ kind: "keepWrite", write: snapshot(write) }] });
     this.#emit({ kind: "send", write: write.id, to: write.to });
   }
 
@@ -690,3 +691,10 @@ export class ScaleProtocol {
     this.#emit({ kind: "alarm", ms: ALARM_MS });
   }
 }
+
+/** The write as it stands now: an effect carries values, never the protocol's own state. */
+const snapshot = (write: ProtocolWrite): ProtocolWrite => ({
+  ...write,
+  planned: write.planned.map(([step, decision]) => [{ ...step }, decision]),
+  cooldowns: new Map(write.cooldowns),
+});
