@@ -119,7 +119,8 @@ export class TargetHistory implements History {
   /**
    * Kept in storage as well as in memory: a change whose execution was recorded `pending` and
    * settles `applied` later records no new execution, and its cooldown must outlive a restart all
-   * the same (docs/how-it-works.md). Callers run it inside the transaction that settles the change.
+   * the same (docs/how-it-works.md, "Crashes and restarts"). Callers run it inside the transaction
+   * that settles the change.
    */
   applied(changes: ReadonlyMap<string, number>): void {
     this.#storage.transactionSync(() => {
