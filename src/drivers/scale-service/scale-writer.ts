@@ -5,18 +5,17 @@ import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { ExecutorContext } from "../definition";
 import { countRule } from "../shared/count-queue";
-import type { BatchStep } from "../shared/scaling";
 import {
   type Change,
   type Effect,
   type ProtocolEvent,
-  type ProtocolStep,
   type ProtocolWrite,
   ScaleProtocol,
   type ServiceTarget,
   type Timer,
   type World,
 } from "./protocol";
+import { protocolStep, restoreFrom, type StepRecord } from "./restore";
 import { type StoredStep, type StoredWrite, WriteLog } from "./write-log";
 
 export { PENDING_GIVE_UP_MS, TRIGGER_DEADLINE_MS, WRITE_FATE_WINDOW_MS } from "./protocol";
@@ -26,15 +25,6 @@ type ScaleReceiver = LiveReceiverOf<"scaleService">;
 /** How long one exchange with Cattle may take. */
 const EXCHANGE_MS = 4_500;
 const RETRY_AFTER_SECONDS = 5;
-
-/** A trigger as the driver keeps it: what storage and the history need, and its sender's answer. */
-interface StepRecord {
-  stored: StoredStep;
-  receiver: ScaleReceiver;
-  delivery: Delivery;
-  /** Answers the trigger's sender; absent once answered (or after a restart: nobody waits). */
-  answer?: (result: TriggerResult) => void;
-}
 
 /**
  * Runs the scaleService write protocol (protocol.ts, docs/how-it-works.md) against the clock,
@@ -280,60 +270,12 @@ export class ScaleWriter {
     };
   }
 
-  /** What the object kept before a restart: acknowledged triggers, and the write that may have landed. */
+  /** What the object kept before a restart, handed to the protocol before any delivery is admitted. */
   #restore(): void {
-    const restored = (stored: StoredStep): ProtocolStep | undefined => {
-      this.#seq = Math.max(this.#seq, stored.seq);
-      const receiver = this.#context.live(stored.receiverId, stored.version);
-      if (receiver?.driver !== "scaleService") return undefined;
-      this.#target ??= { projectId: receiver.projectId, serviceId: receiver.config.serviceId };
-      this.#steps.set(stored.seq, { stored, receiver, delivery: stored.delivery });
-      return { ...protocolStep(stored), identified: stored.delivery.identityKey !== undefined };
-    };
-    const stored = this.#log.unresolved();
-    const inWrite = new Set(
-      stored?.steps.flatMap(({ step }) => (step.executionId ? [step.executionId] : [])),
-    );
-    const planned = stored?.steps.flatMap(({ step, decision }): [ProtocolStep, BatchStep][] => {
-      const restoredStep = restored(step);
-      return restoredStep ? [[restoredStep, decision]] : [];
-    });
-    const queue = this.#log.pending().flatMap((step) => {
-      if (step.executionId && inWrite.has(step.executionId)) {
-        this.#seq = Math.max(this.#seq, step.seq);
-        return [];
-      }
-      const restoredStep = restored(step);
-      return restoredStep ? [restoredStep] : [];
-    });
-    if (!this.#target || (!stored && queue.length === 0)) return;
-    this.#dispatch({
-      kind: "restored",
-      target: this.#target,
-      queue,
-      ...(stored && planned
-        ? {
-            write: {
-              from: stored.from,
-              to: stored.to,
-              sentAt: stored.sentAt,
-              planned,
-              cooldowns: new Map(stored.cooldowns),
-            },
-          }
-        : {}),
-    });
+    const kept = restoreFrom(this.#log, this.#context.live);
+    this.#seq = kept.seq;
+    this.#target = kept.target;
+    for (const record of kept.records) this.#steps.set(record.stored.seq, record);
+    if (kept.event) this.#dispatch(kept.event);
   }
 }
-
-/** A kept trigger as the protocol knows it; after a restart nobody waits for it. */
-const protocolStep = (stored: StoredStep): Omit<ProtocolStep, "identified"> => ({
-  seq: stored.seq,
-  receiverId: stored.receiverId,
-  version: stored.version,
-  rule: stored.rule,
-  cooldownSeconds: stored.cooldownSeconds,
-  arrived: stored.arrived,
-  waiting: false,
-  owed: stored.executionId !== undefined,
-});
