@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LiveReceiver } from "../../src/domain/receiver";
-import { FakeCattle, FakeClock, memoryStorage, newTarget } from "./fakes";
+import { CATTLE_503, FakeCattle, FakeClock, memoryStorage, newTarget } from "./fakes";
 
 /**
  * A scaleHost step is several calls to Cattle, one per host: an object that stops in the middle of
@@ -99,5 +99,24 @@ describe("a scaleHost step interrupted by a restart", () => {
       ["applied", 3, 5],
       ["applied", 2, 3],
     ]);
+  });
+
+  it("is not replaced by a new step while Cattle cannot tell how far it went", async () => {
+    const { clock, cattle, storage } = withWorkers();
+    const before = newTarget(clock, cattle, storage);
+    before.core.register(hostReceiver());
+    cattle.writes.push({ kind: "late", ms: 20_000 });
+    void before.core.trigger("rh", 1, {});
+    await clock.advance(450);
+    before.stop();
+
+    const after = newTarget(clock, cattle, storage);
+    // Cattle's host list fails once: the interrupted step cannot be settled yet.
+    cattle.reads.push({ kind: "refused", failure: CATTLE_503 });
+    expect(await clock.run(after.core.trigger("rh", 1, {}))).toMatchObject({ kind: "unavailable" });
+    expect(after.core.executions("rh").map((execution) => execution.outcome)).toEqual(["pending"]);
+    await clock.run(after.core.alarm());
+    expect(after.core.executions("rh")).toMatchObject([{ outcome: "applied", from: 2, to: 3 }]);
+    expect(cattle.hosts.map((host) => host.hostname)).toEqual(["worker1", "worker2", "worker3"]);
   });
 });

@@ -128,8 +128,12 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
   }
 
   async #apply(item: Item): Promise<void> {
-    // A step of before a restart is settled first: the group is planned from what it left.
+    // A step of before a restart is settled first: the group is planned from what it left, and
+    // the step's record is not replaced while it is owed an outcome.
     await this.#settleInterrupted();
+    if (this.#steps.underWay()) {
+      return unavailable(item, "Cattle did not answer; a step interrupted by a restart is not settled yet");
+    }
     const { clock, history, storage } = this.#context;
     const { config, projectId } = item.receiver;
     const cattle = this.#context.cattle(clock.now() + STEP_DEADLINE_MS);
