@@ -111,14 +111,15 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
           };
     storage.transactionSync(() => {
       const { history } = this.#context;
-      if (changed.length > 0) history.applied(new Map([[step.receiverId, step.started]]));
-      history.rewrite(step.executionId as string, (execution) => ({
+      const kept = history.rewrite(step.executionId as string, (execution) => ({
         ...execution,
         ...decision,
         from: step.from,
         to,
         finished,
       }));
+      // A receiver deleted meanwhile took its history with it: no cooldown is kept for it either.
+      if (kept && changed.length > 0) history.applied(new Map([[step.receiverId, step.started]]));
       this.#steps.end();
     });
   }
