@@ -2,6 +2,7 @@ import { cattleAnswered, describeFailure, fateUnknown, meaningOf } from "../../c
 import type { CattleFailure, CattleResult, Service } from "../../cattle/types";
 import type { Decision } from "../../domain/execution";
 import { type BatchStep, planBatch } from "../shared/scaling";
+import { SenderDeadlines } from "./deadlines";
 import {
   ALARM_MS,
   type Change,
@@ -15,7 +16,6 @@ import {
   READ_BACK_MS,
   type ServiceTarget,
   type Timer,
-  TRIGGER_DEADLINE_MS,
   type World,
   WRITE_FATE_WINDOW_MS,
 } from "./protocol-events";
@@ -64,9 +64,7 @@ export class ScaleProtocol {
   #queue: ProtocolStep[] = [];
   #write: ProtocolWrite | undefined;
   #writes = 0;
-  /** Steps whose senders may still wait, in arrival order; the answered ones are dropped lazily. */
-  #awaiting: ProtocolStep[] = [];
-  #deadlineArmed = false;
+  readonly #deadlines = new SenderDeadlines();
   /** Whether Cattle answered the last read: a trigger waiting then is acknowledged, not told 503. */
   #reachable = false;
   #lastFailure: CattleFailure | undefined;
@@ -146,7 +144,7 @@ export class ScaleProtocol {
 
   #arrived(step: ProtocolStep): void {
     this.#queue.push(step);
-    this.#awaiting.push(step);
+    this.#deadlines.add(step);
     this.#armDeadline();
     this.#kick();
   }
@@ -179,35 +177,14 @@ export class ScaleProtocol {
     this.#emit({ kind: "alarm", ms: 0 });
   }
 
-  /**
-   * One timer for every waiting sender, set for the oldest one's deadline, rather than one per
-   * trigger: in a steady stream of triggers it fires once per deadline period, not once per trigger.
-   */
   #armDeadline(): void {
-    if (this.#deadlineArmed) return;
-    while (this.#awaiting[0] && !this.#awaiting[0].waiting) this.#awaiting.shift();
-    const oldest = this.#awaiting[0];
-    if (!oldest) return;
-    this.#deadlineArmed = true;
-    const due = oldest.arrived + TRIGGER_DEADLINE_MS;
-    this.#emit({
-      kind: "arm",
-      timer: "deadline",
-      token: ++this.#tokens,
-      ms: Math.max(0, due - this.#world.now),
-    });
+    const ms = this.#deadlines.toArm(this.#world.now);
+    if (ms !== undefined) this.#emit({ kind: "arm", timer: "deadline", token: ++this.#tokens, ms });
   }
 
   #timer(timer: Timer, token: number): void {
     if (timer === "deadline") {
-      this.#deadlineArmed = false;
-      const { now } = this.#world;
-      for (;;) {
-        const step = this.#awaiting[0];
-        if (!step || (step.waiting && step.arrived + TRIGGER_DEADLINE_MS > now)) break;
-        this.#awaiting.shift();
-        this.#atDeadline(step);
-      }
+      for (const step of this.#deadlines.due(this.#world.now)) this.#atDeadline(step);
       this.#armDeadline();
       return;
     }
