@@ -202,6 +202,13 @@ export class ScaleWriter {
           })
         : [],
     );
+    if (fresh.length === 0) {
+      // Nothing recorded, nobody answered: the changes alone, in one transaction.
+      this.#context.storage.transactionSync(() => {
+        for (const change of changes) this.#change(change, finished);
+      });
+      return;
+    }
     const results = history.record(
       fresh.map(([record, decision]) => ({ receiver: record.receiver, delivery: record.delivery, decision })),
       (executions) => {
