@@ -64,8 +64,11 @@ export interface DriverDefinition<D extends Driver> {
   ): DeliveryReading;
   /** Decides this kind's triggers inside its target object. */
   executor(context: ExecutorContext): Executor<D>;
-  /** The tables its executor keeps in the target object's storage. */
-  readonly tables?: TableSet;
+  /**
+   * The tables its executor keeps in the target object's storage, by component: a change that a
+   * rollback must survive is a component of its own (docs/storage.md, "Rolling back a deploy").
+   */
+  readonly tables?: readonly TableSet[];
   /** One line for lists: what a receiver with this config does. */
   describe(config: ConfigOf<D>, names: ResourceNames): string;
   /** The page's Add Receiver fieldset. */
@@ -121,7 +124,7 @@ export interface History {
   appliedAt(receiverId: string): number | undefined;
   /** When each receiver last applied a change: a copy a batch may plan with. */
   cooldowns(): Map<string, number>;
-  /** Keeps when receivers applied a change, once it is known to have landed. */
+  /** Keeps when receivers applied a change, once it is known to have landed, in storage and in memory. */
   applied(changes: ReadonlyMap<string, number>): void;
   /** Rewrites a recorded execution, for work that went on after the answer; false if it is gone. */
   rewrite(executionId: string, change: (execution: Execution) => Execution): boolean;

@@ -1,6 +1,7 @@
 import type { LegacyImport, LegacyRoute } from "../domain/ports";
 import type { TableSet } from "../storage/migrations";
 import type { SqlLike } from "../storage/object-storage";
+import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../storage/stored-json";
 
 /**
  * A receiver imported from Rancher's webhook-service: the generic object it came from (its id and
@@ -88,7 +89,7 @@ export class LegacyReceivers {
           entry.originalDigest,
           route.receiverId,
           entry.keyDigest,
-          JSON.stringify(route),
+          toStoredJson(JSON_COLUMNS.legacyRoute, route),
         );
       } catch (error) {
         // After the check only the receiver's own entries can collide (one key listed twice): the
@@ -170,7 +171,7 @@ export class LegacyReceivers {
         keyDigest,
       )
       .toArray();
-    return row ? (JSON.parse(row.route) as LegacyRoute) : null;
+    return row ? fromStoredJson<LegacyRoute>(JSON_COLUMNS.legacyRoute, row.route) : null;
   }
 
   /** Regenerate: the original URL stops working; the receiver stays imported. */

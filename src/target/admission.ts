@@ -7,6 +7,7 @@ import type { SenderCheck, SenderProof } from "../domain/sender";
 import { importSenderKey, verifySender } from "../senders/verification";
 import type { TableSet } from "../storage/migrations";
 import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../storage/stored-json";
 import { sha256Hex } from "../util/sha256";
 import type { TargetHistory } from "./history";
 
@@ -52,7 +53,7 @@ export class Admission {
     this.#clock = clock;
     this.#history = history;
     for (const row of this.#sql.exec<ReceiverRow>("SELECT id, record FROM receivers")) {
-      this.#receivers.set(row.id, JSON.parse(row.record) as LiveReceiver);
+      this.#receivers.set(row.id, fromStoredJson<LiveReceiver>(JSON_COLUMNS.receiverRecord, row.record));
     }
   }
 
@@ -61,7 +62,7 @@ export class Admission {
     this.#sql.exec(
       "INSERT INTO receivers (id, record) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
       receiver.id,
-      JSON.stringify(receiver),
+      toStoredJson(JSON_COLUMNS.receiverRecord, receiver),
     );
     this.#receivers.set(receiver.id, receiver);
   }

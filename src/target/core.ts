@@ -67,13 +67,21 @@ export class TargetCore implements TargetMethods {
   #load(): Loaded | undefined {
     try {
       migrate(this.#storage, TARGET_TABLES);
+      return this.#restore();
     } catch (error) {
+      // Tables, or a JSON value in one, newer than this code: nothing is read or decided over them.
       if (!(error instanceof StorageTooNew)) throw error;
       // Logged once, when the object starts; every call after it is refused without another line.
       error.log();
       this.#refusal = error;
+      this.#loaded = undefined;
+      this.#executors.clear();
       return undefined;
     }
+  }
+
+  /** Everything the target kept, read back, before any call is served. */
+  #restore(): Loaded {
     const { clock } = this.#dependencies;
     const history: TargetHistory = new TargetHistory(
       this.#storage,
@@ -81,7 +89,7 @@ export class TargetCore implements TargetMethods {
       (id): string | undefined => admission.receiver(id)?.projectId,
     );
     const admission: Admission = new Admission(this.#storage, clock, history);
-    this.#loaded = {
+    const loaded: Loaded = {
       admission,
       history,
       context: {
@@ -91,7 +99,12 @@ export class TargetCore implements TargetMethods {
         live: (receiverId, version) => admission.live(receiverId, version),
       },
     };
-    return this.#loaded;
+    this.#loaded = loaded;
+    // Every executor restores what it kept (acknowledged triggers, a write whose fate is unknown,
+    // the identities of their deliveries) now, before the first delivery is admitted: a retry
+    // admitted earlier would be decided as new (docs/how-it-works.md, "Crashes and restarts").
+    for (const driver of DRIVER_NAMES) this.#executor(loaded, driver);
+    return loaded;
   }
 
   /** The loaded target, creating its storage if it has none. */

@@ -6,6 +6,7 @@ import type { TriggerResult } from "../domain/ports";
 import type { History, RecordedDecision } from "../drivers/definition";
 import type { TableSet } from "../storage/migrations";
 import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../storage/stored-json";
 import { clipEcho } from "../util/echo";
 import { type LogLevel, logEvent } from "../util/log";
 import { ExecutionCounts } from "./metrics";
@@ -116,7 +117,23 @@ export class TargetHistory implements History {
     return new Map(this.#lastApplied);
   }
 
+  /**
+   * Kept in storage as well as in memory: a change whose execution was recorded `pending` and
+   * settles `applied` later records no new execution, and its cooldown must outlive a restart all
+   * the same (docs/how-it-works.md, "Crashes and restarts"). Callers run it inside the transaction
+   * that settles the change.
+   */
   applied(changes: ReadonlyMap<string, number>): void {
+    this.#storage.transactionSync(() => {
+      for (const [receiverId, at] of changes) {
+        if (this.#lastApplied.get(receiverId) === at) continue;
+        this.#sql.exec(
+          "INSERT OR REPLACE INTO cooldowns (receiver_id, last_applied) VALUES (?, ?)",
+          receiverId,
+          at,
+        );
+      }
+    });
     for (const [receiverId, at] of changes) this.#lastApplied.set(receiverId, at);
   }
 
@@ -134,7 +151,7 @@ export class TargetHistory implements History {
         Math.min(Math.max(limit, 1), EXECUTIONS_KEPT),
       )
       .toArray()
-      .map((row) => JSON.parse(row.body) as Execution);
+      .map((row) => fromStoredJson<Execution>(JSON_COLUMNS.executionBody, row.body));
   }
 
   /**
@@ -151,12 +168,12 @@ export class TargetHistory implements History {
       )
       .toArray();
     if (!row) return undefined;
-    const first = JSON.parse(row.execution) as Execution;
+    const first = fromStoredJson<Execution>(JSON_COLUMNS.deliveryExecution, row.execution);
     if (first.outcome !== "pending") return first;
     const [current] = this.#sql
       .exec<Pick<ExecutionRow, "body">>("SELECT body FROM executions WHERE execution_id = ?", first.id)
       .toArray();
-    return current ? (JSON.parse(current.body) as Execution) : first;
+    return current ? fromStoredJson<Execution>(JSON_COLUMNS.executionBody, current.body) : first;
   }
 
   record(
@@ -186,7 +203,11 @@ export class TargetHistory implements History {
         const rows = executions.slice(start, start + ROWS_PER_INSERT);
         this.#sql.exec(
           `INSERT INTO executions (receiver_id, execution_id, body) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}`,
-          ...rows.flatMap((execution) => [execution.receiverId, execution.id, JSON.stringify(execution)]),
+          ...rows.flatMap((execution) => [
+            execution.receiverId,
+            execution.id,
+            toStoredJson(JSON_COLUMNS.executionBody, execution),
+          ]),
         );
       }
       executions.forEach((execution, i) => {
@@ -197,7 +218,7 @@ export class TargetHistory implements History {
             "INSERT OR REPLACE INTO deliveries (receiver_id, identity, execution, expires) VALUES (?, ?, ?, ?)",
             execution.receiverId,
             delivery.identityKey,
-            JSON.stringify(execution),
+            toStoredJson(JSON_COLUMNS.deliveryExecution, execution),
             now + DEDUPLICATION_WINDOW_MS,
           );
         }
@@ -228,11 +249,15 @@ export class TargetHistory implements History {
       )
       .toArray();
     if (!row) return false;
-    const before = JSON.parse(row.body) as Execution;
+    const before = fromStoredJson<Execution>(JSON_COLUMNS.executionBody, row.body);
     const settled = change(before);
     const changed = { ...settled, reason: clipEcho(settled.reason) };
     this.#storage.transactionSync(() => {
-      this.#sql.exec("UPDATE executions SET body = ? WHERE seq = ?", JSON.stringify(changed), row.seq);
+      this.#sql.exec(
+        "UPDATE executions SET body = ? WHERE seq = ?",
+        toStoredJson(JSON_COLUMNS.executionBody, changed),
+        row.seq,
+      );
       // A pending or queued execution settling: its final outcome is counted (and logged) now.
       if (changed.outcome !== before.outcome) {
         this.#counts.count([changed], changed.finished ?? this.#clock.now());

@@ -12,9 +12,6 @@ import { METRICS_TABLES } from "./metrics";
 export const TARGET_TABLES: readonly TableSet[] = [
   RECEIVERS_TABLES,
   HISTORY_TABLES,
-  ...DRIVER_NAMES.flatMap((name) => {
-    const tables = DRIVERS[name].tables;
-    return tables ? [tables] : [];
-  }),
+  ...DRIVER_NAMES.flatMap((name) => DRIVERS[name].tables ?? []),
   METRICS_TABLES,
 ];

@@ -363,8 +363,9 @@ export const CATTLE_503 = unavailable;
 
 /**
  * A target core over in-memory SQLite, with the fake clock and the fake Cattle. `stop()` is the end
- * of its object: whatever it asks Cattle from then on never comes back, so a new core can take over
- * the same storage as after a restart.
+ * of its object, as a crash is: no sleep of it ends and no call of it comes back from then on (a
+ * write already sent may still be applied by Cattle), so a new core can take over the same storage
+ * as after a restart.
  */
 export function newTarget(
   clock = new FakeClock(),
@@ -373,16 +374,22 @@ export function newTarget(
 ) {
   let stopped = false;
   const never = new Promise<never>(() => {});
+  /** Nothing of a stopped object runs again: its sleeps never end and its calls never come back. */
+  const untilStopped = <T>(work: Promise<T>): Promise<T> => work.then((value) => (stopped ? never : value));
   const session = (deadline: number): CattleApi =>
     new Proxy(cattle.at(deadline), {
       get: (target, name, receiver) => {
         const value = Reflect.get(target, name, receiver);
         return typeof value === "function"
-          ? (...args: unknown[]) => (stopped ? never : value.apply(target, args))
+          ? (...args: unknown[]) => (stopped ? never : untilStopped(value.apply(target, args)))
           : value;
       },
     });
-  const core = new TargetCore(storage, { clock, cattle: session });
+  const objectClock: Clock = {
+    now: () => clock.now(),
+    sleep: (ms, signal) => (stopped ? never : untilStopped(clock.sleep(ms, signal))),
+  };
+  const core = new TargetCore(storage, { clock: objectClock, cattle: session });
   return {
     core,
     clock,

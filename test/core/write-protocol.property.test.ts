@@ -1,7 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Service } from "../../src/cattle/types";
 import type { Execution } from "../../src/domain/execution";
 import type { TriggerResult } from "../../src/domain/ports";
+import {
+  type ProtocolEvent,
+  ScaleProtocol,
+  type Timer,
+  type World,
+} from "../../src/drivers/scale-service/protocol";
 import { WRITE_FATE_WINDOW_MS } from "../../src/drivers/scale-service/scale-writer";
 import type { StoredWrite } from "../../src/drivers/scale-service/write-log";
 import { CATTLE_409, CATTLE_503, newTarget, scaleReceiver, settle, type WriteFate } from "./fakes";
@@ -211,4 +218,343 @@ describe("the scaleService write protocol, property-based", () => {
       { numRuns: runs, seed },
     );
   }, 600_000);
+});
+
+/**
+ * The same protocol driven directly, without clock, Cattle or storage (src/drivers/scale-service/protocol.ts):
+ * random sequences of events (triggers, timers, reads and writes answered in any order and any way,
+ * fences, alarms), with Cattle's answers made up from a service that only the protocol's writes move.
+ * After every event:
+ * - at most one write is unresolved, and nothing is sent while one is: each write is kept before it
+ *   is sent, and kept only once the one before it was resolved;
+ * - a sender is answered once, either by a recorded execution (after the transaction that records
+ *   it) or with 503/403, and one answered 503 or 403 never gets an execution;
+ * - an acknowledged trigger is settled (or dropped with its deleted receiver) exactly once, and once
+ *   everything is answered and time has passed, none is left owed;
+ * - exact: the service ends moved by what the applied executions say (Cattle applying a write only
+ *   within the fate window after it was sent, as the protocol assumes).
+ */
+describe("the scaleService write protocol as a state machine", () => {
+  type Command =
+    | { kind: "arrive"; who: "ra" | "rb"; identified: boolean }
+    | { kind: "tick"; ms: number }
+    | { kind: "fire"; timer: Timer }
+    | { kind: "read"; answer: "ok" | "down" | "gone" }
+    | { kind: "write"; answer: "ok" | "lost" | "timeout" | "busy" | "refused" }
+    | { kind: "apply" }
+    | { kind: "fence"; who: "ra" | "rb"; change: "deleted" | "regenerated" }
+    | { kind: "alarm" };
+
+  const command: fc.Arbitrary<Command> = fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant("arrive" as const),
+        who: fc.constantFrom("ra" as const, "rb" as const),
+        identified: fc.boolean(),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({ kind: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 12_000 }) }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant("fire" as const),
+        timer: fc.constantFrom(
+          "deadline" as const,
+          "deadline" as const,
+          "readBack" as const,
+          "pause" as const,
+        ),
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant("read" as const),
+        answer: fc.oneof(
+          { weight: 12, arbitrary: fc.constant("ok" as const) },
+          { weight: 4, arbitrary: fc.constant("down" as const) },
+          { weight: 1, arbitrary: fc.constant("gone" as const) },
+        ),
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant("write" as const),
+        answer: fc.constantFrom(
+          "ok" as const,
+          "lost" as const,
+          "timeout" as const,
+          "busy" as const,
+          "refused" as const,
+        ),
+      }),
+    },
+    { weight: 1, arbitrary: fc.constant({ kind: "apply" as const }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("fence" as const),
+        who: fc.constantFrom("ra" as const, "rb" as const),
+        change: fc.constantFrom("deleted" as const, "regenerated" as const),
+      }),
+    },
+    { weight: 1, arbitrary: fc.constant({ kind: "alarm" as const }) },
+  );
+
+  const CATTLE_404 = { kind: "notFound", status: 404, message: "Cattle answered 404" } as const;
+  const service = (scale: number): Service => ({
+    id: "1s1",
+    type: "service",
+    name: "web",
+    kind: "service",
+    state: "active",
+    scale,
+    launchConfig: { imageUuid: "docker:nginx:1.25" },
+  });
+  /** What the runs reached, so that a property that never sends a write cannot pass unnoticed. */
+  const reached = { sent: 0, acknowledged: 0, settled: 0 };
+
+  /** Runs the commands against a ScaleProtocol, checking the invariants after each event. */
+  function run(commands: readonly Command[]): void {
+    const protocol = new ScaleProtocol();
+    let now = 1_800_000_000_000;
+    let scale = 1;
+    let seq = 0;
+    const versions = new Map([
+      ["ra", 1],
+      ["rb", 1],
+    ]);
+    const cooldowns = new Map<string, number>();
+    const world = (): World => ({
+      now,
+      cooldowns: () => new Map(cooldowns),
+      live: (receiverId, version) => versions.get(receiverId) === version,
+    });
+    /** Effects not yet answered: reads in order, writes in order, the latest token of each timer. */
+    let reads = 0;
+    /** Writes sent and not answered; Cattle applies one only within the fate window after it was sent. */
+    const sends: { write: number; to: number; sentAt: number; applied: boolean }[] = [];
+    const applicable = (sent: (typeof sends)[number]) =>
+      !sent.applied && now - sent.sentAt < WRITE_FATE_WINDOW_MS;
+    /** What the applied executions moved the service by, altogether. */
+    let moved = 0;
+    /** Once Cattle said the service is gone, it stays gone, and its scale means nothing. */
+    let gone = false;
+    const timers = new Map<Timer, { token: number; due: number }>();
+    /** What storage holds, as the persist effects left it. */
+    let keptWrite: number | undefined;
+    const owed = new Set<number>();
+    const settledOnce = new Set<number>();
+    const answered = new Map<number, string>();
+    const waiting = new Set<number>();
+
+    const handle = (event: ProtocolEvent) => {
+      for (const effect of protocol.handle(event, world())) {
+        switch (effect.kind) {
+          case "read":
+            reads++;
+            break;
+          case "send":
+            // Kept before it is sent, and the only write unresolved.
+            expect(keptWrite).toBe(effect.write);
+            sends.push({ write: effect.write, to: effect.to, sentAt: now, applied: false });
+            reached.sent++;
+            break;
+          case "arm":
+            timers.set(effect.timer, { token: effect.token, due: now + effect.ms });
+            break;
+          case "disarm":
+            timers.delete(effect.timer);
+            break;
+          case "alarm":
+            break;
+          case "answer":
+            expect(waiting.has(effect.seq)).toBe(true);
+            waiting.delete(effect.seq);
+            expect(answered.has(effect.seq)).toBe(false);
+            answered.set(effect.seq, effect.result.kind);
+            break;
+          case "persist":
+            for (const change of effect.changes) {
+              switch (change.kind) {
+                case "record":
+                  for (const [stepSeq, decision] of change.steps) {
+                    if (decision.outcome === "applied") moved += (decision.to ?? 0) - (decision.from ?? 0);
+                    // Never recorded after an answer without one, nor twice.
+                    expect(answered.get(stepSeq)).toBeUndefined();
+                    answered.set(stepSeq, decision.outcome);
+                    waiting.delete(stepSeq);
+                    if (decision.outcome === "pending") {
+                      owed.add(stepSeq);
+                      reached.acknowledged++;
+                    }
+                  }
+                  break;
+                case "settle":
+                  for (const [stepSeq, decision] of change.steps) {
+                    if (decision.outcome === "applied") moved += (decision.to ?? 0) - (decision.from ?? 0);
+                    expect(owed.has(stepSeq)).toBe(true);
+                    expect(settledOnce.has(stepSeq)).toBe(false);
+                    owed.delete(stepSeq);
+                    settledOnce.add(stepSeq);
+                    reached.settled++;
+                  }
+                  break;
+                case "drop":
+                  expect(owed.delete(change.seq)).toBe(true);
+                  settledOnce.add(change.seq);
+                  break;
+                case "cooldowns":
+                  for (const [receiverId, at] of change.changes) cooldowns.set(receiverId, at);
+                  break;
+                case "keepWrite":
+                  // At most one unresolved write: a new one only once the last was resolved.
+                  if (keptWrite !== undefined) expect(change.write.id).toBe(keptWrite);
+                  keptWrite = change.write.id;
+                  // Every owed trigger of the write is recorded before the write that names it is kept.
+                  for (const [step] of change.write.planned)
+                    if (step.owed) expect(owed.has(step.seq)).toBe(true);
+                  break;
+                case "resolveWrite":
+                  keptWrite = undefined;
+                  break;
+              }
+            }
+            break;
+        }
+      }
+      // The protocol's own view agrees with what was kept.
+      expect(protocol.write?.id).toBe(keptWrite);
+    };
+
+    const step = (command: Command) => {
+      switch (command.kind) {
+        case "arrive": {
+          const version = versions.get(command.who) as number;
+          seq++;
+          waiting.add(seq);
+          handle({
+            kind: "arrived",
+            step: {
+              seq,
+              receiverId: command.who,
+              version,
+              rule: { action: command.who === "ra" ? "up" : "down", amount: 1, min: 1, max: 5 },
+              cooldownSeconds: 0,
+              arrived: now,
+              identified: command.identified,
+            },
+            target: { projectId: "1a5", serviceId: "1s1" },
+          });
+          return;
+        }
+        case "tick":
+          now += command.ms;
+          return;
+        case "fire": {
+          // A timer fires at its time: the clock moves there if it is not there yet.
+          const armed = timers.get(command.timer);
+          if (armed === undefined) return;
+          timers.delete(command.timer);
+          now = Math.max(now, armed.due);
+          handle({ kind: "timer", timer: command.timer, token: armed.token });
+          return;
+        }
+        case "read":
+          if (reads === 0) return;
+          reads--;
+          gone ||= command.answer === "gone";
+          handle({
+            kind: "read",
+            result:
+              command.answer === "ok" && !gone
+                ? { ok: true, value: service(scale) }
+                : { ok: false, failure: command.answer === "down" ? CATTLE_503 : CATTLE_404 },
+          });
+          return;
+        case "apply": {
+          const sent = sends.find(applicable);
+          if (!sent) return;
+          sent.applied = true;
+          scale = sent.to;
+          return;
+        }
+        case "write": {
+          const sent = sends.shift();
+          if (!sent) return;
+          // A write Cattle applied is not answered as refused; one past its fate window is not applied.
+          let answer = command.answer;
+          if (sent.applied && (answer === "busy" || answer === "refused")) answer = "ok";
+          if (!sent.applied && !applicable(sent) && answer !== "busy" && answer !== "refused")
+            answer = "timeout";
+          if ((answer === "ok" || answer === "lost") && !sent.applied) {
+            sent.applied = true;
+            scale = sent.to;
+          }
+          handle({
+            kind: "written",
+            write: sent.write,
+            result:
+              answer === "ok"
+                ? { ok: true, value: service(sent.to) }
+                : {
+                    ok: false,
+                    failure:
+                      answer === "lost"
+                        ? { kind: "unavailable", message: "Cattle unreachable" }
+                        : answer === "timeout"
+                          ? { kind: "unavailable", message: "Cattle did not answer in time" }
+                          : answer === "busy"
+                            ? CATTLE_409
+                            : { kind: "rejected", status: 422, message: "Cattle answered 422" },
+                  },
+          });
+          return;
+        }
+        case "fence": {
+          if (command.change === "deleted") versions.set(command.who, -1);
+          else versions.set(command.who, (versions.get(command.who) as number) + 1);
+          handle({ kind: "fence", receiverId: command.who, change: command.change });
+          return;
+        }
+        case "alarm":
+          handle({ kind: "alarm" });
+          return;
+      }
+    };
+
+    for (const command of commands) step(command);
+    // Then Cattle answers everything as it comes and time passes: nothing may stay owed.
+    for (let round = 0; round < 2_000 && (protocol.running || owed.size > 0 || waiting.size > 0); round++) {
+      if (sends.length > 0) step({ kind: "write", answer: "ok" });
+      else if (reads > 0) step({ kind: "read", answer: "ok" });
+      else if (timers.size > 0) step({ kind: "fire", timer: [...timers.keys()][0] as Timer });
+      else step({ kind: "alarm" });
+      now += 1_000;
+    }
+    expect(owed.size).toBe(0);
+    // Exact: the service moved by what the applied executions say, no more and no less.
+    if (!gone) expect(scale - 1).toBe(moved);
+    expect(waiting.size).toBe(0);
+    expect(keptWrite).toBeUndefined();
+    expect(protocol.running).toBe(false);
+  }
+
+  it("keeps its invariants under any order of events", () => {
+    console.info(`write protocol state machine property with seed ${seed} (repeat with FUZZ_SEED=${seed})`);
+    Object.assign(reached, { sent: 0, acknowledged: 0, settled: 0 });
+    fc.assert(
+      fc.property(fc.array(command, { minLength: 1, maxLength: 80 }), (commands) => run(commands)),
+      { numRuns: runs * 10, seed },
+    );
+    console.info("reached", JSON.stringify(reached));
+    expect(reached.sent).toBeGreaterThan(runs);
+    expect(reached.acknowledged).toBeGreaterThan(runs / 4);
+    expect(reached.settled).toBeGreaterThan(runs / 4);
+  });
 });

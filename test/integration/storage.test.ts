@@ -94,6 +94,7 @@ describe("object storage", () => {
         metrics: 1,
         scaleService: 1,
         scaleHost: 1,
+        scaleHostSteps: 1,
         serviceUpgrade: 2,
       });
       expect(schemaOf(sql)).toBe(fresh);

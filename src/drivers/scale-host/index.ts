@@ -5,6 +5,7 @@ import { countRuleSuffix } from "../shared/describe";
 import { describeSelector } from "../shared/selectors";
 import { scaleHostConfigSchema } from "./config";
 import { ScaleHostExecutor } from "./executor";
+import { HOST_STEPS_TABLES } from "./host-steps";
 import { LEAVING_HOSTS_TABLES } from "./leaving-hosts";
 import { resolveScaleHostTarget, scaleHostTarget } from "./target";
 
@@ -20,7 +21,7 @@ export const scaleHost: DriverDefinition<"scaleHost"> = {
   targetName: scaleHostTarget,
   resolveTarget: resolveScaleHostTarget,
   executor: (context) => new ScaleHostExecutor(context),
-  tables: LEAVING_HOSTS_TABLES,
+  tables: [LEAVING_HOSTS_TABLES, HOST_STEPS_TABLES],
   // The schema stores `deleteOption` for every receiver but refuses it from one that only adds hosts.
   asCreateConfig: ({ deleteOption, ...config }) =>
     removesHosts(config.action, config.onResolved) ? { ...config, deleteOption } : config,

@@ -18,7 +18,7 @@ export const scaleService: DriverDefinition<"scaleService"> = {
   targetName: scaleServiceTarget,
   resolveTarget: resolveScaleServiceTarget,
   executor: (context) => new ScaleServiceExecutor(context),
-  tables: WRITE_LOG_TABLES,
+  tables: [WRITE_LOG_TABLES],
   describe: (config, names) =>
     `${names.services?.get(config.serviceId) ?? config.serviceId} ${config.action} by ${config.amount} (min ${config.min}, max ${config.max})${countRuleSuffix(config)}`,
   fieldset: {

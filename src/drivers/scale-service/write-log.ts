@@ -1,6 +1,7 @@
 import type { Delivery } from "../../domain/delivery";
 import type { TableSet } from "../../storage/migrations";
 import type { SqlLike } from "../../storage/object-storage";
+import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../../storage/stored-json";
 import type { BatchStep, ScaleRule } from "../shared/scaling";
 
 /**
@@ -67,7 +68,7 @@ export class WriteLog {
     return this.sql
       .exec<Pick<PendingStepRow, "step">>("SELECT step FROM pending_steps ORDER BY seq")
       .toArray()
-      .map((row) => JSON.parse(row.step) as StoredStep);
+      .map((row) => fromStoredJson<StoredStep>(JSON_COLUMNS.pendingStep, row.step));
   }
 
   keepPending(step: StoredStep & { executionId: string }): void {
@@ -75,7 +76,7 @@ export class WriteLog {
       "INSERT OR REPLACE INTO pending_steps (execution_id, seq, step) VALUES (?, ?, ?)",
       step.executionId,
       step.seq,
-      JSON.stringify(step),
+      toStoredJson(JSON_COLUMNS.pendingStep, step),
     );
   }
 
@@ -87,12 +88,15 @@ export class WriteLog {
     const [row] = this.sql
       .exec<Pick<UnresolvedWriteRow, "write">>("SELECT write FROM unresolved_write")
       .toArray();
-    return row ? (JSON.parse(row.write) as StoredWrite) : undefined;
+    return row ? fromStoredJson<StoredWrite>(JSON_COLUMNS.unresolvedWrite, row.write) : undefined;
   }
 
   /** Kept before the write is sent, so a restart knows a write may be on its way. */
   sending(write: StoredWrite): void {
-    this.sql.exec("INSERT OR REPLACE INTO unresolved_write (id, write) VALUES (1, ?)", JSON.stringify(write));
+    this.sql.exec(
+      "INSERT OR REPLACE INTO unresolved_write (id, write) VALUES (1, ?)",
+      toStoredJson(JSON_COLUMNS.unresolvedWrite, write),
+    );
   }
 
   resolved(): void {

@@ -43,7 +43,7 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
   },
   senderCheckRefusal: (config) => PAYLOAD_FORMATS[config.payloadFormat].noSenderCheck,
   executor: (context) => new ServiceUpgradeExecutor(context),
-  tables: UPGRADES_TABLES,
+  tables: [UPGRADES_TABLES],
   // webhook-service took intervalMillis in seconds and multiplied them by 1000.
   fromWebhookService: (config) =>
     typeof config.intervalMillis === "number"

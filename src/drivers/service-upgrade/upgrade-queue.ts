@@ -3,6 +3,7 @@ import { describeFailure, meaningOf } from "../../cattle/failures";
 import type { Service } from "../../cattle/types";
 import type { TableSet } from "../../storage/migrations";
 import type { SqlLike } from "../../storage/object-storage";
+import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../../storage/stored-json";
 import { planServiceUpgrade, runningTag, runsTag, sameRepositoryName, type UpgradeSettings } from "./images";
 import { admits, isSemanticPolicy } from "./policy";
 
@@ -92,7 +93,7 @@ export class UpgradeQueue {
       job.executionId,
       job.receiverId,
       job.serviceId,
-      JSON.stringify(job),
+      toStoredJson(JSON_COLUMNS.upgradeJob, job),
       job.phase,
       job.progressed,
     );
@@ -101,7 +102,7 @@ export class UpgradeQueue {
   save(job: UpgradeJob): void {
     this.sql.exec(
       "UPDATE upgrades SET job = ?, phase = ?, progressed = ? WHERE seq = ?",
-      JSON.stringify(job),
+      toStoredJson(JSON_COLUMNS.upgradeJob, job),
       job.phase,
       job.progressed,
       job.seq ?? -1,
@@ -117,7 +118,7 @@ export class UpgradeQueue {
          ORDER BY seq`,
       )
       .toArray()
-      .map((row) => ({ ...(JSON.parse(row.job) as UpgradeJob), seq: row.seq }));
+      .map((row) => ({ ...fromStoredJson<UpgradeJob>(JSON_COLUMNS.upgradeJob, row.job), seq: row.seq }));
   }
 
   ofExecution(executionId: string): UpgradeJob[] {
@@ -127,7 +128,7 @@ export class UpgradeQueue {
         executionId,
       )
       .toArray()
-      .map((row) => ({ ...(JSON.parse(row.job) as UpgradeJob), seq: row.seq }));
+      .map((row) => ({ ...fromStoredJson<UpgradeJob>(JSON_COLUMNS.upgradeJob, row.job), seq: row.seq }));
   }
 
   /** The tags that open upgrades of a service will move `repository` to, oldest first. */
@@ -138,7 +139,7 @@ export class UpgradeQueue {
         serviceId,
       )
       .toArray()
-      .map((row) => JSON.parse(row.job) as UpgradeJob)
+      .map((row) => fromStoredJson<UpgradeJob>(JSON_COLUMNS.upgradeJob, row.job))
       .filter((job) => sameRepositoryName(job.repository, repository))
       .map((job) => job.tag);
   }

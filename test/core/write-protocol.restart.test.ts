@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import type { TriggerResult } from "../../src/domain/ports";
+import { FakeCattle, FakeClock, memoryStorage, newTarget, scaleReceiver, settle } from "./fakes";
+
+/**
+ * What a scaleService target keeps across a crash (docs/how-it-works.md, "Crashes and restarts"):
+ * the object stops at an arbitrary instant, memory is dropped, storage is kept, and a new object
+ * over the same storage must behave as one that never stopped.
+ */
+
+const outcome = (result: TriggerResult) =>
+  result.kind === "decided" ? result.execution.outcome : result.kind;
+const puts = (cattle: FakeCattle) => cattle.calls.filter((call) => call.startsWith("PUT"));
+
+/** One object over `storage`, then another after it stopped: a crash and a restart. */
+function crashable() {
+  const clock = new FakeClock();
+  const cattle = new FakeCattle(clock);
+  const storage = memoryStorage();
+  return { clock, cattle, storage, start: () => newTarget(clock, cattle, storage) };
+}
+
+describe("a delivery retried after a crash while its write was unresolved", () => {
+  it("is answered deduplicated and never applied again", async () => {
+    const { clock, cattle, start } = crashable();
+    cattle.service().scale = 2;
+    const before = start();
+    before.core.register(scaleReceiver("ra"));
+    // Cattle applies the write at once but its answer comes 20 s later.
+    cattle.writes.push({ kind: "late", ms: 20_000 });
+    void before.core.trigger("ra", 1, { identityKey: "K" });
+    await clock.advance(450);
+    expect(cattle.service().scale).toBe(3);
+    // Killed before the sender was answered: it retries the same delivery against a new object.
+    before.stop();
+    const after = start();
+    const retry = await clock.run(after.core.trigger("ra", 1, { identityKey: "K" }));
+    expect(outcome(retry)).toBe("deduplicated");
+    await settle(after);
+    expect(cattle.service().scale).toBe(3);
+    expect(puts(cattle)).toHaveLength(1);
+    expect(after.core.executions("ra").map((execution) => execution.outcome)).toEqual([
+      "deduplicated",
+      "applied",
+    ]);
+    // Once the first is known, a repeat says what it did.
+    expect(await clock.run(after.core.trigger("ra", 1, { identityKey: "K" }))).toMatchObject({
+      execution: { outcome: "deduplicated", from: 2, to: 3 },
+    });
+  });
+
+  it("is applied once when the write turns out not to have landed", async () => {
+    const { clock, cattle, start } = crashable();
+    const before = start();
+    before.core.register(scaleReceiver("ra"));
+    // Cattle drops the write: never applied, never answered.
+    cattle.writes.push({ kind: "delayed", ms: 60 * 60_000 });
+    void before.core.trigger("ra", 1, { identityKey: "K" });
+    await clock.advance(450);
+    before.stop();
+    const after = start();
+    expect(outcome(await clock.run(after.core.trigger("ra", 1, { identityKey: "K" })))).toBe("deduplicated");
+    await settle(after);
+    expect(cattle.scales).toEqual([1, 2]);
+    expect(after.core.executions("ra")[1]).toMatchObject({ outcome: "applied", from: 1, to: 2 });
+  });
+});
+
+describe("a cooldown started by a pending execution that settled applied", () => {
+  it("is kept across a restart", async () => {
+    const { clock, cattle, start } = crashable();
+    const before = start();
+    before.core.register(scaleReceiver("ra", { cooldownSeconds: 300 }));
+    // Applied only after the trigger's deadline: it is acknowledged pending, then settles applied.
+    cattle.writes.push({ kind: "delayed", ms: 8_000 });
+    expect(outcome(await clock.run(before.core.trigger("ra", 1, {})))).toBe("pending");
+    await settle(before);
+    expect(before.core.executions("ra")[0]).toMatchObject({ outcome: "applied", from: 1, to: 2 });
+    before.stop();
+    const after = start();
+    expect(outcome(await clock.run(after.core.trigger("ra", 1, {})))).toBe("cooldown");
+    expect(cattle.service().scale).toBe(2);
+  });
+});
