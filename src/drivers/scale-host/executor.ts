@@ -6,7 +6,14 @@ import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
 import { CountQueue, plannedTrigger, type QueuedTrigger, unavailable } from "../shared/count-queue";
 import { type BatchStep, planBatch } from "../shared/scaling";
-import { cloneSourceOf, groupOf, hostCreateBody, hostsToRemove, nextHostnames } from "./hosts";
+import {
+  cloneSourceOf,
+  groupOf,
+  hostCreateBody,
+  hostnamesInUse,
+  hostsToRemove,
+  nextHostnames,
+} from "./hosts";
 import { LeavingHosts } from "./leaving-hosts";
 
 type HostReceiver = LiveReceiverOf<"scaleHost">;
@@ -64,7 +71,8 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
     let unconfirmed = false;
     if (wanted > 0) {
       const source = cloneSourceOf(group);
-      for (const hostname of nextHostnames(group, wanted)) {
+      const inUse = hostnamesInUse(listed.value.data);
+      for (const hostname of nextHostnames(group, wanted, inUse)) {
         const body = hostCreateBody(source, config.hostTemplateId, config.hostSelector, hostname);
         if (!body) {
           problem = "the group has no machine-driver host to clone and the receiver no host template";
