@@ -9,8 +9,8 @@ import type { LiveReceiver } from "../domain/receiver";
 import type { SenderCheck, SenderProof } from "../domain/sender";
 import { DRIVER_NAMES, driverOf } from "../drivers";
 import type { Executor, ExecutorContext } from "../drivers/definition";
-import { migrate, StorageTooNew } from "../storage/migrations";
-import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import { hasOwnTables, migrate, StorageTooNew } from "../storage/migrations";
+import type { ObjectStorage } from "../storage/object-storage";
 import { Admission } from "./admission";
 import { TargetHistory } from "./history";
 import { TARGET_TABLES } from "./schema";
@@ -27,14 +27,6 @@ interface Loaded {
   history: TargetHistory;
   context: ExecutorContext;
 }
-
-/** Whether the object keeps any table of ours (the runtime's own start with `_` or `sqlite_`). */
-const hasTables = (sql: SqlLike): boolean =>
-  sql
-    .exec(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\' LIMIT 1",
-    )
-    .toArray().length > 0;
 
 /**
  * One per target (for scaleService: one per service), whatever runs it: a Durable Object on
@@ -61,7 +53,7 @@ export class TargetCore {
   constructor(storage: ObjectStorage, dependencies: TargetDependencies) {
     this.#storage = storage;
     this.#dependencies = dependencies;
-    if (hasTables(storage.sql)) this.#load();
+    if (hasOwnTables(storage.sql)) this.#load();
   }
 
   #load(): Loaded | undefined {
