@@ -14,11 +14,24 @@ export type TriggerResult =
   /** Nothing changed; the sender should retry the same delivery later. */
   | { kind: "unavailable"; message: string; retryAfterSeconds: number };
 
+/** What a target knows of a receiver: live at a version, deleted there for good, or nothing at all. */
+export type ReceiverState =
+  | { kind: "live"; receiver: LiveReceiver }
+  | { kind: "revoked" }
+  | { kind: "unknown" };
+
 /** A target (a service, a host group, an environment's upgrades): serialised, the one place that decides. */
 export interface Target {
-  register(receiver: LiveReceiver): Promise<void>;
+  /** Makes a receiver live; false, changing nothing, for a receiver revoked there. */
+  register(receiver: LiveReceiver): Promise<boolean>;
   rotate(receiverId: string, senderCheck?: SenderCheck | null): Promise<number | null>;
-  revoke(receiverId: string): Promise<void>;
+  /** Rotates a receiver and answers it as it is live from then on, or why it could not. */
+  regenerate(receiverId: string, senderCheck?: SenderCheck | null): Promise<ReceiverState>;
+  /** Deletes a receiver for good (a tombstone stays); false if it was deleted already. */
+  revoke(receiverId: string): Promise<boolean>;
+  /** Takes back a register that its create or restore could not finish; no tombstone. */
+  unregister(receiverId: string): Promise<void>;
+  receiverState(receiverId: string): Promise<ReceiverState>;
   executions(receiverId: string, limit?: number): Promise<Execution[]>;
   /** The receivers of `ids` live here, at their current version and with their sender checks. */
   liveReceivers(ids: readonly string[]): Promise<LiveReceiver[]>;

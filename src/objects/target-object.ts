@@ -26,8 +26,20 @@ export class TargetObject extends DurableObject<Env> {
     return this.#core.rotate(receiverId, senderCheck);
   }
 
+  regenerate(receiverId: string, senderCheck?: SenderCheck | null) {
+    return this.#core.regenerate(receiverId, senderCheck);
+  }
+
   revoke(receiverId: string) {
     return this.#core.revoke(receiverId);
+  }
+
+  unregister(receiverId: string) {
+    return this.#core.unregister(receiverId);
+  }
+
+  receiverState(receiverId: string) {
+    return this.#core.receiverState(receiverId);
   }
 
   executions(receiverId: string, limit?: number) {

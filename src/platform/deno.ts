@@ -182,7 +182,10 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
       found = {
         register: async (receiver) => core.register(receiver),
         rotate: async (receiverId, senderCheck) => core.rotate(receiverId, senderCheck),
+        regenerate: async (receiverId, senderCheck) => core.regenerate(receiverId, senderCheck),
         revoke: async (receiverId) => core.revoke(receiverId),
+        unregister: async (receiverId) => core.unregister(receiverId),
+        receiverState: async (receiverId) => core.receiverState(receiverId),
         executions: async (receiverId, limit) => core.executions(receiverId, limit),
         liveReceivers: async (ids) => core.liveReceivers(ids),
         metrics: async () => core.metrics(),
