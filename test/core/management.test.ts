@@ -369,3 +369,43 @@ describe("delete and restore of one receiver, raced", () => {
     await expectGone(record, [1]);
   });
 });
+
+describe("one key, one receiver", () => {
+  it("a restore whose import names a key another receiver holds is skipped, and that receiver keeps its URL", async () => {
+    const { receivers, project, caller, input, standing } = world();
+    const digest = await sha256Hex(KEY);
+    const first = await receivers.create(caller, input("first"), {
+      importedFrom: "1go1",
+      legacyKeyDigest: digest,
+    });
+    const second = await receivers.create(caller, input("second"));
+    await receivers.remove(second);
+    // An edited export: the deleted receiver's id is refused first; a fresh one meets the key.
+    const edited = { ...second, id: `r${"1".repeat(26)}`, name: "edited" };
+    const checked = new Map([[JSON.stringify([edited.driver, edited.config]), Promise.resolve(null)]]);
+    const imports = [{ genericObjectId: "1go9", originalDigest: digest, keyDigest: digest }];
+    expect(await receivers.restore(caller, edited, undefined, imports, checked)).toBe(
+      `its original webhook-service URL already triggers receiver ${first.id}`,
+    );
+    expect(project.legacyRoute(digest)?.receiverId).toBe(first.id);
+    expect(await standing(edited, [1])).toEqual({
+      found: null,
+      stored: null,
+      live: [],
+      triggers: ["revoked"],
+    });
+    // Its name was given back: another may take it (and gives it back here).
+    expect(project.claimName("edited", "r-someone-else")).toBe(true);
+    project.releaseName("edited", "r-someone-else");
+    // A regenerate retires the URL, and the key stays the first receiver's.
+    await receivers.regenerate(first);
+    expect(project.legacyRoute(digest)).toBeNull();
+    expect(await receivers.restore(caller, edited, undefined, imports, checked)).toBe(
+      `its webhook-service key belongs to receiver ${first.id}, whose original URL a regenerate retired`,
+    );
+    // Only its delete frees the key.
+    await receivers.remove(first);
+    expect(await receivers.restore(caller, edited, undefined, imports, checked)).toBeNull();
+    expect(project.legacyRoute(digest)?.receiverId).toBe(edited.id);
+  });
+});
