@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   call,
@@ -383,6 +384,25 @@ describe("get, list, delete, regenerate", () => {
       const again = await call(RECEIVERS, { method: "POST", body: scaleServiceBody({}, receiver.name) });
       expect(again.status).toBe(201);
     }
+  });
+
+  it("a record a racing regenerate wrote to KV after the delete does not bring the receiver back", async () => {
+    const receiver = await createReceiver();
+    const path = `/v1-webhooks/receivers/${receiver.id}?projectId=1a5`;
+    const key = `receiver:1a5:${receiver.id}`;
+    const { value, metadata } = await env.RECEIVERS.getWithMetadata(key);
+    expect((await call(path, { method: "DELETE" })).status).toBe(204);
+    // The write of a regenerate that read the record before the delete, landing after it.
+    const late = JSON.stringify({ ...JSON.parse(value ?? "{}"), version: 2 });
+    await env.RECEIVERS.put(key, late, { metadata });
+    expect((await call(`${path}&action=regenerate`, { method: "POST" })).status).toBe(404);
+    expect((await call(path)).status).toBe(404);
+    expect(await env.RECEIVERS.get(key)).toBeNull();
+    const list = await json(await call(`${RECEIVERS}&limit=1000`));
+    expect(list.data.some((item: { id: string }) => item.id === receiver.id)).toBe(false);
+    expect((await trigger(receiver.url)).status).toBe(403);
+    const again = await call(RECEIVERS, { method: "POST", body: scaleServiceBody({}, receiver.name) });
+    expect(again.status).toBe(201);
   });
 
   it("two deletes at once: one answers 204, the other 404", async () => {
