@@ -15,6 +15,12 @@ export type TriggerResult =
   /** Nothing changed; the sender should retry the same delivery later. */
   | { kind: "unavailable"; message: string; retryAfterSeconds: number };
 
+/** What a target knows of a receiver: live at a version, deleted there for good, or nothing at all. */
+export type ReceiverState =
+  | { kind: "live"; receiver: LiveReceiver }
+  | { kind: "revoked" }
+  | { kind: "unknown" };
+
 /**
  * A target (a service, a host group, an environment's upgrades): serialised, the one place that
  * decides. These are the calls of its object as the object runs them, over synchronous storage, so
@@ -22,9 +28,16 @@ export type TriggerResult =
  * them as the `Target` port.
  */
 export interface TargetMethods {
-  register(receiver: LiveReceiver): void;
+  /** Makes a receiver live; false, changing nothing, for a receiver revoked there. */
+  register(receiver: LiveReceiver): boolean;
   rotate(receiverId: string, senderCheck?: SenderCheck | null): number | null;
-  revoke(receiverId: string): void;
+  /** Rotates a receiver and answers it as it is live from then on, or why it could not. */
+  regenerate(receiverId: string, senderCheck?: SenderCheck | null): ReceiverState;
+  /** Deletes a receiver for good (a tombstone stays); false if it was deleted already. */
+  revoke(receiverId: string): boolean;
+  /** Takes back a register that its create or restore could not finish; no tombstone. */
+  unregister(receiverId: string): void;
+  receiverState(receiverId: string): ReceiverState;
   executions(receiverId: string, limit?: number): Execution[];
   /** The receivers of `ids` live here, at their current version and with their sender checks. */
   liveReceivers(ids: readonly string[]): LiveReceiver[];

@@ -28,8 +28,20 @@ export class TargetObject extends DurableObject<Env> implements TargetMethods {
     return this.#core.rotate(...args);
   }
 
+  regenerate(...args: Args<"regenerate">) {
+    return this.#core.regenerate(...args);
+  }
+
   revoke(...args: Args<"revoke">) {
     return this.#core.revoke(...args);
+  }
+
+  unregister(...args: Args<"unregister">) {
+    return this.#core.unregister(...args);
+  }
+
+  receiverState(...args: Args<"receiverState">) {
+    return this.#core.receiverState(...args);
   }
 
   executions(...args: Args<"executions">) {

@@ -334,7 +334,10 @@ export const pageRoutes = new Hono<AppEnv>()
     const { caller } = await session(c, "write");
     const receivers = receiversOf(c);
     const record = await recordOf(c, receivers, caller.projectId);
-    await receivers.remove(record);
+    if (!(await receivers.remove(record))) {
+      // Another delete got there first: this one deleted nothing.
+      throw new ApiError(404, "NotFound", "this environment has no such receiver: it may have been deleted");
+    }
     return c.redirect(listUrl(caller.projectId, "deleted", record.name), 303);
   })
   .get("/receivers/:id/history", async (c) => {

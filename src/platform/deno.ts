@@ -19,7 +19,7 @@ import { ProjectCore } from "../project/core";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../target/core";
-import { asyncPort } from "../util/async-port";
+import { asyncPortOf } from "../util/async-port";
 
 /**
  * The data directory holds every receiver's sender secret and every target's history: only the
@@ -79,11 +79,21 @@ function tightenDataDir(dataDir: string): void {
 class ObjectDatabases {
   constructor(private readonly dataDir: string | undefined) {}
 
+  #file(kind: "targets" | "projects", name: string): string | undefined {
+    if (this.dataDir === undefined) return undefined;
+    return join(this.dataDir, kind, `${createHash("sha256").update(name).digest("hex")}.sqlite`);
+  }
+
+  /** Whether the object has a database already (always false in memory, where nothing outlives the process). */
+  exists(kind: "targets" | "projects", name: string): boolean {
+    const file = this.#file(kind, name);
+    return file !== undefined && existsSync(file);
+  }
+
   open(kind: "targets" | "projects", name: string): DatabaseSync {
-    if (this.dataDir === undefined) return new DatabaseSync(":memory:");
-    const dir = join(this.dataDir, kind);
-    privateDir(dir);
-    const file = join(dir, `${createHash("sha256").update(name).digest("hex")}.sqlite`);
+    const file = this.#file(kind, name);
+    if (file === undefined) return new DatabaseSync(":memory:");
+    privateDir(dirname(file));
     const db = new DatabaseSync(file);
     // Before the first write, so the journals SQLite creates next take the file's mode.
     privateDatabase(file);
@@ -179,34 +189,62 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
   const kv = await Deno.openKv(options.kvPath);
   if (options.kvPath) privateDatabase(options.kvPath);
   const databases = new ObjectDatabases(options.dataDir);
-  const targets = new Map<string, Target>();
-  const projects = new Map<string, Project>();
+  const targets = new Map<string, TargetCore>();
+  const projects = new Map<string, ProjectCore>();
 
-  const target = (name: string): Target => {
-    let found = targets.get(name);
-    if (!found) {
-      const storage = new SqliteObjectStorage(databases.open("targets", name));
-      const core = new TargetCore(storage, { clock: systemClock, cattle: serviceCattle(options.settings) });
-      storage.onAlarm = () => core.alarm();
-      storage.resume();
-      found = asyncPort<TargetMethods>(core);
-      targets.set(name, found);
-    }
-    return found;
+  const openTarget = (name: string): TargetCore => {
+    const storage = new SqliteObjectStorage(databases.open("targets", name));
+    const core = new TargetCore(storage, { clock: systemClock, cattle: serviceCattle(options.settings) });
+    storage.onAlarm = () => core.alarm();
+    storage.resume();
+    targets.set(name, core);
+    return core;
   };
 
-  const project = (projectId: string): Project => {
-    let found = projects.get(projectId);
-    if (!found) {
-      const core = new ProjectCore(new SqliteObjectStorage(databases.open("projects", projectId)));
-      found = asyncPort<ProjectMethods>(core);
-      projects.set(projectId, found);
-    }
-    return found;
+  const openProject = (projectId: string): ProjectCore => {
+    const core = new ProjectCore(new SqliteObjectStorage(databases.open("projects", projectId)));
+    projects.set(projectId, core);
+    return core;
   };
+
+  /**
+   * The object of `name` for a call that may write: opened (its database made if it has none) and
+   * kept. For a call that only reads, an object without a database is answered by a core over
+   * empty memory that is dropped after the call: anyone may name an environment or a target in a
+   * URL, and that must not leave a file (or an object in memory) behind (docs/storage.md).
+   */
+  const objectOf = <Core>(
+    opened: Map<string, Core>,
+    kind: "targets" | "projects",
+    open: (name: string) => Core,
+    empty: () => Core,
+  ) => {
+    return (name: string, writes: boolean): Core =>
+      opened.get(name) ?? (writes || databases.exists(kind, name) ? open(name) : empty());
+  };
+  const emptyStorage = () => new SqliteObjectStorage(new DatabaseSync(":memory:"));
+  const targetCore = objectOf(
+    targets,
+    "targets",
+    openTarget,
+    () => new TargetCore(emptyStorage(), { clock: systemClock, cattle: serviceCattle(options.settings) }),
+  );
+  const projectCore = objectOf(projects, "projects", openProject, () => new ProjectCore(emptyStorage()));
+
+  // Only a register gives a target storage (TargetCore), and an environment's writes are a name
+  // claimed, an import kept and a deletion recorded (ProjectCore): every other call of an object
+  // without any answers as its core does over empty storage.
+  const targetWrites = new Set<keyof TargetMethods>(["register"]);
+  const projectWrites = new Set<keyof ProjectMethods>(["claimName", "claimImports", "recordDeletion"]);
+  const target = (name: string): Target =>
+    asyncPortOf<TargetMethods>(TargetCore.prototype, (method) => targetCore(name, targetWrites.has(method)));
+  const project = (projectId: string): Project =>
+    asyncPortOf<ProjectMethods>(ProjectCore.prototype, (method) =>
+      projectCore(projectId, projectWrites.has(method)),
+    );
 
   // Follow-ups (upgrades) that were running when the process stopped go on now.
-  for (const name of databases.withAlarms("targets")) target(name);
+  for (const name of databases.withAlarms("targets")) openTarget(name);
 
   return { receivers: new DenoKvReceiverStore(kv), target, project };
 }

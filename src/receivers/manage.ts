@@ -1,19 +1,20 @@
 import type { Context } from "hono";
 import type { Caller } from "../access/authorize";
 import type { AppEnv } from "../api/app-env";
-import { ApiError, rancherUnavailable } from "../api/errors";
+import { ApiError, notFound, rancherUnavailable } from "../api/errors";
 import { triggerUrl } from "../api/resources";
 import { cattleClient, serviceClient } from "../cattle/client";
 import type { DriverConfig } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
-import type { LegacyImport, LegacyRoute, Platform, ReceiverStore } from "../domain/ports";
+import type { LegacyImport, LegacyRoute, Platform, ReceiverState, ReceiverStore } from "../domain/ports";
 import { driverConfigOf, type LiveReceiver, type ReceiverRecord } from "../domain/receiver";
 import type { SenderCheck } from "../domain/sender";
 import type { Settings } from "../domain/settings";
 import { driverOf } from "../drivers";
 import type { TargetProblem } from "../drivers/definition";
-import { prepareSenderCheck } from "../senders/verification";
+import { prepareSenderCheck, senderViewOf } from "../senders/verification";
+import { isStorageTooNew } from "../storage/migrations";
 import { signingKeys } from "../tokens/signing";
 import { type ReceiverCreate, type RegenerateInput, senderCheckRefusal } from "./input";
 
@@ -54,6 +55,25 @@ const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveRe
   ...(senderCheck ? { senderCheck } : {}),
 });
 
+/**
+ * The record as its target holds the receiver: its version and sender check are the target's to
+ * say (a regenerate moves them there first); the rest of a record never changes.
+ */
+const recordAt = (record: ReceiverRecord, live: LiveReceiver): ReceiverRecord => {
+  const { senderVerification: _kept, ...rest } = record;
+  return {
+    ...rest,
+    version: live.version,
+    ...(live.senderCheck ? { senderVerification: senderViewOf(live.senderCheck) } : {}),
+  };
+};
+
+const sameRecord = (a: ReceiverRecord, b: ReceiverRecord): boolean =>
+  a.version === b.version && JSON.stringify(a.senderVerification) === JSON.stringify(b.senderVerification);
+
+/** How many times a record is put right after a racing write before the last writer is left to it. */
+const SETTLE_ROUNDS = 8;
+
 /** What the original webhook-service URL of an imported receiver triggers: this record, as it is. */
 const legacyRoute = (record: ReceiverRecord): LegacyRoute => ({
   receiverId: record.id,
@@ -67,6 +87,12 @@ const legacyRoute = (record: ReceiverRecord): LegacyRoute => ({
  * Receiver lifecycle across its three homes: the project object (unique names), the target
  * object (live version, history) and KV (the record). The target is written first on create and
  * first on delete, so a trigger never works for a receiver that management does not show as live.
+ *
+ * Management is linearizable per receiver (docs/api.md, "Management"): the target orders a
+ * receiver's deletes and regenerates, one call each, and remembers a deleted receiver for good, so
+ * nothing makes it live again. KV, which has no compare-and-set and lags, follows: after each write
+ * of a record the target is asked again, and the record is put right (or deleted) when a racing
+ * change got there in between.
  */
 export class Receivers {
   readonly store: ReceiverStore;
@@ -78,9 +104,31 @@ export class Receivers {
     this.store = platform.receivers;
   }
 
-  /** A receiver of the environment by id; null for unknown and malformed ids alike. */
+  /**
+   * A receiver of the environment by id; null for unknown and malformed ids alike, and for one its
+   * target deleted, whatever KV still holds (a delete that has not finished, a racing write that
+   * landed after it): that delete is finished here. Its version and sender check are the target's.
+   */
   async find(projectId: string, id: string): Promise<ReceiverRecord | null> {
-    return RECEIVER_ID.test(id) ? this.store.get(projectId, id) : null;
+    if (!RECEIVER_ID.test(id)) return null;
+    const record = await this.store.get(projectId, id);
+    if (!record) return null;
+    const state = await this.#stateOf(record);
+    if (state.kind === "revoked") {
+      await this.#finishRemoval(record);
+      return null;
+    }
+    return state.kind === "live" ? recordAt(record, state.receiver) : record;
+  }
+
+  /** What the receiver's target says of it; unknown while the target refuses its storage (docs/storage.md). */
+  async #stateOf(record: ReceiverRecord): Promise<ReceiverState> {
+    try {
+      return await this.#target(record).receiverState(record.id);
+    } catch (error) {
+      if (isStorageTooNew(error)) return { kind: "unknown" };
+      throw error;
+    }
   }
 
   /**
@@ -133,7 +181,10 @@ export class Receivers {
       );
     }
     try {
-      await this.#target(record).register(liveReceiver(record, sender?.check));
+      // A new id: no target has revoked it, so this never refuses.
+      if (!(await this.#target(record).register(liveReceiver(record, sender?.check)))) {
+        throw new ApiError(409, "Conflict", `receiver id ${record.id} was used before; create it again`);
+      }
       if (origin.importedFrom && origin.legacyKeyDigest) {
         const digest = origin.legacyKeyDigest;
         const entry = { genericObjectId: origin.importedFrom, originalDigest: digest, keyDigest: digest };
@@ -144,7 +195,7 @@ export class Receivers {
       await this.store.put(record);
     } catch (error) {
       await this.#target(record)
-        .revoke(record.id)
+        .unregister(record.id)
         .catch(() => {});
       if (origin.importedFrom) await project.forgetImport(record.id).catch(() => {});
       await project.releaseName(record.name, record.id).catch(() => {});
@@ -154,15 +205,25 @@ export class Receivers {
   }
 
   /**
-   * Revokes first: once this returns, the trigger URL (and an imported one's original URL) is
-   * refused everywhere. The environment remembers the id, so a restore does not bring it back.
+   * Revokes first: once the target has, the trigger URL (and an imported one's original URL) is
+   * refused everywhere, and the target refuses to make the receiver live again. The environment
+   * remembers the id, so a restore does not bring it back; the name is freed last, once the
+   * receiver is gone for good. Answers false if another delete got to the target first: that one
+   * deleted it, and this one only finishes what it may have left.
    */
-  async remove(record: ReceiverRecord): Promise<void> {
-    await this.#target(record).revoke(record.id);
-    await this.project(record.projectId).recordDeletion(record.id);
-    if (record.importedFrom) await this.project(record.projectId).forgetImport(record.id);
+  async remove(record: ReceiverRecord): Promise<boolean> {
+    const revoked = await this.#target(record).revoke(record.id);
+    await this.#finishRemoval(record);
+    return revoked;
+  }
+
+  /** The steps of a delete after its target revoked the receiver; each may run again. */
+  async #finishRemoval(record: ReceiverRecord): Promise<void> {
+    const project = this.project(record.projectId);
+    await project.recordDeletion(record.id);
+    if (record.importedFrom) await project.forgetImport(record.id);
     await this.store.delete(record.projectId, record.id);
-    await this.project(record.projectId).releaseName(record.name, record.id);
+    await project.releaseName(record.name, record.id);
   }
 
   /**
@@ -201,12 +262,16 @@ export class Receivers {
     const undo = async () => {
       // Undone only if this call made it live: what an earlier attempt left is for the next to finish.
       if (held) return;
-      await target.revoke(record.id).catch(() => {});
+      await target.unregister(record.id).catch(() => {});
       if (imports.length > 0) await project.forgetImport(record.id).catch(() => {});
       await project.releaseName(record.name, record.id).catch(() => {});
     };
     try {
-      await target.register(liveReceiver(record, senderCheck));
+      if (!(await target.register(liveReceiver(record, senderCheck)))) {
+        // Deleted meanwhile, or before the environment kept deletions: its target remembers.
+        if (!held) await project.releaseName(record.name, record.id).catch(() => {});
+        return `receiver ${record.id} was deleted in this environment; a restore does not bring it back`;
+      }
       if (imports.length > 0) {
         const conflict = await project.claimImports(imports, legacyRoute(record));
         if (conflict) {
@@ -214,7 +279,7 @@ export class Receivers {
           return conflict;
         }
       }
-      await this.store.put(record);
+      await this.#settle(record);
     } catch (error) {
       await undo();
       throw error;
@@ -252,7 +317,8 @@ export class Receivers {
   /**
    * A new version, so a new URL; the old URL is refused from the moment the target has moved on.
    * `change.senderVerification` replaces the sender verification (or drops it, with null); absent,
-   * the receiver keeps the one it has.
+   * the receiver keeps the one it has. The answer is the receiver as the target made it at this
+   * call's version; a receiver deleted before it reached the target is 404, whatever KV still held.
    */
   async regenerate(record: ReceiverRecord, change: RegenerateInput = {}): Promise<ReceiverRecord> {
     const requested = change.senderVerification;
@@ -263,8 +329,18 @@ export class Receivers {
     // A new URL replaces the original webhook-service URL of an imported receiver too.
     if (record.importedFrom) await this.project(record.projectId).retireLegacyKey(record.id);
     const sender = requested ? await prepareSenderCheck(requested) : requested;
-    let version = await target.rotate(record.id, sender === undefined ? undefined : (sender?.check ?? null));
-    if (version === null) {
+    const moved = await target.regenerate(
+      record.id,
+      sender === undefined ? undefined : (sender?.check ?? null),
+    );
+    let live: LiveReceiver;
+    if (moved.kind === "live") {
+      live = moved.receiver;
+    } else if (moved.kind === "revoked") {
+      // A delete got to the target first: in that order this receiver is gone.
+      await this.#finishRemoval(record);
+      throw notFound("receiver");
+    } else {
       // The target lost the receiver (it never should). Its sender secret was only there, so a
       // receiver that had one cannot be restored silently without it.
       if (record.senderVerification && sender === undefined) {
@@ -274,14 +350,38 @@ export class Receivers {
           "this receiver's sender secret is lost; regenerate it with a new senderVerification",
         );
       }
-      version = record.version + 1;
-      await target.register(liveReceiver({ ...record, version }, sender?.check));
+      live = liveReceiver({ ...record, version: record.version + 1 }, sender?.check);
+      if (!(await target.register(live))) {
+        await this.#finishRemoval(record);
+        throw notFound("receiver");
+      }
     }
-    const { senderVerification: _previous, ...rest } = record;
-    const kept = sender === undefined ? record.senderVerification : sender?.view;
-    const next: ReceiverRecord = { ...rest, version, ...(kept ? { senderVerification: kept } : {}) };
-    await this.store.put(next);
+    const next = recordAt(record, live);
+    await this.#settle(next);
     return next;
+  }
+
+  /**
+   * Puts a record in KV, then asks its target again: a regenerate or delete of the same receiver
+   * may have reached the target before this write and written KV before it too, so the record is
+   * put right (the target's version and sender check) or deleted (the target revoked it). Whichever
+   * write of a racing pair comes last, it is followed by a check that finds the target as it ends.
+   */
+  async #settle(record: ReceiverRecord): Promise<void> {
+    let written = record;
+    await this.store.put(written);
+    for (let round = 0; round < SETTLE_ROUNDS; round++) {
+      const state = await this.#stateOf(written);
+      if (state.kind === "revoked") {
+        await this.#finishRemoval(written);
+        return;
+      }
+      if (state.kind === "unknown") return;
+      const current = recordAt(written, state.receiver);
+      if (sameRecord(current, written)) return;
+      written = current;
+      await this.store.put(written);
+    }
   }
 
   /** The receivers of `ids` live in `target`, with their sender checks. */

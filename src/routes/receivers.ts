@@ -148,7 +148,8 @@ export const receiverRoutes = new Hono<AppEnv>()
   })
   .delete("/:id", requireWrite(), async (c) => {
     const receivers = receiversOf(c);
-    await receivers.remove(await loadRecord(c, receivers));
+    // Of two deletes that race, the one the target took first answers 204, the other 404.
+    if (!(await receivers.remove(await loadRecord(c, receivers)))) throw notFound("receiver");
     return c.body(null, 204);
   })
   .post("/:id", requireWrite(), limitBody(), async (c) => {

@@ -125,6 +125,19 @@ export async function prepareSenderCheck(
   }
 }
 
+/**
+ * What may be shown of a sender check: the view `prepareSenderCheck` made with it. The target keeps
+ * only the check, so a receiver's record is put right from what the target holds.
+ */
+export function senderViewOf(check: SenderCheck): SenderVerificationView {
+  if (check.scheme !== "grafana") return { scheme: check.scheme };
+  return {
+    scheme: check.scheme,
+    header: check.header,
+    ...(check.timestampHeader ? { timestampHeader: check.timestampHeader } : {}),
+  };
+}
+
 const REALM = 'realm="rancher-hooks trigger"';
 
 const refuse = (reason: string, challenge?: string): SenderVerdict => ({

@@ -86,6 +86,18 @@ export const isStorageTooNew = (error: unknown): boolean =>
   error instanceof Error && /^(StorageTooNew: )?storage_too_new: /.test(error.message);
 
 /**
+ * Whether an object keeps any table of ours. The runtime's own tables start with `_` (workerd's
+ * `_cf_…`, the Deno adapter's `_object` and `_alarm`) or `sqlite_`: an object holding only those
+ * has never been written by this code, and reading it must not make it.
+ */
+export const hasOwnTables = (sql: SqlLike): boolean =>
+  sql
+    .exec(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\' LIMIT 1",
+    )
+    .toArray().length > 0;
+
+/**
  * Brings an object's storage to the versions this code expects, at object start: each pending step
  * of each component in order, each step in its own transaction together with its version and the
  * oldest code that can still run over it (`runnable_from`). Objects made before versions were kept

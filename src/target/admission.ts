@@ -1,7 +1,7 @@
 import type { Clock } from "../domain/clock";
 import type { Delivery } from "../domain/delivery";
 import type { Decision, Execution } from "../domain/execution";
-import type { TriggerResult } from "../domain/ports";
+import type { ReceiverState, TriggerResult } from "../domain/ports";
 import type { LiveReceiver } from "../domain/receiver";
 import type { SenderCheck, SenderProof } from "../domain/sender";
 import { importSenderKey, verifySender } from "../senders/verification";
@@ -26,6 +26,28 @@ export const RECEIVERS_TABLES: TableSet = {
     },
   ],
 };
+
+/**
+ * A component of its own, not a step of `receivers`: a release that predates it leaves its table
+ * alone and runs on (it only forgets that a deleted receiver may not come back, docs/storage.md).
+ */
+export const REVOCATIONS_TABLES: TableSet = {
+  component: "revocations",
+  migrations: [
+    {
+      version: 1,
+      description: "revoked_receivers: receivers deleted here, which nothing makes live again",
+      olderCodeCanRun: true,
+      up: (sql) =>
+        sql.exec(
+          "CREATE TABLE IF NOT EXISTS revoked_receivers (id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL)",
+        ),
+    },
+  ],
+};
+
+/** A receiver deleted here (a tombstone), and when. */
+export type RevokedReceiverRow = { id: string; revoked_at: number };
 
 /** Deliveries a minute a receiver takes before the rest are ignored, unless it sets its own. */
 export const DEFAULT_TRIGGERS_PER_MINUTE = 600;
@@ -57,8 +79,17 @@ export class Admission {
     }
   }
 
-  /** Makes a receiver live at its version (create), replacing any earlier version. */
-  register(receiver: LiveReceiver): void {
+  /**
+   * Makes a receiver live at its version (create, restore), replacing any earlier version; false,
+   * changing nothing, for a receiver revoked here: a deleted receiver never comes back.
+   */
+  register(receiver: LiveReceiver): boolean {
+    if (this.wasRevoked(receiver.id)) return false;
+    this.#put(receiver);
+    return true;
+  }
+
+  #put(receiver: LiveReceiver): void {
     this.#sql.exec(
       "INSERT INTO receivers (id, record) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
       receiver.id,
@@ -67,25 +98,58 @@ export class Admission {
     this.#receivers.set(receiver.id, receiver);
   }
 
-  /** Moves a receiver to a new version (regenerate): tokens of the old one stop working now. */
-  rotate(receiverId: string, senderCheck?: SenderCheck | null): number | null {
+  /**
+   * Moves a receiver to a new version (regenerate): tokens of the old one stop working now. Answers
+   * the receiver as it is live from now on, or null if it is not live here.
+   */
+  rotate(receiverId: string, senderCheck?: SenderCheck | null): LiveReceiver | null {
     const receiver = this.#receivers.get(receiverId);
     if (!receiver) return null;
     const { senderCheck: current, ...rest } = receiver;
     const check = senderCheck === undefined ? current : (senderCheck ?? undefined);
     const next = { ...rest, version: receiver.version + 1, ...(check ? { senderCheck: check } : {}) };
-    this.register(next);
-    return next.version;
+    this.#put(next);
+    return next;
   }
 
-  /** Removes a receiver and all it left here (delete): its tokens stop working now. */
-  revoke(receiverId: string): void {
+  /**
+   * Removes a receiver and all it left here (delete), and remembers it, so that nothing registers
+   * it again: its tokens stop working now and for good. False if it was revoked already: of two
+   * deletes, the first is the one that deleted it.
+   */
+  revoke(receiverId: string, now = Date.now()): boolean {
+    if (this.wasRevoked(receiverId)) return false;
+    this.#storage.transactionSync(() => {
+      this.#history.forget(receiverId);
+      this.#sql.exec("DELETE FROM receivers WHERE id = ?", receiverId);
+      this.#sql.exec("INSERT INTO revoked_receivers (id, revoked_at) VALUES (?, ?)", receiverId, now);
+    });
+    this.#receivers.delete(receiverId);
+    this.#buckets.delete(receiverId);
+    return true;
+  }
+
+  /**
+   * Takes back a register that its create or restore could not finish: the receiver was never
+   * shown live, so it is not remembered as deleted, and a restore run again may register it.
+   */
+  unregister(receiverId: string): void {
     this.#storage.transactionSync(() => {
       this.#history.forget(receiverId);
       this.#sql.exec("DELETE FROM receivers WHERE id = ?", receiverId);
     });
     this.#receivers.delete(receiverId);
     this.#buckets.delete(receiverId);
+  }
+
+  wasRevoked(receiverId: string): boolean {
+    return this.#sql.exec("SELECT 1 FROM revoked_receivers WHERE id = ?", receiverId).toArray().length > 0;
+  }
+
+  state(receiverId: string): ReceiverState {
+    const receiver = this.#receivers.get(receiverId);
+    if (receiver) return { kind: "live", receiver };
+    return this.wasRevoked(receiverId) ? { kind: "revoked" } : { kind: "unknown" };
   }
 
   /** The receiver as it is live now, at whatever version. */

@@ -4,13 +4,13 @@ import type { Delivery } from "../domain/delivery";
 import type { Driver } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import type { TargetMetrics } from "../domain/metrics";
-import type { TargetMethods, TriggerResult } from "../domain/ports";
+import type { ReceiverState, TargetMethods, TriggerResult } from "../domain/ports";
 import type { LiveReceiver } from "../domain/receiver";
 import type { SenderCheck, SenderProof } from "../domain/sender";
 import { DRIVER_NAMES, driverOf } from "../drivers";
 import type { Executor, ExecutorContext } from "../drivers/definition";
-import { migrate, StorageTooNew } from "../storage/migrations";
-import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import { hasOwnTables, migrate, StorageTooNew } from "../storage/migrations";
+import type { ObjectStorage } from "../storage/object-storage";
 import { Admission } from "./admission";
 import { TargetHistory } from "./history";
 import { TARGET_TABLES } from "./schema";
@@ -27,14 +27,6 @@ interface Loaded {
   history: TargetHistory;
   context: ExecutorContext;
 }
-
-/** Whether the object keeps any table of ours (the runtime's own start with `_` or `sqlite_`). */
-const hasTables = (sql: SqlLike): boolean =>
-  sql
-    .exec(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\' LIMIT 1",
-    )
-    .toArray().length > 0;
 
 /**
  * One per target (for scaleService: one per service), whatever runs it: a Durable Object on
@@ -61,7 +53,7 @@ export class TargetCore implements TargetMethods {
   constructor(storage: ObjectStorage, dependencies: TargetDependencies) {
     this.#storage = storage;
     this.#dependencies = dependencies;
-    if (hasTables(storage.sql)) this.#load();
+    if (hasOwnTables(storage.sql)) this.#load();
   }
 
   #load(): Loaded | undefined {
@@ -120,23 +112,54 @@ export class TargetCore implements TargetMethods {
     return this.#loaded;
   }
 
-  register(receiver: LiveReceiver): void {
-    this.#ready().admission.register(receiver);
+  /** Makes a receiver live (create, restore); false, changing nothing, for one deleted here. */
+  register(receiver: LiveReceiver): boolean {
+    return this.#ready().admission.register(receiver);
   }
 
   rotate(receiverId: string, senderCheck?: SenderCheck | null): number | null {
-    const loaded = this.#existing();
-    if (!loaded) return null;
-    const version = loaded.admission.rotate(receiverId, senderCheck);
-    if (version !== null) this.#fence(loaded, receiverId, "regenerated");
-    return version;
+    const rotated = this.regenerate(receiverId, senderCheck);
+    return rotated.kind === "live" ? rotated.receiver.version : null;
   }
 
-  revoke(receiverId: string): void {
+  /**
+   * Moves a receiver to its next version (its old tokens stop now) and answers it as it is live
+   * from now on; or says it was deleted here, or that this target does not know it. One call, so a
+   * regenerate and a delete of the receiver are ordered here, once (docs/api.md, "Management").
+   */
+  regenerate(receiverId: string, senderCheck?: SenderCheck | null): ReceiverState {
+    const loaded = this.#existing();
+    if (!loaded) return { kind: "unknown" };
+    const receiver = loaded.admission.rotate(receiverId, senderCheck);
+    if (!receiver) return loaded.admission.state(receiverId);
+    this.#fence(loaded, receiverId, "regenerated");
+    return { kind: "live", receiver };
+  }
+
+  /**
+   * Deletes a receiver here for good: its tokens stop now, and nothing registers it again. False if
+   * it was deleted already.
+   */
+  revoke(receiverId: string): boolean {
+    // An object without storage never had a receiver: there is nothing to revoke, nor to remember.
+    const loaded = this.#existing();
+    if (!loaded) return true;
+    const revoked = loaded.admission.revoke(receiverId);
+    if (revoked) this.#fence(loaded, receiverId, "deleted");
+    return revoked;
+  }
+
+  /** Takes back the register of a create or restore that failed part way, without a tombstone. */
+  unregister(receiverId: string): void {
     const loaded = this.#existing();
     if (!loaded) return;
-    loaded.admission.revoke(receiverId);
+    loaded.admission.unregister(receiverId);
     this.#fence(loaded, receiverId, "deleted");
+  }
+
+  /** What this target knows of a receiver: live (at which version), deleted here, or nothing. */
+  receiverState(receiverId: string): ReceiverState {
+    return this.#existing()?.admission.state(receiverId) ?? { kind: "unknown" };
   }
 
   #fence(loaded: Loaded, receiverId: string, change: "deleted" | "regenerated"): void {

@@ -1,16 +1,17 @@
 import { DRIVER_NAMES, DRIVERS } from "../drivers";
 import type { TableSet } from "../storage/migrations";
-import { RECEIVERS_TABLES } from "./admission";
+import { RECEIVERS_TABLES, REVOCATIONS_TABLES } from "./admission";
 import { HISTORY_TABLES } from "./history";
 import { METRICS_TABLES } from "./metrics";
 
 /**
  * Every table a target object keeps, by component, in the order they are built: admission's live
- * receivers, the history, each driver's own, then the metrics' counters (docs/storage.md is written
+ * receivers and the ones revoked, the history, each driver's own, then the metrics' counters (docs/storage.md is written
  * from this).
  */
 export const TARGET_TABLES: readonly TableSet[] = [
   RECEIVERS_TABLES,
+  REVOCATIONS_TABLES,
   HISTORY_TABLES,
   ...DRIVER_NAMES.flatMap((name) => DRIVERS[name].tables ?? []),
   METRICS_TABLES,

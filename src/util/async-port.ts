@@ -13,16 +13,28 @@ export type AsyncPort<T> = {
  * throw, and a method added to the class is on the port without another line.
  */
 export function asyncPort<T extends object>(local: T): AsyncPort<T> {
+  return asyncPortOf(Object.getPrototypeOf(local) as T, () => local);
+}
+
+/**
+ * The methods of a class (its `prototype`, and those of the classes it extends) as a port whose
+ * every call runs on the object `pick` chooses for that method: a runtime that opens an object
+ * differently for a call that writes than for one that only reads says so once, not per method.
+ */
+export function asyncPortOf<T extends object>(
+  classPrototype: T,
+  pick: (method: keyof T & string) => T,
+): AsyncPort<T> {
   const port: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (
-    let prototype: object | null = Object.getPrototypeOf(local);
+    let prototype: object | null = classPrototype;
     prototype !== null && prototype !== Object.prototype;
     prototype = Object.getPrototypeOf(prototype)
   ) {
     for (const name of Object.getOwnPropertyNames(prototype)) {
       const method: unknown = Object.getOwnPropertyDescriptor(prototype, name)?.value;
       if (name === "constructor" || Object.hasOwn(port, name) || typeof method !== "function") continue;
-      port[name] = async (...args) => method.apply(local, args);
+      port[name] = async (...args) => method.apply(pick(name as keyof T & string), args);
     }
   }
   return port as AsyncPort<T>;

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ProjectCore } from "../../src/project/core";
 import {
   isStorageTooNew,
   type Migration,
@@ -36,6 +37,7 @@ describe("target storage on SQLite", () => {
       { component: "history", version: 2, runnable_from: 2 },
       { component: "metrics", version: 1, runnable_from: 0 },
       { component: "receivers", version: 1, runnable_from: 0 },
+      { component: "revocations", version: 1, runnable_from: 0 },
       { component: "scaleHost", version: 1, runnable_from: 0 },
       { component: "scaleHostSteps", version: 1, runnable_from: 0 },
       { component: "scaleService", version: 1, runnable_from: 0 },
@@ -147,5 +149,58 @@ describe("rolling back across storage versions", () => {
     });
     expect(error).toHaveBeenCalledTimes(1);
     expect(storage.sql.exec("SELECT COUNT(*) AS n FROM executions").toArray()).toEqual([{ n: 0 }]);
+  });
+
+  /** Tables of ours: the storage adapter's own (`_alarm`, `_object`) are left out. */
+  const ownTables = (storage: ReturnType<typeof memoryStorage>) =>
+    storage.sql
+      .exec("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_%' ESCAPE '\\'")
+      .toArray()
+      .map((row) => row.name);
+
+  it("an environment's object gets storage on its first write, never on a read", () => {
+    const storage = memoryStorage();
+    const project = new ProjectCore(storage);
+    expect(project.legacyRoute("a".repeat(64))).toBeNull();
+    expect(project.importedAs("1go1", "a".repeat(64))).toBeNull();
+    expect(project.importsOf(["r1"])).toEqual({});
+    expect(project.wasDeleted("r1")).toBe(false);
+    project.releaseName("n", "r1");
+    project.retireLegacyKey("r1");
+    project.forgetImport("r1");
+    expect(
+      project.claimImports([], {
+        receiverId: "r1",
+        target: "t",
+        version: 1,
+        driver: "scaleService",
+        config: {},
+      }),
+    ).toBeNull();
+    expect(ownTables(storage)).toEqual([]);
+    // Started again over it: still nothing.
+    expect(new ProjectCore(storage).wasDeleted("r1")).toBe(false);
+    expect(ownTables(storage)).toEqual([]);
+    expect(project.claimName("n", "r1")).toBe(true);
+    expect(new ProjectCore(storage).claimName("n", "r2")).toBe(false);
+    expect(ownTables(storage)).toContain("names");
+  });
+
+  it("an environment's object over storage too new logs one storage_too_new line and refuses every call", () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const storage = memoryStorage();
+    new ProjectCore(storage).recordDeletion("r1");
+    storage.sql.exec(
+      `UPDATE ${VERSIONS_TABLE} SET version = 9, runnable_from = 9 WHERE component = 'deletions'`,
+    );
+    const older = new ProjectCore(storage);
+    expect(logLines(error)).toMatchObject([
+      { level: "error", event: "storage_too_new", component: "deletions" },
+    ]);
+    expect(() => older.wasDeleted("r1")).toThrow(StorageTooNew);
+    expect(() => older.claimName("n", "r2")).toThrow(StorageTooNew);
+    expect(() => older.legacyRoute("a".repeat(64))).toThrow(StorageTooNew);
+    expect(() => older.releaseName("n", "r2")).toThrow(StorageTooNew);
+    expect(error).toHaveBeenCalledTimes(1);
   });
 });

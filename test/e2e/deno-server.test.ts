@@ -187,4 +187,29 @@ describe("the Deno server", () => {
     expect(found["backups/receivers.json"]).toBe("644");
     expect(readFileSync(join(dataDir, "notes.txt"), "utf8")).toBe("kept");
   });
+
+  it("keeps no file for a request that names an environment or a receiver that does not exist", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "deno-strangers-"));
+    stack = await startDenoStack({ dataDir });
+    const stranger = `1a${Math.floor(Math.random() * 1e12)}`;
+    const requests: [string, string, string | undefined][] = [
+      ["POST", `/v1-webhooks/endpoint?key=k&projectId=${stranger}`, undefined],
+      ["GET", `/v1-webhooks/endpoint?key=k&projectId=1a5`, undefined],
+      ["GET", `/v1-webhooks/receivers?projectId=${stranger}`, KEY],
+      ["GET", `/v1-webhooks/receivers/r${"0".repeat(26)}?projectId=1a5`, KEY],
+      ["DELETE", `/v1-webhooks/receivers/r${"0".repeat(26)}?projectId=1a5`, KEY],
+      ["GET", `/v1-webhooks/metrics?projectId=${stranger}`, KEY],
+    ];
+    for (const [method, path, authorization] of requests) {
+      const answer = await fetch(new URL(path, stack.url), {
+        method,
+        headers: authorization ? { authorization } : {},
+      });
+      expect(answer.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+      await answer.arrayBuffer();
+    }
+    const objects = (kind: string) =>
+      existsSync(join(dataDir as string, kind)) ? readdirSync(join(dataDir as string, kind)) : [];
+    expect([...objects("projects"), ...objects("targets")]).toEqual([]);
+  });
 });

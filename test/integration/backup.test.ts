@@ -102,7 +102,7 @@ async function lose(receiver: Json) {
   const definition = DRIVERS[receiver.driver as Driver];
   const { type: _type, ...config } = receiver[definition.configField];
   const target = definition.targetName("1a5", config as never);
-  await env.TARGETS.getByName(target).revoke(receiver.id);
+  await env.TARGETS.getByName(target).unregister(receiver.id);
   await env.PROJECTS.getByName("1a5").releaseName(receiver.name, receiver.id);
   if (receiver.importedFrom) await env.PROJECTS.getByName("1a5").forgetImport(receiver.id);
   await env.RECEIVERS.delete(`receiver:1a5:${receiver.id}`);

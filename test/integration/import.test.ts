@@ -249,6 +249,35 @@ describe("the original URLs of imported receivers", () => {
     expect((await trigger(oldUrl(SEEDED.upgrade.key), { body: "{}" })).status).toBe(403);
   });
 
+  it("keep their receiver when another generic object with the same key is imported: one key, one receiver", async () => {
+    const first = await importReceivers();
+    const scale = first.imported.find((receiver: { name: string }) => receiver.name === SEEDED.scale.name);
+    // Another generic object with the key of an imported one, and another action.
+    const other = await legacyReceiver(
+      "scaleService",
+      { serviceId: "1s1", action: "down", amount: 5, min: 1, max: 5 },
+      uniqueName("down-by-five"),
+      SEEDED.scale.key,
+    );
+    const again = await importReceivers();
+    expect(again.imported).toEqual([]);
+    expect(again.skipped).toContainEqual({
+      name: other.name,
+      genericObjectId: other.id,
+      reason: `its original webhook-service URL already triggers receiver ${scale.id}`,
+    });
+    // The original URL still does what it did: scale 1s1 up by 1.
+    expect(await json(await trigger(oldUrl(SEEDED.scale.key)))).toMatchObject({
+      outcome: "applied",
+      from: 1,
+      to: 2,
+      receiverId: scale.id,
+    });
+    expect((await cattleService("1s1")).scale).toBe(2);
+    const listed = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
+    expect(listed.data.filter((receiver: { name: string }) => receiver.name === other.name)).toEqual([]);
+  });
+
   it("refuse an unknown key, a key of another environment, and a key without projectId", async () => {
     await importReceivers();
     expect((await trigger(oldUrl(randomKey()))).status).toBe(403);

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   call,
@@ -360,6 +361,55 @@ describe("get, list, delete, regenerate", () => {
     expect((await trigger(regenerated.url)).status).toBe(200);
     const fetched = await json(await call(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`));
     expect(fetched.url).toBe(regenerated.url);
+  });
+
+  it("a delete and a regenerate a few ms apart: whatever the order, the receiver is gone for good", async () => {
+    for (let round = 0; round < 6; round++) {
+      const receiver = await createReceiver();
+      const path = `/v1-webhooks/receivers/${receiver.id}?projectId=1a5`;
+      const regenerating = call(`${path}&action=regenerate`, { method: "POST" });
+      await new Promise((resolve) => setTimeout(resolve, round));
+      const deleted = await call(path, { method: "DELETE" });
+      const regenerated = await regenerating;
+      expect(deleted.status).toBe(204);
+      // Serially either regenerate then delete (200), or delete then regenerate (404).
+      expect([200, 404]).toContain(regenerated.status);
+      const urls = [receiver.url];
+      if (regenerated.status === 200) urls.push((await json(regenerated)).url);
+      else expect(await json(regenerated)).toMatchObject({ code: "NotFound" });
+      expect((await call(path)).status).toBe(404);
+      const list = await json(await call(`${RECEIVERS}&limit=1000`));
+      expect(list.data.some((item: { id: string }) => item.id === receiver.id)).toBe(false);
+      for (const url of urls) expect((await trigger(url)).status).toBe(403);
+      const again = await call(RECEIVERS, { method: "POST", body: scaleServiceBody({}, receiver.name) });
+      expect(again.status).toBe(201);
+    }
+  });
+
+  it("a record a racing regenerate wrote to KV after the delete does not bring the receiver back", async () => {
+    const receiver = await createReceiver();
+    const path = `/v1-webhooks/receivers/${receiver.id}?projectId=1a5`;
+    const key = `receiver:1a5:${receiver.id}`;
+    const { value, metadata } = await env.RECEIVERS.getWithMetadata(key);
+    expect((await call(path, { method: "DELETE" })).status).toBe(204);
+    // The write of a regenerate that read the record before the delete, landing after it.
+    const late = JSON.stringify({ ...JSON.parse(value ?? "{}"), version: 2 });
+    await env.RECEIVERS.put(key, late, { metadata });
+    expect((await call(`${path}&action=regenerate`, { method: "POST" })).status).toBe(404);
+    expect((await call(path)).status).toBe(404);
+    expect(await env.RECEIVERS.get(key)).toBeNull();
+    const list = await json(await call(`${RECEIVERS}&limit=1000`));
+    expect(list.data.some((item: { id: string }) => item.id === receiver.id)).toBe(false);
+    expect((await trigger(receiver.url)).status).toBe(403);
+    const again = await call(RECEIVERS, { method: "POST", body: scaleServiceBody({}, receiver.name) });
+    expect(again.status).toBe(201);
+  });
+
+  it("two deletes at once: one answers 204, the other 404", async () => {
+    const receiver = await createReceiver();
+    const path = `/v1-webhooks/receivers/${receiver.id}?projectId=1a5`;
+    const answers = await Promise.all([call(path, { method: "DELETE" }), call(path, { method: "DELETE" })]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([204, 404]);
   });
 
   it("answers unknown actions and action-less POSTs on a receiver", async () => {

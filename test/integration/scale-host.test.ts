@@ -136,6 +136,29 @@ describe("scaleHost", () => {
     expect(names).toEqual(["node1", "node2", "node3", "node4", "node5", "node6"]);
   });
 
+  it("never gives a new host the name of one still draining: up, down, up", async () => {
+    const pool = await makeGroup(3);
+    const grow = await receiver({ hostSelector: { pool }, amount: 1, max: 6 });
+    const shrink = await receiver({
+      hostSelector: { pool },
+      action: "down",
+      amount: 1,
+      deleteOption: "mostRecent",
+    });
+    expect((await json(await trigger(grow.url))).reason).toBe("scaled up by 1: added node4");
+    await waitActive(pool);
+    expect((await json(await trigger(shrink.url))).reason).toBe("scaled down by 1: removed node4");
+    // node4 is still draining: it is out of the group, and keeps its name until Cattle removed it.
+    const listed = await fetch(`${EMULATOR}/v2-beta/projects/1a5/hosts?limit=1000`, {
+      headers: authorization,
+    });
+    const node4 = ((await json(listed)).data as Record<string, any>[]).find(
+      (host) => host.labels?.pool === pool && host.hostname === "node4",
+    );
+    expect(["deactivating", "inactive", "removing"]).toContain(node4?.state);
+    expect((await json(await trigger(grow.url))).reason).toBe("scaled up by 1: added node5");
+  });
+
   it("refuses at create an up receiver whose group cannot be cloned, unless it names a template", async () => {
     const custom = await createHostReceiver({ hostSelector: { pool: "custom" } });
     expect(custom.status).toBe(422);

@@ -90,6 +90,7 @@ describe("object storage", () => {
       const core = new TargetCore(state.storage, { clock: systemClock, cattle: serviceCattle(env) });
       expect(versionsOf(sql)).toEqual({
         receivers: 1,
+        revocations: 1,
         history: 2,
         metrics: 1,
         scaleService: 1,

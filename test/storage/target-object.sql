@@ -6,6 +6,7 @@ CREATE TABLE host_steps (id INTEGER PRIMARY KEY CHECK (id = 1), step TEXT NOT NU
 CREATE TABLE leaving_hosts (host_id TEXT PRIMARY KEY, since INTEGER NOT NULL);
 CREATE TABLE pending_steps (execution_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, step TEXT NOT NULL);
 CREATE TABLE receivers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE revoked_receivers (id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
 CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL, runnable_from INTEGER);
 CREATE TABLE unresolved_write (id INTEGER PRIMARY KEY CHECK (id = 1), write TEXT NOT NULL);
 CREATE TABLE upgrades (seq INTEGER PRIMARY KEY AUTOINCREMENT, execution_id TEXT NOT NULL, receiver_id TEXT NOT NULL, service_id TEXT NOT NULL, job TEXT NOT NULL, phase TEXT NOT NULL, progressed INTEGER NOT NULL DEFAULT 0);

@@ -7,7 +7,14 @@ import type { Executor, ExecutorContext } from "../definition";
 import { CountQueue, plannedTrigger, type QueuedTrigger, unavailable } from "../shared/count-queue";
 import { type BatchStep, planBatch } from "../shared/scaling";
 import { changedBy, HostSteps, LEAVING_STATES } from "./host-steps";
-import { cloneSourceOf, groupOf, hostCreateBody, hostsToRemove, nextHostnames } from "./hosts";
+import {
+  cloneSourceOf,
+  groupOf,
+  hostCreateBody,
+  hostnamesInUse,
+  hostsToRemove,
+  nextHostnames,
+} from "./hosts";
 import { LeavingHosts } from "./leaving-hosts";
 
 type HostReceiver = LiveReceiverOf<"scaleHost">;
@@ -155,7 +162,7 @@ export class ScaleHostExecutor implements Executor<"scaleHost"> {
     if (step.outcome !== "applied") return this.#queue.settle([[item, step]]);
 
     const wanted = step.to - step.from;
-    const adding = wanted > 0 ? nextHostnames(group, wanted) : [];
+    const adding = wanted > 0 ? nextHostnames(group, wanted, hostnamesInUse(listed.value.data)) : [];
     const removing = wanted < 0 ? hostsToRemove(group, -wanted, config.deleteOption) : [];
     const { pushes: _pushes, ignoredBecause: _ignored, ...delivery } = item.delivery;
     this.#steps.begin({

@@ -5,6 +5,7 @@ import {
   cloneSourceOf,
   groupOf,
   hostCreateBody,
+  hostnamesInUse,
   hostsToRemove,
   nextHostnames,
 } from "./hosts";
@@ -70,6 +71,34 @@ describe("nextHostnames", () => {
     ]);
     expect(nextHostnames([host("a", "edge", 1)], 1)).toEqual(["edge1"]);
     expect(nextHostnames([], 1)).toEqual(["host1"]);
+  });
+});
+
+describe("hostnamesInUse", () => {
+  it("keeps the names of hosts still leaving, frees those Cattle removed or purged", () => {
+    const hosts = [
+      host("1h1", "worker1", 1000),
+      host("1h4", "worker4", 4000, { state: "deactivating" }),
+      host("1h5", "worker5", 5000, { state: "inactive" }),
+      host("1h6", "worker6", 6000, { state: "removing" }),
+      host("1h7", "worker7", 7000, { state: "removed", removed: "2026-11-23T10:00:00Z" }),
+      host("1h8", "worker8", 8000, { state: "purged", removed: "2026-11-23T10:00:00Z" }),
+      host("1h9", "db1", 9000, { labels: { pool: "db" } }),
+    ];
+    expect([...hostnamesInUse(hosts)].sort()).toEqual(["db1", "worker1", "worker4", "worker5", "worker6"]);
+  });
+
+  it("never hands out a name a draining host of the environment still has", () => {
+    const all = [
+      host("1h1", "worker1", 1000),
+      host("1h2", "worker2", 2000),
+      host("1h3", "worker3", 3000),
+      // Evacuated a moment ago: out of the group, still listed while Cattle drains it.
+      host("1h4", "worker4", 4000, { state: "deactivating" }),
+      host("1h5", "worker5", 5000, { state: "removed", removed: "2026-11-23T10:00:00Z" }),
+    ];
+    const group = all.slice(0, 3);
+    expect(nextHostnames(group, 2, hostnamesInUse(all))).toEqual(["worker5", "worker6"]);
   });
 });
 

@@ -47,12 +47,34 @@ export const cloneSourceOf = (group: Host[]): Host | undefined =>
 
 const NUMBERED = /^(.*?)(\d+)$/;
 
+/** States of a host that no longer holds its name: Cattle has removed it (and may be purging it). */
+const NAME_FREED_STATES = new Set(["removed", "purging", "purged"]);
+
+/**
+ * The names held by the environment's hosts (Cattle's list of them): every host not removed or
+ * purged, so one still draining, deactivating or removing keeps its name until Cattle is done.
+ */
+export function hostnamesInUse(hosts: readonly Host[]): Set<string> {
+  const names = new Set<string>();
+  for (const host of hosts) {
+    if (host.state ? NAME_FREED_STATES.has(host.state) : Boolean(host.removed)) continue;
+    const name = host.hostname ?? host.name;
+    if (name) names.add(name);
+  }
+  return names;
+}
+
 /**
  * Names for `count` new hosts: the group's prefix and the numbers after the highest one in use.
- * Numbers are compared as numbers, so after worker9 comes worker10, and a gap is never refilled
- * with a name a host of the group still has.
+ * Numbers are compared as numbers, so after worker9 comes worker10, and a name is never one that
+ * a host of the group, or any host in `inUse` (see `hostnamesInUse`), still has: a host evacuated
+ * a moment ago is out of the group but keeps its name while it drains (docs/hosts.md).
  */
-export function nextHostnames(group: Host[], count: number): string[] {
+export function nextHostnames(
+  group: Host[],
+  count: number,
+  inUse: ReadonlySet<string> = new Set(),
+): string[] {
   const names = group.map((host) => host.hostname ?? host.name ?? "").filter(Boolean);
   const prefixes = new Map<string, number>();
   let highest = 0;
@@ -66,7 +88,7 @@ export function nextHostnames(group: Host[], count: number): string[] {
   const oldest = names[0] ? (NUMBERED.exec(names[0])?.[1] ?? names[0]) : "host";
   let prefix = oldest;
   for (const [candidate, uses] of prefixes) if (uses > (prefixes.get(prefix) ?? 0)) prefix = candidate;
-  const taken = new Set(names);
+  const taken = new Set([...names, ...inUse]);
   const result: string[] = [];
   for (let number = highest + 1; result.length < count; number++) {
     const name = `${prefix}${number}`;
