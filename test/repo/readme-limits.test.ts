@@ -135,7 +135,7 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
     "answer to a trigger",
     ["within 6 s", "202 `pending`", "503"],
     [
-      ["src/drivers/scale-service/scale-writer.ts", "TRIGGER_DEADLINE_MS = 6_000;"],
+      ["src/drivers/scale-service/protocol-events.ts", "TRIGGER_DEADLINE_MS = 6_000;"],
       ["src/drivers/scale-host/executor.ts", "STEP_DEADLINE_MS = 6_000;"],
       ["src/drivers/service-upgrade/executor.ts", "LIST_DEADLINE_MS = 6_000;"],
     ],
@@ -172,7 +172,7 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
   [
     "a `pending` trigger",
     ["after 30 minutes"],
-    [["src/drivers/scale-service/scale-writer.ts", "PENDING_GIVE_UP_MS = 30 * 60_000;"]],
+    [["src/drivers/scale-service/protocol-events.ts", "PENDING_GIVE_UP_MS = 30 * 60_000;"]],
   ],
   [
     "upgrades",
