@@ -67,13 +67,14 @@ export default defineConfig({
         },
       },
       {
-        // Plain Node: the target core with a fake Cattle and a fake clock, and checks of the source tree.
+        // Plain Node: the target core with a fake Cattle and a fake clock, the deterministic
+        // simulation (docs/simulation.md), and checks of the source tree.
         test: {
           name: "node",
           sequence: { groupOrder: 0 },
           environment: "node",
           // The target core over node:sqlite (Deno runs the same tests: `npm test` does both).
-          include: ["test/repo/**/*.test.ts", "test/core/**/*.test.ts"],
+          include: ["test/repo/**/*.test.ts", "test/core/**/*.test.ts", "test/sim/**/*.test.ts"],
         },
       },
       {
