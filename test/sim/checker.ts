@@ -327,7 +327,18 @@ export function check(input: Input): Checked {
       }
       continue;
     }
-    if (handle.deleteStarted.length > 0) continue;
+    if (handle.deleteStarted.length > 0) {
+      // A delete that never answered (the Worker stopped) happened or did not, never half.
+      const record = world.kv.current(PROJECT, id);
+      const live = liveIn.get(id);
+      if (record && live?.version !== record.version) {
+        fail(
+          "delete half done",
+          `${handle.handle}: KV keeps version ${record.version}, its target ${live ? `version ${live.version}` : "nothing"}: listed, but its URL refused`,
+        );
+      }
+      continue;
+    }
     const record = world.kv.current(PROJECT, id);
     const live = liveIn.get(id);
     if (!record || !live || record.version !== live.version) {
@@ -338,6 +349,15 @@ export function check(input: Input): Checked {
     }
     if (record && !listed.has(id))
       fail("receiver inconsistent", `${handle.handle} is not listed once the list caught up`);
+  }
+  const recorded = new Set(world.kv.listedAt(PROJECT, input.now).map((record) => record.id));
+  for (const id of liveIn.keys()) {
+    if (!recorded.has(id) && !byId.get(id)?.deletedAt) {
+      fail(
+        "live without a record",
+        `receiver ${byId.get(id)?.handle ?? id} is live in its target but management has no record of it`,
+      );
+    }
   }
   const current = world.kv.listedAt(PROJECT, input.now);
   const seen = new Map<string, string>();

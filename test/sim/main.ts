@@ -10,7 +10,7 @@ import { kindOf, shrink } from "./shrink";
 const USAGE = `usage: npm run simulate -- [--seeds N] [--from K] [--seed S] [--no-shrink] [--stop-at-first]
   --seeds N        how many seeds to run (default 1000)
   --from K         the first seed (default 1)
-  --seed S         replay seed S alone, printing its whole trace
+  --seed S         replay seed S alone, printing its whole trace (and, if it fails, its shrunk plan and trace)
   --no-shrink      report failing seeds without shrinking them
   --stop-at-first  stop after the first failing seed`;
 
@@ -70,6 +70,16 @@ async function main(): Promise<number> {
     }
     console.log(`seed ${options.seed} FAILED`);
     for (const failure of result.failures) console.log(`  ${failure}`);
+    if (options.shrink) {
+      const shrunk = await shrink(result);
+      const kind = kindOf(result.failures[0] ?? "");
+      console.log(
+        `shrunk to ${shrunk.plan.events.length} of ${plan.events.length} events (${shrunk.runs} runs): ${shrunk.result.failures.find((failure) => kindOf(failure) === kind)}`,
+      );
+      for (const event of shrunk.plan.events) console.log(`  ${describeEvent(event, shrunk.plan)}`);
+      console.log("shrunk trace");
+      for (const line of (await runPlan(shrunk.plan, { verbose: true })).trace) console.log(`  ${line}`);
+    }
     return 1;
   }
   const started = performance.now();

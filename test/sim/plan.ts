@@ -26,11 +26,11 @@ export interface GenericSpec {
 
 /** One thing that happens at `at` (ms after the start). */
 export type SimEvent = { at: number } & (
-  | { kind: "create"; receiver: number }
+  | { kind: "create"; receiver: number; interruptMs?: number }
   | { kind: "trigger"; receiver: number; identity: boolean; stale: boolean; attempts: number }
   | { kind: "legacyTrigger"; generic: number; identity: boolean; attempts: number }
-  | { kind: "delete"; receiver: number }
-  | { kind: "regenerate"; receiver: number; sender?: "bearer" | "none" }
+  | { kind: "delete"; receiver: number; interruptMs?: number }
+  | { kind: "regenerate"; receiver: number; sender?: "bearer" | "none"; interruptMs?: number }
   | { kind: "deleteImported"; generic: number }
   | { kind: "regenerateImported"; generic: number }
   | { kind: "genericObject"; generic: number }
@@ -197,6 +197,17 @@ export function planFor(seed: number): Plan {
     }
   }
   events.sort((a, b) => a.at - b.at);
+  // The Worker itself stops in the middle of some management requests (an eviction, a deploy):
+  // drawn from a generator of their own, so that the rest of a seed's plan stays as it was.
+  const interruptions = new Random(seed ^ 0x1e5c0ffe);
+  for (const event of events) {
+    if (
+      (event.kind === "create" || event.kind === "delete" || event.kind === "regenerate") &&
+      interruptions.chance(0.08)
+    ) {
+      event.interruptMs = interruptions.int(0, 40);
+    }
+  }
   return {
     seed,
     latencyMs: random.pick([2, 20, 200]),
@@ -222,21 +233,24 @@ function writeFate(random: Random): WriteFate {
   ])();
 }
 
+const stops = (event: { interruptMs?: number }) =>
+  event.interruptMs === undefined ? "" : `, the Worker stopping ${event.interruptMs} ms into it`;
+
 /** One line per event, as traces and shrunk plans show them. */
 export function describeEvent(event: SimEvent, plan: Plan): string {
   const t = `t=${(event.at / 1000).toFixed(3)}s`;
   const name = (receiver: number) => `receiver ${receiver} (${plan.receivers[receiver]?.name})`;
   switch (event.kind) {
     case "create":
-      return `${t} create ${name(event.receiver)} ${JSON.stringify(plan.receivers[event.receiver])}`;
+      return `${t} create ${name(event.receiver)} ${JSON.stringify(plan.receivers[event.receiver])}${stops(event)}`;
     case "trigger":
       return `${t} trigger ${name(event.receiver)}${event.identity ? " with Idempotency-Key" : ""}${event.stale ? " with its first URL" : ""}, up to ${event.attempts} attempts`;
     case "legacyTrigger":
       return `${t} trigger the webhook-service URL of ${plan.generics[event.generic]?.id}${event.identity ? " with Idempotency-Key" : ""}, up to ${event.attempts} attempts`;
     case "delete":
-      return `${t} DELETE ${name(event.receiver)}`;
+      return `${t} DELETE ${name(event.receiver)}${stops(event)}`;
     case "regenerate":
-      return `${t} regenerate ${name(event.receiver)}${event.sender ? ` (sender check: ${event.sender})` : ""}`;
+      return `${t} regenerate ${name(event.receiver)}${event.sender ? ` (sender check: ${event.sender})` : ""}${stops(event)}`;
     case "deleteImported":
       return `${t} DELETE the receiver imported from ${plan.generics[event.generic]?.id}`;
     case "regenerateImported":

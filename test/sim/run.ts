@@ -6,7 +6,7 @@ import { readDelivery } from "../../src/delivery/facts";
 import type { Delivery } from "../../src/domain/delivery";
 import type { Execution } from "../../src/domain/execution";
 import { RESOURCE_ID } from "../../src/domain/ids";
-import type { TriggerResult } from "../../src/domain/ports";
+import type { Platform, TriggerResult } from "../../src/domain/ports";
 import type { ReceiverRecord } from "../../src/domain/receiver";
 import type { Settings } from "../../src/domain/settings";
 import { importFromWebhookService } from "../../src/receivers/import";
@@ -113,6 +113,42 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
     credentials: { accessKey: "user-access", secretKey: "user-secret" },
     projectId: PROJECT,
     canWrite: async () => ({ ok: true, value: true }),
+  };
+
+  /**
+   * The management layer as one request of the Worker sees it. With `stopAfterMs`, the Worker goes
+   * away that long into the request (an evicted isolate, a deploy): calls it already made still
+   * reach their objects, KV and Cattle, but it makes no more and never answers.
+   */
+  const request = (what: string, stopAfterMs?: number) => {
+    if (stopAfterMs === undefined) return { receivers, settings };
+    let stopped = false;
+    scheduler.after(stopAfterMs, () => {
+      stopped = true;
+      log(`${what}: the Worker stopped mid-request`);
+    });
+    const never = new Promise<never>(() => {});
+    const guard = <T extends object>(api: T): T =>
+      new Proxy(api, {
+        get: (target, name) => {
+          const value = Reflect.get(target, name);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            if (stopped) return never;
+            return Promise.resolve(value.apply(target, args)).then(
+              (result) => (stopped ? never : result),
+              (error: unknown) => (stopped ? never : Promise.reject(error)),
+            );
+          };
+        },
+      });
+    const platform: Platform = {
+      receivers: guard(world.kv),
+      target: (name) => guard(world.platform.target(name)),
+      project: (projectId) => guard(world.platform.project(projectId)),
+    };
+    const stoppable: Settings = { ...settings, CATTLE: guard(cattle.fetcher) };
+    return { receivers: new Receivers(platform, stoppable), settings: stoppable };
   };
 
   const handles = new Map<string, Handle>();
@@ -315,6 +351,7 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
                 },
               };
         try {
+          const { receivers } = request(`create ${handle.handle}`, event.interruptMs);
           const record = await receivers.create(
             caller,
             receiverCreateSchema().parse(body),
@@ -359,6 +396,10 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
         const handle = handles.get(event.kind === "delete" ? `r${event.receiver}` : `g${event.generic}`);
         if (!handle?.record) return;
         handle.deleteStarted.push(scheduler.now);
+        const { receivers } = request(
+          `DELETE ${handle.handle}`,
+          event.kind === "delete" ? event.interruptMs : undefined,
+        );
         try {
           const record = await receivers.find(PROJECT, handle.record.id);
           if (!record) {
@@ -384,6 +425,10 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
             : sender === "none"
               ? { senderVerification: null }
               : {};
+        const { receivers } = request(
+          `regenerate ${handle.handle}`,
+          event.kind === "regenerate" ? event.interruptMs : undefined,
+        );
         try {
           const record = await receivers.find(PROJECT, handle.record.id);
           if (!record) {
