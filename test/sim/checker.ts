@@ -75,7 +75,7 @@ export function check(input: Input): Checked {
     const handle = handles.get(attempt.handle);
     const recorded = byTag.get(attempt.tag) ?? [];
     const deleted = (handle?.deleteStarted.length ?? 0) > 0;
-    if (attempt.status === 0) {
+    if (attempt.status === 0 || attempt.status === -1) {
       fail("never answered", `${attempt.tag} (${attempt.handle}) sent at ${at(attempt.start)} got no answer`);
       continue;
     }
@@ -400,9 +400,15 @@ export function check(input: Input): Checked {
   }
 
   // Nothing stored for strangers.
-  const known = new Set(
-    [...handles.values()].flatMap((handle) => (handle.record ? [`target:${handle.record.target}`] : [])),
-  );
+  // The targets of every receiver the plan may create, whether or not its create answered.
+  const known = new Set([
+    ...input.plan.receivers.map((spec) =>
+      spec.driver === "scaleService"
+        ? `target:scaleService:${PROJECT}:${spec.target}`
+        : `target:scaleHost:${PROJECT}:pool=${spec.target}`,
+    ),
+    ...[...handles.values()].flatMap((handle) => (handle.record ? [`target:${handle.record.target}`] : [])),
+  ]);
   for (const [key, object] of world.objects) {
     if (key === projectKey || known.has(key)) continue;
     if (World.hasTables(object))

@@ -3,15 +3,16 @@ import { runPlan } from "./run";
 import { kindOf, shrink } from "./shrink";
 
 /**
- * `npm run simulate -- [--seeds N] [--from K] [--seed S] [--no-shrink]` (docs/simulation.md):
+ * `npm run simulate -- [--seeds N] [--from K] [--seed S] [--no-shrink] [--shrink-all]` (docs/simulation.md):
  * runs seeds K … K+N-1, or replays seed S with its whole trace. Each failing seed prints the one
  * line that replays it and its shrunk plan. The exit code is 1 if any seed failed.
  */
-const USAGE = `usage: npm run simulate -- [--seeds N] [--from K] [--seed S] [--no-shrink] [--stop-at-first]
+const USAGE = `usage: npm run simulate -- [--seeds N] [--from K] [--seed S] [--no-shrink] [--shrink-all] [--stop-at-first]
   --seeds N        how many seeds to run (default 1000)
   --from K         the first seed (default 1)
   --seed S         replay seed S alone, printing its whole trace (and, if it fails, its shrunk plan and trace)
   --no-shrink      report failing seeds without shrinking them
+  --shrink-all     shrink every failing seed (by default the first of each kind of failure)
   --stop-at-first  stop after the first failing seed`;
 
 interface Options {
@@ -19,11 +20,12 @@ interface Options {
   from: number;
   seed?: number;
   shrink: boolean;
+  shrinkAll: boolean;
   stopAtFirst: boolean;
 }
 
 function parse(args: string[]): Options {
-  const options: Options = { seeds: 1000, from: 1, shrink: true, stopAtFirst: false };
+  const options: Options = { seeds: 1000, from: 1, shrink: true, shrinkAll: false, stopAtFirst: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const number = () => {
@@ -35,6 +37,7 @@ function parse(args: string[]): Options {
     else if (arg === "--from") options.from = number();
     else if (arg === "--seed") options.seed = number();
     else if (arg === "--no-shrink") options.shrink = false;
+    else if (arg === "--shrink-all") options.shrinkAll = true;
     else if (arg === "--stop-at-first") options.stopAtFirst = true;
     else if (arg === "--help" || arg === "-h") {
       console.log(USAGE);
@@ -85,6 +88,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   let failed = 0;
   const kinds = new Map<string, number[]>();
+  const shrunkKinds = new Set<string>();
   const last = options.from + options.seeds - 1;
   for (let seed = options.from; seed <= last; seed++) {
     const result = await runPlan(planFor(seed));
@@ -95,12 +99,20 @@ async function main(): Promise<number> {
     console.log(`\nseed ${seed} FAILED: ${result.failures[0]}`);
     for (const failure of result.failures.slice(1, 4)) console.log(`  also: ${failure}`);
     console.log(`  replay: npm run simulate -- --seed ${seed}`);
-    if (options.shrink) {
+    // Shrinking takes a few hundred runs: done for the first seed of each kind of failure (all of
+    // them with --shrink-all), the others say how to get theirs.
+    const kind = kindOf(result.failures[0] ?? "");
+    if (options.shrink && (options.shrinkAll || !shrunkKinds.has(kind))) {
+      shrunkKinds.add(kind);
       const shrunk = await shrink(result);
       console.log(
-        `  shrunk to ${shrunk.plan.events.length} of ${result.plan.events.length} events (${shrunk.runs} runs): ${shrunk.result.failures.find((failure) => kindOf(failure) === kindOf(result.failures[0] ?? ""))}`,
+        `  shrunk to ${shrunk.plan.events.length} of ${result.plan.events.length} events (${shrunk.runs} runs): ${shrunk.result.failures.find((failure) => kindOf(failure) === kind)}`,
       );
       for (const event of shrunk.plan.events) console.log(`    ${describeEvent(event, shrunk.plan)}`);
+    } else if (options.shrink) {
+      console.log(
+        `  not shrunk: a seed failing the same way was shrunk above (--seed ${seed} shrinks this one)`,
+      );
     }
     if (options.stopAtFirst) break;
   }
