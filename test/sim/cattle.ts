@@ -268,6 +268,9 @@ export class SimCattle {
           note(`${fate.applied ? "applied, " : ""}answered 502 by a gateway`);
           return respond({ ok: false, failure: gateway });
         case "delayed":
+          // Cattle holds a write behind a service's running process; a host create or an
+          // evacuation has no such lock, and is applied when it arrives (its answer lost).
+          if (!locks) break;
           note(`to be applied in ${fate.ms} ms, never answered`);
           this.scheduler.after(fate.ms, () => {
             apply();
@@ -277,7 +280,7 @@ export class SimCattle {
       }
       const run = () => {
         const result = apply();
-        if (fate.kind === "lost") {
+        if (fate.kind === "lost" || fate.kind === "delayed") {
           note("applied, connection reset");
           return respond({ ok: false, failure: reset });
         }
@@ -341,6 +344,8 @@ export class SimCattle {
     if (fails) this.hostFailures--;
     host.state = "registering";
     this.scheduler.after(this.hostProvisionMs, () => {
+      // An evacuation that came first wins: the host drains and goes.
+      if (host.state !== "registering") return;
       host.state = fails ? "error" : "active";
       this.log(`cattle: host ${hostname} ${host.state}`);
     });

@@ -4,7 +4,6 @@ import type { Caller } from "../../src/access/authorize";
 import { ApiError } from "../../src/api/errors";
 import { readDelivery } from "../../src/delivery/facts";
 import type { Delivery } from "../../src/domain/delivery";
-import type { Execution } from "../../src/domain/execution";
 import { RESOURCE_ID } from "../../src/domain/ids";
 import type { Platform, TriggerResult } from "../../src/domain/ports";
 import type { ReceiverRecord } from "../../src/domain/receiver";
@@ -580,5 +579,3 @@ function silenceConsole() {
     restore: () => Object.assign(console, saved),
   };
 }
-
-export type { Execution };
