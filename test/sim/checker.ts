@@ -126,6 +126,24 @@ export function check(input: Input): Checked {
     }
   }
 
+  // A URL nothing changed is never refused: 403 only for a receiver deleted or regenerated (or
+  // being so) by the time of the answer, or a URL older than the receiver's latest.
+  for (const attempt of attempts) {
+    const handle = handles.get(attempt.handle);
+    if (attempt.status !== 403 || !handle || attempt.version === 0) continue;
+    const latest = Math.max(0, ...handle.tokens.map((token) => token.version));
+    const changing = [...handle.deleteStarted, ...handle.regenerateStarted].some(
+      (started) => started <= (attempt.end ?? Number.POSITIVE_INFINITY),
+    );
+    const current = handle.tokens.find((token) => token.version === attempt.version)?.version === latest;
+    if (current && !changing) {
+      fail(
+        "live URL refused",
+        `${attempt.tag} with ${handle.handle}'s current URL (version ${attempt.version}), which nothing deleted or regenerated, was answered 403`,
+      );
+    }
+  }
+
   // Each delivery applied at most once; a retried identity answered deduplicated.
   const byDelivery = new Map<number, Attempt[]>();
   for (const attempt of attempts)
@@ -202,6 +220,29 @@ export function check(input: Input): Checked {
           );
         }
       }
+    }
+  }
+
+  // A `cooldown` answer has its cause: a step of the same receiver applied less than its cooldown before.
+  for (const execution of executions.values()) {
+    const handle = byId.get(execution.receiverId);
+    const cooldownMs = (handle?.rule?.cooldownSeconds ?? 0) * 1000;
+    if (execution.outcome !== "cooldown" || !handle || cooldownMs === 0 || handle.deleteStarted.length > 0)
+      continue;
+    const arrived = attemptOf.get(execution.sender ?? "")?.start ?? execution.at;
+    const settled = execution.finished ?? execution.at;
+    const cause = [...executions.values()].some(
+      (other) =>
+        other.receiverId === execution.receiverId &&
+        other.outcome === "applied" &&
+        (attemptOf.get(other.sender ?? "")?.start ?? other.at) <= settled &&
+        arrived - (other.finished ?? other.at) < cooldownMs,
+    );
+    if (!cause) {
+      fail(
+        "cooldown without cause",
+        `${show(execution)} of ${handle.handle} (cooldown ${cooldownMs / 1000} s): no step of it was applied in the ${cooldownMs / 1000} s before`,
+      );
     }
   }
 

@@ -64,6 +64,8 @@ export interface Handle {
   deletedAt?: number;
   /** Regenerates answered 200: when, and the version they answered. */
   regenerated: { at: number; version: number }[];
+  /** When each regenerate of it started, answered or not. */
+  regenerateStarted: number[];
   /** For imported receivers: the generic object and its key. */
   genericObjectId?: string;
   key?: string;
@@ -167,6 +169,7 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
       ids: [],
       deleteStarted: [],
       regenerated: [],
+      regenerateStarted: [],
     });
   });
   plan.generics.forEach((generic, i) => {
@@ -179,6 +182,7 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
       ids: [],
       deleteStarted: [],
       regenerated: [],
+      regenerateStarted: [],
       genericObjectId: generic.id,
       key: generic.key,
     });
@@ -424,6 +428,7 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
             : sender === "none"
               ? { senderVerification: null }
               : {};
+        handle.regenerateStarted.push(scheduler.now);
         const { receivers } = request(
           `regenerate ${handle.handle}`,
           event.kind === "regenerate" ? event.interruptMs : undefined,
@@ -484,7 +489,13 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
             const handle = handles.get(`g${index}`);
             if (!handle) continue;
             // A generic object imported again after its receiver was deleted is a new receiver.
-            Object.assign(handle, { deletedAt: undefined, deleteStarted: [], regenerated: [], tokens: [] });
+            Object.assign(handle, {
+              deletedAt: undefined,
+              deleteStarted: [],
+              regenerated: [],
+              regenerateStarted: [],
+              tokens: [],
+            });
             handle.createdAt = scheduler.now;
             await remember(handle, record);
             imported.push(handle.handle);
