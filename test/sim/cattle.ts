@@ -71,6 +71,8 @@ export class SimCattle {
   readonly duplicateHostnames: string[] = [];
   /** Services whose scale changed outside between a read of it and a write over it. */
   readonly clobbered = new Set<string>();
+  /** A broken Cattle, for the simulator's own tests: answers scale writes as done without doing them. */
+  ignoresScaleWrites = false;
   latencyMs = 20;
   transitionMs = 0;
   hostProvisionMs = 600;
@@ -177,6 +179,8 @@ export class SimCattle {
           (): CattleResult<Service> => {
             const service = this.services.get(serviceId);
             if (!service) return { ok: false, failure: notFound };
+            if (this.ignoresScaleWrites)
+              return { ok: true, value: { ...(this.#shown(serviceId) as Service), ...changes } };
             const latest = this.#applied.get(serviceId) ?? 0;
             if (sent < latest)
               this.outOfOrder.push(`${serviceId}: write ${sent} applied after write ${latest}`);

@@ -86,7 +86,10 @@ const signingKeySet = (): Promise<string> => {
 };
 
 /** Runs one plan and checks it: the trace of what happened, and what the checker found wrong. */
-export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): Promise<RunResult> {
+export async function runPlan(
+  plan: Plan,
+  options: { verbose?: boolean; brokenCattle?: boolean } = {},
+): Promise<RunResult> {
   const scheduler = new Scheduler();
   const trace: string[] = [];
   const log = (line: string) => {
@@ -95,6 +98,7 @@ export async function runPlan(plan: Plan, options: { verbose?: boolean } = {}): 
   const cattle = new SimCattle(scheduler, options.verbose ? log : () => {});
   cattle.latencyMs = plan.latencyMs;
   cattle.transitionMs = plan.transitionMs;
+  cattle.ignoresScaleWrites = options.brokenCattle === true;
   for (const [id, scale] of Object.entries(plan.scales)) cattle.addService(id, scale);
   for (let i = 1; i <= plan.hosts; i++) {
     cattle.addHost(`worker${i}`, { pool: "workers" });

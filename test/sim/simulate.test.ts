@@ -45,6 +45,15 @@ describe("the deterministic simulation", () => {
     expect(shrunk.result.failures).toEqual(["crash after trigger: found"]);
   });
 
+  it("fails a world that breaks the guarantees: a Cattle that answers writes it never applied", async () => {
+    const kinds = new Set<string>();
+    for (let seed = 1; seed <= 40; seed++) {
+      for (const failure of (await runPlan(planFor(seed), { brokenCattle: true })).failures)
+        kinds.add(kindOf(failure));
+    }
+    expect([...kinds]).toContain("end scale");
+  }, 60_000);
+
   it(`keeps every guarantee over seeds ${FIRST_SEED}…${FIRST_SEED + SEEDS - 1}`, async () => {
     const failed: RunResult[] = [];
     for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
