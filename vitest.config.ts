@@ -73,14 +73,20 @@ export default defineConfig({
         },
       },
       {
-        // Plain Node: the target core with a fake Cattle and a fake clock, and checks of the source tree.
+        // Plain Node: the target core with a fake Cattle and a fake clock, the deterministic
+        // simulation (docs/simulation.md), and checks of the source tree.
         test: {
           name: "node",
           sequence: { groupOrder: 0 },
           environment: "node",
-          // The target core over node:sqlite, and the ports' conformance suite over the cores (Deno
-          // runs the same tests: `npm test` does both).
-          include: ["test/repo/**/*.test.ts", "test/core/**/*.test.ts", "test/conformance/sqlite.test.ts"],
+          // The target core over node:sqlite, the ports' conformance suite over the cores (Deno runs
+          // the same tests: `npm test` does both), and the simulator's fixed seeds.
+          include: [
+            "test/repo/**/*.test.ts",
+            "test/core/**/*.test.ts",
+            "test/conformance/sqlite.test.ts",
+            "test/sim/**/*.test.ts",
+          ],
         },
       },
       {

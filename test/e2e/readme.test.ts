@@ -1233,3 +1233,53 @@ describe("docs/deno-server.md", () => {
     expect(doc.unclaimed()).toEqual([]);
   });
 });
+
+describe("README.md: a long soak of the simulator", () => {
+  /** `npm run simulate -- …` as a user runs it: its output, and its exit code (1 when a seed failed). */
+  const simulate = async (args: string[]): Promise<{ code: number; stdout: string }> => {
+    try {
+      const { stdout } = await run("npm", ["run", "--silent", "simulate", "--", ...args], {
+        timeout: 170_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return { code: 0, stdout };
+    } catch (error) {
+      const failed = error as { code?: unknown; stdout?: string };
+      if (typeof failed.code !== "number") throw error;
+      return { code: failed.code, stdout: failed.stdout ?? "" };
+    }
+  };
+
+  it("runs seeds, says how to replay each failing one, and replays a seed the same way twice", async () => {
+    const block = examples.take("sh", "npm run simulate -- --seeds 100000");
+    expect(block.code.trim().split("\n")).toEqual([
+      "npm run simulate -- --seeds 100000",
+      "npm run simulate -- --seed 42",
+    ]);
+
+    // The soak, cut to 20 seeds.
+    const soak = await simulate(["--seeds", "20"]);
+    const summary = /^20 seeds from 1: (\d+) failed, in [\d.]+ s$/m.exec(soak.stdout);
+    expect(summary, soak.stdout).not.toBeNull();
+    const failed = Number(summary?.[1]);
+    expect(soak.code).toBe(failed > 0 ? 1 : 0);
+    const failing = [...soak.stdout.matchAll(/^seed (\d+) FAILED: /gm)].map((match) => match[1]);
+    expect(failing).toHaveLength(failed);
+    for (const seed of failing) {
+      expect(soak.stdout).toContain(`  replay: npm run simulate -- --seed ${seed}\n`);
+    }
+    // The first seed of each kind of failure is shrunk; the others say how to shrink theirs.
+    const kinds = new Set([...soak.stdout.matchAll(/^seed \d+ FAILED: ([^:]+):/gm)].map((match) => match[1]));
+    expect(soak.stdout.match(/^ {2}shrunk to \d+ of \d+ events/gm) ?? []).toHaveLength(kinds.size);
+    expect(soak.stdout.match(/^ {2}not shrunk: /gm) ?? []).toHaveLength(failed - kinds.size);
+
+    // The replay: the plan, the trace and the verdict, the same in a second process.
+    const replay = await simulate(["--seed", "42"]);
+    expect(replay.stdout).toMatch(/^seed 42: plan\n/);
+    expect(replay.stdout).toContain("\ntrace\n");
+    expect(replay.stdout).toMatch(/answered 201/);
+    const verdict = /^seed 42 (passed|FAILED)/m.exec(replay.stdout)?.[1];
+    expect(replay.code).toBe(verdict === "passed" ? 0 : 1);
+    expect((await simulate(["--seed", "42"])).stdout).toBe(replay.stdout);
+  }, 180_000);
+});

@@ -1,0 +1,469 @@
+import type { Execution } from "../../src/domain/execution";
+import { planScale } from "../../src/drivers/shared/scaling";
+import { DEDUPLICATION_WINDOW_MS } from "../../src/target/history";
+import type { SimCattle } from "./cattle";
+import { type Plan, PROJECT } from "./plan";
+import type { Attempt, Handle } from "./run";
+import { World } from "./world";
+
+export interface Checked {
+  failures: string[];
+  notes: string[];
+}
+
+interface Input {
+  plan: Plan;
+  world: World;
+  cattle: SimCattle;
+  handles: Map<string, Handle>;
+  attempts: Attempt[];
+  imports: { start: number; end: number; imported: string[] }[];
+  errors: string[];
+  now: number;
+}
+
+const rows = <T>(world: World, key: string, query: string, ...values: (string | number)[]): T[] => {
+  const object = world.objects.get(key);
+  if (!object || !World.hasTables(object)) return [];
+  return object.db.prepare(query).all(...values) as T[];
+};
+
+/**
+ * Compares a run with the sequential model of docs/how-it-works.md and docs/api.md. Every failure
+ * is one line that starts with its kind (`applied twice:`, `deleted receiver back:`, …), so the
+ * shrinker can keep a failure of the same kind while it cuts the plan down.
+ */
+export function check(input: Input): Checked {
+  const { world, cattle, handles, attempts } = input;
+  const failures: string[] = [...input.errors.map((error) => `internal error: ${error}`)];
+  const notes: string[] = [];
+  const fail = (kind: string, message: string) => failures.push(`${kind}: ${message}`);
+
+  const byId = new Map<string, Handle>();
+  for (const handle of handles.values()) for (const id of handle.ids) byId.set(id, handle);
+
+  // Executions as they stand, and those of deleted receivers as they were when deleted.
+  const executions = new Map<string, Execution>();
+  for (const body of world.forgotten) {
+    const execution = JSON.parse(body) as Execution;
+    executions.set(execution.id, execution);
+  }
+  const targetKeys = [...world.objects.keys()].filter((key) => key.startsWith("target:"));
+  for (const key of targetKeys) {
+    for (const row of rows<{ body: string }>(world, key, "SELECT body FROM executions ORDER BY seq")) {
+      const execution = JSON.parse(row.body) as Execution;
+      executions.set(execution.id, execution);
+    }
+  }
+  for (const execution of [...executions.values()].sort(
+    (a, b) => a.at - b.at || (a.sender ?? "").localeCompare(b.sender ?? ""),
+  )) {
+    notes.push(
+      `execution of ${byId.get(execution.receiverId)?.handle ?? "?"}: ${show(execution)} (${execution.reason}) at ${at(execution.at)}${execution.finished ? `, settled at ${at(execution.finished)}` : ""}`,
+    );
+  }
+  const byTag = new Map<string, Execution[]>();
+  for (const execution of executions.values()) {
+    const tag = execution.sender ?? "";
+    byTag.set(tag, [...(byTag.get(tag) ?? []), execution]);
+  }
+  const deliveryOf = (execution: Execution) => Number(/^d(\d+)\./.exec(execution.sender ?? "")?.[1] ?? -1);
+  const attemptOf = new Map(attempts.map((attempt) => [attempt.tag, attempt]));
+
+  // Each answer agrees with what was recorded; a 503 left nothing behind.
+  for (const attempt of attempts) {
+    const handle = handles.get(attempt.handle);
+    const recorded = byTag.get(attempt.tag) ?? [];
+    const deleted = (handle?.deleteStarted.length ?? 0) > 0;
+    if (attempt.status === 0 || attempt.status === -1) {
+      fail("never answered", `${attempt.tag} (${attempt.handle}) sent at ${at(attempt.start)} got no answer`);
+      continue;
+    }
+    if (attempt.status === 503 && !attempt.reset && recorded.length > 0) {
+      fail(
+        "503 but recorded",
+        `${attempt.tag} was answered 503 (nothing written) but recorded ${recorded.map(show).join(", ")}`,
+      );
+    }
+    if ((attempt.status === 200 || attempt.status === 202) && !deleted) {
+      const [execution] = recorded;
+      if (!execution) {
+        fail("acknowledged but lost", `${attempt.tag} answered ${attempt.outcome} has no execution`);
+      } else if (
+        attempt.outcome === "applied" &&
+        (execution.outcome !== "applied" || execution.from !== attempt.from || execution.to !== attempt.to)
+      ) {
+        fail(
+          "answer disagrees",
+          `${attempt.tag} answered applied ${attempt.from} → ${attempt.to}, recorded ${show(execution)}`,
+        );
+      } else if (execution.outcome === "pending") {
+        fail("left pending", `${attempt.tag} acknowledged pending is still pending at the end`);
+      }
+    }
+    // Delete and regenerate fence: once answered, nothing of the old URL is decided any more. A
+    // webhook-service URL is its key's: judged by the receiver it triggered (another generic
+    // object with the same key may be imported once the first receiver is gone).
+    const decided = attempt.status === 200 || attempt.status === 202;
+    const fenced = attempt.version === 0 ? (byId.get(recorded[0]?.receiverId ?? "") ?? handle) : handle;
+    if (fenced && decided) {
+      const handle = fenced;
+      if (handle.deletedAt !== undefined && attempt.start > handle.deletedAt) {
+        fail(
+          "deleted receiver triggered",
+          `${attempt.tag} sent at ${at(attempt.start)}, after ${handle.handle}'s DELETE answered 204 at ${at(handle.deletedAt)}, was answered ${attempt.status} ${attempt.outcome}`,
+        );
+      }
+      const newer = handle.regenerated.find(
+        (change) => change.at < attempt.start && change.version > attempt.version,
+      );
+      if (newer) {
+        fail(
+          "old URL triggered",
+          `${attempt.tag} with ${handle.handle}'s URL of version ${attempt.version || "webhook-service"}, sent after the regenerate to version ${newer.version} answered at ${at(newer.at)}, was answered ${attempt.status} ${attempt.outcome}`,
+        );
+      }
+    }
+  }
+
+  // A URL nothing changed is never refused: 403 only for a receiver deleted or regenerated (or
+  // being so) by the time of the answer, or a URL older than the receiver's latest.
+  for (const attempt of attempts) {
+    const handle = handles.get(attempt.handle);
+    if (attempt.status !== 403 || !handle || attempt.version === 0) continue;
+    const latest = Math.max(0, ...handle.tokens.map((token) => token.version));
+    const changing = [...handle.deleteStarted, ...handle.regenerateStarted].some(
+      (started) => started <= (attempt.end ?? Number.POSITIVE_INFINITY),
+    );
+    const current = handle.tokens.find((token) => token.version === attempt.version)?.version === latest;
+    if (current && !changing) {
+      fail(
+        "live URL refused",
+        `${attempt.tag} with ${handle.handle}'s current URL (version ${attempt.version}), which nothing deleted or regenerated, was answered 403`,
+      );
+    }
+  }
+
+  // Each delivery applied at most once; a retried identity answered deduplicated.
+  const byDelivery = new Map<number, Attempt[]>();
+  for (const attempt of attempts)
+    byDelivery.set(attempt.delivery, [...(byDelivery.get(attempt.delivery) ?? []), attempt]);
+  const appliedOf = new Map<number, Execution[]>();
+  for (const execution of executions.values()) {
+    if (execution.outcome !== "applied") continue;
+    const delivery = deliveryOf(execution);
+    appliedOf.set(delivery, [...(appliedOf.get(delivery) ?? []), execution]);
+  }
+  for (const [delivery, tries] of byDelivery) {
+    const applied = appliedOf.get(delivery) ?? [];
+    const first = tries[0] as Attempt;
+    const unsure = tries.some((attempt) => attempt.reset || attempt.status === -1);
+    if (applied.length > 1 && (first.identity || !unsure)) {
+      fail(
+        "applied twice",
+        `delivery d${delivery} (${first.handle}${first.identity ? ", with Idempotency-Key" : ""}) was applied ${applied.length} times: ${applied.map(show).join("; ")}; answers: ${tries.map(answer).join("; ")}`,
+      );
+    }
+    if (!first.identity) continue;
+    const answeredAt = tries
+      .filter((attempt) => attempt.status === 200 || attempt.status === 202)
+      .map((attempt) => attempt.end ?? Number.POSITIVE_INFINITY);
+    const firstAnswer = Math.min(...answeredAt);
+    for (const attempt of tries) {
+      if (attempt.start <= firstAnswer || attempt.start > firstAnswer + DEDUPLICATION_WINDOW_MS) continue;
+      if ((attempt.status === 200 || attempt.status === 202) && attempt.outcome !== "deduplicated") {
+        fail(
+          "repeat not deduplicated",
+          `${attempt.tag} repeats a delivery answered at ${at(firstAnswer)} and was answered ${attempt.outcome}; answers: ${tries.map(answer).join("; ")}`,
+        );
+      }
+    }
+  }
+
+  // Every step follows its receiver's rule; receivers cool down as they say.
+  const appliedBy = new Map<string, Execution[]>();
+  for (const execution of executions.values()) {
+    const handle = byId.get(execution.receiverId);
+    const rule = handle?.rule;
+    if (!handle || !rule || handle.driver !== "scaleService") continue;
+    if (execution.outcome === "applied") {
+      const expected = planScale(execution.from ?? Number.NaN, rule);
+      if (expected.outcome !== "applied" || expected.to !== execution.to) {
+        fail(
+          "step off the rule",
+          `${show(execution)} of ${handle.handle} ${JSON.stringify(rule)}: the rule gives ${expected.outcome} ${expected.from} → ${expected.to}`,
+        );
+      }
+      appliedBy.set(handle.handle, [...(appliedBy.get(handle.handle) ?? []), execution]);
+    }
+    if (execution.outcome === "noop" && execution.from !== execution.to) {
+      fail("step off the rule", `${show(execution)} of ${handle.handle} is a noop that moved`);
+    }
+  }
+  for (const [name, applied] of appliedBy) {
+    const cooldownMs = (handles.get(name)?.rule?.cooldownSeconds ?? 0) * 1000;
+    if (cooldownMs === 0) continue;
+    // Sound bounds: a step is planned after its request arrived and before it was settled.
+    const window = applied.map((execution) => ({
+      execution,
+      arrived: attemptOf.get(execution.sender ?? "")?.start ?? execution.at,
+      settled: execution.finished ?? execution.at,
+    }));
+    for (let i = 0; i < window.length; i++) {
+      for (let j = i + 1; j < window.length; j++) {
+        const a = window[i] as (typeof window)[number];
+        const b = window[j] as (typeof window)[number];
+        if (Math.max(a.settled, b.settled) - Math.min(a.arrived, b.arrived) < cooldownMs) {
+          fail(
+            "cooldown ignored",
+            `${name} (cooldown ${cooldownMs / 1000} s) applied ${show(a.execution)} and ${show(b.execution)} within it`,
+          );
+        }
+      }
+    }
+  }
+
+  // A `cooldown` answer has its cause: a step of the same receiver applied less than its cooldown before.
+  for (const execution of executions.values()) {
+    const handle = byId.get(execution.receiverId);
+    const cooldownMs = (handle?.rule?.cooldownSeconds ?? 0) * 1000;
+    if (execution.outcome !== "cooldown" || !handle || cooldownMs === 0 || handle.deleteStarted.length > 0)
+      continue;
+    const arrived = attemptOf.get(execution.sender ?? "")?.start ?? execution.at;
+    const settled = execution.finished ?? execution.at;
+    const cause = [...executions.values()].some(
+      (other) =>
+        other.receiverId === execution.receiverId &&
+        other.outcome === "applied" &&
+        (attemptOf.get(other.sender ?? "")?.start ?? other.at) <= settled &&
+        arrived - (other.finished ?? other.at) < cooldownMs,
+    );
+    if (!cause) {
+      fail(
+        "cooldown without cause",
+        `${show(execution)} of ${handle.handle} (cooldown ${cooldownMs / 1000} s): no step of it was applied in the ${cooldownMs / 1000} s before`,
+      );
+    }
+  }
+
+  // The end scale is the sequential one: the start, the outside changes and the applied steps.
+  const unresolved = new Set(
+    targetKeys
+      .filter((key) => rows(world, key, "SELECT 1 FROM unresolved_write").length > 0)
+      .map((key) => key.split(":").at(-1)),
+  );
+  for (const [serviceId, initial] of Object.entries(input.plan.scales)) {
+    const ofService = [...handles.values()].filter(
+      (handle) => handle.driver === "scaleService" && handle.target === serviceId,
+    );
+    if (cattle.clobbered.has(serviceId)) {
+      notes.push(
+        `note: ${serviceId} had an outside change overwritten by a write planned before it; end scale not compared`,
+      );
+      continue;
+    }
+    if (unresolved.has(serviceId)) {
+      notes.push(`note: ${serviceId} has a write whose fate is not read back yet; end scale not compared`);
+      continue;
+    }
+    if (ofService.some((handle) => handle.deleteStarted.length > 0)) {
+      notes.push(
+        `note: a receiver of ${serviceId} was deleted (its history with it); end scale not compared`,
+      );
+      continue;
+    }
+    const ids = new Set(ofService.flatMap((handle) => handle.ids));
+    const outside = cattle.changes
+      .filter((change) => change.serviceId === serviceId && change.by === "outside")
+      .reduce((sum, change) => sum + change.to - change.from, 0);
+    const steps = [...executions.values()]
+      .filter((execution) => ids.has(execution.receiverId) && execution.outcome === "applied")
+      .reduce((sum, execution) => sum + (execution.to ?? 0) - (execution.from ?? 0), 0);
+    const end = cattle.scaleOf(serviceId);
+    if (initial + outside + steps !== end) {
+      fail(
+        "end scale",
+        `${serviceId} ends at ${end}; the start ${initial}, outside changes ${signed(outside)} and the applied steps ${signed(steps)} give ${initial + outside + steps}`,
+      );
+    }
+  }
+  for (const line of cattle.outOfOrder) {
+    const serviceId = line.slice(0, line.indexOf(":"));
+    // An outside change to the very value a write carries makes that write look applied: ambiguous.
+    if (cattle.clobbered.has(serviceId))
+      notes.push(`note: ${line}, after an outside change made a write's fate ambiguous`);
+    else fail("older write over newer", line);
+  }
+  for (const line of cattle.duplicateHostnames) fail("host name twice", line);
+
+  // Nothing is owed once the world settled: no acknowledged trigger waits for an outcome. (A write
+  // that nobody was acknowledged for may stay unresolved until the object next wakes.)
+  for (const key of targetKeys) {
+    const pendingSteps = rows<{ step: string }>(world, key, "SELECT step FROM pending_steps").map(
+      (row) =>
+        JSON.parse(row.step) as { receiverId: string; version: number; delivery: { userAgent?: string } },
+    );
+    const pending = pendingSteps.length;
+    const [write] = rows<{ write: string }>(world, key, "SELECT write FROM unresolved_write");
+    const owedInWrite = write
+      ? (JSON.parse(write.write) as { steps: { step: { executionId?: string } }[] }).steps.filter(
+          ({ step }) => step.executionId,
+        ).length
+      : 0;
+    if (pending + owedInWrite > 0) {
+      const which = pendingSteps
+        .map(
+          (step) =>
+            `${step.delivery.userAgent} of ${byId.get(step.receiverId)?.handle ?? step.receiverId}@v${step.version}`,
+        )
+        .join(", ");
+      fail(
+        "still owed",
+        `${key} still owes ${pending + owedInWrite} acknowledged trigger(s) an outcome after settling (pending: ${which || "none"}; in the unresolved write: ${owedInWrite})`,
+      );
+    } else if (write) {
+      notes.push(
+        `note: ${key} keeps an unresolved write nobody was acknowledged for (resolved when it next wakes)`,
+      );
+    }
+  }
+
+  // Management: deleted stays deleted, the live ones are consistent, names are one receiver's.
+  const liveIn = new Map<string, { id: string; version: number }>();
+  for (const key of targetKeys) {
+    for (const row of rows<{ id: string; record: string }>(world, key, "SELECT id, record FROM receivers")) {
+      liveIn.set(row.id, { id: row.id, version: (JSON.parse(row.record) as { version: number }).version });
+    }
+  }
+  const projectKey = `project:${PROJECT}`;
+  const names = rows<{ name: string; receiver_id: string }>(
+    world,
+    projectKey,
+    "SELECT name, receiver_id FROM names",
+  );
+  const legacy = rows<{ receiver_id: string; key_digest: string | null }>(
+    world,
+    projectKey,
+    "SELECT receiver_id, key_digest FROM legacy_receivers",
+  );
+  const listed = new Set(world.kv.listedAt(PROJECT, input.now).map((record) => record.id));
+  for (const handle of handles.values()) {
+    const id = handle.record?.id;
+    if (!id) continue;
+    if (handle.deletedAt !== undefined) {
+      const back = [
+        world.kv.current(PROJECT, id) ? "GET finds it" : "",
+        listed.has(id) ? "the list shows it" : "",
+        liveIn.has(id) ? `its target holds it live (version ${liveIn.get(id)?.version})` : "",
+        legacy.some((row) => row.receiver_id === id && row.key_digest)
+          ? "its webhook-service URL routes to it"
+          : "",
+        names.some((row) => row.receiver_id === id) ? "it holds its name" : "",
+      ].filter(Boolean);
+      if (back.length > 0) {
+        fail(
+          "deleted receiver back",
+          `${handle.handle}, deleted (204) at ${at(handle.deletedAt)}: ${back.join(", ")}`,
+        );
+      }
+      continue;
+    }
+    if (handle.deleteStarted.length > 0) {
+      // A delete that never answered (the Worker stopped) happened or did not, never half.
+      const record = world.kv.current(PROJECT, id);
+      const live = liveIn.get(id);
+      if (record && live?.version !== record.version) {
+        fail(
+          "delete half done",
+          `${handle.handle}: KV keeps version ${record.version}, its target ${live ? `version ${live.version}` : "nothing"}: listed, but its URL refused`,
+        );
+      }
+      continue;
+    }
+    const record = world.kv.current(PROJECT, id);
+    const live = liveIn.get(id);
+    if (!record || !live || record.version !== live.version) {
+      fail(
+        "receiver inconsistent",
+        `${handle.handle}: KV has ${record ? `version ${record.version}` : "nothing"}, its target ${live ? `version ${live.version}` : "nothing"}`,
+      );
+    }
+    if (record && !listed.has(id))
+      fail("receiver inconsistent", `${handle.handle} is not listed once the list caught up`);
+  }
+  const recorded = new Set(world.kv.listedAt(PROJECT, input.now).map((record) => record.id));
+  for (const id of liveIn.keys()) {
+    if (!recorded.has(id) && !byId.get(id)?.deletedAt) {
+      fail(
+        "live without a record",
+        `receiver ${byId.get(id)?.handle ?? id} is live in its target but management has no record of it`,
+      );
+    }
+  }
+  const current = world.kv.listedAt(PROJECT, input.now);
+  const seen = new Map<string, string>();
+  for (const record of current) {
+    const other = seen.get(record.name);
+    if (other) fail("name twice", `receivers ${other} and ${record.id} are both named ${record.name}`);
+    seen.set(record.name, record.id);
+    if (!names.some((row) => row.name === record.name && row.receiver_id === record.id)) {
+      fail(
+        "name not held",
+        `receiver ${byId.get(record.id)?.handle ?? record.id} (${record.name}) does not hold its name: another receiver could take it`,
+      );
+    }
+  }
+  for (const row of names) {
+    if (!current.some((record) => record.id === row.receiver_id)) {
+      fail(
+        "name not freed",
+        `the name ${row.name} is held by ${byId.get(row.receiver_id)?.handle ?? row.receiver_id}, which is gone`,
+      );
+    }
+  }
+
+  // One key, one receiver: an import never hands a key already used to another receiver.
+  for (const result of input.imports) {
+    for (const name of result.imported) {
+      const handle = handles.get(name);
+      for (const other of handles.values()) {
+        if (other === handle || !other.key || other.key !== handle?.key || other.createdAt === undefined)
+          continue;
+        // A delete that started before the import answered may come first in the serial order.
+        if (other.createdAt < result.start && !other.deleteStarted.some((started) => started < result.end)) {
+          fail(
+            "key taken over",
+            `import at ${at(result.start)} imported ${name} with the key that ${other.handle} (imported at ${at(other.createdAt)}) holds`,
+          );
+        }
+      }
+    }
+  }
+
+  // Nothing stored for strangers.
+  // The targets of every receiver the plan may create, whether or not its create answered.
+  const known = new Set([
+    ...input.plan.receivers.map((spec) =>
+      spec.driver === "scaleService"
+        ? `target:scaleService:${PROJECT}:${spec.target}`
+        : `target:scaleHost:${PROJECT}:pool=${spec.target}`,
+    ),
+    ...[...handles.values()].flatMap((handle) => (handle.record ? [`target:${handle.record.target}`] : [])),
+  ]);
+  for (const [key, object] of world.objects) {
+    if (key === projectKey || known.has(key)) continue;
+    if (World.hasTables(object))
+      fail("stored for a stranger", `${key} has tables though no receiver of it was ever created`);
+  }
+  for (const key of world.kv.keys()) {
+    if (!key.startsWith(`${PROJECT}/`)) fail("stored for a stranger", `KV holds ${key}`);
+  }
+  return { failures, notes };
+}
+
+const at = (time: number) => `${((time - 1_800_000_000_000) / 1000).toFixed(3)}s`;
+const signed = (value: number) => (value < 0 ? `${value}` : `+${value}`);
+const show = (execution: Execution) =>
+  `${execution.sender} ${execution.outcome}${execution.from === undefined ? "" : ` ${execution.from} → ${execution.to}`}`;
+const answer = (attempt: Attempt) =>
+  `${attempt.tag} ${attempt.status === -1 ? "gave up" : attempt.status}${attempt.outcome ? ` ${attempt.outcome}` : ""}${attempt.from === undefined ? "" : ` ${attempt.from} → ${attempt.to}`}${attempt.reset ? " (reset)" : ""}`;

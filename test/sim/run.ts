@@ -1,0 +1,596 @@
+// @ts-expect-error: a plain ESM script shared with `npm run dev`
+import { newSigningKeySet } from "../../scripts/signing-key.mjs";
+import type { Caller } from "../../src/access/authorize";
+import { ApiError } from "../../src/api/errors";
+import { readDelivery } from "../../src/delivery/facts";
+import type { Delivery } from "../../src/domain/delivery";
+import { RESOURCE_ID } from "../../src/domain/ids";
+import type { Platform, TriggerResult } from "../../src/domain/ports";
+import type { ReceiverRecord } from "../../src/domain/receiver";
+import type { Settings } from "../../src/domain/settings";
+import { importFromWebhookService } from "../../src/receivers/import";
+import { receiverCreateSchema } from "../../src/receivers/input";
+import { Receivers } from "../../src/receivers/manage";
+import { signingKeys } from "../../src/tokens/signing";
+import { sha256Hex } from "../../src/util/sha256";
+import { SimCattle } from "./cattle";
+import { type Checked, check } from "./checker";
+import { describeEvent, type Plan, PROJECT, type SimEvent } from "./plan";
+import { Random } from "./random";
+import { Scheduler, SIM_START, useRandomSource } from "./scheduler";
+import { ObjectReset, World } from "./world";
+
+/** How long a sender waits for an answer before it gives up on the request (and may retry). */
+const SENDER_TIMEOUT_MS = 15_000;
+/** After the last event, how long the world runs on its own: past the 30 minutes a pending trigger may wait. */
+const SETTLE_MS = 45 * 60_000;
+const BEARER_SECRET = "s".repeat(32);
+
+/** One request of a sender to a trigger URL, and what it was answered. */
+export interface Attempt {
+  /** `d3.a2`: the delivery and the attempt, carried as the User-Agent into the execution. */
+  tag: string;
+  delivery: number;
+  /** Which receiver: `r<index>` or `g<index>` (imported from the generic object). */
+  handle: string;
+  identity: boolean;
+  /** The token's version (0 for a webhook-service URL). */
+  version: number;
+  start: number;
+  end?: number;
+  /** 200, 202, 401, 403, 503; 0 while unanswered, -1 when the sender gave up waiting. */
+  status: number;
+  /** The object was reset while the request waited: the Worker answered 503 without knowing what happened. */
+  reset?: boolean;
+  outcome?: string;
+  from?: number;
+  to?: number;
+}
+
+/** What a receiver went through, as its management answers said. */
+export interface Handle {
+  handle: string;
+  driver: "scaleService" | "scaleHost";
+  target: string;
+  rule?: { action: "up" | "down"; amount: number; min: number; max: number; cooldownSeconds: number };
+  record?: ReceiverRecord;
+  /** Every receiver id it had (an imported one is a new receiver when imported again). */
+  ids: string[];
+  /** Every URL it was given: its version, the token, and the sender secret that goes with it. */
+  tokens: { version: number; token: string; secret?: string }[];
+  createdAt?: number;
+  /** When a DELETE of it started and when it answered 204. */
+  deleteStarted: number[];
+  deletedAt?: number;
+  /** Regenerates answered 200: when, and the version they answered. */
+  regenerated: { at: number; version: number }[];
+  /** When each regenerate of it started, answered or not. */
+  regenerateStarted: number[];
+  /** For imported receivers: the generic object and its key. */
+  genericObjectId?: string;
+  key?: string;
+}
+
+export interface RunResult {
+  plan: Plan;
+  trace: string[];
+  failures: string[];
+  stats: { events: number; attempts: number; timers: number; simulatedMs: number };
+}
+
+let keySet: Promise<string> | undefined;
+/** One signing key set per process: Ed25519 signatures are deterministic, so tokens are too. */
+const signingKeySet = (): Promise<string> => {
+  keySet ??= (newSigningKeySet("sim") as Promise<unknown>).then((set) => JSON.stringify(set));
+  return keySet;
+};
+
+/** Runs one plan and checks it: the trace of what happened, and what the checker found wrong. */
+export async function runPlan(
+  plan: Plan,
+  options: { verbose?: boolean; brokenCattle?: boolean } = {},
+): Promise<RunResult> {
+  const scheduler = new Scheduler();
+  const trace: string[] = [];
+  const log = (line: string) => {
+    trace.push(`[${((scheduler.now - SIM_START) / 1000).toFixed(3)}] ${line}`);
+  };
+  const cattle = new SimCattle(scheduler, options.verbose ? log : () => {});
+  cattle.latencyMs = plan.latencyMs;
+  cattle.transitionMs = plan.transitionMs;
+  cattle.ignoresScaleWrites = options.brokenCattle === true;
+  for (const [id, scale] of Object.entries(plan.scales)) cattle.addService(id, scale);
+  for (let i = 1; i <= plan.hosts; i++) {
+    cattle.addHost(`worker${i}`, { pool: "workers" });
+    scheduler.now += 1;
+  }
+  const world = new World(scheduler, cattle, log, plan.kvLagMs);
+  const settings: Settings = {
+    CATTLE_URL: "http://cattle.sim",
+    CATTLE_ACCESS_KEY: "service-access",
+    CATTLE_SECRET_KEY: "service-secret",
+    WEBHOOK_SIGNING_KEYS: await signingKeySet(),
+    CATTLE: cattle.fetcher,
+  };
+  const keys = await signingKeys(settings.WEBHOOK_SIGNING_KEYS);
+  const receivers = new Receivers(world.platform, settings);
+  const caller: Caller = {
+    credentials: { accessKey: "user-access", secretKey: "user-secret" },
+    projectId: PROJECT,
+    canWrite: async () => ({ ok: true, value: true }),
+  };
+
+  /**
+   * The management layer as one request of the Worker sees it. With `stopAfterMs`, the Worker goes
+   * away that long into the request (an evicted isolate, a deploy): calls it already made still
+   * reach their objects, KV and Cattle, but it makes no more and never answers.
+   */
+  const request = (what: string, stopAfterMs?: number) => {
+    if (stopAfterMs === undefined) return { receivers, settings };
+    let stopped = false;
+    scheduler.after(stopAfterMs, () => {
+      stopped = true;
+      log(`${what}: the Worker stopped mid-request`);
+    });
+    const never = new Promise<never>(() => {});
+    const guard = <T extends object>(api: T): T =>
+      new Proxy(api, {
+        get: (target, name) => {
+          const value = Reflect.get(target, name);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            if (stopped) return never;
+            return Promise.resolve(value.apply(target, args)).then(
+              (result) => (stopped ? never : result),
+              (error: unknown) => (stopped ? never : Promise.reject(error)),
+            );
+          };
+        },
+      });
+    const platform: Platform = {
+      receivers: guard(world.kv),
+      target: (name) => guard(world.platform.target(name)),
+      project: (projectId) => guard(world.platform.project(projectId)),
+    };
+    const stoppable: Settings = { ...settings, CATTLE: guard(cattle.fetcher) };
+    return { receivers: new Receivers(platform, stoppable), settings: stoppable };
+  };
+
+  const handles = new Map<string, Handle>();
+  plan.receivers.forEach((spec, i) => {
+    handles.set(`r${i}`, {
+      handle: `r${i}`,
+      driver: spec.driver,
+      target: spec.target,
+      rule: {
+        action: spec.action,
+        amount: spec.amount,
+        min: spec.min,
+        max: spec.max,
+        cooldownSeconds: spec.cooldownSeconds,
+      },
+      tokens: [],
+      ids: [],
+      deleteStarted: [],
+      regenerated: [],
+      regenerateStarted: [],
+    });
+  });
+  plan.generics.forEach((generic, i) => {
+    handles.set(`g${i}`, {
+      handle: `g${i}`,
+      driver: "scaleService",
+      target: "1s1",
+      rule: { action: generic.action, amount: 1, min: 1, max: 10, cooldownSeconds: 0 },
+      tokens: [],
+      ids: [],
+      deleteStarted: [],
+      regenerated: [],
+      regenerateStarted: [],
+      genericObjectId: generic.id,
+      key: generic.key,
+    });
+  });
+  const attempts: Attempt[] = [];
+  /** Imports answered: when they started and answered, and the generic objects each imported. */
+  const imports: { start: number; end: number; imported: string[] }[] = [];
+  const errors: string[] = [];
+
+  const apiStatus = (error: unknown): string => {
+    if (error instanceof ApiError) return `${error.status} ${error.code}: ${error.message}`;
+    if (error instanceof ObjectReset) return "503 (object reset)";
+    errors.push(
+      `management threw ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    return "500";
+  };
+
+  const remember = async (handle: Handle, record: ReceiverRecord, secret?: string) => {
+    handle.record = record;
+    if (!handle.ids.includes(record.id)) handle.ids.push(record.id);
+    handle.tokens.push({
+      version: record.version,
+      token: await receivers.token(record),
+      ...(secret ? { secret } : {}),
+    });
+  };
+
+  /** The trigger route after token verification, as src/routes/trigger.ts runs it. */
+  const route = async (
+    url: { token?: string; key?: string; projectId?: string },
+    headers: Headers,
+    tag: string,
+  ) => {
+    let target: string;
+    let receiverId: string;
+    let version: number;
+    let sender = false;
+    if (url.token) {
+      const claims = await keys.verify(url.token);
+      if (!claims) return { status: 403 } as const;
+      ({ tgt: target, sub: receiverId, ver: version } = claims);
+      sender = claims.snd === true;
+    } else {
+      const projectId = url.projectId ?? "";
+      if (!RESOURCE_ID.test(projectId)) return { status: 403 } as const;
+      const legacy = await world.platform.project(projectId).legacyRoute(await sha256Hex(url.key ?? ""));
+      if (!legacy) return { status: 403 } as const;
+      ({ target, receiverId, version } = legacy);
+    }
+    const facts = readDelivery(headers, "");
+    const delivery: Delivery = {
+      signal: facts.signal,
+      ...(facts.identity
+        ? { identityKey: await sha256Hex(`${facts.identity.source}\n${facts.identity.value}`) }
+        : {}),
+      userAgent: tag,
+    };
+    const proof = sender ? { headers: Object.fromEntries(headers), body: new Uint8Array() } : undefined;
+    let result: TriggerResult;
+    let reset = false;
+    try {
+      result = await world.platform.target(target).trigger(receiverId, version, delivery, proof);
+    } catch {
+      reset = true;
+      result = { kind: "unavailable", message: "the receiver is busy; try again", retryAfterSeconds: 2 };
+    }
+    switch (result.kind) {
+      case "decided": {
+        const { outcome, from, to } = result.execution;
+        const status = outcome === "pending" || outcome === "queued" ? 202 : 200;
+        return { status, outcome, from, to } as const;
+      }
+      case "revoked":
+        return { status: 403 } as const;
+      case "unverified":
+        return { status: 401 } as const;
+      case "unavailable":
+        return { status: 503, retryAfter: result.retryAfterSeconds, reset } as const;
+    }
+  };
+
+  /** A sender: delivers once, and again after a 503 or when it gave up waiting, up to `tries` times. */
+  const deliver = async (
+    delivery: number,
+    handle: Handle,
+    tries: number,
+    identity: boolean,
+    url: () => { token?: string; key?: string; projectId?: string; version: number; secret?: string },
+  ) => {
+    for (let n = 1; n <= tries; n++) {
+      const target = url();
+      const attempt: Attempt = {
+        tag: `d${delivery}.a${n}`,
+        delivery,
+        handle: handle.handle,
+        identity,
+        version: target.version,
+        start: scheduler.now,
+        status: 0,
+      };
+      attempts.push(attempt);
+      const headers = new Headers();
+      if (identity) headers.set("idempotency-key", `delivery-${delivery}`);
+      if (target.secret) headers.set("authorization", `Bearer ${target.secret}`);
+      let retryAfter = 5;
+      const answered = route(target, headers, attempt.tag).then((answer) => {
+        attempt.end = scheduler.now;
+        attempt.status = answer.status;
+        if ("outcome" in answer)
+          Object.assign(attempt, { outcome: answer.outcome, from: answer.from, to: answer.to });
+        if ("reset" in answer && answer.reset) attempt.reset = true;
+        if ("retryAfter" in answer) retryAfter = answer.retryAfter ?? retryAfter;
+        const shown =
+          "outcome" in answer
+            ? ` ${answer.outcome}${answer.from === undefined ? "" : ` ${answer.from} → ${answer.to}`}`
+            : "";
+        log(
+          `${attempt.tag} ${handle.handle}@v${target.version} answered ${answer.status}${shown}${attempt.reset ? " (object reset)" : ""}`,
+        );
+        return true;
+      });
+      const gaveUp = scheduler.sleep(SENDER_TIMEOUT_MS).then(() => false);
+      const inTime = await Promise.race([answered, gaveUp]);
+      if (!inTime) {
+        if (attempt.status === 0) {
+          attempt.status = -1;
+          log(`${attempt.tag} ${handle.handle}: the sender gave up waiting`);
+        }
+      } else if (attempt.status !== 503) {
+        return;
+      }
+      await scheduler.sleep(retryAfter * 1000);
+    }
+  };
+
+  let deliveries = 0;
+  const run = async (event: SimEvent) => {
+    if (options.verbose) log(`event: ${describeEvent(event, plan).replace(/^t=\S+ /, "")}`);
+    switch (event.kind) {
+      case "create": {
+        const spec = plan.receivers[event.receiver];
+        const handle = handles.get(`r${event.receiver}`);
+        if (!spec || !handle || handle.createdAt !== undefined) return;
+        const body =
+          spec.driver === "scaleService"
+            ? {
+                name: spec.name,
+                driver: "scaleService",
+                scaleServiceConfig: {
+                  serviceId: spec.target,
+                  action: spec.action,
+                  amount: spec.amount,
+                  min: spec.min,
+                  max: spec.max,
+                  cooldownSeconds: spec.cooldownSeconds,
+                },
+              }
+            : {
+                name: spec.name,
+                driver: "scaleHost",
+                scaleHostConfig: {
+                  hostSelector: { pool: spec.target },
+                  action: spec.action,
+                  amount: spec.amount,
+                  min: spec.min,
+                  max: spec.max,
+                  ...(spec.deleteOption ? { deleteOption: spec.deleteOption } : {}),
+                },
+              };
+        try {
+          const { receivers } = request(`create ${handle.handle}`, event.interruptMs);
+          const record = await receivers.create(
+            caller,
+            receiverCreateSchema().parse(body),
+            {},
+            scheduler.now,
+          );
+          handle.createdAt = scheduler.now;
+          await remember(handle, record);
+          log(`create ${handle.handle} (${spec.name}) answered 201`);
+        } catch (error) {
+          log(`create ${handle.handle} (${spec.name}) answered ${apiStatus(error)}`);
+        }
+        return;
+      }
+      case "trigger":
+      case "legacyTrigger": {
+        const handle = handles.get(event.kind === "trigger" ? `r${event.receiver}` : `g${event.generic}`);
+        if (!handle) return;
+        const delivery = ++deliveries;
+        if (event.kind === "trigger") {
+          if (handle.tokens.length === 0) return;
+          const chosen = event.stale ? handle.tokens[0] : undefined;
+          await deliver(delivery, handle, event.attempts, event.identity, () => {
+            const token = chosen ?? (handle.tokens.at(-1) as Handle["tokens"][number]);
+            return {
+              token: token.token,
+              version: token.version,
+              ...(token.secret ? { secret: token.secret } : {}),
+            };
+          });
+        } else {
+          await deliver(delivery, handle, event.attempts, event.identity, () => ({
+            key: handle.key ?? "",
+            projectId: PROJECT,
+            version: 0,
+          }));
+        }
+        return;
+      }
+      case "delete":
+      case "deleteImported": {
+        const handle = handles.get(event.kind === "delete" ? `r${event.receiver}` : `g${event.generic}`);
+        if (!handle?.record) return;
+        handle.deleteStarted.push(scheduler.now);
+        const { receivers } = request(
+          `DELETE ${handle.handle}`,
+          event.kind === "delete" ? event.interruptMs : undefined,
+        );
+        try {
+          const record = await receivers.find(PROJECT, handle.record.id);
+          if (!record) {
+            log(`DELETE ${handle.handle} answered 404`);
+            return;
+          }
+          await receivers.remove(record);
+          handle.deletedAt ??= scheduler.now;
+          log(`DELETE ${handle.handle} answered 204`);
+        } catch (error) {
+          log(`DELETE ${handle.handle} answered ${apiStatus(error)}`);
+        }
+        return;
+      }
+      case "regenerate":
+      case "regenerateImported": {
+        const handle = handles.get(event.kind === "regenerate" ? `r${event.receiver}` : `g${event.generic}`);
+        if (!handle?.record) return;
+        const sender = event.kind === "regenerate" ? event.sender : undefined;
+        const change =
+          sender === "bearer"
+            ? { senderVerification: { scheme: "bearer" as const, token: BEARER_SECRET } }
+            : sender === "none"
+              ? { senderVerification: null }
+              : {};
+        handle.regenerateStarted.push(scheduler.now);
+        const { receivers } = request(
+          `regenerate ${handle.handle}`,
+          event.kind === "regenerate" ? event.interruptMs : undefined,
+        );
+        try {
+          const record = await receivers.find(PROJECT, handle.record.id);
+          if (!record) {
+            log(`regenerate ${handle.handle} answered 404`);
+            return;
+          }
+          const next = await receivers.regenerate(record, change);
+          const secret =
+            sender === "bearer"
+              ? BEARER_SECRET
+              : sender === "none"
+                ? undefined
+                : handle.tokens.at(-1)?.secret;
+          await remember(handle, next, secret);
+          handle.regenerated.push({ at: scheduler.now, version: next.version });
+          log(`regenerate ${handle.handle} answered 200 (version ${next.version})`);
+        } catch (error) {
+          log(`regenerate ${handle.handle} answered ${apiStatus(error)}`);
+        }
+        return;
+      }
+      case "genericObject": {
+        const generic = plan.generics[event.generic];
+        if (!generic || cattle.genericObjects.some((object) => object.id === generic.id)) return;
+        cattle.genericObjects.push({
+          id: generic.id,
+          type: "genericObject",
+          kind: "webhookReceiver",
+          name: generic.name,
+          key: generic.key,
+          state: "active",
+          resourceData: {
+            url: `http://rancher.sim/v1-webhooks/endpoint?key=${generic.key}&projectId=${PROJECT}`,
+            driver: "scaleService",
+            config: {
+              serviceId: "1s1",
+              action: generic.action,
+              amount: 1,
+              min: 1,
+              max: 10,
+              type: "scaleService",
+            },
+          },
+        } as never);
+        return;
+      }
+      case "import": {
+        const start = scheduler.now;
+        try {
+          const result = await importFromWebhookService(caller, receivers, settings);
+          const imported: string[] = [];
+          for (const record of result.imported) {
+            const index = plan.generics.findIndex((generic) => generic.id === record.importedFrom);
+            const handle = handles.get(`g${index}`);
+            if (!handle) continue;
+            // A generic object imported again after its receiver was deleted is a new receiver.
+            Object.assign(handle, {
+              deletedAt: undefined,
+              deleteStarted: [],
+              regenerated: [],
+              regenerateStarted: [],
+              tokens: [],
+            });
+            handle.createdAt = scheduler.now;
+            await remember(handle, record);
+            imported.push(handle.handle);
+          }
+          imports.push({ start, end: scheduler.now, imported });
+          log(
+            `import answered 200: imported [${imported.join(", ")}], skipped ${result.skipped
+              .map((skipped) => `${skipped.genericObjectId} (${skipped.reason})`)
+              .join("; ")}`,
+          );
+        } catch (error) {
+          log(`import answered ${apiStatus(error)}`);
+        }
+        return;
+      }
+      case "stranger": {
+        const delivery = ++deliveries;
+        const projectId = `1a${900 + delivery}`;
+        const answer = await route({ key: "z".repeat(40), projectId }, new Headers(), `d${delivery}.a1`);
+        log(`stranger's trigger of environment ${projectId} answered ${answer.status}`);
+        return;
+      }
+      case "crash": {
+        const object = world.objects.get(event.object);
+        if (object) world.crash(object, event.restartMs);
+        return;
+      }
+      case "writeFate":
+        cattle.writes.push(event.fate);
+        return;
+      case "readFails":
+        cattle.reads.push({ kind: "refused", status: 503 });
+        return;
+      case "outside":
+        cattle.outside(event.service, event.scale);
+        return;
+      case "hostFails":
+        cattle.hostFailures++;
+        return;
+    }
+  };
+
+  const previousNow = Date.now;
+  useRandomSource(new Random(plan.seed ^ 0x5eed));
+  // Management code reads the wall clock for creation times and ids: it reads the simulated one.
+  Date.now = () => scheduler.now;
+  const silenced = silenceConsole();
+  let checked: Checked;
+  try {
+    for (const event of plan.events) {
+      scheduler.at(SIM_START + event.at, () => {
+        run(event).catch((error: unknown) => {
+          errors.push(
+            `event ${describeEvent(event, plan)} threw ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+          );
+        });
+      });
+    }
+    const lastEvent = SIM_START + (plan.events.at(-1)?.at ?? 0);
+    // The faults the plan left unused end with it: what follows is the world settling.
+    scheduler.at(lastEvent + 1, () => {
+      cattle.writes.length = 0;
+      cattle.reads.length = 0;
+    });
+    await scheduler.runUntil(lastEvent + SETTLE_MS);
+    if (options.verbose) log("settled");
+    checked = check({ plan, world, cattle, handles, attempts, imports, errors, now: scheduler.now });
+  } finally {
+    silenced.restore();
+    Date.now = previousNow;
+    useRandomSource(undefined);
+  }
+  for (const line of checked.notes) log(line);
+  return {
+    plan,
+    trace,
+    failures: checked.failures,
+    stats: {
+      events: plan.events.length,
+      attempts: attempts.length,
+      timers: scheduler.fired,
+      simulatedMs: scheduler.now - SIM_START,
+    },
+  };
+}
+
+/** The service's log lines would bury the simulation's own: kept out while a run lasts. */
+function silenceConsole() {
+  const saved = { log: console.log, warn: console.warn, error: console.error, info: console.info };
+  console.log = console.warn = console.error = console.info = () => {};
+  return {
+    restore: () => Object.assign(console, saved),
+  };
+}

@@ -1,0 +1,324 @@
+import { DatabaseSync } from "node:sqlite";
+import {
+  InvalidMarker,
+  type Platform,
+  type Project,
+  type ReceiverPage,
+  type ReceiverStore,
+  type Target,
+} from "../../src/domain/ports";
+import type { ReceiverRecord } from "../../src/domain/receiver";
+import { ProjectCore } from "../../src/project/core";
+import type { ObjectStorage } from "../../src/storage/object-storage";
+import { SqliteObjectStorage } from "../../src/storage/sqlite";
+import { TargetCore } from "../../src/target/core";
+import type { SimCattle } from "./cattle";
+import type { Owner, Scheduler } from "./scheduler";
+
+/** How long a call takes from the Worker to an object, or to KV, and back (each way). */
+export const HOP_MS = 2;
+/** How long a failed alarm waits before the runtime tries it again. */
+const ALARM_RETRY_MS = 1_000;
+
+interface Incarnation {
+  owner: Owner;
+  core: TargetCore | ProjectCore;
+  /** Calls into this incarnation not answered yet: they fail when it dies. */
+  outstanding: Set<(error: Error) => void>;
+}
+
+/** A Durable Object: storage that outlives its incarnations, and at most one incarnation at a time. */
+export interface SimObject {
+  kind: "target" | "project";
+  name: string;
+  db: DatabaseSync;
+  storage: ObjectStorage;
+  incarnation: Incarnation | undefined;
+  incarnations: number;
+  alarmAt: number | undefined;
+  /** Bumped with every alarm scheduled, so an older timer for the same object does not fire it. */
+  alarmToken: number;
+}
+
+/** The Durable Object was reset while a call waited on it: what the Worker's stub throws. */
+export class ObjectReset extends Error {}
+
+/**
+ * The objects and KV of the simulated deployment, as one Platform: every call crosses a hop of
+ * simulated time (so management operations and triggers interleave at their awaits), objects run
+ * the real cores over node:sqlite, and an object can be crashed: its incarnation's awaits never
+ * resume, calls waiting on it fail, its storage stays, and a new incarnation takes over.
+ */
+export class World {
+  readonly objects = new Map<string, SimObject>();
+  /** Executions of receivers as they were when a delete made their target forget them. */
+  readonly forgotten: string[] = [];
+  readonly kv: SimKv;
+  readonly platform: Platform;
+
+  constructor(
+    readonly scheduler: Scheduler,
+    readonly cattle: SimCattle,
+    readonly log: (line: string) => void,
+    kvLagMs: number,
+  ) {
+    this.kv = new SimKv(scheduler, kvLagMs);
+    this.platform = {
+      receivers: this.kv,
+      target: (name) => this.#targetStub(name),
+      project: (projectId) => this.#projectStub(projectId),
+    };
+  }
+
+  object(kind: "target" | "project", name: string): SimObject {
+    const key = `${kind}:${name}`;
+    let object = this.objects.get(key);
+    if (!object) {
+      const db = new DatabaseSync(":memory:");
+      const sqlite = new SqliteObjectStorage(db);
+      const created: SimObject = {
+        kind,
+        name,
+        db,
+        storage: {
+          sql: sqlite.sql,
+          transactionSync: (closure) => sqlite.transactionSync(closure),
+          setAlarm: async (at) => this.#setAlarm(created, at),
+        },
+        incarnation: undefined,
+        incarnations: 0,
+        alarmAt: undefined,
+        alarmToken: 0,
+      };
+      object = created;
+      this.objects.set(key, object);
+    }
+    return object;
+  }
+
+  /** The object's live incarnation, started over its storage if it has none (as a Durable Object is on a call). */
+  #incarnation(object: SimObject): Incarnation {
+    if (object.incarnation) return object.incarnation;
+    const owner: Owner = { label: `${object.kind}:${object.name}#${++object.incarnations}`, alive: true };
+    const core =
+      object.kind === "target"
+        ? new TargetCore(object.storage, {
+            clock: this.scheduler.clockFor(owner),
+            cattle: (deadline) => this.cattle.session(owner, deadline),
+          })
+        : new ProjectCore(object.storage);
+    object.incarnation = { owner, core, outstanding: new Set() };
+    return object.incarnation;
+  }
+
+  /** One call of the Worker into an object: a hop there, the call, a hop back; fails if the object dies first. */
+  async call<T>(object: SimObject, run: (core: never) => T | Promise<T>): Promise<T> {
+    await this.scheduler.sleep(HOP_MS);
+    const incarnation = this.#incarnation(object);
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: Error) => reject(error);
+      incarnation.outstanding.add(fail);
+      const back = (settle: () => void) => {
+        if (!incarnation.owner.alive) return;
+        incarnation.outstanding.delete(fail);
+        this.scheduler.after(HOP_MS, settle);
+      };
+      let result: T | Promise<T>;
+      try {
+        result = run(incarnation.core as never);
+      } catch (error) {
+        back(() => reject(error));
+        return;
+      }
+      Promise.resolve(result).then(
+        (value) => back(() => resolve(value)),
+        (error: unknown) => back(() => reject(error)),
+      );
+    });
+  }
+
+  /** Drops the object's memory: its awaits never resume, its callers are told it was reset. */
+  crash(object: SimObject, restartMs: number): void {
+    const incarnation = object.incarnation;
+    if (!incarnation) return;
+    this.log(`crash ${incarnation.owner.label}`);
+    incarnation.owner.alive = false;
+    object.incarnation = undefined;
+    for (const fail of incarnation.outstanding) {
+      this.scheduler.after(HOP_MS, () => fail(new ObjectReset("Durable Object reset")));
+    }
+    incarnation.outstanding.clear();
+    // A Durable Object comes back for its alarm: a new core over the same storage runs it.
+    this.scheduler.after(restartMs, () => {
+      if (object.alarmAt === undefined || object.incarnation) return;
+      this.#incarnation(object);
+      this.log(`restart ${object.kind}:${object.name}#${object.incarnations} for its alarm`);
+      this.#schedule(object, object.alarmAt);
+    });
+  }
+
+  #setAlarm(object: SimObject, at: number): void {
+    object.alarmAt = at;
+    this.#schedule(object, at);
+  }
+
+  #schedule(object: SimObject, at: number): void {
+    const token = ++object.alarmToken;
+    this.scheduler.at(at, () => {
+      if (object.alarmToken !== token || object.alarmAt !== at) return;
+      this.#runAlarm(object, at, 0);
+    });
+  }
+
+  /** As Durable Objects do: the alarm counts as delivered once alarm() returned; a failure is retried. */
+  #runAlarm(object: SimObject, at: number, attempt: number): void {
+    const incarnation = this.#incarnation(object);
+    const core = incarnation.core;
+    if (!(core instanceof TargetCore)) {
+      object.alarmAt = undefined;
+      return;
+    }
+    core.alarm().then(
+      () => {
+        if (!incarnation.owner.alive) return;
+        if (object.alarmAt === at) object.alarmAt = undefined;
+      },
+      () => {
+        if (!incarnation.owner.alive || object.alarmAt !== at || attempt >= 5) return;
+        const retry = this.scheduler.now + ALARM_RETRY_MS * 2 ** attempt;
+        object.alarmAt = retry;
+        const token = ++object.alarmToken;
+        this.scheduler.at(retry, () => {
+          if (object.alarmToken === token && object.alarmAt === retry)
+            this.#runAlarm(object, retry, attempt + 1);
+        });
+      },
+    );
+  }
+
+  /** Whether the object keeps any table of the service's own (the runtime's start with `_`). */
+  static hasTables(object: SimObject): boolean {
+    return (
+      object.db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+        )
+        .all().length > 0
+    );
+  }
+
+  #targetStub(name: string): Target {
+    const object = this.object("target", name);
+    const call = <T>(run: (core: TargetCore) => T | Promise<T>) =>
+      this.call(object, run as (core: never) => T);
+    return {
+      register: (receiver) => call((core) => core.register(receiver)),
+      rotate: (receiverId, senderCheck) => call((core) => core.rotate(receiverId, senderCheck)),
+      revoke: (receiverId) =>
+        call((core) => {
+          if (World.hasTables(object)) {
+            for (const row of object.db
+              .prepare("SELECT body FROM executions WHERE receiver_id = ? ORDER BY seq")
+              .all(receiverId) as { body: string }[]) {
+              this.forgotten.push(row.body);
+            }
+          }
+          core.revoke(receiverId);
+        }),
+      executions: (receiverId, limit) => call((core) => core.executions(receiverId, limit)),
+      liveReceivers: (ids) => call((core) => core.liveReceivers(ids)),
+      metrics: () => call((core) => core.metrics()),
+      trigger: (receiverId, version, delivery, proof) =>
+        call((core) => core.trigger(receiverId, version, delivery, proof)),
+    };
+  }
+
+  #projectStub(projectId: string): Project {
+    const object = this.object("project", projectId);
+    const call = <T>(run: (core: ProjectCore) => T) => this.call(object, run as (core: never) => T);
+    return {
+      claimName: (name, receiverId) => call((core) => core.claimName(name, receiverId)),
+      releaseName: (name, receiverId) => call((core) => core.releaseName(name, receiverId)),
+      importedAs: (genericObjectId, keyDigest) => call((core) => core.importedAs(genericObjectId, keyDigest)),
+      claimImports: (entries, route) => call((core) => core.claimImports(entries, route)),
+      legacyRoute: (keyDigest) => call((core) => core.legacyRoute(keyDigest)),
+      retireLegacyKey: (receiverId) => call((core) => core.retireLegacyKey(receiverId)),
+      forgetImport: (receiverId) => call((core) => core.forgetImport(receiverId)),
+      importsOf: (receiverIds) => call((core) => core.importsOf(receiverIds)),
+      recordDeletion: (receiverId) => call((core) => core.recordDeletion(receiverId)),
+      wasDeleted: (receiverId) => call((core) => core.wasDeleted(receiverId)),
+    };
+  }
+}
+
+/**
+ * KV as management sees it: a get sees the latest write, a list sees the store as it was `lagMs`
+ * ago (Workers KV lists lag behind writes), and every call takes a hop of simulated time.
+ */
+export class SimKv implements ReceiverStore {
+  /** Every value each key had, with when it was written (null: deleted). */
+  readonly #versions = new Map<string, { at: number; value: ReceiverRecord | null }[]>();
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly lagMs: number,
+  ) {}
+
+  #key(projectId: string, id: string): string {
+    return `${projectId}/${id}`;
+  }
+
+  #set(key: string, value: ReceiverRecord | null): void {
+    const versions = this.#versions.get(key) ?? [];
+    versions.push({ at: this.scheduler.now, value: value ? structuredClone(value) : null });
+    this.#versions.set(key, versions);
+  }
+
+  /** The value now, without a hop: for the checker. */
+  current(projectId: string, id: string): ReceiverRecord | null {
+    return this.#versions.get(this.#key(projectId, id))?.at(-1)?.value ?? null;
+  }
+
+  /** Every key that ever had a value. */
+  keys(): string[] {
+    return [...this.#versions.keys()];
+  }
+
+  /** The records a list shows at `at`. */
+  listedAt(projectId: string, at: number): ReceiverRecord[] {
+    const records: ReceiverRecord[] = [];
+    for (const [key, versions] of [...this.#versions].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!key.startsWith(`${projectId}/`)) continue;
+      const seen = versions.filter((version) => version.at <= at).at(-1)?.value;
+      if (seen) records.push(structuredClone(seen));
+    }
+    return records;
+  }
+
+  async get(projectId: string, id: string): Promise<ReceiverRecord | null> {
+    await this.scheduler.sleep(HOP_MS);
+    const value = this.current(projectId, id);
+    await this.scheduler.sleep(HOP_MS);
+    return value ? structuredClone(value) : null;
+  }
+
+  async put(record: ReceiverRecord): Promise<void> {
+    await this.scheduler.sleep(HOP_MS);
+    this.#set(this.#key(record.projectId, record.id), record);
+    await this.scheduler.sleep(HOP_MS);
+  }
+
+  async delete(projectId: string, id: string): Promise<void> {
+    await this.scheduler.sleep(HOP_MS);
+    this.#set(this.#key(projectId, id), null);
+    await this.scheduler.sleep(HOP_MS);
+  }
+
+  async list(projectId: string, limit: number, marker?: string): Promise<ReceiverPage> {
+    if (marker !== undefined) throw new InvalidMarker();
+    await this.scheduler.sleep(HOP_MS);
+    const records = this.listedAt(projectId, this.scheduler.now - this.lagMs).slice(0, limit);
+    await this.scheduler.sleep(HOP_MS);
+    return { records };
+  }
+}
