@@ -26,6 +26,17 @@ export function asyncPortOf<T extends object>(
   pick: (method: keyof T & string) => T,
 ): AsyncPort<T> {
   const port: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const [name, method] of methodsOf(classPrototype)) {
+    port[name] = async (...args) => method.apply(pick(name), args);
+  }
+  return port as AsyncPort<T>;
+}
+
+/** The methods of a class (its `prototype`, then those of the classes it extends), by name, the nearest first. */
+export function methodsOf<T extends object>(
+  classPrototype: T,
+): [keyof T & string, (...args: unknown[]) => unknown][] {
+  const methods = new Map<string, (...args: unknown[]) => unknown>();
   for (
     let prototype: object | null = classPrototype;
     prototype !== null && prototype !== Object.prototype;
@@ -33,9 +44,9 @@ export function asyncPortOf<T extends object>(
   ) {
     for (const name of Object.getOwnPropertyNames(prototype)) {
       const method: unknown = Object.getOwnPropertyDescriptor(prototype, name)?.value;
-      if (name === "constructor" || Object.hasOwn(port, name) || typeof method !== "function") continue;
-      port[name] = async (...args) => method.apply(pick(name as keyof T & string), args);
+      if (name === "constructor" || methods.has(name) || typeof method !== "function") continue;
+      methods.set(name, method as (...args: unknown[]) => unknown);
     }
   }
-  return port as AsyncPort<T>;
+  return [...methods] as [keyof T & string, (...args: unknown[]) => unknown][];
 }
