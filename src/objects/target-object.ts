@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { serviceCattle } from "../cattle/client";
 import { systemClock } from "../domain/clock";
 import type { TargetMethods } from "../domain/ports";
-import { TargetCore } from "../target/core";
+import { TargetCore } from "../targets/core";
 
 type Args<Name extends keyof TargetMethods> = Parameters<TargetMethods[Name]>;
 

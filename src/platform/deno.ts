@@ -18,7 +18,7 @@ import type { Settings } from "../domain/settings";
 import { ProjectCore } from "../project/core";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
-import { TargetCore } from "../target/core";
+import { TargetCore } from "../targets/core";
 import { asyncPortOf } from "../util/async-port";
 
 /**

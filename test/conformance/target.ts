@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Target, TriggerResult } from "../../src/domain/ports";
 import { prepareSenderCheck } from "../../src/senders/verification";
-import { EXECUTIONS_KEPT } from "../../src/target/history";
+import { EXECUTIONS_KEPT } from "../../src/targets/history";
 import { scaleReceiver } from "../fixtures/receivers";
 
 /**

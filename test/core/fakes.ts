@@ -4,7 +4,7 @@ import type { CattleFailure, CattleResult, Collection, Host, Service } from "../
 import type { Clock } from "../../src/domain/clock";
 import type { ObjectStorage } from "../../src/storage/object-storage";
 import { SqliteObjectStorage } from "../../src/storage/sqlite";
-import { TargetCore } from "../../src/target/core";
+import { TargetCore } from "../../src/targets/core";
 
 export { scaleReceiver } from "../fixtures/receivers";
 

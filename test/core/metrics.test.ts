@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EXECUTIONS_KEPT } from "../../src/target/history";
+import { EXECUTIONS_KEPT } from "../../src/targets/history";
 import { newTarget, scaleReceiver, settle } from "./fakes";
 
 /**

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { TargetCore } from "../../src/target/core";
-import { EXECUTIONS_KEPT } from "../../src/target/history";
+import type { TargetCore } from "../../src/targets/core";
+import { EXECUTIONS_KEPT } from "../../src/targets/history";
 import { FakeCattle, FakeClock, memoryStorage, newTarget, scaleReceiver } from "./fakes";
 
 /**

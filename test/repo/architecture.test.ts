@@ -17,7 +17,7 @@ const LAYERS: string[][] = [
   ["domain"],
   ["cattle", "senders", "tokens", "storage", "delivery"],
   ["access", "drivers"],
-  ["target", "project"],
+  ["targets", "project"],
   ["objects", "platform"],
   ["api"],
   ["receivers", "metrics"],
@@ -154,6 +154,17 @@ describe("the source tree", () => {
       return DRIVER_NAMES.some((name) => new RegExp(`\\b${name}\\b`).test(code));
     });
     expect(naming).toEqual([]);
+  });
+
+  it("has every folder in a layer, and none named as tools name build output", () => {
+    // Editors, search tools and coverage reports skip folders such as target/ or dist/ as build
+    // output: source there would be hidden from them.
+    const BUILD_OUTPUT = new Set(["target", "build", "dist", "out", "bin", "obj", "coverage"]);
+    const folders = new Set(
+      files.filter((file) => file.includes("/")).map((file) => file.split("/")[0] as string),
+    );
+    expect([...folders].filter((folder) => BUILD_OUTPUT.has(folder))).toEqual([]);
+    expect([...folders].filter((folder) => !LAYERS.some((layer) => layer.includes(folder)))).toEqual([]);
   });
 
   it("imports nothing from the tests", () => {

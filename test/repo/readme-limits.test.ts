@@ -40,7 +40,7 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
     [
       ["src/util/echo.ts", "MAX_ECHO_CHARS = 1024;"],
       ["src/api/errors.ts", "super(clipEcho(message));"],
-      ["src/target/history.ts", "reason: clipEcho(decision.reason),"],
+      ["src/targets/history.ts", "reason: clipEcho(decision.reason),"],
       ["src/page/form.ts", "if (value.length <= MAX_ECHO_CHARS) {"],
     ],
   ],
@@ -82,9 +82,9 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
     ["1–100000, default 600", "refilled at that rate a minute", "`ignored`"],
     [
       ["src/drivers/shared/config.ts", "count(1)\n    .max(100_000)"],
-      ["src/target/admission.ts", "DEFAULT_TRIGGERS_PER_MINUTE = 600;"],
+      ["src/targets/admission.ts", "DEFAULT_TRIGGERS_PER_MINUTE = 600;"],
       [
-        "src/target/admission.ts",
+        "src/targets/admission.ts",
         "bucket.tokens = Math.min(limit, bucket.tokens + ((now - bucket.updated) * limit) / 60_000)",
       ],
     ],
@@ -92,13 +92,13 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
   [
     "execution history",
     ["the latest 100 per receiver"],
-    [["src/target/history.ts", "EXECUTIONS_KEPT = 100;"]],
+    [["src/targets/history.ts", "EXECUTIONS_KEPT = 100;"]],
   ],
   [
     "de-duplication window",
     ["10 minutes", "the first 200 characters"],
     [
-      ["src/target/history.ts", "DEDUPLICATION_WINDOW_MS = 10 * 60_000;"],
+      ["src/targets/history.ts", "DEDUPLICATION_WINDOW_MS = 10 * 60_000;"],
       ["src/delivery/facts.ts", "MAX_IDENTITY_LENGTH = 200;"],
     ],
   ],

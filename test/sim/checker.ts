@@ -1,6 +1,6 @@
 import type { Execution } from "../../src/domain/execution";
 import { planScale } from "../../src/drivers/shared/scaling";
-import { DEDUPLICATION_WINDOW_MS } from "../../src/target/history";
+import { DEDUPLICATION_WINDOW_MS } from "../../src/targets/history";
 import type { SimCattle } from "./cattle";
 import { type Plan, PROJECT } from "./plan";
 import type { Attempt, Handle } from "./run";

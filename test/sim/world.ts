@@ -11,7 +11,7 @@ import type { ReceiverRecord } from "../../src/domain/receiver";
 import { ProjectCore } from "../../src/project/core";
 import type { ObjectStorage } from "../../src/storage/object-storage";
 import { SqliteObjectStorage } from "../../src/storage/sqlite";
-import { TargetCore } from "../../src/target/core";
+import { TargetCore } from "../../src/targets/core";
 import { methodsOf } from "../../src/util/async-port";
 import type { SimCattle } from "./cattle";
 import type { Owner, Scheduler } from "./scheduler";
