@@ -9,6 +9,7 @@ import type { TableSet } from "../storage/migrations";
 import type { ObjectStorage, SqlLike } from "../storage/object-storage";
 import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../storage/stored-json";
 import { sha256Hex } from "../util/sha256";
+import { FloodGuard } from "./flood-guard";
 import type { TargetHistory } from "./history";
 
 /** A live receiver of this target at its current version; `record` is the LiveReceiver as JSON. */
@@ -65,14 +66,15 @@ export class Admission {
   readonly #receivers = new Map<string, LiveReceiver>();
   /** Deliveries being decided, by receiver and identity, so a concurrent repeat waits for the first. */
   readonly #inFlight = new Map<string, Promise<TriggerResult>>();
-  /** Flood protection, per receiver; kept in memory: an eviction only forgives a flood early. */
-  readonly #buckets = new Map<string, { tokens: number; updated: number }>();
+  /** Flood protection, per receiver, kept in storage. */
+  readonly #floodGuard: FloodGuard;
   readonly #senderKeys = new WeakMap<SenderCheck, Promise<CryptoKey>>();
 
   constructor(storage: ObjectStorage, clock: Clock, history: TargetHistory) {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#clock = clock;
+    this.#floodGuard = new FloodGuard(storage.sql, clock);
     this.#history = history;
     for (const row of this.#sql.exec<ReceiverRow>("SELECT id, record FROM receivers")) {
       this.#receivers.set(row.id, fromStoredJson<LiveReceiver>(JSON_COLUMNS.receiverRecord, row.record));
@@ -123,9 +125,9 @@ export class Admission {
       this.#history.forget(receiverId);
       this.#sql.exec("DELETE FROM receivers WHERE id = ?", receiverId);
       this.#sql.exec("INSERT INTO revoked_receivers (id, revoked_at) VALUES (?, ?)", receiverId, now);
+      this.#floodGuard.forget(receiverId);
     });
     this.#receivers.delete(receiverId);
-    this.#buckets.delete(receiverId);
     return true;
   }
 
@@ -137,9 +139,9 @@ export class Admission {
     this.#storage.transactionSync(() => {
       this.#history.forget(receiverId);
       this.#sql.exec("DELETE FROM receivers WHERE id = ?", receiverId);
+      this.#floodGuard.forget(receiverId);
     });
     this.#receivers.delete(receiverId);
-    this.#buckets.delete(receiverId);
   }
 
   wasRevoked(receiverId: string): boolean {
@@ -199,7 +201,7 @@ export class Admission {
       if (!this.live(receiverId, version)) return { kind: "revoked" };
     }
     const limit = receiver.config.maxTriggersPerMinute ?? DEFAULT_TRIGGERS_PER_MINUTE;
-    if (!this.#withinAllowance(receiverId, limit)) {
+    if (!this.#floodGuard.admit(receiverId, limit)) {
       // A flood is answered 200 `ignored` without touching Cattle: monitoring senders would
       // retry a 5xx and drop a 429, and neither helps.
       const reason = `rate limit: more than ${limit} deliveries a minute to this receiver`;
@@ -236,18 +238,6 @@ export class Admission {
       this.#senderKeys.set(check, key);
     }
     return key;
-  }
-
-  /** A token bucket per receiver: `limit` deliveries at once, refilled at `limit` a minute. */
-  #withinAllowance(receiverId: string, limit: number): boolean {
-    const now = this.#clock.now();
-    const bucket = this.#buckets.get(receiverId) ?? { tokens: limit, updated: now };
-    bucket.tokens = Math.min(limit, bucket.tokens + ((now - bucket.updated) * limit) / 60_000);
-    bucket.updated = now;
-    this.#buckets.set(receiverId, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
   }
 }
 

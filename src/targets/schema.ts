@@ -1,17 +1,19 @@
 import { DRIVER_NAMES, DRIVERS } from "../drivers";
 import type { TableSet } from "../storage/migrations";
 import { RECEIVERS_TABLES, REVOCATIONS_TABLES } from "./admission";
+import { FLOOD_GUARD_TABLES } from "./flood-guard";
 import { HISTORY_TABLES } from "./history";
 import { METRICS_TABLES } from "./metrics";
 
 /**
  * Every table a target object keeps, by component, in the order they are built: admission's live
- * receivers and the ones revoked, the history, each driver's own, then the metrics' counters (docs/storage.md is written
+ * receivers, the ones revoked and their flood allowances, the history, each driver's own, then the metrics' counters (docs/storage.md is written
  * from this).
  */
 export const TARGET_TABLES: readonly TableSet[] = [
   RECEIVERS_TABLES,
   REVOCATIONS_TABLES,
+  FLOOD_GUARD_TABLES,
   HISTORY_TABLES,
   ...DRIVER_NAMES.flatMap((name) => DRIVERS[name].tables ?? []),
   METRICS_TABLES,

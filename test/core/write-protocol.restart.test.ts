@@ -82,3 +82,33 @@ describe("a cooldown started by a pending execution that settled applied", () =>
     expect(cattle.service().scale).toBe(2);
   });
 });
+
+describe("a flood allowance across a restart", () => {
+  it("is kept: a restart in the middle of a flood does not forgive it, and it refills as before", async () => {
+    const { clock, cattle, start } = crashable();
+    const before = start();
+    before.core.register(scaleReceiver("ra", { maxTriggersPerMinute: 3, max: 100 }));
+    const first = await clock.run(Promise.all([1, 2, 3].map(() => before.core.trigger("ra", 1, {}))));
+    expect(first.map(outcome)).toEqual(["applied", "applied", "applied"]);
+    await settle(before);
+    before.stop();
+    const after = start();
+    // Spent before the restart: still spent after it.
+    expect(outcome(await clock.run(after.core.trigger("ra", 1, {})))).toBe("ignored");
+    await clock.advance(20_000);
+    expect(outcome(await clock.run(after.core.trigger("ra", 1, {})))).toBe("applied");
+    expect(outcome(await clock.run(after.core.trigger("ra", 1, {})))).toBe("ignored");
+    expect(cattle.service().scale).toBe(5);
+  });
+
+  it("goes with its receiver: a receiver deleted leaves no allowance behind", async () => {
+    const { clock, storage, start } = crashable();
+    const target = start();
+    target.core.register(scaleReceiver("ra", { maxTriggersPerMinute: 3 }));
+    await clock.run(target.core.trigger("ra", 1, {}));
+    const rows = () => storage.sql.exec("SELECT receiver_id FROM flood_allowances").toArray();
+    expect(rows()).toEqual([{ receiver_id: "ra" }]);
+    target.core.revoke("ra");
+    expect(rows()).toEqual([]);
+  });
+});
