@@ -34,6 +34,7 @@ describe("target storage on SQLite", () => {
         .exec(`SELECT component, version, runnable_from FROM ${VERSIONS_TABLE} ORDER BY component`)
         .toArray(),
     ).toEqual([
+      { component: "floodGuard", version: 1, runnable_from: 0 },
       { component: "history", version: 2, runnable_from: 2 },
       { component: "metrics", version: 1, runnable_from: 0 },
       { component: "receivers", version: 1, runnable_from: 0 },

@@ -91,6 +91,7 @@ describe("object storage", () => {
       expect(versionsOf(sql)).toEqual({
         receivers: 1,
         revocations: 1,
+        floodGuard: 1,
         history: 2,
         metrics: 1,
         scaleService: 1,

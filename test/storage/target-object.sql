@@ -2,6 +2,7 @@ CREATE TABLE cooldowns (receiver_id TEXT PRIMARY KEY, last_applied INTEGER NOT N
 CREATE TABLE deliveries (receiver_id TEXT NOT NULL, identity TEXT NOT NULL, execution TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (receiver_id, identity));
 CREATE TABLE execution_counts (receiver_id TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (receiver_id, outcome));
 CREATE TABLE executions (seq INTEGER PRIMARY KEY AUTOINCREMENT, receiver_id TEXT NOT NULL, body TEXT NOT NULL, execution_id TEXT);
+CREATE TABLE flood_allowances (receiver_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated INTEGER NOT NULL);
 CREATE TABLE host_steps (id INTEGER PRIMARY KEY CHECK (id = 1), step TEXT NOT NULL);
 CREATE TABLE leaving_hosts (host_id TEXT PRIMARY KEY, since INTEGER NOT NULL);
 CREATE TABLE pending_steps (execution_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, step TEXT NOT NULL);
