@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -55,6 +55,8 @@ const databaseOf = (name: string) =>
 describeTargetPort("Deno", () => ({
   target: (name) => platform.target(name),
   query: async (name, statement) => {
+    // An object never written has no file at all (nothing stored for strangers): it holds no rows.
+    if (!existsSync(databaseOf(name))) return [];
     const db = new DatabaseSync(databaseOf(name), { readOnly: true });
     try {
       return db.prepare(statement).all() as Record<string, unknown>[];
