@@ -156,8 +156,11 @@ export class ScaleProtocol {
   }
 
   #restored(event: Extract<ProtocolEvent, { kind: "restored" }>): void {
-    this.#target = event.target;
+    this.#target = event.target ?? this.#target;
     this.#queue = [...event.queue];
+    // Acknowledged triggers of a receiver deleted or regenerated before they were written end now,
+    // with the reason: nothing may drive the loop for them again.
+    this.#live();
     const restored = event.write;
     if (!restored) return;
     const write: ProtocolWrite = { ...restored, id: ++this.#writes, settled: false, inFlight: false };
