@@ -138,6 +138,8 @@ export interface ExecutorContext {
   history: History;
   /** The receiver as it is live now, if it still is at `version` (delete and regenerate fence). */
   live(receiverId: string, version: number): LiveReceiver | undefined;
+  /** The receiver as it is live now, at whatever version; undefined once it was deleted. */
+  receiver(receiverId: string): LiveReceiver | undefined;
 }
 
 /** Decides the triggers of one kind inside a target object. */

@@ -89,6 +89,7 @@ export class TargetCore implements TargetMethods {
         ...this.#dependencies,
         history,
         live: (receiverId, version) => admission.live(receiverId, version),
+        receiver: (receiverId) => admission.receiver(receiverId),
       },
     };
     this.#loaded = loaded;

@@ -83,6 +83,84 @@ describe("a cooldown started by a pending execution that settled applied", () =>
   });
 });
 
+/**
+ * A receiver regenerated or deleted while its trigger's write was unresolved: the write already sent
+ * is the one exception to the fence, so a restart keeps it, settles its triggers by its fate, and
+ * writes nothing over it until that fate is known.
+ */
+describe("a write of a receiver regenerated or deleted, then a restart", () => {
+  it("that landed records its trigger applied, identified or not", async () => {
+    for (const identity of [{ identityKey: "K" }, {}]) {
+      const { clock, cattle, start } = crashable();
+      const first = start();
+      first.core.register(scaleReceiver("ra"));
+      // Applied at once, answered 20 s late: the object stops before it knows.
+      cattle.writes.push({ kind: "late", ms: 20_000 });
+      void first.core.trigger("ra", 1, identity);
+      await clock.advance(450);
+      first.stop();
+      const second = start();
+      expect(second.core.regenerate("ra")).toMatchObject({ kind: "live", receiver: { version: 2 } });
+      second.stop();
+      const third = start();
+      await settle(third);
+      expect(cattle.scales).toEqual([1, 2]);
+      expect(third.core.executions("ra")).toEqual([
+        expect.objectContaining({ outcome: "applied", from: 1, to: 2 }),
+      ]);
+    }
+  });
+
+  it("that did not land fails its acknowledged trigger and is not written again", async () => {
+    const { clock, cattle, start } = crashable();
+    const first = start();
+    first.core.register(scaleReceiver("ra"));
+    // Never applied: Cattle dropped it.
+    cattle.writes.push({ kind: "delayed", ms: 60 * 60_000 });
+    void first.core.trigger("ra", 1, { identityKey: "K" });
+    await clock.advance(450);
+    first.stop();
+    const second = start();
+    second.core.regenerate("ra");
+    second.stop();
+    const third = start();
+    await settle(third);
+    expect(puts(cattle)).toHaveLength(1);
+    expect(cattle.service().scale).toBe(1);
+    expect(third.core.executions("ra")).toEqual([
+      expect.objectContaining({
+        outcome: "failed",
+        reason: expect.stringContaining("regenerated before this trigger was written"),
+      }),
+    ]);
+  });
+
+  it("of a deleted receiver holds every later write until its fate is read", async () => {
+    const { clock, cattle, start } = crashable();
+    const first = start();
+    first.core.register(scaleReceiver("ra"));
+    first.core.register(scaleReceiver("rb", { amount: 2 }));
+    // Applied 5 s after it was sent, never answered.
+    cattle.writes.push({ kind: "delayed", ms: 5_000 });
+    void first.core.trigger("ra", 1, {});
+    await clock.advance(1_100);
+    expect(first.core.revoke("ra")).toBe(true);
+    first.stop();
+    const second = start();
+    expect(outcome(await clock.run(second.core.trigger("rb", 1, { identityKey: "L" })))).toMatch(
+      /^(applied|pending)$/,
+    );
+    await settle(second);
+    await clock.advance(60_000);
+    // rb's write comes after ra's landed and builds on it: never undone by the older write.
+    expect(cattle.scales).toEqual([1, 2, 4]);
+    expect(second.core.executions("rb")).toEqual([
+      expect.objectContaining({ outcome: "applied", from: 2, to: 4 }),
+    ]);
+    expect(second.core.executions("ra")).toEqual([]);
+  });
+});
+
 describe("a flood allowance across a restart", () => {
   it("is kept: a restart in the middle of a flood does not forgive it, and it refills as before", async () => {
     const { clock, cattle, start } = crashable();

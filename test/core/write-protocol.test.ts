@@ -303,3 +303,40 @@ describe("a 409 answer", () => {
     expect(cattle.scales).toEqual([1, 2]);
   });
 });
+
+describe("a cooldown started by a write read back as landed", () => {
+  it("holds for a trigger of the same receiver that waited behind the write", async () => {
+    const target = newTarget();
+    const { core, clock, cattle } = target;
+    core.register(scaleReceiver("ra", { cooldownSeconds: 300 }));
+    // Applied at once, answered long after the read-back: the next read shows it landed, and the
+    // trigger that waited behind it is planned in the same turn.
+    cattle.writes.push({ kind: "late", ms: 20_000 });
+    const first = core.trigger("ra", 1, {});
+    await clock.advance(100);
+    const second = core.trigger("ra", 1, {});
+    const [firstResult, secondResult] = await clock.run(Promise.all([first, second]));
+    expect(fromTo(firstResult)).toEqual([1, 2]);
+    expect(outcome(secondResult)).toBe("cooldown");
+    await settle(target);
+    expect(cattle.scales).toEqual([1, 2]);
+    expect(puts(cattle)).toHaveLength(1);
+  });
+
+  it("holds for a trigger that arrived while the write was on its way and was answered in time", async () => {
+    const target = newTarget();
+    const { core, clock, cattle } = target;
+    core.register(scaleReceiver("ra", { cooldownSeconds: 300 }));
+    cattle.latencyMs = 50;
+    const first = core.trigger("ra", 1, {});
+    // The write is sent but not yet answered: the next trigger waits behind it, and is planned
+    // from Cattle's answer in the same turn that records the first.
+    await clock.advance(60);
+    expect(puts(cattle)).toHaveLength(1);
+    const second = core.trigger("ra", 1, {});
+    const [firstResult, secondResult] = await clock.run(Promise.all([first, second]));
+    expect(fromTo(firstResult)).toEqual([1, 2]);
+    expect(outcome(secondResult)).toBe("cooldown");
+    expect(cattle.scales).toEqual([1, 2]);
+  });
+});

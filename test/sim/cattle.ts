@@ -172,6 +172,9 @@ export class SimCattle {
         ),
       updateService: (_projectId, serviceId, changes) => {
         const sent = (this.#sent.get(serviceId) ?? 0) + 1;
+        // The read this write was planned from: Cattle may apply it seconds later, after the
+        // target read the service again while it waited for the write's fate.
+        const plannedFrom = this.#lastRead.get(serviceId) ?? 0;
         this.#lastWrite.set(serviceId, this.scheduler.now);
         this.#sent.set(serviceId, sent);
         return write(
@@ -186,7 +189,7 @@ export class SimCattle {
               this.outOfOrder.push(`${serviceId}: write ${sent} applied after write ${latest}`);
             this.#applied.set(serviceId, Math.max(latest, sent));
             const from = service.scale ?? 0;
-            if ((this.#lastOutside.get(serviceId) ?? -1) >= (this.#lastRead.get(serviceId) ?? 0)) {
+            if ((this.#lastOutside.get(serviceId) ?? -1) >= plannedFrom) {
               this.clobbered.add(serviceId);
             }
             Object.assign(service, changes);

@@ -74,7 +74,8 @@ export type ProtocolEvent =
   /** What storage kept before a restart: the unresolved write and the acknowledged triggers. */
   | {
       kind: "restored";
-      target: ServiceTarget;
+      /** Unknown only when nothing kept names it: no live receiver, and a write kept without it. */
+      target?: ServiceTarget;
       write?: Omit<ProtocolWrite, "id" | "settled" | "inFlight">;
       queue: ProtocolStep[];
     }

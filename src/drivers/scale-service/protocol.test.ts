@@ -125,4 +125,25 @@ describe("the scaleService write protocol, event by event", () => {
     expect(protocol.write).toBeUndefined();
     expect(protocol.running).toBe(false);
   });
+
+  it("after a restart, fails an acknowledged trigger of a receiver regenerated before it was written", () => {
+    const protocol = new ScaleProtocol();
+    // Nobody may drive the loop for it again (its receiver's URL is refused): it ends at once.
+    const effects = protocol.handle(
+      { kind: "restored", queue: [step(1, { owed: true }), step(2, { receiverId: "rb", owed: true })] },
+      { ...world(start), live: (receiverId) => receiverId === "rb" },
+    );
+    expect(effects).toMatchObject([
+      {
+        kind: "persist",
+        changes: [
+          {
+            kind: "settle",
+            steps: [[1, { outcome: "failed", reason: expect.stringContaining("regenerated") }]],
+          },
+        ],
+      },
+    ]);
+    expect(protocol.queue.map((queued) => queued.seq)).toEqual([2]);
+  });
 });

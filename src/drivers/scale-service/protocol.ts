@@ -88,11 +88,17 @@ export class ScaleProtocol {
   #tokens = 0;
   #effects: Effect[] = [];
   #world: World = { now: 0, cooldowns: () => new Map(), live: () => true };
+  /**
+   * Cooldowns this event started: its effects run only after it returns, so a batch planned in the
+   * same event (right after a write read back as landed) sees them here, not in the world's.
+   */
+  #started = new Map<string, number>();
 
   /** Handles one event; the effects are to be run in order. */
   handle(event: ProtocolEvent, world: World): Effect[] {
     this.#world = world;
     this.#effects = [];
+    this.#started = new Map();
     switch (event.kind) {
       case "arrived":
         this.#target ??= event.target;
@@ -150,8 +156,11 @@ export class ScaleProtocol {
   }
 
   #restored(event: Extract<ProtocolEvent, { kind: "restored" }>): void {
-    this.#target = event.target;
+    this.#target = event.target ?? this.#target;
     this.#queue = [...event.queue];
+    // Acknowledged triggers of a receiver deleted or regenerated before they were written end now,
+    // with the reason: nothing may drive the loop for them again.
+    this.#live();
     const restored = event.write;
     if (!restored) return;
     const write: ProtocolWrite = { ...restored, id: ++this.#writes, settled: false, inFlight: false };
@@ -307,7 +316,13 @@ export class ScaleProtocol {
     if (!write) return;
     this.#write = undefined;
     this.#resolutions++;
-    this.#settle(write.planned, [{ kind: "cooldowns", changes: write.cooldowns }, { kind: "resolveWrite" }]);
+    this.#settle(write.planned, [this.#cooldownsStart(write.cooldowns), { kind: "resolveWrite" }]);
+  }
+
+  /** Cooldowns that start with a change known to have landed, as planning sees them from now on. */
+  #cooldownsStart(changes: Map<string, number>): Change {
+    for (const [receiverId, at] of changes) this.#started.set(receiverId, at);
+    return { kind: "cooldowns", changes };
   }
 
   /**
@@ -473,7 +488,7 @@ export class ScaleProtocol {
     const { now } = this.#world;
     const batch = this.#queue;
     this.#queue = [];
-    const before = this.#world.cooldowns();
+    const before = new Map([...this.#world.cooldowns(), ...this.#started]);
     const cooldowns = new Map(before);
     const plan = planBatch(
       current,
@@ -489,7 +504,7 @@ export class ScaleProtocol {
     // Only the cooldowns this batch starts are kept when it lands, not a copy of every receiver's.
     for (const [receiverId, at] of before) if (cooldowns.get(receiverId) === at) cooldowns.delete(receiverId);
     if (plan.final === current) {
-      this.#settle(planned, [{ kind: "cooldowns", changes: cooldowns }]);
+      this.#settle(planned, [this.#cooldownsStart(cooldowns)]);
       return;
     }
     const write: ProtocolWrite = {

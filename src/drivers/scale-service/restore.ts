@@ -8,7 +8,11 @@ import type { StoredStep, WriteLog } from "./write-log";
 /** A trigger as the driver keeps it: what storage and the history need, and its sender's answer. */
 export interface StepRecord {
   stored: StoredStep;
-  receiver: LiveReceiverOf<"scaleService">;
+  /**
+   * The receiver as it is now, to record the trigger's execution under; absent once it was deleted
+   * (its history went with it, so nothing more is recorded of it).
+   */
+  receiver?: LiveReceiverOf<"scaleService">;
   delivery: Delivery;
   /** Answers the trigger's sender; absent once answered (or after a restart: nobody waits). */
   answer?: (result: TriggerResult) => void;
@@ -29,13 +33,15 @@ export const protocolStep = (stored: StoredStep): Omit<ProtocolStep, "identified
 /**
  * What a scaleService target kept before a restart (docs/how-it-works.md, "Crashes and restarts"):
  * the write that may have landed, with its triggers, and the triggers acknowledged `pending`, as the
- * `restored` event for the protocol and the records the driver keeps of them. Triggers of receivers
- * no longer live at their version are left out: their URL is refused, and the write's fate settles
- * the rest. `seq` is the highest arrival number kept, so new triggers come after.
+ * `restored` event for the protocol and the records the driver keeps of them. Every kept trigger
+ * comes back, whatever became of its receiver meanwhile: a write already sent is settled by its
+ * fate (and nothing is written over it before that fate is known), and the protocol fails the
+ * acknowledged triggers of a receiver deleted or regenerated before they were written. `seq` is
+ * the highest arrival number kept, so new triggers come after.
  */
 export function restoreFrom(
   log: WriteLog,
-  live: (receiverId: string, version: number) => LiveReceiver | undefined,
+  receiverOf: (receiverId: string) => LiveReceiver | undefined,
 ): {
   records: StepRecord[];
   seq: number;
@@ -44,37 +50,37 @@ export function restoreFrom(
 } {
   const records: StepRecord[] = [];
   let seq = 0;
-  let target: ServiceTarget | undefined;
-  const restored = (stored: StoredStep): ProtocolStep | undefined => {
+  const write = log.unresolved();
+  // A write kept before targets were stored with it names its target only through a receiver.
+  let target: ServiceTarget | undefined = write?.target;
+  const restored = (stored: StoredStep): ProtocolStep => {
     seq = Math.max(seq, stored.seq);
-    const receiver = live(stored.receiverId, stored.version);
-    if (receiver?.driver !== "scaleService") return undefined;
-    target ??= { projectId: receiver.projectId, serviceId: receiver.config.serviceId };
-    records.push({ stored, receiver, delivery: stored.delivery });
+    const found = receiverOf(stored.receiverId);
+    const receiver = found?.driver === "scaleService" ? found : undefined;
+    if (receiver) target ??= { projectId: receiver.projectId, serviceId: receiver.config.serviceId };
+    records.push({ stored, ...(receiver ? { receiver } : {}), delivery: stored.delivery });
     return { ...protocolStep(stored), identified: stored.delivery.identityKey !== undefined };
   };
-  const write = log.unresolved();
   const inWrite = new Set(write?.steps.flatMap(({ step }) => (step.executionId ? [step.executionId] : [])));
-  const planned = write?.steps.flatMap(({ step: stored, decision }): [ProtocolStep, BatchStep][] => {
-    const step = restored(stored);
-    return step ? [[step, decision]] : [];
-  });
+  const planned = write?.steps.map(({ step, decision }): [ProtocolStep, BatchStep] => [
+    restored(step),
+    decision,
+  ]);
   const queue = log.pending().flatMap((stored) => {
     if (stored.executionId && inWrite.has(stored.executionId)) {
       seq = Math.max(seq, stored.seq);
       return [];
     }
-    const step = restored(stored);
-    return step ? [step] : [];
+    return [restored(stored)];
   });
-  if (!target || (!write && queue.length === 0)) return { records, seq, target };
+  if (!write && queue.length === 0) return { records, seq, target };
   return {
     records,
     seq,
     target,
     event: {
       kind: "restored",
-      target,
+      ...(target ? { target } : {}),
       queue,
       ...(write && planned
         ? {

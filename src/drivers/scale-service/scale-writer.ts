@@ -196,9 +196,13 @@ export class ScaleWriter {
     const finished = clock.now();
     const fresh = changes.flatMap((change) =>
       change.kind === "record"
-        ? change.steps.flatMap(([seq, decision]): [StepRecord, Decision][] => {
+        ? change.steps.flatMap(([seq, decision]): [StepRecord, ScaleReceiver, Decision][] => {
             const record = this.#steps.get(seq);
-            return record ? [[record, decision]] : [];
+            if (record?.receiver) return [[record, record.receiver, decision]];
+            // A trigger of a receiver deleted since it was sent has no history left to be recorded
+            // in; nothing more is owed of it once it ends.
+            if (decision.outcome !== "pending") this.#steps.delete(seq);
+            return [];
           })
         : [],
     );
@@ -210,9 +214,9 @@ export class ScaleWriter {
       return;
     }
     const results = history.record(
-      fresh.map(([record, decision]) => ({ receiver: record.receiver, delivery: record.delivery, decision })),
+      fresh.map(([record, receiver, decision]) => ({ receiver, delivery: record.delivery, decision })),
       (executions) => {
-        fresh.forEach(([record, decision], i) => {
+        fresh.forEach(([record, , decision], i) => {
           if (decision.outcome !== "pending") return;
           record.stored.executionId = executions[i]?.id;
           this.#log.keepPending(record.stored as StoredStep & { executionId: string });
@@ -220,7 +224,7 @@ export class ScaleWriter {
         for (const change of changes) this.#change(change, finished);
       },
     );
-    fresh.forEach(([record, decision], i) => {
+    fresh.forEach(([record, , decision], i) => {
       if (decision.outcome !== "pending") this.#steps.delete(record.stored.seq);
       this.#answer(record, results[i] as TriggerResult);
     });
@@ -247,7 +251,10 @@ export class ScaleWriter {
         return;
       }
       case "cooldowns":
-        history.applied(change.changes);
+        // A receiver deleted meanwhile took its history with it: no cooldown is kept for it either.
+        history.applied(
+          new Map([...change.changes].filter(([receiverId]) => this.#context.receiver(receiverId))),
+        );
         return;
       case "keepWrite":
         this.#log.sending(this.#stored(change.write));
@@ -266,6 +273,7 @@ export class ScaleWriter {
 
   #stored(write: Readonly<ProtocolWrite>): StoredWrite {
     return {
+      ...(this.#target ? { target: this.#target } : {}),
       from: write.from,
       to: write.to,
       sentAt: write.sentAt,
@@ -279,7 +287,7 @@ export class ScaleWriter {
 
   /** What the object kept before a restart, handed to the protocol before any delivery is admitted. */
   #restore(): void {
-    const kept = restoreFrom(this.#log, this.#context.live);
+    const kept = restoreFrom(this.#log, this.#context.receiver);
     this.#seq = kept.seq;
     this.#target = kept.target;
     for (const record of kept.records) this.#steps.set(record.stored.seq, record);

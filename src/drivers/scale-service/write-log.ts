@@ -3,6 +3,7 @@ import type { TableSet } from "../../storage/migrations";
 import type { SqlLike } from "../../storage/object-storage";
 import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../../storage/stored-json";
 import type { BatchStep, ScaleRule } from "../shared/scaling";
+import type { ServiceTarget } from "./protocol-events";
 
 /**
  * What a scaleService target must not forget across a restart: the triggers it acknowledged
@@ -25,6 +26,11 @@ export interface StoredStep {
 
 /** The write of `to` over `from` that Cattle may or may not have applied. */
 export interface StoredWrite {
+  /**
+   * The service written: a restart reads the write's fate from it even when every receiver of its
+   * triggers was deleted meanwhile. Absent from writes kept by releases before it was stored.
+   */
+  target?: ServiceTarget;
   from: number;
   to: number;
   sentAt: number;
