@@ -70,6 +70,8 @@ export interface Handle {
   regenerateStarted: number[];
   /** A create of it started and never answered (the Worker stopped in the middle of it). */
   createUnanswered?: boolean;
+  /** Its deletes and regenerates that started and have not answered (the Worker stopped in them). */
+  unanswered: number;
   /** For imported receivers: the generic object and its key. */
   genericObjectId?: string;
   key?: string;
@@ -206,6 +208,7 @@ export async function runPlan(
       deleteStarted: [],
       regenerated: [],
       regenerateStarted: [],
+      unanswered: 0,
     });
   });
   plan.generics.forEach((generic, i) => {
@@ -219,6 +222,7 @@ export async function runPlan(
       deleteStarted: [],
       regenerated: [],
       regenerateStarted: [],
+      unanswered: 0,
       genericObjectId: generic.id,
       key: generic.key,
     });
@@ -413,6 +417,7 @@ export async function runPlan(
         const handle = handles.get(event.kind === "delete" ? `r${event.receiver}` : `g${event.generic}`);
         if (!handle?.record) return;
         handle.deleteStarted.push(scheduler.now);
+        handle.unanswered++;
         const { receivers } = request(
           `DELETE ${handle.handle}`,
           event.kind === "delete" ? event.interruptMs : undefined,
@@ -428,6 +433,8 @@ export async function runPlan(
           log(`DELETE ${handle.handle} answered 204`);
         } catch (error) {
           log(`DELETE ${handle.handle} answered ${apiStatus(error)}`);
+        } finally {
+          handle.unanswered--;
         }
         return;
       }
@@ -443,6 +450,7 @@ export async function runPlan(
               ? { senderVerification: null }
               : {};
         handle.regenerateStarted.push(scheduler.now);
+        handle.unanswered++;
         const { receivers } = request(
           `regenerate ${handle.handle}`,
           event.kind === "regenerate" ? event.interruptMs : undefined,
@@ -465,6 +473,8 @@ export async function runPlan(
           log(`regenerate ${handle.handle} answered 200 (version ${next.version})`);
         } catch (error) {
           log(`regenerate ${handle.handle} answered ${apiStatus(error)}`);
+        } finally {
+          handle.unanswered--;
         }
         return;
       }
@@ -553,15 +563,16 @@ export async function runPlan(
   };
 
   /**
-   * The accesses that finish what stopped requests left: a GET of every receiver not deleted (a
-   * delete or regenerate cut off is finished there), and the same create again for each create
-   * that never answered (its name, held past the claim's grace by a receiver without a record, is
-   * taken over). Each is logged with its answer like any other request.
+   * The accesses that finish what stopped requests left, and only those (a GET wakes its target,
+   * and what waking does is judged where the plan's own requests wake it): a GET of each receiver
+   * with a delete or regenerate that never answered (finished there), and the same create again
+   * for each create that never answered (its name, held past the claim's grace by a receiver
+   * without a record, is taken over). Each is logged with its answer like any other request.
    */
   const repair = async () => {
     for (const handle of handles.values()) {
       const id = handle.record?.id;
-      if (!id || handle.deletedAt !== undefined) continue;
+      if (!id || handle.deletedAt !== undefined || handle.unanswered === 0) continue;
       const found = await receivers.find(PROJECT, id);
       log(`GET ${handle.handle} answered ${found ? `200 (version ${found.version})` : "404"}`);
     }
