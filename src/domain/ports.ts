@@ -74,13 +74,31 @@ export interface LegacyImport {
   keyDigest: string | null;
 }
 
+/** Where the receiver that claims a name is to be registered, and when it claimed it. */
+export interface NameClaim {
+  target: string;
+  at: number;
+}
+
+/** Who holds a name, as a create that finds it taken needs to know to judge the claim. */
+export interface NameHolder {
+  receiverId: string;
+  target: string | null;
+  claimedAt: number | null;
+}
+
 /**
  * An environment: its receiver names, and the receivers it imported from webhook-service. These are
  * the calls of its object as the object runs them, over synchronous storage; `ProjectCore`
  * implements them, and every runtime offers them as the `Project` port.
  */
 export interface ProjectMethods {
-  claimName(name: string, receiverId: string): boolean;
+  /** Claims a name for a receiver (to be registered at `claim.target`); false if another receiver holds it. */
+  claimName(name: string, receiverId: string, claim?: NameClaim): boolean;
+  /** Who holds a name, where its receiver is registered and since when (null where not recorded). */
+  nameHolder(name: string): NameHolder | null;
+  /** Hands a name from one receiver to another; false, changing nothing, if `fromId` no longer holds it. */
+  takeOverName(name: string, fromId: string, toId: string, claim: NameClaim): boolean;
   releaseName(name: string, receiverId: string): void;
   /** The receiver a webhook-service generic object (its id, its key's SHA-256) was imported as, if it was. */
   importedAs(genericObjectId: string, keyDigest: string): string | null;

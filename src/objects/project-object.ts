@@ -21,6 +21,14 @@ export class ProjectObject extends DurableObject<Env> implements ProjectMethods 
     return this.#core.claimName(...args);
   }
 
+  nameHolder(...args: Args<"nameHolder">) {
+    return this.#core.nameHolder(...args);
+  }
+
+  takeOverName(...args: Args<"takeOverName">) {
+    return this.#core.takeOverName(...args);
+  }
+
   releaseName(...args: Args<"releaseName">) {
     return this.#core.releaseName(...args);
   }

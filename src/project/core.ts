@@ -1,4 +1,4 @@
-import type { LegacyImport, LegacyRoute, ProjectMethods } from "../domain/ports";
+import type { LegacyImport, LegacyRoute, NameClaim, NameHolder, ProjectMethods } from "../domain/ports";
 import { hasOwnTables, migrate, StorageTooNew, type TableSet } from "../storage/migrations";
 import type { ObjectStorage } from "../storage/object-storage";
 import { DELETIONS_TABLES, Deletions } from "./deletions";
@@ -69,8 +69,16 @@ export class ProjectCore implements ProjectMethods {
     return this.#loaded;
   }
 
-  claimName(name: string, receiverId: string): boolean {
-    return this.#ready().names.claimName(name, receiverId);
+  claimName(name: string, receiverId: string, claim?: NameClaim): boolean {
+    return this.#ready().names.claimName(name, receiverId, claim);
+  }
+
+  nameHolder(name: string): NameHolder | null {
+    return this.#existing()?.names.holderOf(name) ?? null;
+  }
+
+  takeOverName(name: string, fromId: string, toId: string, claim: NameClaim): boolean {
+    return this.#existing()?.names.takeOverName(name, fromId, toId, claim) ?? false;
   }
 
   releaseName(name: string, receiverId: string): void {

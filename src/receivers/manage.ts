@@ -7,7 +7,14 @@ import { cattleClient, serviceClient } from "../cattle/client";
 import type { DriverConfig } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
-import type { LegacyImport, LegacyRoute, Platform, ReceiverState, ReceiverStore } from "../domain/ports";
+import type {
+  LegacyImport,
+  LegacyRoute,
+  NameClaim,
+  Platform,
+  ReceiverState,
+  ReceiverStore,
+} from "../domain/ports";
 import { driverConfigOf, type LiveReceiver, type ReceiverRecord } from "../domain/receiver";
 import type { SenderCheck } from "../domain/sender";
 import type { Settings } from "../domain/settings";
@@ -71,6 +78,13 @@ const recordAt = (record: ReceiverRecord, live: LiveReceiver): ReceiverRecord =>
 const sameRecord = (a: ReceiverRecord, b: ReceiverRecord): boolean =>
   a.version === b.version && JSON.stringify(a.senderVerification) === JSON.stringify(b.senderVerification);
 
+/**
+ * How long a name claimed by a create stays its own while that create has no record: longer than
+ * any create can take (its Cattle reads give up after seconds) and than KV takes to show a record
+ * everywhere, so a create still running never loses its name.
+ */
+export const NAME_CLAIM_GRACE_MS = 10 * 60_000;
+
 /** How many times a record is put right after a racing write before the last writer is left to it. */
 const SETTLE_ROUNDS = 8;
 
@@ -86,7 +100,9 @@ const legacyRoute = (record: ReceiverRecord): LegacyRoute => ({
 /**
  * Receiver lifecycle across its three homes: the project object (unique names), the target
  * object (live version, history) and KV (the record). The target is written first on create and
- * first on delete, so a trigger never works for a receiver that management does not show as live.
+ * first on delete, so a trigger never works for a receiver that management does not show as live:
+ * a create stopped between the two has answered no URL, and the next create of its name, once the
+ * claim's grace is over, revokes it (`#freeName`).
  *
  * Management is linearizable per receiver (docs/api.md, "Management"): the target orders a
  * receiver's deletes and regenerates, one call each, and remembers a deleted receiver for good, so
@@ -118,7 +134,11 @@ export class Receivers {
       await this.#finishRemoval(record);
       return null;
     }
-    return state.kind === "live" ? recordAt(record, state.receiver) : record;
+    if (state.kind !== "live") return record;
+    const current = recordAt(record, state.receiver);
+    // A regenerate stopped before it wrote KV: the record takes the target's version now.
+    if (!sameRecord(current, record)) await this.#settle(current);
+    return current;
   }
 
   /** What the receiver's target says of it; unknown while the target refuses its storage (docs/storage.md). */
@@ -172,7 +192,8 @@ export class Receivers {
       ...(origin.importedFrom ? { importedFrom: origin.importedFrom } : {}),
     };
     const project = this.project(record.projectId);
-    if (!(await project.claimName(record.name, record.id))) {
+    const claim = { target, at: now };
+    if (!(await project.claimName(record.name, record.id, claim)) && !(await this.#freeName(record, claim))) {
       throw new ApiError(
         422,
         "NotUnique",
@@ -193,6 +214,18 @@ export class Receivers {
         if (refused) throw new ApiError(409, "Conflict", refused);
       }
       await this.store.put(record);
+      // A create that took longer than NAME_CLAIM_GRACE_MS may have lost its name to a later create,
+      // which revoked it at its target: it is undone rather than answered (docs/api.md, "Management").
+      const [state, holder] = await Promise.all([this.#stateOf(record), project.nameHolder(record.name)]);
+      if (state.kind === "revoked" || holder?.receiverId !== record.id) {
+        await this.#target(record).revoke(record.id);
+        await this.#finishRemoval(record);
+        throw new ApiError(
+          409,
+          "Conflict",
+          `the create of receiver ${record.id} took too long and its name went to another create; create it again`,
+        );
+      }
     } catch (error) {
       await this.#target(record)
         .unregister(record.id)
@@ -202,6 +235,33 @@ export class Receivers {
       throw error;
     }
     return record;
+  }
+
+  /**
+   * A name a create found taken, freed if what holds it is not a receiver (docs/api.md,
+   * "Management"): the holder's delete stopped part way (finished here, as a GET finishes it), or
+   * its create stopped part way, claimed the name more than NAME_CLAIM_GRACE_MS ago and has no
+   * record. Such a create is rolled back for good: its target revokes it (so a create still running
+   * can never make it live, and one that did is undone by its own last check), and the name passes
+   * to `record` in one step of the environment's object, which only one create can win. True once
+   * `record` holds the name.
+   */
+  async #freeName(record: ReceiverRecord, claim: NameClaim): Promise<boolean> {
+    const project = this.project(record.projectId);
+    const holder = await project.nameHolder(record.name);
+    if (!holder) return project.claimName(record.name, record.id, claim);
+    if (holder.receiverId === record.id) return true;
+    if (await this.find(record.projectId, holder.receiverId)) return false;
+    const after = await project.nameHolder(record.name);
+    if (!after) return project.claimName(record.name, record.id, claim);
+    if (after.receiverId !== holder.receiverId) return false;
+    // A claim kept by a release that did not record where and when is never taken over.
+    if (after.target === null || after.claimedAt === null) return false;
+    // Still within a create's time: that create may be running, and is left to finish.
+    if (claim.at - after.claimedAt < NAME_CLAIM_GRACE_MS) return false;
+    await this.platform.target(after.target).revoke(after.receiverId);
+    await project.forgetImport(after.receiverId);
+    return project.takeOverName(record.name, after.receiverId, record.id, claim);
   }
 
   /**
@@ -217,13 +277,17 @@ export class Receivers {
     return revoked;
   }
 
-  /** The steps of a delete after its target revoked the receiver; each may run again. */
+  /**
+   * The steps of a delete after its target revoked the receiver; each may run again. The record
+   * goes last: while it is there, the next GET or DELETE of the receiver finds it and finishes
+   * these steps, so a delete stopped part way never leaves its name held by nothing.
+   */
   async #finishRemoval(record: ReceiverRecord): Promise<void> {
     const project = this.project(record.projectId);
     await project.recordDeletion(record.id);
     if (record.importedFrom) await project.forgetImport(record.id);
-    await this.store.delete(record.projectId, record.id);
     await project.releaseName(record.name, record.id);
+    await this.store.delete(record.projectId, record.id);
   }
 
   /**
@@ -256,7 +320,7 @@ export class Receivers {
     // Held at the exported version without a record: a restore of this document stopped part way
     // (a request limit, a failure of the store) and is finished now, so that running it again is
     // always the way to complete it.
-    if (!(await project.claimName(record.name, record.id))) {
+    if (!(await project.claimName(record.name, record.id, { target: record.target, at: Date.now() }))) {
       return `a receiver named "${record.name}" already exists in this environment`;
     }
     const undo = async () => {

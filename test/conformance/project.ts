@@ -67,6 +67,28 @@ export function describeProjectPort(runtime: string, make: () => ProjectRuntime)
       });
     });
 
+    describe("nameHolder and takeOverName", () => {
+      it("tells where and since when a name is held, and hands it on only from its holder, across a restart", async () => {
+        const { project, name, restart } = open("name-holder");
+        expect(await project.nameHolder("web")).toBeNull();
+        expect(await project.takeOverName("web", "r1", "r2", { target: "t2", at: 2 })).toBe(false);
+        expect(await project.claimName("web", "r1", { target: "t1", at: 1 })).toBe(true);
+        expect(await project.nameHolder("web")).toEqual({ receiverId: "r1", target: "t1", claimedAt: 1 });
+        expect(await project.takeOverName("web", "r9", "r2", { target: "t2", at: 2 })).toBe(false);
+        const taken = await Promise.all(
+          ["r2", "r3"].map((id) => project.takeOverName("web", "r1", id, { target: "t2", at: 2 })),
+        );
+        expect(taken.filter(Boolean)).toHaveLength(1);
+        const winner = taken[0] ? "r2" : "r3";
+        const again = await restart(name);
+        expect(await again.nameHolder("web")).toEqual({ receiverId: winner, target: "t2", claimedAt: 2 });
+        expect(await again.claimName("web", "r1")).toBe(false);
+        // A claim that records neither where nor when answers them as unknown.
+        expect(await again.claimName("api", "r4")).toBe(true);
+        expect(await again.nameHolder("api")).toEqual({ receiverId: "r4", target: null, claimedAt: null });
+      });
+    });
+
     describe("claimImports, legacyRoute, importedAs and importsOf", () => {
       it("hands out receivers' imports and takes them back as they were, a retired key staying retired", async () => {
         const { project: source } = open("export-source");

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Caller } from "../../src/access/authorize";
 import type { DriverConfig } from "../../src/domain/driver";
 import type { Platform, Project, ReceiverPage, ReceiverStore, Target } from "../../src/domain/ports";
@@ -7,7 +7,7 @@ import type { Settings } from "../../src/domain/settings";
 import { ProjectCore } from "../../src/project/core";
 import { importFromWebhookService } from "../../src/receivers/import";
 import { type ReceiverCreate, receiverCreateSchema } from "../../src/receivers/input";
-import { Receivers } from "../../src/receivers/manage";
+import { NAME_CLAIM_GRACE_MS, Receivers } from "../../src/receivers/manage";
 import { sha256Hex } from "../../src/util/sha256";
 import { memoryStorage, newTarget } from "./fakes";
 
@@ -407,5 +407,84 @@ describe("one key, one receiver", () => {
     await receivers.remove(first);
     expect(await receivers.restore(caller, edited, undefined, imports, checked)).toBeNull();
     expect(project.legacyRoute(digest)?.receiverId).toBe(edited.id);
+  });
+});
+
+/**
+ * The Worker may stop at any instant of a management request (an eviction, a deploy): the calls it
+ * made still land, it makes no more and never answers. Each test cuts a request off at one call (a
+ * gate never released) and checks that the next access of the receiver, or a create of its name,
+ * leaves it whole or gone (docs/api.md, "Management").
+ */
+describe("management requests cut off part way", () => {
+  const start = Date.now();
+  const later = start + NAME_CLAIM_GRACE_MS + 1;
+
+  it("a create cut off after claiming its name frees the name to a create once the claim's grace is over", async () => {
+    const { gates, project, receivers, caller, input, target, store } = world();
+    const held = gates.hold("target.register");
+    const first = receivers.create(caller, input("web"), {}, start);
+    await held.reached;
+    const cut = project.nameHolder("web")?.receiverId as string;
+    // Within the grace the first create may still be running: the name stays its own.
+    await expect(receivers.create(caller, input("web"), {}, later - 2)).rejects.toMatchObject({
+      status: 422,
+    });
+    const next = await receivers.create(caller, input("web"), {}, later);
+    expect(project.nameHolder("web")?.receiverId).toBe(next.id);
+    // Had that create only been slow, it could not make its receiver live now: it undoes itself.
+    held.release();
+    await expect(first).rejects.toMatchObject({ status: 409 });
+    expect(target.core.liveReceivers([cut])).toEqual([]);
+    expect([...store.records.values()].map((record) => record.id)).toEqual([next.id]);
+    expect(project.nameHolder("web")?.receiverId).toBe(next.id);
+  });
+
+  it("a create cut off after its target registered it is rolled back by the next create of its name", async () => {
+    const { gates, project, receivers, caller, input, target, store } = world();
+    void gates.hold("store.put");
+    void receivers.create(caller, input("web"), {}, start);
+    await vi.waitFor(() =>
+      expect(target.core.liveReceivers([project.nameHolder("web")?.receiverId ?? ""])).toHaveLength(1),
+    );
+    const cut = project.nameHolder("web")?.receiverId as string;
+    const next = await receivers.create(caller, input("web"), {}, later);
+    expect(target.core.liveReceivers([cut])).toEqual([]);
+    expect(target.core.liveReceivers([next.id]).map((live) => live.version)).toEqual([1]);
+    expect([...store.records.values()].map((record) => record.id)).toEqual([next.id]);
+  });
+
+  it("a create still running past the grace loses its name and is undone, never answered", async () => {
+    const { gates, project, receivers, caller, input, target, store } = world();
+    const held = gates.hold("store.put");
+    const slow = receivers.create(caller, input("web"), {}, start);
+    await held.reached;
+    const cut = project.nameHolder("web")?.receiverId as string;
+    const next = await receivers.create(caller, input("web"), {}, later);
+    held.release();
+    await expect(slow).rejects.toMatchObject({ status: 409 });
+    expect(target.core.receiverState(cut)).toEqual({ kind: "revoked" });
+    expect([...store.records.values()].map((record) => record.id)).toEqual([next.id]);
+    expect(project.nameHolder("web")?.receiverId).toBe(next.id);
+  });
+
+  it("a delete cut off before it freed the name is finished by the next GET, which frees the name", async () => {
+    const { gates, receivers, caller, input, expectGone } = world();
+    const record = await receivers.create(caller, input("web"), {}, start);
+    const held = gates.hold("project.releaseName");
+    void receivers.remove(record);
+    await held.reached;
+    await expectGone(record, [1]);
+  });
+
+  it("a regenerate cut off before its KV write is written by the next GET: KV takes the target's version", async () => {
+    const { gates, receivers, caller, input, store } = world();
+    const record = await receivers.create(caller, input("web"), {}, start);
+    const held = gates.hold("store.put");
+    void receivers.regenerate(record);
+    await held.reached;
+    expect(store.records.get(`${PROJECT}:${record.id}`)?.version).toBe(1);
+    expect((await receivers.find(PROJECT, record.id))?.version).toBe(2);
+    expect(store.records.get(`${PROJECT}:${record.id}`)?.version).toBe(2);
   });
 });

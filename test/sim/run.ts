@@ -24,6 +24,8 @@ import { ObjectReset, World } from "./world";
 const SENDER_TIMEOUT_MS = 15_000;
 /** After the last event, how long the world runs on its own: past the 30 minutes a pending trigger may wait. */
 const SETTLE_MS = 45 * 60_000;
+/** After the repairing accesses of the end, how long the world runs on: past the minute a KV list lags. */
+const REPAIRED_MS = 2 * 60_000;
 const BEARER_SECRET = "s".repeat(32);
 
 /** One request of a sender to a trigger URL, and what it was answered. */
@@ -66,6 +68,10 @@ export interface Handle {
   regenerated: { at: number; version: number }[];
   /** When each regenerate of it started, answered or not. */
   regenerateStarted: number[];
+  /** A create of it started and never answered (the Worker stopped in the middle of it). */
+  createUnanswered?: boolean;
+  /** Its deletes and regenerates that started and have not answered (the Worker stopped in them). */
+  unanswered: number;
   /** For imported receivers: the generic object and its key. */
   genericObjectId?: string;
   key?: string;
@@ -77,6 +83,34 @@ export interface RunResult {
   failures: string[];
   stats: { events: number; attempts: number; timers: number; simulatedMs: number };
 }
+
+/** The body of a create of the plan's receiver `spec`, as a client sends it. */
+const createBody = (spec: Plan["receivers"][number]) =>
+  spec.driver === "scaleService"
+    ? {
+        name: spec.name,
+        driver: "scaleService",
+        scaleServiceConfig: {
+          serviceId: spec.target,
+          action: spec.action,
+          amount: spec.amount,
+          min: spec.min,
+          max: spec.max,
+          cooldownSeconds: spec.cooldownSeconds,
+        },
+      }
+    : {
+        name: spec.name,
+        driver: "scaleHost",
+        scaleHostConfig: {
+          hostSelector: { pool: spec.target },
+          action: spec.action,
+          amount: spec.amount,
+          min: spec.min,
+          max: spec.max,
+          ...(spec.deleteOption ? { deleteOption: spec.deleteOption } : {}),
+        },
+      };
 
 let keySet: Promise<string> | undefined;
 /** One signing key set per process: Ed25519 signatures are deterministic, so tokens are too. */
@@ -174,6 +208,7 @@ export async function runPlan(
       deleteStarted: [],
       regenerated: [],
       regenerateStarted: [],
+      unanswered: 0,
     });
   });
   plan.generics.forEach((generic, i) => {
@@ -187,6 +222,7 @@ export async function runPlan(
       deleteStarted: [],
       regenerated: [],
       regenerateStarted: [],
+      unanswered: 0,
       genericObjectId: generic.id,
       key: generic.key,
     });
@@ -331,32 +367,8 @@ export async function runPlan(
         const spec = plan.receivers[event.receiver];
         const handle = handles.get(`r${event.receiver}`);
         if (!spec || !handle || handle.createdAt !== undefined) return;
-        const body =
-          spec.driver === "scaleService"
-            ? {
-                name: spec.name,
-                driver: "scaleService",
-                scaleServiceConfig: {
-                  serviceId: spec.target,
-                  action: spec.action,
-                  amount: spec.amount,
-                  min: spec.min,
-                  max: spec.max,
-                  cooldownSeconds: spec.cooldownSeconds,
-                },
-              }
-            : {
-                name: spec.name,
-                driver: "scaleHost",
-                scaleHostConfig: {
-                  hostSelector: { pool: spec.target },
-                  action: spec.action,
-                  amount: spec.amount,
-                  min: spec.min,
-                  max: spec.max,
-                  ...(spec.deleteOption ? { deleteOption: spec.deleteOption } : {}),
-                },
-              };
+        const body = createBody(spec);
+        handle.createUnanswered = true;
         try {
           const { receivers } = request(`create ${handle.handle}`, event.interruptMs);
           const record = await receivers.create(
@@ -365,10 +377,12 @@ export async function runPlan(
             {},
             scheduler.now,
           );
+          handle.createUnanswered = false;
           handle.createdAt = scheduler.now;
           await remember(handle, record);
           log(`create ${handle.handle} (${spec.name}) answered 201`);
         } catch (error) {
+          handle.createUnanswered = false;
           log(`create ${handle.handle} (${spec.name}) answered ${apiStatus(error)}`);
         }
         return;
@@ -403,6 +417,7 @@ export async function runPlan(
         const handle = handles.get(event.kind === "delete" ? `r${event.receiver}` : `g${event.generic}`);
         if (!handle?.record) return;
         handle.deleteStarted.push(scheduler.now);
+        handle.unanswered++;
         const { receivers } = request(
           `DELETE ${handle.handle}`,
           event.kind === "delete" ? event.interruptMs : undefined,
@@ -418,6 +433,8 @@ export async function runPlan(
           log(`DELETE ${handle.handle} answered 204`);
         } catch (error) {
           log(`DELETE ${handle.handle} answered ${apiStatus(error)}`);
+        } finally {
+          handle.unanswered--;
         }
         return;
       }
@@ -433,6 +450,7 @@ export async function runPlan(
               ? { senderVerification: null }
               : {};
         handle.regenerateStarted.push(scheduler.now);
+        handle.unanswered++;
         const { receivers } = request(
           `regenerate ${handle.handle}`,
           event.kind === "regenerate" ? event.interruptMs : undefined,
@@ -455,6 +473,8 @@ export async function runPlan(
           log(`regenerate ${handle.handle} answered 200 (version ${next.version})`);
         } catch (error) {
           log(`regenerate ${handle.handle} answered ${apiStatus(error)}`);
+        } finally {
+          handle.unanswered--;
         }
         return;
       }
@@ -542,6 +562,40 @@ export async function runPlan(
     }
   };
 
+  /**
+   * The accesses that finish what stopped requests left, and only those (a GET wakes its target,
+   * and what waking does is judged where the plan's own requests wake it): a GET of each receiver
+   * with a delete or regenerate that never answered (finished there), and the same create again
+   * for each create that never answered (its name, held past the claim's grace by a receiver
+   * without a record, is taken over). Each is logged with its answer like any other request.
+   */
+  const repair = async () => {
+    for (const handle of handles.values()) {
+      const id = handle.record?.id;
+      if (!id || handle.deletedAt !== undefined || handle.unanswered === 0) continue;
+      const found = await receivers.find(PROJECT, id);
+      log(`GET ${handle.handle} answered ${found ? `200 (version ${found.version})` : "404"}`);
+    }
+    for (const [index, spec] of plan.receivers.entries()) {
+      const handle = handles.get(`r${index}`);
+      if (!handle?.createUnanswered) continue;
+      try {
+        const record = await receivers.create(
+          caller,
+          receiverCreateSchema().parse(createBody(spec)),
+          {},
+          scheduler.now,
+        );
+        handle.createUnanswered = false;
+        handle.createdAt = scheduler.now;
+        await remember(handle, record);
+        log(`create ${handle.handle} (${spec.name}) again answered 201`);
+      } catch (error) {
+        log(`create ${handle.handle} (${spec.name}) again answered ${apiStatus(error)}`);
+      }
+    }
+  };
+
   const previousNow = Date.now;
   useRandomSource(new Random(plan.seed ^ 0x5eed));
   // Management code reads the wall clock for creation times and ids: it reads the simulated one.
@@ -566,6 +620,17 @@ export async function runPlan(
     });
     await scheduler.runUntil(lastEvent + SETTLE_MS);
     if (options.verbose) log("settled");
+    // A management request the Worker stopped in the middle is finished or undone by the next
+    // access of its receiver (docs/api.md, "Management"), not by itself: that access comes now,
+    // and the checker judges what it leaves.
+    scheduler.at(scheduler.now + 1, () => {
+      repair().catch((error: unknown) => {
+        errors.push(
+          `the repairing accesses threw ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
+      });
+    });
+    await scheduler.runUntil(scheduler.now + REPAIRED_MS);
     checked = check({ plan, world, cattle, handles, attempts, imports, errors, now: scheduler.now });
   } finally {
     silenced.restore();
