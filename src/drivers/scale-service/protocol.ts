@@ -402,7 +402,9 @@ export class ScaleProtocol {
       return;
     }
     const target = this.#target as ServiceTarget;
-    this.#giveUpStale();
+    // A write is given up only while Cattle cannot be read: a read that answers tells its fate
+    // exactly, however late (it was sent long before the fate window closed).
+    this.#giveUpStale(!read.ok);
     if (!read.ok) {
       if (meaningOf(read.failure) === "transient") {
         this.#reachable = false;
@@ -554,9 +556,9 @@ export class ScaleProtocol {
   }
 
   /** Acknowledged triggers that could not be written, or confirmed, for PENDING_GIVE_UP_MS end failed. */
-  #giveUpStale(): void {
+  #giveUpStale(unread: boolean): void {
     const cutoff = this.#world.now - PENDING_GIVE_UP_MS;
-    if (this.#write && this.#write.sentAt < cutoff) {
+    if (unread && this.#write && this.#write.sentAt < cutoff) {
       const { from, to } = this.#write;
       this.#writeFailed(
         `Cattle did not confirm scale ${from} → ${to} in 30 minutes; whether it was applied is unknown`,
