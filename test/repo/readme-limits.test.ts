@@ -84,8 +84,8 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
       ["src/drivers/shared/config.ts", "count(1)\n    .max(100_000)"],
       ["src/targets/admission.ts", "DEFAULT_TRIGGERS_PER_MINUTE = 600;"],
       [
-        "src/targets/admission.ts",
-        "bucket.tokens = Math.min(limit, bucket.tokens + ((now - bucket.updated) * limit) / 60_000)",
+        "src/targets/flood-guard.ts",
+        "Math.min(limit, kept.tokens + ((now - kept.updated) * limit) / 60_000)",
       ],
     ],
   ],
