@@ -74,7 +74,9 @@ export function check(input: Input): Checked {
   for (const attempt of attempts) {
     const handle = handles.get(attempt.handle);
     const recorded = byTag.get(attempt.tag) ?? [];
-    const deleted = (handle?.deleteStarted.length ?? 0) > 0;
+    // A webhook-service URL is its key's: the receiver it triggered is the one whose delete counts.
+    const owner = attempt.version === 0 ? (byId.get(recorded[0]?.receiverId ?? "") ?? handle) : handle;
+    const deleted = (owner?.deleteStarted.length ?? 0) > 0;
     if (attempt.status === 0 || attempt.status === -1) {
       fail("never answered", `${attempt.tag} (${attempt.handle}) sent at ${at(attempt.start)} got no answer`);
       continue;
@@ -105,9 +107,8 @@ export function check(input: Input): Checked {
     // webhook-service URL is its key's: judged by the receiver it triggered (another generic
     // object with the same key may be imported once the first receiver is gone).
     const decided = attempt.status === 200 || attempt.status === 202;
-    const fenced = attempt.version === 0 ? (byId.get(recorded[0]?.receiverId ?? "") ?? handle) : handle;
-    if (fenced && decided) {
-      const handle = fenced;
+    if (owner && decided) {
+      const handle = owner;
       if (handle.deletedAt !== undefined && attempt.start > handle.deletedAt) {
         fail(
           "deleted receiver triggered",
