@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, freePort, type LocalStack, startLocalStack } from "./local-stack";
+import { eventually, freePort, type LocalStack, startLocalStack, stopChild } from "./local-stack";
 
 /**
  * A real Prometheus Alertmanager (Debian's prometheus-alertmanager) delivers its webhook
@@ -155,7 +155,7 @@ describe.skipIf(!available)("with a real Alertmanager", () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const child of alertmanagers) child.kill("SIGTERM");
+    await Promise.all(alertmanagers.map((child) => stopChild(child)));
     await stack?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -55,6 +55,20 @@ export async function eventually<T>(
 }
 
 /** A port nothing listens on right now, for a server this process starts. */
+/**
+ * Stops a child process and waits for it to be gone (SIGKILL after `graceMs`): a server stopped
+ * with SIGTERM may still write its data folder on the way out (Alertmanager snapshots its
+ * notification log and silences), so its folder is removed only after it exited.
+ */
+export async function stopChild(child: ChildProcess | undefined, graceMs = 10_000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -21,7 +21,7 @@ import { parse as parseYaml } from "yaml";
 import { denoServeArgs as denoDocArgs } from "../../scripts/deno-serve.mjs";
 import { loadSigningKeys } from "../../src/tokens/signing";
 import { type DevStack, startDev as startDevStack } from "./dev-stack";
-import { eventually, freePort } from "./local-stack";
+import { eventually, freePort, stopChild } from "./local-stack";
 import { type Block, ReadmeExamples } from "./readme-blocks";
 
 /**
@@ -443,7 +443,7 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
           60_000,
         );
       } finally {
-        alertmanager?.kill("SIGTERM");
+        await stopChild(alertmanager);
         rmSync(dir, { recursive: true, force: true });
       }
     }, 90_000);

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, freePort, type LocalStack, startLocalStack } from "./local-stack";
+import { eventually, freePort, type LocalStack, startLocalStack, stopChild } from "./local-stack";
 
 /**
  * A real Docker registry (Debian's docker-registry, CNCF Distribution 2.8) sends its notifications
@@ -155,7 +155,7 @@ describe.skipIf(!available)("with a real Docker registry", () => {
   }, 60_000);
 
   afterAll(async () => {
-    registry?.kill("SIGTERM");
+    await stopChild(registry);
     await stack?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
