@@ -129,13 +129,18 @@ export class SimCattle {
     this.log(`cattle: outside change of ${serviceId} scale ${from} → ${scale}`);
   }
 
-  #shown(id: string): Service | undefined {
+  /**
+   * The service as Cattle shows it. `planned` marks what a target may plan a write from (its own
+   * reads, a write's answer), against which an outside change is judged lost or not; a list or a
+   * management request's read is no such thing.
+   */
+  #shown(id: string, planned = true): Service | undefined {
     const service = this.services.get(id);
     if (!service) return undefined;
     const busy = (this.#busyUntil.get(id) ?? 0) > this.scheduler.now;
     service.state = busy ? "updating-active" : "active";
     service.transitioning = busy ? "yes" : "no";
-    this.#lastRead.set(id, this.scheduler.now);
+    if (planned) this.#lastRead.set(id, this.scheduler.now);
     return structuredClone(service);
   }
 
@@ -166,7 +171,7 @@ export class SimCattle {
             ok: true,
             value: {
               type: "collection",
-              data: [...this.services.keys()].map((id) => this.#shown(id) as Service),
+              data: [...this.services.keys()].map((id) => this.#shown(id, false) as Service),
             },
           }),
         ),
@@ -399,7 +404,7 @@ export class SimCattle {
     if (match?.[1] !== "1a5") return missing();
     const [, , collection, id] = match;
     if (collection === "services" && id) {
-      const service = this.#shown(id);
+      const service = this.#shown(id, false);
       return service ? json(200, service) : missing();
     }
     if (collection === "hosts" && !id) return json(200, this.#hostList());
