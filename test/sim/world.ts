@@ -9,6 +9,7 @@ import {
 } from "../../src/domain/ports";
 import type { ReceiverRecord } from "../../src/domain/receiver";
 import { ProjectCore } from "../../src/project/core";
+import { hasOwnTables } from "../../src/storage/migrations";
 import type { ObjectStorage } from "../../src/storage/object-storage";
 import { SqliteObjectStorage } from "../../src/storage/sqlite";
 import { TargetCore } from "../../src/targets/core";
@@ -197,15 +198,9 @@ export class World {
     );
   }
 
-  /** Whether the object keeps any table of the service's own (the runtime's start with `_`). */
+  /** Whether the object keeps any table of the service's own: the check the cores make. */
   static hasTables(object: SimObject): boolean {
-    return (
-      object.db
-        .prepare(
-          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'",
-        )
-        .all().length > 0
-    );
+    return hasOwnTables(object.storage.sql);
   }
 
   /**
