@@ -86,13 +86,22 @@ export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
 }
 
 export function executionResource(execution: Execution) {
-  const { finished, ...rest } = execution;
+  const { finished, upgrades, ...rest } = execution;
   return {
     type: "execution",
     ...rest,
     at: isoDate(execution.at),
     atTS: execution.at,
     ...(finished === undefined ? {} : { finished: isoDate(finished), finishedTS: finished }),
+    ...(upgrades === undefined
+      ? {}
+      : {
+          upgrades: upgrades.map((upgrade) => ({
+            type: "upgradeProgress",
+            ...upgrade,
+            steps: upgrade.steps.map(({ step, at }) => ({ type: "upgradeStep", step, at: isoDate(at), atTS: at })),
+          })),
+        }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { OUTCOMES } from "../domain/execution";
+import { OUTCOMES, UPGRADE_STEPS } from "../domain/execution";
 import { DRIVER_NAMES, DRIVERS, rancherField } from "../drivers";
 import { lazy } from "../util/lazy";
 import { API_PREFIX } from "./resources";
@@ -125,6 +125,35 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
       },
       at: { type: "date" },
       finished: { type: "date", nullable: true, description: "for queued work: when it ended" },
+      upgrades: {
+        type: "array[upgradeProgress]",
+        nullable: true,
+        description: "for a registry push: each service's upgrade, step by step",
+      },
+    },
+  },
+  upgradeProgress: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      serviceId: { type: "reference[service]" },
+      serviceName: { type: "string" },
+      image: { type: "string", description: "the image the service moves to" },
+      previousImage: { type: "string", nullable: true, description: "the image it ran before" },
+      steps: { type: "array[upgradeStep]", description: "each step with when it started; the last is the current one" },
+      message: {
+        type: "string",
+        nullable: true,
+        description: "why it was rolled back, failed or skipped, naming the containers",
+      },
+    },
+  },
+  upgradeStep: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      step: { type: "enum", options: [...UPGRADE_STEPS] },
+      at: { type: "date" },
     },
   },
 };

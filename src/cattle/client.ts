@@ -9,6 +9,7 @@ import type {
   GenericObject,
   Host,
   HostTemplate,
+  Instance,
   Project,
   Schema,
   Service,
@@ -68,6 +69,7 @@ export interface CattleApi {
     projectId: string,
     filters?: Record<string, string>,
   ): Promise<CattleResult<Collection<Service>>>;
+  listInstances(projectId: string, serviceId: string): Promise<CattleResult<Collection<Instance>>>;
   listHosts(projectId: string): Promise<CattleResult<Collection<Host>>>;
   getHostTemplate(projectId: string, templateId: string): Promise<CattleResult<HostTemplate>>;
   createHost(projectId: string, body: unknown): Promise<CattleResult<Host>>;
@@ -241,6 +243,14 @@ export class CattleClient implements CattleApi {
   ): Promise<CattleResult<Collection<Service>>> {
     const query = new URLSearchParams({ limit: "1000", ...filters });
     return this.#request("GET", `/projects/${enc(projectId)}/services?${query}`);
+  }
+
+  /** The service's containers, as its `instances` link lists them. */
+  listInstances(projectId: string, serviceId: string): Promise<CattleResult<Collection<Instance>>> {
+    return this.#request(
+      "GET",
+      `/projects/${enc(projectId)}/services/${enc(serviceId)}/instances?limit=1000`,
+    );
   }
 
   listHosts(projectId: string): Promise<CattleResult<Collection<Host>>> {

@@ -22,6 +22,23 @@ export interface Service extends CattleResource {
   scale?: number;
   launchConfig?: LaunchConfig | null;
   secondaryLaunchConfigs?: LaunchConfig[] | null;
+  /** The last upgrade's strategy: an in-service one keeps the configs a rollback returns to. */
+  upgrade?: {
+    inServiceStrategy?: { previousLaunchConfig?: LaunchConfig | null } | null;
+  } | null;
+}
+
+/** A service's container (Cattle's `instance`, type `container`), as its `instances` link lists it. */
+export interface Instance extends CattleResource {
+  name?: string | null;
+  /** Set only where the launch config has a health check. */
+  healthState?: string | null;
+  /** How many times Cattle has started it: one after its first start. */
+  startCount?: number | null;
+  imageUuid?: string | null;
+  /** The version of the launch config it was created from: an upgrade gives its configs a new one. */
+  version?: string | null;
+  labels?: Record<string, string> | null;
 }
 
 export interface Host extends CattleResource {

@@ -5,6 +5,8 @@ export type Signal = "firing" | "resolved" | "plain";
 export interface Push {
   repository: string;
   tags: string[];
+  /** The manifest digest pushed under each tag, where the registry's payload carries one. */
+  digests?: Record<string, string>;
 }
 
 /** Facts about one delivery to a trigger URL, as the Worker read them. */

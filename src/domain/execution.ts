@@ -74,7 +74,7 @@ export interface Execution {
 }
 
 /** What a driver decided for one delivery, before it is recorded. */
-export type Decision = Pick<Execution, "outcome" | "reason" | "from" | "to">;
+export type Decision = Pick<Execution, "outcome" | "reason" | "from" | "to" | "upgrades">;
 
 export const failed = (reason: string): Decision => ({ outcome: "failed", reason });
 

@@ -1,6 +1,13 @@
 import { DatabaseSync } from "node:sqlite";
 import type { CattleApi } from "../../src/cattle/client";
-import type { CattleFailure, CattleResult, Collection, Host, Service } from "../../src/cattle/types";
+import type {
+  CattleFailure,
+  CattleResult,
+  Collection,
+  Host,
+  Instance,
+  Service,
+} from "../../src/cattle/types";
 import type { Clock } from "../../src/domain/clock";
 import type { ObjectStorage } from "../../src/storage/object-storage";
 import { SqliteObjectStorage } from "../../src/storage/sqlite";
@@ -288,9 +295,27 @@ export class FakeCattle implements CattleApi {
         service.state = "upgrading";
       } else if (action === "finishupgrade") {
         service.state = "finishing-upgrade";
+      } else if (action === "rollback") {
+        service.state = "rolling-back";
       }
       return { ok: true, value: structuredClone(service) };
     });
+  }
+
+  /** The containers each service's `instances` link lists, by service id; a test sets them. */
+  readonly instances = new Map<string, Instance[]>();
+
+  listInstances(_projectId: string, serviceId: string) {
+    return this.read(
+      `GET instances ${serviceId}`,
+      (): CattleResult<Collection<Instance>> =>
+        this.services.has(serviceId)
+          ? {
+              ok: true,
+              value: { type: "collection", data: structuredClone(this.instances.get(serviceId) ?? []) },
+            }
+          : { ok: false, failure: notFound },
+    );
   }
 
   listHosts() {

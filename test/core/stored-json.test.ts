@@ -24,6 +24,9 @@ const upgradeReceiver: LiveReceiver = {
     batchSize: 1,
     intervalMillis: 2000,
     startFirst: false,
+    rollbackOnFailure: true,
+    healthySeconds: 60,
+    healthTimeoutSeconds: 600,
   },
 };
 

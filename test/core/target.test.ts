@@ -242,6 +242,9 @@ describe("a serviceUpgrade target", () => {
       batchSize: 1,
       intervalMillis: 2000,
       startFirst: false,
+      rollbackOnFailure: true,
+      healthySeconds: 60,
+      healthTimeoutSeconds: 600,
     } as const;
     core.register({ id: "ru", projectId: "1a5", name: "ru", version: 1, driver: "serviceUpgrade", config });
     const queued = await clock.run(
@@ -256,6 +259,13 @@ describe("a serviceUpgrade target", () => {
       launchConfig: { imageUuid: "docker:myorg/web:1.1" },
     });
     cattle.service().state = "upgraded";
+    cattle.instances.set("1s1", [
+      { id: "1i1", type: "container", state: "running", startCount: 1, imageUuid: "docker:myorg/web:1.1" },
+    ]);
+    // The new container is watched for healthySeconds before the upgrade is finished.
+    await clock.run(core.alarm());
+    expect(cattle.calls.at(-1)).toBe("GET instances 1s1");
+    await clock.advance(60_000);
     await clock.run(core.alarm());
     expect(cattle.calls.at(-1)).toBe("POST service 1s1 finishupgrade");
     cattle.service().state = "active";
@@ -280,6 +290,9 @@ describe("a serviceUpgrade target", () => {
       batchSize: 1,
       intervalMillis: 2000,
       startFirst: false,
+      rollbackOnFailure: true,
+      healthySeconds: 60,
+      healthTimeoutSeconds: 600,
     } as const;
     core.register({ id: "rv", projectId: "1a5", name: "rv", version: 1, driver: "serviceUpgrade", config });
     const push = (tag: string) =>

@@ -215,6 +215,7 @@ export class SimCattle {
           serviceId,
         );
       },
+      listInstances: (_projectId, serviceId) => unsupported(`GET instances ${serviceId}`),
       listHosts: () => read("GET hosts", () => ({ ok: true, value: this.#hostList() })),
       createHost: (_projectId, body) => {
         const request = body as { hostname: string; labels: Record<string, string> };

@@ -3,6 +3,7 @@ import { lazy } from "../../util/lazy";
 import { configType, count, labelSelector, maxTriggersPerMinute } from "../shared/config";
 import { ADDRESS_TYPES, PAYLOAD_FORMAT_NAMES, PAYLOAD_FORMATS } from "./formats";
 import { isSemanticPolicy, POLICIES } from "./policy";
+import { VERIFY_DEFAULTS } from "./verify";
 
 const FORMAT_LABELS = Object.fromEntries(
   PAYLOAD_FORMAT_NAMES.map((format) => [format, PAYLOAD_FORMATS[format].label]),
@@ -62,6 +63,21 @@ export const serviceUpgradeConfigSchema = lazy(() =>
       batchSize: count(1).default(1).meta({ label: "Batch size" }),
       intervalMillis: count(100).default(2000).meta({ label: "Batch interval (ms)" }),
       startFirst: z.boolean().default(false).meta({ label: "Start new containers first" }),
+      rollbackOnFailure: z.boolean().default(VERIFY_DEFAULTS.rollbackOnFailure).meta({
+        label: "Roll back if the new containers fail",
+        description:
+          "after Cattle shows upgraded: roll back when a new container is unhealthy, stops or keeps restarting",
+      }),
+      healthySeconds: count(0).max(3600).default(VERIFY_DEFAULTS.healthySeconds).meta({
+        label: "Healthy for (s)",
+        hint: "How long every new container must stay running, and healthy where the service has a health check, before the upgrade is finished.",
+        description: "seconds every new container must stay running (and healthy) before finishupgrade",
+      }),
+      healthTimeoutSeconds: count(10).max(7200).default(VERIFY_DEFAULTS.healthTimeoutSeconds).meta({
+        label: "Health timeout (s)",
+        hint: "A new container not running and healthy within this time fails the upgrade.",
+        description: "seconds the new containers have to become healthy",
+      }),
       maxTriggersPerMinute: maxTriggersPerMinute(),
     })
     .superRefine((config, ctx) => {

@@ -1,13 +1,16 @@
-import { describeFailure, isTransient } from "../../cattle/failures";
+import type { CattleApi } from "../../cattle/client";
+import { describeFailure, isTransient, meaningOf } from "../../cattle/failures";
 import type { Service } from "../../cattle/types";
 import type { Delivery, Push } from "../../domain/delivery";
-import { type Execution, failed, ignored } from "../../domain/execution";
+import { type Execution, failed, ignored, type UpgradeProgress } from "../../domain/execution";
 import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
+import { advance, type FollowAction, failed as failedJob } from "./follow";
 import { noMatchReason, normalizeRepository, planServiceUpgrade, runningTag, tagMatches } from "./images";
 import { isSemanticPolicy, newestAdmitted, parseVersion } from "./policy";
-import { advance, isOpen, type UpgradeJob, UpgradeQueue } from "./upgrade-queue";
+import { isOpen, type UpgradeJob, UpgradeQueue } from "./upgrade-queue";
+import { verifySettings } from "./verify";
 
 type UpgradeReceiver = LiveReceiverOf<"serviceUpgrade">;
 
@@ -17,6 +20,18 @@ const RETRY_AFTER_SECONDS = 5;
 /** How often a running upgrade is looked at, at most and at least. */
 const UPGRADE_POLL_MIN_MS = 250;
 const UPGRADE_POLL_MAX_MS = 5_000;
+
+/**
+ * How soon a job wants its next look: an upgrade about half a batch interval on, a watch over new
+ * containers a quarter of the time they must stay healthy (so that the finish comes soon after).
+ */
+function pollMs(job: UpgradeJob): number {
+  const wanted =
+    job.phase === "verifying"
+      ? verifySettings(job.settings).healthySeconds * 250
+      : Math.round(job.settings.intervalMillis / 2);
+  return Math.min(UPGRADE_POLL_MAX_MS, Math.max(UPGRADE_POLL_MIN_MS, wanted));
+}
 
 /**
  * The pushes a receiver considers, their tags narrowed to those its pattern matches (and, under a
@@ -31,9 +46,11 @@ function wantedPushes(
     const tags = push.tags.filter((tag) => config.tag === undefined || tagMatches(config.tag, tag));
     const key = normalizeRepository(push.repository);
     const known = byRepository.get(key);
+    const digests = { ...known?.digests, ...push.digests };
     byRepository.set(key, {
       repository: known?.repository ?? push.repository,
       tags: [...(known?.tags ?? []), ...tags],
+      ...(Object.keys(digests).length > 0 ? { digests } : {}),
     });
   }
   const all = pushes.flatMap((push) => push.tags).join(", ");
@@ -89,12 +106,24 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     }
     const plans: Plan[] = [];
     const refusals: string[] = [];
+    const now = clock.now();
     for (const service of listed.value.data) {
       for (const push of wanted.pushes) {
         const tag = this.#tagFor(service, push, config);
         if (tag === null) continue;
-        if (!tag.ok) refusals.push(`${service.id} (${service.name}): ${tag.reason}`);
-        else plans.push({ service, repository: push.repository, tag: tag.tag });
+        if (!tag.ok) {
+          refusals.push(`${service.id} (${service.name}): ${tag.reason}`);
+          continue;
+        }
+        const digest = push.digests?.[tag.tag];
+        const rolledBack = this.#upgrades.rolledBack(service.id, push.repository, tag.tag, digest, now);
+        if (rolledBack) {
+          refusals.push(
+            `${service.id} (${service.name}): ${push.repository}:${tag.tag} was rolled back at ${new Date(rolledBack.progressed).toISOString()} (${rolledBack.message ?? "its new containers failed"}); push another tag or digest to upgrade`,
+          );
+          continue;
+        }
+        plans.push({ service, repository: push.repository, tag: tag.tag, ...(digest ? { digest } : {}) });
       }
     }
     if (plans.length === 0) {
@@ -105,23 +134,29 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
       );
     }
 
-    const now = clock.now();
-    const decision = { outcome: "queued" as const, reason: `upgrading ${describePlans(plans)}` };
+    const jobs = plans.map(
+      ({ service, repository, tag, digest }): UpgradeJob => ({
+        executionId: "",
+        receiverId: receiver.id,
+        projectId: receiver.projectId,
+        serviceId: service.id,
+        serviceName: service.name,
+        repository,
+        tag,
+        ...(digest ? { digest } : {}),
+        settings: config,
+        phase: "waiting",
+        progressed: now,
+        steps: [{ step: "waiting", at: now }],
+      }),
+    );
+    const decision = {
+      outcome: "queued" as const,
+      reason: [`upgrading ${describePlans(plans)}`, ...refusals].join("; "),
+      upgrades: jobs.map(progressOf),
+    };
     const [result] = history.record([{ receiver, delivery, decision }], ([execution]) => {
-      for (const { service, repository, tag } of plans) {
-        this.#upgrades.add({
-          executionId: execution?.id ?? "",
-          receiverId: receiver.id,
-          projectId: receiver.projectId,
-          serviceId: service.id,
-          serviceName: service.name,
-          repository,
-          tag,
-          settings: config,
-          phase: "waiting",
-          progressed: now,
-        });
-      }
+      for (const job of jobs) this.#upgrades.add({ ...job, executionId: execution?.id ?? "" });
     });
     await this.#context.storage.setAlarm(now);
     return result as TriggerResult;
@@ -139,46 +174,60 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     return newestAdmitted(config.policy, runningTag(service, push.repository), push.tags, queued);
   }
 
-  /** Advances every running upgrade one step and comes back while any is still open. */
+  /**
+   * Advances every running upgrade one step and comes back while any is still open. A step that
+   * decides on a Cattle action is stored first and the action sent after (docs/upgrades.md).
+   */
   async alarm(): Promise<void> {
     const { clock, storage } = this.#context;
     const now = clock.now();
     const cattle = this.#context.cattle(now + LIST_DEADLINE_MS);
     for (const job of this.#upgrades.heads()) {
-      const next = await advance(job, cattle, now);
-      if (next.phase === job.phase && next.progressed === job.progressed) continue;
-      storage.transactionSync(() => {
-        this.#upgrades.save(next);
-        if (!isOpen(next)) this.#close(next.executionId);
-      });
+      const { job: next, action } = await advance(job, cattle, now);
+      if (next !== job) this.#save(job, next);
+      if (action) await this.#act(next, action, cattle);
     }
     this.#upgrades.prune(now);
-    if (this.#upgrades.hasOpen()) {
-      const interval = Math.min(
-        ...this.#upgrades.heads().map((job) => job.settings.intervalMillis),
-        UPGRADE_POLL_MAX_MS,
-      );
-      await storage.setAlarm(clock.now() + Math.max(UPGRADE_POLL_MIN_MS, Math.round(interval / 2)));
-    }
+    const open = this.#upgrades.heads();
+    if (open.length > 0) await storage.setAlarm(clock.now() + Math.min(...open.map(pollMs)));
   }
 
-  /** Once every upgrade of a push has ended, its execution says how: applied, ignored, or failed and why. */
-  #close(executionId: string): void {
+  /** Sends an action decided and stored; only Cattle refusing it outright ends the job. */
+  async #act(job: UpgradeJob, action: FollowAction, cattle: CattleApi): Promise<void> {
+    const sent = await cattle.serviceAction(job.projectId, job.serviceId, action);
+    if (sent.ok) return;
+    const meaning = meaningOf(sent.failure);
+    if (meaning === "transient") return;
+    const what = action === "rollback" ? "roll back" : "finish the upgrade";
+    const why = meaning === "refused" ? sent.failure.message : describeFailure(sent.failure);
+    this.#save(job, failedJob(job, `Cattle refused to ${what}: ${why}`, this.#context.clock.now()));
+  }
+
+  /** Stores a job's next state; a new step is shown in its execution at once, with the ending if it was the last. */
+  #save(before: UpgradeJob, next: UpgradeJob): void {
+    this.#context.storage.transactionSync(() => {
+      this.#upgrades.save(next);
+      if (next.phase !== before.phase) this.#progress(next.executionId);
+    });
+  }
+
+  /** The execution shows every upgrade's steps; once all have ended it says how: applied, rolled back, … */
+  #progress(executionId: string): void {
     const jobs = this.#upgrades.ofExecution(executionId);
-    if (jobs.some(isOpen)) return;
+    const ended = !jobs.some(isOpen);
     const finished = this.#context.clock.now();
     this.#context.history.rewrite(
       executionId,
       (execution): Execution => ({
         ...execution,
-        ...closing(jobs),
-        finished,
+        upgrades: jobs.map(progressOf),
+        ...(ended ? { ...closing(jobs), finished } : {}),
       }),
     );
   }
 }
 
-type Plan = { service: Service; repository: string; tag: string };
+type Plan = { service: Service; repository: string; tag: string; digest?: string };
 type Verdict = { ok: true; tag: string } | { ok: false; reason: string };
 
 const named = (job: { serviceId: string; serviceName: string }) => `${job.serviceId} (${job.serviceName})`;
@@ -196,23 +245,40 @@ function describePlans(
   return [...groups].map(([image, services]) => `${services.join(", ")} to ${image}`).join("; ");
 }
 
-/** How the upgrades of one push ended, in one execution. */
+/** One job as its execution shows it. */
+function progressOf(job: UpgradeJob): UpgradeProgress {
+  return {
+    serviceId: job.serviceId,
+    serviceName: job.serviceName,
+    image: `${job.repository}:${job.tag}`,
+    ...(job.previousImage ? { previousImage: job.previousImage } : {}),
+    steps: job.steps ?? [],
+    ...(job.message && !isOpen(job) ? { message: job.message } : {}),
+  };
+}
+
+/**
+ * How the upgrades of one push ended, in one execution: failed if any failed (the service may be
+ * left half way), else rolled back if any was, else applied; ignored when every one was skipped.
+ */
 function closing(jobs: UpgradeJob[]): Pick<Execution, "outcome" | "reason"> {
   const failures = jobs.filter((job) => job.phase === "failed");
-  const skipped = jobs.filter((job) => job.phase === "skipped");
+  const rolledBack = jobs.filter((job) => job.phase === "rolledBack");
   const done = jobs.filter((job) => job.phase === "done");
-  const skipNotes = skipped.map((job) => `${named(job)} skipped: ${job.message}`);
-  if (failures.length > 0) {
-    return {
-      outcome: "failed",
-      reason: failures
-        .map((job) => `upgrade of ${named(job)} to ${job.repository}:${job.tag} failed: ${job.message}`)
-        .join("; "),
-    };
-  }
-  if (done.length === 0) return { outcome: "ignored", reason: skipNotes.join("; ") };
-  return {
-    outcome: "applied",
-    reason: [`upgraded ${describePlans(done)}`, ...skipNotes].join("; "),
-  };
+  const notes = [
+    ...failures.map(
+      (job) => `upgrade of ${named(job)} to ${job.repository}:${job.tag} failed: ${job.message}`,
+    ),
+    ...rolledBack.map(
+      (job) =>
+        `rolled back ${named(job)} from ${job.repository}:${job.tag}${job.previousImage ? ` to ${job.previousImage}` : ""}: ${job.message}`,
+    ),
+    ...(done.length > 0 ? [`upgraded ${describePlans(done)}`] : []),
+    ...jobs.filter((job) => job.phase === "skipped").map((job) => `${named(job)} skipped: ${job.message}`),
+  ];
+  const reason = notes.join("; ");
+  if (failures.length > 0) return { outcome: "failed", reason };
+  if (rolledBack.length > 0) return { outcome: "rolledBack", reason };
+  if (done.length === 0) return { outcome: "ignored", reason };
+  return { outcome: "applied", reason };
 }

@@ -80,7 +80,7 @@ const upgraded = (config: LaunchConfig, repository: string, tag: string): Launch
 });
 
 /** The launch configs of a service, primary first, that run an image of `repository`. */
-const configsOf = (service: Service, repository: string): LaunchConfig[] =>
+export const configsOf = (service: Service, repository: string): LaunchConfig[] =>
   [service.launchConfig, ...(service.secondaryLaunchConfigs ?? [])].filter(
     (config): config is LaunchConfig => config !== undefined && sameRepository(config, repository),
   );

@@ -1,11 +1,9 @@
-import type { CattleApi } from "../../cattle/client";
-import { describeFailure, meaningOf } from "../../cattle/failures";
-import type { Service } from "../../cattle/types";
+import type { UpgradeStep } from "../../domain/execution";
 import type { TableSet } from "../../storage/migrations";
 import type { SqlLike } from "../../storage/object-storage";
 import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../../storage/stored-json";
-import { planServiceUpgrade, runningTag, runsTag, sameRepositoryName, type UpgradeSettings } from "./images";
-import { admits, isSemanticPolicy } from "./policy";
+import { sameRepositoryName, type UpgradeSettings } from "./images";
+import type { VerifySettings, Watch } from "./verify";
 
 /** One service's upgrade for one push: the job as JSON, with the columns it is looked up by. */
 export type UpgradeRow = {
@@ -57,10 +55,30 @@ export const UPGRADES_TABLES: TableSet = {
 };
 
 /**
- * waiting → upgrading → finishing → done, or failed from any of them; skipped when, by the time
- * its turn came, the service ran a version its policy does not leave for the pushed one.
+ * waiting → upgrading → verifying → finishing → done, or verifying → rollingBack → rolledBack when
+ * the new containers fail their checks; failed from any of them; skipped when, by the time its turn
+ * came, the service ran a version its policy does not leave for the pushed one.
  */
-export type Phase = "waiting" | "upgrading" | "finishing" | "done" | "failed" | "skipped";
+export type Phase =
+  | "waiting"
+  | "upgrading"
+  | "verifying"
+  | "finishing"
+  | "rollingBack"
+  | "done"
+  | "rolledBack"
+  | "failed"
+  | "skipped";
+
+/** Phases whose job still has work to do: a service's next push waits while one of its jobs is in one. */
+export const OPEN_PHASES: readonly Phase[] = [
+  "waiting",
+  "upgrading",
+  "verifying",
+  "finishing",
+  "rollingBack",
+];
+const OPEN_SQL = OPEN_PHASES.map((phase) => `'${phase}'`).join(", ");
 
 export interface UpgradeJob {
   seq?: number;
@@ -71,18 +89,36 @@ export interface UpgradeJob {
   serviceName: string;
   repository: string;
   tag: string;
-  settings: UpgradeSettings;
+  /** The manifest digest pushed under the tag, where the registry's payload carries one. */
+  digest?: string;
+  settings: UpgradeSettings & Partial<VerifySettings>;
   phase: Phase;
   message?: string;
   /** When the job last made progress (epoch ms): a job stuck longer than STALL_MS fails. */
   progressed: number;
+  /** What the service ran before, `repository:tag`, once the upgrade has started. */
+  previousImage?: string;
+  /** The watch over the new containers, from the moment Cattle shows the service upgraded. */
+  watch?: Watch;
+  /** Why the new containers failed, when the upgrade is finished all the same (rollbackOnFailure off). */
+  verdict?: string;
+  /** Each step the execution shows, with when it started. */
+  steps?: { step: UpgradeStep; at: number }[];
 }
 
 /** A follow-up that sees no progress for this long is given up, with a reason in its execution. */
 export const STALL_MS = 30 * 60_000;
+/** How long a rolled-back image keeps a push of the same image from upgrading the service again. */
+export const ROLLED_BACK_MEMORY_MS = 24 * 3_600_000;
+/** How long finished jobs are kept: as long as a rollback is remembered. */
+const KEPT_MS = ROLLED_BACK_MEMORY_MS;
 
-const OPEN: Phase[] = ["waiting", "upgrading", "finishing"];
-export const isOpen = (job: UpgradeJob): boolean => OPEN.includes(job.phase);
+export const isOpen = (job: UpgradeJob): boolean => OPEN_PHASES.includes(job.phase);
+
+const readJob = (row: Pick<UpgradeRow, "seq" | "job">): UpgradeJob => ({
+  ...fromStoredJson<UpgradeJob>(JSON_COLUMNS.upgradeJob, row.job),
+  seq: row.seq,
+});
 
 export class UpgradeQueue {
   constructor(private readonly sql: SqlLike) {}
@@ -114,11 +150,11 @@ export class UpgradeQueue {
     return this.sql
       .exec<Pick<UpgradeRow, "seq" | "job">>(
         `SELECT seq, job FROM upgrades WHERE seq IN (
-           SELECT MIN(seq) FROM upgrades WHERE phase IN ('waiting', 'upgrading', 'finishing') GROUP BY service_id)
+           SELECT MIN(seq) FROM upgrades WHERE phase IN (${OPEN_SQL}) GROUP BY service_id)
          ORDER BY seq`,
       )
       .toArray()
-      .map((row) => ({ ...fromStoredJson<UpgradeJob>(JSON_COLUMNS.upgradeJob, row.job), seq: row.seq }));
+      .map(readJob);
   }
 
   ofExecution(executionId: string): UpgradeJob[] {
@@ -128,14 +164,14 @@ export class UpgradeQueue {
         executionId,
       )
       .toArray()
-      .map((row) => ({ ...fromStoredJson<UpgradeJob>(JSON_COLUMNS.upgradeJob, row.job), seq: row.seq }));
+      .map(readJob);
   }
 
   /** The tags that open upgrades of a service will move `repository` to, oldest first. */
   queuedTags(serviceId: string, repository: string): string[] {
     return this.sql
       .exec<Pick<UpgradeRow, "job">>(
-        "SELECT job FROM upgrades WHERE service_id = ? AND phase IN ('waiting', 'upgrading', 'finishing') ORDER BY seq",
+        `SELECT job FROM upgrades WHERE service_id = ? AND phase IN (${OPEN_SQL}) ORDER BY seq`,
         serviceId,
       )
       .toArray()
@@ -144,107 +180,34 @@ export class UpgradeQueue {
       .map((job) => job.tag);
   }
 
+  /**
+   * The latest upgrade of `serviceId` to this very image that was rolled back within the last
+   * ROLLED_BACK_MEMORY_MS: the same repository and tag, and the same digest where both pushes
+   * carry one (docs/upgrades.md, "Health checks and rollback").
+   */
+  rolledBack(serviceId: string, repository: string, tag: string, digest: string | undefined, now: number) {
+    return this.sql
+      .exec<Pick<UpgradeRow, "seq" | "job">>(
+        "SELECT seq, job FROM upgrades WHERE service_id = ? AND phase = 'rolledBack' AND progressed > ? ORDER BY seq DESC",
+        serviceId,
+        now - ROLLED_BACK_MEMORY_MS,
+      )
+      .toArray()
+      .map(readJob)
+      .find(
+        (job) =>
+          sameRepositoryName(job.repository, repository) &&
+          job.tag === tag &&
+          (job.digest === undefined || digest === undefined || job.digest === digest),
+      );
+  }
+
   hasOpen(): boolean {
-    return (
-      this.sql
-        .exec("SELECT 1 FROM upgrades WHERE phase IN ('waiting', 'upgrading', 'finishing') LIMIT 1")
-        .toArray().length > 0
-    );
+    return this.sql.exec(`SELECT 1 FROM upgrades WHERE phase IN (${OPEN_SQL}) LIMIT 1`).toArray().length > 0;
   }
 
-  /** Finished jobs are kept a day for the record, then dropped. */
+  /** Finished jobs are kept a day, for the record and to remember rollbacks, then dropped. */
   prune(now: number): void {
-    this.sql.exec(
-      "DELETE FROM upgrades WHERE phase IN ('done', 'failed', 'skipped') AND progressed < ?",
-      now - 24 * 3_600_000,
-    );
+    this.sql.exec(`DELETE FROM upgrades WHERE phase NOT IN (${OPEN_SQL}) AND progressed < ?`, now - KEPT_MS);
   }
-}
-
-const UPGRADE_STATES = new Set(["upgrading", "upgraded"]);
-
-const failed = (job: UpgradeJob, message: string, now: number): UpgradeJob => ({
-  ...job,
-  phase: "failed",
-  message,
-  progressed: now,
-});
-
-/**
- * One step of one upgrade, from what Cattle shows now. Cattle being unreachable is not a failure
- * of the upgrade: the step is tried again at the next alarm.
- */
-export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): Promise<UpgradeJob> {
-  const read = await cattle.getService(job.projectId, job.serviceId);
-  if (!read.ok) {
-    const meaning = meaningOf(read.failure);
-    if (meaning === "gone") return failed(job, `service ${job.serviceId} was removed`, now);
-    if (meaning !== "transient") return failed(job, describeFailure(read.failure), now);
-    return now - job.progressed > STALL_MS ? failed(job, "Cattle did not answer for 30 minutes", now) : job;
-  }
-  const service = read.value;
-  if (service.transitioning === "error") {
-    return failed(job, service.transitioningMessage || `service ${job.serviceId} reported an error`, now);
-  }
-  switch (job.phase) {
-    case "waiting":
-      return start(job, service, cattle, now);
-    case "upgrading":
-      // A finishupgrade whose answer was lost: Cattle is finishing it.
-      if (service.state === "finishing-upgrade") return { ...job, phase: "finishing", progressed: now };
-      if (service.state === "upgraded") {
-        const finish = await cattle.serviceAction(job.projectId, job.serviceId, "finishupgrade");
-        if (finish.ok) return { ...job, phase: "finishing", progressed: now };
-        if (meaningOf(finish.failure) === "refused")
-          return failed(job, `Cattle refused to finish the upgrade: ${finish.failure.message}`, now);
-      }
-      // Someone finished or rolled back the upgrade by hand: it is over, and not ours to judge.
-      if (service.state === "active")
-        return { ...job, phase: "done", message: "finished outside rancher-hooks", progressed: now };
-      break;
-    case "finishing":
-      if (service.state === "active") return { ...job, phase: "done", progressed: now };
-      break;
-  }
-  return now - job.progressed > STALL_MS
-    ? failed(job, `no progress for 30 minutes (service is ${service.state})`, now)
-    : job;
-}
-
-/** Plans the upgrade from the service as it is now (an earlier push may have changed it) and starts it. */
-async function start(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<UpgradeJob> {
-  // An upgrade action whose answer was lost: Cattle shows the service upgrading to this very image.
-  if (UPGRADE_STATES.has(service.state ?? "") && runsTag(service, job.repository, job.tag)) {
-    return { ...job, phase: "upgrading", progressed: now };
-  }
-  if (service.state !== "active") {
-    // Another upgrade or an update is running; a queued push waits for the service to settle.
-    return now - job.progressed > STALL_MS
-      ? failed(job, `service stayed ${service.state} for 30 minutes`, now)
-      : job;
-  }
-  // The service may have moved since the push was queued (by hand, or by another receiver): a
-  // policy looks again, so that nothing older than what runs now replaces it.
-  const policy = job.settings.policy;
-  if (isSemanticPolicy(policy)) {
-    const running = runningTag(service, job.repository);
-    if (running === job.tag && runsTag(service, job.repository, job.tag))
-      return {
-        ...job,
-        phase: "done",
-        message: `service ${job.serviceId} already runs ${job.tag}`,
-        progressed: now,
-      };
-    const verdict = admits(policy, running, job.tag);
-    if (!verdict.ok) return { ...job, phase: "skipped", message: verdict.reason, progressed: now };
-  }
-  const request = planServiceUpgrade(service, job.repository, job.tag, job.settings);
-  if (!request)
-    return failed(job, `service ${job.serviceId} no longer runs an image of ${job.repository}`, now);
-  const started = await cattle.serviceAction(job.projectId, job.serviceId, "upgrade", request);
-  if (started.ok) return { ...job, phase: "upgrading", progressed: now };
-  if (meaningOf(started.failure) === "refused") {
-    return failed(job, `Cattle refused the upgrade: ${started.failure.message}`, now);
-  }
-  return job;
 }

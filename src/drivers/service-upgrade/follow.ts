@@ -1,0 +1,274 @@
+import type { CattleApi } from "../../cattle/client";
+import { describeFailure, meaningOf } from "../../cattle/failures";
+import type { CattleFailure, Service } from "../../cattle/types";
+import type { UpgradeStep } from "../../domain/execution";
+import { configsOf, parseImage, planServiceUpgrade, runningTag, runsTag } from "./images";
+import { admits, isSemanticPolicy } from "./policy";
+import { type Phase, STALL_MS, type UpgradeJob } from "./upgrade-queue";
+import { judge, verifySettings, type Watch, watchChanged } from "./verify";
+
+/**
+ * One step of one upgrade, from what Cattle shows now (docs/upgrades.md, "What a push does"). A
+ * decision that needs a Cattle action (finish, roll back) is written down before the action is
+ * sent, so that a restart, a lost answer or Cattle's lock only makes it be sent again: the step
+ * returns the job to store and the action to send after it is stored.
+ */
+export interface Step {
+  /** The job to store; the very object passed in when nothing changed. */
+  job: UpgradeJob;
+  action?: FollowAction;
+}
+
+export type FollowAction = "finishupgrade" | "rollback";
+
+/** The states each action starts from in Cattle; anywhere else it would be refused. */
+export const ACTION_STARTS: Readonly<Record<FollowAction, readonly string[]>> = {
+  finishupgrade: ["upgraded"],
+  rollback: ["upgrading", "upgraded", "canceled-upgrade"],
+};
+
+const UPGRADE_STATES = new Set(["upgrading", "upgraded"]);
+/** How often a watch writes down that Cattle answered, so silence is measured across restarts. */
+const SEEN_EVERY_MS = 60_000;
+
+const STEP_OF: Readonly<Record<Phase, UpgradeStep>> = {
+  waiting: "waiting",
+  upgrading: "upgrading",
+  verifying: "verifying",
+  finishing: "finishing",
+  rollingBack: "rolling back",
+  done: "finished",
+  rolledBack: "rolled back",
+  failed: "failed",
+  skipped: "skipped",
+};
+
+/** The job in its next phase, the step recorded with its time. */
+export function moved(
+  job: UpgradeJob,
+  phase: Phase,
+  now: number,
+  fields: Partial<UpgradeJob> = {},
+): UpgradeJob {
+  const steps = [...(job.steps ?? [])];
+  if (phase === "verifying") steps.push({ step: "upgraded", at: now });
+  steps.push({ step: STEP_OF[phase], at: now });
+  return { ...job, ...fields, phase, progressed: now, steps };
+}
+
+export const failed = (job: UpgradeJob, message: string, now: number): UpgradeJob =>
+  moved(job, "failed", now, { message });
+
+const stalled = (job: UpgradeJob, now: number): boolean =>
+  now - Math.max(job.progressed, job.watch?.seen ?? 0) > STALL_MS;
+
+const image = (repository: string, tag: string | undefined): string =>
+  tag === undefined ? repository : `${repository}:${tag}`;
+
+/** What the service runs of the job's repository now, as `repository:tag`, in the service's spelling. */
+function runningImage(service: Service, repository: string): string | undefined {
+  const config = configsOf(service, repository)[0];
+  const parsed = parseImage(config?.imageUuid);
+  return parsed ? image(parsed.repository, parsed.tag) : undefined;
+}
+
+export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): Promise<Step> {
+  const read = await cattle.getService(job.projectId, job.serviceId);
+  if (!read.ok) return { job: unreadable(job, read.failure, now) };
+  const service = read.value;
+  switch (job.phase) {
+    case "waiting":
+      return { job: await start(job, service, cattle, now) };
+    case "upgrading":
+      return upgrading(job, service, cattle, now);
+    case "verifying":
+      return verifying(job, service, cattle, now);
+    case "finishing":
+      return finishing(job, service, now);
+    case "rollingBack":
+      return rollingBack(job, service, now);
+    default:
+      return { job };
+  }
+}
+
+/** Cattle unreachable is not a failure of the upgrade, until it has lasted STALL_MS. */
+function unreadable(job: UpgradeJob, failure: CattleFailure, now: number): UpgradeJob {
+  const meaning = meaningOf(failure);
+  if (meaning === "gone") return failed(job, `service ${job.serviceId} was removed`, now);
+  if (meaning !== "transient") return failed(job, describeFailure(failure), now);
+  if (!stalled(job, now)) return job;
+  return failed(
+    job,
+    job.phase === "verifying"
+      ? "Cattle did not answer for 30 minutes while the new containers were watched; the upgrade is left for you to finish or roll back"
+      : "Cattle did not answer for 30 minutes",
+    now,
+  );
+}
+
+const waitOrStall = (job: UpgradeJob, service: Service, now: number): Step => ({
+  job: stalled(job, now) ? failed(job, `no progress for 30 minutes (service is ${service.state})`, now) : job,
+});
+
+/** Cattle ended the upgrade (or its finish) in an error: roll back, or record the failure. */
+function upgradeError(job: UpgradeJob, service: Service, now: number): Step {
+  const message = service.transitioningMessage || `service ${job.serviceId} reported an error`;
+  if (verifySettings(job.settings).rollbackOnFailure) {
+    return {
+      job: moved(job, "rollingBack", now, { message: `Cattle ended the upgrade in an error: ${message}` }),
+      action: "rollback",
+    };
+  }
+  return { job: failed(job, message, now) };
+}
+
+/**
+ * The service left the upgrade without rancher-hooks (finished, rolled back or canceled in Rancher):
+ * it is followed to its end and told as it ended, not judged.
+ */
+function movedOutside(job: UpgradeJob, service: Service, now: number): Step | null {
+  switch (service.state) {
+    case "finishing-upgrade":
+      return { job: moved(job, "finishing", now) };
+    case "rolling-back":
+      return { job: moved(job, "rollingBack", now, { message: "rolled back outside rancher-hooks" }) };
+    case "active":
+      return runsTag(service, job.repository, job.tag)
+        ? { job: moved(job, "done", now, { message: "finished outside rancher-hooks" }) }
+        : {
+            job: moved(job, "rolledBack", now, {
+              message: `rolled back outside rancher-hooks: the service runs ${runningImage(service, job.repository) ?? "another image"}`,
+            }),
+          };
+    default:
+      return null;
+  }
+}
+
+async function upgrading(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<Step> {
+  if (service.transitioning === "error") return upgradeError(job, service, now);
+  if (service.state === "upgraded") {
+    const watch: Watch = {
+      since: now,
+      versions: configsOf(service, job.repository)
+        .filter((config) => parseImage(config.imageUuid)?.tag === job.tag)
+        .map((config) => config.version)
+        .filter((version): version is string => typeof version === "string" && version !== ""),
+      image: image(job.repository, job.tag),
+      starts: {},
+      seen: now,
+    };
+    // The first look at the new containers comes at once: with healthySeconds 0 it may finish now.
+    return verifying(moved(job, "verifying", now, { watch }), service, cattle, now);
+  }
+  return movedOutside(job, service, now) ?? waitOrStall(job, service, now);
+}
+
+async function verifying(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<Step> {
+  if (service.transitioning === "error") return upgradeError(job, service, now);
+  if (service.state !== "upgraded") return movedOutside(job, service, now) ?? waitOrStall(job, service, now);
+  const watch = job.watch as Watch;
+  const listed = await cattle.listInstances(job.projectId, job.serviceId);
+  if (!listed.ok) return { job: unreadable(job, listed.failure, now) };
+  const settings = verifySettings(job.settings);
+  const verdict = judge(watch, listed.value.data, settings, service.scale, now);
+  switch (verdict.kind) {
+    case "passed":
+      return { job: moved(job, "finishing", now), action: "finishupgrade" };
+    case "failed":
+      if (settings.rollbackOnFailure) {
+        return { job: moved(job, "rollingBack", now, { message: verdict.reason }), action: "rollback" };
+      }
+      return { job: moved(job, "finishing", now, { verdict: verdict.reason }), action: "finishupgrade" };
+    case "watching": {
+      const seen = now - watch.seen >= SEEN_EVERY_MS;
+      if (!seen && !watchChanged(watch, verdict.watch)) return { job };
+      return { job: { ...job, watch: { ...verdict.watch, seen: seen ? now : watch.seen } } };
+    }
+  }
+}
+
+/** An action decided earlier and not taken yet, sent again until Cattle takes it or STALL_MS has passed. */
+function resend(job: UpgradeJob, action: FollowAction, now: number): Step {
+  if (!stalled(job, now)) return { job, action };
+  const what = action === "rollback" ? "the rollback" : "the finish of the upgrade";
+  return { job: failed(job, `Cattle did not take ${what} in 30 minutes`, now) };
+}
+
+function finishing(job: UpgradeJob, service: Service, now: number): Step {
+  if (service.transitioning === "error") {
+    return {
+      job: failed(
+        job,
+        `Cattle could not finish the upgrade: ${service.transitioningMessage ?? "error"}`,
+        now,
+      ),
+    };
+  }
+  // The finish was decided and written down, but Cattle has not taken it yet: send it (again).
+  if (service.state === "upgraded") return resend(job, "finishupgrade", now);
+  if (service.state === "active") {
+    if (job.verdict === undefined) return { job: moved(job, "done", now) };
+    return {
+      job: failed(
+        job,
+        `the new containers failed their checks (${job.verdict}); the upgrade was finished all the same because rollbackOnFailure is off`,
+        now,
+      ),
+    };
+  }
+  return waitOrStall(job, service, now);
+}
+
+function rollingBack(job: UpgradeJob, service: Service, now: number): Step {
+  const state = service.state ?? "";
+  // The rollback was decided and written down, but Cattle has not taken it yet: send it (again).
+  if (ACTION_STARTS.rollback.includes(state)) return resend(job, "rollback", now);
+  if (state === "rolling-back" && service.transitioning === "error") {
+    return { job: failed(job, `the rollback failed: ${service.transitioningMessage ?? "error"}`, now) };
+  }
+  if (state === "active") return { job: moved(job, "rolledBack", now) };
+  return waitOrStall(job, service, now);
+}
+
+/** Plans the upgrade from the service as it is now (an earlier push may have changed it) and starts it. */
+async function start(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<UpgradeJob> {
+  // An upgrade action whose answer was lost: Cattle shows the service upgrading to this very image.
+  if (UPGRADE_STATES.has(service.state ?? "") && runsTag(service, job.repository, job.tag)) {
+    const previous = service.upgrade?.inServiceStrategy?.previousLaunchConfig?.imageUuid;
+    const parsed = parseImage(previous ?? undefined);
+    return moved(
+      job,
+      "upgrading",
+      now,
+      parsed ? { previousImage: image(parsed.repository, parsed.tag) } : {},
+    );
+  }
+  if (service.state !== "active") {
+    // Another upgrade or an update is running; a queued push waits for the service to settle.
+    return now - job.progressed > STALL_MS
+      ? failed(job, `service stayed ${service.state} for 30 minutes`, now)
+      : job;
+  }
+  // The service may have moved since the push was queued (by hand, or by another receiver): a
+  // policy looks again, so that nothing older than what runs now replaces it.
+  const policy = job.settings.policy;
+  if (isSemanticPolicy(policy)) {
+    const running = runningTag(service, job.repository);
+    if (running === job.tag && runsTag(service, job.repository, job.tag))
+      return moved(job, "done", now, { message: `service ${job.serviceId} already runs ${job.tag}` });
+    const verdict = admits(policy, running, job.tag);
+    if (!verdict.ok) return moved(job, "skipped", now, { message: verdict.reason });
+  }
+  const request = planServiceUpgrade(service, job.repository, job.tag, job.settings);
+  if (!request)
+    return failed(job, `service ${job.serviceId} no longer runs an image of ${job.repository}`, now);
+  const previousImage = runningImage(service, job.repository);
+  const started = await cattle.serviceAction(job.projectId, job.serviceId, "upgrade", request);
+  if (started.ok) return moved(job, "upgrading", now, previousImage ? { previousImage } : {});
+  if (meaningOf(started.failure) === "refused") {
+    return failed(job, `Cattle refused the upgrade: ${started.failure.message}`, now);
+  }
+  return job;
+}

@@ -1,0 +1,159 @@
+import type { Instance } from "../../cattle/types";
+
+/**
+ * How an upgrade's new containers are judged once Cattle shows the service `upgraded`
+ * (docs/upgrades.md, "Health checks and rollback"). Pure: what Cattle showed and the time in, a
+ * verdict out, so that the watch resumes from its stored state after a restart.
+ */
+
+export const VERIFY_DEFAULTS = {
+  rollbackOnFailure: true,
+  healthySeconds: 60,
+  healthTimeoutSeconds: 600,
+} as const;
+
+export interface VerifySettings {
+  rollbackOnFailure: boolean;
+  healthySeconds: number;
+  healthTimeoutSeconds: number;
+}
+
+/** A receiver created before these settings existed has none stored: it gets the defaults. */
+export const verifySettings = (settings: Partial<VerifySettings>): VerifySettings => ({
+  rollbackOnFailure: settings.rollbackOnFailure ?? VERIFY_DEFAULTS.rollbackOnFailure,
+  healthySeconds: settings.healthySeconds ?? VERIFY_DEFAULTS.healthySeconds,
+  healthTimeoutSeconds: settings.healthTimeoutSeconds ?? VERIFY_DEFAULTS.healthTimeoutSeconds,
+});
+
+/** What a watch keeps between looks: the job stores it, so a restart resumes the same watch. */
+export interface Watch {
+  /** When Cattle first showed the service `upgraded`: the health timeout counts from here. */
+  since: number;
+  /** The launch config versions the upgrade made: containers of these versions are the new ones. */
+  versions: string[];
+  /** The pushed image, `repository:tag`: how new containers are told apart where Cattle shows no versions. */
+  image: string;
+  /** Since when every new container has been running (and healthy where checked), while they are. */
+  healthySince?: number;
+  /** Each new container's start count when first seen, by id: a rise of 2 or more is a restart loop. */
+  starts: Record<string, number>;
+  /** When Cattle was last read successfully, written at most once a minute, for giving up on silence. */
+  seen: number;
+}
+
+export type Verdict =
+  | { kind: "passed" }
+  | { kind: "failed"; reason: string }
+  | { kind: "watching"; watch: Watch };
+
+/** A container stopped, broken or gone: a state none of Cattle's running containers shows. */
+const DOWN_STATES = new Set([
+  "stopping",
+  "stopped",
+  "error",
+  "erroring",
+  "removing",
+  "removed",
+  "purging",
+  "purged",
+]);
+const UNHEALTHY = new Set(["unhealthy", "updating-unhealthy"]);
+/** A container with a health check counts as healthy in these; without one Cattle shows none. */
+const HEALTHY = new Set(["healthy", "updating-healthy"]);
+/** Restarts, counted from the first start count seen, that make a container a restart loop. */
+export const RESTART_LIMIT = 2;
+
+const nameOf = (container: Instance): string =>
+  container.name ? `${container.id} (${container.name})` : container.id;
+
+/** What a container shows, in the words a reason uses. */
+function shows(container: Instance): string {
+  const parts = [container.state ?? "unknown"];
+  if (container.healthState) parts.push(container.healthState);
+  return parts.join(", ");
+}
+
+const isRunningAndHealthy = (container: Instance): boolean =>
+  container.state === "running" && (container.healthState == null || HEALTHY.has(container.healthState));
+
+/** The containers of `containers` that the upgrade started: of its versions, else of its image. */
+export function newContainers(
+  containers: readonly Instance[],
+  watch: Pick<Watch, "versions" | "image">,
+): Instance[] {
+  const byVersion = containers.filter(
+    (container) => container.version && watch.versions.includes(container.version),
+  );
+  if (watch.versions.length > 0 && byVersion.length > 0) return byVersion;
+  return containers.filter((container) => imageOf(container.imageUuid) === watch.image);
+}
+
+/** `docker:myorg/api:1.1.0@sha256:…` → `myorg/api:1.1.0`. */
+const imageOf = (imageUuid: string | null | undefined): string =>
+  (imageUuid ?? "").replace(/^docker:/, "").split("@")[0] ?? "";
+
+/**
+ * One look at the new containers. Fails on the first sign of a broken image (a container unhealthy,
+ * stopped or in error, restarting again and again, gone, or not healthy in time); passes once every
+ * one has been running, and healthy where it has a health check, for `healthySeconds` without a
+ * break; otherwise keeps watching, with what this look learned.
+ */
+export function judge(
+  watch: Watch,
+  containers: readonly Instance[],
+  settings: VerifySettings,
+  scale: number | undefined,
+  now: number,
+): Verdict {
+  const fresh = newContainers(containers, watch);
+  const starts = { ...watch.starts };
+  const problems: string[] = [];
+  for (const container of fresh) {
+    const count = container.startCount ?? 0;
+    const first = starts[container.id] ?? count;
+    starts[container.id] = first;
+    if (container.healthState && UNHEALTHY.has(container.healthState)) {
+      problems.push(`${nameOf(container)} ${container.healthState}`);
+    } else if (DOWN_STATES.has(container.state ?? "") || container.transitioning === "error") {
+      const message = container.transitioning === "error" ? `: ${container.transitioningMessage ?? ""}` : "";
+      problems.push(`${nameOf(container)} ${container.state}${message}`);
+    } else if (count - first >= RESTART_LIMIT) {
+      problems.push(
+        `${nameOf(container)} restarting (started ${count - first} more times, start count ${first} → ${count})`,
+      );
+    }
+  }
+  // A container seen earlier and no longer listed was removed: Cattle replaces a failing one.
+  const listed = new Set(fresh.map((container) => container.id));
+  for (const id of Object.keys(watch.starts)) {
+    if (!listed.has(id)) problems.push(`${id} was removed`);
+  }
+  if (problems.length > 0) return { kind: "failed", reason: problems.join(", ") };
+
+  const expected = scale === undefined ? 1 : Math.min(scale, 1);
+  const allHealthy = fresh.length >= expected && fresh.every(isRunningAndHealthy);
+  const timeoutMs = settings.healthTimeoutSeconds * 1000;
+  if (!allHealthy) {
+    if (now - watch.since >= timeoutMs) {
+      const waiting = fresh.filter((container) => !isRunningAndHealthy(container));
+      const what =
+        waiting.length > 0
+          ? waiting.map((container) => `${nameOf(container)} ${shows(container)}`).join(", ")
+          : `no container of ${watch.image} appeared`;
+      return {
+        kind: "failed",
+        reason: `not healthy within ${settings.healthTimeoutSeconds} s: ${what}`,
+      };
+    }
+    const { healthySince: _reset, ...rest } = watch;
+    return { kind: "watching", watch: { ...rest, starts } };
+  }
+  const healthySince = watch.healthySince ?? now;
+  if (now - healthySince >= settings.healthySeconds * 1000) return { kind: "passed" };
+  return { kind: "watching", watch: { ...watch, starts, healthySince } };
+}
+
+/** Whether a watch learned something worth writing down (a container's first start count, a change of health). */
+export const watchChanged = (before: Watch, after: Watch): boolean =>
+  before.healthySince !== after.healthySince ||
+  Object.keys(after.starts).length !== Object.keys(before.starts).length;
