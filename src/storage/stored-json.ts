@@ -19,7 +19,8 @@ export const JSON_COLUMNS = {
   receiverRecord: { name: "receivers.record", version: 1 },
   pendingStep: { name: "pending_steps.step", version: 1 },
   unresolvedWrite: { name: "unresolved_write.write", version: 1 },
-  upgradeJob: { name: "upgrades.job", version: 1 },
+  /** 2: the phases verifying, rollingBack and rolledBack, with the watch over new containers. */
+  upgradeJob: { name: "upgrades.job", version: 2 },
   hostStep: { name: "host_steps.step", version: 1 },
   legacyRoute: { name: "legacy_receivers.route", version: 1 },
 } as const satisfies Record<string, JsonColumn>;

@@ -190,6 +190,23 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
       ["src/drivers/service-upgrade/upgrade-queue.ts", "STALL_MS = 30 * 60_000;"],
     ],
   ],
+  [
+    "upgrade checks",
+    [
+      "`healthySeconds` 0–3600 (default 60)",
+      "`healthTimeoutSeconds` 10–7200 (default 600)",
+      "restarting 2 times fails",
+      "ignored for 24 hours",
+    ],
+    [
+      ["src/drivers/service-upgrade/verify.ts", "healthySeconds: 60,"],
+      ["src/drivers/service-upgrade/verify.ts", "healthTimeoutSeconds: 600,"],
+      ["src/drivers/service-upgrade/config.ts", "healthySeconds: count(0)\n        .max(3600)"],
+      ["src/drivers/service-upgrade/config.ts", "healthTimeoutSeconds: count(10)\n        .max(7200)"],
+      ["src/drivers/service-upgrade/verify.ts", "RESTART_LIMIT = 2;"],
+      ["src/drivers/service-upgrade/upgrade-queue.ts", "ROLLED_BACK_MEMORY_MS = 24 * 3_600_000;"],
+    ],
+  ],
 ];
 
 describe("the README's limits", () => {
