@@ -222,6 +222,8 @@ async function operations(bench, { repeats, upgrades, runId }) {
       payloadFormat: "dockerhub",
       batchSize: 1,
       intervalMillis: 100,
+      // The new containers are watched for a second (the emulator's health checks pass in 300 ms).
+      healthySeconds: 1,
     },
   });
   let pushed = 0;
