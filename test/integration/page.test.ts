@@ -308,7 +308,7 @@ describe("the Upgrade a Service form", () => {
     const html = await response.text();
     expect(html).toContain("Upgrade a Service");
     expect(html).toContain(
-      "services tier=backend, app on GitHub Packages (ghcr.io) pushes of tag v1.*, 2 at a time every 500 ms",
+      "services tier=backend, app on GitHub Packages (ghcr.io) pushes of tag v1.*, 2 at a time every 500 ms, rolled back unless the new containers stay healthy for 60 s",
     );
     const list = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
     const created = list.data.find((receiver: { name: string }) => receiver.name === name);

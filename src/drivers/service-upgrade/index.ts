@@ -8,9 +8,13 @@ import { PAYLOAD_FORMATS, parsePush } from "./formats";
 import type { Policy } from "./policy";
 import { resolveServiceUpgradeTarget, serviceUpgradeTarget } from "./target";
 import { UPGRADES_TABLES } from "./upgrade-queue";
+import { type VerifySettings, verifySettings } from "./verify";
 
 const describeTags = ({ tag, policy }: { tag?: string; policy: Policy }): string =>
   policy === "glob" ? `tag ${tag}` : `newer versions (${policy})${tag ? ` matching ${tag}` : ""}`;
+
+const describeChecks = (checks: VerifySettings): string =>
+  `${checks.rollbackOnFailure ? "rolled back" : "finished all the same"} unless the new containers stay healthy for ${checks.healthySeconds} s`;
 
 /** Upgrade a Service: on a registry push, the matching services are upgraded to the pushed image. */
 export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
@@ -61,13 +65,14 @@ export const serviceUpgrade: DriverDefinition<"serviceUpgrade"> = {
     };
   },
   describe: (config) =>
-    `services ${describeSelector(config.serviceSelector, ", ")} on ${PAYLOAD_FORMATS[config.payloadFormat].label} pushes of ${describeTags(config)}, ${config.batchSize} at a time every ${config.intervalMillis} ms`,
+    `services ${describeSelector(config.serviceSelector, ", ")} on ${PAYLOAD_FORMATS[config.payloadFormat].label} pushes of ${describeTags(config)}, ${config.batchSize} at a time every ${config.intervalMillis} ms, ${describeChecks(verifySettings(config))}`,
   fieldset: {
     rows: [
       ["serviceSelector"],
       ["payloadFormat", "addressType"],
       ["policy", "tag"],
       ["batchSize", "intervalMillis", "startFirst"],
+      ["rollbackOnFailure", "healthySeconds", "healthTimeoutSeconds"],
     ],
     sendOnlyWhen: { addressType: (value) => value("payloadFormat") === "alicloud" },
   },
