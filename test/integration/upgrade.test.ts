@@ -1,5 +1,6 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { UpgradeStep } from "../../src/domain/execution";
 import { acrPush, dockerHubPush, ghcrPackageEvent } from "../fixtures/pushes";
 import {
   call,
@@ -27,6 +28,8 @@ async function createUpgradeReceiver(config: Record<string, unknown>) {
         serviceSelector: { tier: "backend" },
         tag: "1.*",
         intervalMillis: 100,
+        // The emulator's health checks pass in 300 ms: a second of watching keeps these tests short.
+        healthySeconds: 1,
         ...config,
       },
     },
@@ -121,8 +124,11 @@ describe("serviceUpgrade", () => {
     expect(executions.data).toEqual([]);
   });
 
-  it("records Cattle's message when an upgrade fails", async () => {
-    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
+  it("records Cattle's message when an upgrade fails and rollbackOnFailure is off", async () => {
+    const receiver = await createUpgradeReceiver({
+      serviceSelector: { app: "worker" },
+      rollbackOnFailure: false,
+    });
     await setFaults({ upgradeFailure: "pull access denied for myorg/api" } as never);
     const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.9.9")));
     const failed = await settledExecution(receiver.id, queued.id);
@@ -187,5 +193,213 @@ describe("serviceUpgrade", () => {
     });
     expect(again.status).toBe(200);
     expect(await json(again)).toMatchObject({ outcome: "deduplicated" });
+  });
+});
+
+async function instances(id: string) {
+  const response = await fetch(`${EMULATOR}/v2-beta/projects/1a5/services/${id}/instances`, {
+    headers: { authorization: `Basic ${btoa(KEYS.dev)}` },
+  });
+  expect(response.status).toBe(200);
+  return (await json(response)).data as Record<string, any>[];
+}
+
+const stepsOf = (execution: Record<string, any>, serviceId: string): UpgradeStep[] =>
+  execution.upgrades
+    .find((upgrade: { serviceId: string }) => upgrade.serviceId === serviceId)
+    .steps.map((step: { step: UpgradeStep }) => step.step);
+
+/** Polls the receiver's executions until `check` holds for this one. */
+async function executionWhen(
+  receiverId: string,
+  executionId: string,
+  check: (execution: Record<string, any>) => boolean,
+) {
+  for (let i = 0; i < 150; i++) {
+    const list = await json(await call(`/v1-webhooks/receivers/${receiverId}/executions?projectId=1a5`));
+    const execution = list.data.find((item: { id: string }) => item.id === executionId);
+    if (execution && check(execution)) return execution;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`execution ${executionId} never got there`);
+}
+
+describe("serviceUpgrade health checks and rollback", () => {
+  it("watches the new containers, then finishes, each step in the execution with its time", async () => {
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "api" } });
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    expect(queued.upgrades).toEqual([
+      expect.objectContaining({ serviceId: "1s5", serviceName: "api", image: "myorg/api:1.1.0" }),
+    ]);
+    const verifying = await executionWhen(receiver.id, queued.id, (execution) =>
+      stepsOf(execution, "1s5").includes("verifying"),
+    );
+    expect(verifying.outcome).toBe("queued");
+    const done = await settledExecution(receiver.id, queued.id);
+    expect(done).toMatchObject({ outcome: "applied", reason: "upgraded 1s5 (api) to myorg/api:1.1.0" });
+    expect(stepsOf(done, "1s5")).toEqual([
+      "waiting",
+      "upgrading",
+      "upgraded",
+      "verifying",
+      "finishing",
+      "finished",
+    ]);
+    const upgrade = done.upgrades[0];
+    expect(upgrade.previousImage).toBe("myorg/api:1.0.0");
+    const times = upgrade.steps.map((step: { atTS: number }) => step.atTS);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const verified = upgrade.steps.find((step: { step: string }) => step.step === "verifying").atTS;
+    const finishing = upgrade.steps.find((step: { step: string }) => step.step === "finishing").atTS;
+    expect(finishing - verified).toBeGreaterThanOrEqual(1_000);
+    const containers = await instances("1s5");
+    expect(
+      containers.filter((container) => container.imageUuid === "docker:myorg/api:1.1.0").length,
+    ).toBeGreaterThan(0);
+    expect(
+      containers.every((container) => container.imageUuid === "docker:myorg/api:1.1.0" || container.removed),
+    ).toBe(true);
+  });
+
+  it("rolls back a service whose new containers fail their health check", async () => {
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "api" } });
+    await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    const done = await settledExecution(receiver.id, queued.id);
+    expect(done.outcome).toBe("rolledBack");
+    expect(done.reason).toMatch(
+      /^rolled back 1s5 \(api\) from myorg\/api:1\.1\.0 to myorg\/api:1\.0\.0: 1i\d+ \([^)]+\) unhealthy/,
+    );
+    expect(stepsOf(done, "1s5").slice(-3)).toEqual(["verifying", "rolling back", "rolled back"]);
+    const api = await service("1s5");
+    expect(api).toMatchObject({ state: "active", launchConfig: { imageUuid: "docker:myorg/api:1.0.0" } });
+  });
+
+  it("rolls back a service without a health check whose new containers keep restarting", async () => {
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
+    await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    const done = await settledExecution(receiver.id, queued.id);
+    expect(done.outcome).toBe("rolledBack");
+    expect(done.reason).toMatch(
+      /^rolled back 1s6 \(worker\) from myorg\/api:1\.1\.0 to myorg\/api:1\.0\.0: 1i\d+ \([^)]+\) restarting/,
+    );
+    expect((await service("1s6")).launchConfig.imageUuid).toBe("docker:myorg/api:1.0.0");
+  });
+
+  it("rolls back when Cattle ends the upgrade in an error", async () => {
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
+    await setFaults({ upgradeFailure: "pull access denied for myorg/api" } as never);
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.9.9")));
+    const done = await settledExecution(receiver.id, queued.id);
+    expect(done).toMatchObject({
+      outcome: "rolledBack",
+      reason:
+        "rolled back 1s6 (worker) from myorg/api:1.9.9 to myorg/api:1.0.0: Cattle ended the upgrade in an error: pull access denied for myorg/api",
+    });
+    expect(await service("1s6")).toMatchObject({
+      state: "active",
+      launchConfig: { imageUuid: "docker:myorg/api:1.0.0" },
+    });
+  });
+
+  it("ignores a push of the image it rolled back; another tag proceeds", async () => {
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
+    await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
+    const first = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    expect((await settledExecution(receiver.id, first.id)).outcome).toBe("rolledBack");
+    const again = await push(receiver.url, dockerHubPush("myorg/api", "1.1.0"));
+    expect(again.status).toBe(200);
+    const ignored = await json(again);
+    expect(ignored.outcome).toBe("ignored");
+    expect(ignored.reason).toMatch(
+      /^1s6 \(worker\): myorg\/api:1\.1\.0 was rolled back at \S+Z \(.+\); push another tag or digest to upgrade$/,
+    );
+    const fixed = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.1")));
+    expect((await settledExecution(receiver.id, fixed.id)).outcome).toBe("applied");
+  });
+
+  it("resumes the watch after the object is evicted mid-verify", async () => {
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "api" }, healthySeconds: 3 });
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    await executionWhen(receiver.id, queued.id, (execution) =>
+      stepsOf(execution, "1s5").includes("verifying"),
+    );
+    await evictDurableObject(env.TARGETS.getByName("serviceUpgrade:1a5"));
+    const done = await settledExecution(receiver.id, queued.id);
+    expect(done.outcome).toBe("applied");
+    expect(stepsOf(done, "1s5")).toEqual([
+      "waiting",
+      "upgrading",
+      "upgraded",
+      "verifying",
+      "finishing",
+      "finished",
+    ]);
+  });
+
+  it("counts rolledBack executions in the metrics", async () => {
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
+    await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    expect((await settledExecution(receiver.id, queued.id)).outcome).toBe("rolledBack");
+    const metrics = await (await call("/metrics")).text();
+    const line = metrics
+      .split("\n")
+      .find(
+        (row) =>
+          row.startsWith("rancher_hooks_executions_total") &&
+          row.includes(receiver.id) &&
+          row.includes('outcome="rolledBack"'),
+      );
+    expect(line).toMatch(/ 1$/);
+  });
+
+  it("refuses settings out of range with the field, and creates nothing", async () => {
+    for (const [field, value, code] of [
+      ["healthySeconds", -1, "MinLimitExceeded"],
+      ["healthySeconds", 3601, "MaxLimitExceeded"],
+      ["healthTimeoutSeconds", 9, "MinLimitExceeded"],
+      ["healthTimeoutSeconds", 7201, "MaxLimitExceeded"],
+      ["healthySeconds", 1.5, "InvalidFormat"],
+      ["rollbackOnFailure", "yes", "InvalidFormat"],
+    ] as const) {
+      const name = uniqueName("bad-check");
+      const response = await call("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: {
+          name,
+          driver: "serviceUpgrade",
+          serviceUpgradeConfig: { serviceSelector: { app: "api" }, tag: "1.*", [field]: value },
+        },
+      });
+      expect(response.status, `${field} ${value}`).toBe(422);
+      expect(await json(response)).toMatchObject({ code, fieldName: `serviceUpgradeConfig.${field}` });
+      const list = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
+      expect(list.data.some((item: { name: string }) => item.name === name)).toBe(false);
+    }
+  });
+
+  it("shows the defaults in the created receiver and in the config's schema", async () => {
+    const response = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: {
+        name: uniqueName("defaults"),
+        driver: "serviceUpgrade",
+        serviceUpgradeConfig: { serviceSelector: { app: "api" }, tag: "1.*" },
+      },
+    });
+    expect(response.status).toBe(201);
+    expect((await json(response)).serviceUpgradeConfig).toMatchObject({
+      rollbackOnFailure: true,
+      healthySeconds: 60,
+      healthTimeoutSeconds: 600,
+    });
+    const schema = await json(await call("/v1-webhooks/schemas/serviceUpgradeConfig"));
+    expect(schema.resourceFields).toMatchObject({
+      rollbackOnFailure: { type: "boolean", default: true },
+      healthySeconds: { type: "int", default: 60, min: 0, max: 3600 },
+      healthTimeoutSeconds: { type: "int", default: 600, min: 10, max: 7200 },
+    });
   });
 });
