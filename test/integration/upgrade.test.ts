@@ -343,13 +343,14 @@ describe("serviceUpgrade health checks and rollback", () => {
     await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
     const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
     expect((await settledExecution(receiver.id, queued.id)).outcome).toBe("rolledBack");
-    const metrics = await (await call("/metrics")).text();
-    const line = metrics
+    const response = await call("/v1-webhooks/metrics?projectId=1a5");
+    expect(response.status).toBe(200);
+    const line = (await response.text())
       .split("\n")
       .find(
         (row) =>
-          row.startsWith("rancher_hooks_executions_total") &&
-          row.includes(receiver.id) &&
+          row.startsWith("rancher_hooks_executions_total{") &&
+          row.includes(`receiver_id="${receiver.id}"`) &&
           row.includes('outcome="rolledBack"'),
       );
     expect(line).toMatch(/ 1$/);
