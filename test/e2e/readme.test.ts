@@ -1283,3 +1283,24 @@ describe("README.md: a long soak of the simulator", () => {
     expect((await simulate(["--seed", "42"])).stdout).toBe(replay.stdout);
   }, 180_000);
 });
+
+describe("README.md: an upgrade that rolls itself back", () => {
+  it("a push of an image whose new containers fail their health check ends rolledBack, on the previous image", async () => {
+    await sh("curl -fsS -X POST http://127.0.0.1:8788/_emulator/reset");
+    const block = examples.take("sh", '"name":"api-checked"');
+    try {
+      expect(expectArrows(block, await sh(block.code))).toBe(4);
+      expect((await emulatorService("1s5")).launchConfig.imageUuid).toBe("docker:myorg/api:1.0.0");
+      const receiver = await receiverNamed("api-checked");
+      const [execution] = (await api(`/v1-webhooks/receivers/${receiver?.id}/executions?projectId=1a5`)).body.data;
+      // docs/upgrades.md quotes such a reason: this one has its shape.
+      const quoted = examples.take("text", "rolled back 1s5 (api) from myorg/api:1.1.0 to myorg/api:1.0.0:");
+      const shape = (reason: string) => reason.replace(/1i\d+ \(Default-api-\d+\)/g, "C").replace(/(, C unhealthy)+/, "");
+      expect(shape(execution.reason)).toBe(shape(quoted.code.trim()));
+    } finally {
+      await sh("curl -fsS -X POST http://127.0.0.1:8788/_emulator/reset");
+      const receiver = await receiverNamed("api-checked");
+      if (receiver) await api(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`, { method: "DELETE" });
+    }
+  }, 90_000);
+});
