@@ -1292,10 +1292,12 @@ describe("README.md: an upgrade that rolls itself back", () => {
       expect(expectArrows(block, await sh(block.code))).toBe(4);
       expect((await emulatorService("1s5")).launchConfig.imageUuid).toBe("docker:myorg/api:1.0.0");
       const receiver = await receiverNamed("api-checked");
-      const [execution] = (await api(`/v1-webhooks/receivers/${receiver?.id}/executions?projectId=1a5`)).body.data;
+      const [execution] = (await api(`/v1-webhooks/receivers/${receiver?.id}/executions?projectId=1a5`)).body
+        .data;
       // docs/upgrades.md quotes such a reason: this one has its shape.
       const quoted = examples.take("text", "rolled back 1s5 (api) from myorg/api:1.1.0 to myorg/api:1.0.0:");
-      const shape = (reason: string) => reason.replace(/1i\d+ \(Default-api-\d+\)/g, "C").replace(/(, C unhealthy)+/, "");
+      const shape = (reason: string) =>
+        reason.replace(/1i\d+ \(Default-api-\d+\)/g, "C").replace(/(, C unhealthy)+/, "");
       expect(shape(execution.reason)).toBe(shape(quoted.code.trim()));
     } finally {
       await sh("curl -fsS -X POST http://127.0.0.1:8788/_emulator/reset");

@@ -288,7 +288,12 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     const receiver = await create({
       name: `upgrade-${Date.now()}`,
       driver: "serviceUpgrade",
-      serviceUpgradeConfig: { serviceSelector: { app: "web" }, tag: "1.*", intervalMillis: 100 },
+      serviceUpgradeConfig: {
+        serviceSelector: { app: "web" },
+        tag: "1.*",
+        intervalMillis: 100,
+        healthySeconds: 1,
+      },
     });
     const push = { push_data: { tag: "1.27" }, repository: { repo_name: "nginx" } };
     const queued = await trigger(receiver.url, { body: JSON.stringify(push), headers: json });
@@ -304,6 +309,72 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     }, "the upgrade to end");
     expect(execution.outcome).toBe("applied");
     expect((await service("1s1")).launchConfig.imageUuid).toBe("docker:nginx:1.27");
+  });
+
+  /** Pushes `tag` of myorg/api to a receiver of the services labelled `app`, and waits for its end. */
+  const upgradeEnd = async (app: string, tag: string) => {
+    const receiver = await create({
+      name: `checked-${app}-${Date.now()}`,
+      driver: "serviceUpgrade",
+      serviceUpgradeConfig: { serviceSelector: { app }, tag: "1.*", intervalMillis: 100, healthySeconds: 1 },
+    });
+    const push = { push_data: { tag }, repository: { repo_name: "myorg/api" } };
+    expect((await trigger(receiver.url, { body: JSON.stringify(push), headers: json })).status).toBe(202);
+    return eventually(async () => {
+      const list = (await (
+        await api(`/v1-webhooks/receivers/${receiver.id}/executions?projectId=1a5`)
+      ).json()) as {
+        data: { outcome: string; reason: string; upgrades: { steps: { step: string }[] }[] }[];
+      };
+      const [latest] = list.data;
+      return latest && latest.outcome !== "queued" ? latest : undefined;
+    }, "the upgrade to end");
+  };
+  const stepsOf = (execution: { upgrades: { steps: { step: string }[] }[] }) =>
+    execution.upgrades[0]?.steps.map((step) => step.step);
+
+  it.skipIf(!available)("finishes an upgrade whose new containers pass their health check", async () => {
+    const execution = await upgradeEnd("api", "1.1.0");
+    expect(execution).toMatchObject({ outcome: "applied", reason: "upgraded 1s5 (api) to myorg/api:1.1.0" });
+    expect(stepsOf(execution)).toEqual([
+      "waiting",
+      "upgrading",
+      "upgraded",
+      "verifying",
+      "finishing",
+      "finished",
+    ]);
+    expect((await service("1s5")).launchConfig.imageUuid).toBe("docker:myorg/api:1.1.0");
+  });
+
+  it.skipIf(!available)("rolls back an upgrade whose new containers fail their health check", async () => {
+    await stack.emulator("/_emulator/faults", {
+      method: "POST",
+      body: JSON.stringify({ unhealthyImage: "myorg/api:1.1.0" }),
+    });
+    const execution = await upgradeEnd("api", "1.1.0");
+    expect(execution.outcome).toBe("rolledBack");
+    expect(execution.reason).toMatch(
+      /^rolled back 1s5 \(api\) from myorg\/api:1\.1\.0 to myorg\/api:1\.0\.0: .* unhealthy/,
+    );
+    expect(stepsOf(execution)?.slice(-2)).toEqual(["rolling back", "rolled back"]);
+    expect(await service("1s5")).toMatchObject({
+      state: "active",
+      launchConfig: { imageUuid: "docker:myorg/api:1.0.0" },
+    });
+  });
+
+  it.skipIf(!available)("rolls back an upgrade whose new containers keep restarting", async () => {
+    await stack.emulator("/_emulator/faults", {
+      method: "POST",
+      body: JSON.stringify({ unhealthyImage: "myorg/api:1.1.0" }),
+    });
+    const execution = await upgradeEnd("worker", "1.1.0");
+    expect(execution.outcome).toBe("rolledBack");
+    expect(execution.reason).toMatch(
+      /^rolled back 1s6 \(worker\) from myorg\/api:1\.1\.0 to myorg\/api:1\.0\.0: .* restarting/,
+    );
+    expect((await service("1s6")).launchConfig.imageUuid).toBe("docker:myorg/api:1.0.0");
   });
 
   it.skipIf(!available)("serves the page and answers errors in the Rancher envelope", async () => {
@@ -344,7 +415,7 @@ describe.skipIf(!denoAvailable)("on Deno with a data directory", () => {
   const { api, create, trigger } = clientOf(() => stack);
   const post = (url: string, body?: string) => trigger(url, { body, headers: json });
 
-  it("keeps receivers, history and a running upgrade's follow-up across a killed process", async () => {
+  it("keeps receivers, history and an upgrade's watch across a process killed mid-verify", async () => {
     const scale = await create({
       name: "restart-scale",
       driver: "scaleService",
@@ -353,13 +424,31 @@ describe.skipIf(!denoAvailable)("on Deno with a data directory", () => {
     const upgrade = await create({
       name: "restart-upgrade",
       driver: "serviceUpgrade",
-      serviceUpgradeConfig: { serviceSelector: { app: "web" }, tag: "*", intervalMillis: 100 },
+      serviceUpgradeConfig: {
+        serviceSelector: { app: "web" },
+        tag: "*",
+        intervalMillis: 100,
+        healthySeconds: 3,
+      },
     });
     expect(await (await post(scale.url)).json()).toMatchObject({ outcome: "applied", from: 1, to: 2 });
     const push = { push_data: { tag: "1.29" }, repository: { repo_name: "nginx" } };
     expect((await post(upgrade.url, JSON.stringify(push))).status).toBe(202);
+    const steps = async () => {
+      const list = (await (
+        await api(`/v1-webhooks/receivers/${upgrade.id}/executions?projectId=1a5`)
+      ).json()) as {
+        data: { outcome: string; upgrades?: { steps: { step: string; atTS: number }[] }[] }[];
+      };
+      return list.data[0];
+    };
+    for (let i = 0; !(await steps())?.upgrades?.[0]?.steps.some((step) => step.step === "verifying"); i++) {
+      if (i > 150) throw new Error(`the upgrade never reached verifying: ${JSON.stringify(await steps())}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
 
-    // Killed while the upgrade is being followed: the alarm is in SQLite and is re-armed at start.
+    // Killed while the new containers are watched: the watch and its alarm are in SQLite, and the
+    // alarm is re-armed at start.
     await stack.restart();
 
     expect(await (await post(scale.url)).json()).toMatchObject({ outcome: "applied", from: 2, to: 3 });
@@ -378,6 +467,15 @@ describe.skipIf(!denoAvailable)("on Deno with a data directory", () => {
       await stack.emulator("/v2-beta/projects/1a5/services/1s1", { headers: { authorization: KEY } })
     ).json()) as { launchConfig: { imageUuid: string }; state: string };
     expect(service.launchConfig.imageUuid).toBe("docker:nginx:1.29");
+    const ended = await steps();
+    expect(ended?.upgrades?.[0]?.steps.map((step) => step.step)).toEqual([
+      "waiting",
+      "upgrading",
+      "upgraded",
+      "verifying",
+      "finishing",
+      "finished",
+    ]);
     const names = (await (await api("/v1-webhooks/receivers?projectId=1a5")).json()) as {
       data: { name: string }[];
     };
