@@ -178,11 +178,17 @@ describe("a day of receiver hooks, seen from outside", () => {
     });
     expect(await outcome(await post(hosts.url))).toBe("applied");
 
-    // serviceUpgrade with a GitHub-style HMAC check: one upgrade that works, one that Cattle fails.
+    // serviceUpgrade with a GitHub-style HMAC check: one upgrade that works, one that Cattle fails
+    // and that is rolled back.
     const upgrades = await create({
       name: "observe-upgrade",
       driver: "serviceUpgrade",
-      serviceUpgradeConfig: { serviceSelector: { tier: "backend" }, tag: "1.*", intervalMillis: 100 },
+      serviceUpgradeConfig: {
+        serviceSelector: { tier: "backend" },
+        tag: "1.*",
+        intervalMillis: 100,
+        healthySeconds: 1,
+      },
       senderVerification: { scheme: "github", secret: HMAC_SECRET },
     });
     const push = async (tag: string) => {
@@ -207,7 +213,7 @@ describe("a day of receiver hooks, seen from outside", () => {
       );
     expect(await settled(await push("1.1.0"))).toBe("applied");
     await emulator("/faults", { upgradeFailure: "no space left on device" });
-    expect(await settled(await push("1.2.0"))).toBe("failed");
+    expect(await settled(await push("1.2.0"))).toBe("rolledBack");
 
     // A Cattle outage while a trigger is decided.
     const outage = await create({
@@ -260,7 +266,7 @@ describe("a day of receiver hooks, seen from outside", () => {
     expect(text).toContain(`rancher_hooks_executions_total{${labels},outcome="deduplicated"} 1\n`);
     expect(text).toContain(`rancher_hooks_executions_total{${labels},outcome="noop"} 1\n`);
     expect(text).toMatch(
-      /rancher_hooks_executions_total\{[^}]*receiver_name="observe-upgrade"[^}]*outcome="failed"\} 1\n/,
+      /rancher_hooks_executions_total\{[^}]*receiver_name="observe-upgrade"[^}]*outcome="rolledBack"\} 1\n/,
     );
     expect(text).toMatch(
       /rancher_hooks_executions_total\{[^}]*receiver_name="observe-upgrade"[^}]*outcome="queued"\} 2\n/,
@@ -348,14 +354,14 @@ describe("a day of receiver hooks, seen from outside", () => {
       "scaleHost:applied",
       "serviceUpgrade:queued",
       "serviceUpgrade:applied",
-      "serviceUpgrade:failed",
+      "serviceUpgrade:rolledBack",
     ]) {
       expect(outcomes, expected).toContain(expected);
     }
-    const failedUpgrade = executionLines.find(
-      (line) => line.driver === "serviceUpgrade" && line.outcome === "failed",
+    const rolledBack = executionLines.find(
+      (line) => line.driver === "serviceUpgrade" && line.outcome === "rolledBack",
     );
-    expect(failedUpgrade).toMatchObject({ level: "error", reason: expect.stringContaining("no space left") });
+    expect(rolledBack).toMatchObject({ level: "error", reason: expect.stringContaining("no space left") });
     const cattleFailures = lines.filter((line) => line.event === "cattle_failure");
     expect(cattleFailures.length).toBeGreaterThan(0);
     // The outage's failures are warnings; a caller's key refused or nothing found would be info.

@@ -1021,6 +1021,7 @@ describe.skipIf(!chromiumAvailable)("the Receiver Hooks page in a real Chromium"
           tag: "1.*",
           batchSize: 1,
           intervalMillis: 4000,
+          healthySeconds: 2,
         },
       });
       const page = await open(DEV, { javaScriptEnabled });

@@ -122,6 +122,7 @@ describe.skipIf(!available)("with a real Docker registry", () => {
           payloadFormat: "distribution",
           policy: "semver-minor",
           intervalMillis: 100,
+          healthySeconds: 1,
         },
         senderVerification: { scheme: "bearer", token: TOKEN },
       }),

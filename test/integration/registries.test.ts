@@ -40,7 +40,12 @@ async function upgradeReceiver(config: Record<string, unknown>, extra: Record<st
     body: {
       name: uniqueName("registry"),
       driver: "serviceUpgrade",
-      serviceUpgradeConfig: { serviceSelector: { app: "web" }, intervalMillis: 100, ...config },
+      serviceUpgradeConfig: {
+        serviceSelector: { app: "web" },
+        intervalMillis: 100,
+        healthySeconds: 1,
+        ...config,
+      },
       ...extra,
     },
   });
