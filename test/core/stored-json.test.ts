@@ -61,7 +61,8 @@ describe("JSON columns", () => {
     const values = storedValues(storage.sql);
     for (const [column, rows] of Object.entries(values)) {
       expect(rows.length, column).toBeGreaterThan(0);
-      for (const row of rows) expect(row.v, column).toBe(1);
+      const version = Object.values(JSON_COLUMNS).find((each) => each.name === column)?.version;
+      for (const row of rows) expect(row.v, column).toBe(version);
     }
     await settle(target);
     const [execution] = core.executions("ra");
@@ -100,6 +101,36 @@ describe("JSON columns", () => {
     await settle(after);
     expect(after.core.executions("ra")).toMatchObject([{ outcome: "applied", from: 1, to: 2 }]);
     expect(cattle.scales).toEqual([1, 2]);
+  });
+
+  it("keep an upgrade job of version 1 running: its new containers are watched with the default settings", async () => {
+    const target = newTarget();
+    const { core, clock, cattle, storage } = target;
+    cattle.service().launchConfig = { imageUuid: "docker:myorg/web:1.0", labels: { app: "web" } };
+    core.register(upgradeReceiver);
+    await clock.run(core.trigger("ru", 1, { pushes: [{ repository: "myorg/web", tags: ["1.1"] }] }));
+    await clock.run(core.alarm());
+    target.stop();
+    // As the release before the watch wrote it: version 1, no steps, no health-check settings.
+    storage.sql.exec(
+      `UPDATE upgrades SET job = json_remove(json_set(job, '$.v', 1), '$.steps', '$.previousImage',
+         '$.settings.rollbackOnFailure', '$.settings.healthySeconds', '$.settings.healthTimeoutSeconds')`,
+    );
+    const after = newTarget(clock, cattle, storage);
+    cattle.service().state = "upgraded";
+    cattle.instances.set("1s1", [
+      { id: "1i1", type: "container", state: "running", startCount: 1, imageUuid: "docker:myorg/web:1.1" },
+    ]);
+    await clock.run(after.core.alarm());
+    await clock.advance(59_000);
+    await clock.run(after.core.alarm());
+    expect(cattle.calls).not.toContain("POST service 1s1 finishupgrade");
+    await clock.advance(1_000);
+    await clock.run(after.core.alarm());
+    expect(cattle.calls).toContain("POST service 1s1 finishupgrade");
+    cattle.service().state = "active";
+    await clock.run(after.core.alarm());
+    expect(after.core.executions("ru")[0]).toMatchObject({ outcome: "applied" });
   });
 
   it("of a newer shape make the object refuse to run, and change nothing", async () => {
