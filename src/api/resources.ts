@@ -99,7 +99,12 @@ export function executionResource(execution: Execution) {
           upgrades: upgrades.map((upgrade) => ({
             type: "upgradeProgress",
             ...upgrade,
-            steps: upgrade.steps.map(({ step, at }) => ({ type: "upgradeStep", step, at: isoDate(at), atTS: at })),
+            steps: upgrade.steps.map(({ step, at }) => ({
+              type: "upgradeStep",
+              step,
+              at: isoDate(at),
+              atTS: at,
+            })),
           })),
         }),
   };

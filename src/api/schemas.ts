@@ -140,7 +140,10 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
       serviceName: { type: "string" },
       image: { type: "string", description: "the image the service moves to" },
       previousImage: { type: "string", nullable: true, description: "the image it ran before" },
-      steps: { type: "array[upgradeStep]", description: "each step with when it started; the last is the current one" },
+      steps: {
+        type: "array[upgradeStep]",
+        description: "each step with when it started; the last is the current one",
+      },
       message: {
         type: "string",
         nullable: true,

@@ -5,7 +5,11 @@ export type Signal = "firing" | "resolved" | "plain";
 export interface Push {
   repository: string;
   tags: string[];
-  /** The manifest digest pushed under each tag, where the registry's payload carries one. */
+  /**
+   * Tag → the manifest digest (`sha256:…`) pushed under it, for the formats whose payload carries
+   * one (docs/registries.md): it tells a re-push of a tag with new content from a repeat of the
+   * same image. Absent when the format carries none; read it with `digestOf`.
+   */
   digests?: Record<string, string>;
 }
 

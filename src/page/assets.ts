@@ -52,7 +52,17 @@ code { font: .85em ui-monospace, SFMono-Regular, Menlo, monospace; word-break: b
 .options .button, .options button { white-space: nowrap; }
 .state { display: inline-block; white-space: nowrap; overflow-wrap: normal; padding: 0 .5rem; border-radius: 999px; border: 1px solid currentColor; color: var(--ok); font-size: .85em; }
 .muted { color: var(--muted); }
-.outcome-failed, .outcome-cooldown { color: var(--danger); }
+.outcome-failed, .outcome-cooldown, .outcome-rolledBack { color: var(--danger); }
+/* A push's execution lists each service's upgrade under its reason: the images, the steps with their
+   times (the one it is at now marked while the execution goes on), and why it ended as it did. */
+.upgrades { list-style: none; margin: .5rem 0 0; padding: 0; display: grid; gap: .6rem; }
+.upgrade { border-left: 3px solid var(--line); padding-left: .6rem; min-width: 0; }
+.upgrade p { margin: 0; }
+.upgrade .steps { margin: .2rem 0 0; padding-left: 1.4rem; }
+.upgrade .current { font-weight: 600; }
+.upgrade .now { display: inline-block; margin-left: .4rem; padding: 0 .45rem; border-radius: 999px; border: 1px solid currentColor;
+  color: var(--accent); font-size: .8em; font-weight: 400; }
+.upgrade .problem { color: var(--danger); }
 [role="status"] { padding: .6rem .9rem; border: 1px solid var(--ok); border-radius: 6px; margin-bottom: 1rem; }
 .alert { padding: .6rem .9rem; border: 1px solid var(--danger); border-radius: 6px; margin-bottom: 1rem; color: var(--danger); }
 form.receiver { display: grid; gap: 1rem; max-width: 36rem; }

@@ -1,5 +1,12 @@
 import type { FC } from "hono/jsx";
-import { continuesAfterAnswer, type Execution, OUTCOMES, type Outcome } from "../domain/execution";
+import {
+  continuesAfterAnswer,
+  type Execution,
+  OUTCOMES,
+  type Outcome,
+  type UpgradeProgress,
+  type UpgradeStep,
+} from "../domain/execution";
 import type { ReceiverRecord } from "../domain/receiver";
 import { q, StackTable, When } from "./components";
 
@@ -20,6 +27,56 @@ const Sender: FC<{ userAgent?: string }> = ({ userAgent }) => {
   if (!userAgent) return null;
   const short = shortUserAgent(userAgent);
   return <span title={short === userAgent ? undefined : userAgent}>{short}</span>;
+};
+
+/** Steps that say an upgrade went wrong: shown as a problem, as a failed outcome is. */
+const PROBLEM_STEPS: ReadonlySet<UpgradeStep> = new Set(["rolling back", "rolled back", "failed"]);
+
+/**
+ * One service's upgrade within a push's execution (docs/page.md): the service, the image it leaves
+ * and the one it moves to, each step with when it started, and why it ended as it did. While the
+ * execution goes on, its last step is where the upgrade is now.
+ */
+const Upgrade: FC<{ upgrade: UpgradeProgress; live: boolean }> = ({ upgrade, live }) => {
+  const last = upgrade.steps.at(-1);
+  const troubled = last !== undefined && PROBLEM_STEPS.has(last.step);
+  return (
+    <li class="upgrade">
+      <p>
+        <strong>{upgrade.serviceName}</strong> <span class="muted">({upgrade.serviceId})</span>
+      </p>
+      <p class="images">
+        {upgrade.previousImage ? (
+          <>
+            <code>{upgrade.previousImage}</code> →{" "}
+          </>
+        ) : (
+          "→ "
+        )}
+        <code>{upgrade.image}</code>
+      </p>
+      <ol class="steps">
+        {upgrade.steps.map(({ step, at }, index) => {
+          const current = live && index === upgrade.steps.length - 1;
+          const classes = [PROBLEM_STEPS.has(step) ? "problem" : "", current ? "current" : ""].filter(
+            Boolean,
+          );
+          return (
+            <li
+              class={classes.length > 0 ? classes.join(" ") : undefined}
+              aria-current={current ? "step" : undefined}
+            >
+              <span class="step">{step}</span> <When at={at} />
+              {current ? <span class="now">now</span> : null}
+            </li>
+          );
+        })}
+      </ol>
+      {upgrade.message ? (
+        <p class={troubled ? "message problem" : "message muted"}>{upgrade.message}</p>
+      ) : null}
+    </li>
+  );
 };
 
 const OutcomeFilter: FC<{ projectId: string; record: ReceiverRecord; outcome?: Outcome }> = ({
@@ -87,6 +144,13 @@ export const History: FC<{
                 </td>
                 <td class="free" data-label="Reason">
                   {execution.reason}
+                  {execution.upgrades && execution.upgrades.length > 0 ? (
+                    <ul class="upgrades" aria-label="Upgrades">
+                      {execution.upgrades.map((upgrade) => (
+                        <Upgrade upgrade={upgrade} live={continuesAfterAnswer(execution.outcome)} />
+                      ))}
+                    </ul>
+                  ) : null}
                 </td>
                 <td data-label="From">{execution.from ?? ""}</td>
                 <td data-label="To">{execution.to ?? ""}</td>

@@ -1,8 +1,14 @@
 import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { jsx } from "hono/jsx";
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Execution } from "../../src/domain/execution";
+import type { ReceiverRecord } from "../../src/domain/receiver";
+import type { DRIVERS } from "../../src/drivers";
+import { PAGE_CSS } from "../../src/page/assets";
+import { History } from "../../src/page/history";
 import { chromiumAvailable, launchChromium } from "./browser";
 import { type LocalStack, startLocalStack } from "./local-stack";
 
@@ -1164,6 +1170,143 @@ describe.runIf(chromiumAvailable && process.env.SCREENSHOTS === "1")("screenshot
       await page.screenshot({ path: join(dir, "add-receiver.png"), fullPage: true });
     } finally {
       await context.close();
+    }
+  });
+});
+
+/**
+ * History with upgrades in it, as the page renders it, laid out by Chromium with the page's own
+ * stylesheet: the upgrades need a service's executions, which only the service itself writes, so
+ * the component is rendered here rather than reached through a stack.
+ */
+describe.skipIf(!chromiumAvailable)("History of a push's upgrades in a real Chromium", () => {
+  let browser: Browser;
+  const T0 = Date.UTC(2026, 11, 6, 10, 0, 0);
+  const at = (seconds: number) => T0 + seconds * 1000;
+  const record = { id: "r0123456789abcdefghijklmnop", name: "deploy-api" } as ReceiverRecord;
+  // A kind of the drivers' registry, whose modules also tell the types every kind's config.
+  const driver: keyof typeof DRIVERS = "serviceUpgrade";
+  const base = { receiverId: record.id, driver };
+  const executions: Execution[] = [
+    {
+      ...base,
+      id: "x2",
+      outcome: "queued",
+      reason: "upgrading 1s5 (api), 1s6 (worker) to registry.example.com:5000/myorg/backend-api:1.2.0-rc.1",
+      at: at(100),
+      upgrades: [
+        {
+          serviceId: "1s5",
+          serviceName: "api",
+          image: "registry.example.com:5000/myorg/backend-api:1.2.0-rc.1",
+          previousImage: "registry.example.com:5000/myorg/backend-api:1.0.0",
+          steps: [
+            { step: "waiting", at: at(100) },
+            { step: "upgrading", at: at(101) },
+            { step: "upgraded", at: at(130) },
+            { step: "verifying", at: at(131) },
+          ],
+        },
+        {
+          serviceId: "1s6",
+          serviceName: "worker",
+          image: "registry.example.com:5000/myorg/backend-api:1.2.0-rc.1",
+          steps: [{ step: "waiting", at: at(100) }],
+        },
+      ],
+    },
+    {
+      ...base,
+      id: "x1",
+      outcome: "rolledBack",
+      reason: "rolled back 1s5 (api) to registry.example.com:5000/myorg/backend-api:1.0.0",
+      at: at(0),
+      finished: at(95),
+      upgrades: [
+        {
+          serviceId: "1s5",
+          serviceName: "api",
+          image: "registry.example.com:5000/myorg/backend-api:1.1.0",
+          previousImage: "registry.example.com:5000/myorg/backend-api:1.0.0",
+          steps: [
+            { step: "upgrading", at: at(1) },
+            { step: "upgraded", at: at(20) },
+            { step: "verifying", at: at(20) },
+            { step: "rolling back", at: at(80) },
+            { step: "rolled back", at: at(95) },
+          ],
+          message:
+            "Default-api-1 (1i3) was unhealthy, Default-api-2 (1i4) restarted 3 times, Default-api-3 (1i5) stopped",
+        },
+      ],
+    },
+  ];
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/><style>${PAGE_CSS}</style></head>
+<body><main>${jsx(History, { projectId: "1a5", record, executions }).toString()}</main></body></html>`;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("fits a laptop's and a phone's window, each upgrade's problems legible in both themes", async () => {
+    for (const viewport of WINDOWS) {
+      for (const colorScheme of ["light", "dark"] as const) {
+        const where = `at ${viewport.width} px, ${colorScheme}`;
+        const context = await browser.newContext({ viewport, colorScheme, javaScriptEnabled: false });
+        try {
+          const page = await context.newPage();
+          await page.setContent(html);
+          const fit = await howItFits(page);
+          expect(fit.problems, where).toEqual([]);
+          expect(fit.documentWidth, where).toBeLessThanOrEqual(fit.windowWidth);
+
+          // Each service's steps read in order, the running one's current step marked.
+          const running = page.locator('tr[data-execution-id="x2"] li.upgrade').first();
+          expect(await running.locator(".steps li .step").allTextContents(), where).toEqual([
+            "waiting",
+            "upgrading",
+            "upgraded",
+            "verifying",
+          ]);
+          expect(await running.locator('[aria-current="step"] .step').textContent(), where).toBe("verifying");
+          expect(await running.locator(".now").isVisible(), where).toBe(true);
+
+          // The outcome, the steps that went wrong, the reason and the mark: each against what is
+          // behind it (the row's stripe, else the page), at WCAG AA for text.
+          for (const selector of [
+            "td.outcome-rolledBack",
+            'tr[data-execution-id="x1"] .steps li.problem .step',
+            'tr[data-execution-id="x1"] .message.problem',
+            ".steps .now",
+          ]) {
+            const element = page.locator(selector).first();
+            const colours = await element.evaluate((node) => {
+              let behind = "rgba(0, 0, 0, 0)";
+              for (let at: Element | null = node; at && /rgba\(.*, 0\)$/.test(behind); at = at.parentElement)
+                behind = getComputedStyle(at).backgroundColor;
+              return { text: getComputedStyle(node).color, behind };
+            });
+            expect(
+              contrast(colours.text, colours.behind),
+              `${selector} ${where}: ${JSON.stringify(colours)}`,
+            ).toBeGreaterThanOrEqual(4.5);
+          }
+          // Shown as a problem: not the colour of the text around it.
+          const [problem, plain] = await Promise.all(
+            ['tr[data-execution-id="x1"] .message.problem', 'tr[data-execution-id="x1"] .upgrade strong'].map(
+              (selector) => page.locator(selector).evaluate((node) => getComputedStyle(node).color),
+            ),
+          );
+          expect(problem, where).not.toBe(plain);
+        } finally {
+          await context.close();
+        }
+      }
     }
   });
 });

@@ -1,5 +1,10 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { Execution } from "../../src/domain/execution";
+import { newId } from "../../src/domain/ids";
+import { serviceUpgradeTarget } from "../../src/drivers/service-upgrade/target";
 import { identityOf, Layout } from "../../src/page/layout";
+import { JSON_COLUMNS, toStoredJson } from "../../src/storage/stored-json";
 import { dockerHubPush } from "../fixtures/pushes";
 import { hex, hmac } from "../fixtures/signatures";
 import {
@@ -1006,5 +1011,143 @@ describe("what a request may make the service read and repeat", () => {
       await call(`/v1-webhooks/receivers/${distribution.id}/executions?projectId=1a5`),
     );
     expect(history.data[0].reason).toBe(ignored.reason);
+  });
+});
+
+describe("History of a push's upgrades", () => {
+  /** Executions put in a receiver's history as its target object records them, oldest first. */
+  const storeExecutions = (target: string, executions: Execution[]) =>
+    runInDurableObject(env.TARGETS.getByName(target), (_, state) => {
+      for (const execution of executions)
+        state.storage.sql.exec(
+          "INSERT INTO executions (receiver_id, execution_id, body) VALUES (?, ?, ?)",
+          execution.receiverId,
+          execution.id,
+          toStoredJson(JSON_COLUMNS.executionBody, execution),
+        );
+    });
+
+  /** One execution's row of the History, and its text as a reader sees it (tags out, spaces folded). */
+  const rowOf = (html: string, id: string) => {
+    const row = html.match(new RegExp(`<tr data-execution-id="${id}">([\\s\\S]*?)</tr>`))?.[1] ?? "";
+    return {
+      row,
+      text: row
+        .replace(/<[^>]+>/g, " ")
+        .replace(/\s+/g, " ")
+        .trim(),
+    };
+  };
+
+  const T0 = Date.UTC(2026, 11, 6, 10, 0, 0);
+  const second = (n: number) => T0 + n * 1000;
+
+  it("shows each service's images, steps with their times, where a running one is, and why one rolled back", async () => {
+    const receiver = await json(
+      await call("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: {
+          name: uniqueName("page-rollback"),
+          driver: "serviceUpgrade",
+          serviceUpgradeConfig: { serviceSelector: { tier: "backend" }, tag: "1.*" },
+        },
+      }),
+    );
+    const base = { receiverId: receiver.id, driver: "serviceUpgrade" as const };
+    const rolledBack: Execution = {
+      ...base,
+      id: newId("x", second(0)),
+      outcome: "rolledBack",
+      reason: "rolled back 1s5 (api) to myorg/api:1.0.0",
+      at: second(0),
+      finished: second(95),
+      upgrades: [
+        {
+          serviceId: "1s5",
+          serviceName: "api",
+          image: "myorg/api:1.1.0",
+          previousImage: "myorg/api:1.0.0",
+          steps: [
+            { step: "upgrading", at: second(1) },
+            { step: "upgraded", at: second(20) },
+            { step: "verifying", at: second(20) },
+            { step: "rolling back", at: second(80) },
+            { step: "rolled back", at: second(95) },
+          ],
+          message: "Default-api-1 (1i3) was unhealthy; Default-api-2 (1i4) started 3 times",
+        },
+      ],
+    };
+    const running: Execution = {
+      ...base,
+      id: newId("x", second(100)),
+      outcome: "queued",
+      reason: "upgrading 1s5 (api), 1s6 (worker) to myorg/api:1.2.0",
+      at: second(100),
+      upgrades: [
+        {
+          serviceId: "1s5",
+          serviceName: "api",
+          image: "myorg/api:1.2.0",
+          previousImage: "myorg/api:1.0.0",
+          steps: [
+            { step: "upgrading", at: second(101) },
+            { step: "upgraded", at: second(130) },
+            { step: "verifying", at: second(131) },
+          ],
+        },
+        {
+          serviceId: "1s6",
+          serviceName: "worker",
+          image: "myorg/api:1.2.0",
+          steps: [{ step: "waiting", at: second(100) }],
+        },
+      ],
+    };
+    await storeExecutions(serviceUpgradeTarget("1a5"), [rolledBack, running]);
+    const history = (query = "") => call(`/receivers/${receiver.id}/history?projectId=1a5${query}`);
+    const html = await (await history()).text();
+
+    // The running upgrade: where each service is, the step it is at now marked; the page refreshes.
+    const now = rowOf(html, running.id);
+    expect(now.row).toContain('<td class="outcome-queued" data-label="Outcome">queued</td>');
+    expect(now.text).toContain(
+      "api (1s5) myorg/api:1.0.0 → myorg/api:1.2.0 " +
+        "upgrading 2026-12-06 10:01:41 UTC upgraded 2026-12-06 10:02:10 UTC verifying 2026-12-06 10:02:11 UTC now",
+    );
+    expect(now.text).toContain("worker (1s6) → myorg/api:1.2.0 waiting 2026-12-06 10:01:40 UTC now");
+    expect(now.row.match(/aria-current="step"/g)).toHaveLength(2);
+    expect(now.row).toMatch(/<li class="current" aria-current="step"><span class="step">verifying<\/span>/);
+    expect(html).toContain('<section id="history" aria-label="Executions" data-refresh-ms="5000">');
+
+    // The rolled-back one: a problem, each step with its time, no step marked, and the reason.
+    const ended = rowOf(html, rolledBack.id);
+    expect(ended.row).toContain('<td class="outcome-rolledBack" data-label="Outcome">rolledBack</td>');
+    expect(ended.text).toContain(
+      "api (1s5) myorg/api:1.0.0 → myorg/api:1.1.0 upgrading 2026-12-06 10:00:01 UTC upgraded 2026-12-06 10:00:20 UTC " +
+        "verifying 2026-12-06 10:00:20 UTC rolling back 2026-12-06 10:01:20 UTC rolled back 2026-12-06 10:01:35 UTC " +
+        "Default-api-1 (1i3) was unhealthy; Default-api-2 (1i4) started 3 times",
+    );
+    expect(ended.row).not.toContain("aria-current");
+    expect(ended.row).not.toContain(">now<");
+    expect(ended.row).toContain('<li class="problem"><span class="step">rolled back</span>');
+    expect(ended.row).toContain(
+      '<p class="message problem">Default-api-1 (1i3) was unhealthy; Default-api-2 (1i4) started 3 times</p>',
+    );
+    // Newest first.
+    expect(html.indexOf(running.id)).toBeLessThan(html.indexOf(rolledBack.id));
+
+    // The filter offers rolledBack, and shows those alone.
+    expect(html).toContain('<option value="rolledBack">rolledBack</option>');
+    const filtered = await (await history("&outcome=rolledBack")).text();
+    expect(filtered).toContain('<option value="rolledBack" selected="">rolledBack</option>');
+    expect(rowOf(filtered, rolledBack.id).row).not.toBe("");
+    expect(filtered).not.toContain(running.id);
+    expect(filtered).not.toContain("data-refresh-ms");
+
+    // rolledBack is a problem in both themes: the danger colour, which each theme sets.
+    const css = await (await call("/assets/page.css", { key: null })).text();
+    expect(css).toMatch(/\.outcome-rolledBack\b[^{]*\{ color: var\(--danger\); \}/);
+    expect(css).toMatch(/\.upgrade \.problem \{ color: var\(--danger\); \}/);
   });
 });

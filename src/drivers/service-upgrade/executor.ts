@@ -7,7 +7,15 @@ import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
 import { advance, type FollowAction, failed as failedJob } from "./follow";
-import { noMatchReason, normalizeRepository, planServiceUpgrade, runningTag, tagMatches } from "./images";
+import {
+  digestOf,
+  mergeDigests,
+  noMatchReason,
+  normalizeRepository,
+  planServiceUpgrade,
+  runningTag,
+  tagMatches,
+} from "./images";
 import { isSemanticPolicy, newestAdmitted, parseVersion } from "./policy";
 import { isOpen, type UpgradeJob, UpgradeQueue } from "./upgrade-queue";
 import { verifySettings } from "./verify";
@@ -46,11 +54,11 @@ function wantedPushes(
     const tags = push.tags.filter((tag) => config.tag === undefined || tagMatches(config.tag, tag));
     const key = normalizeRepository(push.repository);
     const known = byRepository.get(key);
-    const digests = { ...known?.digests, ...push.digests };
+    const digests = mergeDigests(known?.digests, push.digests);
     byRepository.set(key, {
       repository: known?.repository ?? push.repository,
       tags: [...(known?.tags ?? []), ...tags],
-      ...(Object.keys(digests).length > 0 ? { digests } : {}),
+      ...(digests ? { digests } : {}),
     });
   }
   const all = pushes.flatMap((push) => push.tags).join(", ");
@@ -115,7 +123,7 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
           refusals.push(`${service.id} (${service.name}): ${tag.reason}`);
           continue;
         }
-        const digest = push.digests?.[tag.tag];
+        const digest = digestOf(push, tag.tag);
         const rolledBack = this.#upgrades.rolledBack(service.id, push.repository, tag.tag, digest, now);
         if (rolledBack) {
           refusals.push(

@@ -1,4 +1,6 @@
 import type { LaunchConfig, Service } from "../../cattle/types";
+import type { Push } from "../../domain/delivery";
+import { own } from "../../util/own";
 import { describeSelector, selectorMatches } from "../shared/selectors";
 import type { Policy } from "./policy";
 
@@ -94,6 +96,27 @@ export const runsTag = (service: Service, repository: string, tag: string): bool
   const configs = configsOf(service, repository);
   return configs.length > 0 && configs.every((config) => parseImage(config.imageUuid)?.tag === tag);
 };
+
+/**
+ * The manifest digest pushed under `tag`, if the registry's payload said (docs/registries.md). Own
+ * keys only: a tag may be spelled `constructor`.
+ */
+export const digestOf = (push: Pick<Push, "digests">, tag: string): string | undefined =>
+  push.digests ? own(push.digests, tag) : undefined;
+
+/**
+ * The digests of two pushes of one repository taken as one, per tag: where both name a tag the
+ * later push's digest wins, as that is what the registry holds under the tag now. Undefined when
+ * neither carries any, so a merged push of a format without digests has none either.
+ */
+export function mergeDigests(
+  earlier: Readonly<Record<string, string>> | undefined,
+  later: Readonly<Record<string, string>> | undefined,
+): Record<string, string> | undefined {
+  // Object spread defines own properties, so a tag spelled `__proto__` stays a key like any other.
+  const merged = { ...earlier, ...later };
+  return Object.keys(merged).length > 0 ? merged : undefined;
+}
 
 /** The same repository, whichever way each side spells it. */
 export const sameRepositoryName = (a: string, b: string): boolean =>

@@ -11,7 +11,9 @@ import type { Service } from "../../cattle/types";
 import { selectorMatches } from "../shared/selectors";
 import { parsePush } from "./formats";
 import {
+  digestOf,
   globWork,
+  mergeDigests,
   normalizeRepository,
   parseImage,
   planServiceUpgrade,
@@ -35,7 +37,13 @@ describe("parsePush", () => {
     });
     expect(parsePush("acr", "registry", acrPush())).toEqual({
       ok: true,
-      pushes: [{ repository: "myregistry.azurecr.io/api", tags: ["1.1.0"] }],
+      pushes: [
+        {
+          repository: "myregistry.azurecr.io/api",
+          tags: ["1.1.0"],
+          digests: { "1.1.0": "sha256:80f0d5c8786bb9e621a45ece0db56d11cdc624ad20da9fe62e9d25490f331d7d" },
+        },
+      ],
       identity:
         "cb8c3971-9adc-488b-xxxx-43cbb4974ff5\nmyregistry.azurecr.io/api\nsha256:80f0d5c8786bb9e621a45ece0db56d11cdc624ad20da9fe62e9d25490f331d7d\n1.1.0",
     });
@@ -46,7 +54,13 @@ describe("parsePush", () => {
     });
     expect(parsePush("ghcr", "registry", ghcrPackageEvent())).toEqual({
       ok: true,
-      pushes: [{ repository: "ghcr.io/myorg/api", tags: ["1.1.0"] }],
+      pushes: [
+        {
+          repository: "ghcr.io/myorg/api",
+          tags: ["1.1.0"],
+          digests: { "1.1.0": "sha256:5f2b8e1c9d4a7036be21f8c4d9a0e7b63c1f5d82a4e96b0c7d3f18e2a5b94c60" },
+        },
+      ],
     });
     // GitHub names the delivery in a header; the package event has no name of its own.
     expect(parsePush("ghcr", "registry", ghcrPackageEvent(), { "x-github-delivery": "d-1" })).toMatchObject({
@@ -287,5 +301,35 @@ describe("planServiceUpgrade", () => {
     expect(
       planServiceUpgrade(service({ removed: "2026-11-23T10:00:00Z" }), "myorg/api", "2", settings),
     ).toBeNull();
+  });
+});
+
+describe("mergeDigests", () => {
+  const a = `sha256:${"a".repeat(64)}`;
+  const b = `sha256:${"b".repeat(64)}`;
+
+  it("merges two pushes' digests per tag, the later push's winning for a tag both name", () => {
+    expect(mergeDigests({ "1.4.2": a }, { "1.4": b })).toEqual({ "1.4.2": a, "1.4": b });
+    expect(mergeDigests({ "1.4.2": a, "1.4": a }, { "1.4": b })).toEqual({ "1.4.2": a, "1.4": b });
+    expect(mergeDigests(undefined, { "1.4": b })).toEqual({ "1.4": b });
+    expect(mergeDigests({ "1.4.2": a }, undefined)).toEqual({ "1.4.2": a });
+  });
+
+  it("gives none when neither push carries any, and leaves its inputs alone", () => {
+    expect(mergeDigests(undefined, undefined)).toBeUndefined();
+    expect(mergeDigests({}, {})).toBeUndefined();
+    const earlier = { "1.4.2": a };
+    mergeDigests(earlier, { "1.4.2": b });
+    expect(earlier).toEqual({ "1.4.2": a });
+  });
+
+  it("keeps a tag spelled like an object's own property a tag, and reads only own tags", () => {
+    const earlier = JSON.parse(`{"__proto__":"${a}"}`) as Record<string, string>;
+    const merged = mergeDigests(earlier, { constructor: b });
+    expect(Object.keys(merged ?? {}).sort()).toEqual(["__proto__", "constructor"]);
+    expect(digestOf({ digests: merged }, "__proto__")).toBe(a);
+    expect(digestOf({ digests: merged }, "constructor")).toBe(b);
+    expect(digestOf({ digests: { "1.4.2": a } }, "toString")).toBeUndefined();
+    expect(digestOf({}, "1.4.2")).toBeUndefined();
   });
 });

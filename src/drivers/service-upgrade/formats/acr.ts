@@ -1,5 +1,5 @@
 import { pushIdentity } from "./distribution";
-import { missing, type PayloadFormatDefinition } from "./format";
+import { missing, type PayloadFormatDefinition, tagPushed } from "./format";
 import { at, text } from "./json";
 
 /** Azure Container Registry: `request.host` + `/` + `target.repository`, and `target.tag`. */
@@ -20,11 +20,11 @@ export const acr: PayloadFormatDefinition = {
     // Every ACR event has an id of its own, named with what it pushed like a distribution event.
     const repository = `${host}/${name}`;
     const id = text(body.id);
-    const digest = text(at(body, "target", "digest")) ?? "";
+    const digest = text(at(body, "target", "digest"));
     return {
       ok: true,
-      pushes: [{ repository, tags: [tag] }],
-      ...(id ? { identity: pushIdentity(id, repository, digest, tag) } : {}),
+      pushes: [tagPushed(repository, tag, digest)],
+      ...(id ? { identity: pushIdentity(id, repository, digest ?? "", tag) } : {}),
     };
   },
 };

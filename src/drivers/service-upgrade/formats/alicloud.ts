@@ -1,4 +1,4 @@
-import { missing, type PayloadFormatDefinition } from "./format";
+import { missing, type PayloadFormatDefinition, tagPushed } from "./format";
 import { at, text } from "./json";
 
 /**
@@ -18,11 +18,11 @@ export const alicloud: PayloadFormatDefinition = {
     if (!tag) return missing(this, "push_data.tag");
     // A push is named by what was pushed and when.
     const pushedAt = text(at(body, "push_data", "pushed_at"));
-    const digest = text(at(body, "push_data", "digest")) ?? "";
-    const identity = pushedAt ? `${fullName}\n${tag}\n${digest}\n${pushedAt}` : undefined;
+    const digest = text(at(body, "push_data", "digest"));
+    const identity = pushedAt ? `${fullName}\n${tag}\n${digest ?? ""}\n${pushedAt}` : undefined;
     return {
       ok: true,
-      pushes: [{ repository: `${addressType}.${region}.aliyuncs.com/${fullName}`, tags: [tag] }],
+      pushes: [tagPushed(`${addressType}.${region}.aliyuncs.com/${fullName}`, tag, digest)],
       ...(identity ? { identity } : {}),
     };
   },

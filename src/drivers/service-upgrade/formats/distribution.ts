@@ -1,5 +1,5 @@
 import type { Push } from "../../../domain/delivery";
-import type { PayloadFormatDefinition, PushResult } from "./format";
+import { type PayloadFormatDefinition, type PushResult, tagPushed } from "./format";
 import { at, isObject, text } from "./json";
 
 const FORMAT = "a registry notification (an events envelope)";
@@ -43,13 +43,13 @@ export const distribution: PayloadFormatDefinition = {
       const repository = text(at(event, "target", "repository"));
       if (!repository)
         return { ok: false, message: `the body is not ${FORMAT}: ${field("target.repository")} is missing` };
-      pushes.push({ repository: `${host}/${repository}`, tags: [tag] });
+      const digest = text(at(event, "target", "digest"));
+      pushes.push(tagPushed(`${host}/${repository}`, tag, digest));
       // A redelivery sends the very same event again, id included. The id alone is not trusted to
       // be unique (a registry that reuses ids would have a new push taken for a replay), so what
       // was pushed is part of the name too.
       const id = text(event.id);
-      const digest = text(at(event, "target", "digest")) ?? "";
-      if (id) identities.push(pushIdentity(id, `${host}/${repository}`, digest, tag));
+      if (id) identities.push(pushIdentity(id, `${host}/${repository}`, digest ?? "", tag));
     }
     return collected(pushes, identities, skipped);
   },

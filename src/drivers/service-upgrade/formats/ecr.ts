@@ -1,5 +1,5 @@
 import { pushIdentity } from "./distribution";
-import type { PayloadFormatDefinition } from "./format";
+import { type PayloadFormatDefinition, tagPushed } from "./format";
 import { at, isObject, text } from "./json";
 
 const FORMAT = "an EventBridge ECR Image Action event";
@@ -40,11 +40,11 @@ export const ecr: PayloadFormatDefinition = {
     if (!tag) return { ok: "ignored", reason: "the push has no tag (a push by digest)" };
     const repository = `${registryHost(account, region)}/${name}`;
     const id = text(body.id);
-    const digest = text(at(body, "detail", "image-digest")) ?? "";
+    const digest = text(at(body, "detail", "image-digest"));
     return {
       ok: true,
-      pushes: [{ repository, tags: [tag] }],
-      ...(id ? { identity: pushIdentity(id, repository, digest, tag) } : {}),
+      pushes: [tagPushed(repository, tag, digest)],
+      ...(id ? { identity: pushIdentity(id, repository, digest ?? "", tag) } : {}),
     };
   },
 };

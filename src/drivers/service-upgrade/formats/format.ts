@@ -42,6 +42,17 @@ export interface PayloadFormatDefinition {
   read(body: Json, settings: FormatSettings): PushResult;
 }
 
+/**
+ * One tag pushed to `repository`, with the manifest digest the payload gives for it, if any (checked
+ * by `parsePush`, which leaves out one that is no digest).
+ */
+export const tagPushed = (repository: string, tag: string, digest?: string): Push => ({
+  repository,
+  tags: [tag],
+  // A computed key is an own property even for a tag spelled `__proto__`.
+  ...(digest ? { digests: { [tag]: digest } } : {}),
+});
+
 /** The refusal of a body that lacks a field this format always has. */
 export const missing = (format: PayloadFormatDefinition, field: string): PushResult => ({
   ok: false,

@@ -1,5 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import {
+  acrPush,
+  alicloudPush,
+  dockerHubPush,
+  ghcrPackageEvent,
+  quayPush,
+} from "../../../../test/fixtures/pushes";
 import distributionDelete from "../../../../test/fixtures/registries/distribution-delete.json?raw";
 import distributionDigestOnly from "../../../../test/fixtures/registries/distribution-digest-only.json?raw";
 import distributionLayer from "../../../../test/fixtures/registries/distribution-layer.json?raw";
@@ -20,8 +27,10 @@ import harborPush from "../../../../test/fixtures/registries/harbor-push.json?ra
 import harborCloudEvents from "../../../../test/fixtures/registries/harbor-push-cloudevents.json?raw";
 import harborDigestOnly from "../../../../test/fixtures/registries/harbor-push-digest-only.json?raw";
 import harborTwo from "../../../../test/fixtures/registries/harbor-push-two.json?raw";
+import type { Push } from "../../../domain/delivery";
+import { digestOf } from "../images";
 import { PAYLOAD_FORMAT_NAMES, type PayloadFormat, parsePush } from ".";
-import { isRepository, isTag, unwantedTag } from "./references";
+import { isDigest, isRepository, isTag, unwantedTag } from "./references";
 
 const read = (format: PayloadFormat, body: string, headers: Record<string, string> = {}) =>
   parsePush(format, "registry", JSON.parse(body), headers);
@@ -38,11 +47,20 @@ function changed(body: string, path: string, value: unknown): unknown {
 
 const base64 = (value: unknown) => btoa(JSON.stringify(value));
 
+/** The `1.4.2` image manifest of the fixtures (test/fixtures/registries/README.md). */
+const MANIFEST_1_4_2 = "sha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982";
+
 describe("distribution notifications", () => {
   it("reads a manifest pushed by tag, named by the event's id with what it pushed", () => {
     expect(read("distribution", distributionPush)).toEqual({
       ok: true,
-      pushes: [{ repository: "registry.example.com/team/web", tags: ["1.4.2"] }],
+      pushes: [
+        {
+          repository: "registry.example.com/team/web",
+          tags: ["1.4.2"],
+          digests: { "1.4.2": MANIFEST_1_4_2 },
+        },
+      ],
       identity: `6b1c3f5e-2d4a-4c8b-9e7f-0a1b2c3d4e5f\nregistry.example.com/team/web\nsha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982\n1.4.2`,
     });
   });
@@ -112,7 +130,9 @@ describe("Harbor webhooks", () => {
   it("reads PUSH_ARTIFACT, the repository from resource_url, named by occur_at and what was pushed", () => {
     expect(read("harbor", harborPush)).toEqual({
       ok: true,
-      pushes: [{ repository: "harbor.example.com/team/web", tags: ["1.4.2"] }],
+      pushes: [
+        { repository: "harbor.example.com/team/web", tags: ["1.4.2"], digests: { "1.4.2": MANIFEST_1_4_2 } },
+      ],
       identity:
         "1772446530\nteam/web\nsha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982\n1.4.2",
     });
@@ -169,7 +189,13 @@ describe("Amazon ECR through EventBridge", () => {
   it("reads a successful tagged push, named by the event id with what it pushed", () => {
     expect(read("ecr", ecrPush)).toEqual({
       ok: true,
-      pushes: [{ repository: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web", tags: ["1.4.2"] }],
+      pushes: [
+        {
+          repository: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web",
+          tags: ["1.4.2"],
+          digests: { "1.4.2": MANIFEST_1_4_2 },
+        },
+      ],
       identity: `4e8c2a51-9f3d-b7e6-0a1c-5d2f8e4b6c93\n123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web\nsha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982\n1.4.2`,
     });
     expect(parsePush("ecr", "registry", changed(ecrPush, "region", "cn-north-1"))).toMatchObject({
@@ -208,7 +234,13 @@ describe("Artifact Registry through a Pub/Sub push subscription", () => {
   it("decodes the message and names it by messageId with what it pushed", () => {
     expect(read("gar", garPush)).toEqual({
       ok: true,
-      pushes: [{ repository: "europe-west1-docker.pkg.dev/acme-prod/containers/web", tags: ["1.4.2"] }],
+      pushes: [
+        {
+          repository: "europe-west1-docker.pkg.dev/acme-prod/containers/web",
+          tags: ["1.4.2"],
+          digests: { "1.4.2": MANIFEST_1_4_2 },
+        },
+      ],
       identity: `13794823117152361\neurope-west1-docker.pkg.dev/acme-prod/containers/web\nsha256:031a861a5c9ad49005e597b3b9d047efea5fea69e74b1d50b7398dbd2a324982\n1.4.2`,
     });
   });
@@ -343,6 +375,11 @@ describe("any body, in any format", () => {
               expect(isTag(tag)).toBe(true);
               expect(unwantedTag(tag)).toBeUndefined();
             }
+            // A digest is kept only for a tag of the push, and only if it is one.
+            for (const [tag, digest] of Object.entries(push.digests ?? {})) {
+              expect(push.tags).toContain(tag);
+              expect(isDigest(digest)).toBe(true);
+            }
           }
         },
       ),
@@ -414,5 +451,115 @@ describe("pushes that share an event or message id", () => {
       expect(named(other)).toMatch(/^13794823117152361\n/);
       expect(named(other)).not.toBe(original);
     }
+  });
+});
+
+describe("the digest pushed under each tag", () => {
+  const INDEX = "sha256:b58a847282dacc9c135fc56ae5775563349d7548d2c7018b485d161a252df485";
+  /** Each push's tags with their digests, as `repository:tag@digest` (no `@` without one). */
+  const pushed = (result: ReturnType<typeof parsePush>) =>
+    result.ok === true
+      ? result.pushes.flatMap((push) =>
+          push.tags.map((tag) => {
+            const digest = digestOf(push, tag);
+            return `${push.repository}:${tag}${digest ? `@${digest}` : ""}`;
+          }),
+        )
+      : result;
+
+  it.each([
+    ["distribution", distributionPush, `registry.example.com/team/web:1.4.2@${MANIFEST_1_4_2}`],
+    ["harbor", harborPush, `harbor.example.com/team/web:1.4.2@${MANIFEST_1_4_2}`],
+    ["harbor", harborCloudEvents, `harbor.example.com/team/web:1.4.2@${MANIFEST_1_4_2}`],
+    ["ecr", ecrPush, `123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.4.2@${MANIFEST_1_4_2}`],
+    // The message's digest is `…/web@sha256:…`: only the digest is kept.
+    ["gar", garPush, `europe-west1-docker.pkg.dev/acme-prod/containers/web:1.4.2@${MANIFEST_1_4_2}`],
+  ] as const)("%s: the fixture's manifest digest, for its tag", (format, body, expected) => {
+    expect(pushed(read(format, body))).toEqual([expected]);
+  });
+
+  it("reads it from every push of an envelope or event, for that push's tag", () => {
+    expect(pushed(read("distribution", distributionTwoTags))).toEqual([
+      `registry.example.com/team/web:1.4.2@${INDEX}`,
+      `registry.example.com/team/web:1.4@${INDEX}`,
+    ]);
+    expect(pushed(read("harbor", harborTwo))).toEqual([
+      `harbor.example.com/team/web:1.4.2@${MANIFEST_1_4_2}`,
+      `harbor.example.com/team/web:1.4@${MANIFEST_1_4_2}`,
+    ]);
+  });
+
+  it("reads Azure's target.digest, Alibaba Cloud's push_data.digest and GitHub's container tag digest", () => {
+    expect(pushed(parsePush("acr", "registry", acrPush()))).toEqual([
+      "myregistry.azurecr.io/api:1.1.0@sha256:80f0d5c8786bb9e621a45ece0db56d11cdc624ad20da9fe62e9d25490f331d7d",
+    ]);
+    expect(pushed(parsePush("alicloud", "registry", alicloudPush()))).toEqual([
+      "registry.cn-hangzhou.aliyuncs.com/myorg/api:1.1.0@sha256:457f4aa83fc9a6663ab9d1b0a6e2dce25a12a943ed5bf2c1747c58d48bbb4917",
+    ]);
+    const ghcrDigest = "sha256:5f2b8e1c9d4a7036be21f8c4d9a0e7b63c1f5d82a4e96b0c7d3f18e2a5b94c60";
+    expect(pushed(parsePush("ghcr", "registry", ghcrPackageEvent()))).toEqual([
+      `ghcr.io/myorg/api:1.1.0@${ghcrDigest}`,
+    ]);
+    // Without the tag's digest, the container version's name is the digest.
+    const event = ghcrPackageEvent();
+    const version = event.package.package_version;
+    const withoutTagDigest = {
+      ...event,
+      package: {
+        ...event.package,
+        package_version: { ...version, container_metadata: { tag: { name: "1.1.0" } } },
+      },
+    };
+    expect(pushed(parsePush("ghcr", "registry", withoutTagDigest))).toEqual([
+      `ghcr.io/myorg/api:1.1.0@${ghcrDigest}`,
+    ]);
+  });
+
+  it("is absent for formats that carry none: Docker Hub, Quay, generic, an unwrapped message without one", () => {
+    for (const result of [
+      parsePush("dockerhub", "registry", dockerHubPush()),
+      parsePush("quay", "registry", quayPush()),
+      read("generic", generic),
+      parsePush("gar", "registry", { action: "INSERT", tag: "us-docker.pkg.dev/p/r/web:2.0.0" }),
+    ]) {
+      expect(result.ok).toBe(true);
+      for (const push of result.ok === true ? result.pushes : []) expect(push).not.toHaveProperty("digests");
+    }
+  });
+
+  it("leaves out a digest that is not one, and keeps the push; writes one in lower case", () => {
+    for (const bad of ["latest", "sha256:xyz", "sha256:031a", 42, ""]) {
+      const result = parsePush(
+        "distribution",
+        "registry",
+        changed(distributionPush, "events.0.target.digest", bad),
+      );
+      expect(result).toMatchObject({ ok: true, pushes: [{ tags: ["1.4.2"] }] });
+      expect(result.ok === true && result.pushes[0]).not.toHaveProperty("digests");
+    }
+    const upper = parsePush(
+      "ecr",
+      "registry",
+      changed(ecrPush, "detail.image-digest", MANIFEST_1_4_2.toUpperCase()),
+    );
+    expect(pushed(upper)).toEqual([
+      `123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.4.2@${MANIFEST_1_4_2}`,
+    ]);
+  });
+
+  it("keeps a tag's digest as the tag's own, whatever the tag is called", () => {
+    for (const tag of ["__proto__", "constructor", "toString"]) {
+      const result = parsePush(
+        "distribution",
+        "registry",
+        changed(distributionPush, "events.0.target.tag", tag),
+      );
+      expect(pushed(result)).toEqual([`registry.example.com/team/web:${tag}@${MANIFEST_1_4_2}`]);
+      const push = result.ok === true ? result.pushes[0] : undefined;
+      expect(Object.keys(push?.digests ?? {})).toEqual([tag]);
+    }
+    // A tag the push does not name has no digest, even one an object inherits.
+    const [push] = (read("distribution", distributionPush) as { pushes: Push[] }).pushes;
+    expect(push && digestOf(push, "constructor")).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { pushIdentity } from "./distribution";
-import type { PayloadFormatDefinition, PushResult } from "./format";
+import { type PayloadFormatDefinition, type PushResult, tagPushed } from "./format";
 import { isObject, type Json, text } from "./json";
 
 const FORMAT = "an Artifact Registry notification (a Pub/Sub push message)";
@@ -54,19 +54,11 @@ function notification(data: Json, messageId: string | undefined): PushResult {
   const repository = reference.slice(0, colon);
   const tag = reference.slice(colon + 1);
   // `digest` is `host/project/repository/image@sha256:…`: only what follows the `@` is the digest.
-  const digest = text(data.digest) ?? "";
+  const digested = text(data.digest) ?? "";
+  const digest = digested.slice(digested.lastIndexOf("@") + 1);
   return {
     ok: true,
-    pushes: [{ repository, tags: [tag] }],
-    ...(messageId
-      ? {
-          identity: pushIdentity(
-            messageId.trim(),
-            repository,
-            digest.slice(digest.lastIndexOf("@") + 1),
-            tag,
-          ),
-        }
-      : {}),
+    pushes: [tagPushed(repository, tag, digest)],
+    ...(messageId ? { identity: pushIdentity(messageId.trim(), repository, digest, tag) } : {}),
   };
 }

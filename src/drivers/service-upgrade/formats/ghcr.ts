@@ -1,4 +1,4 @@
-import { missing, type PayloadFormatDefinition } from "./format";
+import { missing, type PayloadFormatDefinition, tagPushed } from "./format";
 import { at, text } from "./json";
 
 /** GitHub Packages: a `package` event's namespace, name and container tag. */
@@ -15,13 +15,16 @@ export const ghcr: PayloadFormatDefinition = {
     if (!namespace) return missing(this, "package.namespace");
     const name = text(at(body, "package", "name"));
     if (!name) return missing(this, "package.name");
-    const tag = text(at(body, "package", "package_version", "container_metadata", "tag", "name"));
+    const version = at(body, "package", "package_version");
+    const tag = text(at(version, "container_metadata", "tag", "name"));
     if (!tag) return { ok: "ignored", reason: "the package version has no tag (an untagged push)" };
+    // The tag's manifest digest; a container version is also named by it.
+    const digest = text(at(version, "container_metadata", "tag", "digest")) ?? text(at(version, "version"));
     // GitHub names every delivery in a header; a redelivery keeps it.
     const identity = headers["x-github-delivery"]?.trim();
     return {
       ok: true,
-      pushes: [{ repository: `ghcr.io/${namespace}/${name}`, tags: [tag] }],
+      pushes: [tagPushed(`ghcr.io/${namespace}/${name}`, tag, digest)],
       ...(identity ? { identity } : {}),
     };
   },

@@ -1,6 +1,6 @@
 import type { Push } from "../../../domain/delivery";
 import { collected } from "./distribution";
-import type { PayloadFormatDefinition, PushResult } from "./format";
+import { type PayloadFormatDefinition, type PushResult, tagPushed } from "./format";
 import type { Json } from "./json";
 import { at, isObject, text } from "./json";
 
@@ -59,9 +59,9 @@ function resources(body: Json, data: Json, cloudEvent: boolean): PushResult {
         ok: false,
         message: `the body is not ${FORMAT}: resources[${index}] lacks resource_url or tag`,
       };
-    pushes.push({ repository: withoutReference(url), tags: [tag] });
-    const digest = isObject(resource) ? (text(resource.digest) ?? "") : "";
-    if (eventId) identities.push(`${eventId}\n${repositoryName}\n${digest}\n${tag}`);
+    const digest = isObject(resource) ? text(resource.digest) : undefined;
+    pushes.push(tagPushed(withoutReference(url), tag, digest));
+    if (eventId) identities.push(`${eventId}\n${repositoryName}\n${digest ?? ""}\n${tag}`);
   }
   return collected(pushes, identities, []);
 }

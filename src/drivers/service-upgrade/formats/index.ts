@@ -1,3 +1,5 @@
+import type { Push } from "../../../domain/delivery";
+import { own } from "../../../util/own";
 import { acr } from "./acr";
 import { alicloud } from "./alicloud";
 import { distribution } from "./distribution";
@@ -10,7 +12,7 @@ import { ghcr } from "./ghcr";
 import { harbor } from "./harbor";
 import { isObject } from "./json";
 import { quay } from "./quay";
-import { isRepository, isTag, unwantedTag } from "./references";
+import { isDigest, isRepository, isTag, unwantedTag } from "./references";
 
 export { ADDRESS_TYPES, type AddressType, type PushResult } from "./format";
 
@@ -35,8 +37,8 @@ export const PAYLOAD_FORMAT_NAMES = Object.keys(PAYLOAD_FORMATS) as [PayloadForm
 /**
  * Reads a registry's push webhook. The body comes from the internet: every field is checked,
  * and a body of the wrong shape is described, not trusted. What every format shares is checked
- * here: repositories and tags are names a registry could hold, and a digest or a signature in
- * the place of a tag is no upgrade.
+ * here: repositories and tags are names a registry could hold, a digest or a signature in the
+ * place of a tag is no upgrade, and a tag's digest is kept only if it is one.
  */
 export function parsePush(
   format: PayloadFormat,
@@ -62,8 +64,23 @@ export function parsePush(
       if (reason) unwanted.push(reason);
       return reason === undefined;
     });
-    if (tags.length > 0) pushes.push({ ...push, tags });
+    if (tags.length > 0) pushes.push(narrowed(push, tags));
   }
   if (pushes.length === 0) return { ok: "ignored", reason: unwanted.join("; ") };
   return { ...result, pushes };
+}
+
+/**
+ * The push with only `tags`, each with its digest where the payload gave one that is a digest,
+ * in lower case as registries write them. A malformed digest is left out rather than refusing the
+ * push: the push is then taken as one of a format without digests, by repository and tag alone.
+ */
+function narrowed(push: Push, tags: string[]): Push {
+  const digests = Object.fromEntries(
+    tags.flatMap((tag) => {
+      const digest = push.digests ? own(push.digests, tag) : undefined;
+      return digest !== undefined && isDigest(digest) ? [[tag, digest.toLowerCase()]] : [];
+    }),
+  );
+  return { repository: push.repository, tags, ...(Object.keys(digests).length > 0 ? { digests } : {}) };
 }

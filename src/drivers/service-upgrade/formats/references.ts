@@ -28,3 +28,6 @@ export function unwantedTag(tag: string): string | undefined {
 }
 
 export const isTag = (value: string): boolean => TAG.test(value);
+
+/** `sha256:<hex>` or another `algorithm:hex`: what a payload may give as the digest of a pushed tag. */
+export const isDigest = (value: string): boolean => DIGEST.test(value);
