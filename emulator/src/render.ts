@@ -87,7 +87,8 @@ export function renderResource(scope: Scope, record: ResourceRecord): Record<str
   const out: Record<string, unknown> = {
     id: record.id,
     type: record.type,
-    baseType: isServiceType(record.type) ? "service" : record.type,
+    // Cattle's containers are instances of kind container; services share the base type service.
+    baseType: isServiceType(record.type) ? "service" : record.type === "container" ? "instance" : record.type,
     links,
     actions,
   };

@@ -1,7 +1,23 @@
+import { newContainer } from "./containers";
 import type { ResourceRecord, World } from "./model";
 
 /** Bump when the seed's shape changes, so a persisted world from an older emulator is re-seeded. */
-export const SEED_VERSION = 4;
+export const SEED_VERSION = 5;
+
+/**
+ * The health check of the seeded api (1s5): Cattle's `instanceHealthCheck` as the Rancher UI fills it.
+ * Its sidekick and the worker (1s6) have none.
+ */
+export const API_HEALTH_CHECK = {
+  type: "instanceHealthCheck",
+  port: 8080,
+  requestLine: "GET /healthz HTTP/1.0",
+  interval: 2000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+  responseTimeout: 2000,
+  strategy: "recreate",
+};
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -235,7 +251,11 @@ export function seedWorld(): World {
         currentScale: 2,
         startOnCreate: true,
         system: false,
-        launchConfig: launchConfig("docker:myorg/api:1.0.0", { app: "api", tier: "backend" }),
+        launchConfig: launchConfig(
+          "docker:myorg/api:1.0.0",
+          { app: "api", tier: "backend" },
+          { healthCheck: API_HEALTH_CHECK },
+        ),
         secondaryLaunchConfigs: [
           { name: "api-sidecar", ...launchConfig("docker:myorg/sidecar:2.1", { app: "api" }) },
         ],
@@ -377,7 +397,67 @@ export function seedWorld(): World {
       },
     ),
   ];
-  return { sequences: { "1s": 10, "1h": 5, "1ht": 2, "1ee": 1, "1go": 3, "1st": 3, "1a": 8 }, records };
+  const containers = seedContainers(records);
+  return {
+    sequences: {
+      "1s": 10,
+      "1h": 5,
+      "1ht": 2,
+      "1ee": 1,
+      "1go": 3,
+      "1st": 3,
+      "1a": 8,
+      "1i": containers.length + 1,
+    },
+    records: [...records, ...containers],
+  };
+}
+
+/**
+ * The seeded services' containers, running since their service was created, healthy where checked,
+ * started once: `currentScale` deployment units of one container per launch config (the global agent's
+ * three on the three worker hosts).
+ */
+function seedContainers(records: readonly ResourceRecord[]): ResourceRecord[] {
+  const containers: ResourceRecord[] = [];
+  for (const service of records) {
+    if (service.type !== "service" && service.type !== "loadBalancerService") continue;
+    const stack = records.find((candidate) => candidate.id === service.data.stackId);
+    const serviceName = String(service.data.name);
+    const configs: [string, Record<string, unknown>][] = [
+      [serviceName, service.data.launchConfig as Record<string, unknown>],
+      ...((service.data.secondaryLaunchConfigs ?? []) as Record<string, unknown>[]).map(
+        (config): [string, Record<string, unknown>] => [String(config.name), config],
+      ),
+    ];
+    let createIndex = 0;
+    for (let unit = 1; unit <= Number(service.data.currentScale); unit += 1) {
+      const unitUuid = `6d1f0a3b-2c4e-4f5a-9b8c-${service.id.slice(2).padStart(6, "0")}${String(unit).padStart(6, "0")}`;
+      for (const [name, config] of configs) {
+        createIndex += 1;
+        const n = containers.length + 1;
+        containers.push(
+          newContainer({
+            id: `1i${n}`,
+            projectId: service.projectId,
+            uuid: `8e2a4c6d-1b3f-4a5c-8d7e-${String(n).padStart(12, "0")}`,
+            serviceId: service.id,
+            stackName: String(stack?.data.name ?? "Default"),
+            serviceName,
+            launchConfig: name,
+            config,
+            unit,
+            deploymentUnitUuid: unitUuid,
+            createIndex,
+            at: service.created,
+            healthyMs: 300,
+            unhealthy: false,
+          }),
+        );
+      }
+    }
+  }
+  return containers;
 }
 
 export const isGlobal = (record: ResourceRecord): boolean => {
