@@ -902,6 +902,7 @@ export class CattleState extends DurableObject<Env> {
    */
   #settleAll(): void {
     const now = Date.now();
+    const containers = this.#world.sequences["1i"];
     for (const record of [...this.#world.records]) {
       if (record.pending.length === 0) continue;
       if (isServiceType(record.type)) this.#applyUpgradeRounds(record, now);
@@ -925,6 +926,9 @@ export class CattleState extends DurableObject<Env> {
     for (const record of this.#world.records) {
       if (record.type === "container") resolveContainer(record, now);
     }
+    // New containers get ids and uuids when they are first seen: keep them, so that they are the same
+    // after the object is evicted and loaded again. (Everything else settled here is derived anew.)
+    if (this.#world.sequences["1i"] !== containers) this.#saveWorld();
   }
 
   // ---- containers -------------------------------------------------------------------------------

@@ -174,7 +174,7 @@ describe("seeded containers", () => {
 
 describe("containers follow the scale", () => {
   it("adds units on scale up and removes the newest units on scale down", async () => {
-    await configure({ transitionMs: 50 });
+    await configure({ transitionMs: 400 });
     expect((await call(`${P}/services/1s5`, { method: "PUT", body: { scale: 4 } })).status).toBe(200);
     // Nothing changes until the update is over.
     expect(await instances("1s5")).toHaveLength(4);
@@ -216,7 +216,7 @@ describe("containers follow the scale", () => {
   });
 
   it("starts containers when a service activates, stops them on deactivate and removes them with it", async () => {
-    await configure({ transitionMs: 50 });
+    await configure({ transitionMs: 250, healthyMs: 2000 });
     const created = await json(`${P}/services`, {
       method: "POST",
       body: {
