@@ -82,7 +82,8 @@ export const LEGACY_RANCHER_ORIGIN = "http://127.0.0.1:8788";
 /**
  * The seed world (docs/development.md): project 1a5 with six services (1s5 with a sidekick and 1s6 sharing its
  * primary image, for upgrade tests), three amazonec2 hosts, a custom host, a host template and two
- * receivers of the original webhook-service (docs/migrating.md); project 1a7 with one service.
+ * receivers of the original webhook-service (docs/migrating.md); project 1a7 with one service; and
+ * the services' containers (emulator/README.md, Containers).
  */
 export function seedWorld(): World {
   const records: ResourceRecord[] = [
@@ -415,8 +416,7 @@ export function seedWorld(): World {
 
 /**
  * The seeded services' containers, running since their service was created, healthy where checked,
- * started once: `currentScale` deployment units of one container per launch config (the global agent's
- * three on the three worker hosts).
+ * started once: `currentScale` deployment units of one container per launch config.
  */
 function seedContainers(records: readonly ResourceRecord[]): ResourceRecord[] {
   const containers: ResourceRecord[] = [];
