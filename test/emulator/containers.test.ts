@@ -118,6 +118,18 @@ describe("seeded containers", () => {
     expect(await instances("1s3", "externalservices")).toEqual([]);
   });
 
+  it("is the service's instances link", async () => {
+    const { body } = await json(`${P}/services/1s6`);
+    expect(body.links.instances).toBe("http://127.0.0.1:8788/v2-beta/projects/1a5/services/1s6/instances");
+    const viaLink = await json(new URL(body.links.instances).pathname);
+    expect(names(viaLink.body.data)).toEqual(["Default-worker-1"]);
+    // Un-scoped, the project comes from the key, and so do the links.
+    const unscoped = await json("/v2-beta/services/1s6/instances");
+    expect(unscoped.body.data[0].links.self).toMatch(
+      /^http:\/\/127\.0\.0\.1:8788\/v2-beta\/containers\/1i\d+$/,
+    );
+  });
+
   it("pages, filters and answers 404 and 405 like the other collections", async () => {
     const page = await json(`${P}/services/1s5/instances?limit=1&sort=name`);
     expect(page.body.data).toHaveLength(1);
