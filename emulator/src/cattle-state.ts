@@ -4,7 +4,9 @@ import {
   isLive,
   isRunningAt,
   newContainer,
+  PRIMARY_LAUNCH_CONFIG,
   removeContainer,
+  renameContainer,
   resolveContainer,
   restartContainer,
   startContainer,
@@ -996,6 +998,10 @@ export class CattleState extends DurableObject<Env> {
     const configs = launchConfigsOf(service);
     const wanted = isGlobal(service) ? this.#activeHosts(service.projectId) : Number(service.data.scale ?? 0);
     const live = this.#containersOf(service).filter((container) => isLive(container, at));
+    const stack = String(
+      this.#find(service.projectId, String(service.data.stackId), ["stack"])?.data.name ?? "",
+    );
+    for (const container of live) renameContainer(container, stack, String(service.data.name));
     const units = new Map<number, ResourceRecord[]>();
     for (const container of live) {
       const life = container.life;
@@ -1070,7 +1076,7 @@ export class CattleState extends DurableObject<Env> {
     for (const [unit, containers] of batch) {
       const uuid = String(containers[0]?.data.deploymentUnitUuid ?? crypto.randomUUID());
       for (const container of containers.filter(outdated)) {
-        (container.life as NonNullable<ResourceRecord["life"]>).managed = false;
+        if (container.life) container.life.managed = false;
         stopContainer(container, at);
       }
       const kept = containers.filter((container) => !outdated(container));
@@ -1113,10 +1119,13 @@ export class CattleState extends DurableObject<Env> {
 /** The processes whose phase runs an upgrade's rounds. */
 const UPGRADE_RUNS: readonly string[] = ["upgrade", "continueupgrade"];
 
-/** A service's launch configs by name: the primary under the service's own name, then each sidekick. */
+/**
+ * A service's launch configs by name: the primary under Cattle's name for it (a service's own name may
+ * change), then each sidekick.
+ */
 function launchConfigsOf(service: ResourceRecord): Map<string, LaunchConfigMap> {
   const configs = new Map<string, LaunchConfigMap>();
-  if (isObject(service.data.launchConfig)) configs.set(String(service.data.name), service.data.launchConfig);
+  if (isObject(service.data.launchConfig)) configs.set(PRIMARY_LAUNCH_CONFIG, service.data.launchConfig);
   const sidekicks = Array.isArray(service.data.secondaryLaunchConfigs)
     ? service.data.secondaryLaunchConfigs
     : [];

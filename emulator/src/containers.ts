@@ -18,7 +18,7 @@ export interface ContainerSpec {
   serviceId: string;
   stackName: string;
   serviceName: string;
-  /** The launch config's name: the service's own name for the primary. */
+  /** The launch config's name: PRIMARY_LAUNCH_CONFIG for the primary, else the sidekick's name. */
   launchConfig: string;
   config: Record<string, unknown>;
   unit: number;
@@ -49,14 +49,13 @@ export const imageMatches = (imageUuid: unknown, faultImage: string | null): boo
  * service index — which the containers an upgrade starts in that unit share with the ones they replace.
  */
 export function containerName(stack: string, service: string, launchConfig: string, unit: number): string {
-  return launchConfig === service
+  return launchConfig === PRIMARY_LAUNCH_CONFIG
     ? `${stack}-${service}-${unit}`
     : `${stack}-${service}-${launchConfig}-${unit}`;
 }
 
 /** A container started at `spec.at`, running the launch config as it is now. */
 export function newContainer(spec: ContainerSpec): ResourceRecord {
-  const primary = spec.launchConfig === spec.serviceName;
   const configLabels = isObject(spec.config.labels) ? spec.config.labels : {};
   const life: ContainerLife = {
     launchConfig: spec.launchConfig,
@@ -93,7 +92,7 @@ export function newContainer(spec: ContainerSpec): ResourceRecord {
       // The labels Cattle adds to every service container (ServiceDiscoveryConstants' LABEL_*).
       labels: {
         ...configLabels,
-        [LAUNCH_CONFIG_LABEL]: primary ? PRIMARY_LAUNCH_CONFIG : spec.launchConfig,
+        [LAUNCH_CONFIG_LABEL]: spec.launchConfig,
         "io.rancher.stack.name": spec.stackName,
         "io.rancher.stack_service.name": `${spec.stackName}/${spec.serviceName}`,
         "io.rancher.service.deployment.unit": spec.deploymentUnitUuid,
@@ -134,6 +133,18 @@ export function resolveContainer(record: ResourceRecord, now: number): void {
   record.data.healthState = healthAt(life, seenAt);
   record.data.startCount = startCountAt(life, seenAt);
   record.data.firstRunning = new Date(life.firstRunning).toISOString();
+}
+
+/**
+ * Cattle renames a service's instances with the service (`updateServiceName`); the label naming the
+ * service follows too.
+ */
+export function renameContainer(record: ResourceRecord, stack: string, service: string): void {
+  const life = record.life;
+  if (!life) return;
+  record.data.name = containerName(stack, service, life.launchConfig, life.unit);
+  const labels = record.data.labels as Record<string, unknown>;
+  record.data.labels = { ...labels, "io.rancher.stack_service.name": `${stack}/${service}` };
 }
 
 /** Not removed (or not yet at `at`). */

@@ -79,7 +79,7 @@ export interface ResourceRecord {
  * runs on a timer, a read works out where the container is now.
  */
 export interface ContainerLife {
-  /** The launch config it runs: the service's name for the primary, else the sidekick's name. */
+  /** The launch config it runs: Cattle's primary launch config name, else the sidekick's name. */
   launchConfig: string;
   /** Its deployment unit's service index, the `n` of its name. */
   unit: number;

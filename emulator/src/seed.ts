@@ -1,4 +1,4 @@
-import { newContainer } from "./containers";
+import { newContainer, PRIMARY_LAUNCH_CONFIG } from "./containers";
 import type { ResourceRecord, World } from "./model";
 
 /** Bump when the seed's shape changes, so a persisted world from an older emulator is re-seeded. */
@@ -425,7 +425,7 @@ function seedContainers(records: readonly ResourceRecord[]): ResourceRecord[] {
     const stack = records.find((candidate) => candidate.id === service.data.stackId);
     const serviceName = String(service.data.name);
     const configs: [string, Record<string, unknown>][] = [
-      [serviceName, service.data.launchConfig as Record<string, unknown>],
+      [PRIMARY_LAUNCH_CONFIG, service.data.launchConfig as Record<string, unknown>],
       ...((service.data.secondaryLaunchConfigs ?? []) as Record<string, unknown>[]).map(
         (config): [string, Record<string, unknown>] => [String(config.name), config],
       ),

@@ -277,6 +277,22 @@ describe("containers follow the scale", () => {
     expect(await instances(idle.body.id)).toEqual([]);
   });
 
+  it("renames the containers with their service, keeping them running", async () => {
+    await configure({ transitionMs: 50 });
+    const before = await instances("1s5");
+    expect((await call(`${P}/services/1s5`, { method: "PUT", body: { name: "backend" } })).status).toBe(200);
+    await settled("1s5", "active");
+    const after = await instances("1s5");
+    expect(names(after)).toEqual([
+      "Default-backend-1",
+      "Default-backend-2",
+      "Default-backend-api-sidecar-1",
+      "Default-backend-api-sidecar-2",
+    ]);
+    expect(after.map((c) => [c.id, c.state, c.startCount])).toEqual(before.map((c) => [c.id, "running", 1]));
+    expect(after[0].labels["io.rancher.stack_service.name"]).toBe("Default/backend");
+  });
+
   it("runs one container per active host for a global service", async () => {
     await configure({ transitionMs: 50 });
     await call(`${P}/services/1s4?action=restart`, { method: "POST", body: {} });
