@@ -1,4 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  imageMatches,
+  isLive,
+  isRunningAt,
+  newContainer,
+  PRIMARY_LAUNCH_CONFIG,
+  removeContainer,
+  renameContainer,
+  resolveContainer,
+  restartContainer,
+  startContainer,
+  stopContainer,
+} from "./containers";
 import { type ErrorBody, failure, type LockedResult, ok, type Result, type Waiting } from "./errors";
 import {
   type Admission,
@@ -29,6 +42,7 @@ const DEFAULT_TRANSITION_MS = 300;
 /** Cattle's `ResourceChangeLock.getWait()`: how long a process waits for its resource's lock. */
 const DEFAULT_LOCK_WAIT_MS = 3000;
 const DEFAULT_HOST_PROVISION_MS = 600;
+const DEFAULT_HEALTHY_MS = 300;
 const NO_FAULTS: Faults = {
   status: 503,
   count: 0,
@@ -38,6 +52,7 @@ const NO_FAULTS: Faults = {
   lateCount: 0,
   dropCount: 0,
   hostFailures: 0,
+  unhealthyImage: null,
 };
 
 /** What a machine driver reports when it cannot create the machine (the `hostFailures` fault). */
@@ -90,6 +105,7 @@ export class CattleState extends DurableObject<Env> {
     transitionMs: DEFAULT_TRANSITION_MS,
     lockWaitMs: DEFAULT_LOCK_WAIT_MS,
     hostProvisionMs: DEFAULT_HOST_PROVISION_MS,
+    healthyMs: DEFAULT_HEALTHY_MS,
     requireHeaders: {},
   };
 
@@ -104,6 +120,7 @@ export class CattleState extends DurableObject<Env> {
       transitionMs: Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_TRANSITION_MS,
       lockWaitMs: DEFAULT_LOCK_WAIT_MS,
       hostProvisionMs: DEFAULT_HOST_PROVISION_MS,
+      healthyMs: DEFAULT_HEALTHY_MS,
       requireHeaders: {},
     };
   }
@@ -212,7 +229,12 @@ export class CattleState extends DurableObject<Env> {
     return this.#faults;
   }
 
+  /**
+   * Whatever came due before the change happens under the old faults (containers an upgrade round
+   * started a moment ago are not made unhealthy by a fault set after it).
+   */
   setFaults(patch: Partial<Faults>): Faults {
+    this.#settleAll();
     this.#faults = { ...this.#faults, ...patch };
     this.#persist({ faults: this.#faults });
     return this.#faults;
@@ -224,6 +246,7 @@ export class CattleState extends DurableObject<Env> {
 
   /** Fields not sent keep their value; `requireHeaders`, when sent, replaces the whole set. */
   setConfig(patch: Partial<EmulatorConfig>): EmulatorConfig {
+    this.#settleAll();
     const requireHeaders = patch.requireHeaders
       ? Object.fromEntries(
           Object.entries(patch.requireHeaders).map(([name, value]) => [name.toLowerCase(), value]),
@@ -252,6 +275,17 @@ export class CattleState extends DurableObject<Env> {
   get(projectId: string, id: string, types: readonly ResourceType[]): ResourceRecord | null {
     this.#settleAll();
     return this.#find(projectId, id, types) ?? null;
+  }
+
+  /**
+   * A service's containers, as Cattle's `instances` link of a service lists them: those not removed,
+   * the ones an upgrade replaced (stopped, until `finishupgrade` or `rollback` removes them) included.
+   */
+  serviceInstances(projectId: string, id: string, types: readonly ResourceType[]): Result<ResourceRecord[]> {
+    this.#settleAll();
+    const service = this.#find(projectId, id, types);
+    if (!service) return failure(404, "NotFound", `No ${types[0] ?? "service"} with id ${id}`);
+    return ok(this.#containersOf(service).filter((container) => container.removed === null));
   }
 
   // ---- writes -----------------------------------------------------------------------------------
@@ -412,6 +446,7 @@ export class CattleState extends DurableObject<Env> {
         firstBatchMs: this.#config.transitionMs,
         intervalMs: Number(strategy.intervalMillis),
         failure: injected,
+        applied: 0,
       };
       record.pending = [runUpgrade(phase, record.upgradeRun)];
       this.#saveWorld();
@@ -862,12 +897,19 @@ export class CattleState extends DurableObject<Env> {
     ).length;
   }
 
-  /** Completes every phase whose time is up and applies what its end means for the record. */
+  /**
+   * Completes every phase whose time is up and applies what its end means for the record — for a
+   * service, also for its containers, at the moment the phase ended — then works out where every
+   * container is now.
+   */
   #settleAll(): void {
     const now = Date.now();
-    for (const record of this.#world.records) {
+    const containers = this.#world.sequences["1i"];
+    for (const record of [...this.#world.records]) {
       if (record.pending.length === 0) continue;
+      if (isServiceType(record.type)) this.#applyUpgradeRounds(record, now);
       for (const phase of settle(record, now)) {
+        if (isServiceType(record.type)) this.#containersAfter(record, phase);
         if (phase.done === "removed" && record.removed === null) record.removed = phase.until;
         if (record.type === "host") {
           if (phase.done === "active") record.data.agentState = "active";
@@ -883,8 +925,220 @@ export class CattleState extends DurableObject<Env> {
         }
       }
     }
+    for (const record of this.#world.records) {
+      if (record.type === "container") resolveContainer(record, now);
+    }
+    // New containers get ids and uuids when they are first seen: keep them, so that they are the same
+    // after the object is evicted and loaded again. (Everything else settled here is derived anew.)
+    if (this.#world.sequences["1i"] !== containers) this.#saveWorld();
+  }
+
+  // ---- containers -------------------------------------------------------------------------------
+
+  #containersOf(service: ResourceRecord): ResourceRecord[] {
+    return this.#world.records.filter(
+      (record) =>
+        record.type === "container" &&
+        record.projectId === service.projectId &&
+        record.data.serviceId === service.id,
+    );
+  }
+
+  /**
+   * What the end of a service's process does to its containers, at the moment it ended (Cattle's
+   * handlers do it while the process runs; emulator/README.md, Containers): removal removes them,
+   * deactivation stops them, `finishupgrade` removes the ones the upgrade replaced, `rollback` removes
+   * the new ones and starts the replaced ones again, `restart` restarts them; every process that ends
+   * `active` then reconciles the containers with the scale, as `deploymentMgr.activate` does.
+   */
+  #containersAfter(service: ResourceRecord, phase: Phase): void {
+    if (service.type === "externalService") return;
+    const at = phase.until;
+    const live = this.#containersOf(service).filter((container) => isLive(container, at));
+    if (phase.done === "removed") {
+      for (const container of live) removeContainer(container, at);
+      return;
+    }
+    if (phase.done === "inactive") {
+      for (const container of live) stopContainer(container, at);
+      return;
+    }
+    if (phase.done !== "active") return;
+    if (phase.state === "finishing-upgrade") {
+      for (const container of live) if (container.life?.managed === false) removeContainer(container, at);
+    } else if (phase.state === "rolling-back") {
+      // Cattle's rollback runs the upgrade again towards the previous configs (UpgradeManagerImpl.rollback):
+      // the replaced containers match them again and are taken back and started; the new ones are
+      // marked, stopped and, in finishUpgrade, removed.
+      const versions = launchConfigVersions(service);
+      for (const container of live) {
+        const life = container.life;
+        if (!life) continue;
+        const current = versions.get(life.launchConfig) === container.data.version;
+        if (life.managed && !current) removeContainer(container, at);
+        else if (!life.managed && current) {
+          life.managed = true;
+          startContainer(container, at);
+        } else if (!life.managed) removeContainer(container, at);
+      }
+    } else if (phase.state === "restarting") {
+      for (const container of live)
+        if (container.life?.managed && isRunningAt(container, at)) restartContainer(container, at);
+    }
+    this.#reconcile(service, at);
+  }
+
+  /**
+   * Cattle's `deploymentMgr.activate`: one container per launch config in each of `scale` deployment
+   * units (one unit per active host for a global service). Stopped containers are started again,
+   * missing ones created; units beyond the scale go, highest `createIndex` first; containers of a
+   * launch config the service no longer has are removed.
+   */
+  #reconcile(service: ResourceRecord, at: number): void {
+    const configs = launchConfigsOf(service);
+    const wanted = isGlobal(service) ? this.#activeHosts(service.projectId) : Number(service.data.scale ?? 0);
+    const live = this.#containersOf(service).filter((container) => isLive(container, at));
+    const stack = String(
+      this.#find(service.projectId, String(service.data.stackId), ["stack"])?.data.name ?? "",
+    );
+    for (const container of live) renameContainer(container, stack, String(service.data.name));
+    const units = new Map<number, ResourceRecord[]>();
+    for (const container of live) {
+      const life = container.life;
+      if (!life?.managed) continue;
+      if (!configs.has(life.launchConfig)) {
+        removeContainer(container, at);
+        continue;
+      }
+      units.set(life.unit, [...(units.get(life.unit) ?? []), container]);
+    }
+    const newestFirst = [...units.entries()].sort(([, a], [, b]) => maxCreateIndex(b) - maxCreateIndex(a));
+    for (const [unit, containers] of newestFirst.slice(0, Math.max(0, units.size - wanted))) {
+      for (const container of containers) removeContainer(container, at);
+      units.delete(unit);
+    }
+    for (const [unit, containers] of units) {
+      for (const container of containers) startContainer(container, at);
+      const uuid = String(containers[0]?.data.deploymentUnitUuid ?? crypto.randomUUID());
+      for (const name of configs.keys()) {
+        if (!containers.some((container) => container.life?.launchConfig === name)) {
+          this.#startNew(service, name, unit, uuid, at);
+        }
+      }
+    }
+    const taken = new Set(live.map((container) => container.life?.unit));
+    for (let added = units.size; added < wanted; added += 1) {
+      // Cattle's DeploymentUnitInstanceIdGenerator: the lowest service index no container has.
+      let unit = 1;
+      while (taken.has(unit)) unit += 1;
+      taken.add(unit);
+      const uuid = crypto.randomUUID();
+      for (const name of configs.keys()) this.#startNew(service, name, unit, uuid, at);
+    }
+  }
+
+  /**
+   * The rounds of a running upgrade that are over by now, each applied to the containers at the moment
+   * it ended (rounds are timed as in state-machine.ts): `batchSize` deployment units whose containers
+   * run an older version of their launch config get new containers (the new `version` and image) and
+   * the old ones are marked and stopped, as Cattle's UpgradeManagerImpl does (`startFirst` only orders
+   * the two within the round). A failing upgrade completes no round, so it starts no container.
+   */
+  #applyUpgradeRounds(service: ResourceRecord, now: number): void {
+    const run = service.upgradeRun;
+    const phase = service.pending[0];
+    if (!run || !phase || phase.state !== "upgrading" || !UPGRADE_RUNS.includes(phase.process)) return;
+    const done = upgradeRoundsDone(run, Math.min(now, phase.until));
+    const batchSize = Math.max(1, Number(upgradeStrategy(service)?.batchSize ?? 1));
+    for (let round = run.applied ?? 0; round < done; round += 1) {
+      const at = run.startedAt + run.firstBatchMs + (round - run.completed) * run.intervalMs;
+      this.#upgradeBatch(service, Math.min(at, now), batchSize);
+      run.applied = round + 1;
+    }
+  }
+
+  #upgradeBatch(service: ResourceRecord, at: number, batchSize: number): void {
+    const configs = launchConfigsOf(service);
+    const units = new Map<number, ResourceRecord[]>();
+    for (const container of this.#containersOf(service)) {
+      const life = container.life;
+      if (!life?.managed || !isLive(container, at)) continue;
+      units.set(life.unit, [...(units.get(life.unit) ?? []), container]);
+    }
+    const outdated = (container: ResourceRecord): boolean => {
+      const config = configs.get(container.life?.launchConfig ?? "");
+      return !config || config.version !== container.data.version;
+    };
+    const batch = [...units.entries()]
+      .filter(([, containers]) => containers.some(outdated))
+      .sort(([a], [b]) => a - b)
+      .slice(0, batchSize);
+    for (const [unit, containers] of batch) {
+      const uuid = String(containers[0]?.data.deploymentUnitUuid ?? crypto.randomUUID());
+      for (const container of containers.filter(outdated)) {
+        if (container.life) container.life.managed = false;
+        stopContainer(container, at);
+      }
+      const kept = containers.filter((container) => !outdated(container));
+      for (const name of configs.keys()) {
+        if (!kept.some((container) => container.life?.launchConfig === name)) {
+          this.#startNew(service, name, unit, uuid, at);
+        }
+      }
+    }
+  }
+
+  #startNew(service: ResourceRecord, launchConfig: string, unit: number, unitUuid: string, at: number): void {
+    const config = launchConfigsOf(service).get(launchConfig);
+    if (!config) return;
+    const sequence = this.#world.sequences["1i"] ?? 1;
+    this.#world.sequences["1i"] = sequence + 1;
+    const stack = this.#find(service.projectId, String(service.data.stackId), ["stack"]);
+    const createIndex = maxCreateIndex(this.#containersOf(service)) + 1;
+    this.#world.records.push(
+      newContainer({
+        id: `1i${sequence}`,
+        projectId: service.projectId,
+        uuid: crypto.randomUUID(),
+        serviceId: service.id,
+        stackName: String(stack?.data.name ?? ""),
+        serviceName: String(service.data.name),
+        launchConfig,
+        config,
+        unit,
+        deploymentUnitUuid: unitUuid,
+        createIndex,
+        at,
+        healthyMs: this.#config.healthyMs,
+        unhealthy: imageMatches(config.imageUuid, this.#faults.unhealthyImage),
+      }),
+    );
   }
 }
+
+/** The processes whose phase runs an upgrade's rounds. */
+const UPGRADE_RUNS: readonly string[] = ["upgrade", "continueupgrade"];
+
+/**
+ * A service's launch configs by name: the primary under Cattle's name for it (a service's own name may
+ * change), then each sidekick.
+ */
+function launchConfigsOf(service: ResourceRecord): Map<string, LaunchConfigMap> {
+  const configs = new Map<string, LaunchConfigMap>();
+  if (isObject(service.data.launchConfig)) configs.set(PRIMARY_LAUNCH_CONFIG, service.data.launchConfig);
+  const sidekicks = Array.isArray(service.data.secondaryLaunchConfigs)
+    ? service.data.secondaryLaunchConfigs
+    : [];
+  for (const config of sidekicks) if (isObject(config)) configs.set(String(config.name), config);
+  return configs;
+}
+
+function launchConfigVersions(service: ResourceRecord): Map<string, unknown> {
+  return new Map([...launchConfigsOf(service)].map(([name, config]) => [name, config.version ?? "0"]));
+}
+
+const maxCreateIndex = (containers: readonly ResourceRecord[]): number =>
+  containers.reduce((max, container) => Math.max(max, Number(container.data.createIndex ?? 0)), 0);
 
 /** `/services` reaches every kind of service; `/loadbalancerservices` and the like only their own. */
 function serviceTypesFor(urlType: ResourceType): ResourceType[] {

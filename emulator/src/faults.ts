@@ -14,6 +14,8 @@ export const faultsPatch = z.strictObject({
   lateCount: COUNT,
   dropCount: COUNT,
   hostFailures: COUNT,
+  // An image reference (`myorg/api:1.1.0`); Cattle's `docker:` prefix is ignored on either side.
+  unhealthyImage: z.string().min(1).max(512).regex(/^\S+$/, "an image reference").nullable().optional(),
 });
 
 /** An HTTP field name (RFC 9110 token) and a value without line breaks or other control characters. */
@@ -32,6 +34,7 @@ export const configPatch = z.strictObject({
   transitionMs: MILLIS,
   lockWaitMs: MILLIS,
   hostProvisionMs: MILLIS,
+  healthyMs: MILLIS,
   requireHeaders: z
     .record(HEADER_NAME, HEADER_VALUE)
     .refine((headers) => Object.keys(headers).length <= 16, "at most 16 headers")

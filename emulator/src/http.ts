@@ -19,6 +19,7 @@ type StateMethods =
   | "list"
   | "projects"
   | "get"
+  | "serviceInstances"
   | "createService"
   | "updateService"
   | "removeService"

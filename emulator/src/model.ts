@@ -9,7 +9,8 @@ export type ResourceType =
   | "host"
   | "hostTemplate"
   | "externalHostEvent"
-  | "genericObject";
+  | "genericObject"
+  | "container";
 
 /** One step of a running Cattle process: the record shows `state` until `until`, then becomes `done`. */
 export interface Phase {
@@ -43,6 +44,8 @@ export interface UpgradeRun {
   batches: number;
   /** Rounds finished before the current run started (a continued upgrade skips them). */
   completed: number;
+  /** Rounds whose containers have been replaced so far (rounds are applied to containers on read). */
+  applied?: number;
   startedAt: number;
   firstBatchMs: number;
   intervalMs: number;
@@ -67,6 +70,37 @@ export interface ResourceRecord {
   upgradeRun?: UpgradeRun | null;
   /** Why a record rests in `error`, shown as its `transitioningMessage`. */
   errorMessage?: string | null;
+  /** A container's life, from which its state, health and start count are derived when it is read. */
+  life?: ContainerLife;
+}
+
+/**
+ * The times and facts a container's state is derived from (emulator/README.md, Containers): nothing
+ * runs on a timer, a read works out where the container is now.
+ */
+export interface ContainerLife {
+  /** The launch config it runs: Cattle's primary launch config name, else the sidekick's name. */
+  launchConfig: string;
+  /** Its deployment unit's service index, the `n` of its name. */
+  unit: number;
+  /** When it last started, and the start count it had then. */
+  startedAt: number;
+  startCount: number;
+  /** When it first ran. */
+  firstRunning: number;
+  stoppedAt: number | null;
+  removedAt: number | null;
+  /** Its launch config had a health check when it was created. */
+  healthCheck: boolean;
+  /** The `unhealthyImage` fault named its image when it was created. */
+  unhealthy: boolean;
+  /** The `healthyMs` in force when it was created. */
+  healthyMs: number;
+  /**
+   * Counted in the service's scale. Cattle's upgrade marks the containers it replaces (their expose
+   * map `managed=false, upgrade=true`) and keeps them, stopped, until `finishupgrade` or `rollback`.
+   */
+  managed: boolean;
 }
 
 export interface World {
@@ -107,6 +141,11 @@ export interface Faults {
   dropCount: number;
   /** The next `hostFailures` hosts created end in `error` instead of `active`. */
   hostFailures: number;
+  /**
+   * Containers of this image (`myorg/api:1.1.0`, matched with or without `docker:`) created while it is
+   * set never become healthy: `unhealthy` with a health check, restarting again and again without.
+   */
+  unhealthyImage: string | null;
 }
 
 export interface EmulatorConfig {
@@ -116,6 +155,8 @@ export interface EmulatorConfig {
   lockWaitMs: number;
   /** How long a new host stays `provisioning`. */
   hostProvisionMs: number;
+  /** How long a new container's health check takes to pass (or, under `unhealthyImage`, to fail). */
+  healthyMs: number;
   /**
    * Headers (lower-case name → exact value) every `/v2-beta` request must carry, else 403: a
    * stand-in for Cloudflare Access in front of Rancher, which wants a service token's headers.

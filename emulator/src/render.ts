@@ -53,6 +53,8 @@ export function renderResource(scope: Scope, record: ResourceRecord): Record<str
   if (typeof record.data.hostTemplateId === "string") {
     links.hostTemplate = `${scope.base}/hosttemplates/${record.data.hostTemplateId}`;
   }
+  // Cattle's link from a service to its containers (emulator/README.md, Containers).
+  if (isServiceType(record.type)) links.instances = `${self}/instances`;
   if (record.type === "externalHostEvent" && typeof record.data.hostId === "string") {
     links.host = `${scope.base}/hosts/${record.data.hostId}`;
   }
@@ -87,7 +89,8 @@ export function renderResource(scope: Scope, record: ResourceRecord): Record<str
   const out: Record<string, unknown> = {
     id: record.id,
     type: record.type,
-    baseType: isServiceType(record.type) ? "service" : record.type,
+    // Cattle's containers are instances of kind container; services share the base type service.
+    baseType: isServiceType(record.type) ? "service" : record.type === "container" ? "instance" : record.type,
     links,
     actions,
   };

@@ -119,6 +119,47 @@ const owned: Record<string, FieldDef> = {
   accountId: { type: "reference[account]", filter: true },
 };
 
+/** Instance states (Cattle's instance processes); the emulator's containers show the ones it models. */
+const INSTANCE_STATES = [
+  "requested",
+  "creating",
+  "starting",
+  "running",
+  "restarting",
+  "stopping",
+  "stopped",
+  "updating-running",
+  "updating-stopped",
+  "error",
+  "erroring",
+  "removing",
+  "removed",
+  "purging",
+  "purged",
+] as const;
+
+/**
+ * A container as v2-beta shows it (go-rancher `Container`), limited to what the emulator keeps. Every
+ * field is read-only here: containers come and go with their services, never by a client's write.
+ */
+const instanceFields: Record<string, FieldDef> = {
+  ...common,
+  name: { type: "string", nullable: true, filter: true },
+  description: { type: "string", nullable: true, filter: true },
+  accountId: { type: "reference[account]", filter: true },
+  state: { type: "enum", options: INSTANCE_STATES, filter: true },
+  healthState: { type: "string", nullable: true, filter: true },
+  startCount: { type: "int", filter: true },
+  imageUuid: { type: "string", filter: true },
+  version: { type: "string", nullable: true, filter: true },
+  serviceId: { type: "reference[service]", nullable: true, filter: true },
+  serviceIds: { type: "array[reference[service]]", nullable: true },
+  createIndex: { type: "int", nullable: true, filter: true },
+  deploymentUnitUuid: { type: "string", nullable: true, filter: true },
+  firstRunning: { type: "date", nullable: true, filter: true },
+  labels: { type: "map[string]", nullable: true },
+};
+
 const serviceBase: Record<string, FieldDef> = {
   ...owned,
   name: {
@@ -347,6 +388,20 @@ export const TYPES: Record<string, TypeDef> = {
       resourceData: { type: "map[json]", create: true, update: true, nullable: true },
     },
   },
+  container: {
+    id: "container",
+    pluralName: "containers",
+    resourceMethods: READ,
+    collectionMethods: READ,
+    fields: instanceFields,
+  },
+  instance: {
+    id: "instance",
+    pluralName: "instances",
+    resourceMethods: READ,
+    collectionMethods: READ,
+    fields: instanceFields,
+  },
   launchConfig: {
     id: "launchConfig",
     pluralName: "launchConfigs",
@@ -551,6 +606,8 @@ const SCHEMA_LIST = [
   "hostTemplate",
   "externalHostEvent",
   "genericObject",
+  "container",
+  "instance",
   "launchConfig",
   "scalePolicy",
   "lbConfig",

@@ -1,7 +1,23 @@
+import { newContainer, PRIMARY_LAUNCH_CONFIG } from "./containers";
 import type { ResourceRecord, World } from "./model";
 
 /** Bump when the seed's shape changes, so a persisted world from an older emulator is re-seeded. */
-export const SEED_VERSION = 4;
+export const SEED_VERSION = 5;
+
+/**
+ * The health check of the seeded api (1s5): Cattle's `instanceHealthCheck` as the Rancher UI fills it.
+ * Its sidekick and the worker (1s6) have none.
+ */
+export const API_HEALTH_CHECK = {
+  type: "instanceHealthCheck",
+  port: 8080,
+  requestLine: "GET /healthz HTTP/1.0",
+  interval: 2000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+  responseTimeout: 2000,
+  strategy: "recreate",
+};
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -66,7 +82,8 @@ export const LEGACY_RANCHER_ORIGIN = "http://127.0.0.1:8788";
 /**
  * The seed world (docs/development.md): project 1a5 with six services (1s5 with a sidekick and 1s6 sharing its
  * primary image, for upgrade tests), three amazonec2 hosts, a custom host, a host template and two
- * receivers of the original webhook-service (docs/migrating.md); project 1a7 with one service.
+ * receivers of the original webhook-service (docs/migrating.md); project 1a7 with one service; and
+ * the services' containers (emulator/README.md, Containers).
  */
 export function seedWorld(): World {
   const records: ResourceRecord[] = [
@@ -235,7 +252,11 @@ export function seedWorld(): World {
         currentScale: 2,
         startOnCreate: true,
         system: false,
-        launchConfig: launchConfig("docker:myorg/api:1.0.0", { app: "api", tier: "backend" }),
+        launchConfig: launchConfig(
+          "docker:myorg/api:1.0.0",
+          { app: "api", tier: "backend" },
+          { healthCheck: API_HEALTH_CHECK },
+        ),
         secondaryLaunchConfigs: [
           { name: "api-sidecar", ...launchConfig("docker:myorg/sidecar:2.1", { app: "api" }) },
         ],
@@ -377,7 +398,66 @@ export function seedWorld(): World {
       },
     ),
   ];
-  return { sequences: { "1s": 10, "1h": 5, "1ht": 2, "1ee": 1, "1go": 3, "1st": 3, "1a": 8 }, records };
+  const containers = seedContainers(records);
+  return {
+    sequences: {
+      "1s": 10,
+      "1h": 5,
+      "1ht": 2,
+      "1ee": 1,
+      "1go": 3,
+      "1st": 3,
+      "1a": 8,
+      "1i": containers.length + 1,
+    },
+    records: [...records, ...containers],
+  };
+}
+
+/**
+ * The seeded services' containers, running since their service was created, healthy where checked,
+ * started once: `currentScale` deployment units of one container per launch config.
+ */
+function seedContainers(records: readonly ResourceRecord[]): ResourceRecord[] {
+  const containers: ResourceRecord[] = [];
+  for (const service of records) {
+    if (service.type !== "service" && service.type !== "loadBalancerService") continue;
+    const stack = records.find((candidate) => candidate.id === service.data.stackId);
+    const serviceName = String(service.data.name);
+    const configs: [string, Record<string, unknown>][] = [
+      [PRIMARY_LAUNCH_CONFIG, service.data.launchConfig as Record<string, unknown>],
+      ...((service.data.secondaryLaunchConfigs ?? []) as Record<string, unknown>[]).map(
+        (config): [string, Record<string, unknown>] => [String(config.name), config],
+      ),
+    ];
+    let createIndex = 0;
+    for (let unit = 1; unit <= Number(service.data.currentScale); unit += 1) {
+      const unitUuid = `6d1f0a3b-2c4e-4f5a-9b8c-${service.id.slice(2).padStart(6, "0")}${String(unit).padStart(6, "0")}`;
+      for (const [name, config] of configs) {
+        createIndex += 1;
+        const n = containers.length + 1;
+        containers.push(
+          newContainer({
+            id: `1i${n}`,
+            projectId: service.projectId,
+            uuid: `8e2a4c6d-1b3f-4a5c-8d7e-${String(n).padStart(12, "0")}`,
+            serviceId: service.id,
+            stackName: String(stack?.data.name ?? "Default"),
+            serviceName,
+            launchConfig: name,
+            config,
+            unit,
+            deploymentUnitUuid: unitUuid,
+            createIndex,
+            at: service.created,
+            healthyMs: 300,
+            unhealthy: false,
+          }),
+        );
+      }
+    }
+  }
+  return containers;
 }
 
 export const isGlobal = (record: ResourceRecord): boolean => {

@@ -20,6 +20,7 @@ const NO_FAULTS = {
   lateCount: 0,
   dropCount: 0,
   hostFailures: 0,
+  unhealthyImage: null,
 };
 
 const stats = async () =>
@@ -214,7 +215,13 @@ describe("faults", () => {
 
 describe("config", () => {
   it("changes the transition time, the lock wait and the provisioning time until the next reset", async () => {
-    const defaults = { transitionMs: 300, lockWaitMs: 3000, hostProvisionMs: 600, requireHeaders: {} };
+    const defaults = {
+      transitionMs: 300,
+      lockWaitMs: 3000,
+      hostProvisionMs: 600,
+      healthyMs: 300,
+      requireHeaders: {},
+    };
     expect(await (await hook("/config")).json()).toEqual(defaults);
     const set = await hook("/config", { transitionMs: 40 });
     expect(await set.json()).toEqual({ ...defaults, transitionMs: 40 });

@@ -450,3 +450,168 @@ describe("upgrade failure injection", () => {
     await waitFor("1s6", "upgraded");
   });
 });
+
+describe("containers during an upgrade", () => {
+  const instances = async (id: string): Promise<Json[]> =>
+    (await json(`${P}/services/${id}/instances`)).body.data;
+  const primaries = (containers: Json[]) => containers.filter((c) => !c.name.includes("sidecar"));
+  const upgradedOnes = (containers: Json[]) => containers.filter((c) => c.version !== "0");
+
+  /** Polls the service's containers until `check` holds. */
+  async function until(
+    id: string,
+    check: (containers: Json[]) => boolean,
+    timeoutMs = 5000,
+  ): Promise<Json[]> {
+    const started = Date.now();
+    for (;;) {
+      const containers = await instances(id);
+      if (check(containers)) return containers;
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`containers of ${id}: ${JSON.stringify(containers)}`);
+      await sleep(20);
+    }
+  }
+
+  it("starts new-version containers round by round and stops the ones they replace", async () => {
+    await setTransition(100);
+    const before = await instances("1s5");
+    const started = await upgrade("1s5", { launchConfig: API_PRIMARY, batchSize: 1, intervalMillis: 800 });
+    const version = started.body.launchConfig.version;
+    // The first round ends after one transition: unit 1's primary is replaced, unit 2 waits its turn.
+    const first = await until("1s5", (containers) => upgradedOnes(containers).length === 1);
+    expect(first).toHaveLength(5);
+    const fresh = upgradedOnes(first)[0];
+    const replaced = first.find((c) => c.name === fresh.name && c.id !== fresh.id);
+    expect(fresh).toMatchObject({
+      type: "container",
+      state: "running",
+      version,
+      imageUuid: "docker:myorg/api:1.1.0",
+      startCount: 1,
+      // The new launch config has no health check.
+      healthState: null,
+      labels: { "io.rancher.service.launch.config": "io.rancher.service.primary.launch.config" },
+    });
+    expect(replaced).toMatchObject({ state: "stopped", version: "0", imageUuid: "docker:myorg/api:1.0.0" });
+    expect(fresh.deploymentUnitUuid).toBe(replaced.deploymentUnitUuid);
+    expect(fresh.createIndex).toBeGreaterThan(Math.max(...before.map((c: Json) => c.createIndex)));
+    const waiting = first.find(
+      (c) => c.version === "0" && c.state === "running" && !c.name.includes("sidecar"),
+    );
+    expect(waiting).toBeDefined();
+    expect(waiting.name).not.toBe(fresh.name);
+    expect((await service("1s5")).state).toBe("upgrading");
+
+    const { body } = await waitFor("1s5", "upgraded");
+    expect(body.currentScale).toBe(2);
+    const done = await instances("1s5");
+    expect(done).toHaveLength(6);
+    expect(
+      primaries(done)
+        .map((c) => [c.name, c.version === version, c.state])
+        .sort(),
+    ).toEqual([
+      ["Default-api-1", false, "stopped"],
+      ["Default-api-1", true, "running"],
+      ["Default-api-2", false, "stopped"],
+      ["Default-api-2", true, "running"],
+    ]);
+    // The sidekick was not part of the upgrade: its containers run on, untouched.
+    const sidekicks = done.filter((c) => c.name.includes("sidecar"));
+    expect(sidekicks.map((c) => [c.version, c.state, c.startCount])).toEqual([
+      ["0", "running", 1],
+      ["0", "running", 1],
+    ]);
+  });
+
+  it("removes the replaced containers on finishupgrade", async () => {
+    await setTransition(60);
+    const old = primaries(await instances("1s5")).map((c) => c.id);
+    await upgrade("1s5", { launchConfig: API_PRIMARY, batchSize: 2 });
+    await waitFor("1s5", "upgraded");
+    expect(await instances("1s5")).toHaveLength(6);
+    await action("1s5", "finishupgrade");
+    await waitFor("1s5", "active");
+    const left = await instances("1s5");
+    expect(left).toHaveLength(4);
+    expect(left.every((c) => c.state === "running")).toBe(true);
+    expect(primaries(left).every((c) => c.imageUuid === "docker:myorg/api:1.1.0")).toBe(true);
+    for (const id of old) {
+      const { body } = await json(`${P}/containers/${id}`);
+      expect(body.state).toBe("removed");
+      expect(body.removed).not.toBeNull();
+    }
+  });
+
+  it("rolls back: the previous image returns, the new containers go, the old ones start again", async () => {
+    // Long enough a health check that the restarted containers are seen before it passes.
+    const config = await call("/_emulator/config", {
+      method: "POST",
+      key: null,
+      body: { transitionMs: 60, healthyMs: 1500 },
+    });
+    expect(config.status).toBe(200);
+    const old = primaries(await instances("1s5"));
+    await upgrade("1s5", { launchConfig: API_PRIMARY, batchSize: 2 });
+    await waitFor("1s5", "upgraded");
+    const fresh = upgradedOnes(await instances("1s5")).map((c) => c.id);
+    expect(fresh).toHaveLength(2);
+    await action("1s5", "rollback");
+    const { body } = await waitFor("1s5", "active");
+    expect(body.launchConfig.imageUuid).toBe("docker:myorg/api:1.0.0");
+    const back = await instances("1s5");
+    expect(back).toHaveLength(4);
+    expect(
+      primaries(back)
+        .map((c) => [c.id, c.state, c.version, c.imageUuid, c.startCount])
+        .sort(),
+    ).toEqual(old.map((c) => [c.id, "running", "0", "docker:myorg/api:1.0.0", 2]).sort());
+    // The seeded api's launch config has a health check: started again, the check runs anew.
+    expect(primaries(back).map((c) => c.healthState)).toEqual(["reinitializing", "reinitializing"]);
+    await until("1s5", (containers) => primaries(containers).every((c) => c.healthState === "healthy"));
+    for (const id of fresh) expect((await json(`${P}/containers/${id}`)).body.state).toBe("removed");
+  });
+
+  it("rolls back an upgrade halfway through its rounds", async () => {
+    await setTransition(60);
+    await upgrade("1s5", { launchConfig: API_PRIMARY, batchSize: 1, intervalMillis: 2000 });
+    await until("1s5", (containers) => upgradedOnes(containers).length === 1);
+    await action("1s5", "rollback");
+    await waitFor("1s5", "active");
+    const back = await instances("1s5");
+    expect(back).toHaveLength(4);
+    expect(back.every((c) => c.version === "0" && c.state === "running")).toBe(true);
+    // Only the replaced container was stopped and started again.
+    expect(
+      primaries(back)
+        .map((c) => c.startCount)
+        .sort(),
+    ).toEqual([1, 2]);
+  });
+
+  it("keeps the rounds done when canceled and replaces the rest when continued", async () => {
+    await setTransition(60);
+    await upgrade("1s5", { launchConfig: API_PRIMARY, batchSize: 1, intervalMillis: 2000 });
+    await until("1s5", (containers) => upgradedOnes(containers).length === 1);
+    await action("1s5", "cancelupgrade");
+    await waitFor("1s5", "canceled-upgrade");
+    expect(upgradedOnes(await instances("1s5"))).toHaveLength(1);
+    await action("1s5", "continueupgrade");
+    // One round left: it ends one transition after the continue.
+    await waitFor("1s5", "upgraded");
+    const done = await instances("1s5");
+    expect(upgradedOnes(done).map((c) => c.state)).toEqual(["running", "running"]);
+    expect(primaries(done).filter((c) => c.state === "stopped")).toHaveLength(2);
+  });
+
+  it("starts no container for an upgrade that keeps failing", async () => {
+    await setTransition(60);
+    await faults({ upgradeFailure: "pull access denied for myorg/api" });
+    await upgrade("1s5", { launchConfig: API_PRIMARY, batchSize: 1, intervalMillis: 100 });
+    await sleep(400);
+    expect((await service("1s5")).transitioning).toBe("error");
+    const containers = await instances("1s5");
+    expect(containers.map((c) => [c.version, c.state])).toEqual(Array(4).fill(["0", "running"]));
+  });
+});

@@ -15,7 +15,7 @@ import {
 } from "../http";
 import type { ResourceRecord, ResourceType } from "../model";
 import { renderCollection, renderResource, type Scope } from "../render";
-import { collectionSegment, TYPES, typeDef } from "../schemas";
+import { collectionSegment, TYPES, type TypeDef, typeDef } from "../schemas";
 import { sanitize } from "../validation";
 import { creation } from "./creation";
 
@@ -27,6 +27,7 @@ import { creation } from "./creation";
 export const services = new Hono<AppEnv>({ strict: false });
 
 const KINDS: readonly ResourceType[] = ["service", "loadBalancerService", "externalService"];
+const INSTANCE = TYPES.instance as TypeDef;
 
 function unwrap(result: Result<ResourceRecord>): ResourceRecord {
   if (!result.ok) throw ApiError.from(result.error);
@@ -139,5 +140,27 @@ for (const urlType of KINDS) {
       return c.json(renderResource(scope, record), 202);
     });
     services.all(`/${segment}/:id`, methodNotAllowed);
+
+    // The service's `instances` link: its containers, a collection like any other.
+    services.get(`/${segment}/:id/instances`, async (c) => {
+      const { projectId, scope } = projectScope(c);
+      const id = c.req.param("id");
+      const result = await stateOf(c.env).serviceInstances(projectId, id, kindsHere);
+      if (!result.ok) throw new ApiError(404, "NotFound", `No ${urlType} with id ${id}`);
+      const url = publicUrl(c);
+      return c.json(
+        renderCollection(
+          result.value.map((record) => renderResource(scope, record)),
+          {
+            resourceType: "instance",
+            type: INSTANCE,
+            requestUrl: url,
+            query: parseListQuery(INSTANCE, url.searchParams),
+            createTypes: {},
+          },
+        ),
+      );
+    });
+    services.all(`/${segment}/:id/instances`, methodNotAllowed);
   }
 }
