@@ -228,16 +228,16 @@ async function executionWhen(
 describe("serviceUpgrade health checks and rollback", () => {
   it("watches the new containers, then finishes, each step in the execution with its time", async () => {
     const receiver = await createUpgradeReceiver({ serviceSelector: { app: "api" }, healthySeconds: 1 });
-    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.21.0")));
     expect(queued.upgrades).toEqual([
-      expect.objectContaining({ serviceId: "1s5", serviceName: "api", image: "myorg/api:1.1.0" }),
+      expect.objectContaining({ serviceId: "1s5", serviceName: "api", image: "myorg/api:1.21.0" }),
     ]);
     const verifying = await executionWhen(receiver.id, queued.id, (execution) =>
       stepsOf(execution, "1s5").includes("verifying"),
     );
     expect(verifying.outcome).toBe("queued");
     const done = await settledExecution(receiver.id, queued.id);
-    expect(done).toMatchObject({ outcome: "applied", reason: "upgraded 1s5 (api) to myorg/api:1.1.0" });
+    expect(done).toMatchObject({ outcome: "applied", reason: "upgraded 1s5 (api) to myorg/api:1.21.0" });
     expect(stepsOf(done, "1s5")).toEqual([
       "waiting",
       "upgrading",
@@ -253,23 +253,21 @@ describe("serviceUpgrade health checks and rollback", () => {
     const verified = upgrade.steps.find((step: { step: string }) => step.step === "verifying").atTS;
     const finishing = upgrade.steps.find((step: { step: string }) => step.step === "finishing").atTS;
     expect(finishing - verified).toBeGreaterThanOrEqual(1_000);
-    const containers = await instances("1s5");
-    expect(
-      containers.filter((container) => container.imageUuid === "docker:myorg/api:1.1.0").length,
-    ).toBeGreaterThan(0);
-    expect(
-      containers.every((container) => container.imageUuid === "docker:myorg/api:1.1.0" || container.removed),
-    ).toBe(true);
+    // The old api containers are gone; the sidekick's keep running, as its image was not pushed.
+    const api = (await instances("1s5")).filter((container) =>
+      container.imageUuid.startsWith("docker:myorg/api:"),
+    );
+    expect(api.map((container) => container.imageUuid)).toEqual(Array(2).fill("docker:myorg/api:1.21.0"));
   });
 
   it("rolls back a service whose new containers fail their health check", async () => {
     const receiver = await createUpgradeReceiver({ serviceSelector: { app: "api" } });
-    await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
-    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    await setFaults({ unhealthyImage: "myorg/api:1.22.0" } as never);
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.22.0")));
     const done = await settledExecution(receiver.id, queued.id);
     expect(done.outcome).toBe("rolledBack");
     expect(done.reason).toMatch(
-      /^rolled back 1s5 \(api\) from myorg\/api:1\.1\.0 to myorg\/api:1\.0\.0: 1i\d+ \([^)]+\) unhealthy/,
+      /^rolled back 1s5 \(api\) from myorg\/api:1\.22\.0 to myorg\/api:1\.0\.0: 1i\d+ \([^)]+\) unhealthy/,
     );
     expect(stepsOf(done, "1s5").slice(-3)).toEqual(["verifying", "rolling back", "rolled back"]);
     const api = await service("1s5");
@@ -277,13 +275,13 @@ describe("serviceUpgrade health checks and rollback", () => {
   });
 
   it("rolls back a service without a health check whose new containers keep restarting", async () => {
-    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
-    await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
-    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" }, healthySeconds: 2 });
+    await setFaults({ unhealthyImage: "myorg/api:1.23.0" } as never);
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.23.0")));
     const done = await settledExecution(receiver.id, queued.id);
     expect(done.outcome).toBe("rolledBack");
     expect(done.reason).toMatch(
-      /^rolled back 1s6 \(worker\) from myorg\/api:1\.1\.0 to myorg\/api:1\.0\.0: 1i\d+ \([^)]+\) restarting/,
+      /^rolled back 1s6 \(worker\) from myorg\/api:1\.23\.0 to myorg\/api:1\.0\.0: 1i\d+ \([^)]+\) restarting/,
     );
     expect((await service("1s6")).launchConfig.imageUuid).toBe("docker:myorg/api:1.0.0");
   });
@@ -305,24 +303,27 @@ describe("serviceUpgrade health checks and rollback", () => {
   });
 
   it("ignores a push of the image it rolled back; another tag proceeds", async () => {
-    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
-    await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
-    const first = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" }, healthySeconds: 2 });
+    await setFaults({ unhealthyImage: "myorg/api:1.24.0" } as never);
+    const first = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.24.0")));
     expect((await settledExecution(receiver.id, first.id)).outcome).toBe("rolledBack");
-    const again = await push(receiver.url, dockerHubPush("myorg/api", "1.1.0"));
+    // Pushed again later (Docker Hub names each push by its time): a new delivery, the same image.
+    const repushed = dockerHubPush("myorg/api", "1.24.0");
+    repushed.push_data.pushed_at += 60;
+    const again = await push(receiver.url, repushed);
     expect(again.status).toBe(200);
     const ignored = await json(again);
     expect(ignored.outcome).toBe("ignored");
     expect(ignored.reason).toMatch(
-      /^1s6 \(worker\): myorg\/api:1\.1\.0 was rolled back at \S+Z \(.+\); push another tag or digest to upgrade$/,
+      /^1s6 \(worker\): myorg\/api:1\.24\.0 was rolled back at \S+Z \(.+\); push another tag or digest to upgrade$/,
     );
-    const fixed = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.1")));
+    const fixed = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.24.1")));
     expect((await settledExecution(receiver.id, fixed.id)).outcome).toBe("applied");
   });
 
   it("resumes the watch after the object is evicted mid-verify", async () => {
     const receiver = await createUpgradeReceiver({ serviceSelector: { app: "api" }, healthySeconds: 3 });
-    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.25.0")));
     await executionWhen(receiver.id, queued.id, (execution) =>
       stepsOf(execution, "1s5").includes("verifying"),
     );
@@ -340,9 +341,9 @@ describe("serviceUpgrade health checks and rollback", () => {
   });
 
   it("counts rolledBack executions in the metrics", async () => {
-    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" } });
-    await setFaults({ unhealthyImage: "myorg/api:1.1.0" } as never);
-    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.1.0")));
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "worker" }, healthySeconds: 2 });
+    await setFaults({ unhealthyImage: "myorg/api:1.26.0" } as never);
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.26.0")));
     expect((await settledExecution(receiver.id, queued.id)).outcome).toBe("rolledBack");
     const response = await call("/v1-webhooks/metrics?projectId=1a5");
     expect(response.status).toBe(200);
@@ -397,7 +398,7 @@ describe("serviceUpgrade health checks and rollback", () => {
       healthySeconds: 60,
       healthTimeoutSeconds: 600,
     });
-    const schema = await json(await call("/v1-webhooks/schemas/serviceUpgradeConfig"));
+    const schema = await json(await call("/v1-webhooks/schemas/serviceUpgrade"));
     expect(schema.resourceFields).toMatchObject({
       rollbackOnFailure: { type: "boolean", default: true },
       healthySeconds: { type: "int", default: 60, min: 0, max: 3600 },
