@@ -651,7 +651,7 @@ if [ "$1 $2 $3" = "wrangler secret put" ]; then cat > "${dir}/secret-$4"; fi
     ).toBe(true);
     const printed = jsonValues(await sh(block.code));
     // reset prints nothing; stats, then each faults and config change, print what they hold now.
-    expect(printed).toHaveLength(8);
+    expect(printed).toHaveLength(10);
     const [stats, ...changes] = printed as Record<string, unknown>[];
     expect(stats).toMatchObject({ total: expect.any(Number), byMethod: expect.any(Object) });
     expect(changes[0]).toMatchObject({ status: 503, count: 3 });
@@ -659,8 +659,10 @@ if [ "$1 $2 $3" = "wrangler secret put" ]; then cat > "${dir}/secret-$4"; fi
     expect(changes[2]).toMatchObject({ upgradeFailure: "pull access denied" });
     expect(changes[3]).toMatchObject({ lateMs: 5000, lateCount: 1 });
     expect(changes[4]).toMatchObject({ dropCount: 1 });
-    expect(changes[5]).toMatchObject({ transitionMs: 4000, lockWaitMs: 1000 });
-    expect(changes[6]).toMatchObject({ count: 0, delayMs: 0, lateCount: 0, dropCount: 0 });
+    expect(changes[5]).toMatchObject({ unhealthyImage: "myorg/api:1.1.0" });
+    expect(changes[6]).toMatchObject({ transitionMs: 4000, lockWaitMs: 1000 });
+    expect(changes[7]).toMatchObject({ healthyMs: 2000 });
+    expect(changes[8]).toMatchObject({ count: 0, delayMs: 0, lateCount: 0, dropCount: 0, unhealthyImage: null });
     await sh("curl -fsS -X POST http://127.0.0.1:8788/_emulator/reset");
     const config = JSON.parse(await sh("curl -fsS http://127.0.0.1:8788/_emulator/config"));
     expect(config).not.toMatchObject({ transitionMs: 4000 });
