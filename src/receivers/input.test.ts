@@ -200,6 +200,9 @@ describe("serviceUpgrade validation", () => {
       batchSize: 1,
       intervalMillis: 2000,
       startFirst: false,
+      rollbackOnFailure: true,
+      healthySeconds: 60,
+      healthTimeoutSeconds: 600,
     });
     expect(parseOrThrow(receiverCreateSchema(), upgrade({ payloadFormat: "alicloud" })).config).toMatchObject(
       {

@@ -304,6 +304,9 @@ describe("the Upgrade a Service form", () => {
         "serviceUpgradeConfig.batchSize": "2",
         "serviceUpgradeConfig.intervalMillis": "500",
         "serviceUpgradeConfig.startFirst": "on",
+        "serviceUpgradeConfig.rollbackOnFailure": "on",
+        "serviceUpgradeConfig.healthySeconds": "30",
+        "serviceUpgradeConfig.healthTimeoutSeconds": "300",
         // Fields of the other kind, as a browser without JavaScript sends them, are ignored.
         "scaleServiceConfig.action": "up",
         "scaleServiceConfig.amount": "1",
@@ -313,7 +316,7 @@ describe("the Upgrade a Service form", () => {
     const html = await response.text();
     expect(html).toContain("Upgrade a Service");
     expect(html).toContain(
-      "services tier=backend, app on GitHub Packages (ghcr.io) pushes of tag v1.*, 2 at a time every 500 ms, rolled back unless the new containers stay healthy for 60 s",
+      "services tier=backend, app on GitHub Packages (ghcr.io) pushes of tag v1.*, 2 at a time every 500 ms, rolled back unless the new containers stay healthy for 30 s",
     );
     const list = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
     const created = list.data.find((receiver: { name: string }) => receiver.name === name);
@@ -324,8 +327,36 @@ describe("the Upgrade a Service form", () => {
       batchSize: 2,
       intervalMillis: 500,
       startFirst: true,
+      rollbackOnFailure: true,
+      healthySeconds: 30,
+      healthTimeoutSeconds: 300,
     });
     expect(created.serviceUpgradeConfig).not.toHaveProperty("addressType");
+  });
+
+  it("offers the health checks checked and filled with their defaults; an unchecked box turns rollback off", async () => {
+    const page = await (
+      await call("/receivers/new?projectId=1a5", { headers: { accept: "text/html" } })
+    ).text();
+    expect(page).toMatch(/<input type="checkbox" id="serviceUpgradeConfig.rollbackOnFailure"[^>]* checked/);
+    expect(page).toMatch(/id="serviceUpgradeConfig.healthySeconds"[^>]*value="60"/);
+    expect(page).toMatch(/id="serviceUpgradeConfig.healthTimeoutSeconds"[^>]*value="600"/);
+    const name = uniqueName("page-no-rollback");
+    const response = await call(
+      "/receivers?projectId=1a5",
+      form({
+        name,
+        driver: "serviceUpgrade",
+        "serviceUpgradeConfig.serviceSelector": "app=api",
+        "serviceUpgradeConfig.tag": "1.*",
+        "serviceUpgradeConfig.healthySeconds": "60",
+        "serviceUpgradeConfig.healthTimeoutSeconds": "600",
+      }),
+    );
+    expectRedirectTo(response, "done=created");
+    const list = await json(await call("/v1-webhooks/receivers?projectId=1a5&limit=1000"));
+    const created = list.data.find((receiver: { name: string }) => receiver.name === name);
+    expect(created.serviceUpgradeConfig).toMatchObject({ rollbackOnFailure: false });
   });
 
   it("shows the upgrade fields' errors next to them", async () => {
@@ -769,7 +800,12 @@ describe("the page as a new user finds it", () => {
       body: {
         name: uniqueName("page-upgrade"),
         driver: "serviceUpgrade",
-        serviceUpgradeConfig: { serviceSelector: { tier: "backend" }, tag: "1.*", intervalMillis: 100 },
+        serviceUpgradeConfig: {
+          serviceSelector: { tier: "backend" },
+          tag: "1.*",
+          intervalMillis: 100,
+          healthySeconds: 0,
+        },
       },
     });
     const receiver = await json(created);
