@@ -122,6 +122,14 @@ describe("Rancher 1.6's UI", () => {
     expect(receiver).toMatchObject({ type: "receiver", driver, state: "active" });
     expect(receiver[`${driver}Config`].type).toBe(driver);
     expect(receiver.url).toMatch(/\/v1-webhooks\/endpoint\?token=/);
+    // The 1.6 UI knows nothing of an upgrade's health checks: the receiver gets their defaults.
+    if (driver === "serviceUpgrade") {
+      expect(receiver.serviceUpgradeConfig).toMatchObject({
+        rollbackOnFailure: true,
+        healthySeconds: 60,
+        healthTimeoutSeconds: 600,
+      });
+    }
   });
 
   it.each([
