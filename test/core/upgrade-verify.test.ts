@@ -258,6 +258,37 @@ describe("a watch over new containers, through crashes and Cattle's faults", () 
     expect(latest(second)).toMatchObject({ outcome: "applied" });
   });
 
+  it("counts the healthy time from when the containers were seen, not from when the alarm began", async () => {
+    // Two services in one push: the first one's rollback waits out the client's patience, so the
+    // second one's first look comes seconds into the alarm.
+    const target = upgradeTarget({ healthySeconds: 5 });
+    target.cattle.services.set("1s2", {
+      ...structuredClone(target.cattle.service()),
+      id: "1s2",
+      name: "api",
+    });
+    await push(target, "1.1");
+    await alarm(target);
+    expect(target.cattle.service("1s2").state).toBe("upgrading");
+    upgraded(target, [container("1i3", { healthState: "unhealthy" })]);
+    Object.assign(target.cattle.service("1s2"), {
+      state: "upgraded",
+      launchConfig: { ...target.cattle.service("1s2").launchConfig, version: "v2" },
+    });
+    target.cattle.instances.set("1s2", [container("1i5", { name: "Default-api-5" })]);
+    target.cattle.writes.push({ kind: "late", ms: 60_000 });
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    const seenAt = target.clock.now();
+    await target.clock.advance(500);
+    await alarm(target);
+    // Seen healthy for half a second: far from the five seconds it must stay so.
+    expect(target.cattle.calls).not.toContain("POST service 1s2 finishupgrade");
+    await target.clock.advance(seenAt + 5_000 - target.clock.now());
+    await alarm(target);
+    expect(target.cattle.calls).toContain("POST service 1s2 finishupgrade");
+  });
+
   it("sends a rollback decided before a crash that stopped it from being sent", async () => {
     const clock = new FakeClock();
     const cattle = new FakeCattle(clock);

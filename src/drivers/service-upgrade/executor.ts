@@ -183,7 +183,7 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     const now = clock.now();
     const cattle = this.#context.cattle(now + LIST_DEADLINE_MS);
     for (const job of this.#upgrades.heads()) {
-      const { job: next, action } = await advance(job, cattle, now);
+      const { job: next, action } = await advance(job, cattle, () => clock.now());
       if (next !== job) this.#save(job, next);
       if (action) await this.#act(next, action, cattle);
     }

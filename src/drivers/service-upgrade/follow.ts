@@ -72,17 +72,23 @@ function runningImage(service: Service, repository: string): string | undefined 
   return parsed ? image(parsed.repository, parsed.tag) : undefined;
 }
 
-export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): Promise<Step> {
+/**
+ * `time` is read after each answer of Cattle rather than once per alarm: one alarm advances
+ * every service's upgrade in turn, and an earlier one's action may take seconds to answer. A look
+ * at containers dated from before it was taken would count healthy time nobody saw.
+ */
+export async function advance(job: UpgradeJob, cattle: CattleApi, time: () => number): Promise<Step> {
   const read = await cattle.getService(job.projectId, job.serviceId);
+  const now = time();
   if (!read.ok) return { job: unreadable(job, read.failure, now) };
   const service = read.value;
   switch (job.phase) {
     case "waiting":
       return { job: await start(job, service, cattle, now) };
     case "upgrading":
-      return upgrading(job, service, cattle, now);
+      return upgrading(job, service, cattle, now, time);
     case "verifying":
-      return verifying(job, service, cattle, now);
+      return verifying(job, service, cattle, time);
     case "finishing":
       return finishing(job, service, now);
     case "rollingBack":
@@ -146,7 +152,13 @@ function movedOutside(job: UpgradeJob, service: Service, now: number): Step | nu
   }
 }
 
-async function upgrading(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<Step> {
+async function upgrading(
+  job: UpgradeJob,
+  service: Service,
+  cattle: CattleApi,
+  now: number,
+  time: () => number,
+): Promise<Step> {
   if (service.transitioning === "error") return upgradeError(job, service, now);
   if (service.state === "upgraded") {
     const watch: Watch = {
@@ -160,16 +172,25 @@ async function upgrading(job: UpgradeJob, service: Service, cattle: CattleApi, n
       seen: now,
     };
     // The first look at the new containers comes at once: with healthySeconds 0 it may finish now.
-    return verifying(moved(job, "verifying", now, { watch }), service, cattle, now);
+    return verifying(moved(job, "verifying", now, { watch }), service, cattle, time);
   }
   return movedOutside(job, service, now) ?? waitOrStall(job, service, now);
 }
 
-async function verifying(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<Step> {
-  if (service.transitioning === "error") return upgradeError(job, service, now);
-  if (service.state !== "upgraded") return movedOutside(job, service, now) ?? waitOrStall(job, service, now);
+async function verifying(
+  job: UpgradeJob,
+  service: Service,
+  cattle: CattleApi,
+  time: () => number,
+): Promise<Step> {
+  const read = time();
+  if (service.transitioning === "error") return upgradeError(job, service, read);
+  if (service.state !== "upgraded")
+    return movedOutside(job, service, read) ?? waitOrStall(job, service, read);
   const watch = job.watch as Watch;
   const listed = await cattle.listInstances(job.projectId, job.serviceId);
+  // The containers are judged as of when Cattle's answer came, however long the list took.
+  const now = time();
   if (!listed.ok) return { job: unreadable(job, listed.failure, now) };
   const settings = verifySettings(job.settings);
   const verdict = judge(watch, listed.value.data, settings, service.scale, now);
