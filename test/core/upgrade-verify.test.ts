@@ -289,6 +289,28 @@ describe("a watch over new containers, through crashes and Cattle's faults", () 
     expect(target.cattle.calls).toContain("POST service 1s2 finishupgrade");
   });
 
+  it("advances a job in one alarm at a time, so that a slow alarm never acts on what it read before", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target, [container("1i3")]);
+    await alarm(target);
+    target.cattle.instances.set("1s1", [container("1i3", { healthState: "unhealthy" })]);
+    // An alarm whose read of the service comes back three seconds late; a push sets the alarm
+    // again meanwhile, and that one runs while the first still waits (as on Deno).
+    target.cattle.jitterMs.push([0, 3_000]);
+    const slow = target.core.alarm();
+    await target.clock.advance(100);
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    rolledBackInCattle(target);
+    await alarm(target);
+    await target.clock.run(slow);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    expect(latest(target)).toMatchObject({ outcome: "rolledBack" });
+    expect(steps(latest(target))?.slice(-2)).toEqual(["rolling back", "rolled back"]);
+  });
+
   it("sends a rollback decided before a crash that stopped it from being sent", async () => {
     const clock = new FakeClock();
     const cattle = new FakeCattle(clock);
@@ -350,6 +372,35 @@ describe("a watch over new containers, through crashes and Cattle's faults", () 
     target.cattle.service().state = "active";
     await alarm(target);
     expect(actions(target.cattle, "upgrade")).toBe(1);
+    await alarm(target);
+    expect(actions(target.cattle, "upgrade")).toBe(2);
+    expect(target.cattle.service().launchConfig?.imageUuid).toBe("docker:myorg/web:1.2");
+  });
+
+  it("starts a service's next upgrade only once a finish sent without an answer can no longer land on it", async () => {
+    const target = upgradeTarget({ healthySeconds: 0 });
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target);
+    expect(await push(target, "1.2")).toMatchObject({ execution: { outcome: "queued" } });
+    // The finish goes out; Cattle takes it only 8 s later, long after the client gave up on it.
+    const sentAt = target.clock.now();
+    target.cattle.writes.push({ kind: "delayed", ms: 8_000 });
+    await alarm(target);
+    expect(actions(target.cattle, "finishupgrade")).toBe(1);
+    // Sent again and taken at once; Cattle finishes, and the first push's upgrade ends.
+    await alarm(target);
+    expect(actions(target.cattle, "finishupgrade")).toBe(2);
+    target.cattle.service().state = "active";
+    await alarm(target);
+    await alarm(target);
+    // The first finish may still land: the next upgrade waits out the 10 s it may take.
+    expect(actions(target.cattle, "upgrade")).toBe(1);
+    expect(target.clock.now()).toBeLessThan(sentAt + 10_000);
+    await target.clock.advance(sentAt + 10_000 - target.clock.now());
+    // It did land, on the finished service, where Cattle has nothing left to finish.
+    expect(target.cattle.service().state).toBe("finishing-upgrade");
+    target.cattle.service().state = "active";
     await alarm(target);
     expect(actions(target.cattle, "upgrade")).toBe(2);
     expect(target.cattle.service().launchConfig?.imageUuid).toBe("docker:myorg/web:1.2");
