@@ -406,6 +406,34 @@ describe("a watch over new containers, through crashes and Cattle's faults", () 
     expect(target.cattle.service().launchConfig?.imageUuid).toBe("docker:myorg/web:1.2");
   });
 
+  it("counts a finish cut short by a crash as unanswered, even once a later one is answered", async () => {
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = memoryStorage();
+    const first = upgradeTarget({ healthySeconds: 0 }, newTarget(clock, cattle, storage));
+    await push(first, "1.1");
+    await alarm(first);
+    upgraded(first);
+    await push(first, "1.2");
+    // The finish goes out and the object dies waiting for its answer; Cattle takes it 8 s later.
+    const sentAt = clock.now();
+    cattle.writes.push({ kind: "delayed", ms: 8_000 });
+    void first.core.alarm();
+    await clock.advance(100);
+    first.stop();
+    const second = newTarget(clock, cattle, storage);
+    await alarm(second);
+    expect(actions(cattle, "finishupgrade")).toBe(2);
+    cattle.service().state = "active";
+    await alarm(second);
+    await alarm(second);
+    expect(actions(cattle, "upgrade")).toBe(1);
+    await clock.advance(sentAt + 10_000 - clock.now());
+    cattle.service().state = "active";
+    await alarm(second);
+    expect(actions(cattle, "upgrade")).toBe(2);
+  });
+
   it("ignores a push of the image it rolled back for 24 hours; another tag or digest proceeds", async () => {
     const target = upgradeTarget();
     await push(target, "1.1", "sha256:aaa");

@@ -255,11 +255,18 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     cattle: CattleApi,
   ): Promise<{ job: UpgradeJob; sent: CattleResult<unknown> }> {
     const at = this.#context.clock.now();
-    this.#upgrades.save({ ...job, sending: at });
+    // A send still written down is one whose object died before its answer came: unanswered, and
+    // an answer to this one says nothing of it.
+    const { sending: cutShort, ...rest } = job;
+    const earlier = Math.max(
+      cutShort ?? Number.NEGATIVE_INFINITY,
+      job.unanswered ?? Number.NEGATIVE_INFINITY,
+    );
+    const before = earlier === Number.NEGATIVE_INFINITY ? rest : { ...rest, unanswered: earlier };
+    this.#upgrades.save({ ...before, sending: at });
     const sent = await cattle.serviceAction(job.projectId, job.serviceId, action, body);
     const answered = sent.ok || cattleAnswered(sent.failure);
-    const { sending: _sent, ...rest } = job;
-    return { job: answered ? rest : { ...rest, unanswered: at }, sent };
+    return { job: answered ? before : { ...before, unanswered: at }, sent };
   }
 
   /** Stores a job's next state; a new step is shown in its execution at once, with the ending if it was the last. */
