@@ -99,7 +99,7 @@ interface SimContainer {
   imageUuid: string;
   createdAt: number;
   bad: boolean;
-  /** Started again at these times (a rollback restarts the old containers). */
+  /** How many times it was started again (a rollback restarts the old containers). */
   restarts: number;
   state: "running" | "stopped";
 }
