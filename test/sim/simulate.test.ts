@@ -19,14 +19,14 @@ const SEEDS = 240;
  * outside change lost to a late write (7498), a cooldown missed by triggers planned right after a
  * write landed (362, 424), an acknowledged trigger never settled after its receiver changed (348,
  * 417, 1427), a service's end scale off after a restart (545, 1707, 3094); and for upgrades: two
- * alarms advancing one upgrade at once (24), a bad image finished on healthy time dated from when
- * its alarm began (153), a rollback sent without an answer landing on the service's next upgrade
- * (1201; 1045: its object died waiting for the answer), an alarm a crash cut short never run again
- * because a call woke the object first (1628).
+ * alarms advancing one upgrade at once (987; 137 and 209 of the fixed range too), a rollback sent
+ * without an answer landing on the service's next upgrade (1201; 1045: its object died waiting for
+ * the answer), an alarm a crash cut short never run again because a call woke the object first
+ * (1628). Seed 153 of the fixed range found a bad image finished on healthy time dated from when its
+ * alarm began.
  */
 const REGRESSION_SEEDS = [
-  24, 153, 348, 362, 417, 424, 545, 714, 1045, 1201, 1427, 1524, 1628, 1707, 2209, 2312, 3094, 3517, 4228,
-  7498,
+  348, 362, 417, 424, 545, 714, 987, 1045, 1201, 1427, 1524, 1628, 1707, 2209, 2312, 3094, 3517, 4228, 7498,
 ];
 
 describe("the deterministic simulation", () => {
