@@ -258,6 +258,59 @@ describe("a watch over new containers, through crashes and Cattle's faults", () 
     expect(latest(second)).toMatchObject({ outcome: "applied" });
   });
 
+  it("counts the healthy time from when the containers were seen, not from when the alarm began", async () => {
+    // Two services in one push: the first one's rollback waits out the client's patience, so the
+    // second one's first look comes seconds into the alarm.
+    const target = upgradeTarget({ healthySeconds: 5 });
+    target.cattle.services.set("1s2", {
+      ...structuredClone(target.cattle.service()),
+      id: "1s2",
+      name: "api",
+    });
+    await push(target, "1.1");
+    await alarm(target);
+    expect(target.cattle.service("1s2").state).toBe("upgrading");
+    upgraded(target, [container("1i3", { healthState: "unhealthy" })]);
+    Object.assign(target.cattle.service("1s2"), {
+      state: "upgraded",
+      launchConfig: { ...target.cattle.service("1s2").launchConfig, version: "v2" },
+    });
+    target.cattle.instances.set("1s2", [container("1i5", { name: "Default-api-5" })]);
+    target.cattle.writes.push({ kind: "late", ms: 60_000 });
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    const seenAt = target.clock.now();
+    await target.clock.advance(500);
+    await alarm(target);
+    // Seen healthy for half a second: far from the five seconds it must stay so.
+    expect(target.cattle.calls).not.toContain("POST service 1s2 finishupgrade");
+    await target.clock.advance(seenAt + 5_000 - target.clock.now());
+    await alarm(target);
+    expect(target.cattle.calls).toContain("POST service 1s2 finishupgrade");
+  });
+
+  it("advances a job in one alarm at a time, so that a slow alarm never acts on what it read before", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target, [container("1i3")]);
+    await alarm(target);
+    target.cattle.instances.set("1s1", [container("1i3", { healthState: "unhealthy" })]);
+    // An alarm whose read of the service comes back three seconds late; a push sets the alarm
+    // again meanwhile, and that one runs while the first still waits (as on Deno).
+    target.cattle.jitterMs.push([0, 3_000]);
+    const slow = target.core.alarm();
+    await target.clock.advance(100);
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    rolledBackInCattle(target);
+    await alarm(target);
+    await target.clock.run(slow);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    expect(latest(target)).toMatchObject({ outcome: "rolledBack" });
+    expect(steps(latest(target))?.slice(-2)).toEqual(["rolling back", "rolled back"]);
+  });
+
   it("sends a rollback decided before a crash that stopped it from being sent", async () => {
     const clock = new FakeClock();
     const cattle = new FakeCattle(clock);
@@ -322,6 +375,63 @@ describe("a watch over new containers, through crashes and Cattle's faults", () 
     await alarm(target);
     expect(actions(target.cattle, "upgrade")).toBe(2);
     expect(target.cattle.service().launchConfig?.imageUuid).toBe("docker:myorg/web:1.2");
+  });
+
+  it("starts a service's next upgrade only once a finish sent without an answer can no longer land on it", async () => {
+    const target = upgradeTarget({ healthySeconds: 0 });
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target);
+    expect(await push(target, "1.2")).toMatchObject({ execution: { outcome: "queued" } });
+    // The finish goes out; Cattle takes it only 8 s later, long after the client gave up on it.
+    const sentAt = target.clock.now();
+    target.cattle.writes.push({ kind: "delayed", ms: 8_000 });
+    await alarm(target);
+    expect(actions(target.cattle, "finishupgrade")).toBe(1);
+    // Sent again and taken at once; Cattle finishes, and the first push's upgrade ends.
+    await alarm(target);
+    expect(actions(target.cattle, "finishupgrade")).toBe(2);
+    target.cattle.service().state = "active";
+    await alarm(target);
+    await alarm(target);
+    // The first finish may still land: the next upgrade waits out the 10 s it may take.
+    expect(actions(target.cattle, "upgrade")).toBe(1);
+    expect(target.clock.now()).toBeLessThan(sentAt + 10_000);
+    await target.clock.advance(sentAt + 10_000 - target.clock.now());
+    // It did land, on the finished service, where Cattle has nothing left to finish.
+    expect(target.cattle.service().state).toBe("finishing-upgrade");
+    target.cattle.service().state = "active";
+    await alarm(target);
+    expect(actions(target.cattle, "upgrade")).toBe(2);
+    expect(target.cattle.service().launchConfig?.imageUuid).toBe("docker:myorg/web:1.2");
+  });
+
+  it("counts a finish cut short by a crash as unanswered, even once a later one is answered", async () => {
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = memoryStorage();
+    const first = upgradeTarget({ healthySeconds: 0 }, newTarget(clock, cattle, storage));
+    await push(first, "1.1");
+    await alarm(first);
+    upgraded(first);
+    await push(first, "1.2");
+    // The finish goes out and the object dies waiting for its answer; Cattle takes it 8 s later.
+    const sentAt = clock.now();
+    cattle.writes.push({ kind: "delayed", ms: 8_000 });
+    void first.core.alarm();
+    await clock.advance(100);
+    first.stop();
+    const second = newTarget(clock, cattle, storage);
+    await alarm(second);
+    expect(actions(cattle, "finishupgrade")).toBe(2);
+    cattle.service().state = "active";
+    await alarm(second);
+    await alarm(second);
+    expect(actions(cattle, "upgrade")).toBe(1);
+    await clock.advance(sentAt + 10_000 - clock.now());
+    cattle.service().state = "active";
+    await alarm(second);
+    expect(actions(cattle, "upgrade")).toBe(2);
   });
 
   it("ignores a push of the image it rolled back for 24 hours; another tag or digest proceeds", async () => {

@@ -662,7 +662,13 @@ if [ "$1 $2 $3" = "wrangler secret put" ]; then cat > "${dir}/secret-$4"; fi
     expect(changes[5]).toMatchObject({ unhealthyImage: "myorg/api:1.1.0" });
     expect(changes[6]).toMatchObject({ transitionMs: 4000, lockWaitMs: 1000 });
     expect(changes[7]).toMatchObject({ healthyMs: 2000 });
-    expect(changes[8]).toMatchObject({ count: 0, delayMs: 0, lateCount: 0, dropCount: 0, unhealthyImage: null });
+    expect(changes[8]).toMatchObject({
+      count: 0,
+      delayMs: 0,
+      lateCount: 0,
+      dropCount: 0,
+      unhealthyImage: null,
+    });
     await sh("curl -fsS -X POST http://127.0.0.1:8788/_emulator/reset");
     const config = JSON.parse(await sh("curl -fsS http://127.0.0.1:8788/_emulator/config"));
     expect(config).not.toMatchObject({ transitionMs: 4000 });

@@ -5,6 +5,8 @@ import type {
   Collection,
   GenericObject,
   Host,
+  Instance,
+  LaunchConfig,
   Service,
 } from "../../src/cattle/types";
 import type { Owner, Scheduler } from "./scheduler";
@@ -33,6 +35,12 @@ const refusal = (status: 409 | 503): CattleFailure =>
     ? { kind: "conflict", status, message: "Cattle answered 409" }
     : { kind: "unavailable", status, code: "ServiceUnavailable", message: "Cattle answered 503" };
 const gateway: CattleFailure = { kind: "unavailable", status: 502, message: "Cattle answered 502" };
+const notAvailable = (action: string, state: string): CattleFailure => ({
+  kind: "rejected",
+  status: 422,
+  code: "ActionNotAvailable",
+  message: `Cattle answered 422: ${action} is not available while the service is ${state}`,
+});
 
 /** One change of a service's scale as Cattle applied it. */
 export interface ScaleChange {
@@ -43,6 +51,68 @@ export interface ScaleChange {
   to: number;
   /** For writes: the order it was sent in. */
   sent?: number;
+}
+
+/** A service the upgrade receivers may upgrade, and how its containers behave. */
+export interface UpgradeServiceSpec {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  image: string;
+  scale: number;
+  /** Whether its launch config has a health check: its containers then show a healthState. */
+  healthCheck: boolean;
+}
+
+/** How Cattle and the images behave in a run with upgrades (times in ms). */
+export interface UpgradeTimes {
+  /** From the upgrade action to `upgraded` (Cattle holds the service's process lock meanwhile). */
+  upgradeMs: number;
+  /** From finishupgrade, or rollback, to `active`. */
+  settleMs: number;
+  /** A good image's new container with a health check: initializing for this long, then healthy. */
+  goodAfterMs: number;
+  /** A bad image's new container with a health check: initializing for this long, then unhealthy. */
+  badAfterMs: number;
+}
+
+/** A container restarts this often when its image is bad and it has no health check to fail. */
+export const RESTART_EVERY_MS = 600;
+
+/** A finishupgrade or rollback as the target sent it, and the upgrade it concerned in Cattle then. */
+export interface UpgradeActionSent {
+  at: number;
+  serviceId: string;
+  action: string;
+  /** The image the service's latest upgrade moved to, `repository:tag`; none if it never had one. */
+  image?: string;
+  bad?: boolean;
+  /** Cattle ended that upgrade in an error (a rollback is then what a receiver should ask for). */
+  erred?: boolean;
+}
+
+/** A container as Cattle keeps it; its state and health follow from its image and its age. */
+interface SimContainer {
+  id: string;
+  name: string;
+  version: string;
+  imageUuid: string;
+  createdAt: number;
+  bad: boolean;
+  /** How many times it was started again (a rollback restarts the old containers). */
+  restarts: number;
+  state: "running" | "stopped";
+}
+
+/** The upgrade side of one service: its containers and where an upgrade of it stands. */
+interface UpgradeState {
+  healthCheck: boolean;
+  containers: SimContainer[];
+  versions: number;
+  /** `upgrading` with an error: Cattle ended the upgrade in one. */
+  error?: string;
+  /** The latest upgrade: the image it moved to and what became of it. */
+  latest?: { image: string; bad: boolean; erred: boolean };
 }
 
 /** The longest one exchange may take before the client gives up (the real client's timeoutMs). */
@@ -79,6 +149,26 @@ export class SimCattle {
   hostDrainMs = 3_000;
   /** How many of the coming host creates end in `error`. */
   hostFailures = 0;
+  /** Images (`repository:tag`) whose containers fail: unhealthy with a health check, restarting without. */
+  readonly badImages = new Set<string>();
+  upgradeTimes: UpgradeTimes = { upgradeMs: 1_000, settleMs: 500, goodAfterMs: 1_000, badAfterMs: 2_000 };
+  /** How many of the coming upgrades Cattle ends in an error instead of `upgraded`. */
+  upgradeErrors = 0;
+  /**
+   * How many of the coming finishupgrade or rollback actions never leave their target: it dies
+   * after it stored the decision and before the request goes out.
+   */
+  readonly crashesBeforeAction: { restartMs: number }[] = [];
+  /** Crashes the object whose incarnation `owner` is: the run wires it to its world. */
+  crashOwner: (owner: Owner, restartMs: number) => void = () => {};
+  /** Every finishupgrade and rollback a target sent, with the upgrade it concerned in Cattle then. */
+  readonly upgradeActions: UpgradeActionSent[] = [];
+  /** A broken Cattle, for the simulator's own tests: shows a bad image's containers to targets as sound. */
+  hidesBadHealth = false;
+  readonly #upgrades = new Map<string, UpgradeState>();
+  /** Bumped with every transition of a service's upgrade, so an older transition's timer does nothing. */
+  readonly #generation = new Map<string, number>();
+  #containers = 0;
   readonly #busyUntil = new Map<string, number>();
   /** When each service was last read (or answered a write): an outside change after it may be overwritten. */
   readonly #lastRead = new Map<string, number>();
@@ -104,6 +194,55 @@ export class SimCattle {
       scale,
       launchConfig: { imageUuid: "docker:nginx:1.25", labels: { app: id } },
     });
+  }
+
+  /** A service the upgrade receivers may upgrade: running its image, its containers healthy. */
+  addUpgradeService(spec: UpgradeServiceSpec): void {
+    this.services.set(spec.id, {
+      id: spec.id,
+      type: "service",
+      name: spec.name,
+      kind: "service",
+      state: "active",
+      scale: spec.scale,
+      launchConfig: {
+        imageUuid: `docker:${spec.image}`,
+        labels: spec.labels,
+        version: "v0",
+        ...(spec.healthCheck ? { healthCheck: { port: 80, requestLine: "GET /healthz HTTP/1.0" } } : {}),
+      },
+    });
+    const containers = Array.from({ length: spec.scale }, () =>
+      this.#container(spec, "v0", `docker:${spec.image}`, this.scheduler.now - 3_600_000, false),
+    );
+    this.#upgrades.set(spec.id, { healthCheck: spec.healthCheck, containers, versions: 0 });
+  }
+
+  #container(
+    service: { name: string },
+    version: string,
+    imageUuid: string,
+    createdAt: number,
+    bad: boolean,
+  ): SimContainer {
+    const n = ++this.#containers;
+    return {
+      id: `1i${n}`,
+      name: `Default-${service.name}-${n}`,
+      version,
+      imageUuid,
+      createdAt,
+      bad,
+      restarts: 0,
+      state: "running",
+    };
+  }
+
+  /** What an upgrade service runs now, `repository:tag`, and its state, as the checker judges them. */
+  upgradeStateOf(id: string): { image: string; state: string } | undefined {
+    const service = this.services.get(id);
+    if (!service || !this.#upgrades.has(id)) return undefined;
+    return { image: imageOf(service.launchConfig?.imageUuid), state: this.#shown(id, false)?.state ?? "" };
   }
 
   scaleOf(id: string): number {
@@ -137,9 +276,17 @@ export class SimCattle {
   #shown(id: string, planned = true): Service | undefined {
     const service = this.services.get(id);
     if (!service) return undefined;
-    const busy = (this.#busyUntil.get(id) ?? 0) > this.scheduler.now;
-    service.state = busy ? "updating-active" : "active";
-    service.transitioning = busy ? "yes" : "no";
+    const upgrade = this.#upgrades.get(id);
+    if (upgrade) {
+      // An upgrade service keeps the state its upgrade actions give it.
+      const moving = ["upgrading", "finishing-upgrade", "rolling-back"].includes(service.state ?? "");
+      service.transitioning = upgrade.error ? "error" : moving ? "yes" : "no";
+      service.transitioningMessage = upgrade.error ?? null;
+    } else {
+      const busy = (this.#busyUntil.get(id) ?? 0) > this.scheduler.now;
+      service.state = busy ? "updating-active" : "active";
+      service.transitioning = busy ? "yes" : "no";
+    }
     if (planned) this.#lastRead.set(id, this.scheduler.now);
     return structuredClone(service);
   }
@@ -157,7 +304,24 @@ export class SimCattle {
       listProjects: () => unsupported("GET projects"),
       getSchema: () => unsupported("GET schema"),
       getHostTemplate: () => unsupported("GET hostTemplate"),
-      serviceAction: (_projectId, serviceId, action) => unsupported(`POST ${serviceId} ${action}`),
+      serviceAction: (_projectId, serviceId, action, body) => {
+        if (action !== "upgrade") {
+          const crash = this.crashesBeforeAction.shift();
+          if (crash) {
+            // The decision is stored; the process dies before the request leaves it.
+            this.log(`cattle: ${owner.label} dies before it sends POST ${serviceId} ${action}`);
+            this.crashOwner(owner, crash.restartMs);
+            return new Promise<never>(() => {});
+          }
+          const latest = this.#upgrades.get(serviceId)?.latest;
+          this.upgradeActions.push({ at: this.scheduler.now, serviceId, action, ...latest });
+        }
+        return write(
+          `POST ${serviceId} ${action}`,
+          () => this.#serviceAction(serviceId, action, body),
+          serviceId,
+        );
+      },
       listGenericObjects: () => read("GET genericobjects", () => ({ ok: true, value: this.#objects() })),
       getService: (_projectId, serviceId) =>
         read(`GET service ${serviceId}`, (): CattleResult<Service> => {
@@ -215,7 +379,18 @@ export class SimCattle {
           serviceId,
         );
       },
-      listInstances: (_projectId, serviceId) => unsupported(`GET instances ${serviceId}`),
+      listInstances: (_projectId, serviceId) =>
+        read(`GET instances ${serviceId}`, (): CattleResult<Collection<Instance>> => {
+          const upgrade = this.#upgrades.get(serviceId);
+          if (!upgrade) return { ok: false, failure: notFound };
+          return {
+            ok: true,
+            value: {
+              type: "collection",
+              data: upgrade.containers.map((container) => this.#instance(serviceId, upgrade, container)),
+            },
+          };
+        }),
       listHosts: () => read("GET hosts", () => ({ ok: true, value: this.#hostList() })),
       createHost: (_projectId, body) => {
         const request = body as { hostname: string; labels: Record<string, string> };
@@ -235,6 +410,145 @@ export class SimCattle {
     };
   }
 
+  /**
+   * Cattle's upgrade actions (docs/upgrades.md): `upgrade` from `active` (the launch config from
+   * the in-service strategy, with a new version; `upgraded` once the containers are replaced, or
+   * an error), `finishupgrade` from `upgraded` (the old containers removed), `rollback` from
+   * `upgrading`, `upgraded` or `canceled-upgrade` (the previous launch config and containers back).
+   * Each holds the service's process lock while it runs; an action the state does not offer is
+   * answered 422 ActionNotAvailable.
+   */
+  #serviceAction(serviceId: string, action: string, body: unknown): CattleResult<Service> {
+    const service = this.services.get(serviceId);
+    const upgrade = this.#upgrades.get(serviceId);
+    if (!service || !upgrade) return { ok: false, failure: notFound };
+    const state = service.state ?? "active";
+    const now = this.scheduler.now;
+    // An action taken supersedes the transition under way; one refused leaves it be.
+    const later = (ms: number, then: () => void) => {
+      const generation = (this.#generation.get(serviceId) ?? 0) + 1;
+      this.#generation.set(serviceId, generation);
+      this.#busyUntil.set(serviceId, now + ms);
+      this.scheduler.after(ms, () => {
+        if (this.#generation.get(serviceId) === generation) then();
+      });
+    };
+    const { upgradeMs, settleMs } = this.upgradeTimes;
+    switch (action) {
+      case "upgrade": {
+        if (state !== "active") return { ok: false, failure: notAvailable(action, state) };
+        const strategy = (body as { inServiceStrategy?: { launchConfig?: LaunchConfig } } | undefined)
+          ?.inServiceStrategy;
+        const config = strategy?.launchConfig;
+        if (!config?.imageUuid) {
+          return {
+            ok: false,
+            failure: { kind: "rejected", status: 422, code: "MissingRequired", message: "launchConfig" },
+          };
+        }
+        const version = `v${++upgrade.versions}`;
+        const previousLaunchConfig = service.launchConfig ?? null;
+        service.launchConfig = { ...config, version };
+        service.upgrade = { inServiceStrategy: { ...strategy, previousLaunchConfig } };
+        service.state = "upgrading";
+        const image = imageOf(config.imageUuid);
+        const latest = { image, bad: this.badImages.has(image), erred: this.upgradeErrors > 0 };
+        if (latest.erred) this.upgradeErrors--;
+        upgrade.latest = latest;
+        this.log(`cattle: ${serviceId} upgrading to ${image}${latest.bad ? " (a bad image)" : ""}`);
+        later(upgradeMs, () => {
+          if (latest.erred) {
+            upgrade.error = `Failed to start container for ${image}: image could not be pulled`;
+            this.log(`cattle: ${serviceId} upgrade ended in an error`);
+            return;
+          }
+          for (const container of upgrade.containers) container.state = "stopped";
+          for (let i = 0; i < (service.scale ?? 1); i++) {
+            upgrade.containers.push(
+              this.#container(service, version, config.imageUuid as string, this.scheduler.now, latest.bad),
+            );
+          }
+          service.state = "upgraded";
+          this.log(`cattle: ${serviceId} upgraded`);
+        });
+        break;
+      }
+      case "finishupgrade": {
+        if (state !== "upgraded") return { ok: false, failure: notAvailable(action, state) };
+        service.state = "finishing-upgrade";
+        later(settleMs, () => {
+          const version = service.launchConfig?.version;
+          upgrade.containers = upgrade.containers.filter((container) => container.version === version);
+          service.state = "active";
+          this.log(`cattle: ${serviceId} finished its upgrade`);
+        });
+        break;
+      }
+      case "rollback": {
+        if (!["upgrading", "upgraded", "canceled-upgrade"].includes(state))
+          return { ok: false, failure: notAvailable(action, state) };
+        service.state = "rolling-back";
+        upgrade.error = undefined;
+        later(settleMs, () => {
+          const upgraded = service.launchConfig?.version;
+          const previous = service.upgrade?.inServiceStrategy?.previousLaunchConfig;
+          if (previous) service.launchConfig = previous;
+          upgrade.containers = upgrade.containers.filter((container) => container.version !== upgraded);
+          for (const container of upgrade.containers) {
+            if (container.state === "stopped") {
+              container.state = "running";
+              container.restarts++;
+            }
+          }
+          service.state = "active";
+          this.log(`cattle: ${serviceId} rolled back to ${imageOf(service.launchConfig?.imageUuid)}`);
+        });
+        break;
+      }
+      default:
+        return {
+          ok: false,
+          failure: { kind: "rejected", status: 422, code: "InvalidAction", message: action },
+        };
+    }
+    return { ok: true, value: this.#shown(serviceId) as Service };
+  }
+
+  /**
+   * A container as the instances list shows it: a bad image's container turns unhealthy after a
+   * while where there is a health check, and restarts again and again where there is none.
+   */
+  #instance(serviceId: string, upgrade: UpgradeState, container: SimContainer): Instance {
+    const age = this.scheduler.now - container.createdAt;
+    const { goodAfterMs, badAfterMs } = this.upgradeTimes;
+    const bad = container.bad && !this.hidesBadHealth;
+    let healthState: string | null = null;
+    let startCount = 1 + container.restarts;
+    if (container.state === "running") {
+      if (upgrade.healthCheck) {
+        const after = bad ? badAfterMs : goodAfterMs;
+        healthState = age < after ? "initializing" : bad ? "unhealthy" : "healthy";
+      } else if (bad) {
+        startCount += Math.floor(age / RESTART_EVERY_MS);
+      }
+    }
+    return {
+      id: container.id,
+      type: "container",
+      kind: "container",
+      name: container.name,
+      state: container.state,
+      healthState,
+      startCount,
+      imageUuid: container.imageUuid,
+      version: container.version,
+      serviceId,
+      serviceIds: [serviceId],
+      labels: { "io.rancher.service.launch.config": "io.rancher.service.primary.launch.config" },
+      transitioning: "no",
+    } as Instance;
+  }
+
   /** Answers `result` to `owner` after the way back, unless its patience ran out first. */
   #exchange<T>(
     owner: Owner,
@@ -245,13 +559,17 @@ export class SimCattle {
     const half = Math.floor(this.latencyMs / 2);
     return new Promise<CattleResult<T>>((resolve) => {
       let done = false;
+      // The client's patience, dropped once the answer came: a timer that would do nothing costs a
+      // step of the scheduler all the same.
+      let giveUp = () => {};
       const finish = (result: CattleResult<T>) => {
         if (done) return;
         done = true;
+        giveUp();
         resolve(result);
       };
       const giveUpAt = Math.min(scheduler.now + EXCHANGE_TIMEOUT_MS, deadline);
-      scheduler.at(giveUpAt, () => finish({ ok: false, failure: timedOut }), owner);
+      giveUp = scheduler.at(giveUpAt, () => finish({ ok: false, failure: timedOut }), owner);
       // Cattle's side runs whatever becomes of the caller.
       scheduler.after(half, () =>
         arrive((result, extraMs = 0) => {
@@ -408,8 +726,17 @@ export class SimCattle {
       const service = this.#shown(id, false);
       return service ? json(200, service) : missing();
     }
+    if (collection === "services" && !id) {
+      // An upgrade receiver's create checks that the environment's services can be listed.
+      const data = [...this.services.keys()].map((key) => this.#shown(key, false));
+      return json(200, { type: "collection", data });
+    }
     if (collection === "hosts" && !id) return json(200, this.#hostList());
     if (collection === "genericobjects" && !id) return json(200, this.#objects());
     return missing();
   }
 }
+
+/** `docker:myorg/api:1.1.0@sha256:…` → `myorg/api:1.1.0`. */
+const imageOf = (imageUuid: string | null | undefined): string =>
+  (imageUuid ?? "").replace(/^docker:/, "").split("@")[0] ?? "";

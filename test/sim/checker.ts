@@ -1,9 +1,10 @@
-import type { Execution } from "../../src/domain/execution";
+import { type Execution, UPGRADE_STEPS, type UpgradeProgress } from "../../src/domain/execution";
+import { ROLLED_BACK_MEMORY_MS } from "../../src/drivers/service-upgrade/upgrade-queue";
 import { planScale } from "../../src/drivers/shared/scaling";
 import { DEDUPLICATION_WINDOW_MS } from "../../src/targets/history";
 import type { SimCattle } from "./cattle";
 import { type Plan, PROJECT } from "./plan";
-import type { Attempt, Handle } from "./run";
+import type { Attempt, Handle, Pushed } from "./run";
 import { World } from "./world";
 
 export interface Checked {
@@ -17,6 +18,8 @@ interface Input {
   cattle: SimCattle;
   handles: Map<string, Handle>;
   attempts: Attempt[];
+  /** What each delivery to a serviceUpgrade receiver said was pushed. */
+  pushes: Pushed[];
   imports: { start: number; end: number; imported: string[] }[];
   errors: string[];
   now: number;
@@ -247,9 +250,13 @@ export function check(input: Input): Checked {
     }
   }
 
+  checkUpgrades(input, executions, byId, fail);
+
+  // The targets that write scales keep a log of their writes; an upgrade target keeps its upgrades.
+  const writeKeys = targetKeys.filter((key) => !key.startsWith("target:serviceUpgrade:"));
   // The end scale is the sequential one: the start, the outside changes and the applied steps.
   const unresolved = new Set(
-    targetKeys
+    writeKeys
       .filter((key) => rows(world, key, "SELECT 1 FROM unresolved_write").length > 0)
       .map((key) => key.split(":").at(-1)),
   );
@@ -299,7 +306,7 @@ export function check(input: Input): Checked {
 
   // Nothing is owed once the world settled: no acknowledged trigger waits for an outcome. (A write
   // that nobody was acknowledged for may stay unresolved until the object next wakes.)
-  for (const key of targetKeys) {
+  for (const key of writeKeys) {
     const pendingSteps = rows<{ step: string }>(world, key, "SELECT step FROM pending_steps").map(
       (row) =>
         JSON.parse(row.step) as { receiverId: string; version: number; delivery: { userAgent?: string } },
@@ -445,9 +452,11 @@ export function check(input: Input): Checked {
   // The targets of every receiver the plan may create, whether or not its create answered.
   const known = new Set([
     ...input.plan.receivers.map((spec) =>
-      spec.driver === "scaleService"
-        ? `target:scaleService:${PROJECT}:${spec.target}`
-        : `target:scaleHost:${PROJECT}:pool=${spec.target}`,
+      spec.driver === "serviceUpgrade"
+        ? `target:serviceUpgrade:${PROJECT}`
+        : spec.driver === "scaleService"
+          ? `target:scaleService:${PROJECT}:${spec.target}`
+          : `target:scaleHost:${PROJECT}:pool=${spec.target}`,
     ),
     ...[...handles.values()].flatMap((handle) => (handle.record ? [`target:${handle.record.target}`] : [])),
   ]);
@@ -460,6 +469,157 @@ export function check(input: Input): Checked {
     if (!key.startsWith(`${PROJECT}/`)) fail("stored for a stranger", `KV holds ${key}`);
   }
   return { failures, notes };
+}
+
+/** The steps after which an upgrade has nothing left to do. */
+const ENDED_STEPS = new Set(["finished", "rolled back", "failed", "skipped"]);
+/** The message Cattle's upgrade error carries in the simulation (test/sim/cattle.ts). */
+const CATTLE_UPGRADE_ERROR = "image could not be pulled";
+
+/**
+ * Upgrades against docs/upgrades.md: every push queued ends; a sound image is never rolled back
+ * and a bad one never finished; Cattle is never asked to finish a bad image (with
+ * rollbackOnFailure on) or to roll back a sound one; a rolled-back service runs its previous image
+ * again; one service's upgrades never overlap; a rolled-back image is not tried again within a
+ * day; each upgrade's steps come in order.
+ */
+function checkUpgrades(
+  input: Input,
+  executions: Map<string, Execution>,
+  byId: Map<string, Handle>,
+  fail: (kind: string, message: string) => void,
+): void {
+  const world = input.plan.upgrades;
+  if (!world) return;
+  const { cattle } = input;
+  const pushOf = new Map(input.pushes.map((push) => [push.delivery, push]));
+  const isBad = (image: string) => world.badTags.includes(image.slice(image.lastIndexOf(":") + 1));
+  const erred = (job: UpgradeProgress) => job.message?.includes(CATTLE_UPGRADE_ERROR) === true;
+  const rollbackOnFailure = [...input.handles.values()].some((handle) => handle.rollbackOnFailure === true);
+  interface Job {
+    execution: Execution;
+    job: UpgradeProgress;
+    push?: Pushed;
+    started?: number;
+    ended?: { step: string; at: number };
+  }
+  const jobs: Job[] = [];
+  for (const execution of executions.values()) {
+    if (byId.get(execution.receiverId)?.driver !== "serviceUpgrade") continue;
+    const push = pushOf.get(Number(/^d(\d+)\./.exec(execution.sender ?? "")?.[1] ?? -1));
+    if (execution.outcome === "queued") {
+      fail("upgrade never ended", `${execution.sender} (${execution.reason}) is still queued at the end`);
+    }
+    for (const job of execution.upgrades ?? []) {
+      const steps = job.steps;
+      const last = steps.at(-1);
+      const what = `${execution.sender}: ${job.serviceId} to ${job.image}`;
+      if (!last || !ENDED_STEPS.has(last.step)) {
+        fail("upgrade never ended", `${what} is still at ${last?.step ?? "no step"} at the end`);
+      }
+      for (let i = 1; i < steps.length; i++) {
+        const before = steps[i - 1] as (typeof steps)[number];
+        const step = steps[i] as (typeof steps)[number];
+        if (UPGRADE_STEPS.indexOf(step.step) <= UPGRADE_STEPS.indexOf(before.step) || step.at < before.at) {
+          fail(
+            "steps out of order",
+            `${what}: ${steps.map((one) => `${one.step}@${at(one.at)}`).join(", ")}`,
+          );
+          break;
+        }
+      }
+      const entry: Job = {
+        execution,
+        job,
+        ...(push ? { push } : {}),
+        ...(last && ENDED_STEPS.has(last.step) ? { ended: last } : {}),
+      };
+      const started = steps.find((step) => step.step === "upgrading")?.at;
+      if (started !== undefined) entry.started = started;
+      jobs.push(entry);
+      if (last?.step === "rolled back" && !isBad(job.image) && !erred(job)) {
+        fail("sound image rolled back", `${what} (a sound image) was rolled back: ${job.message}`);
+      }
+      if (last?.step === "finished" && isBad(job.image)) {
+        fail("bad image finished", `${what} (a bad image) ended finished`);
+      }
+    }
+    if (execution.outcome === "applied" && (execution.upgrades ?? []).some((job) => isBad(job.image))) {
+      fail("bad image finished", `${execution.sender} upgraded to a bad image ended applied`);
+    }
+  }
+
+  for (const sent of cattle.upgradeActions) {
+    const what = `${sent.action} of ${sent.serviceId} sent at ${at(sent.at)}, its upgrade to ${sent.image ?? "nothing"}`;
+    if (sent.action === "finishupgrade" && sent.bad && rollbackOnFailure) {
+      fail("bad image finished", `${what} (a bad image) with rollbackOnFailure on`);
+    }
+    if (sent.action === "rollback" && !rollbackOnFailure) {
+      fail("rollback without rollbackOnFailure", `${what}: no receiver rolls back`);
+    } else if (sent.action === "rollback" && sent.image !== undefined && !sent.bad && !sent.erred) {
+      fail("sound image rolled back", `${what} (a sound image that Cattle upgraded without error)`);
+    }
+  }
+
+  for (const service of world.services) {
+    const ofService = jobs.filter((entry) => entry.job.serviceId === service.id);
+    // One upgrade at a time: the next push's upgrade starts after the last one ended.
+    const started = ofService
+      .filter((entry) => entry.started !== undefined)
+      .sort((a, b) => (a.started as number) - (b.started as number));
+    for (let i = 1; i < started.length; i++) {
+      const before = started[i - 1] as Job;
+      const next = started[i] as Job;
+      if (!before.ended || before.ended.at > (next.started as number)) {
+        fail(
+          "upgrades overlap",
+          `${service.id}: ${next.execution.sender}'s upgrade to ${next.job.image} started at ${at(next.started as number)}, while ${before.execution.sender}'s to ${before.job.image} had ${before.ended ? `not ended until ${at(before.ended.at)}` : "not ended"}`,
+        );
+      }
+    }
+    // The latest upgrade to end leaves the service as it says: rolled back to its previous image, or on the new one.
+    const latest = ofService
+      .filter((entry) => entry.ended && entry.started !== undefined)
+      .sort((a, b) => (a.ended?.at ?? 0) - (b.ended?.at ?? 0))
+      .at(-1);
+    const now = cattle.upgradeStateOf(service.id);
+    if (latest && now) {
+      const expected =
+        latest.ended?.step === "rolled back"
+          ? latest.job.previousImage
+          : latest.ended?.step === "finished"
+            ? latest.job.image
+            : undefined;
+      if (expected !== undefined && (now.image !== expected || now.state !== "active")) {
+        fail(
+          "left off its image",
+          `${service.id}: ${latest.execution.sender}'s upgrade to ${latest.job.image} ended ${latest.ended?.step}, but the service runs ${now.image} (${now.state}), not ${expected} (active)`,
+        );
+      }
+    }
+    // A push of an image rolled back less than a day before is not tried again on that service.
+    for (const entry of ofService) {
+      const push = entry.push;
+      if (!push) continue;
+      const decided = entry.execution.at;
+      const rolledBack = ofService.find(
+        (other) =>
+          other.ended?.step === "rolled back" &&
+          other.job.image === entry.job.image &&
+          other.ended.at < decided &&
+          decided - other.ended.at < ROLLED_BACK_MEMORY_MS &&
+          (other.push?.digest === undefined ||
+            push.digest === undefined ||
+            other.push.digest === push.digest),
+      );
+      if (rolledBack) {
+        fail(
+          "rolled-back image again",
+          `${entry.execution.sender} queued ${service.id} to ${entry.job.image}${push.digest ? `@${push.digest}` : ""}, rolled back at ${at(rolledBack.ended?.at ?? 0)} by ${rolledBack.execution.sender}`,
+        );
+      }
+    }
+  }
 }
 
 const at = (time: number) => `${((time - 1_800_000_000_000) / 1000).toFixed(3)}s`;

@@ -1,8 +1,11 @@
-import type { WriteFate } from "./cattle";
+import type { UpgradeServiceSpec, UpgradeTimes, WriteFate } from "./cattle";
 import { Random } from "./random";
 
-/** A receiver the run may create: what it scales and how. */
-export interface ReceiverSpec {
+/** A receiver the run may create: what it scales or upgrades, and how. */
+export type ReceiverSpec = ScaleReceiverSpec | UpgradeReceiverSpec;
+
+/** A scaleService or scaleHost receiver. */
+export interface ScaleReceiverSpec {
   name: string;
   driver: "scaleService" | "scaleHost";
   /** scaleService: the service; scaleHost: the host group's label value. */
@@ -14,6 +17,26 @@ export interface ReceiverSpec {
   cooldownSeconds: number;
   /** scaleHost down: which hosts go first. */
   deleteOption?: "mostRecent" | "leastRecent";
+}
+
+/** A serviceUpgrade receiver of the environment: the services it upgrades and how it verifies them. */
+export interface UpgradeReceiverSpec {
+  name: string;
+  driver: "serviceUpgrade";
+  serviceSelector: Record<string, string>;
+  tag: string;
+  intervalMillis: number;
+  rollbackOnFailure: boolean;
+  healthySeconds: number;
+  healthTimeoutSeconds: number;
+}
+
+/** The upgrade side of a run: the services, the images that fail, how long Cattle's steps take. */
+export interface UpgradeWorld {
+  services: UpgradeServiceSpec[];
+  /** Pushed tags whose image fails (unhealthy, or restarting); the others are sound. */
+  badTags: string[];
+  times: UpgradeTimes;
 }
 
 /** A webhook-service receiver kept as a Cattle generic object, which an import reads. */
@@ -41,6 +64,16 @@ export type SimEvent = { at: number } & (
   | { kind: "readFails" }
   | { kind: "outside"; service: string; scale: number }
   | { kind: "hostFails" }
+  | {
+      kind: "push";
+      receiver: number;
+      tag: string;
+      digest?: string;
+      identity: boolean;
+      attempts: number;
+    }
+  | { kind: "upgradeFails" }
+  | { kind: "crashBeforeAction"; restartMs: number }
 );
 
 /** Everything a run does: its settings, the receivers it may create, and its events in time order. */
@@ -54,6 +87,8 @@ export interface Plan {
   receivers: ReceiverSpec[];
   generics: GenericSpec[];
   events: SimEvent[];
+  /** Only in runs with serviceUpgrade receivers. */
+  upgrades?: UpgradeWorld;
 }
 
 export const SERVICES = ["1s1", "1s2"] as const;
@@ -61,6 +96,9 @@ export const PROJECT = "1a5";
 /** The objects a crash can hit. */
 export const CRASHABLE = ["target:scaleService:1a5:1s1", "target:scaleService:1a5:1s2", "project:1a5"];
 const HOST_TARGET = "target:scaleHost:1a5:pool=workers";
+export const UPGRADE_TARGET = "target:serviceUpgrade:1a5";
+export const UPGRADE_REPOSITORY = "myorg/api";
+const UPGRADE_TAGS = ["1.1.0", "1.2.0", "1.3.0"];
 
 /** A plan drawn from a seed: the seed decides every choice, so the same seed is the same run. */
 export function planFor(seed: number): Plan {
@@ -208,7 +246,7 @@ export function planFor(seed: number): Plan {
       event.interruptMs = interruptions.int(0, 40);
     }
   }
-  return {
+  const plan: Plan = {
     seed,
     latencyMs: random.pick([2, 20, 200]),
     transitionMs: random.pick([0, 300, 2_000, 5_000]),
@@ -219,6 +257,110 @@ export function planFor(seed: number): Plan {
     generics,
     events,
   };
+  // Upgrades come from a generator of their own, drawn after the rest: a seed without them keeps
+  // the plan it always had, and a seed with them keeps every other event as it was.
+  const upgrades = new Random(seed ^ 0x0b5e7a11);
+  if (upgrades.chance(0.4)) addUpgrades(plan, upgrades, span);
+  return plan;
+}
+
+/**
+ * One or two serviceUpgrade receivers over two services of the environment, and pushes of good and
+ * bad tags (with and without digests, a rolled-back tag again), among the plan's other events:
+ * crashes of the upgrade target (also between a stored decision and its request), Cattle ending
+ * an upgrade in an error. Verification times are short, so that a run stays short.
+ */
+function addUpgrades(plan: Plan, random: Random, span: number): void {
+  const first = plan.receivers.length;
+  const rollbackOnFailure = random.chance(0.75);
+  const count = random.int(1, 2);
+  for (let i = 0; i < count; i++) {
+    plan.receivers.push({
+      name: `deploy-${i}`,
+      driver: "serviceUpgrade",
+      serviceSelector: random.pick<Record<string, string>>([
+        { tier: "backend" },
+        { app: "api" },
+        { app: "worker" },
+      ]),
+      tag: random.pick(["1.*", "*"]),
+      intervalMillis: random.pick([500, 2_000]),
+      // One setting for the run: a service upgraded by two receivers is judged by it either way.
+      rollbackOnFailure,
+      healthySeconds: random.pick([2, 3, 5]),
+      healthTimeoutSeconds: random.pick([10, 20]),
+    });
+  }
+  plan.upgrades = {
+    services: [
+      { id: "1s5", name: "api", labels: { tier: "backend", app: "api" } },
+      { id: "1s6", name: "worker", labels: { tier: "backend", app: "worker" } },
+    ].map((service) => ({
+      ...service,
+      image: `${UPGRADE_REPOSITORY}:1.0.0`,
+      scale: random.int(1, 3),
+      healthCheck: random.chance(0.5),
+    })),
+    badTags: UPGRADE_TAGS.filter(() => random.chance(0.4)),
+    times: {
+      upgradeMs: random.pick([300, 1_500, 4_000]),
+      settleMs: random.pick([200, 1_000, 3_500]),
+      goodAfterMs: random.int(200, 4_000),
+      badAfterMs: random.int(200, 15_000),
+    },
+  };
+  const at = () => random.int(0, span);
+  const events: SimEvent[] = [];
+  for (let receiver = first; receiver < plan.receivers.length; receiver++) {
+    events.push({ kind: "create", receiver, at: random.chance(0.8) ? 0 : at() });
+  }
+  const total = random.int(2, 10);
+  const pushed: { tag: string; digest?: string }[] = [];
+  for (let i = 0; i < total; i++) {
+    const kind = random.weighted<SimEvent["kind"]>([
+      [10, "push"],
+      [3, "crash"],
+      [2, "crashBeforeAction"],
+      // With rollbackOnFailure off an upgrade Cattle ended in an error stays so, and every later
+      // push for the service waits 30 minutes for it: too slow a seed for what little it shows.
+      [rollbackOnFailure ? 1 : 0, "upgradeFails"],
+    ]);
+    const time = at();
+    switch (kind) {
+      case "push": {
+        // Now and then the very push again (a tag rolled back, say), or its tag rebuilt.
+        const again = pushed.length > 0 && random.chance(0.3) ? random.pick(pushed) : undefined;
+        const tag = again?.tag ?? random.pick(UPGRADE_TAGS);
+        const digest = random.weighted<string | undefined>([
+          [2, again?.digest],
+          [1, undefined],
+          [1, `sha256:${tag.replaceAll(".", "")}${random.pick(["a", "b"])}`],
+        ]);
+        pushed.push({ tag, ...(digest ? { digest } : {}) });
+        events.push({
+          kind,
+          at: time,
+          receiver: random.int(first, plan.receivers.length - 1),
+          tag,
+          ...(digest ? { digest } : {}),
+          identity: random.chance(0.5),
+          attempts: random.int(1, 3),
+        });
+        break;
+      }
+      case "crash":
+        events.push({ kind, at: time, object: UPGRADE_TARGET, restartMs: random.pick([0, 50, 500]) });
+        break;
+      case "crashBeforeAction":
+        events.push({ kind, at: time, restartMs: random.pick([0, 50, 500]) });
+        break;
+      case "upgradeFails":
+        events.push({ kind, at: time });
+        break;
+    }
+  }
+  // A stable sort: the plan's other events keep their order among themselves.
+  plan.events = [...plan.events, ...events].sort((a, b) => a.at - b.at);
 }
 
 function writeFate(random: Random): WriteFate {
@@ -271,5 +413,11 @@ export function describeEvent(event: SimEvent, plan: Plan): string {
       return `${t} outside change: ${event.service} scale ${event.scale}`;
     case "hostFails":
       return `${t} Cattle's next host create ends in error`;
+    case "push":
+      return `${t} push of ${UPGRADE_REPOSITORY}:${event.tag}${event.digest ? `@${event.digest}` : ""}${plan.upgrades?.badTags.includes(event.tag) ? " (a bad image)" : ""} to ${name(event.receiver)}${event.identity ? " with Idempotency-Key" : ""}, up to ${event.attempts} attempts`;
+    case "upgradeFails":
+      return `${t} Cattle ends the next upgrade in an error`;
+    case "crashBeforeAction":
+      return `${t} the upgrade target dies as it is about to send its next finishupgrade or rollback (back after ${event.restartMs} ms)`;
   }
 }

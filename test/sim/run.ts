@@ -15,7 +15,7 @@ import { signingKeys } from "../../src/tokens/signing";
 import { sha256Hex } from "../../src/util/sha256";
 import { SimCattle } from "./cattle";
 import { type Checked, check } from "./checker";
-import { describeEvent, type Plan, PROJECT, type SimEvent } from "./plan";
+import { describeEvent, type Plan, PROJECT, type SimEvent, UPGRADE_REPOSITORY } from "./plan";
 import { Random } from "./random";
 import { Scheduler, SIM_START, useRandomSource } from "./scheduler";
 import { ObjectReset, World } from "./world";
@@ -52,8 +52,11 @@ export interface Attempt {
 /** What a receiver went through, as its management answers said. */
 export interface Handle {
   handle: string;
-  driver: "scaleService" | "scaleHost";
+  driver: "scaleService" | "scaleHost" | "serviceUpgrade";
+  /** scaleService: the service; scaleHost: the host group; serviceUpgrade: the environment. */
   target: string;
+  /** serviceUpgrade: whether it rolls back an upgrade whose new containers fail. */
+  rollbackOnFailure?: boolean;
   rule?: { action: "up" | "down"; amount: number; min: number; max: number; cooldownSeconds: number };
   record?: ReceiverRecord;
   /** Every receiver id it had (an imported one is a new receiver when imported again). */
@@ -77,6 +80,14 @@ export interface Handle {
   key?: string;
 }
 
+/** What a delivery to a serviceUpgrade receiver says was pushed. */
+export interface Pushed {
+  delivery: number;
+  handle: string;
+  tag: string;
+  digest?: string;
+}
+
 export interface RunResult {
   plan: Plan;
   trace: string[];
@@ -86,31 +97,47 @@ export interface RunResult {
 
 /** The body of a create of the plan's receiver `spec`, as a client sends it. */
 const createBody = (spec: Plan["receivers"][number]) =>
-  spec.driver === "scaleService"
+  spec.driver === "serviceUpgrade"
     ? {
         name: spec.name,
-        driver: "scaleService",
-        scaleServiceConfig: {
-          serviceId: spec.target,
-          action: spec.action,
-          amount: spec.amount,
-          min: spec.min,
-          max: spec.max,
-          cooldownSeconds: spec.cooldownSeconds,
+        driver: "serviceUpgrade",
+        serviceUpgradeConfig: {
+          serviceSelector: spec.serviceSelector,
+          tag: spec.tag,
+          payloadFormat: "dockerhub",
+          batchSize: 1,
+          intervalMillis: spec.intervalMillis,
+          startFirst: false,
+          rollbackOnFailure: spec.rollbackOnFailure,
+          healthySeconds: spec.healthySeconds,
+          healthTimeoutSeconds: spec.healthTimeoutSeconds,
         },
       }
-    : {
-        name: spec.name,
-        driver: "scaleHost",
-        scaleHostConfig: {
-          hostSelector: { pool: spec.target },
-          action: spec.action,
-          amount: spec.amount,
-          min: spec.min,
-          max: spec.max,
-          ...(spec.deleteOption ? { deleteOption: spec.deleteOption } : {}),
-        },
-      };
+    : spec.driver === "scaleService"
+      ? {
+          name: spec.name,
+          driver: "scaleService",
+          scaleServiceConfig: {
+            serviceId: spec.target,
+            action: spec.action,
+            amount: spec.amount,
+            min: spec.min,
+            max: spec.max,
+            cooldownSeconds: spec.cooldownSeconds,
+          },
+        }
+      : {
+          name: spec.name,
+          driver: "scaleHost",
+          scaleHostConfig: {
+            hostSelector: { pool: spec.target },
+            action: spec.action,
+            amount: spec.amount,
+            min: spec.min,
+            max: spec.max,
+            ...(spec.deleteOption ? { deleteOption: spec.deleteOption } : {}),
+          },
+        };
 
 let keySet: Promise<string> | undefined;
 /** One signing key set per process: Ed25519 signatures are deterministic, so tokens are too. */
@@ -122,7 +149,7 @@ const signingKeySet = (): Promise<string> => {
 /** Runs one plan and checks it: the trace of what happened, and what the checker found wrong. */
 export async function runPlan(
   plan: Plan,
-  options: { verbose?: boolean; brokenCattle?: boolean } = {},
+  options: { verbose?: boolean; brokenCattle?: boolean; hidesBadHealth?: boolean } = {},
 ): Promise<RunResult> {
   const scheduler = new Scheduler();
   const trace: string[] = [];
@@ -133,12 +160,19 @@ export async function runPlan(
   cattle.latencyMs = plan.latencyMs;
   cattle.transitionMs = plan.transitionMs;
   cattle.ignoresScaleWrites = options.brokenCattle === true;
+  cattle.hidesBadHealth = options.hidesBadHealth === true;
   for (const [id, scale] of Object.entries(plan.scales)) cattle.addService(id, scale);
+  if (plan.upgrades) {
+    for (const service of plan.upgrades.services) cattle.addUpgradeService(service);
+    for (const tag of plan.upgrades.badTags) cattle.badImages.add(`${UPGRADE_REPOSITORY}:${tag}`);
+    cattle.upgradeTimes = plan.upgrades.times;
+  }
   for (let i = 1; i <= plan.hosts; i++) {
     cattle.addHost(`worker${i}`, { pool: "workers" });
     scheduler.now += 1;
   }
   const world = new World(scheduler, cattle, log, plan.kvLagMs);
+  cattle.crashOwner = (owner, restartMs) => world.crashOwner(owner, restartMs);
   const settings: Settings = {
     CATTLE_URL: "http://cattle.sim",
     CATTLE_ACCESS_KEY: "service-access",
@@ -195,14 +229,18 @@ export async function runPlan(
     handles.set(`r${i}`, {
       handle: `r${i}`,
       driver: spec.driver,
-      target: spec.target,
-      rule: {
-        action: spec.action,
-        amount: spec.amount,
-        min: spec.min,
-        max: spec.max,
-        cooldownSeconds: spec.cooldownSeconds,
-      },
+      ...(spec.driver === "serviceUpgrade"
+        ? { target: PROJECT, rollbackOnFailure: spec.rollbackOnFailure }
+        : {
+            target: spec.target,
+            rule: {
+              action: spec.action,
+              amount: spec.amount,
+              min: spec.min,
+              max: spec.max,
+              cooldownSeconds: spec.cooldownSeconds,
+            },
+          }),
       tokens: [],
       ids: [],
       deleteStarted: [],
@@ -228,6 +266,7 @@ export async function runPlan(
     });
   });
   const attempts: Attempt[] = [];
+  const pushes: Pushed[] = [];
   /** Imports answered: when they started and answered, and the generic objects each imported. */
   const imports: { start: number; end: number; imported: string[] }[] = [];
   const errors: string[] = [];
@@ -256,6 +295,7 @@ export async function runPlan(
     url: { token?: string; key?: string; projectId?: string },
     headers: Headers,
     tag: string,
+    read: Pick<Delivery, "pushes"> = {},
   ) => {
     let target: string;
     let receiverId: string;
@@ -274,7 +314,9 @@ export async function runPlan(
       ({ target, receiverId, version } = legacy);
     }
     const facts = readDelivery(headers, "");
+    // A serviceUpgrade receiver's push as its registry format reads it (the formats have tests of their own).
     const delivery: Delivery = {
+      ...read,
       signal: facts.signal,
       ...(facts.identity
         ? { identityKey: await sha256Hex(`${facts.identity.source}\n${facts.identity.value}`) }
@@ -312,6 +354,7 @@ export async function runPlan(
     tries: number,
     identity: boolean,
     url: () => { token?: string; key?: string; projectId?: string; version: number; secret?: string },
+    read: Pick<Delivery, "pushes"> = {},
   ) => {
     for (let n = 1; n <= tries; n++) {
       const target = url();
@@ -329,7 +372,7 @@ export async function runPlan(
       if (identity) headers.set("idempotency-key", `delivery-${delivery}`);
       if (target.secret) headers.set("authorization", `Bearer ${target.secret}`);
       let retryAfter = 5;
-      const answered = route(target, headers, attempt.tag).then((answer) => {
+      const answered = route(target, headers, attempt.tag, read).then((answer) => {
         attempt.end = scheduler.now;
         attempt.status = answer.status;
         if ("outcome" in answer)
@@ -412,6 +455,40 @@ export async function runPlan(
         }
         return;
       }
+      case "push": {
+        const handle = handles.get(`r${event.receiver}`);
+        if (!handle || handle.tokens.length === 0) return;
+        const delivery = ++deliveries;
+        pushes.push({
+          delivery,
+          handle: handle.handle,
+          tag: event.tag,
+          ...(event.digest ? { digest: event.digest } : {}),
+        });
+        const push = {
+          repository: UPGRADE_REPOSITORY,
+          tags: [event.tag],
+          ...(event.digest ? { digests: { [event.tag]: event.digest } } : {}),
+        };
+        await deliver(
+          delivery,
+          handle,
+          event.attempts,
+          event.identity,
+          () => {
+            const token = handle.tokens.at(-1) as Handle["tokens"][number];
+            return { token: token.token, version: token.version };
+          },
+          { pushes: [push] },
+        );
+        return;
+      }
+      case "upgradeFails":
+        cattle.upgradeErrors++;
+        return;
+      case "crashBeforeAction":
+        cattle.crashesBeforeAction.push({ restartMs: event.restartMs });
+        return;
       case "delete":
       case "deleteImported": {
         const handle = handles.get(event.kind === "delete" ? `r${event.receiver}` : `g${event.generic}`);
@@ -617,6 +694,8 @@ export async function runPlan(
     scheduler.at(lastEvent + 1, () => {
       cattle.writes.length = 0;
       cattle.reads.length = 0;
+      cattle.upgradeErrors = 0;
+      cattle.crashesBeforeAction.length = 0;
     });
     await scheduler.runUntil(lastEvent + SETTLE_MS);
     if (options.verbose) log("settled");
@@ -631,7 +710,17 @@ export async function runPlan(
       });
     });
     await scheduler.runUntil(scheduler.now + REPAIRED_MS);
-    checked = check({ plan, world, cattle, handles, attempts, imports, errors, now: scheduler.now });
+    checked = check({
+      plan,
+      world,
+      cattle,
+      handles,
+      attempts,
+      pushes,
+      imports,
+      errors,
+      now: scheduler.now,
+    });
   } finally {
     silenced.restore();
     Date.now = previousNow;

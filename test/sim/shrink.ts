@@ -47,11 +47,15 @@ export async function shrink(
   for (let i = 0; i < best.plan.events.length && runs < budget; i++) {
     const event = best.plan.events[i] as SimEvent;
     const simpler: SimEvent[] = [];
-    if ((event.kind === "trigger" || event.kind === "legacyTrigger") && event.attempts > 1) {
+    if (
+      (event.kind === "trigger" || event.kind === "legacyTrigger" || event.kind === "push") &&
+      event.attempts > 1
+    ) {
       for (let attempts = 1; attempts < event.attempts; attempts++) simpler.push({ ...event, attempts });
     }
     if (event.kind === "trigger" && event.stale) simpler.push({ ...event, stale: false });
-    if (event.kind === "crash" && event.restartMs > 0) simpler.push({ ...event, restartMs: 0 });
+    if ((event.kind === "crash" || event.kind === "crashBeforeAction") && event.restartMs > 0)
+      simpler.push({ ...event, restartMs: 0 });
     for (const candidate of simpler) {
       const events = best.plan.events.map((other, j) => (j === i ? candidate : other));
       const result = await fails(events);

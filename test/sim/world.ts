@@ -150,13 +150,25 @@ export class World {
       this.scheduler.after(HOP_MS, () => fail(new ObjectReset("Durable Object reset")));
     }
     incarnation.outstanding.clear();
-    // A Durable Object comes back for its alarm: a new core over the same storage runs it.
+    // A Durable Object comes back for its alarm: a new core over the same storage runs it. A call
+    // may have started one already; the alarm the crash cut short is still owed, and runs there.
     this.scheduler.after(restartMs, () => {
-      if (object.alarmAt === undefined || object.incarnation) return;
-      this.#incarnation(object);
-      this.log(`restart ${object.kind}:${object.name}#${object.incarnations} for its alarm`);
+      if (object.alarmAt === undefined) return;
+      if (object.incarnation) {
+        this.log(`${object.kind}:${object.name}#${object.incarnations} runs the alarm the crash cut short`);
+      } else {
+        this.#incarnation(object);
+        this.log(`restart ${object.kind}:${object.name}#${object.incarnations} for its alarm`);
+      }
       this.#schedule(object, object.alarmAt);
     });
+  }
+
+  /** Crashes the object whose live incarnation is `owner`, if it still is. */
+  crashOwner(owner: Owner, restartMs: number): void {
+    for (const object of this.objects.values()) {
+      if (object.incarnation?.owner === owner) this.crash(object, restartMs);
+    }
   }
 
   #setAlarm(object: SimObject, at: number): void {

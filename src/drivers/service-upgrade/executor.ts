@@ -1,12 +1,12 @@
 import type { CattleApi } from "../../cattle/client";
-import { describeFailure, isTransient, meaningOf } from "../../cattle/failures";
-import type { Service } from "../../cattle/types";
+import { cattleAnswered, describeFailure, isTransient, meaningOf } from "../../cattle/failures";
+import type { CattleResult, Service } from "../../cattle/types";
 import type { Delivery, Push } from "../../domain/delivery";
 import { type Execution, failed, ignored, type UpgradeProgress } from "../../domain/execution";
 import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
-import { advance, type FollowAction, failed as failedJob } from "./follow";
+import { advance, type FollowAction, failed as failedJob, moved } from "./follow";
 import {
   digestOf,
   mergeDigests,
@@ -15,9 +15,10 @@ import {
   planServiceUpgrade,
   runningTag,
   tagMatches,
+  type UpgradeRequest,
 } from "./images";
 import { isSemanticPolicy, newestAdmitted, parseVersion } from "./policy";
-import { isOpen, type UpgradeJob, UpgradeQueue } from "./upgrade-queue";
+import { inDoubt, isOpen, type UpgradeJob, UpgradeQueue } from "./upgrade-queue";
 import { verifySettings } from "./verify";
 
 type UpgradeReceiver = LiveReceiverOf<"serviceUpgrade">;
@@ -80,6 +81,8 @@ function wantedPushes(
 export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
   readonly #context: ExecutorContext;
   readonly #upgrades: UpgradeQueue;
+  /** The alarm under way, which the next one waits for. */
+  #alarm: Promise<void> = Promise.resolve();
 
   constructor(context: ExecutorContext) {
     this.#context = context;
@@ -185,15 +188,30 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
   /**
    * Advances every running upgrade one step and comes back while any is still open. A step that
    * decides on a Cattle action is stored first and the action sent after (docs/upgrades.md).
+   *
+   * One alarm at a time: a Durable Object never starts an alarm while one runs, but the Deno
+   * runtime's objects may (a push sets the alarm while Cattle is slow to answer). Two alarms
+   * advancing one job would each act on what they read, and the slower one would undo the other.
    */
-  async alarm(): Promise<void> {
+  alarm(): Promise<void> {
+    const run = this.#alarm.then(() => this.#advanceAll());
+    this.#alarm = run.catch(() => {});
+    return run;
+  }
+
+  async #advanceAll(): Promise<void> {
     const { clock, storage } = this.#context;
     const now = clock.now();
     const cattle = this.#context.cattle(now + LIST_DEADLINE_MS);
     for (const job of this.#upgrades.heads()) {
-      const { job: next, action } = await advance(job, cattle, now);
+      // A finish or rollback of the service's previous upgrade, sent and never answered, could
+      // still land on this one: it starts once Cattle can no longer take it.
+      const previous = job.phase === "waiting" ? this.#upgrades.before(job) : undefined;
+      if (previous && inDoubt(previous, clock.now())) continue;
+      const { job: next, action, upgrade } = await advance(job, cattle, () => clock.now());
       if (next !== job) this.#save(job, next);
       if (action) await this.#act(next, action, cattle);
+      else if (upgrade) await this.#start(next, upgrade.request, upgrade.previousImage, cattle);
     }
     this.#upgrades.prune(now);
     const open = this.#upgrades.heads();
@@ -202,13 +220,55 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
 
   /** Sends an action decided and stored; only Cattle refusing it outright ends the job. */
   async #act(job: UpgradeJob, action: FollowAction, cattle: CattleApi): Promise<void> {
-    const sent = await cattle.serviceAction(job.projectId, job.serviceId, action);
-    if (sent.ok) return;
-    const meaning = meaningOf(sent.failure);
-    if (meaning === "transient") return;
+    const { job: after, sent } = await this.#send(job, action, undefined, cattle);
+    const meaning = sent.ok ? "done" : meaningOf(sent.failure);
+    if (sent.ok || meaning === "transient") return this.#save(job, after);
     const what = action === "rollback" ? "roll back" : "finish the upgrade";
     const why = meaning === "refused" ? sent.failure.message : describeFailure(sent.failure);
-    this.#save(job, failedJob(job, `Cattle refused to ${what}: ${why}`, this.#context.clock.now()));
+    this.#save(job, failedJob(after, `Cattle refused to ${what}: ${why}`, this.#context.clock.now()));
+  }
+
+  /** Starts the upgrade planned: the job is upgrading once Cattle took it, failed if Cattle refused it. */
+  async #start(
+    job: UpgradeJob,
+    request: UpgradeRequest,
+    previousImage: string | undefined,
+    cattle: CattleApi,
+  ): Promise<void> {
+    const sentAt = this.#context.clock.now();
+    const { job: after, sent } = await this.#send(job, "upgrade", request, cattle);
+    if (sent.ok)
+      return this.#save(job, moved(after, "upgrading", sentAt, previousImage ? { previousImage } : {}));
+    if (meaningOf(sent.failure) === "refused") {
+      return this.#save(job, failedJob(after, `Cattle refused the upgrade: ${sent.failure.message}`, sentAt));
+    }
+    this.#save(job, after);
+  }
+
+  /**
+   * Sends an action, with the time written down first: should the answer never come (or the
+   * object die waiting for it), Cattle may still take it later, and nothing must be sent to the
+   * service that it could land on until it can no longer (ACTION_FATE_WINDOW_MS).
+   */
+  async #send(
+    job: UpgradeJob,
+    action: string,
+    body: unknown,
+    cattle: CattleApi,
+  ): Promise<{ job: UpgradeJob; sent: CattleResult<unknown> }> {
+    const at = this.#context.clock.now();
+    // A send still written down is one whose object died before its answer came: unanswered, and
+    // an answer to this one says nothing of it.
+    const { sending: cutShort, ...rest } = job;
+    const earlier = Math.max(
+      cutShort ?? Number.NEGATIVE_INFINITY,
+      job.unanswered ?? Number.NEGATIVE_INFINITY,
+    );
+    const before = earlier === Number.NEGATIVE_INFINITY ? rest : { ...rest, unanswered: earlier };
+    this.#upgrades.save({ ...before, sending: at });
+    const sent = await cattle.serviceAction(job.projectId, job.serviceId, action, body);
+    const answered = sent.ok || cattleAnswered(sent.failure);
+    return { job: answered ? before : { ...before, unanswered: at }, sent };
   }
 
   /** Stores a job's next state; a new step is shown in its execution at once, with the ending if it was the last. */

@@ -2,9 +2,16 @@ import type { CattleApi } from "../../cattle/client";
 import { describeFailure, meaningOf } from "../../cattle/failures";
 import type { CattleFailure, Service } from "../../cattle/types";
 import type { UpgradeStep } from "../../domain/execution";
-import { configsOf, parseImage, planServiceUpgrade, runningTag, runsTag } from "./images";
+import {
+  configsOf,
+  parseImage,
+  planServiceUpgrade,
+  runningTag,
+  runsTag,
+  type UpgradeRequest,
+} from "./images";
 import { admits, isSemanticPolicy } from "./policy";
-import { type Phase, STALL_MS, type UpgradeJob } from "./upgrade-queue";
+import { inDoubt, type Phase, STALL_MS, type UpgradeJob } from "./upgrade-queue";
 import { judge, verifySettings, type Watch, watchChanged } from "./verify";
 
 /**
@@ -17,6 +24,8 @@ export interface Step {
   /** The job to store; the very object passed in when nothing changed. */
   job: UpgradeJob;
   action?: FollowAction;
+  /** The upgrade to start, and what the service ran before it. */
+  upgrade?: { request: UpgradeRequest; previousImage?: string };
 }
 
 export type FollowAction = "finishupgrade" | "rollback";
@@ -72,17 +81,23 @@ function runningImage(service: Service, repository: string): string | undefined 
   return parsed ? image(parsed.repository, parsed.tag) : undefined;
 }
 
-export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): Promise<Step> {
+/**
+ * `time` is read after each answer of Cattle rather than once per alarm: one alarm advances
+ * every service's upgrade in turn, and an earlier one's action may take seconds to answer. A look
+ * at containers dated from before it was taken would count healthy time nobody saw.
+ */
+export async function advance(job: UpgradeJob, cattle: CattleApi, time: () => number): Promise<Step> {
   const read = await cattle.getService(job.projectId, job.serviceId);
+  const now = time();
   if (!read.ok) return { job: unreadable(job, read.failure, now) };
   const service = read.value;
   switch (job.phase) {
     case "waiting":
-      return { job: await start(job, service, cattle, now) };
+      return start(job, service, now);
     case "upgrading":
-      return upgrading(job, service, cattle, now);
+      return upgrading(job, service, cattle, now, time);
     case "verifying":
-      return verifying(job, service, cattle, now);
+      return verifying(job, service, cattle, time);
     case "finishing":
       return finishing(job, service, now);
     case "rollingBack":
@@ -146,7 +161,13 @@ function movedOutside(job: UpgradeJob, service: Service, now: number): Step | nu
   }
 }
 
-async function upgrading(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<Step> {
+async function upgrading(
+  job: UpgradeJob,
+  service: Service,
+  cattle: CattleApi,
+  now: number,
+  time: () => number,
+): Promise<Step> {
   if (service.transitioning === "error") return upgradeError(job, service, now);
   if (service.state === "upgraded") {
     const watch: Watch = {
@@ -160,16 +181,25 @@ async function upgrading(job: UpgradeJob, service: Service, cattle: CattleApi, n
       seen: now,
     };
     // The first look at the new containers comes at once: with healthySeconds 0 it may finish now.
-    return verifying(moved(job, "verifying", now, { watch }), service, cattle, now);
+    return verifying(moved(job, "verifying", now, { watch }), service, cattle, time);
   }
   return movedOutside(job, service, now) ?? waitOrStall(job, service, now);
 }
 
-async function verifying(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<Step> {
-  if (service.transitioning === "error") return upgradeError(job, service, now);
-  if (service.state !== "upgraded") return movedOutside(job, service, now) ?? waitOrStall(job, service, now);
+async function verifying(
+  job: UpgradeJob,
+  service: Service,
+  cattle: CattleApi,
+  time: () => number,
+): Promise<Step> {
+  const read = time();
+  if (service.transitioning === "error") return upgradeError(job, service, read);
+  if (service.state !== "upgraded")
+    return movedOutside(job, service, read) ?? waitOrStall(job, service, read);
   const watch = job.watch as Watch;
   const listed = await cattle.listInstances(job.projectId, job.serviceId);
+  // The containers are judged as of when Cattle's answer came, however long the list took.
+  const now = time();
   if (!listed.ok) return { job: unreadable(job, listed.failure, now) };
   const settings = verifySettings(job.settings);
   const verdict = judge(watch, listed.value.data, settings, service.scale, now);
@@ -232,43 +262,50 @@ function rollingBack(job: UpgradeJob, service: Service, now: number): Step {
   return waitOrStall(job, service, now);
 }
 
-/** Plans the upgrade from the service as it is now (an earlier push may have changed it) and starts it. */
-async function start(job: UpgradeJob, service: Service, cattle: CattleApi, now: number): Promise<UpgradeJob> {
+/**
+ * Plans the upgrade from the service as it is now (an earlier push may have changed it); the
+ * executor sends it. An upgrade sent earlier without an answer is not sent again while Cattle may
+ * still take it: the next look shows whether it did.
+ */
+function start(job: UpgradeJob, service: Service, now: number): Step {
   // An upgrade action whose answer was lost: Cattle shows the service upgrading to this very image.
   if (UPGRADE_STATES.has(service.state ?? "") && runsTag(service, job.repository, job.tag)) {
     const previous = service.upgrade?.inServiceStrategy?.previousLaunchConfig?.imageUuid;
     const parsed = parseImage(previous ?? undefined);
-    return moved(
-      job,
-      "upgrading",
-      now,
-      parsed ? { previousImage: image(parsed.repository, parsed.tag) } : {},
-    );
+    return {
+      job: moved(
+        job,
+        "upgrading",
+        now,
+        parsed ? { previousImage: image(parsed.repository, parsed.tag) } : {},
+      ),
+    };
   }
   if (service.state !== "active") {
     // Another upgrade or an update is running; a queued push waits for the service to settle.
-    return now - job.progressed > STALL_MS
-      ? failed(job, `service stayed ${service.state} for 30 minutes`, now)
-      : job;
+    return {
+      job:
+        now - job.progressed > STALL_MS
+          ? failed(job, `service stayed ${service.state} for 30 minutes`, now)
+          : job,
+    };
   }
+  if (inDoubt(job, now)) return { job };
   // The service may have moved since the push was queued (by hand, or by another receiver): a
   // policy looks again, so that nothing older than what runs now replaces it.
   const policy = job.settings.policy;
   if (isSemanticPolicy(policy)) {
     const running = runningTag(service, job.repository);
     if (running === job.tag && runsTag(service, job.repository, job.tag))
-      return moved(job, "done", now, { message: `service ${job.serviceId} already runs ${job.tag}` });
+      return {
+        job: moved(job, "done", now, { message: `service ${job.serviceId} already runs ${job.tag}` }),
+      };
     const verdict = admits(policy, running, job.tag);
-    if (!verdict.ok) return moved(job, "skipped", now, { message: verdict.reason });
+    if (!verdict.ok) return { job: moved(job, "skipped", now, { message: verdict.reason }) };
   }
   const request = planServiceUpgrade(service, job.repository, job.tag, job.settings);
   if (!request)
-    return failed(job, `service ${job.serviceId} no longer runs an image of ${job.repository}`, now);
+    return { job: failed(job, `service ${job.serviceId} no longer runs an image of ${job.repository}`, now) };
   const previousImage = runningImage(service, job.repository);
-  const started = await cattle.serviceAction(job.projectId, job.serviceId, "upgrade", request);
-  if (started.ok) return moved(job, "upgrading", now, previousImage ? { previousImage } : {});
-  if (meaningOf(started.failure) === "refused") {
-    return failed(job, `Cattle refused the upgrade: ${started.failure.message}`, now);
-  }
-  return job;
+  return { job, upgrade: { request, ...(previousImage ? { previousImage } : {}) } };
 }

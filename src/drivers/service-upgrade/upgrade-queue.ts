@@ -104,7 +104,25 @@ export interface UpgradeJob {
   verdict?: string;
   /** Each step the execution shows, with when it started. */
   steps?: { step: UpgradeStep; at: number }[];
+  /** When an action (upgrade, finish, rollback) was last sent, written before it goes out and dropped once answered. */
+  sending?: number;
+  /** When an action was last sent whose answer never came: Cattle may still take it, up to ACTION_FATE_WINDOW_MS later. */
+  unanswered?: number;
 }
+
+/**
+ * How long after it was sent an action whose answer never came may still be taken by Cattle: the
+ * 10 s fate window of docs/how-it-works.md (Cattle holds a request up to about 3 s for a lock).
+ */
+export const ACTION_FATE_WINDOW_MS = 10_000;
+
+/**
+ * Whether an action the job sent may still land: one sent without an answer (or whose sender died
+ * before the answer came) less than ACTION_FATE_WINDOW_MS ago.
+ */
+export const inDoubt = (job: UpgradeJob, now: number): boolean =>
+  Math.max(job.sending ?? Number.NEGATIVE_INFINITY, job.unanswered ?? Number.NEGATIVE_INFINITY) >
+  now - ACTION_FATE_WINDOW_MS;
 
 /** A follow-up that sees no progress for this long is given up, with a reason in its execution. */
 export const STALL_MS = 30 * 60_000;
@@ -155,6 +173,18 @@ export class UpgradeQueue {
       )
       .toArray()
       .map(readJob);
+  }
+
+  /** The job of the same service queued just before `job`, if any is kept. */
+  before(job: UpgradeJob): UpgradeJob | undefined {
+    return this.sql
+      .exec<Pick<UpgradeRow, "seq" | "job">>(
+        "SELECT seq, job FROM upgrades WHERE service_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1",
+        job.serviceId,
+        job.seq ?? -1,
+      )
+      .toArray()
+      .map(readJob)[0];
   }
 
   ofExecution(executionId: string): UpgradeJob[] {
