@@ -1,4 +1,5 @@
 import type { Instance } from "../../cattle/types";
+import { normalizeRepository, parseImage } from "./images";
 
 /**
  * How an upgrade's new containers are judged once Cattle shows the service `upgraded`
@@ -73,8 +74,22 @@ function shows(container: Instance): string {
   return parts.join(", ");
 }
 
+/** The label that makes Cattle start a container once and leave it stopped once it has exited. */
+export const START_ONCE_LABEL = "io.rancher.container.start_once";
+
+/**
+ * A container Cattle starts once by design (a migration, a data container) that has run and stopped:
+ * done, not down. Cattle counts it healthy in its service's health the same way, by this label, a
+ * start count of at least one and a stopped or stopping state.
+ */
+const startedOnce = (container: Instance): boolean =>
+  (container.labels?.[START_ONCE_LABEL] ?? "").toLowerCase() === "true" &&
+  (container.startCount ?? 0) >= 1 &&
+  (container.state === "stopped" || container.state === "stopping");
+
 const isRunningAndHealthy = (container: Instance): boolean =>
-  container.state === "running" && (container.healthState == null || HEALTHY.has(container.healthState));
+  startedOnce(container) ||
+  (container.state === "running" && (container.healthState == null || HEALTHY.has(container.healthState)));
 
 /** The containers of `containers` that the upgrade started: of its versions, else of its image. */
 export function newContainers(
@@ -85,12 +100,22 @@ export function newContainers(
     (container) => container.version && watch.versions.includes(container.version),
   );
   if (watch.versions.length > 0 && byVersion.length > 0) return byVersion;
-  return containers.filter((container) => imageOf(container.imageUuid) === watch.image);
+  const wanted = sameImage(watch.image);
+  return containers.filter((container) => wanted(container.imageUuid));
 }
 
-/** `docker:myorg/api:1.1.0@sha256:…` → `myorg/api:1.1.0`. */
-const imageOf = (imageUuid: string | null | undefined): string =>
-  (imageUuid ?? "").replace(/^docker:/, "").split("@")[0] ?? "";
+/**
+ * Whether an `imageUuid` is `repository:tag`, whichever way each spells the repository: the push
+ * names it as the registry does, the containers as the service does (`docker.io/myorg/api` is
+ * `myorg/api`).
+ */
+function sameImage(image: string): (imageUuid: string | null | undefined) => boolean {
+  const pushed = parseImage(`docker:${image}`);
+  const key = (parsed: { repository: string; tag?: string } | null) =>
+    parsed ? `${normalizeRepository(parsed.repository)}:${parsed.tag ?? ""}` : undefined;
+  const wanted = key(pushed);
+  return (imageUuid) => wanted !== undefined && key(parseImage(imageUuid ?? undefined)) === wanted;
+}
 
 /**
  * One look at the new containers. Fails on the first sign of a broken image (a container unhealthy,
@@ -114,7 +139,10 @@ export function judge(
     starts[container.id] = first;
     if (container.healthState && UNHEALTHY.has(container.healthState)) {
       problems.push(`${nameOf(container)} ${container.healthState}`);
-    } else if (DOWN_STATES.has(container.state ?? "") || container.transitioning === "error") {
+    } else if (
+      (DOWN_STATES.has(container.state ?? "") && !startedOnce(container)) ||
+      container.transitioning === "error"
+    ) {
       const message = container.transitioning === "error" ? `: ${container.transitioningMessage ?? ""}` : "";
       problems.push(`${nameOf(container)} ${container.state}${message}`);
     } else if (count - first >= RESTART_LIMIT) {

@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import type { Instance } from "../../src/cattle/types";
+import type { Execution } from "../../src/domain/execution";
+import { newTarget } from "./fakes";
+
+/**
+ * Upgrades whose new containers, or whose people, do what the plain cases do not: containers that
+ * run once by design, a decision overtaken by someone in Rancher, an image spelled another way
+ * (docs/upgrades.md, "Health checks and rollback" and "What a push does").
+ */
+
+const CONFIG = {
+  serviceSelector: { app: "web" },
+  tag: "1.*",
+  policy: "glob" as const,
+  payloadFormat: "dockerhub" as const,
+  batchSize: 1,
+  intervalMillis: 2000,
+  startFirst: false,
+  rollbackOnFailure: true,
+  healthySeconds: 10,
+  healthTimeoutSeconds: 600,
+};
+
+type Target = ReturnType<typeof newTarget>;
+
+function upgradeTarget(image = "docker:myorg/web:1.0") {
+  const target = newTarget();
+  const service = target.cattle.service();
+  service.launchConfig = { imageUuid: image, labels: { app: "web" }, version: "v1" };
+  service.scale = 1;
+  target.core.register({
+    id: "ru",
+    projectId: "1a5",
+    name: "ru",
+    version: 1,
+    driver: "serviceUpgrade",
+    config: CONFIG,
+  });
+  return target;
+}
+
+const push = (target: Target, tag: string, repository = "myorg/web") =>
+  target.clock.run(target.core.trigger("ru", 1, { pushes: [{ repository, tags: [tag] }] }));
+
+const alarm = (target: Target) => target.clock.run(target.core.alarm());
+
+const container = (id: string, fields: Partial<Instance> = {}): Instance => ({
+  id,
+  type: "container",
+  name: `Default-web-${id.slice(2)}`,
+  state: "running",
+  healthState: null,
+  startCount: 1,
+  imageUuid: "docker:myorg/web:1.1",
+  version: "v2",
+  ...fields,
+});
+
+/** Cattle has replaced the containers: the service shows `upgraded` with these new ones listed. */
+function upgraded(target: Target, containers: Instance[], version = "v2") {
+  const service = target.cattle.service();
+  service.state = "upgraded";
+  service.launchConfig = { ...service.launchConfig, version };
+  target.cattle.instances.set("1s1", containers);
+}
+
+/** Cattle shows the service `active`, its primary launch config on `image` at `version`. */
+function activeOn(target: Target, image: string, version: string) {
+  const service = target.cattle.service();
+  service.state = "active";
+  service.launchConfig = { ...service.launchConfig, imageUuid: image, version };
+}
+
+const latest = (target: Target): Execution => target.core.executions("ru")[0] as Execution;
+const sent = (target: Target, action: string) =>
+  target.cattle.calls.filter((call) => call === `POST service 1s1 ${action}`).length;
+
+describe("new containers that Cattle runs once", () => {
+  it("a start-once container that ran and stopped is done, not down: the upgrade is finished", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    // Cattle counts such a container healthy (its service health), so the watch must too.
+    upgraded(target, [
+      container("1i3"),
+      container("1i4", {
+        name: "Default-web-migrate-1",
+        state: "stopped",
+        startCount: 1,
+        labels: { "io.rancher.container.start_once": "true" },
+      }),
+    ]);
+    await alarm(target);
+    await target.clock.advance(10_000);
+    await alarm(target);
+    expect(sent(target, "rollback")).toBe(0);
+    expect(sent(target, "finishupgrade")).toBe(1);
+    activeOn(target, "docker:myorg/web:1.1", "v2");
+    await alarm(target);
+    expect(latest(target)).toMatchObject({ outcome: "applied" });
+  });
+
+  it("a start-once container that never started is still waited for, and one in error still fails", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    const once = { "io.rancher.container.start_once": "true" };
+    upgraded(target, [container("1i3"), container("1i4", { state: "stopped", startCount: 0, labels: once })]);
+    await alarm(target);
+    await target.clock.advance(10_000);
+    await alarm(target);
+    expect(sent(target, "finishupgrade")).toBe(0);
+    target.cattle.instances.set("1s1", [
+      container("1i3"),
+      container("1i4", { state: "error", startCount: 1, labels: once }),
+    ]);
+    await target.clock.advance(1_000);
+    await alarm(target);
+    expect(sent(target, "rollback")).toBe(1);
+  });
+});
+
+describe("new containers told apart by their image", () => {
+  it("where Cattle shows no versions, a push spelling the repository another way still finds them", async () => {
+    const target = upgradeTarget("docker:docker.io/myorg/web:1.0");
+    await push(target, "1.1", "myorg/web");
+    await alarm(target);
+    expect(target.cattle.service().launchConfig?.imageUuid).toBe("docker:docker.io/myorg/web:1.1");
+    upgraded(target, [container("1i3", { imageUuid: "docker:docker.io/myorg/web:1.1", version: null })], "");
+    await alarm(target);
+    await target.clock.advance(10_000);
+    await alarm(target);
+    expect(sent(target, "rollback")).toBe(0);
+    expect(sent(target, "finishupgrade")).toBe(1);
+  });
+});
