@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Instance } from "../../src/cattle/types";
 import type { Execution } from "../../src/domain/execution";
-import { newTarget } from "./fakes";
+import { CATTLE_409, newTarget } from "./fakes";
 
 /**
  * Upgrades whose new containers, or whose people, do what the plain cases do not: containers that
@@ -118,6 +118,63 @@ describe("new containers that Cattle runs once", () => {
     await target.clock.advance(1_000);
     await alarm(target);
     expect(sent(target, "rollback")).toBe(1);
+  });
+});
+
+describe("a decision overtaken in Rancher before Cattle took it", () => {
+  it("a finish not yet taken when someone rolls back by hand ends rolledBack, not applied", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target, [container("1i3")]);
+    await alarm(target);
+    // The finish is decided and sent; Cattle is busy and answers 409.
+    target.cattle.writes.push({ kind: "refused", failure: CATTLE_409 });
+    await target.clock.advance(10_000);
+    await alarm(target);
+    expect(sent(target, "finishupgrade")).toBe(1);
+    expect(target.cattle.service().state).toBe("upgraded");
+    // Meanwhile someone rolls the service back in Rancher: it walks rolling-back → active on 1.0.
+    target.cattle.service().state = "rolling-back";
+    await target.clock.advance(1_000);
+    await alarm(target);
+    activeOn(target, "docker:myorg/web:1.0", "v1");
+    await target.clock.advance(1_000);
+    await alarm(target);
+    expect(latest(target)).toMatchObject({
+      outcome: "rolledBack",
+      reason:
+        "rolled back 1s1 (web) from myorg/web:1.1 to myorg/web:1.0: rolled back outside rancher-hooks: the service runs myorg/web:1.0",
+    });
+    expect(latest(target).upgrades?.[0]?.steps.at(-1)?.step).toBe("rolled back");
+  });
+
+  it("a rollback not yet taken when someone finishes by hand is not told as rolled back, nor remembered", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target, [container("1i3", { healthState: "unhealthy" })]);
+    target.cattle.writes.push({ kind: "refused", failure: CATTLE_409 });
+    await alarm(target);
+    expect(sent(target, "rollback")).toBe(1);
+    expect(target.cattle.service().state).toBe("upgraded");
+    // Someone finishes the upgrade in Rancher first: the service ends active on the new image.
+    target.cattle.service().state = "finishing-upgrade";
+    await target.clock.advance(1_000);
+    await alarm(target);
+    activeOn(target, "docker:myorg/web:1.1", "v2");
+    await target.clock.advance(1_000);
+    await alarm(target);
+    const ended = latest(target);
+    expect(ended).toMatchObject({
+      outcome: "failed",
+      reason:
+        "upgrade of 1s1 (web) to myorg/web:1.1 failed: the new containers failed their checks (1i3 (Default-web-3) unhealthy); the upgrade was finished outside rancher-hooks before the rollback was taken",
+    });
+    expect(ended.upgrades?.[0]?.steps.at(-1)?.step).toBe("failed");
+    // The service runs 1.1: nothing was rolled back, so a push of 1.1 is not refused for it.
+    activeOn(target, "docker:myorg/web:1.0", "v1");
+    expect(await push(target, "1.1")).toMatchObject({ execution: { outcome: "queued" } });
   });
 });
 
