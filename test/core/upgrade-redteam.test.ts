@@ -192,3 +192,22 @@ describe("new containers told apart by their image", () => {
     expect(sent(target, "finishupgrade")).toBe(1);
   });
 });
+
+describe("a service removed while its new containers are watched", () => {
+  it("ends the upgrade failed at once, as Cattle still shows the removed service for a while", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target, [container("1i3", { healthState: "initializing" })]);
+    await alarm(target);
+    // Someone removes the service in Rancher: Cattle shows it `removing`, then `removed`, until purged.
+    Object.assign(target.cattle.service(), { state: "removing", removed: "2026-01-01T00:00:00Z" });
+    await target.clock.advance(5_000);
+    await alarm(target);
+    expect(latest(target)).toMatchObject({
+      outcome: "failed",
+      reason: "upgrade of 1s1 (web) to myorg/web:1.1 failed: service 1s1 was removed",
+    });
+    expect(sent(target, "rollback") + sent(target, "finishupgrade")).toBe(0);
+  });
+});

@@ -4,7 +4,7 @@ import type { CattleFailure, Service } from "../../cattle/types";
 import type { UpgradeStep } from "../../domain/execution";
 import { configsOf, parseImage, planServiceUpgrade, runningTag, runsTag } from "./images";
 import { admits, isSemanticPolicy } from "./policy";
-import { type Phase, STALL_MS, type UpgradeJob } from "./upgrade-queue";
+import { isOpen, type Phase, STALL_MS, type UpgradeJob } from "./upgrade-queue";
 import { judge, verifySettings, type Watch, watchChanged } from "./verify";
 
 /**
@@ -28,6 +28,7 @@ export const ACTION_STARTS: Readonly<Record<FollowAction, readonly string[]>> = 
 };
 
 const UPGRADE_STATES = new Set(["upgrading", "upgraded"]);
+const GONE_STATES = new Set(["removing", "removed", "purging", "purged"]);
 /** How often a watch writes down that Cattle answered, so silence is measured across restarts. */
 const SEEN_EVERY_MS = 60_000;
 
@@ -76,6 +77,11 @@ export async function advance(job: UpgradeJob, cattle: CattleApi, now: number): 
   const read = await cattle.getService(job.projectId, job.serviceId);
   if (!read.ok) return { job: unreadable(job, read.failure, now) };
   const service = read.value;
+  // Cattle keeps showing a removed service (removing, removed, purging) until it is purged: it is
+  // gone all the same, and nothing will move its upgrade on.
+  if (isOpen(job) && (service.removed || GONE_STATES.has(service.state ?? ""))) {
+    return { job: failed(job, `service ${job.serviceId} was removed`, now) };
+  }
   switch (job.phase) {
     case "waiting":
       return { job: await start(job, service, cattle, now) };
