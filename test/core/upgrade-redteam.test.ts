@@ -211,3 +211,29 @@ describe("a service removed while its new containers are watched", () => {
     expect(sent(target, "rollback") + sent(target, "finishupgrade")).toBe(0);
   });
 });
+
+describe("a push queued behind an upgrade of the same image that is then rolled back", () => {
+  it("does not upgrade the service to the image it has just rolled back: it is skipped, naming the rollback", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    // The same image arrives again (another registry's receiver, a re-delivery): it waits its turn.
+    expect(await push(target, "1.1")).toMatchObject({ execution: { outcome: "queued" } });
+    upgraded(target, [container("1i3", { healthState: "unhealthy" })]);
+    await alarm(target);
+    activeOn(target, "docker:myorg/web:1.0", "v1");
+    await alarm(target);
+    const [second, first] = target.core.executions("ru") as [Execution, Execution];
+    expect(first).toMatchObject({ outcome: "rolledBack" });
+    const rolledBackAt = new Date(target.clock.now()).toISOString();
+    await target.clock.advance(1_000);
+    await alarm(target);
+    await alarm(target);
+    expect(sent(target, "upgrade")).toBe(1);
+    expect(target.core.executions("ru")[0]).toMatchObject({
+      id: second.id,
+      outcome: "ignored",
+      reason: `1s1 (web) skipped: myorg/web:1.1 was rolled back at ${rolledBackAt} (1i3 (Default-web-3) unhealthy); push another tag or digest to upgrade`,
+    });
+  });
+});

@@ -6,7 +6,7 @@ import { type Execution, failed, ignored, type UpgradeProgress } from "../../dom
 import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
-import { advance, type FollowAction, failed as failedJob } from "./follow";
+import { advance, type FollowAction, failed as failedJob, moved } from "./follow";
 import {
   digestOf,
   mergeDigests,
@@ -127,7 +127,7 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
         const rolledBack = this.#upgrades.rolledBack(service.id, push.repository, tag.tag, digest, now);
         if (rolledBack) {
           refusals.push(
-            `${service.id} (${service.name}): ${push.repository}:${tag.tag} was rolled back at ${new Date(rolledBack.progressed).toISOString()} (${rolledBack.message ?? "its new containers failed"}); push another tag or digest to upgrade`,
+            `${service.id} (${service.name}): ${rolledBackNote(push.repository, tag.tag, rolledBack)}`,
           );
           continue;
         }
@@ -191,13 +191,27 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     const now = clock.now();
     const cattle = this.#context.cattle(now + LIST_DEADLINE_MS);
     for (const job of this.#upgrades.heads()) {
-      const { job: next, action } = await advance(job, cattle, now);
+      const { job: next, action } = this.#rolledBackMeanwhile(job, now) ?? (await advance(job, cattle, now));
       if (next !== job) this.#save(job, next);
       if (action) await this.#act(next, action, cattle);
     }
     this.#upgrades.prune(now);
     const open = this.#upgrades.heads();
     if (open.length > 0) await storage.setAlarm(clock.now() + Math.min(...open.map(pollMs)));
+  }
+
+  /**
+   * A push queued behind an upgrade of the same image that was then rolled back would put the
+   * service straight back on that image: when its turn comes it is skipped, as the push would have
+   * been ignored had it come after the rollback (docs/upgrades.md, "Health checks and rollback").
+   */
+  #rolledBackMeanwhile(job: UpgradeJob, now: number): { job: UpgradeJob; action?: undefined } | null {
+    if (job.phase !== "waiting") return null;
+    const rolledBack = this.#upgrades.rolledBack(job.serviceId, job.repository, job.tag, job.digest, now);
+    if (!rolledBack) return null;
+    return {
+      job: moved(job, "skipped", now, { message: rolledBackNote(job.repository, job.tag, rolledBack) }),
+    };
   }
 
   /** Sends an action decided and stored; only Cattle refusing it outright ends the job. */
@@ -236,6 +250,10 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
 }
 
 type Plan = { service: Service; repository: string; tag: string; digest?: string };
+
+/** Why an image a service rolled back does not upgrade it again, and what would. */
+const rolledBackNote = (repository: string, tag: string, rolledBack: UpgradeJob): string =>
+  `${repository}:${tag} was rolled back at ${new Date(rolledBack.progressed).toISOString()} (${rolledBack.message ?? "its new containers failed"}); push another tag or digest to upgrade`;
 type Verdict = { ok: true; tag: string } | { ok: false; reason: string };
 
 const named = (job: { serviceId: string; serviceName: string }) => `${job.serviceId} (${job.serviceName})`;
