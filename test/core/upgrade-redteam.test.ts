@@ -237,3 +237,30 @@ describe("a push queued behind an upgrade of the same image that is then rolled 
     });
   });
 });
+
+describe("the same tag pushed again, where Cattle shows no versions", () => {
+  it("the containers the upgrade replaced, stopped in their units, are not taken for new ones", async () => {
+    const target = upgradeTarget("docker:myorg/web:1.1");
+    target.cattle.service().scale = 2;
+    await push(target, "1.1");
+    await alarm(target);
+    expect(sent(target, "upgrade")).toBe(1);
+    const unit = (n: number) => ({ deploymentUnitUuid: `unit-${n}`, version: null });
+    // Cattle stops each unit's old container and starts a new one, with a higher createIndex, in the unit.
+    upgraded(
+      target,
+      [
+        container("1i1", { ...unit(1), state: "stopped", createIndex: 1 }),
+        container("1i2", { ...unit(2), state: "stopped", createIndex: 2 }),
+        container("1i3", { ...unit(1), createIndex: 3 }),
+        container("1i4", { ...unit(2), createIndex: 4 }),
+      ],
+      "",
+    );
+    await alarm(target);
+    await target.clock.advance(10_000);
+    await alarm(target);
+    expect(sent(target, "rollback")).toBe(0);
+    expect(sent(target, "finishupgrade")).toBe(1);
+  });
+});

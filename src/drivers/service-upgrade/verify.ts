@@ -101,7 +101,32 @@ export function newContainers(
   );
   if (watch.versions.length > 0 && byVersion.length > 0) return byVersion;
   const wanted = sameImage(watch.image);
-  return containers.filter((container) => wanted(container.imageUuid));
+  return newestOfUnits(containers.filter((container) => wanted(container.imageUuid)));
+}
+
+/** Which of a unit's launch configs a container runs: the primary's, or a sidekick's name. */
+const LAUNCH_CONFIG_LABEL = "io.rancher.service.launch.config";
+
+/**
+ * Without versions, the same tag pushed again leaves the containers the upgrade replaced on the very
+ * image the new ones run: Cattle stops them and keeps them listed until the upgrade is finished. Each
+ * new one was started in the unit of the one it replaced, with a higher `createIndex`
+ * (emulator/README.md, "In an in-service upgrade"), so only the newest of each unit and launch config
+ * is new. Containers that do not say their unit or index are all kept.
+ */
+function newestOfUnits(containers: Instance[]): Instance[] {
+  const newest = new Map<string, Instance>();
+  for (const container of containers) {
+    if (!container.deploymentUnitUuid || typeof container.createIndex !== "number") continue;
+    const key = `${container.deploymentUnitUuid}\n${container.labels?.[LAUNCH_CONFIG_LABEL] ?? ""}`;
+    const known = newest.get(key);
+    if (!known || (known.createIndex ?? 0) < container.createIndex) newest.set(key, container);
+  }
+  const kept = new Set(newest.values());
+  return containers.filter(
+    (container) =>
+      kept.has(container) || !container.deploymentUnitUuid || typeof container.createIndex !== "number",
+  );
 }
 
 /**
