@@ -264,3 +264,42 @@ describe("the same tag pushed again, where Cattle shows no versions", () => {
     expect(sent(target, "finishupgrade")).toBe(1);
   });
 });
+
+describe("an object that starts again with upgrades still open", () => {
+  it("sets its alarm, so an alarm lost meanwhile does not leave the execution queued for ever", async () => {
+    const first = upgradeTarget();
+    await push(first, "1.1");
+    await alarm(first);
+    expect(latest(first).upgrades?.[0]?.steps.at(-1)?.step).toBe("upgrading");
+    // The object stops; its alarm is lost (its retries spent, or taken by a release that refused
+    // the storage). A request wakes a new incarnation over the same storage.
+    first.stop();
+    const alarmsBefore = first.storage.alarms.length;
+    const second = newTarget(first.clock, first.cattle, first.storage);
+    expect(second.storage.alarms.length).toBe(alarmsBefore + 1);
+    expect(second.storage.alarms.at(-1)).toBeLessThanOrEqual(second.clock.now());
+    // When it fires, the upgrade goes on where it was.
+    upgraded(second, [container("1i3")]);
+    await alarm(second);
+    await second.clock.advance(10_000);
+    await alarm(second);
+    expect(sent(second, "finishupgrade")).toBe(1);
+  });
+
+  it("sets none when every upgrade has ended", async () => {
+    const first = upgradeTarget();
+    await push(first, "1.1");
+    await alarm(first);
+    upgraded(first, [container("1i3")]);
+    await alarm(first);
+    await first.clock.advance(10_000);
+    await alarm(first);
+    activeOn(first, "docker:myorg/web:1.1", "v2");
+    await alarm(first);
+    expect(latest(first)).toMatchObject({ outcome: "applied" });
+    first.stop();
+    const alarmsBefore = first.storage.alarms.length;
+    const second = newTarget(first.clock, first.cattle, first.storage);
+    expect(second.storage.alarms.length).toBe(alarmsBefore);
+  });
+});

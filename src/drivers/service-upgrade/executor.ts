@@ -84,6 +84,10 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
   constructor(context: ExecutorContext) {
     this.#context = context;
     this.#upgrades = new UpgradeQueue(context.storage.sql);
+    // Only the alarm moves an upgrade on. One lost while the object was away (its retries spent, or
+    // taken by a release that refused this storage) would leave open upgrades, and their executions
+    // queued, until the next push: whoever wakes the object sets it again.
+    if (this.#upgrades.hasOpen()) void context.storage.setAlarm(context.clock.now());
   }
 
   async decide(receiver: UpgradeReceiver, delivery: Delivery): Promise<TriggerResult> {
