@@ -303,3 +303,27 @@ describe("an object that starts again with upgrades still open", () => {
     expect(second.storage.alarms.length).toBe(alarmsBefore);
   });
 });
+
+describe("a new container first seen before Cattle has started it", () => {
+  it("is not a restart loop after its first start and one restart; a second restart is", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    // Seen while still starting: Cattle has not counted a start yet.
+    upgraded(target, [container("1i3", { state: "starting", startCount: null })]);
+    await alarm(target);
+    target.cattle.instances.set("1s1", [container("1i3", { startCount: 2 })]);
+    await target.clock.advance(1_000);
+    await alarm(target);
+    expect(sent(target, "rollback")).toBe(0);
+    target.cattle.instances.set("1s1", [container("1i3", { startCount: 3 })]);
+    await target.clock.advance(1_000);
+    await alarm(target);
+    expect(sent(target, "rollback")).toBe(1);
+    activeOn(target, "docker:myorg/web:1.0", "v1");
+    await alarm(target);
+    expect(latest(target).reason).toContain(
+      "1i3 (Default-web-3) restarting (started 2 more times, start count 1 → 3)",
+    );
+  });
+});

@@ -36,7 +36,7 @@ export interface Watch {
   image: string;
   /** Since when every new container has been running (and healthy where checked), while they are. */
   healthySince?: number;
-  /** Each new container's start count when first seen, by id: a rise of 2 or more is a restart loop. */
+  /** Each new container's start count when first seen (one at least), by id: a rise of 2 or more is a restart loop. */
   starts: Record<string, number>;
   /** When Cattle was last read successfully, written at most once a minute, for giving up on silence. */
   seen: number;
@@ -160,7 +160,9 @@ export function judge(
   const problems: string[] = [];
   for (const container of fresh) {
     const count = container.startCount ?? 0;
-    const first = starts[container.id] ?? count;
+    // A container first seen before Cattle started it shows no start yet: its first start is not a
+    // restart, so the count is taken from one at least.
+    const first = starts[container.id] ?? Math.max(count, 1);
     starts[container.id] = first;
     if (container.healthState && UNHEALTHY.has(container.healthState)) {
       problems.push(`${nameOf(container)} ${container.healthState}`);
