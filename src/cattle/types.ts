@@ -39,6 +39,10 @@ export interface Instance extends CattleResource {
   /** The version of the launch config it was created from: an upgrade gives its configs a new one. */
   version?: string | null;
   labels?: Record<string, string> | null;
+  /** The deployment unit (a primary and its sidekicks) it belongs to; a replacement joins the same one. */
+  deploymentUnitUuid?: string | null;
+  /** Rises with each container the service creates: a replacement has a higher one than what it replaced. */
+  createIndex?: number | null;
 }
 
 export interface Host extends CattleResource {

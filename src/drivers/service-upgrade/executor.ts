@@ -6,7 +6,7 @@ import { type Execution, failed, ignored, type UpgradeProgress } from "../../dom
 import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
 import type { Executor, ExecutorContext } from "../definition";
-import { advance, type FollowAction, failed as failedJob, moved } from "./follow";
+import { advance, type FollowAction, failed as failedJob, moved, type Step } from "./follow";
 import {
   digestOf,
   mergeDigests,
@@ -87,6 +87,10 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
   constructor(context: ExecutorContext) {
     this.#context = context;
     this.#upgrades = new UpgradeQueue(context.storage.sql);
+    // Only the alarm moves an upgrade on. One lost while the object was away (its retries spent, or
+    // taken by a release that refused this storage) would leave open upgrades, and their executions
+    // queued, until the next push: whoever wakes the object sets it again.
+    if (this.#upgrades.hasOpen()) void context.storage.setAlarm(context.clock.now());
   }
 
   async decide(receiver: UpgradeReceiver, delivery: Delivery): Promise<TriggerResult> {
@@ -130,7 +134,7 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
         const rolledBack = this.#upgrades.rolledBack(service.id, push.repository, tag.tag, digest, now);
         if (rolledBack) {
           refusals.push(
-            `${service.id} (${service.name}): ${push.repository}:${tag.tag} was rolled back at ${new Date(rolledBack.progressed).toISOString()} (${rolledBack.message ?? "its new containers failed"}); push another tag or digest to upgrade`,
+            `${service.id} (${service.name}): ${rolledBackNote(push.repository, tag.tag, rolledBack)}`,
           );
           continue;
         }
@@ -208,7 +212,11 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
       // still land on this one: it starts once Cattle can no longer take it.
       const previous = job.phase === "waiting" ? this.#upgrades.before(job) : undefined;
       if (previous && inDoubt(previous, clock.now())) continue;
-      const { job: next, action, upgrade } = await advance(job, cattle, () => clock.now());
+      const {
+        job: next,
+        action,
+        upgrade,
+      } = this.#rolledBackMeanwhile(job, now) ?? (await advance(job, cattle, () => clock.now()));
       if (next !== job) this.#save(job, next);
       if (action) await this.#act(next, action, cattle);
       else if (upgrade) await this.#start(next, upgrade.request, upgrade.previousImage, cattle);
@@ -216,6 +224,20 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     this.#upgrades.prune(now);
     const open = this.#upgrades.heads();
     if (open.length > 0) await storage.setAlarm(clock.now() + Math.min(...open.map(pollMs)));
+  }
+
+  /**
+   * A push queued behind an upgrade of the same image that was then rolled back would put the
+   * service straight back on that image: when its turn comes it is skipped, as the push would have
+   * been ignored had it come after the rollback (docs/upgrades.md, "Health checks and rollback").
+   */
+  #rolledBackMeanwhile(job: UpgradeJob, now: number): Step | null {
+    if (job.phase !== "waiting") return null;
+    const rolledBack = this.#upgrades.rolledBack(job.serviceId, job.repository, job.tag, job.digest, now);
+    if (!rolledBack) return null;
+    return {
+      job: moved(job, "skipped", now, { message: rolledBackNote(job.repository, job.tag, rolledBack) }),
+    };
   }
 
   /** Sends an action decided and stored; only Cattle refusing it outright ends the job. */
@@ -296,6 +318,10 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
 }
 
 type Plan = { service: Service; repository: string; tag: string; digest?: string };
+
+/** Why an image a service rolled back does not upgrade it again, and what would. */
+const rolledBackNote = (repository: string, tag: string, rolledBack: UpgradeJob): string =>
+  `${repository}:${tag} was rolled back at ${new Date(rolledBack.progressed).toISOString()} (${rolledBack.message ?? "its new containers failed"}); push another tag or digest to upgrade`;
 type Verdict = { ok: true; tag: string } | { ok: false; reason: string };
 
 const named = (job: { serviceId: string; serviceName: string }) => `${job.serviceId} (${job.serviceName})`;

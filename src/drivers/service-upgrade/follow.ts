@@ -11,7 +11,7 @@ import {
   type UpgradeRequest,
 } from "./images";
 import { admits, isSemanticPolicy } from "./policy";
-import { inDoubt, type Phase, STALL_MS, type UpgradeJob } from "./upgrade-queue";
+import { inDoubt, isOpen, type Phase, STALL_MS, type UpgradeJob } from "./upgrade-queue";
 import { judge, verifySettings, type Watch, watchChanged } from "./verify";
 
 /**
@@ -37,6 +37,7 @@ export const ACTION_STARTS: Readonly<Record<FollowAction, readonly string[]>> = 
 };
 
 const UPGRADE_STATES = new Set(["upgrading", "upgraded"]);
+const GONE_STATES = new Set(["removing", "removed", "purging", "purged"]);
 /** How often a watch writes down that Cattle answered, so silence is measured across restarts. */
 const SEEN_EVERY_MS = 60_000;
 
@@ -91,6 +92,11 @@ export async function advance(job: UpgradeJob, cattle: CattleApi, time: () => nu
   const now = time();
   if (!read.ok) return { job: unreadable(job, read.failure, now) };
   const service = read.value;
+  // Cattle keeps showing a removed service (removing, removed, purging) until it is purged: it is
+  // gone all the same, and nothing will move its upgrade on.
+  if (isOpen(job) && (service.removed || GONE_STATES.has(service.state ?? ""))) {
+    return { job: failed(job, `service ${job.serviceId} was removed`, now) };
+  }
   switch (job.phase) {
     case "waiting":
       return start(job, service, now);
@@ -151,15 +157,17 @@ function movedOutside(job: UpgradeJob, service: Service, now: number): Step | nu
     case "active":
       return runsTag(service, job.repository, job.tag)
         ? { job: moved(job, "done", now, { message: "finished outside rancher-hooks" }) }
-        : {
-            job: moved(job, "rolledBack", now, {
-              message: `rolled back outside rancher-hooks: the service runs ${runningImage(service, job.repository) ?? "another image"}`,
-            }),
-          };
+        : rolledBackOutside(job, service, now);
     default:
       return null;
   }
 }
+
+const rolledBackOutside = (job: UpgradeJob, service: Service, now: number): Step => ({
+  job: moved(job, "rolledBack", now, {
+    message: `rolled back outside rancher-hooks: the service runs ${runningImage(service, job.repository) ?? "another image"}`,
+  }),
+});
 
 async function upgrading(
   job: UpgradeJob,
@@ -239,6 +247,8 @@ function finishing(job: UpgradeJob, service: Service, now: number): Step {
   // The finish was decided and written down, but Cattle has not taken it yet: send it (again).
   if (service.state === "upgraded") return resend(job, "finishupgrade", now);
   if (service.state === "active") {
+    // Rolled back by hand before Cattle took the finish: told as rolled back, as it is.
+    if (endedOn(job, service) === "previous") return rolledBackOutside(job, service, now);
     if (job.verdict === undefined) return { job: moved(job, "done", now) };
     return {
       job: failed(
@@ -258,8 +268,40 @@ function rollingBack(job: UpgradeJob, service: Service, now: number): Step {
   if (state === "rolling-back" && service.transitioning === "error") {
     return { job: failed(job, `the rollback failed: ${service.transitioningMessage ?? "error"}`, now) };
   }
-  if (state === "active") return { job: moved(job, "rolledBack", now) };
+  if (state === "active") {
+    // Finished by hand before Cattle took the rollback: the new image runs, and nothing was rolled
+    // back to remember; the new containers' failure is still what the execution says.
+    if (endedOn(job, service) === "new") {
+      return {
+        job: failed(
+          job,
+          `the new containers failed their checks (${job.message ?? "see the upgrade's steps"}); the upgrade was finished outside rancher-hooks before the rollback was taken`,
+          now,
+        ),
+      };
+    }
+    return { job: moved(job, "rolledBack", now) };
+  }
   return waitOrStall(job, service, now);
+}
+
+/**
+ * Which launch configs a service that is `active` again ended on: the upgrade's (it was finished)
+ * or the previous ones (it was rolled back). Cattle's rollback restores the previous configs whole,
+ * versions included, so the versions the watch recorded tell them apart even when both run the
+ * same tag; without versions the tag does, unless the upgrade kept the tag (a new digest).
+ */
+function endedOn(job: UpgradeJob, service: Service): "new" | "previous" | "unknown" {
+  const configs = configsOf(service, job.repository);
+  const versions = job.watch?.versions ?? [];
+  if (versions.length > 0 && configs.length > 0) {
+    return configs.some((config) => typeof config.version === "string" && versions.includes(config.version))
+      ? "new"
+      : "previous";
+  }
+  const previousTag = job.previousImage ? parseImage(`docker:${job.previousImage}`)?.tag : undefined;
+  if (previousTag === job.tag) return "unknown";
+  return runsTag(service, job.repository, job.tag) ? "new" : "previous";
 }
 
 /**

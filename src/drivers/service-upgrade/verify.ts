@@ -1,4 +1,5 @@
 import type { Instance } from "../../cattle/types";
+import { normalizeRepository, parseImage } from "./images";
 
 /**
  * How an upgrade's new containers are judged once Cattle shows the service `upgraded`
@@ -35,7 +36,7 @@ export interface Watch {
   image: string;
   /** Since when every new container has been running (and healthy where checked), while they are. */
   healthySince?: number;
-  /** Each new container's start count when first seen, by id: a rise of 2 or more is a restart loop. */
+  /** Each new container's start count when first seen (one at least), by id: a rise of 2 or more is a restart loop. */
   starts: Record<string, number>;
   /** When Cattle was last read successfully, written at most once a minute, for giving up on silence. */
   seen: number;
@@ -73,8 +74,22 @@ function shows(container: Instance): string {
   return parts.join(", ");
 }
 
+/** The label that makes Cattle start a container once and leave it stopped once it has exited. */
+export const START_ONCE_LABEL = "io.rancher.container.start_once";
+
+/**
+ * A container Cattle starts once by design (a migration, a data container) that has run and stopped:
+ * done, not down. Cattle counts it healthy in its service's health the same way, by this label, a
+ * start count of at least one and a stopped or stopping state.
+ */
+const startedOnce = (container: Instance): boolean =>
+  (container.labels?.[START_ONCE_LABEL] ?? "").toLowerCase() === "true" &&
+  (container.startCount ?? 0) >= 1 &&
+  (container.state === "stopped" || container.state === "stopping");
+
 const isRunningAndHealthy = (container: Instance): boolean =>
-  container.state === "running" && (container.healthState == null || HEALTHY.has(container.healthState));
+  startedOnce(container) ||
+  (container.state === "running" && (container.healthState == null || HEALTHY.has(container.healthState)));
 
 /** The containers of `containers` that the upgrade started: of its versions, else of its image. */
 export function newContainers(
@@ -85,12 +100,47 @@ export function newContainers(
     (container) => container.version && watch.versions.includes(container.version),
   );
   if (watch.versions.length > 0 && byVersion.length > 0) return byVersion;
-  return containers.filter((container) => imageOf(container.imageUuid) === watch.image);
+  const wanted = sameImage(watch.image);
+  return newestOfUnits(containers.filter((container) => wanted(container.imageUuid)));
 }
 
-/** `docker:myorg/api:1.1.0@sha256:…` → `myorg/api:1.1.0`. */
-const imageOf = (imageUuid: string | null | undefined): string =>
-  (imageUuid ?? "").replace(/^docker:/, "").split("@")[0] ?? "";
+/** Which of a unit's launch configs a container runs: the primary's, or a sidekick's name. */
+const LAUNCH_CONFIG_LABEL = "io.rancher.service.launch.config";
+
+/**
+ * Without versions, the same tag pushed again leaves the containers the upgrade replaced on the very
+ * image the new ones run: Cattle stops them and keeps them listed until the upgrade is finished. Each
+ * new one was started in the unit of the one it replaced, with a higher `createIndex`
+ * (emulator/README.md, "In an in-service upgrade"), so only the newest of each unit and launch config
+ * is new. Containers that do not say their unit or index are all kept.
+ */
+function newestOfUnits(containers: Instance[]): Instance[] {
+  const newest = new Map<string, Instance>();
+  for (const container of containers) {
+    if (!container.deploymentUnitUuid || typeof container.createIndex !== "number") continue;
+    const key = `${container.deploymentUnitUuid}\n${container.labels?.[LAUNCH_CONFIG_LABEL] ?? ""}`;
+    const known = newest.get(key);
+    if (!known || (known.createIndex ?? 0) < container.createIndex) newest.set(key, container);
+  }
+  const kept = new Set(newest.values());
+  return containers.filter(
+    (container) =>
+      kept.has(container) || !container.deploymentUnitUuid || typeof container.createIndex !== "number",
+  );
+}
+
+/**
+ * Whether an `imageUuid` is `repository:tag`, whichever way each spells the repository: the push
+ * names it as the registry does, the containers as the service does (`docker.io/myorg/api` is
+ * `myorg/api`).
+ */
+function sameImage(image: string): (imageUuid: string | null | undefined) => boolean {
+  const pushed = parseImage(`docker:${image}`);
+  const key = (parsed: { repository: string; tag?: string } | null) =>
+    parsed ? `${normalizeRepository(parsed.repository)}:${parsed.tag ?? ""}` : undefined;
+  const wanted = key(pushed);
+  return (imageUuid) => wanted !== undefined && key(parseImage(imageUuid ?? undefined)) === wanted;
+}
 
 /**
  * One look at the new containers. Fails on the first sign of a broken image (a container unhealthy,
@@ -110,11 +160,16 @@ export function judge(
   const problems: string[] = [];
   for (const container of fresh) {
     const count = container.startCount ?? 0;
-    const first = starts[container.id] ?? count;
+    // A container first seen before Cattle started it shows no start yet: its first start is not a
+    // restart, so the count is taken from one at least.
+    const first = starts[container.id] ?? Math.max(count, 1);
     starts[container.id] = first;
     if (container.healthState && UNHEALTHY.has(container.healthState)) {
       problems.push(`${nameOf(container)} ${container.healthState}`);
-    } else if (DOWN_STATES.has(container.state ?? "") || container.transitioning === "error") {
+    } else if (
+      (DOWN_STATES.has(container.state ?? "") && !startedOnce(container)) ||
+      container.transitioning === "error"
+    ) {
       const message = container.transitioning === "error" ? `: ${container.transitioningMessage ?? ""}` : "";
       problems.push(`${nameOf(container)} ${container.state}${message}`);
     } else if (count - first >= RESTART_LIMIT) {
