@@ -468,3 +468,76 @@ describe("a watch over new containers, through crashes and Cattle's faults", () 
     expect(await push(target, "1.1")).toMatchObject({ execution: { outcome: "queued" } });
   });
 });
+
+describe("new containers while Cattle is still replacing them", () => {
+  /** Cattle is upgrading: the first batch's new container is up, the rest still to come. */
+  function firstBatch(target: Target, fields: Partial<Instance>) {
+    const service = target.cattle.service();
+    service.launchConfig = { ...service.launchConfig, version: "v2" };
+    target.cattle.instances.set("1s1", [
+      container("1i1", { state: "stopped", imageUuid: "docker:myorg/web:1.0", version: "v1" }),
+      container("1i2", { imageUuid: "docker:myorg/web:1.0", version: "v1" }),
+      container("1i3", fields),
+    ]);
+  }
+
+  it("roll the service back as soon as one fails, without waiting for upgraded", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    expect(target.cattle.service().state).toBe("upgrading");
+    firstBatch(target, { healthState: "unhealthy" });
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    rolledBackInCattle(target);
+    await alarm(target);
+    expect(latest(target)).toMatchObject({
+      outcome: "rolledBack",
+      reason: "rolled back 1s1 (web) from myorg/web:1.1 to myorg/web:1.0: 1i3 (Default-web-3) unhealthy",
+    });
+    expect(steps(latest(target))).toEqual(["waiting", "upgrading", "rolling back", "rolled back"]);
+  });
+
+  it("roll the service back when one is not healthy within healthTimeoutSeconds of being first seen", async () => {
+    const target = upgradeTarget({ healthTimeoutSeconds: 60 });
+    await push(target, "1.1");
+    await alarm(target);
+    firstBatch(target, { healthState: "initializing" });
+    await alarm(target);
+    await target.clock.advance(59_000);
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(0);
+    await target.clock.advance(1_000);
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    rolledBackInCattle(target);
+    await alarm(target);
+    expect(latest(target).reason).toContain(
+      "1i3 (Default-web-3) not healthy within 60 s: running, initializing",
+    );
+  });
+
+  it("count restarts seen before upgraded on into the watch", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    firstBatch(target, { healthState: null, startCount: 1 });
+    await alarm(target);
+    target.cattle.instances.set("1s1", [container("1i3", { healthState: null, startCount: 2 })]);
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(0);
+    upgraded(target, [container("1i3", { healthState: null, startCount: 3 }), container("1i4")]);
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+  });
+
+  it("are not read while upgrading when rollbackOnFailure is off: nothing could come of it", async () => {
+    const target = upgradeTarget({ rollbackOnFailure: false });
+    await push(target, "1.1");
+    await alarm(target);
+    firstBatch(target, { healthState: "unhealthy" });
+    await alarm(target);
+    expect(target.cattle.calls.filter((call) => call.startsWith("GET instances"))).toEqual([]);
+    expect(actions(target.cattle, "rollback")).toBe(0);
+  });
+});

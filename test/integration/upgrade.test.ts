@@ -269,9 +269,24 @@ describe("serviceUpgrade health checks and rollback", () => {
     expect(done.reason).toMatch(
       /^rolled back 1s5 \(api\) from myorg\/api:1\.22\.0 to myorg\/api:1\.0\.0: 1i\d+ \([^)]+\) unhealthy/,
     );
-    expect(stepsOf(done, "1s5").slice(-3)).toEqual(["verifying", "rolling back", "rolled back"]);
+    expect(stepsOf(done, "1s5").slice(-2)).toEqual(["rolling back", "rolled back"]);
     const api = await service("1s5");
     expect(api).toMatchObject({ state: "active", launchConfig: { imageUuid: "docker:myorg/api:1.0.0" } });
+  });
+
+  it("rolls back while Cattle is still upgrading, once the first batch's container is unhealthy", async () => {
+    // Two containers replaced one at a time, 3 s apart: the first is unhealthy long before the second.
+    const receiver = await createUpgradeReceiver({ serviceSelector: { app: "api" }, intervalMillis: 3000 });
+    await setFaults({ unhealthyImage: "myorg/api:1.27.0" } as never);
+    const queued = await json(await push(receiver.url, dockerHubPush("myorg/api", "1.27.0")));
+    const done = await settledExecution(receiver.id, queued.id);
+    expect(done.outcome).toBe("rolledBack");
+    expect(stepsOf(done, "1s5")).toEqual(["waiting", "upgrading", "rolling back", "rolled back"]);
+    expect(done.reason).toMatch(/: 1i\d+ \([^)]+\) unhealthy$/);
+    const api = (await instances("1s5")).filter((container) =>
+      container.imageUuid.startsWith("docker:myorg/api:"),
+    );
+    expect(api.map((container) => container.imageUuid)).toEqual(Array(2).fill("docker:myorg/api:1.0.0"));
   });
 
   it("rolls back a service without a health check whose new containers keep restarting", async () => {

@@ -12,7 +12,7 @@ import {
 } from "./images";
 import { admits, isSemanticPolicy } from "./policy";
 import { inDoubt, isOpen, type Phase, STALL_MS, type UpgradeJob } from "./upgrade-queue";
-import { judge, verifySettings, type Watch, watchChanged } from "./verify";
+import { judge, judgeEarly, verifySettings, type Watch, watchChanged } from "./verify";
 
 /**
  * One step of one upgrade, from what Cattle shows now (docs/upgrades.md, "What a push does"). A
@@ -180,18 +180,63 @@ async function upgrading(
   if (service.state === "upgraded") {
     const watch: Watch = {
       since: now,
-      versions: configsOf(service, job.repository)
-        .filter((config) => parseImage(config.imageUuid)?.tag === job.tag)
-        .map((config) => config.version)
-        .filter((version): version is string => typeof version === "string" && version !== ""),
-      image: image(job.repository, job.tag),
-      starts: {},
+      ...newOf(job, service),
+      // Restarts seen while Cattle was still replacing containers count on.
+      starts: job.early?.starts ?? {},
       seen: now,
     };
     // The first look at the new containers comes at once: with healthySeconds 0 it may finish now.
-    return verifying(moved(job, "verifying", now, { watch }), service, cattle, time);
+    const { early: _early, ...rest } = job;
+    return verifying(moved(rest, "verifying", now, { watch }), service, cattle, time);
+  }
+  if (service.state === "upgrading" && verifySettings(job.settings).rollbackOnFailure) {
+    return watchWhileUpgrading(job, service, cattle, time);
   }
   return movedOutside(job, service, now) ?? waitOrStall(job, service, now);
+}
+
+/** The upgrade's new containers: those of the launch configs it moved to the pushed tag. */
+function newOf(job: UpgradeJob, service: Service): Pick<Watch, "versions" | "image"> {
+  return {
+    versions: configsOf(service, job.repository)
+      .filter((config) => parseImage(config.imageUuid)?.tag === job.tag)
+      .map((config) => config.version)
+      .filter((version): version is string => typeof version === "string" && version !== ""),
+    image: image(job.repository, job.tag),
+  };
+}
+
+/**
+ * While Cattle replaces the containers, those already replaced are looked at too: an image that
+ * never gets well would otherwise keep a Cattle that waits for health between batches `upgrading`
+ * until the upgrade is given up, half done. Only with rollbackOnFailure, as a rollback is all such a
+ * look can lead to.
+ */
+async function watchWhileUpgrading(
+  job: UpgradeJob,
+  service: Service,
+  cattle: CattleApi,
+  time: () => number,
+): Promise<Step> {
+  const listed = await cattle.listInstances(job.projectId, job.serviceId);
+  const now = time();
+  if (!listed.ok) return waitOrStall(job, service, now);
+  const early = job.early ?? { starts: {}, firstSeen: {} };
+  const verdict = judgeEarly(
+    early,
+    newOf(job, service),
+    listed.value.data,
+    verifySettings(job.settings),
+    now,
+  );
+  if (verdict.kind === "failed") {
+    return { job: moved(job, "rollingBack", now, { message: verdict.reason }), action: "rollback" };
+  }
+  const learned =
+    Object.keys(verdict.early.starts).length !== Object.keys(early.starts).length ||
+    Object.keys(verdict.early.firstSeen).length !== Object.keys(early.firstSeen).length;
+  if (learned && !stalled(job, now)) return { job: { ...job, early: verdict.early } };
+  return waitOrStall(job, service, now);
 }
 
 async function verifying(

@@ -3,7 +3,7 @@ import type { TableSet } from "../../storage/migrations";
 import type { SqlLike } from "../../storage/object-storage";
 import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../../storage/stored-json";
 import { sameRepositoryName, type UpgradeSettings } from "./images";
-import type { VerifySettings, Watch } from "./verify";
+import type { EarlyLook, VerifySettings, Watch } from "./verify";
 
 /** One service's upgrade for one push: the job as JSON, with the columns it is looked up by. */
 export type UpgradeRow = {
@@ -98,6 +98,8 @@ export interface UpgradeJob {
   progressed: number;
   /** What the service ran before, `repository:tag`, once the upgrade has started. */
   previousImage?: string;
+  /** What the looks at the new containers learned while Cattle was still replacing them. */
+  early?: EarlyLook;
   /** The watch over the new containers, from the moment Cattle shows the service upgraded. */
   watch?: Watch;
   /** Why the new containers failed, when the upgrade is finished all the same (rollbackOnFailure off). */

@@ -99,7 +99,9 @@ export function newContainers(
   const byVersion = containers.filter(
     (container) => container.version && watch.versions.includes(container.version),
   );
-  if (watch.versions.length > 0 && byVersion.length > 0) return byVersion;
+  // Where Cattle shows versions they decide, even while no container of the new one is listed yet
+  // (the same tag pushed again: the containers still running it are the old ones).
+  if (watch.versions.length > 0 && containers.some((container) => container.version)) return byVersion;
   const wanted = sameImage(watch.image);
   return newestOfUnits(containers.filter((container) => wanted(container.imageUuid)));
 }
@@ -148,15 +150,16 @@ function sameImage(image: string): (imageUuid: string | null | undefined) => boo
  * one has been running, and healthy where it has a health check, for `healthySeconds` without a
  * break; otherwise keeps watching, with what this look learned.
  */
-export function judge(
-  watch: Watch,
-  containers: readonly Instance[],
-  settings: VerifySettings,
-  scale: number | undefined,
-  now: number,
-): Verdict {
-  const fresh = newContainers(containers, watch);
-  const starts = { ...watch.starts };
+/**
+ * What the new containers show that fails an upgrade at once: unhealthy, stopped or in error (a
+ * container started once by design excepted), or restarting again and again; with each container's
+ * first start count, kept to count its restarts from.
+ */
+function problemsOf(
+  fresh: readonly Instance[],
+  known: Readonly<Record<string, number>>,
+): { starts: Record<string, number>; problems: string[] } {
+  const starts = { ...known };
   const problems: string[] = [];
   for (const container of fresh) {
     const count = container.startCount ?? 0;
@@ -178,6 +181,66 @@ export function judge(
       );
     }
   }
+  return { starts, problems };
+}
+
+/**
+ * What a look at the new containers learned while Cattle is still replacing them: the job keeps it,
+ * and the watch that follows `upgraded` starts from it.
+ */
+export interface EarlyLook {
+  /** Each new container's first start count, by id. */
+  starts: Record<string, number>;
+  /** When each new container was first seen, by id: it has healthTimeoutSeconds from then. */
+  firstSeen: Record<string, number>;
+}
+
+export type EarlyVerdict = { kind: "failed"; reason: string } | { kind: "watching"; early: EarlyLook };
+
+/**
+ * A look at the new containers while the service is still `upgrading`. Cattle may wait for each
+ * batch to be healthy before the next one (emulator/README.md), so an image that never gets well
+ * would never reach `upgraded`: the containers already replaced are judged as they come, each
+ * failing as the watch would fail it, or when it is not running and healthy within
+ * `healthTimeoutSeconds` of being first seen.
+ */
+export function judgeEarly(
+  early: EarlyLook,
+  watch: Pick<Watch, "versions" | "image">,
+  containers: readonly Instance[],
+  settings: VerifySettings,
+  now: number,
+): EarlyVerdict {
+  const fresh = newContainers(containers, watch);
+  const { starts, problems } = problemsOf(fresh, early.starts);
+  const firstSeen = { ...early.firstSeen };
+  const timeoutMs = settings.healthTimeoutSeconds * 1000;
+  for (const container of fresh) {
+    const seen = firstSeen[container.id] ?? now;
+    firstSeen[container.id] = seen;
+    if (
+      !isRunningAndHealthy(container) &&
+      now - seen >= timeoutMs &&
+      !problems.some((p) => p.startsWith(`${container.id} `))
+    ) {
+      problems.push(
+        `${nameOf(container)} not healthy within ${settings.healthTimeoutSeconds} s: ${shows(container)}`,
+      );
+    }
+  }
+  if (problems.length > 0) return { kind: "failed", reason: problems.join(", ") };
+  return { kind: "watching", early: { starts, firstSeen } };
+}
+
+export function judge(
+  watch: Watch,
+  containers: readonly Instance[],
+  settings: VerifySettings,
+  scale: number | undefined,
+  now: number,
+): Verdict {
+  const fresh = newContainers(containers, watch);
+  const { starts, problems } = problemsOf(fresh, watch.starts);
   // A container seen earlier and no longer listed was removed: Cattle replaces a failing one.
   const listed = new Set(fresh.map((container) => container.id));
   for (const id of Object.keys(watch.starts)) {
