@@ -541,3 +541,62 @@ describe("new containers while Cattle is still replacing them", () => {
     expect(actions(target.cattle, "rollback")).toBe(0);
   });
 });
+
+describe("an upgrade taken over or held up outside", () => {
+  it("ends failed, saying so, when it is canceled in Rancher mid-verify", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target);
+    await alarm(target);
+    target.cattle.service().state = "canceled-upgrade";
+    await alarm(target);
+    expect(latest(target)).toMatchObject({
+      outcome: "failed",
+      reason:
+        "upgrade of 1s1 (web) to myorg/web:1.1 failed: the upgrade was canceled in Rancher; the service is left canceled-upgrade for you to continue or roll back",
+    });
+    expect(actions(target.cattle, "rollback") + actions(target.cattle, "finishupgrade")).toBe(0);
+  });
+
+  it("gives a queued push its 30 minutes from when its turn comes, not from the push", async () => {
+    const target = upgradeTarget({ healthySeconds: 3600, healthTimeoutSeconds: 7200 });
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target);
+    expect(await push(target, "1.2")).toMatchObject({ execution: { outcome: "queued" } });
+    // The first upgrade is watched for 40 minutes, then canceled in Rancher.
+    for (let minute = 0; minute < 40; minute++) {
+      await alarm(target);
+      await target.clock.advance(60_000);
+    }
+    target.cattle.service().state = "canceled-upgrade";
+    await alarm(target);
+    expect(target.core.executions("ru")[1]).toMatchObject({ outcome: "failed" });
+    // The queued push's turn: the service is not active yet, and it waits rather than failing.
+    await alarm(target);
+    expect(target.core.executions("ru")[0]).toMatchObject({ outcome: "queued" });
+    // Rolled back by hand a few minutes later: the queued push upgrades.
+    await target.clock.advance(5 * 60_000);
+    rolledBackInCattle(target);
+    await alarm(target);
+    expect(actions(target.cattle, "upgrade")).toBe(2);
+  });
+
+  it("waits out the service's key being refused mid-verify instead of leaving the service upgraded", async () => {
+    const target = upgradeTarget({ healthySeconds: 10 });
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target);
+    await alarm(target);
+    const refused = { kind: "unauthorized" as const, status: 401, message: "Cattle answered 401" };
+    target.cattle.reads.push({ kind: "refused", failure: refused }, { kind: "refused", failure: refused });
+    await target.clock.advance(5_000);
+    await alarm(target);
+    await target.clock.advance(5_000);
+    await alarm(target);
+    expect(latest(target)).toMatchObject({ outcome: "queued" });
+    await alarm(target);
+    expect(actions(target.cattle, "finishupgrade")).toBe(1);
+  });
+});

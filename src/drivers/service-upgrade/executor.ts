@@ -5,6 +5,7 @@ import type { Delivery, Push } from "../../domain/delivery";
 import { type Execution, failed, ignored, type UpgradeProgress } from "../../domain/execution";
 import type { TriggerResult } from "../../domain/ports";
 import type { LiveReceiverOf } from "../../domain/receiver";
+import { clipEcho } from "../../util/echo";
 import type { Executor, ExecutorContext } from "../definition";
 import { advance, type FollowAction, failed as failedJob, moved, type Step } from "./follow";
 import {
@@ -207,11 +208,17 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
     const { clock, storage } = this.#context;
     const now = clock.now();
     const cattle = this.#context.cattle(now + LIST_DEADLINE_MS);
-    for (const job of this.#upgrades.heads()) {
+    for (const head of this.#upgrades.heads()) {
       // A finish or rollback of the service's previous upgrade, sent and never answered, could
       // still land on this one: it starts once Cattle can no longer take it.
-      const previous = job.phase === "waiting" ? this.#upgrades.before(job) : undefined;
+      const previous = head.phase === "waiting" ? this.#upgrades.before(head) : undefined;
       if (previous && inDoubt(previous, clock.now())) continue;
+      // A queued push's turn comes when the upgrade before it ends: its 30 minutes count from then,
+      // not from the push, however long that upgrade and its watch took.
+      const job =
+        previous && previous.progressed > head.progressed
+          ? { ...head, progressed: previous.progressed }
+          : head;
       const {
         job: next,
         action,
@@ -244,7 +251,10 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
   async #act(job: UpgradeJob, action: FollowAction, cattle: CattleApi): Promise<void> {
     const { job: after, sent } = await this.#send(job, action, undefined, cattle);
     const meaning = sent.ok ? "done" : meaningOf(sent.failure);
-    if (sent.ok || meaning === "transient") return this.#save(job, after);
+    // The service's key refused (a rotation half done) is waited out as Cattle being away is: the
+    // decision stays and is sent again until it is taken or 30 minutes have passed.
+    if (sent.ok || meaning === "transient" || meaning === "unauthorized" || meaning === "forbidden")
+      return this.#save(job, after);
     const what = action === "rollback" ? "roll back" : "finish the upgrade";
     const why = meaning === "refused" ? sent.failure.message : describeFailure(sent.failure);
     this.#save(job, failedJob(after, `Cattle refused to ${what}: ${why}`, this.#context.clock.now()));
@@ -347,7 +357,8 @@ function progressOf(job: UpgradeJob): UpgradeProgress {
     image: `${job.repository}:${job.tag}`,
     ...(job.previousImage ? { previousImage: job.previousImage } : {}),
     steps: job.steps ?? [],
-    ...(job.message && !isOpen(job) ? { message: job.message } : {}),
+    // The message quotes Cattle (its containers' names, its error messages): clipped like a reason.
+    ...(job.message && !isOpen(job) ? { message: clipEcho(job.message) } : {}),
   };
 }
 

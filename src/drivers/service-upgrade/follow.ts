@@ -117,8 +117,11 @@ export async function advance(job: UpgradeJob, cattle: CattleApi, time: () => nu
 function unreadable(job: UpgradeJob, failure: CattleFailure, now: number): UpgradeJob {
   const meaning = meaningOf(failure);
   if (meaning === "gone") return failed(job, `service ${job.serviceId} was removed`, now);
-  if (meaning !== "transient") return failed(job, describeFailure(failure), now);
+  if (meaning === "refused") return failed(job, describeFailure(failure), now);
+  // Unanswered, or the service's key refused (a rotation half done): waited out, so that a service
+  // is not left upgraded, neither finished nor rolled back, by a moment's trouble.
   if (!stalled(job, now)) return job;
+  if (meaning !== "transient") return failed(job, describeFailure(failure), now);
   return failed(
     job,
     job.phase === "verifying"
@@ -158,10 +161,16 @@ function movedOutside(job: UpgradeJob, service: Service, now: number): Step | nu
       return runsTag(service, job.repository, job.tag)
         ? { job: moved(job, "done", now, { message: "finished outside rancher-hooks" }) }
         : rolledBackOutside(job, service, now);
+    case "canceled-upgrade":
+      return { job: failed(job, CANCELED, now) };
     default:
       return null;
   }
 }
+
+/** A cancel in Rancher is a person taking the upgrade over: it is theirs to continue or roll back. */
+const CANCELED =
+  "the upgrade was canceled in Rancher; the service is left canceled-upgrade for you to continue or roll back";
 
 const rolledBackOutside = (job: UpgradeJob, service: Service, now: number): Step => ({
   job: moved(job, "rolledBack", now, {
@@ -291,6 +300,7 @@ function finishing(job: UpgradeJob, service: Service, now: number): Step {
   }
   // The finish was decided and written down, but Cattle has not taken it yet: send it (again).
   if (service.state === "upgraded") return resend(job, "finishupgrade", now);
+  if (service.state === "canceled-upgrade") return { job: failed(job, CANCELED, now) };
   if (service.state === "active") {
     // Rolled back by hand before Cattle took the finish: told as rolled back, as it is.
     if (endedOn(job, service) === "previous") return rolledBackOutside(job, service, now);
