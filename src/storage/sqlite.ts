@@ -31,6 +31,8 @@ export class SqliteObjectStorage implements ObjectStorage {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Set by the owner once it exists: what the alarm runs. */
   onAlarm: (() => Promise<void>) | undefined;
+  /** The alarm running now, if any: the next one waits for it, as a Durable Object's does. */
+  #running: Promise<void> = Promise.resolve();
 
   constructor(db: SyncDatabase) {
     this.#db = db;
@@ -89,6 +91,23 @@ export class SqliteObjectStorage implements ObjectStorage {
   }
 
   async #fire(at: number, attempt: number): Promise<void> {
+    // A Durable Object never runs two alarms at once: one that comes due while another runs (set by
+    // a call meanwhile) waits for it, and runs only if it is still the one set then.
+    const earlier = this.#running;
+    let finished = () => {};
+    this.#running = new Promise((resolve) => {
+      finished = resolve;
+    });
+    try {
+      await earlier;
+      const [row] = this.sql.exec<{ at: number }>("SELECT at FROM _alarm WHERE id = 1").toArray();
+      if (row?.at === at) await this.#deliver(at, attempt);
+    } finally {
+      finished();
+    }
+  }
+
+  async #deliver(at: number, attempt: number): Promise<void> {
     // As with Durable Objects, an alarm counts as delivered only once alarm() has returned: its
     // row stays until then, so a process that dies mid-alarm runs it again when it starts. A new
     // alarm set by alarm() itself has another time and is kept.

@@ -589,7 +589,7 @@ describe("an upgrade taken over or held up outside", () => {
     await alarm(target);
     upgraded(target);
     await alarm(target);
-    const refused = { kind: "unauthorized" as const, status: 401, message: "Cattle answered 401" };
+    const refused = { kind: "unauthorized" as const, status: 401 as const, message: "Cattle answered 401" };
     target.cattle.reads.push({ kind: "refused", failure: refused }, { kind: "refused", failure: refused });
     await target.clock.advance(5_000);
     await alarm(target);
