@@ -600,3 +600,30 @@ describe("an upgrade taken over or held up outside", () => {
     expect(actions(target.cattle, "finishupgrade")).toBe(1);
   });
 });
+
+describe("a slow Cattle", () => {
+  it("still gets every service's look at its containers through: each step has Cattle's time of its own", async () => {
+    const target = upgradeTarget({ healthySeconds: 10 });
+    const second = structuredClone(target.cattle.service());
+    target.cattle.services.set("1s2", { ...second, id: "1s2", name: "web2" });
+    expect(await push(target, "1.1")).toMatchObject({
+      execution: { reason: "upgrading 1s1 (web), 1s2 (web2) to myorg/web:1.1" },
+    });
+    await alarm(target);
+    for (const id of ["1s1", "1s2"]) {
+      const service = target.cattle.service(id);
+      service.state = "upgraded";
+      service.launchConfig = { ...service.launchConfig, version: "v2" };
+      target.cattle.instances.set(id, [container(`1i${id.slice(2)}0`)]);
+    }
+    // Every call now takes 2.5 s: one service's two reads take 5 s of the 6 s a step may wait.
+    target.cattle.latencyMs = 2_500;
+    await alarm(target);
+    await target.clock.advance(10_000);
+    await alarm(target);
+    expect(target.cattle.calls.filter((call) => call.endsWith("finishupgrade"))).toEqual([
+      "POST service 1s1 finishupgrade",
+      "POST service 1s2 finishupgrade",
+    ]);
+  });
+});

@@ -207,7 +207,6 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
   async #advanceAll(): Promise<void> {
     const { clock, storage } = this.#context;
     const now = clock.now();
-    const cattle = this.#context.cattle(now + LIST_DEADLINE_MS);
     for (const head of this.#upgrades.heads()) {
       // A finish or rollback of the service's previous upgrade, sent and never answered, could
       // still land on this one: it starts once Cattle can no longer take it.
@@ -219,6 +218,9 @@ export class ServiceUpgradeExecutor implements Executor<"serviceUpgrade"> {
         previous && previous.progressed > head.progressed
           ? { ...head, progressed: previous.progressed }
           : head;
+      // Each service's step has Cattle's time of its own: a slow answer for one service leaves the
+      // others theirs.
+      const cattle = this.#context.cattle(clock.now() + LIST_DEADLINE_MS);
       const {
         job: next,
         action,
