@@ -627,3 +627,26 @@ describe("a slow Cattle", () => {
     ]);
   });
 });
+
+describe("a rollback between two looks", () => {
+  it("is not sent again onto an upgrade someone started by hand since", async () => {
+    const target = upgradeTarget();
+    await push(target, "1.1");
+    await alarm(target);
+    upgraded(target, [container("1i3", { healthState: "unhealthy" })]);
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    // Cattle rolls back, and before the next look someone upgrades the service to 1.2 by hand.
+    const service = target.cattle.service();
+    service.state = "upgrading";
+    service.launchConfig = { imageUuid: "docker:myorg/web:1.2", labels: { app: "web" }, version: "v3" };
+    await alarm(target);
+    expect(actions(target.cattle, "rollback")).toBe(1);
+    expect(latest(target)).toMatchObject({
+      outcome: "rolledBack",
+      reason: expect.stringContaining(
+        "the service has since been upgraded outside rancher-hooks to myorg/web:1.2",
+      ),
+    });
+  });
+});

@@ -318,8 +318,19 @@ function finishing(job: UpgradeJob, service: Service, now: number): Step {
 
 function rollingBack(job: UpgradeJob, service: Service, now: number): Step {
   const state = service.state ?? "";
-  // The rollback was decided and written down, but Cattle has not taken it yet: send it (again).
-  if (ACTION_STARTS.rollback.includes(state)) return resend(job, "rollback", now);
+  // The rollback was decided and written down, but Cattle has not taken it yet: send it (again) —
+  // unless the service is now upgrading to another image: it was rolled back between two looks and
+  // someone has started an upgrade of their own since, which is not this rollback's to undo.
+  if (ACTION_STARTS.rollback.includes(state)) {
+    if (!runsTag(service, job.repository, job.tag)) {
+      return {
+        job: moved(job, "rolledBack", now, {
+          message: `${job.message ?? "rolled back"}; the service has since been upgraded outside rancher-hooks to ${runningImage(service, job.repository) ?? "another image"}`,
+        }),
+      };
+    }
+    return resend(job, "rollback", now);
+  }
   if (state === "rolling-back" && service.transitioning === "error") {
     return { job: failed(job, `the rollback failed: ${service.transitioningMessage ?? "error"}`, now) };
   }
