@@ -30,11 +30,8 @@ export interface Step {
 
 export type FollowAction = "finishupgrade" | "rollback";
 
-/** The states each action starts from in Cattle; anywhere else it would be refused. */
-export const ACTION_STARTS: Readonly<Record<FollowAction, readonly string[]>> = {
-  finishupgrade: ["upgraded"],
-  rollback: ["upgrading", "upgraded", "canceled-upgrade"],
-};
+/** The states Cattle's `rollback` starts from; anywhere else it would be refused. */
+const ROLLBACK_STARTS: readonly string[] = ["upgrading", "upgraded", "canceled-upgrade"];
 
 const UPGRADE_STATES = new Set(["upgrading", "upgraded"]);
 const GONE_STATES = new Set(["removing", "removed", "purging", "purged"]);
@@ -321,7 +318,7 @@ function rollingBack(job: UpgradeJob, service: Service, now: number): Step {
   // The rollback was decided and written down, but Cattle has not taken it yet: send it (again) —
   // unless the service is now upgrading to another image: it was rolled back between two looks and
   // someone has started an upgrade of their own since, which is not this rollback's to undo.
-  if (ACTION_STARTS.rollback.includes(state)) {
+  if (ROLLBACK_STARTS.includes(state)) {
     if (!runsTag(service, job.repository, job.tag)) {
       return {
         job: moved(job, "rolledBack", now, {
