@@ -158,10 +158,12 @@ function sameImage(image: string): (imageUuid: string | null | undefined) => boo
 function problemsOf(
   fresh: readonly Instance[],
   known: Readonly<Record<string, number>>,
-): { starts: Record<string, number>; problems: string[] } {
+): { starts: Record<string, number>; problems: string[]; failing: Set<string> } {
   const starts = { ...known };
   const problems: string[] = [];
+  const failing = new Set<string>();
   for (const container of fresh) {
+    const found = problems.length;
     const count = container.startCount ?? 0;
     // A container first seen before Cattle started it shows no start yet: its first start is not a
     // restart, so the count is taken from one at least.
@@ -180,8 +182,9 @@ function problemsOf(
         `${nameOf(container)} restarting (started ${count - first} more times, start count ${first} → ${count})`,
       );
     }
+    if (problems.length > found) failing.add(container.id);
   }
-  return { starts, problems };
+  return { starts, problems, failing };
 }
 
 /**
@@ -212,17 +215,13 @@ export function judgeEarly(
   now: number,
 ): EarlyVerdict {
   const fresh = newContainers(containers, watch);
-  const { starts, problems } = problemsOf(fresh, early.starts);
+  const { starts, problems, failing } = problemsOf(fresh, early.starts);
   const firstSeen = { ...early.firstSeen };
   const timeoutMs = settings.healthTimeoutSeconds * 1000;
   for (const container of fresh) {
     const seen = firstSeen[container.id] ?? now;
     firstSeen[container.id] = seen;
-    if (
-      !isRunningAndHealthy(container) &&
-      now - seen >= timeoutMs &&
-      !problems.some((p) => p.startsWith(`${container.id} `))
-    ) {
+    if (!failing.has(container.id) && !isRunningAndHealthy(container) && now - seen >= timeoutMs) {
       problems.push(
         `${nameOf(container)} not healthy within ${settings.healthTimeoutSeconds} s: ${shows(container)}`,
       );
