@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Execution } from "../domain/execution";
 import { isoDate } from "../domain/ids";
+import { type DeliveryRecord, NOTIFY_WINDOW_SECONDS } from "../domain/notifications";
 import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
 import { ConfigurationError } from "./errors";
@@ -57,6 +58,8 @@ export interface ReceiverView {
   /** Present only for callers who may use it: a read-only key sees no trigger URL. */
   url?: string;
   canWrite: boolean;
+  /** Webhook signing secrets made by the call being answered, by destination id: shown this once. */
+  secrets?: Record<string, string>;
 }
 
 export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
@@ -74,14 +77,43 @@ export function receiverResource(record: ReceiverRecord, view: ReceiverView) {
     ...(record.senderVerification
       ? { senderVerification: { type: "senderVerification", ...record.senderVerification } }
       : {}),
+    notifications: (record.notifications ?? []).map((destination) => ({
+      type: "notificationDestination",
+      ...destination,
+      ...(view.secrets?.[destination.id] ? { secret: view.secrets[destination.id] } : {}),
+    })),
+    notifyWindowSeconds: record.notifyWindowSeconds ?? NOTIFY_WINDOW_SECONDS.default,
     ...(record.importedFrom ? { importedFrom: record.importedFrom } : {}),
     created: isoDate(record.created),
     createdTS: record.created,
     links: {
       self: receiverUrl(view.origin, record),
       executions: receiverUrl(view.origin, record, "/executions"),
+      notifications: receiverUrl(view.origin, record, "/notifications"),
     },
-    actions: view.canWrite ? { regenerate: `${receiverUrl(view.origin, record)}&action=regenerate` } : {},
+    actions: view.canWrite
+      ? Object.fromEntries(
+          RECEIVER_ACTIONS.map((action) => [action, `${receiverUrl(view.origin, record)}&action=${action}`]),
+        )
+      : {},
+  };
+}
+
+/** What `POST …/receivers/{id}?action=` takes. */
+export const RECEIVER_ACTIONS = ["regenerate", "setNotifications", "testNotification"] as const;
+
+const optionalDate = (name: string, epochMs: number | undefined) =>
+  epochMs === undefined ? {} : { [name]: isoDate(epochMs), [`${name}TS`]: epochMs };
+
+/** One attempt to tell a destination, as the delivery log shows it. */
+export function deliveryResource(delivery: DeliveryRecord) {
+  const { created, lastAttempt, nextAttempt, ...rest } = delivery;
+  return {
+    type: "notificationDelivery",
+    ...rest,
+    ...optionalDate("created", created),
+    ...optionalDate("lastAttempt", lastAttempt),
+    ...optionalDate("nextAttempt", nextAttempt),
   };
 }
 

@@ -1,4 +1,12 @@
 import { OUTCOMES, UPGRADE_STEPS } from "../domain/execution";
+import {
+  DEFAULT_NOTIFY_ON,
+  DELIVERY_STATUSES,
+  MAX_DESTINATION_URL_BYTES,
+  MAX_DESTINATIONS,
+  NOTIFICATION_KINDS,
+  NOTIFY_WINDOW_SECONDS,
+} from "../domain/notifications";
 import { DRIVER_NAMES, DRIVERS, rancherField } from "../drivers";
 import { lazy } from "../util/lazy";
 import { API_PREFIX } from "./resources";
@@ -34,7 +42,11 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
   receiver: {
     resourceMethods: ["GET", "DELETE"],
     collectionMethods: ["GET", "POST"],
-    resourceActions: { regenerate: { input: "regenerateInput", output: "receiver" } },
+    resourceActions: {
+      regenerate: { input: "regenerateInput", output: "receiver" },
+      setNotifications: { input: "setNotificationsInput", output: "receiver" },
+      testNotification: { output: "notificationTestResult" },
+    },
     resourceFields: {
       name: { type: "string", required: true, create: true, minLength: 1, maxLength: 128 },
       driver: { type: "enum", options: DRIVER_NAMES, required: true, create: true },
@@ -49,6 +61,20 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
         nullable: true,
         create: true,
         description: "optional proof of the sender beyond the Trigger URL; its secret is never shown",
+      },
+      notifications: {
+        type: "array[notificationDestination]",
+        nullable: true,
+        create: true,
+        description: `where to say what happened: up to ${MAX_DESTINATIONS}; URLs are write-only`,
+      },
+      notifyWindowSeconds: {
+        type: "int",
+        create: true,
+        default: NOTIFY_WINDOW_SECONDS.default,
+        min: NOTIFY_WINDOW_SECONDS.min,
+        max: NOTIFY_WINDOW_SECONDS.max,
+        description: "executions decided within this many seconds go out as one message",
       },
       url: { type: "string", description: "Trigger URL: POST to it to run the receiver" },
       state: { type: "string" },
@@ -149,6 +175,86 @@ const API_SCHEMAS: Record<string, SchemaBody> = {
         nullable: true,
         description: "why it was rolled back, failed or skipped, naming the containers",
       },
+    },
+  },
+  notificationDestination: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      id: {
+        type: "string",
+        nullable: true,
+        description: "given back to keep a destination (and its URL) in setNotifications",
+      },
+      kind: { type: "enum", options: [...NOTIFICATION_KINDS], required: true },
+      url: {
+        type: "string",
+        maxLength: MAX_DESTINATION_URL_BYTES,
+        description: "https: (or http: to a loopback address); write-only, answers show urlHint",
+      },
+      urlHint: { type: "string", description: "the URL's host and last 4 characters" },
+      on: {
+        type: "array[enum]",
+        options: [...OUTCOMES],
+        default: [...DEFAULT_NOTIFY_ON],
+        description: "the outcomes this destination is told of",
+      },
+      secret: {
+        type: "string",
+        nullable: true,
+        description: "a webhook destination's signing secret (whsec_…), in the one answer that made it",
+      },
+    },
+  },
+  setNotificationsInput: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      notifications: { type: "array[notificationDestination]", required: true },
+      notifyWindowSeconds: {
+        type: "int",
+        nullable: true,
+        min: NOTIFY_WINDOW_SECONDS.min,
+        max: NOTIFY_WINDOW_SECONDS.max,
+      },
+    },
+  },
+  notificationDelivery: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      messageId: { type: "string", description: "the same on every attempt (webhook-id)" },
+      destinationId: { type: "string" },
+      kind: { type: "enum", options: [...NOTIFICATION_KINDS] },
+      urlHint: { type: "string" },
+      status: { type: "enum", options: [...DELIVERY_STATUSES] },
+      summary: { type: "string" },
+      executionIds: { type: "array[string]" },
+      test: { type: "boolean" },
+      attempts: { type: "int" },
+      created: { type: "date" },
+      lastAttempt: { type: "date", nullable: true },
+      lastError: { type: "string", nullable: true },
+      nextAttempt: { type: "date", nullable: true, description: "while pending: when it is tried again" },
+    },
+  },
+  notificationTestResult: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      results: { type: "array[notificationTestOutcome]" },
+    },
+  },
+  notificationTestOutcome: {
+    resourceMethods: [],
+    collectionMethods: [],
+    resourceFields: {
+      destinationId: { type: "string" },
+      kind: { type: "enum", options: [...NOTIFICATION_KINDS] },
+      urlHint: { type: "string" },
+      status: { type: "enum", options: ["delivered", "failed"] },
+      httpStatus: { type: "int", nullable: true },
+      error: { type: "string", nullable: true },
     },
   },
   upgradeStep: {

@@ -1,5 +1,6 @@
 import type { Driver } from "./driver";
 import type { Execution, Outcome } from "./execution";
+import type { LiveReceiver } from "./receiver";
 
 /** Where a receiver's messages can go (docs/notifications.md). */
 export const NOTIFICATION_KINDS = ["slack", "teams", "discord", "webhook"] as const;
@@ -97,4 +98,43 @@ export interface DeliveryRecord {
   lastError?: string;
   /** When it is tried again, while it is pending. */
   nextAttempt?: number;
+}
+
+/**
+ * A destination as a create or `setNotifications` gives it. One that names the `id` of a destination
+ * the receiver has keeps its URL (and a webhook's secret) unless it gives a new URL: a URL is never
+ * shown again, so an edit of the outcomes must not need it.
+ */
+export interface DestinationInput {
+  id?: string;
+  kind: NotificationKind;
+  url?: string;
+  on: Outcome[];
+}
+
+/** A change of a receiver's notifications, as management made it (docs/notifications.md). */
+export interface NotificationsChange {
+  destinations: DestinationInput[];
+  /** Absent: the receiver keeps the window it has. */
+  windowSeconds?: number;
+  environment: string;
+  targetLabel?: string;
+  historyUrl: string;
+}
+
+/** What `setNotifications` answers: the receiver as it is live now and the secrets made, or why not. */
+export type NotificationsResult =
+  | { kind: "live"; receiver: LiveReceiver; secrets: Record<string, string> }
+  | { kind: "revoked" }
+  | { kind: "unknown" }
+  | { kind: "invalid"; index: number; field: string; message: string };
+
+/** What `testNotification` answers per destination. */
+export interface TestResult {
+  destinationId: string;
+  kind: NotificationKind;
+  urlHint: string;
+  status: "delivered" | "failed";
+  httpStatus?: number;
+  error?: string;
 }

@@ -3,6 +3,7 @@ import type { Delivery } from "./delivery";
 import type { Driver } from "./driver";
 import type { Execution } from "./execution";
 import type { TargetMetrics } from "./metrics";
+import type { DeliveryRecord, NotificationsChange, NotificationsResult, TestResult } from "./notifications";
 import type { LiveReceiver, ReceiverRecord } from "./receiver";
 import type { SenderCheck, SenderProof } from "./sender";
 
@@ -24,7 +25,7 @@ export type ReceiverState =
 /**
  * A target (a service, a host group, an environment's upgrades): serialised, the one place that
  * decides. These are the calls of its object as the object runs them, over synchronous storage, so
- * every call but a trigger answers at once; `TargetCore` implements them, and every runtime offers
+ * every call but a trigger and a test notification answers at once; `TargetCore` implements them, and every runtime offers
  * them as the `Target` port.
  */
 export interface TargetMethods {
@@ -49,6 +50,12 @@ export interface TargetMethods {
     delivery: Delivery,
     proof?: SenderProof,
   ): Promise<TriggerResult>;
+  /** Replaces a receiver's notifications at its version (its URL stays), or says why not. */
+  setNotifications(receiverId: string, change: NotificationsChange): NotificationsResult;
+  /** The receiver's latest notification deliveries, newest first. */
+  notificationLog(receiverId: string): DeliveryRecord[];
+  /** Sends a test message to each destination now and answers each result; null if not live here. */
+  testNotification(receiverId: string): Promise<TestResult[] | null>;
 }
 
 /** A target as the rest of the service reaches it: a Durable Object's stub, or an in-process object. */

@@ -1,4 +1,5 @@
 import type { DriverConfig } from "./driver";
+import type { DestinationView, NotifySettings } from "./notifications";
 import type { SenderCheck, SenderVerificationView } from "./sender";
 
 /** A receiver as stored. The token is never stored: it is derived by signing this record. */
@@ -13,6 +14,10 @@ export type ReceiverRecord = DriverConfig & {
   created: number;
   /** Which sender verification the receiver asks for; its secret lives only in the target object. */
   senderVerification?: SenderVerificationView;
+  /** Where its messages go, as answers show them; the URLs and secrets live only in the target object. */
+  notifications?: DestinationView[];
+  /** Executions decided within this many seconds go out as one message (docs/notifications.md). */
+  notifyWindowSeconds?: number;
   /** The webhook-service generic object the receiver was imported from (docs/migrating.md). */
   importedFrom?: string;
 };
@@ -25,6 +30,8 @@ export type LiveReceiver = DriverConfig & {
   version: number;
   /** How deliveries must prove their sender, when the receiver asks for it. */
   senderCheck?: SenderCheck;
+  /** Where its messages go, with the URLs and secrets (docs/notifications.md). */
+  notify?: NotifySettings;
 };
 
 /** A live receiver of one kind, as the code that serves only that kind sees it. */

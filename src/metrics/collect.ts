@@ -61,6 +61,9 @@ export async function observe(
   return { receivers, targets, cattleUp, durationSeconds: (now() - started) / 1000 };
 }
 
+/** What an attempt to deliver a notification came to. */
+const DELIVERY_RESULTS = ["delivered", "failed", "retried"] as const;
+
 const seconds = (epochMs: number) => epochMs / 1000;
 
 /** The metric families of one scrape (docs/monitoring.md is their reference). */
@@ -69,6 +72,7 @@ export function families(observed: Observed): Family[] {
   const lastExecution: Family["samples"][number][] = [];
   const pending: Family["samples"][number][] = [];
   const oldestPending: Family["samples"][number][] = [];
+  const deliveries: Family["samples"][number][] = [];
   const perDriver = new Map<string, number>();
   let unanswered = 0;
   for (const name of observed.targets.keys()) if (observed.targets.get(name) === undefined) unanswered++;
@@ -93,6 +97,22 @@ export function families(observed: Observed): Family[] {
       if (entry) lastExecution.push({ labels: { ...labels, outcome }, value: seconds(entry.lastAt) });
     }
     pending.push({ labels, value: kept.pending });
+    // Each kind the receiver sends to, every result from zero: the first failure is an increase.
+    const delivered = new Map(
+      (kept.notifications ?? []).map((entry) => [`${entry.kind} ${entry.result}`, entry.count]),
+    );
+    const kinds = new Set<string>([
+      ...(record.notifications ?? []).map((destination) => destination.kind),
+      ...(kept.notifications ?? []).map((entry) => entry.kind),
+    ]);
+    for (const kind of [...kinds].sort()) {
+      for (const result of DELIVERY_RESULTS) {
+        deliveries.push({
+          labels: { ...labels, kind, result },
+          value: delivered.get(`${kind} ${result}`) ?? 0,
+        });
+      }
+    }
     oldestPending.push({
       labels,
       value: kept.oldestPendingAt === undefined ? 0 : seconds(kept.oldestPendingAt),
@@ -123,6 +143,12 @@ export function families(observed: Observed): Family[] {
       help: "When the oldest execution now pending or queued was recorded (Unix time); 0 when none is.",
       type: "gauge",
       samples: oldestPending,
+    },
+    {
+      name: "rancher_hooks_notifications_total",
+      help: "Attempts to deliver a receiver's notifications, by destination kind and result (delivered, failed, retried).",
+      type: "counter",
+      samples: deliveries,
     },
     {
       name: "rancher_hooks_receivers",

@@ -60,6 +60,18 @@ export class TargetObject extends DurableObject<Env> implements TargetMethods {
     return this.#core.trigger(...args);
   }
 
+  setNotifications(...args: Args<"setNotifications">) {
+    return this.#core.setNotifications(...args);
+  }
+
+  notificationLog(...args: Args<"notificationLog">) {
+    return this.#core.notificationLog(...args);
+  }
+
+  testNotification(...args: Args<"testNotification">) {
+    return this.#core.testNotification(...args);
+  }
+
   override alarm() {
     return this.#core.alarm();
   }

@@ -2,11 +2,20 @@ import * as z from "zod";
 import type { Caller } from "../access/authorize";
 import { ApiError } from "../api/errors";
 import { issueToApiError } from "../api/validation";
+import { OUTCOMES } from "../domain/execution";
 import { RESOURCE_ID } from "../domain/ids";
+import {
+  type DestinationView,
+  MAX_DESTINATIONS,
+  NOTIFICATION_KINDS,
+  NOTIFY_WINDOW_SECONDS,
+  type NotifySettings,
+} from "../domain/notifications";
 import type { LegacyImport } from "../domain/ports";
 import type { LiveReceiver, ReceiverRecord } from "../domain/receiver";
 import type { SenderCheck, SenderVerificationView } from "../domain/sender";
 import { DRIVER_NAMES, DRIVERS, driverOf } from "../drivers";
+import { destinationUrlProblem, viewOf } from "../notifications/destinations";
 import { lazy } from "../util/lazy";
 import { mapLimit } from "../util/map-limit";
 import { receiverCreateSchema } from "./input";
@@ -34,6 +43,11 @@ export type ExportedReceiver = {
   senderVerification?: SenderVerificationView;
   /** The check the target keeps; HMAC keys only with `includeSecrets` (bearer/basic are digests). */
   senderCheck?: SenderCheck;
+  /** Its destinations as answers show them (no URLs). */
+  notifications?: DestinationView[];
+  notifyWindowSeconds?: number;
+  /** What the target keeps to send them, URLs and signing secrets included: only with `includeSecrets`. */
+  notify?: NotifySettings;
   importedFrom?: string;
   legacyKeys?: ExportedLegacyKey[];
 } & Record<`${string}Config`, unknown>;
@@ -109,6 +123,14 @@ export async function exportReceivers(
         created: new Date(record.created).toISOString(),
         ...(record.senderVerification ? { senderVerification: record.senderVerification } : {}),
         ...(check ? { senderCheck: check } : {}),
+        ...(current?.notify
+          ? {
+              notifications: current.notify.destinations.map(viewOf),
+              notifyWindowSeconds: current.notify.windowSeconds,
+              // A destination URL is all it takes to post there, and a signing secret to sign: secrets.
+              ...(options.includeSecrets ? { notify: current.notify } : {}),
+            }
+          : {}),
         ...(record.importedFrom ? { importedFrom: record.importedFrom } : {}),
         ...(legacyKeys.length > 0 ? { legacyKeys } : {}),
       });
@@ -202,6 +224,33 @@ const schemas = lazy(() => {
         })
         .optional(),
       senderCheck: senderCheck.optional(),
+      // Shown for reading; only `notify` (an export with secrets) brings destinations back.
+      notifications: z.array(z.unknown()).max(MAX_DESTINATIONS).optional(),
+      notifyWindowSeconds: z.unknown().optional(),
+      notify: z
+        .strictObject({
+          windowSeconds: z.int().min(NOTIFY_WINDOW_SECONDS.min).max(NOTIFY_WINDOW_SECONDS.max),
+          destinations: z
+            .array(
+              z.strictObject({
+                id: z.string().regex(/^d[0-9a-z]{26}$/, "must be a destination id"),
+                kind: z.enum(NOTIFICATION_KINDS),
+                url: z.string().refine((url) => destinationUrlProblem(url) === undefined, {
+                  message: "must be an https: URL (or http: to a loopback address) of at most 2048 bytes",
+                }),
+                on: z.array(z.enum(OUTCOMES)).min(1).max(OUTCOMES.length),
+                secret: z
+                  .string()
+                  .regex(/^whsec_[A-Za-z0-9+/]{32}$/, "must be a signing secret as this service makes them")
+                  .optional(),
+              }),
+            )
+            .max(MAX_DESTINATIONS),
+          environment: z.string().max(256),
+          targetLabel: z.string().max(256).optional(),
+          historyUrl: z.string().max(4096),
+        })
+        .optional(),
       importedFrom: z.string().regex(RESOURCE_ID, "must be a Rancher id").optional(),
       legacyKeys: z
         .array(
@@ -221,6 +270,7 @@ const schemas = lazy(() => {
 export interface RestoreEntry {
   record: ReceiverRecord;
   senderCheck?: SenderCheck;
+  notify?: NotifySettings;
   imports: LegacyImport[];
 }
 
@@ -331,9 +381,20 @@ export function parseExport(body: unknown, projectId: string): RestoreEntry[] {
       version: entry.version,
       created: Date.parse(entry.created),
       ...(senderVerification ? { senderVerification: withoutType(senderVerification) } : {}),
+      ...(entry.notify
+        ? {
+            notifications: entry.notify.destinations.map(viewOf),
+            notifyWindowSeconds: entry.notify.windowSeconds,
+          }
+        : {}),
       ...(entry.importedFrom ? { importedFrom: entry.importedFrom } : {}),
     } as ReceiverRecord;
-    return { record, ...(senderCheck ? { senderCheck } : {}), imports: legacyKeys };
+    return {
+      record,
+      ...(senderCheck ? { senderCheck } : {}),
+      ...(entry.notify ? { notify: entry.notify as NotifySettings } : {}),
+      imports: legacyKeys,
+    };
   });
 }
 
@@ -361,7 +422,7 @@ export async function restoreReceivers(
 ): Promise<RestoreResult> {
   const result: RestoreResult = { imported: [], skipped: [] };
   const checked = new Map<string, Promise<string | null>>();
-  for (const { record, senderCheck, imports } of entries) {
+  for (const { record, senderCheck, notify, imports } of entries) {
     const skip = (reason: string) =>
       result.skipped.push({ name: record.name, receiverId: record.id, reason });
     if (record.senderVerification && !senderCheck) {
@@ -371,7 +432,7 @@ export async function restoreReceivers(
       );
       continue;
     }
-    const reason = await receivers.restore(caller, record, senderCheck, imports, checked);
+    const reason = await receivers.restore(caller, record, senderCheck, imports, checked, notify);
     if (reason === null) result.imported.push(record);
     else skip(reason);
   }

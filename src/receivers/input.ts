@@ -1,6 +1,8 @@
 import * as z from "zod";
 import type { DriverConfig } from "../domain/driver";
+import type { DestinationInput } from "../domain/notifications";
 import { DRIVER_NAMES, DRIVERS, driverNamed, driverOf } from "../drivers";
+import { notificationFields } from "../notifications/destinations";
 import { type SenderVerificationInput, senderVerificationSchema } from "../senders/verification";
 import { lazy } from "../util/lazy";
 
@@ -102,11 +104,26 @@ export const receiverCreateSchema = lazy(() =>
         });
         return z.NEVER;
       }
+      // A create's destinations are all new, whatever ids a client copied from another receiver: each needs its URL.
+      const missing = body.notifications?.findIndex((destination) => destination.url === undefined) ?? -1;
+      if (missing >= 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["notifications", missing, "url"],
+          message: "is required: a create makes every destination new",
+          params: { code: "MissingRequired" },
+        });
+        return z.NEVER;
+      }
       return {
         name: body.name,
         driver: body.driver,
         config: parsed.data,
         ...(body.senderVerification ? { senderVerification: body.senderVerification } : {}),
+        ...(body.notifications == null
+          ? {}
+          : { notifications: body.notifications.map(({ kind, url, on }) => ({ kind, url, on })) }),
+        ...(body.notifyWindowSeconds == null ? {} : { notifyWindowSeconds: body.notifyWindowSeconds }),
       } as ReceiverCreate;
     }),
 );
@@ -121,6 +138,7 @@ const bodySchema = () =>
       ...Object.fromEntries(DRIVER_NAMES.map((name) => [DRIVERS[name].configField, z.unknown().optional()])),
       [FORWARD_POST_CONFIG]: z.unknown().optional(),
       senderVerification: senderVerificationSchema().optional(),
+      ...notificationFields(),
     })
     .superRefine((body, ctx) => {
       const expected = DRIVERS[body.driver].configField;
@@ -136,7 +154,13 @@ const bodySchema = () =>
       }
     });
 
-export type ReceiverCreate = { name: string; senderVerification?: SenderVerificationInput } & DriverConfig;
+export type ReceiverCreate = {
+  name: string;
+  senderVerification?: SenderVerificationInput;
+  /** A create's destinations are all new: none names an id. */
+  notifications?: DestinationInput[];
+  notifyWindowSeconds?: number;
+} & DriverConfig;
 
 /** The optional body of `?action=regenerate`: a new sender verification, or `null` to drop it. */
 export const regenerateSchema = lazy(() =>

@@ -7,6 +7,13 @@ import { cattleClient, serviceClient } from "../cattle/client";
 import type { DriverConfig } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import { newId } from "../domain/ids";
+import {
+  type DeliveryRecord,
+  type DestinationInput,
+  NOTIFY_WINDOW_SECONDS,
+  type NotifySettings,
+  type TestResult,
+} from "../domain/notifications";
 import type {
   LegacyImport,
   LegacyRoute,
@@ -20,10 +27,17 @@ import type { SenderCheck } from "../domain/sender";
 import type { Settings } from "../domain/settings";
 import { driverOf } from "../drivers";
 import type { TargetProblem } from "../drivers/definition";
+import { destinationsFrom, viewOf } from "../notifications/destinations";
 import { prepareSenderCheck, senderViewOf } from "../senders/verification";
 import { isStorageTooNew } from "../storage/migrations";
 import { signingKeys } from "../tokens/signing";
 import { type ReceiverCreate, type RegenerateInput, senderCheckRefusal } from "./input";
+
+/** A receiver made or changed, with the webhook signing secrets made for it now: shown once. */
+export interface Created {
+  record: ReceiverRecord;
+  secrets: Record<string, string>;
+}
 
 export const RECEIVER_ID = /^r[0-9a-z]{26}$/;
 
@@ -53,30 +67,45 @@ function serviceRefusal(problem: TargetProblem): ApiError {
   );
 }
 
-const liveReceiver = (record: ReceiverRecord, senderCheck?: SenderCheck): LiveReceiver => ({
+const liveReceiver = (
+  record: ReceiverRecord,
+  senderCheck?: SenderCheck,
+  notify?: NotifySettings,
+): LiveReceiver => ({
   id: record.id,
   projectId: record.projectId,
   name: record.name,
   version: record.version,
   ...driverConfigOf(record),
   ...(senderCheck ? { senderCheck } : {}),
+  ...(notify ? { notify } : {}),
 });
+
+/** What a record shows of a receiver's notifications: the destinations without their URLs, and the window. */
+const notificationView = (
+  notify: NotifySettings | undefined,
+): Pick<ReceiverRecord, "notifications" | "notifyWindowSeconds"> =>
+  notify ? { notifications: notify.destinations.map(viewOf), notifyWindowSeconds: notify.windowSeconds } : {};
 
 /**
  * The record as its target holds the receiver: its version and sender check are the target's to
  * say (a regenerate moves them there first); the rest of a record never changes.
  */
 const recordAt = (record: ReceiverRecord, live: LiveReceiver): ReceiverRecord => {
-  const { senderVerification: _kept, ...rest } = record;
+  const { senderVerification: _kept, notifications: _shown, notifyWindowSeconds: _window, ...rest } = record;
   return {
     ...rest,
     version: live.version,
     ...(live.senderCheck ? { senderVerification: senderViewOf(live.senderCheck) } : {}),
+    ...notificationView(live.notify),
   };
 };
 
 const sameRecord = (a: ReceiverRecord, b: ReceiverRecord): boolean =>
-  a.version === b.version && JSON.stringify(a.senderVerification) === JSON.stringify(b.senderVerification);
+  a.version === b.version &&
+  JSON.stringify(a.senderVerification) === JSON.stringify(b.senderVerification) &&
+  JSON.stringify(a.notifications) === JSON.stringify(b.notifications) &&
+  a.notifyWindowSeconds === b.notifyWindowSeconds;
 
 /**
  * How long a name claimed by a create stays its own while that create has no record: longer than
@@ -175,13 +204,39 @@ export class Receivers {
   async create(
     caller: Caller,
     input: ReceiverCreate,
-    origin: { importedFrom?: string; legacyKeyDigest?: string } = {},
+    origin: { importedFrom?: string; legacyKeyDigest?: string; publicOrigin?: string } = {},
     now = Date.now(),
   ): Promise<ReceiverRecord> {
+    return (await this.createShowingSecrets(caller, input, origin, now)).record;
+  }
+
+  /** A create that answers the webhook signing secrets it made too: its answer is the one place they are shown. */
+  async createShowingSecrets(
+    caller: Caller,
+    input: ReceiverCreate,
+    origin: { importedFrom?: string; legacyKeyDigest?: string; publicOrigin?: string } = {},
+    now = Date.now(),
+  ): Promise<Created> {
     const target = await this.resolveTarget(caller, input);
     const sender = input.senderVerification ? await prepareSenderCheck(input.senderVerification) : undefined;
+    const id = newId("r", now);
+    let notify: NotifySettings | undefined;
+    let secrets: Record<string, string> = {};
+    if (input.notifications !== undefined || input.notifyWindowSeconds !== undefined) {
+      const made = destinationsFrom(input.notifications ?? [], [], now);
+      secrets = made.secrets;
+      notify = {
+        windowSeconds: input.notifyWindowSeconds ?? NOTIFY_WINDOW_SECONDS.default,
+        destinations: made.destinations,
+        ...(await this.#messageNames(
+          caller,
+          { id, projectId: caller.projectId, ...driverConfigOf(input) },
+          origin.publicOrigin,
+        )),
+      };
+    }
     const record: ReceiverRecord = {
-      id: newId("r", now),
+      id,
       projectId: caller.projectId,
       name: input.name,
       ...driverConfigOf(input),
@@ -189,6 +244,7 @@ export class Receivers {
       version: 1,
       created: now,
       ...(sender ? { senderVerification: sender.view } : {}),
+      ...notificationView(notify),
       ...(origin.importedFrom ? { importedFrom: origin.importedFrom } : {}),
     };
     const project = this.project(record.projectId);
@@ -203,7 +259,7 @@ export class Receivers {
     }
     try {
       // A new id: no target has revoked it, so this never refuses.
-      if (!(await this.#target(record).register(liveReceiver(record, sender?.check)))) {
+      if (!(await this.#target(record).register(liveReceiver(record, sender?.check, notify)))) {
         throw new ApiError(409, "Conflict", `receiver id ${record.id} was used before; create it again`);
       }
       if (origin.importedFrom && origin.legacyKeyDigest) {
@@ -234,7 +290,82 @@ export class Receivers {
       await project.releaseName(record.name, record.id).catch(() => {});
       throw error;
     }
-    return record;
+    return { record, secrets };
+  }
+
+  /**
+   * The names and the link a receiver's messages show, taken now so that sending never waits on
+   * Cattle: the environment's name, the service's where the receiver scales one, and its History
+   * on the page. A name Cattle does not give is left as the id.
+   */
+  async #messageNames(
+    caller: Caller,
+    receiver: Pick<ReceiverRecord, "id" | "projectId"> & DriverConfig,
+    origin = "",
+  ): Promise<Pick<NotifySettings, "environment" | "targetLabel" | "historyUrl">> {
+    const cattle = cattleClient(this.env, caller.credentials);
+    const [project, service] = await Promise.all([
+      cattle.getProject(receiver.projectId).catch(() => undefined),
+      receiver.driver === "scaleService"
+        ? cattle.getService(receiver.projectId, receiver.config.serviceId).catch(() => undefined)
+        : undefined,
+    ]);
+    const environment = project?.ok && project.value.name ? project.value.name : receiver.projectId;
+    const targetLabel = service?.ok ? (service.value.name ?? undefined) : undefined;
+    return {
+      environment,
+      ...(targetLabel ? { targetLabel } : {}),
+      historyUrl: `${origin}/receivers/${receiver.id}/history?projectId=${encodeURIComponent(receiver.projectId)}`,
+    };
+  }
+
+  /**
+   * Replaces a receiver's destinations (and its window, when given) at its version: the Trigger URL
+   * stays. Answers the receiver as its target made it and the webhook secrets made now, shown once.
+   */
+  async setNotifications(
+    caller: Caller,
+    record: ReceiverRecord,
+    input: { notifications: DestinationInput[]; notifyWindowSeconds?: number },
+    origin: string,
+  ): Promise<Created> {
+    const names = await this.#messageNames(caller, record, origin);
+    const result = await this.#target(record).setNotifications(record.id, {
+      destinations: input.notifications,
+      ...(input.notifyWindowSeconds === undefined ? {} : { windowSeconds: input.notifyWindowSeconds }),
+      ...names,
+    });
+    switch (result.kind) {
+      case "invalid":
+        throw new ApiError(
+          422,
+          result.field === "id" ? "InvalidReference" : "MissingRequired",
+          `notifications.${result.index}.${result.field} ${result.message}`,
+          `notifications.${result.index}.${result.field}`,
+        );
+      case "revoked":
+        await this.#finishRemoval(record);
+        throw notFound("receiver");
+      case "unknown":
+        throw new ApiError(409, "Conflict", "this receiver's target does not hold it; regenerate it first");
+      case "live": {
+        const next = recordAt(record, result.receiver);
+        await this.#settle(next);
+        return { record: next, secrets: result.secrets };
+      }
+    }
+  }
+
+  /** The receiver's latest notification deliveries, newest first. */
+  notificationLog(record: ReceiverRecord): Promise<DeliveryRecord[]> {
+    return this.#target(record).notificationLog(record.id);
+  }
+
+  /** Sends a test message to each of the receiver's destinations and answers each result. */
+  async testNotification(record: ReceiverRecord): Promise<TestResult[]> {
+    const results = await this.#target(record).testNotification(record.id);
+    if (results === null) throw notFound("receiver");
+    return results;
   }
 
   /**
@@ -304,6 +435,7 @@ export class Receivers {
     senderCheck: SenderCheck | undefined,
     imports: readonly LegacyImport[],
     checked: Map<string, Promise<string | null>> = new Map(),
+    notify?: NotifySettings,
   ): Promise<string | null> {
     const project = this.project(record.projectId);
     const target = this.#target(record);
@@ -331,7 +463,7 @@ export class Receivers {
       await project.releaseName(record.name, record.id).catch(() => {});
     };
     try {
-      if (!(await target.register(liveReceiver(record, senderCheck)))) {
+      if (!(await target.register(liveReceiver(record, senderCheck, notify)))) {
         // Deleted meanwhile, or before the environment kept deletions: its target remembers.
         if (!held) await project.releaseName(record.name, record.id).catch(() => {});
         return `receiver ${record.id} was deleted in this environment; a restore does not bring it back`;

@@ -3,12 +3,21 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../api/app-env";
 import { ApiError, notFound } from "../api/errors";
-import { API_PREFIX, collection, executionResource, publicOrigin, receiverResource } from "../api/resources";
+import {
+  API_PREFIX,
+  collection,
+  deliveryResource,
+  executionResource,
+  publicOrigin,
+  RECEIVER_ACTIONS,
+  receiverResource,
+} from "../api/resources";
 import { clip, parseOrThrow, validate } from "../api/validation";
 import { InvalidMarker } from "../domain/ports";
 import type { ReceiverRecord } from "../domain/receiver";
 import { jsonBody, limitBody, MAX_RESTORE_BYTES, parseJson } from "../middleware/body";
 import { assertCanWrite, canWrite, managementAuth, requireWrite } from "../middleware/management-auth";
+import { setNotificationsSchema } from "../notifications/destinations";
 import { exportReceivers, parseExport, restoreReceivers } from "../receivers/backup";
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema, regenerateSchema } from "../receivers/input";
@@ -54,12 +63,20 @@ async function loadRecord(c: Context<AppEnv>, receivers: Receivers): Promise<Rec
   return record;
 }
 
-async function render(c: Context<AppEnv>, receivers: Receivers, record: ReceiverRecord) {
+async function render(
+  c: Context<AppEnv>,
+  receivers: Receivers,
+  record: ReceiverRecord,
+  secrets?: Record<string, string>,
+) {
   const writable = await canWrite(c.get("caller"));
   const origin = publicOrigin(c);
   const url = writable ? await receivers.triggerUrl(record, origin) : undefined;
-  return receiverResource(record, { origin, url, canWrite: writable });
+  return receiverResource(record, { origin, url, canWrite: writable, ...(secrets ? { secrets } : {}) });
 }
+
+/** An answer that shows a secret once: no cache may keep it. */
+const SHOWN_ONCE = { "cache-control": "no-store" } as const;
 
 /** `/v1-webhooks/receivers`: thin handlers over the receiver lifecycle. */
 export const receiverRoutes = new Hono<AppEnv>()
@@ -138,8 +155,10 @@ export const receiverRoutes = new Hono<AppEnv>()
         );
       }
       const input = parseOrThrow(receiverCreateSchema(), await jsonBody(c));
-      const record = await receivers.create(c.get("caller"), input);
-      return c.json(await render(c, receivers, record), 201);
+      const { record, secrets } = await receivers.createShowingSecrets(c.get("caller"), input, {
+        publicOrigin: publicOrigin(c),
+      });
+      return c.json(await render(c, receivers, record, secrets), 201, SHOWN_ONCE);
     },
   )
   .get("/:id", async (c) => {
@@ -156,19 +175,39 @@ export const receiverRoutes = new Hono<AppEnv>()
     const action = c.req.query("action");
     const receivers = receiversOf(c);
     const record = await loadRecord(c, receivers);
-    if (action === undefined)
-      throw new ApiError(405, "MethodNotAllowed", "POST on a receiver needs ?action=regenerate");
-    if (action !== "regenerate") {
+    if (action === undefined) {
       throw new ApiError(
-        422,
-        "InvalidOption",
-        `unknown action "${clip(action)}" (receivers have: regenerate)`,
-        "action",
+        405,
+        "MethodNotAllowed",
+        `POST on a receiver needs ?action= (${RECEIVER_ACTIONS.join(", ")})`,
       );
     }
-    const text = await c.req.text();
-    const change = text.trim() === "" ? {} : parseOrThrow(regenerateSchema(), parseJson(text));
-    return c.json(await render(c, receivers, await receivers.regenerate(record, change)));
+    switch (action) {
+      case "regenerate": {
+        const text = await c.req.text();
+        const change = text.trim() === "" ? {} : parseOrThrow(regenerateSchema(), parseJson(text));
+        return c.json(await render(c, receivers, await receivers.regenerate(record, change)));
+      }
+      case "setNotifications": {
+        const input = parseOrThrow(setNotificationsSchema(), await jsonBody(c));
+        const changed = await receivers.setNotifications(c.get("caller"), record, input, publicOrigin(c));
+        return c.json(await render(c, receivers, changed.record, changed.secrets), 200, SHOWN_ONCE);
+      }
+      case "testNotification": {
+        const results = await receivers.testNotification(record);
+        return c.json({
+          type: "notificationTestResult",
+          results: results.map((result) => ({ type: "notificationTestOutcome", ...result })),
+        });
+      }
+      default:
+        throw new ApiError(
+          422,
+          "InvalidOption",
+          `unknown action "${clip(action)}" (receivers have: ${RECEIVER_ACTIONS.join(", ")})`,
+          "action",
+        );
+    }
   })
   .get("/:id/executions", async (c) => {
     const receivers = receiversOf(c);
@@ -176,4 +215,11 @@ export const receiverRoutes = new Hono<AppEnv>()
     const executions = await receivers.executions(record);
     const self = `${publicOrigin(c)}${API_PREFIX}/receivers/${record.id}/executions?projectId=${record.projectId}`;
     return c.json(collection("execution", self, executions.map(executionResource)));
+  })
+  .get("/:id/notifications", async (c) => {
+    const receivers = receiversOf(c);
+    const record = await loadRecord(c, receivers);
+    const deliveries = await receivers.notificationLog(record);
+    const self = `${publicOrigin(c)}${API_PREFIX}/receivers/${record.id}/notifications?projectId=${record.projectId}`;
+    return c.json(collection("notificationDelivery", self, deliveries.map(deliveryResource)));
   });

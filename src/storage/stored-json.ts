@@ -23,6 +23,8 @@ export const JSON_COLUMNS = {
   upgradeJob: { name: "upgrades.job", version: 2 },
   hostStep: { name: "host_steps.step", version: 1 },
   legacyRoute: { name: "legacy_receivers.route", version: 1 },
+  notificationEvent: { name: "notification_events.execution", version: 1 },
+  notificationMessage: { name: "notification_deliveries.message", version: 1 },
 } as const satisfies Record<string, JsonColumn>;
 
 /** The value as its column keeps it: its fields and the version of its shape. */

@@ -100,6 +100,11 @@ export class Admission {
     this.#receivers.set(receiver.id, receiver);
   }
 
+  /** Replaces what a receiver live here keeps (its notifications), at the version it has. */
+  replace(receiver: LiveReceiver): void {
+    this.#put(receiver);
+  }
+
   /**
    * Moves a receiver to a new version (regenerate): tokens of the old one stop working now. Answers
    * the receiver as it is live from now on, or null if it is not live here.

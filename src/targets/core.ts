@@ -4,11 +4,19 @@ import type { Delivery } from "../domain/delivery";
 import type { Driver } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import type { TargetMetrics } from "../domain/metrics";
+import type {
+  DeliveryRecord,
+  NotificationsChange,
+  NotificationsResult,
+  TestResult,
+} from "../domain/notifications";
 import type { ReceiverState, TargetMethods, TriggerResult } from "../domain/ports";
 import type { LiveReceiver } from "../domain/receiver";
 import type { SenderCheck, SenderProof } from "../domain/sender";
 import { DRIVER_NAMES, driverOf } from "../drivers";
 import type { Executor, ExecutorContext } from "../drivers/definition";
+import { destinationsFrom, destinationsProblem, windowSecondsOf } from "../notifications/destinations";
+import { Outbox } from "../notifications/outbox";
 import { hasOwnTables, migrate, StorageTooNew } from "../storage/migrations";
 import type { ObjectStorage } from "../storage/object-storage";
 import { Admission } from "./admission";
@@ -19,12 +27,15 @@ import { TARGET_TABLES } from "./schema";
 export interface TargetDependencies {
   clock: Clock;
   cattle: CattleFactory;
+  /** How notifications leave: the runtime's `fetch` unless a test gives its own. */
+  fetch?: typeof fetch;
 }
 
 /** The parts of a target that exist once its storage does. */
 interface Loaded {
   admission: Admission;
   history: TargetHistory;
+  outbox: Outbox;
   context: ExecutorContext;
 }
 
@@ -45,6 +56,10 @@ export class TargetCore implements TargetMethods {
   /** Set when the storage is newer than this code can run over: every call is refused. */
   #refusal: StorageTooNew | undefined;
   readonly #executors = new Map<Driver, Executor<Driver>>();
+  /** The alarm this incarnation set and that has not run yet: what every part of the target asked for, earliest. */
+  #alarmAt: number | undefined;
+  /** The storage the parts see: one alarm, shared, never set later than one a part still needs. */
+  readonly #shared: ObjectStorage;
 
   /**
    * Storage calls are synchronous, so for an object that has storage the constructor has migrated
@@ -53,6 +68,11 @@ export class TargetCore implements TargetMethods {
   constructor(storage: ObjectStorage, dependencies: TargetDependencies) {
     this.#storage = storage;
     this.#dependencies = dependencies;
+    this.#shared = {
+      sql: storage.sql,
+      transactionSync: (closure) => storage.transactionSync(closure),
+      setAlarm: (at) => this.#wake(at),
+    };
     if (hasOwnTables(storage.sql)) this.#load();
   }
 
@@ -79,13 +99,25 @@ export class TargetCore implements TargetMethods {
       this.#storage,
       clock,
       (id): string | undefined => admission.receiver(id)?.projectId,
+      {
+        outcomes: (executions) => outbox.gather(executions),
+        forget: (receiverId) => outbox.forget(receiverId),
+      },
     );
     const admission: Admission = new Admission(this.#storage, clock, history);
+    const outbox: Outbox = new Outbox({
+      storage: this.#storage,
+      clock,
+      fetch: this.#dependencies.fetch ?? ((input, init) => fetch(input, init)),
+      wake: (at) => void this.#wake(at),
+      receiver: (receiverId) => admission.receiver(receiverId),
+    });
     const loaded: Loaded = {
       admission,
       history,
+      outbox,
       context: {
-        storage: this.#storage,
+        storage: this.#shared,
         ...this.#dependencies,
         history,
         live: (receiverId, version) => admission.live(receiverId, version),
@@ -174,7 +206,20 @@ export class TargetCore implements TargetMethods {
 
   /** Counts per receiver and outcome, and open executions (docs/monitoring.md). */
   metrics(): TargetMetrics {
-    return this.#existing()?.history.metrics() ?? { receivers: [] };
+    const loaded = this.#existing();
+    if (!loaded) return { receivers: [] };
+    const metrics = loaded.history.metrics();
+    const deliveries = loaded.outbox.counts();
+    if (deliveries.size === 0) return metrics;
+    const receivers = metrics.receivers.map((entry) => {
+      const counted = deliveries.get(entry.receiverId);
+      deliveries.delete(entry.receiverId);
+      return counted ? { ...entry, notifications: counted } : entry;
+    });
+    for (const [receiverId, notifications] of deliveries) {
+      receivers.push({ receiverId, outcomes: [], pending: 0, notifications });
+    }
+    return { receivers };
   }
 
   /** The receivers of `ids` live here, with their sender checks: what an export and a restore ask. */
@@ -204,11 +249,78 @@ export class TargetCore implements TargetMethods {
     );
   }
 
-  /** Follow-ups the executors scheduled (upgrades): each runs its own. */
+  /**
+   * Replaces a receiver's destinations and window, keeping its version (its URL is unchanged).
+   * Nothing changes when the change names a destination the receiver does not have.
+   */
+  setNotifications(receiverId: string, change: NotificationsChange): NotificationsResult {
+    const loaded = this.#existing();
+    if (!loaded) return { kind: "unknown" };
+    const receiver = loaded.admission.receiver(receiverId);
+    if (!receiver) {
+      const state = loaded.admission.state(receiverId);
+      return state.kind === "revoked" ? state : { kind: "unknown" };
+    }
+    const current = receiver.notify?.destinations ?? [];
+    const problem = destinationsProblem(change.destinations, current);
+    if (problem) return { kind: "invalid", ...problem };
+    const { destinations, secrets } = destinationsFrom(
+      change.destinations,
+      current,
+      this.#dependencies.clock.now(),
+    );
+    const windowSeconds = change.windowSeconds ?? windowSecondsOf(receiver.notify);
+    const { notify: _replaced, ...rest } = receiver;
+    const next: LiveReceiver = {
+      ...rest,
+      ...(destinations.length > 0 || change.windowSeconds !== undefined
+        ? {
+            notify: {
+              windowSeconds,
+              destinations,
+              environment: change.environment,
+              ...(change.targetLabel ? { targetLabel: change.targetLabel } : {}),
+              historyUrl: change.historyUrl,
+            },
+          }
+        : {}),
+    };
+    loaded.admission.replace(next);
+    return { kind: "live", receiver: next, secrets };
+  }
+
+  /** The receiver's latest notification deliveries, newest first. */
+  notificationLog(receiverId: string): DeliveryRecord[] {
+    return this.#existing()?.outbox.log(receiverId) ?? [];
+  }
+
+  /** Sends a test message to each of the receiver's destinations; null if it is not live here. */
+  async testNotification(receiverId: string): Promise<TestResult[] | null> {
+    const loaded = this.#existing();
+    const receiver = loaded?.admission.receiver(receiverId);
+    if (!loaded || !receiver) return null;
+    return loaded.outbox.test(receiver);
+  }
+
+  /** Follow-ups the executors scheduled (upgrades), then notifications: each runs its own. */
   async alarm(): Promise<void> {
+    // The alarm that woke this call is spent: what the parts need next, they ask for again.
+    this.#alarmAt = undefined;
     const loaded = this.#existing();
     if (!loaded) return;
     for (const driver of DRIVER_NAMES) await this.#executor(loaded, driver).alarm?.();
+    await loaded.outbox.alarm();
+  }
+
+  /**
+   * The one alarm an object has, shared by its parts: set to the earliest time any of them asked for
+   * since it last ran. Every part asks again for what it still needs when it is loaded and when the
+   * alarm runs, so an alarm left from an earlier incarnation is replaced by the earliest of those.
+   */
+  #wake(at: number): Promise<void> {
+    if (this.#alarmAt !== undefined && this.#alarmAt <= at) return Promise.resolve();
+    this.#alarmAt = at;
+    return this.#storage.setAlarm(at);
   }
 
   #executor(loaded: Loaded, driver: Driver): Executor<Driver> {

@@ -58,6 +58,14 @@ export const HISTORY_TABLES: TableSet = {
   ],
 };
 
+/** What else a target keeps of executions: told in the transaction that records or settles them. */
+export interface HistoryListener {
+  /** Executions that took an outcome now: recorded with it, or settled to it. */
+  outcomes(executions: readonly Execution[]): void;
+  /** A receiver deleted: everything kept of it goes. */
+  forget(receiverId: string): void;
+}
+
 /** History kept per receiver. */
 export const EXECUTIONS_KEPT = 100;
 /** A receiver's history is cut back to EXECUTIONS_KEPT every this many executions. */
@@ -92,13 +100,17 @@ export class TargetHistory implements History {
   /** Executions recorded per receiver since its history was last trimmed (absent: trim next time). */
   readonly #untrimmed = new Map<string, number>();
   #nextExpirySweep = 0;
+  /** Told, in the transaction, of each execution that takes an outcome, and of a receiver forgotten. */
+  readonly #listener: HistoryListener | undefined;
 
   /** Storage calls are synchronous, so the constructor has loaded everything before any call. */
   constructor(
     storage: ObjectStorage,
     clock: Clock,
     projectOf: (receiverId: string) => string | undefined = () => undefined,
+    listener?: HistoryListener,
   ) {
+    this.#listener = listener;
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#clock = clock;
@@ -232,6 +244,7 @@ export class TargetHistory implements History {
         );
       }
       this.#counts.count(executions, now);
+      this.#listener?.outcomes(executions);
       this.#housekeeping(touched, now);
       within?.(executions);
     });
@@ -261,6 +274,7 @@ export class TargetHistory implements History {
       // A pending or queued execution settling: its final outcome is counted (and logged) now.
       if (changed.outcome !== before.outcome) {
         this.#counts.count([changed], changed.finished ?? this.#clock.now());
+        this.#listener?.outcomes([changed]);
       }
     });
     if (changed.outcome !== before.outcome) this.#log(changed, this.#projectOf(changed.receiverId));
@@ -288,6 +302,7 @@ export class TargetHistory implements History {
       this.#sql.exec(`DELETE FROM ${table} WHERE receiver_id = ?`, receiverId);
     }
     this.#counts.forget(receiverId);
+    this.#listener?.forget(receiverId);
     this.#lastApplied.delete(receiverId);
     this.#untrimmed.delete(receiverId);
   }

@@ -396,6 +396,7 @@ export function newTarget(
   clock = new FakeClock(),
   cattle = new FakeCattle(clock),
   storage = memoryStorage(),
+  send: typeof fetch = () => Promise.reject(new TypeError("no network in this test")),
 ) {
   let stopped = false;
   const never = new Promise<never>(() => {});
@@ -414,7 +415,11 @@ export function newTarget(
     now: () => clock.now(),
     sleep: (ms, signal) => (stopped ? never : untilStopped(clock.sleep(ms, signal))),
   };
-  const core = new TargetCore(storage, { clock: objectClock, cattle: session });
+  const core = new TargetCore(storage, {
+    clock: objectClock,
+    cattle: session,
+    fetch: (input, init) => (stopped ? never : untilStopped(send(input, init))),
+  });
   return {
     core,
     clock,

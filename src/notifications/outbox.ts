@@ -1,0 +1,557 @@
+import type { Clock } from "../domain/clock";
+import type { Execution } from "../domain/execution";
+import { newId } from "../domain/ids";
+import type { DeliveryCount } from "../domain/metrics";
+import type {
+  DeliveryRecord,
+  DeliveryStatus,
+  Destination,
+  NotificationKind,
+  NotificationMessage,
+  TestResult,
+} from "../domain/notifications";
+import type { LiveReceiver } from "../domain/receiver";
+import type { TableSet } from "../storage/migrations";
+import type { ObjectStorage, SqlLike } from "../storage/object-storage";
+import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../storage/stored-json";
+import { logEvent } from "../util/log";
+import { urlHint, windowSecondsOf } from "./destinations";
+import { renderRequest } from "./formats";
+import { summarize, testSummary } from "./summary";
+
+export const NOTIFICATION_TABLES: TableSet = {
+  component: "notifications",
+  migrations: [
+    {
+      version: 1,
+      description:
+        "notification_events (executions waiting for their window), notification_deliveries (the outbox and its log), notification_counts",
+      olderCodeCanRun: true,
+      up: (sql) =>
+        sql.exec(`
+          CREATE TABLE IF NOT EXISTS notification_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            receiver_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            execution TEXT NOT NULL
+          );
+          CREATE INDEX IF NOT EXISTS notification_events_by_receiver ON notification_events (receiver_id, seq);
+          CREATE TABLE IF NOT EXISTS notification_deliveries (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id TEXT NOT NULL,
+            receiver_id TEXT NOT NULL,
+            destination_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            url_hint TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            next_attempt INTEGER,
+            last_attempt INTEGER,
+            last_error TEXT,
+            message TEXT NOT NULL,
+            UNIQUE (message_id, destination_id)
+          );
+          CREATE INDEX IF NOT EXISTS notification_deliveries_by_receiver ON notification_deliveries (receiver_id, seq);
+          CREATE INDEX IF NOT EXISTS notification_deliveries_due ON notification_deliveries (status, next_attempt);
+          CREATE TABLE IF NOT EXISTS notification_counts (
+            receiver_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            result TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (receiver_id, kind, result)
+          );`),
+    },
+  ],
+};
+
+type EventRow = { seq: number; receiver_id: string; at: number; execution: string };
+type DeliveryRow = {
+  seq: number;
+  message_id: string;
+  receiver_id: string;
+  destination_id: string;
+  kind: string;
+  url_hint: string;
+  status: string;
+  attempts: number;
+  created: number;
+  next_attempt: number | null;
+  last_attempt: number | null;
+  last_error: string | null;
+  message: string;
+};
+
+/** Deliveries kept per receiver for its log; pending ones are never dropped. */
+export const DELIVERIES_KEPT = 100;
+/** Executions a message carries (the newest); its summary counts them all. */
+export const MESSAGE_EXECUTIONS = 100;
+/** How long a message is retried before it is given up. */
+export const RETRY_FOR_MS = 24 * 60 * 60_000;
+/** At most one request a second to a destination (Slack's limit for a webhook). */
+export const DESTINATION_SPACING_MS = 1_000;
+/** How long one attempt may take before it counts as a network failure. */
+export const ATTEMPT_TIMEOUT_MS = 10_000;
+/** The longest an error text in the log is. */
+const ERROR_CHARS = 300;
+
+/** The wait before attempt `attempts + 1`: 5 s, doubling, at most 30 minutes. */
+export const backoffMs = (attempts: number): number =>
+  Math.min(5_000 * 2 ** Math.max(attempts - 1, 0), 30 * 60_000);
+
+/** What the target gives its outbox. */
+export interface OutboxDependencies {
+  storage: ObjectStorage;
+  clock: Clock;
+  /** How a request leaves: the runtime's `fetch`, or a test's. */
+  fetch: typeof fetch;
+  /** Asks for the target's alarm at `at` at the latest. */
+  wake(at: number): void;
+  /** A receiver live here now, with its destinations. */
+  receiver(receiverId: string): LiveReceiver | undefined;
+}
+
+/** What one attempt came to. */
+type Attempt =
+  | { result: "delivered"; httpStatus: number }
+  | { result: "retry"; error: string; httpStatus?: number; retryAfterMs?: number }
+  | { result: "failed"; error: string; httpStatus?: number };
+
+/**
+ * A target's notifications (docs/notifications.md): executions a receiver's destinations want are
+ * kept with the execution, in its transaction; when the receiver's window closes they become one
+ * message per destination, kept until it is delivered, refused, or 24 hours old. Sending runs from
+ * the alarm, after the trigger was answered, and an attempt is stored before its request leaves:
+ * a crash or an eviction only sends it again, with the same message id.
+ */
+export class Outbox {
+  readonly #deps: OutboxDependencies;
+  readonly #sql: SqlLike;
+  /** When each receiver's open window began (its oldest waiting execution). */
+  readonly #windows = new Map<string, number>();
+  /** The earliest time each destination may be sent to again. */
+  readonly #nextSlot = new Map<string, number>();
+
+  constructor(deps: OutboxDependencies) {
+    this.#deps = deps;
+    this.#sql = deps.storage.sql;
+    for (const row of this.#sql.exec<{ receiver_id: string; at: number }>(
+      "SELECT receiver_id, MIN(at) AS at FROM notification_events GROUP BY receiver_id",
+    )) {
+      this.#windows.set(row.receiver_id, row.at);
+    }
+    for (const row of this.#sql.exec<{ destination_id: string; at: number }>(
+      "SELECT destination_id, MAX(last_attempt) AS at FROM notification_deliveries WHERE last_attempt IS NOT NULL GROUP BY destination_id",
+    )) {
+      this.#nextSlot.set(row.destination_id, row.at + DESTINATION_SPACING_MS);
+    }
+    // What a crash or an eviction left waiting is due on the next alarm.
+    const next = this.#nextWake();
+    if (next !== undefined) deps.wake(next);
+  }
+
+  /**
+   * Keeps the executions some destination of their receiver wants, in the caller's transaction
+   * (the one that records or settles them), and asks for the alarm that closes their window.
+   */
+  gather(executions: readonly Execution[]): void {
+    const now = this.#deps.clock.now();
+    for (const execution of executions) {
+      const settings = this.#deps.receiver(execution.receiverId)?.notify;
+      if (!settings?.destinations.some((destination) => destination.on.includes(execution.outcome))) continue;
+      this.#sql.exec(
+        "INSERT INTO notification_events (receiver_id, at, execution) VALUES (?, ?, ?)",
+        execution.receiverId,
+        now,
+        toStoredJson(JSON_COLUMNS.notificationEvent, execution),
+      );
+      let opened = this.#windows.get(execution.receiverId);
+      if (opened === undefined) {
+        opened = now;
+        this.#windows.set(execution.receiverId, now);
+      }
+      this.#deps.wake(opened + windowSecondsOf(settings) * 1000);
+    }
+  }
+
+  /** Closes the windows that are due, then sends what is due, one request per destination. */
+  async alarm(): Promise<void> {
+    const now = this.#deps.clock.now();
+    for (const [receiverId, opened] of [...this.#windows]) {
+      const settings = this.#deps.receiver(receiverId)?.notify;
+      if (opened + windowSecondsOf(settings) * 1000 <= now) this.#compose(receiverId, now);
+    }
+    const due = this.#sql
+      .exec<DeliveryRow>(
+        "SELECT * FROM notification_deliveries WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, seq",
+        now,
+      )
+      .toArray();
+    const oldestPerDestination = new Map<string, DeliveryRow>();
+    for (const row of due) {
+      if (oldestPerDestination.has(row.destination_id)) continue;
+      if ((this.#nextSlot.get(row.destination_id) ?? 0) > now) continue;
+      oldestPerDestination.set(row.destination_id, row);
+    }
+    await Promise.all([...oldestPerDestination.values()].map((row) => this.#deliver(row)));
+    const next = this.#nextWake();
+    if (next !== undefined) this.#deps.wake(next);
+  }
+
+  /** The delivery log of a receiver: its latest deliveries, newest first. */
+  log(receiverId: string, limit = DELIVERIES_KEPT): DeliveryRecord[] {
+    return this.#sql
+      .exec<DeliveryRow>(
+        "SELECT * FROM notification_deliveries WHERE receiver_id = ? ORDER BY seq DESC LIMIT ?",
+        receiverId,
+        Math.min(Math.max(limit, 1), DELIVERIES_KEPT),
+      )
+      .toArray()
+      .map(recordOf);
+  }
+
+  /**
+   * Sends a test message to each of the receiver's destinations now, once, and answers what each
+   * came to; the log keeps them like any delivery. A destination sent to less than a second ago
+   * is sent to when its second is over.
+   */
+  async test(receiver: LiveReceiver): Promise<TestResult[]> {
+    const settings = receiver.notify;
+    if (!settings) return [];
+    const now = this.#deps.clock.now();
+    return Promise.all(
+      settings.destinations.map(async (destination): Promise<TestResult> => {
+        const message = this.#message(receiver, now, { test: true, executions: [] });
+        const slot = this.#reserve(destination.id);
+        if (slot > now) await this.#deps.clock.sleep(slot - now);
+        const at = this.#deps.clock.now();
+        const attempt = await this.#attempt(destination, message, at);
+        const status: DeliveryStatus = attempt.result === "delivered" ? "delivered" : "failed";
+        const error = attempt.result === "delivered" ? undefined : attempt.error;
+        this.#deps.storage.transactionSync(() => {
+          this.#insert(receiver.id, destination, message, {
+            status,
+            attempts: 1,
+            lastAttempt: at,
+            lastError: error ?? null,
+          });
+          this.#count(receiver.id, destination.kind, status);
+          this.#trim(receiver.id);
+        });
+        this.#logAttempt(receiver, destination, message, attempt);
+        return {
+          destinationId: destination.id,
+          kind: destination.kind,
+          urlHint: urlHint(destination.url),
+          status,
+          ...(attempt.httpStatus === undefined ? {} : { httpStatus: attempt.httpStatus }),
+          ...(error === undefined ? {} : { error }),
+        };
+      }),
+    );
+  }
+
+  /** Deliveries by receiver, destination kind and result, for `rancher_hooks_notifications_total`. */
+  counts(): Map<string, DeliveryCount[]> {
+    const counts = new Map<string, DeliveryCount[]>();
+    for (const row of this.#sql.exec<{ receiver_id: string; kind: string; result: string; count: number }>(
+      "SELECT receiver_id, kind, result, count FROM notification_counts",
+    )) {
+      const list = counts.get(row.receiver_id) ?? [];
+      list.push({
+        kind: row.kind as NotificationKind,
+        result: row.result as DeliveryCount["result"],
+        count: row.count,
+      });
+      counts.set(row.receiver_id, list);
+    }
+    return counts;
+  }
+
+  /** Drops everything kept of a receiver (it was deleted): what it had not sent is not sent. */
+  forget(receiverId: string): void {
+    for (const table of ["notification_events", "notification_deliveries", "notification_counts"]) {
+      this.#sql.exec(`DELETE FROM ${table} WHERE receiver_id = ?`, receiverId);
+    }
+    this.#windows.delete(receiverId);
+  }
+
+  /** One message per destination of the executions gathered in the receiver's window, in one transaction. */
+  #compose(receiverId: string, now: number): void {
+    const receiver = this.#deps.receiver(receiverId);
+    const events = this.#sql
+      .exec<EventRow>("SELECT * FROM notification_events WHERE receiver_id = ? ORDER BY seq", receiverId)
+      .toArray()
+      .map((row) => fromStoredJson<Execution>(JSON_COLUMNS.notificationEvent, row.execution));
+    this.#deps.storage.transactionSync(() => {
+      for (const destination of receiver?.notify?.destinations ?? []) {
+        const wanted = events.filter((execution) => destination.on.includes(execution.outcome));
+        if (wanted.length === 0 || !receiver) continue;
+        const message = this.#message(receiver, now, { test: false, executions: wanted });
+        this.#insert(receiverId, destination, message, { status: "pending", attempts: 0, nextAttempt: now });
+      }
+      this.#sql.exec("DELETE FROM notification_events WHERE receiver_id = ?", receiverId);
+      this.#trim(receiverId);
+    });
+    this.#windows.delete(receiverId);
+  }
+
+  #message(
+    receiver: LiveReceiver,
+    now: number,
+    content: { test: boolean; executions: Execution[] },
+  ): NotificationMessage {
+    const settings = receiver.notify;
+    return {
+      id: `msg_${newId("", now)}`,
+      at: now,
+      test: content.test,
+      environment: { id: receiver.projectId, name: settings?.environment ?? receiver.projectId },
+      receiver: {
+        id: receiver.id,
+        name: receiver.name,
+        driver: receiver.driver,
+        projectId: receiver.projectId,
+      },
+      summary: content.test
+        ? testSummary(receiver.name)
+        : summarize({
+            receiverName: receiver.name,
+            ...(settings?.targetLabel ? { targetLabel: settings.targetLabel } : {}),
+            executions: content.executions,
+          }),
+      executions: content.executions.slice(-MESSAGE_EXECUTIONS),
+      historyUrl: settings?.historyUrl ?? "",
+    };
+  }
+
+  #insert(
+    receiverId: string,
+    destination: Destination,
+    message: NotificationMessage,
+    state: {
+      status: DeliveryStatus;
+      attempts: number;
+      nextAttempt?: number;
+      lastAttempt?: number;
+      lastError?: string | null;
+    },
+  ): void {
+    this.#sql.exec(
+      `INSERT INTO notification_deliveries
+         (message_id, receiver_id, destination_id, kind, url_hint, status, attempts, created, next_attempt, last_attempt, last_error, message)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      message.id,
+      receiverId,
+      destination.id,
+      destination.kind,
+      urlHint(destination.url),
+      state.status,
+      state.attempts,
+      message.at,
+      state.nextAttempt ?? null,
+      state.lastAttempt ?? null,
+      state.lastError ?? null,
+      toStoredJson(JSON_COLUMNS.notificationMessage, message),
+    );
+  }
+
+  /** One attempt of a pending delivery: stored as made before its request leaves. */
+  async #deliver(row: DeliveryRow): Promise<void> {
+    const now = this.#deps.clock.now();
+    const receiver = this.#deps.receiver(row.receiver_id);
+    const destination = receiver?.notify?.destinations.find((d) => d.id === row.destination_id);
+    if (!receiver || !destination) {
+      this.#settle(row, "failed", null, "the destination was removed before the message was delivered");
+      return;
+    }
+    if (now - row.created >= RETRY_FOR_MS) {
+      this.#settle(row, "failed", null, `given up after 24 hours: ${row.last_error ?? "not delivered"}`);
+      return;
+    }
+    const attempts = row.attempts + 1;
+    this.#reserve(destination.id);
+    // Should this incarnation die during the request, the message is due again after the backoff.
+    this.#sql.exec(
+      "UPDATE notification_deliveries SET attempts = ?, last_attempt = ?, next_attempt = ? WHERE seq = ?",
+      attempts,
+      now,
+      now + backoffMs(attempts),
+      row.seq,
+    );
+    const message = fromStoredJson<NotificationMessage>(JSON_COLUMNS.notificationMessage, row.message);
+    const attempt = await this.#attempt(destination, message, now);
+    const latest = { ...row, attempts };
+    if (attempt.result === "delivered") {
+      this.#settle(latest, "delivered", null, null);
+    } else if (attempt.result === "failed") {
+      this.#settle(latest, "failed", null, attempt.error);
+    } else {
+      const after = this.#deps.clock.now();
+      const next = after + Math.max(attempt.retryAfterMs ?? 0, backoffMs(attempts), DESTINATION_SPACING_MS);
+      if (next - row.created >= RETRY_FOR_MS) {
+        this.#settle(latest, "failed", null, `given up after 24 hours: ${attempt.error}`);
+      } else {
+        this.#settle(latest, "pending", next, attempt.error);
+      }
+    }
+    this.#logAttempt(receiver, destination, message, attempt);
+  }
+
+  #settle(row: DeliveryRow, status: DeliveryStatus, nextAttempt: number | null, error: string | null): void {
+    this.#deps.storage.transactionSync(() => {
+      const changed = this.#sql
+        .exec<{ seq: number }>(
+          "UPDATE notification_deliveries SET status = ?, next_attempt = ?, last_error = ? WHERE seq = ? AND status = 'pending' RETURNING seq",
+          status,
+          nextAttempt,
+          error,
+          row.seq,
+        )
+        .toArray();
+      // A delivery its receiver's delete dropped meanwhile is counted no more.
+      if (changed.length > 0)
+        this.#count(row.receiver_id, row.kind, status === "pending" ? "retried" : status);
+    });
+  }
+
+  #count(receiverId: string, kind: string, result: DeliveryCount["result"]): void {
+    this.#sql.exec(
+      `INSERT INTO notification_counts (receiver_id, kind, result, count) VALUES (?, ?, ?, 1)
+       ON CONFLICT (receiver_id, kind, result) DO UPDATE SET count = count + 1`,
+      receiverId,
+      kind,
+      result,
+    );
+  }
+
+  /** Takes the destination's next one-second slot: answers when it starts. */
+  #reserve(destinationId: string): number {
+    const slot = Math.max(this.#deps.clock.now(), this.#nextSlot.get(destinationId) ?? 0);
+    this.#nextSlot.set(destinationId, slot + DESTINATION_SPACING_MS);
+    return slot;
+  }
+
+  /** One request; never throws, and no text it answers holds the destination's URL. */
+  async #attempt(destination: Destination, message: NotificationMessage, now: number): Promise<Attempt> {
+    try {
+      const request = await renderRequest(destination.kind, message, {
+        now,
+        ...(destination.secret ? { secret: destination.secret } : {}),
+      });
+      const response = await this.#deps.fetch(destination.url, {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+        // A destination that redirects is not followed: the URL given is the one posted to.
+        redirect: "manual",
+        signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+      });
+      const text = scrub(await response.text().catch(() => ""), destination.url);
+      const httpStatus = response.status;
+      if (httpStatus >= 200 && httpStatus < 300) return { result: "delivered", httpStatus };
+      const error = clipError(`HTTP ${httpStatus}${text.trim() ? `: ${text.trim()}` : ""}`);
+      if (httpStatus === 429 || httpStatus >= 500) {
+        const retryAfterMs = retryAfter(response.headers.get("retry-after"), this.#deps.clock.now());
+        return {
+          result: "retry",
+          error,
+          httpStatus,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        };
+      }
+      return { result: "failed", error, httpStatus };
+    } catch (error) {
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return { result: "retry", error: clipError(`network: ${scrub(text, destination.url)}`) };
+    }
+  }
+
+  /** One line per attempt that did not deliver; never the URL, the secret or the signature. */
+  #logAttempt(
+    receiver: LiveReceiver,
+    destination: Destination,
+    message: NotificationMessage,
+    attempt: Attempt,
+  ): void {
+    if (attempt.result === "delivered") return;
+    logEvent(attempt.result === "failed" ? "error" : "warn", "notification_failed", {
+      projectId: receiver.projectId,
+      receiverId: receiver.id,
+      destinationId: destination.id,
+      kind: destination.kind,
+      urlHint: urlHint(destination.url),
+      messageId: message.id,
+      retried: attempt.result === "retry",
+      error: attempt.error,
+    });
+  }
+
+  /** Keeps a receiver's latest DELIVERIES_KEPT deliveries, and every pending one. */
+  #trim(receiverId: string): void {
+    this.#sql.exec(
+      `DELETE FROM notification_deliveries WHERE receiver_id = ?1 AND status != 'pending' AND seq <= (
+         SELECT seq FROM notification_deliveries WHERE receiver_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)`,
+      receiverId,
+      DELIVERIES_KEPT,
+    );
+  }
+
+  /** When the alarm is next needed: the first window to close, or the first delivery due. */
+  #nextWake(): number | undefined {
+    const times: number[] = [];
+    for (const [receiverId, opened] of this.#windows) {
+      times.push(opened + windowSecondsOf(this.#deps.receiver(receiverId)?.notify) * 1000);
+    }
+    for (const row of this.#sql.exec<{ destination_id: string; at: number }>(
+      "SELECT destination_id, MIN(next_attempt) AS at FROM notification_deliveries WHERE status = 'pending' GROUP BY destination_id",
+    )) {
+      times.push(Math.max(row.at, this.#nextSlot.get(row.destination_id) ?? 0));
+    }
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+}
+
+const recordOf = (row: DeliveryRow): DeliveryRecord => {
+  const message = fromStoredJson<NotificationMessage>(JSON_COLUMNS.notificationMessage, row.message);
+  return {
+    messageId: row.message_id,
+    destinationId: row.destination_id,
+    kind: row.kind as NotificationKind,
+    urlHint: row.url_hint,
+    status: row.status as DeliveryStatus,
+    summary: message.summary,
+    executionIds: message.executions.map((execution) => execution.id),
+    test: message.test,
+    attempts: row.attempts,
+    created: row.created,
+    ...(row.last_attempt === null ? {} : { lastAttempt: row.last_attempt }),
+    ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(row.status === "pending" && row.next_attempt !== null ? { nextAttempt: row.next_attempt } : {}),
+  };
+};
+
+const clipError = (text: string): string =>
+  text.length <= ERROR_CHARS ? text : `${text.slice(0, ERROR_CHARS - 1)}…`;
+
+/** The text with the destination's URL, and its path, put out of sight: a URL is the secret. */
+export function scrub(text: string, url: string): string {
+  let out = text.split(url).join("[destination]");
+  try {
+    const parsed = new URL(url);
+    const tail = `${parsed.pathname}${parsed.search}`;
+    if (tail.length > 1) out = out.split(tail).join("/[…]");
+  } catch {
+    // Only valid URLs are kept.
+  }
+  return out;
+}
+
+/** `Retry-After` as milliseconds from `now`: seconds, or an HTTP date; undefined when absent or unreadable. */
+export function retryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(date - now, 0);
+}
