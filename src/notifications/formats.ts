@@ -3,7 +3,7 @@ import type { Execution, Outcome } from "../domain/execution";
 import { isoDate } from "../domain/ids";
 import type { NotificationKind, NotificationMessage } from "../domain/notifications";
 import { fromBase64, toBase64 } from "../util/base64";
-import { clip, MAX_SUMMARY_CHARS, outcomeWord, plainClip, plainLine } from "./summary";
+import { MAX_SUMMARY_CHARS, outcomeWord, plainClip } from "./summary";
 
 /** What to POST to a destination: its body as sent, and the headers that go with it. */
 export interface OutgoingRequest {
@@ -53,12 +53,21 @@ interface Shown {
 }
 
 function shown(message: NotificationMessage): Shown {
-  const newest = [...message.executions].sort((a, b) => b.at - a.at).slice(0, LINES_SHOWN);
-  const environment = `${plainClip(message.environment.name, NAME_CHARS)} (${plainClip(message.environment.id, NAME_CHARS)})`;
+  // Newest first; of executions decided in the same millisecond, the one given later is newer.
+  const newest = [...message.executions]
+    .reverse()
+    .sort((a, b) => b.at - a.at)
+    .slice(0, LINES_SHOWN);
+  // Chats refuse a whole message over one empty text: a name that was nothing but control
+  // characters is shown by its id instead.
+  const environmentId = plainClip(message.environment.id, NAME_CHARS);
+  const environmentName = plainClip(message.environment.name, NAME_CHARS) || environmentId;
+  const receiver = plainClip(message.receiver.name, NAME_CHARS) || plainClip(message.receiver.id, NAME_CHARS);
   return {
-    summary: clip(plainLine(message.summary), MAX_SUMMARY_CHARS),
-    receiver: `${plainClip(message.receiver.name, NAME_CHARS)}${message.test ? " (test)" : ""}`,
-    environment,
+    summary:
+      plainClip(message.summary, MAX_SUMMARY_CHARS) || `${receiver}: ${message.executions.length} executions`,
+    receiver: `${receiver}${message.test ? " (test)" : ""}`,
+    environment: `${environmentName} (${environmentId})`,
     driver: message.receiver.driver,
     count: message.executions.length,
     lines: newest.map(lineOf),
@@ -153,11 +162,17 @@ function slackBody(message: NotificationMessage): unknown {
 
 // ---- Microsoft Teams: an Adaptive Card 1.4, as a Workflows webhook takes it ----
 
+/**
+ * Teams renders a subset of Markdown in a card's text; of it only a masked link (`[label](url)`)
+ * could make quoted text mislead, by showing one address and opening another: it is broken apart.
+ */
+const teamsText = (text: string): string => text.replace(/\]\(/g, "] (");
+
 function teamsBody(message: NotificationMessage): unknown {
   const view = shown(message);
   const text = (value: string, extra: Record<string, unknown> = {}) => ({
     type: "TextBlock",
-    text: value,
+    text: teamsText(value),
     wrap: true,
     ...extra,
   });
@@ -167,7 +182,7 @@ function teamsBody(message: NotificationMessage): unknown {
     {
       type: "FactSet",
       facts: [
-        { title: "Environment", value: view.environment },
+        { title: "Environment", value: teamsText(view.environment) },
         { title: "Driver", value: view.driver },
         { title: "Executions", value: String(view.count) },
         { title: "Time", value: isoDate(message.at) },
@@ -178,7 +193,7 @@ function teamsBody(message: NotificationMessage): unknown {
     body.push(text("Latest executions", { weight: "Bolder", spacing: "Medium" }));
     body.push({
       type: "FactSet",
-      facts: view.lines.map((line) => ({ title: line.outcome, value: line.text })),
+      facts: view.lines.map((line) => ({ title: line.outcome, value: teamsText(line.text) })),
     });
   }
   if (view.earlier > 0) body.push(text(earlierNote(view.earlier), { isSubtle: true }));

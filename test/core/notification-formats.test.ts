@@ -1,8 +1,9 @@
 import { createRequire } from "node:module";
+import fc from "fast-check";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { executionResource } from "../../src/api/resources";
-import type { Execution } from "../../src/domain/execution";
+import { type Execution, OUTCOMES } from "../../src/domain/execution";
 import type { NotificationMessage } from "../../src/domain/notifications";
 import { newSigningSecret, renderRequest, urlHint } from "../../src/notifications/formats";
 import { summarize, testSummary } from "../../src/notifications/summary";
@@ -88,6 +89,13 @@ const scenarios: Record<string, NotificationMessage> = {
       execution({ outcome: "noop", from: 2, to: 2, reason: "already at maximum scale 2" }),
     ],
     { name: `${HOSTILE.repeat(3)}`, environment: `env ${HOSTILE.repeat(20)}`, targetLabel: HOSTILE },
+  ),
+  "names of nothing but control characters": message(
+    [execution({ outcome: "failed", reason: "\u0000\u0007" })],
+    {
+      name: "\u0000\u0001\r\n",
+      environment: "\u202E\t",
+    },
   ),
   "a test message": message([], { test: true }),
 };
@@ -407,6 +415,18 @@ describe("message contents", () => {
     expect(await colour(scenarios["a test message"] as NotificationMessage)).toBe(0x2563eb);
   });
 
+  it("shows a name of nothing but control characters by its id", async () => {
+    const subject = scenarios["names of nothing but control characters"] as NotificationMessage;
+    const slack = JSON.parse((await render("slack", subject)).body) as { blocks: Json[] };
+    expect(slack.blocks[0]).toMatchObject({ type: "header", text: { text: "1rc1" } });
+    const discord = JSON.parse((await render("discord", subject)).body) as { embeds: Json[] };
+    expect(discord.embeds[0]?.fields).toContainEqual({
+      name: "Environment",
+      value: "1a5 (1a5)",
+      inline: true,
+    });
+  });
+
   it("says a test message is a test, with no executions listed", async () => {
     const subject = scenarios["a test message"] as NotificationMessage;
     const slack = JSON.parse((await render("slack", subject)).body) as { text: string; blocks: Json[] };
@@ -490,5 +510,60 @@ describe("urlHint", () => {
     expect(urlHint("http://127.0.0.1:9100/hook?token=zz😀yz")).toBe("127.0.0.1:9100 …z😀yz");
     expect(urlHint("https://user:password@example.com/x/wxyz")).toBe("example.com …wxyz");
     expect(urlHint("not a url 1234")).toBe("…1234");
+  });
+});
+
+describe("any message", () => {
+  it("fits every chat's limits, parses as a card and verifies as a webhook (property)", async () => {
+    const text = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 3000 }),
+      fc.string({ unit: "grapheme", maxLength: 200 }),
+      fc.constantFrom(HOSTILE, "", "\u0000", "&&&<<<>>>"),
+    );
+    const executions = fc.array(
+      fc.record({
+        outcome: fc.constantFrom(...OUTCOMES),
+        reason: text,
+        from: fc.option(fc.nat(1000), { nil: undefined }),
+        to: fc.option(fc.nat(1000), { nil: undefined }),
+        at: fc.integer({ min: T0, max: T0 + 300_000 }),
+      }),
+      { maxLength: 40 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        text,
+        text,
+        text,
+        fc.boolean(),
+        executions,
+        async (name, environment, label, test, drawn) => {
+          const subject = message(test ? [] : drawn.map((fields) => execution(fields)), {
+            name,
+            environment,
+            test,
+            targetLabel: label,
+          });
+          checkSlack((await render("slack", subject)).body);
+          checkDiscord((await render("discord", subject)).body);
+          expect(cardEvents(teamsCard((await render("teams", subject)).body))).toEqual([]);
+          const secret = newSigningSecret();
+          const signed = await renderRequest("webhook", subject, { secret, now: Date.now() });
+          expect(new Webhook(secret).verify(signed.body, signed.headers)).toMatchObject({ id: "msg_1" });
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("Teams text", () => {
+  it("cannot be made a masked link by what a reason quotes", async () => {
+    const hostile = scenarios[
+      "names that try mentions, markup, emoji and lone surrogates"
+    ] as NotificationMessage;
+    const card = JSON.stringify(teamsCard((await render("teams", hostile)).body));
+    expect(card).toContain("[x] (https://evil.example)");
+    expect(card).not.toContain("](");
   });
 });

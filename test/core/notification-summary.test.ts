@@ -141,6 +141,11 @@ describe("summarize", () => {
   it("keeps a reason on one plain line", () => {
     const executions = [execution({ outcome: "failed", reason: "line one\n\u202Eevil\u0007 line\ttwo " })];
     expect(summarize({ receiverName: "r\r\nx", executions })).toBe("r x: 1 failed: line one evil line two");
+    const empty = [
+      execution({ outcome: "failed", reason: "\u0000\u0007" }),
+      execution({ outcome: "failed", reason: "" }),
+    ];
+    expect(summarize({ receiverName: "\u0000", executions: empty })).toBe("receiver: 2 failed");
   });
 
   it("clips huge reasons and a thousand executions to the bound", () => {
