@@ -18,7 +18,7 @@ const LINE_REASON_CHARS = 200;
 const NAME_CHARS = 128;
 
 const SECRET_PREFIX = "whsec_";
-/** Standard Webhooks' secrets are 24 to 64 random bytes; 24 is what its own libraries make. */
+/** Standard Webhooks asks for secrets of 24 to 64 random bytes. */
 const SECRET_BYTES = 24;
 
 /** One listed execution: its outcome apart, so that each format can set it off its own way. */
@@ -83,13 +83,17 @@ const earlierNote = (earlier: number): string =>
  * `text` escaped character by character and cut to `max` characters of escaped text with "…",
  * never inside an escape sequence or a surrogate pair (`text` is plain: it has no lone surrogates).
  */
-function fitted(text: string, max: number, escaped: (char: string) => string): string {
-  let whole = "";
-  for (const char of text) whole += escaped(char);
-  if (whole.length <= max) return whole;
-  let out = "";
+function fitted(text: string, max: number, escaped: (char: string, first: boolean) => string): string {
+  const pieces: string[] = [];
+  let length = 0;
   for (const char of text) {
-    const piece = escaped(char);
+    const piece = escaped(char, pieces.length === 0);
+    pieces.push(piece);
+    length += piece.length;
+  }
+  if (length <= max) return pieces.join("");
+  let out = "";
+  for (const piece of pieces) {
     if (out.length + piece.length > max - 1) break;
     out += piece;
   }
@@ -244,10 +248,12 @@ function colourOf(message: NotificationMessage): number {
 }
 
 /**
- * Discord's markdown (`*`, `_`, `~`, `` ` ``, `|`, masked links, headings, quotes, lists) and its
- * `<@…>` mentions are escaped with a backslash (a masked link needs its brackets), so a quoted reason shows as it was written.
+ * Discord's markdown (`*`, `_`, `~`, `` ` ``, `|`, masked links) and its `<@…>` mentions are escaped
+ * with a backslash wherever they are, and what starts a heading, quote or list (`#`, `>`, `-`) where
+ * a text starts, so a quoted reason shows as it was written.
  */
-const discordChar = (char: string): string => (/[\\*_~`|<>[\]#-]/.test(char) ? `\\${char}` : char);
+const discordChar = (char: string, first: boolean): string =>
+  /[\\*_~`|<[\]]/.test(char) || (first && /[#>\-+]/.test(char)) ? `\\${char}` : char;
 const discordText = (text: string, max: number): string => fitted(text, max, discordChar);
 
 function discordBody(message: NotificationMessage): unknown {
@@ -258,11 +264,14 @@ function discordBody(message: NotificationMessage): unknown {
     { name: "Driver", value: discordText(view.driver, DISCORD.fieldValue), inline: true },
     { name: "Executions", value: String(view.count), inline: true },
   ];
-  const footer = discordText(`rancher-hooks · ${message.id}`, 200);
+  // Discord shows a footer as plain text: nothing in it is escaped.
+  const footer = plainClip(`rancher-hooks · ${message.id}`, 200);
   const used =
     title.length + footer.length + fields.reduce((sum, f) => sum + f.name.length + f.value.length, 0);
   const room = Math.min(DISCORD.description, DISCORD.embedTotal - used);
-  const listed = view.lines.map((line) => `**${discordChar(line.outcome)}** ${discordText(line.text, 380)}`);
+  const listed = view.lines.map(
+    (line) => `**${discordText(line.outcome, 20)}** ${discordText(line.text, 380)}`,
+  );
   if (view.earlier > 0) listed.push(`_${discordText(earlierNote(view.earlier), 150)}_`);
   // The lines go in newest first until the room is used; the summary in `content` speaks for the rest.
   let description = "";

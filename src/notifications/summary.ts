@@ -86,8 +86,8 @@ function scalingDetail(steps: Execution[], targetLabel: string | undefined): str
   const first = steps[0];
   const last = steps[steps.length - 1];
   if (!first || !last) return "";
-  const label = targetLabel ? `${plainClip(targetLabel, LABEL_CHARS)} ` : "";
-  return `, ${label}${first.from} → ${last.to}`;
+  const label = targetLabel === undefined ? "" : plainClip(targetLabel, LABEL_CHARS);
+  return `, ${label ? `${label} ` : ""}${first.from} → ${last.to}`;
 }
 
 const withMessage = (text: string, message: string | undefined): string => {
@@ -97,7 +97,7 @@ const withMessage = (text: string, message: string | undefined): string => {
 
 /** One service's upgrade as it stands: where it went, or where it went back to and why. */
 function describeUpgrade(upgrade: UpgradeProgress): string {
-  const name = plainClip(upgrade.serviceName, LABEL_CHARS);
+  const name = plainClip(upgrade.serviceName, LABEL_CHARS) || plainClip(upgrade.serviceId, LABEL_CHARS);
   const image = plainClip(upgrade.image, LABEL_CHARS * 2);
   const step = upgrade.steps[upgrade.steps.length - 1]?.step;
   switch (step) {
@@ -164,7 +164,7 @@ function describeGroup(outcome: Outcome, executions: Execution[], targetLabel: s
 /**
  * One line summing up what a receiver's executions came to, for a message's fallback text, header
  * and delivery log: `scale-web: 37 applied, web 3 → 40; 2 noop at maximum`. One group per outcome,
- * in the order outcomes are listed (docs/api.md); at most MAX_SUMMARY_CHARS characters of plain
+ * in the order `OUTCOMES` lists them; at most MAX_SUMMARY_CHARS characters of plain
  * text whatever the executions say, since their reasons quote senders and Cattle.
  */
 export function summarize(input: {

@@ -378,8 +378,9 @@ describe("message contents", () => {
     expect(lines[9]).toContain("991 → 992");
     expect(lines[10]).toBe("_…and 990 earlier executions on the History page_");
     const discord = JSON.parse((await render("discord", burst)).body) as { content: string; embeds: Json[] };
-    expect(discord.content).toBe("scale\\-web: 1000 applied, web 1 → 1001");
-    expect(discord.embeds[0]?.title).toBe("scale\\-web");
+    expect(discord.content).toBe("scale-web: 1000 applied, web 1 → 1001");
+    expect(discord.embeds[0]?.title).toBe("scale-web");
+    expect(discord.embeds[0]?.footer).toEqual({ text: "rancher-hooks · msg_1" });
     expect(discord.embeds[0]?.color).toBe(0x16a34a);
     expect(String(discord.embeds[0]?.description).split("\n")[0]).toMatch(/^\*\*applied\*\* .*1000 → 1001/);
   });
@@ -395,10 +396,27 @@ describe("message contents", () => {
       content: string;
       embeds: Json[];
     };
-    expect(discord.content).toContain("\\<!channel\\>");
+    expect(discord.content).toContain("\\<!channel>");
+    expect(discord.content).toContain("\\<@123456>");
     expect(discord.content).toContain("\\*bold\\*");
     expect(discord.content).toContain("\\[x\\](https://evil.example)");
     expect(discord.content).toContain("\uFFFD");
+  });
+
+  it("starts no heading, quote or list in Discord with what a name starts with", async () => {
+    for (const [name, shown] of [
+      ["# big", "\\# big"],
+      ["> quoted", "\\> quoted"],
+      ["- item", "\\- item"],
+      ["a-b > c # d", "a-b > c # d"],
+    ]) {
+      const subject = message([], { name, test: true });
+      const discord = JSON.parse((await render("discord", subject)).body) as {
+        content: string;
+        embeds: Json[];
+      };
+      expect(discord.content).toBe(`${shown}: test message from rancher-hooks`);
+    }
   });
 
   it("colours a Discord message by its most telling outcome", async () => {

@@ -146,6 +146,10 @@ describe("summarize", () => {
       execution({ outcome: "failed", reason: "" }),
     ];
     expect(summarize({ receiverName: "\u0000", executions: empty })).toBe("receiver: 2 failed");
+    const step = [execution({ outcome: "applied", from: 1, to: 2 })];
+    expect(summarize({ receiverName: "r", targetLabel: "\u0007", executions: step })).toBe(
+      "r: 1 applied, 1 → 2",
+    );
   });
 
   it("clips huge reasons and a thousand executions to the bound", () => {
