@@ -308,11 +308,14 @@ describe("the checkers", () => {
     );
   });
 
-  it("find events in a card with an element Adaptive Cards does not have", async () => {
+  it("find events in a card with an element or property Adaptive Cards 1.4 does not have", async () => {
     const card = teamsCard((await render("teams", base)).body);
     expect(cardEvents(card)).toEqual([]);
     const unknown = { ...card, body: [...(card.body as unknown[]), { type: "Carousel", pages: [] }] };
     expect(cardEvents(unknown).length).toBeGreaterThan(0);
+    // A property that came after 1.4 counts too: the card must be one Teams' 1.4 renderer knows.
+    const newer = { ...card, body: [{ type: "TextBlock", text: "x", style: "heading" }] };
+    expect(cardEvents(newer)).toEqual([expect.stringMatching(/version 1.5/)]);
   });
 });
 
