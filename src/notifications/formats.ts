@@ -3,7 +3,7 @@ import type { Execution, Outcome } from "../domain/execution";
 import { isoDate } from "../domain/ids";
 import type { NotificationKind, NotificationMessage } from "../domain/notifications";
 import { fromBase64, toBase64 } from "../util/base64";
-import { clip, MAX_SUMMARY_CHARS, outcomeWord, plainClip, plainLine } from "./summary";
+import { MAX_SUMMARY_CHARS, outcomeWord, plainClip } from "./summary";
 
 /** What to POST to a destination: its body as sent, and the headers that go with it. */
 export interface OutgoingRequest {
@@ -18,7 +18,7 @@ const LINE_REASON_CHARS = 200;
 const NAME_CHARS = 128;
 
 const SECRET_PREFIX = "whsec_";
-/** Standard Webhooks' secrets are 24 to 64 random bytes; 24 is what its own libraries make. */
+/** Standard Webhooks asks for secrets of 24 to 64 random bytes. */
 const SECRET_BYTES = 24;
 
 /** One listed execution: its outcome apart, so that each format can set it off its own way. */
@@ -53,12 +53,21 @@ interface Shown {
 }
 
 function shown(message: NotificationMessage): Shown {
-  const newest = [...message.executions].sort((a, b) => b.at - a.at).slice(0, LINES_SHOWN);
-  const environment = `${plainClip(message.environment.name, NAME_CHARS)} (${plainClip(message.environment.id, NAME_CHARS)})`;
+  // Newest first; of executions decided in the same millisecond, the one given later is newer.
+  const newest = [...message.executions]
+    .reverse()
+    .sort((a, b) => b.at - a.at)
+    .slice(0, LINES_SHOWN);
+  // Chats refuse a whole message over one empty text: a name that was nothing but control
+  // characters is shown by its id instead.
+  const environmentId = plainClip(message.environment.id, NAME_CHARS);
+  const environmentName = plainClip(message.environment.name, NAME_CHARS) || environmentId;
+  const receiver = plainClip(message.receiver.name, NAME_CHARS) || plainClip(message.receiver.id, NAME_CHARS);
   return {
-    summary: clip(plainLine(message.summary), MAX_SUMMARY_CHARS),
-    receiver: `${plainClip(message.receiver.name, NAME_CHARS)}${message.test ? " (test)" : ""}`,
-    environment,
+    summary:
+      plainClip(message.summary, MAX_SUMMARY_CHARS) || `${receiver}: ${message.executions.length} executions`,
+    receiver: `${receiver}${message.test ? " (test)" : ""}`,
+    environment: `${environmentName} (${environmentId})`,
     driver: message.receiver.driver,
     count: message.executions.length,
     lines: newest.map(lineOf),
@@ -74,13 +83,17 @@ const earlierNote = (earlier: number): string =>
  * `text` escaped character by character and cut to `max` characters of escaped text with "…",
  * never inside an escape sequence or a surrogate pair (`text` is plain: it has no lone surrogates).
  */
-function fitted(text: string, max: number, escaped: (char: string) => string): string {
-  let whole = "";
-  for (const char of text) whole += escaped(char);
-  if (whole.length <= max) return whole;
-  let out = "";
+function fitted(text: string, max: number, escaped: (char: string, first: boolean) => string): string {
+  const pieces: string[] = [];
+  let length = 0;
   for (const char of text) {
-    const piece = escaped(char);
+    const piece = escaped(char, pieces.length === 0);
+    pieces.push(piece);
+    length += piece.length;
+  }
+  if (length <= max) return pieces.join("");
+  let out = "";
+  for (const piece of pieces) {
     if (out.length + piece.length > max - 1) break;
     out += piece;
   }
@@ -153,11 +166,17 @@ function slackBody(message: NotificationMessage): unknown {
 
 // ---- Microsoft Teams: an Adaptive Card 1.4, as a Workflows webhook takes it ----
 
+/**
+ * Teams renders a subset of Markdown in a card's text; of it only a masked link (`[label](url)`)
+ * could make quoted text mislead, by showing one address and opening another: it is broken apart.
+ */
+const teamsText = (text: string): string => text.replace(/\]\(/g, "] (");
+
 function teamsBody(message: NotificationMessage): unknown {
   const view = shown(message);
   const text = (value: string, extra: Record<string, unknown> = {}) => ({
     type: "TextBlock",
-    text: value,
+    text: teamsText(value),
     wrap: true,
     ...extra,
   });
@@ -167,7 +186,7 @@ function teamsBody(message: NotificationMessage): unknown {
     {
       type: "FactSet",
       facts: [
-        { title: "Environment", value: view.environment },
+        { title: "Environment", value: teamsText(view.environment) },
         { title: "Driver", value: view.driver },
         { title: "Executions", value: String(view.count) },
         { title: "Time", value: isoDate(message.at) },
@@ -178,7 +197,7 @@ function teamsBody(message: NotificationMessage): unknown {
     body.push(text("Latest executions", { weight: "Bolder", spacing: "Medium" }));
     body.push({
       type: "FactSet",
-      facts: view.lines.map((line) => ({ title: line.outcome, value: line.text })),
+      facts: view.lines.map((line) => ({ title: line.outcome, value: teamsText(line.text) })),
     });
   }
   if (view.earlier > 0) body.push(text(earlierNote(view.earlier), { isSubtle: true }));
@@ -229,10 +248,12 @@ function colourOf(message: NotificationMessage): number {
 }
 
 /**
- * Discord's markdown (`*`, `_`, `~`, `` ` ``, `|`, masked links, headings, quotes, lists) and its
- * `<@…>` mentions are escaped with a backslash (a masked link needs its brackets), so a quoted reason shows as it was written.
+ * Discord's markdown (`*`, `_`, `~`, `` ` ``, `|`, masked links) and its `<@…>` mentions are escaped
+ * with a backslash wherever they are, and what starts a heading, quote or list (`#`, `>`, `-`) where
+ * a text starts, so a quoted reason shows as it was written.
  */
-const discordChar = (char: string): string => (/[\\*_~`|<>[\]#-]/.test(char) ? `\\${char}` : char);
+const discordChar = (char: string, first: boolean): string =>
+  /[\\*_~`|<[\]]/.test(char) || (first && /[#>\-+]/.test(char)) ? `\\${char}` : char;
 const discordText = (text: string, max: number): string => fitted(text, max, discordChar);
 
 function discordBody(message: NotificationMessage): unknown {
@@ -243,11 +264,14 @@ function discordBody(message: NotificationMessage): unknown {
     { name: "Driver", value: discordText(view.driver, DISCORD.fieldValue), inline: true },
     { name: "Executions", value: String(view.count), inline: true },
   ];
-  const footer = discordText(`rancher-hooks · ${message.id}`, 200);
+  // Discord shows a footer as plain text: nothing in it is escaped.
+  const footer = plainClip(`rancher-hooks · ${message.id}`, 200);
   const used =
     title.length + footer.length + fields.reduce((sum, f) => sum + f.name.length + f.value.length, 0);
   const room = Math.min(DISCORD.description, DISCORD.embedTotal - used);
-  const listed = view.lines.map((line) => `**${discordChar(line.outcome)}** ${discordText(line.text, 380)}`);
+  const listed = view.lines.map(
+    (line) => `**${discordText(line.outcome, 20)}** ${discordText(line.text, 380)}`,
+  );
   if (view.earlier > 0) listed.push(`_${discordText(earlierNote(view.earlier), 150)}_`);
   // The lines go in newest first until the room is used; the summary in `content` speaks for the rest.
   let description = "";

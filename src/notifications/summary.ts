@@ -86,8 +86,8 @@ function scalingDetail(steps: Execution[], targetLabel: string | undefined): str
   const first = steps[0];
   const last = steps[steps.length - 1];
   if (!first || !last) return "";
-  const label = targetLabel ? `${plainClip(targetLabel, LABEL_CHARS)} ` : "";
-  return `, ${label}${first.from} → ${last.to}`;
+  const label = targetLabel === undefined ? "" : plainClip(targetLabel, LABEL_CHARS);
+  return `, ${label ? `${label} ` : ""}${first.from} → ${last.to}`;
 }
 
 const withMessage = (text: string, message: string | undefined): string => {
@@ -97,7 +97,7 @@ const withMessage = (text: string, message: string | undefined): string => {
 
 /** One service's upgrade as it stands: where it went, or where it went back to and why. */
 function describeUpgrade(upgrade: UpgradeProgress): string {
-  const name = plainClip(upgrade.serviceName, LABEL_CHARS);
+  const name = plainClip(upgrade.serviceName, LABEL_CHARS) || plainClip(upgrade.serviceId, LABEL_CHARS);
   const image = plainClip(upgrade.image, LABEL_CHARS * 2);
   const step = upgrade.steps[upgrade.steps.length - 1]?.step;
   switch (step) {
@@ -135,14 +135,18 @@ function upgradesDetail(executions: Execution[]): string {
 
 /** ` at maximum`, `: reason`, or ` (latest: reason)` when the reasons differ. */
 function reasonsDetail(executions: Execution[]): string {
-  const reasons = executions.map((execution) => execution.reason).filter((reason) => reason.trim() !== "");
+  // A reason that is nothing once made plain (control characters only) says nothing.
+  const reasons = executions
+    .map((execution) => ({ reason: execution.reason, said: plainClip(execution.reason, REASON_CHARS) }))
+    .filter(({ said }) => said !== "");
   const newest = reasons[reasons.length - 1];
   if (newest === undefined) return "";
-  const gists = new Set(reasons.map(gistOf));
+  const gists = new Set(reasons.map(({ reason }) => gistOf(reason)));
   const [gist] = gists;
   if (gists.size === 1 && gist !== undefined) return ` ${gist}`;
-  const said = plainClip(newest, REASON_CHARS);
-  return new Set(reasons).size === 1 ? `: ${said}` : ` (latest: ${said})`;
+  return new Set(reasons.map(({ reason }) => reason)).size === 1
+    ? `: ${newest.said}`
+    : ` (latest: ${newest.said})`;
 }
 
 function describeGroup(outcome: Outcome, executions: Execution[], targetLabel: string | undefined): string {
@@ -160,7 +164,7 @@ function describeGroup(outcome: Outcome, executions: Execution[], targetLabel: s
 /**
  * One line summing up what a receiver's executions came to, for a message's fallback text, header
  * and delivery log: `scale-web: 37 applied, web 3 → 40; 2 noop at maximum`. One group per outcome,
- * in the order outcomes are listed (docs/api.md); at most MAX_SUMMARY_CHARS characters of plain
+ * in the order `OUTCOMES` lists them; at most MAX_SUMMARY_CHARS characters of plain
  * text whatever the executions say, since their reasons quote senders and Cattle.
  */
 export function summarize(input: {
@@ -174,9 +178,12 @@ export function summarize(input: {
     return members.length > 0 ? [describeGroup(outcome, members, input.targetLabel)] : [];
   });
   const what = groups.length > 0 ? groups.join("; ") : "nothing happened";
-  return clip(`${plainClip(input.receiverName, NAME_CHARS)}: ${what}`, MAX_SUMMARY_CHARS);
+  return clip(`${nameOf(input.receiverName)}: ${what}`, MAX_SUMMARY_CHARS);
 }
+
+/** A receiver's name as a summary leads with it; one of nothing but control characters is "receiver". */
+const nameOf = (name: string): string => plainClip(name, NAME_CHARS) || "receiver";
 
 /** The summary of a `testNotification`'s message. */
 export const testSummary = (receiverName: string): string =>
-  clip(`${plainClip(receiverName, NAME_CHARS)}: test message from rancher-hooks`, MAX_SUMMARY_CHARS);
+  clip(`${nameOf(receiverName)}: test message from rancher-hooks`, MAX_SUMMARY_CHARS);

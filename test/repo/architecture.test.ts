@@ -19,7 +19,7 @@ const LAYERS: string[][] = [
   ["access", "drivers"],
   ["targets", "project"],
   ["objects", "platform"],
-  ["api"],
+  ["api", "notifications"],
   ["receivers", "metrics"],
   ["middleware", "routes", "page"],
   ["."],
