@@ -13,6 +13,7 @@ import {
   stopContainer,
 } from "./containers";
 import { type ErrorBody, failure, type LockedResult, ok, type Result, type Waiting } from "./errors";
+import { type InboxAnswer, Inboxes, type InboxMessage } from "./inbox";
 import {
   type Admission,
   type DuplicateHostname,
@@ -101,6 +102,8 @@ export class CattleState extends DurableObject<Env> {
   #world: World = seedWorld();
   #stats: Stats = emptyStats();
   #faults: Faults = { ...NO_FAULTS };
+  /** Kept in memory only: what development and tests posted to the inboxes since the object started. */
+  readonly #inboxes = new Inboxes();
   #config: EmulatorConfig = {
     transitionMs: DEFAULT_TRANSITION_MS,
     lockWaitMs: DEFAULT_LOCK_WAIT_MS,
@@ -171,6 +174,19 @@ export class CattleState extends DurableObject<Env> {
 
   reset(): void {
     this.#reset();
+    this.#inboxes.clear();
+  }
+
+  inboxReceive(message: InboxMessage): InboxAnswer {
+    return this.#inboxes.receive(message);
+  }
+
+  inboxMessages(inbox?: string): InboxMessage[] {
+    return this.#inboxes.messages(inbox);
+  }
+
+  setInboxAnswers(inbox: string, answers: InboxAnswer[]): void {
+    this.#inboxes.answer(inbox, answers);
   }
 
   /**

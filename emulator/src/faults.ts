@@ -60,3 +60,16 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown): T {
         : "InvalidFormat";
   throw new ApiError(422, code, `${fieldName ?? "body"}: ${issue.message}`, fieldName);
 }
+
+/** `POST /_emulator/inbox/{name}/answers`: what the inbox answers next, in order (then 200). */
+export const inboxAnswers = z.strictObject({
+  answers: z
+    .array(
+      z.strictObject({
+        status: z.int().min(200).max(599),
+        retryAfter: z.int().min(0).max(86_400).optional(),
+        body: z.string().max(4096).optional(),
+      }),
+    )
+    .max(100),
+});

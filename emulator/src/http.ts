@@ -32,7 +32,10 @@ type StateMethods =
   | "updateGenericObject"
   | "removeGenericObject"
   | "setHostState"
-  | "duplicateHostnames";
+  | "duplicateHostnames"
+  | "inboxReceive"
+  | "inboxMessages"
+  | "setInboxAnswers";
 
 /**
  * The state object's RPC surface. Records are plain JSON data, but their open-ended `data` fields are

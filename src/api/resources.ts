@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import type { Execution } from "../domain/execution";
 import { isoDate } from "../domain/ids";
 import { type DeliveryRecord, NOTIFY_WINDOW_SECONDS } from "../domain/notifications";
 import type { ReceiverRecord } from "../domain/receiver";
@@ -117,30 +116,7 @@ export function deliveryResource(delivery: DeliveryRecord) {
   };
 }
 
-export function executionResource(execution: Execution) {
-  const { finished, upgrades, ...rest } = execution;
-  return {
-    type: "execution",
-    ...rest,
-    at: isoDate(execution.at),
-    atTS: execution.at,
-    ...(finished === undefined ? {} : { finished: isoDate(finished), finishedTS: finished }),
-    ...(upgrades === undefined
-      ? {}
-      : {
-          upgrades: upgrades.map((upgrade) => ({
-            type: "upgradeProgress",
-            ...upgrade,
-            steps: upgrade.steps.map(({ step, at }) => ({
-              type: "upgradeStep",
-              step,
-              at: isoDate(at),
-              atTS: at,
-            })),
-          })),
-        }),
-  };
-}
+export { executionResource } from "../domain/execution-resource";
 
 export interface Pagination {
   limit: number;

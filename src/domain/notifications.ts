@@ -1,6 +1,5 @@
 import type { Driver } from "./driver";
 import type { Execution, Outcome } from "./execution";
-import type { LiveReceiver } from "./receiver";
 
 /** Where a receiver's messages can go (docs/notifications.md). */
 export const NOTIFICATION_KINDS = ["slack", "teams", "discord", "webhook"] as const;
@@ -121,13 +120,6 @@ export interface NotificationsChange {
   targetLabel?: string;
   historyUrl: string;
 }
-
-/** What `setNotifications` answers: the receiver as it is live now and the secrets made, or why not. */
-export type NotificationsResult =
-  | { kind: "live"; receiver: LiveReceiver; secrets: Record<string, string> }
-  | { kind: "revoked" }
-  | { kind: "unknown" }
-  | { kind: "invalid"; index: number; field: string; message: string };
 
 /** What `testNotification` answers per destination. */
 export interface TestResult {

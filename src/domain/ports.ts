@@ -3,7 +3,7 @@ import type { Delivery } from "./delivery";
 import type { Driver } from "./driver";
 import type { Execution } from "./execution";
 import type { TargetMetrics } from "./metrics";
-import type { DeliveryRecord, NotificationsChange, NotificationsResult, TestResult } from "./notifications";
+import type { DeliveryRecord, NotificationsChange, TestResult } from "./notifications";
 import type { LiveReceiver, ReceiverRecord } from "./receiver";
 import type { SenderCheck, SenderProof } from "./sender";
 
@@ -57,6 +57,13 @@ export interface TargetMethods {
   /** Sends a test message to each destination now and answers each result; null if not live here. */
   testNotification(receiverId: string): Promise<TestResult[] | null>;
 }
+
+/** What `setNotifications` answers: the receiver as it is live now and the secrets made, or why not. */
+export type NotificationsResult =
+  | { kind: "live"; receiver: LiveReceiver; secrets: Record<string, string> }
+  | { kind: "revoked" }
+  | { kind: "unknown" }
+  | { kind: "invalid"; index: number; field: string; message: string };
 
 /** A target as the rest of the service reaches it: a Durable Object's stub, or an in-process object. */
 export type Target = AsyncPort<TargetMethods>;

@@ -56,6 +56,11 @@ export interface DriverDefinition<D extends Driver> {
    * on, and names the target object that will own it.
    */
   resolveTarget(config: ConfigOf<D>, projectId: string, cattle: CattleApi): Promise<Resolution>;
+  /**
+   * What a message about this receiver's executions names as acted on (a service's name), read
+   * with the caller's key when its notifications are set; undefined when there is no one thing.
+   */
+  targetLabel?(config: ConfigOf<D>, projectId: string, cattle: CattleApi): Promise<string | undefined>;
   /** What a delivery's body asks of this kind, when the kind reads bodies of its own (registry pushes). */
   readDelivery?(
     config: ConfigOf<D>,

@@ -113,20 +113,23 @@ export const setNotificationsSchema = lazy(() =>
   }),
 );
 
-/** `whsec_` and the base64 of 24 random bytes: a Standard Webhooks signing secret. */
-export function newSigningSecret(): string {
-  return `whsec_${toBase64(crypto.getRandomValues(new Uint8Array(24)))}`;
-}
+/** A new Standard Webhooks signing secret: `whsec_` and 24 random bytes in base64. */
+export const newSigningSecret = (): string => `whsec_${toBase64(crypto.getRandomValues(new Uint8Array(24)))}`;
 
-/** What an answer shows of a destination URL: its host and its last 4 characters. */
+/**
+ * How answers and the page name a destination without giving it away (its URL is all it takes to
+ * post to a Slack channel): the host and the URL's last 4 characters, `hooks.slack.com ...abcd`.
+ * Plain ASCII around them, as a record's KV metadata travels in a header.
+ */
 export function urlHint(url: string): string {
   let host = "";
   try {
     host = new URL(url).host;
   } catch {
-    // Only valid URLs are kept; a hint of anything else shows no more than its end.
+    host = "";
   }
-  return `${host}/…${url.slice(-4)}`;
+  const tail = [...url].slice(-4).join("");
+  return host ? `${host} ...${tail}` : `...${tail}`;
 }
 
 export const viewOf = ({ id, kind, url, on }: Destination): DestinationView => ({

@@ -1,5 +1,5 @@
-import { executionResource } from "../api/resources";
 import type { Execution, Outcome } from "../domain/execution";
+import { executionResource } from "../domain/execution-resource";
 import { isoDate } from "../domain/ids";
 import type { NotificationKind, NotificationMessage } from "../domain/notifications";
 import { fromBase64, toBase64 } from "../util/base64";
@@ -18,8 +18,6 @@ const LINE_REASON_CHARS = 200;
 const NAME_CHARS = 128;
 
 const SECRET_PREFIX = "whsec_";
-/** Standard Webhooks asks for secrets of 24 to 64 random bytes. */
-const SECRET_BYTES = 24;
 
 /** One listed execution: its outcome apart, so that each format can set it off its own way. */
 interface Line {
@@ -367,23 +365,4 @@ export async function renderRequest(
       };
     }
   }
-}
-
-/** A new Standard Webhooks signing secret: `whsec_` and 24 random bytes in base64. */
-export const newSigningSecret = (): string =>
-  `${SECRET_PREFIX}${toBase64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)))}`;
-
-/**
- * How answers and the page name a destination without giving it away (its URL is all it takes to
- * post to a Slack channel): the host and the URL's last 4 characters, `hooks.slack.com …abcd`.
- */
-export function urlHint(url: string): string {
-  let host = "";
-  try {
-    host = new URL(url).host;
-  } catch {
-    host = "";
-  }
-  const tail = [...url].slice(-4).join("");
-  return host ? `${host} …${tail}` : `…${tail}`;
 }

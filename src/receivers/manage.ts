@@ -304,14 +304,12 @@ export class Receivers {
     origin = "",
   ): Promise<Pick<NotifySettings, "environment" | "targetLabel" | "historyUrl">> {
     const cattle = cattleClient(this.env, caller.credentials);
-    const [project, service] = await Promise.all([
+    const definition = driverOf(receiver);
+    const [project, targetLabel] = await Promise.all([
       cattle.getProject(receiver.projectId).catch(() => undefined),
-      receiver.driver === "scaleService"
-        ? cattle.getService(receiver.projectId, receiver.config.serviceId).catch(() => undefined)
-        : undefined,
+      definition.targetLabel?.(receiver.config as never, receiver.projectId, cattle).catch(() => undefined),
     ]);
     const environment = project?.ok && project.value.name ? project.value.name : receiver.projectId;
-    const targetLabel = service?.ok ? (service.value.name ?? undefined) : undefined;
     return {
       environment,
       ...(targetLabel ? { targetLabel } : {}),

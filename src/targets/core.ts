@@ -4,13 +4,8 @@ import type { Delivery } from "../domain/delivery";
 import type { Driver } from "../domain/driver";
 import type { Execution } from "../domain/execution";
 import type { TargetMetrics } from "../domain/metrics";
-import type {
-  DeliveryRecord,
-  NotificationsChange,
-  NotificationsResult,
-  TestResult,
-} from "../domain/notifications";
-import type { ReceiverState, TargetMethods, TriggerResult } from "../domain/ports";
+import type { DeliveryRecord, NotificationsChange, TestResult } from "../domain/notifications";
+import type { NotificationsResult, ReceiverState, TargetMethods, TriggerResult } from "../domain/ports";
 import type { LiveReceiver } from "../domain/receiver";
 import type { SenderCheck, SenderProof } from "../domain/sender";
 import { DRIVER_NAMES, driverOf } from "../drivers";

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { executionResource } from "../../src/api/resources";
 import { type Execution, OUTCOMES } from "../../src/domain/execution";
 import type { NotificationMessage } from "../../src/domain/notifications";
-import { newSigningSecret, renderRequest, urlHint } from "../../src/notifications/formats";
+import { newSigningSecret, urlHint } from "../../src/notifications/destinations";
+import { renderRequest } from "../../src/notifications/formats";
 import { summarize, testSummary } from "../../src/notifications/summary";
 
 // A UMD bundle: its ESM build does not resolve under Node.
@@ -526,11 +527,11 @@ describe("webhook destinations", () => {
 describe("urlHint", () => {
   it("shows the host and the last 4 characters, nothing more", () => {
     const url = "https://hooks.slack.com/services/T0SECRET/B0SECRET/XXXXXXXXXXXXabcd";
-    expect(urlHint(url)).toBe("hooks.slack.com …abcd");
+    expect(urlHint(url)).toBe("hooks.slack.com ...abcd");
     expect(urlHint(url)).not.toContain("SECRET");
-    expect(urlHint("http://127.0.0.1:9100/hook?token=zz😀yz")).toBe("127.0.0.1:9100 …z😀yz");
-    expect(urlHint("https://user:password@example.com/x/wxyz")).toBe("example.com …wxyz");
-    expect(urlHint("not a url 1234")).toBe("…1234");
+    expect(urlHint("http://127.0.0.1:9100/hook?token=zz😀yz")).toBe("127.0.0.1:9100 ...z😀yz");
+    expect(urlHint("https://user:password@example.com/x/wxyz")).toBe("example.com ...wxyz");
+    expect(urlHint("not a url 1234")).toBe("...1234");
   });
 });
 

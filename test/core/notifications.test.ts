@@ -36,6 +36,9 @@ function destinationServer(
   return { sent, send };
 }
 
+/** The time between each request and the one before it. */
+const gapsOf = (times: number[]): number[] => times.slice(1).map((at, i) => at - (times[i] ?? at));
+
 const SLACK_URL = "https://hooks.slack.test/services/T000/B000/secretpart1234";
 
 const destination = (
@@ -132,15 +135,15 @@ describe("notifications from a target", () => {
       () => new Response("ok"),
     ];
     const target = setUp(notify([destination("slack", SLACK_URL)], 0), (_sent, n) =>
-      (answers[n - 1] ?? answers[3])!(),
+      (answers[n - 1] ?? (() => new Response("ok")))(),
     );
     await target.clock.run(target.core.trigger("ra", 1, {}));
     await runAlarms(target, target.clock.now() + 3_600_000);
-    const times = target.server.sent.map((sent) => sent.at);
-    expect(times).toHaveLength(4);
-    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(backoffMs(1));
-    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(120_000);
-    expect(times[3]! - times[2]!).toBeGreaterThanOrEqual(backoffMs(3));
+    const gaps = gapsOf(target.server.sent.map((sent) => sent.at));
+    expect(gaps).toHaveLength(3);
+    expect(gaps[0]).toBeGreaterThanOrEqual(backoffMs(1));
+    expect(gaps[1]).toBeGreaterThanOrEqual(120_000);
+    expect(gaps[2]).toBeGreaterThanOrEqual(backoffMs(3));
     // One message: every attempt carries the same body.
     expect(new Set(target.server.sent.map((sent) => sent.body)).size).toBe(1);
     const [log] = target.core.notificationLog("ra");
@@ -243,9 +246,9 @@ describe("notifications from a target", () => {
       await runAlarms(target, target.clock.now());
     }
     await runAlarms(target, target.clock.now() + 60_000);
-    const times = target.server.sent.map((sent) => sent.at);
-    expect(times.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1_000);
+    const gaps = gapsOf(target.server.sent.map((sent) => sent.at));
+    expect(gaps.length).toBeGreaterThanOrEqual(1);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1_000);
     expect(target.core.notificationLog("ra").every((entry) => entry.status === "delivered")).toBe(true);
   });
 

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { ApiError } from "../errors";
-import { configPatch, faultsPatch, parseOrThrow } from "../faults";
+import { configPatch, faultsPatch, inboxAnswers, parseOrThrow } from "../faults";
 import { type AppEnv, methodNotAllowed, stateOf } from "../http";
+import { INBOX_BODY_BYTES } from "../inbox";
 import { isPlainObject } from "../validation";
 
 /**
@@ -59,3 +60,43 @@ testHooks.all("/hosts/:id/state", methodNotAllowed);
 /** Hosts created with a hostname a live host already had (Cattle accepts them), since the last reset. */
 testHooks.get("/hosts/duplicates", async (c) => c.json({ data: await stateOf(c.env).duplicateHostnames() }));
 testHooks.all("/hosts/duplicates", methodNotAllowed);
+
+const INBOX_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function inboxName(name: string | undefined): string {
+  if (!name || !INBOX_NAME.test(name)) {
+    throw new ApiError(422, "InvalidFormat", "an inbox name is 1 to 64 letters, digits, - or _");
+  }
+  return name;
+}
+
+testHooks.post("/inbox/:name", async (c) => {
+  const inbox = inboxName(c.req.param("name"));
+  const body = await c.req.text();
+  if (new TextEncoder().encode(body).length > INBOX_BODY_BYTES) {
+    throw new ApiError(
+      413,
+      "RequestEntityTooLarge",
+      `an inbox keeps bodies of at most ${INBOX_BODY_BYTES} bytes`,
+    );
+  }
+  const answer = await stateOf(c.env).inboxReceive({
+    inbox,
+    at: Date.now(),
+    headers: Object.fromEntries(c.req.raw.headers),
+    body,
+  });
+  return c.body(answer.body ?? "", answer.status as never, {
+    ...(answer.retryAfter === undefined ? {} : { "retry-after": String(answer.retryAfter) }),
+  });
+});
+testHooks.get("/inbox/:name", async (c) =>
+  c.json({ data: await stateOf(c.env).inboxMessages(inboxName(c.req.param("name"))) }),
+);
+testHooks.get("/inbox", async (c) => c.json({ data: await stateOf(c.env).inboxMessages() }));
+testHooks.post("/inbox/:name/answers", async (c) => {
+  const inbox = inboxName(c.req.param("name"));
+  const patch = parseOrThrow(inboxAnswers, await jsonObject(c.req.raw));
+  await stateOf(c.env).setInboxAnswers(inbox, patch.answers);
+  return c.body(null, 204);
+});

@@ -17,6 +17,10 @@ export const scaleService: DriverDefinition<"scaleService"> = {
   offersService: (service) => unscalableReason(service) === null,
   targetName: scaleServiceTarget,
   resolveTarget: resolveScaleServiceTarget,
+  targetLabel: async (config, projectId, cattle) => {
+    const service = await cattle.getService(projectId, config.serviceId);
+    return service.ok ? (service.value.name ?? undefined) : undefined;
+  },
   executor: (context) => new ScaleServiceExecutor(context),
   tables: [WRITE_LOG_TABLES],
   describe: (config, names) =>
