@@ -382,6 +382,7 @@ export class Outbox {
     const message = fromStoredJson<NotificationMessage>(JSON_COLUMNS.notificationMessage, row.message);
     const attempt = await this.#attempt(destination, message, now);
     const latest = { ...row, attempts };
+    let outcome: Attempt = attempt;
     if (attempt.result === "delivered") {
       this.#settle(latest, "delivered", null, null);
     } else if (attempt.result === "failed") {
@@ -390,12 +391,18 @@ export class Outbox {
       const after = this.#deps.clock.now();
       const next = after + Math.max(attempt.retryAfterMs ?? 0, backoffMs(attempts), DESTINATION_SPACING_MS);
       if (next - row.created >= RETRY_FOR_MS) {
+        // The last attempt: its line says the message failed, as the log and the metrics do.
+        outcome = {
+          result: "failed",
+          error: `given up after 24 hours: ${attempt.error}`,
+          ...(attempt.httpStatus === undefined ? {} : { httpStatus: attempt.httpStatus }),
+        };
         this.#settle(latest, "failed", null, `given up after 24 hours: ${attempt.error}`);
       } else {
         this.#settle(latest, "pending", next, attempt.error);
       }
     }
-    this.#logAttempt(receiver, destination, message, attempt);
+    this.#logAttempt(receiver, destination, message, outcome);
   }
 
   #settle(row: DeliveryRow, status: DeliveryStatus, nextAttempt: number | null, error: string | null): void {

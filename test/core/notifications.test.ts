@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Destination, NotificationKind, NotifySettings } from "../../src/domain/notifications";
 import type { LiveReceiver } from "../../src/domain/receiver";
 import { backoffMs, RETRY_FOR_MS } from "../../src/notifications/outbox";
@@ -194,6 +194,31 @@ describe("notifications from a target", () => {
     expect(last - start).toBeLessThan(RETRY_FOR_MS);
     // Backoff: well under one attempt a minute after the first few.
     expect(target.server.sent.length).toBeLessThan(70);
+  });
+
+  it("logs the attempt that gives up as a failure, not as one to be retried", async () => {
+    const target = setUp(
+      notify([destination("slack", SLACK_URL)], 0),
+      () => new Response("down", { status: 502 }),
+    );
+    const lines: { level: string; retried: boolean; error: string }[] = [];
+    const keep = (line: unknown) => {
+      const parsed = JSON.parse(String(line));
+      if (parsed.event === "notification_failed") lines.push(parsed);
+    };
+    const warn = vi.spyOn(console, "warn").mockImplementation(keep);
+    const error = vi.spyOn(console, "error").mockImplementation(keep);
+    try {
+      await target.clock.run(target.core.trigger("ra", 1, {}));
+      await runAlarms(target, target.clock.now() + RETRY_FOR_MS + 3_600_000);
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+    }
+    expect(lines.length).toBe(target.server.sent.length);
+    expect(lines.slice(0, -1).every((line) => line.level === "warn" && line.retried)).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ level: "error", retried: false });
+    expect(lines.at(-1)?.error).toMatch(/^given up after 24 hours: HTTP 502/);
   });
 
   it("sends a message again with the same id after a crash during its request", async () => {
