@@ -38,9 +38,11 @@ import { type Block, ReadmeExamples } from "./readme-blocks";
  * (scripts/dev.mjs) serves the service and the emulator, every shell block is run with bash against
  * them, and each `# → …` line of a block must appear in what it printed (`…` stands for anything).
  * Configuration a real sender loads is loaded by that sender where one is installed (Alertmanager,
- * promtool). The only change made to a block is the port: the stack runs beside any `npm run dev`
- * on 8787/8788. Blocks that need an outside account are listed with the reason, and the file fails
- * for any block that no test took, so an example cannot be added without being run.
+ * promtool). The only changes made to a block are the port (the stack runs beside any `npm run dev`
+ * on 8787/8788) and, for notifications, the origin of a Slack, Teams, Discord or webhook URL, put on
+ * a local capture server that checks what arrives. Blocks that need an outside account are listed
+ * with the reason, and the file fails for any block that no test took, so an example cannot be
+ * added without being run.
  */
 const run = promisify(execFile);
 const examples = new ReadmeExamples();
