@@ -179,6 +179,34 @@ describe("notifications from a target", () => {
     expect(JSON.stringify(log)).not.toContain("/services/T000");
   });
 
+  it("reads no more of an answer than its error text needs, however long the answer runs", async () => {
+    let pulled = 0;
+    let cancelled = false;
+    // Some 22 MB, as far as this test goes (an endless one would starve a reader that reads it all).
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += 1;
+          controller.enqueue(new TextEncoder().encode("overloaded ".repeat(1_000)));
+          if (pulled === 2_000) controller.close();
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+    const target = setUp(
+      notify([destination("slack", SLACK_URL)], 0),
+      () => new Response(endless(), { status: 503 }),
+    );
+    await target.clock.run(target.core.trigger("ra", 1, {}));
+    await runAlarms(target, target.clock.now() + 1_000);
+    const [log] = target.core.notificationLog("ra");
+    expect(log).toMatchObject({ status: "pending", attempts: 1 });
+    expect(log?.lastError).toMatch(/^HTTP 503: overloaded overloaded .*…$/);
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThan(5);
+  });
+
   it("gives up after 24 hours of failures", async () => {
     const target = setUp(
       notify([destination("slack", SLACK_URL)], 0),
