@@ -94,6 +94,11 @@ export const DESTINATION_SPACING_MS = 1_000;
 export const ATTEMPT_TIMEOUT_MS = 10_000;
 /** The longest an error text in the log is. */
 const ERROR_CHARS = 300;
+/**
+ * The most of a destination's answer read: enough for an error text. An answer is the destination's
+ * to write, and one that never ends must not hold the target's memory or its alarm.
+ */
+export const ANSWER_BYTES_READ = 4096;
 
 /** The wait before attempt `attempts + 1`: 5 s, doubling, at most 30 minutes. */
 export const backoffMs = (attempts: number): number =>
@@ -382,6 +387,7 @@ export class Outbox {
     const message = fromStoredJson<NotificationMessage>(JSON_COLUMNS.notificationMessage, row.message);
     const attempt = await this.#attempt(destination, message, now);
     const latest = { ...row, attempts };
+    let outcome: Attempt = attempt;
     if (attempt.result === "delivered") {
       this.#settle(latest, "delivered", null, null);
     } else if (attempt.result === "failed") {
@@ -390,12 +396,18 @@ export class Outbox {
       const after = this.#deps.clock.now();
       const next = after + Math.max(attempt.retryAfterMs ?? 0, backoffMs(attempts), DESTINATION_SPACING_MS);
       if (next - row.created >= RETRY_FOR_MS) {
+        // The last attempt: its line says the message failed, as the log and the metrics do.
+        outcome = {
+          result: "failed",
+          error: `given up after 24 hours: ${attempt.error}`,
+          ...(attempt.httpStatus === undefined ? {} : { httpStatus: attempt.httpStatus }),
+        };
         this.#settle(latest, "failed", null, `given up after 24 hours: ${attempt.error}`);
       } else {
         this.#settle(latest, "pending", next, attempt.error);
       }
     }
-    this.#logAttempt(receiver, destination, message, attempt);
+    this.#logAttempt(receiver, destination, message, outcome);
   }
 
   #settle(row: DeliveryRow, status: DeliveryStatus, nextAttempt: number | null, error: string | null): void {
@@ -447,7 +459,7 @@ export class Outbox {
         redirect: "manual",
         signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
       });
-      const text = scrub(await response.text().catch(() => ""), destination.url);
+      const text = scrub(await answerStart(response), destination.url);
       const httpStatus = response.status;
       if (httpStatus >= 200 && httpStatus < 300) return { result: "delivered", httpStatus };
       const error = clipError(`HTTP ${httpStatus}${text.trim() ? `: ${text.trim()}` : ""}`);
@@ -545,6 +557,32 @@ export function scrub(text: string, url: string): string {
     // Only valid URLs are kept.
   }
   return out;
+}
+
+/**
+ * The start of an answer's body as text, at most ANSWER_BYTES_READ bytes of it (a character cut at
+ * the end becomes U+FFFD); the rest is not read, and the body is cancelled. Never throws: an answer
+ * that breaks off says what it said so far.
+ */
+export async function answerStart(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const bytes = new Uint8Array(ANSWER_BYTES_READ);
+  let size = 0;
+  try {
+    while (size < ANSWER_BYTES_READ) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const taken = value.subarray(0, ANSWER_BYTES_READ - size);
+      bytes.set(taken, size);
+      size += taken.byteLength;
+    }
+  } catch {
+    // Broken off: what came is the answer.
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(bytes.subarray(0, size));
 }
 
 /** `Retry-After` as milliseconds from `now`: seconds, or an HTTP date; undefined when absent or unreadable. */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Destination, NotificationKind, NotifySettings } from "../../src/domain/notifications";
 import type { LiveReceiver } from "../../src/domain/receiver";
 import { backoffMs, RETRY_FOR_MS } from "../../src/notifications/outbox";
@@ -182,6 +182,34 @@ describe("notifications from a target", () => {
     expect(JSON.stringify(log)).not.toContain("/services/T000");
   });
 
+  it("reads no more of an answer than its error text needs, however long the answer runs", async () => {
+    let pulled = 0;
+    let cancelled = false;
+    // Some 22 MB, as far as this test goes (an endless one would starve a reader that reads it all).
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += 1;
+          controller.enqueue(new TextEncoder().encode("overloaded ".repeat(1_000)));
+          if (pulled === 2_000) controller.close();
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+    const target = setUp(
+      notify([destination("slack", SLACK_URL)], 0),
+      () => new Response(endless(), { status: 503 }),
+    );
+    await target.clock.run(target.core.trigger("ra", 1, {}));
+    await runAlarms(target, target.clock.now() + 1_000);
+    const [log] = target.core.notificationLog("ra");
+    expect(log).toMatchObject({ status: "pending", attempts: 1 });
+    expect(log?.lastError).toMatch(/^HTTP 503: overloaded overloaded .*…$/);
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThan(5);
+  });
+
   it("gives up after 24 hours of failures", async () => {
     const target = setUp(
       notify([destination("slack", SLACK_URL)], 0),
@@ -199,6 +227,31 @@ describe("notifications from a target", () => {
     expect(target.server.sent.length).toBeLessThan(70);
   });
 
+  it("logs the attempt that gives up as a failure, not as one to be retried", async () => {
+    const target = setUp(
+      notify([destination("slack", SLACK_URL)], 0),
+      () => new Response("down", { status: 502 }),
+    );
+    const lines: { level: string; retried: boolean; error: string }[] = [];
+    const keep = (line: unknown) => {
+      const parsed = JSON.parse(String(line));
+      if (parsed.event === "notification_failed") lines.push(parsed);
+    };
+    const warn = vi.spyOn(console, "warn").mockImplementation(keep);
+    const error = vi.spyOn(console, "error").mockImplementation(keep);
+    try {
+      await target.clock.run(target.core.trigger("ra", 1, {}));
+      await runAlarms(target, target.clock.now() + RETRY_FOR_MS + 3_600_000);
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+    }
+    expect(lines.length).toBe(target.server.sent.length);
+    expect(lines.slice(0, -1).every((line) => line.level === "warn" && line.retried)).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ level: "error", retried: false });
+    expect(lines.at(-1)?.error).toMatch(/^given up after 24 hours: HTTP 502/);
+  });
+
   it("sends a message again with the same id after a crash during its request", async () => {
     const clock = new FakeClock();
     const cattle = new FakeCattle(clock);
@@ -209,7 +262,9 @@ describe("notifications from a target", () => {
     crashed.core.register(withNotify(scaleReceiver("ra"), notify([webhook], 0)));
     await clock.run(crashed.core.trigger("ra", 1, {}));
     void crashed.core.alarm();
-    await clock.flush();
+    // Signing runs off the event loop's turns (WebCrypto), so a few turns may not be enough under load:
+    // wait, in real time, for the request to have left.
+    for (let turns = 0; first.sent.length === 0 && turns < 500; turns++) await clock.flush();
     expect(first.sent).toHaveLength(1);
     crashed.stop();
 

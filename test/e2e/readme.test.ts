@@ -15,6 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 // @ts-expect-error: a plain ESM script shared with `npm run dev:deno`
@@ -22,6 +23,14 @@ import { denoServeArgs as denoDocArgs } from "../../scripts/deno-serve.mjs";
 import { loadSigningKeys } from "../../src/tokens/signing";
 import { type DevStack, startDev as startDevStack } from "./dev-stack";
 import { eventually, freePort, stopChild } from "./local-stack";
+import {
+  type Captured,
+  checkDiscord,
+  checkSlack,
+  startCapture,
+  teamsCard,
+  verifyWebhook,
+} from "./notification-capture";
 import { type Block, ReadmeExamples } from "./readme-blocks";
 
 /**
@@ -29,9 +38,11 @@ import { type Block, ReadmeExamples } from "./readme-blocks";
  * (scripts/dev.mjs) serves the service and the emulator, every shell block is run with bash against
  * them, and each `# → …` line of a block must appear in what it printed (`…` stands for anything).
  * Configuration a real sender loads is loaded by that sender where one is installed (Alertmanager,
- * promtool). The only change made to a block is the port: the stack runs beside any `npm run dev`
- * on 8787/8788. Blocks that need an outside account are listed with the reason, and the file fails
- * for any block that no test took, so an example cannot be added without being run.
+ * promtool). The only changes made to a block are the port (the stack runs beside any `npm run dev`
+ * on 8787/8788) and, for notifications, the origin of a Slack, Teams, Discord or webhook URL, put on
+ * a local capture server that checks what arrives. Blocks that need an outside account are listed
+ * with the reason, and the file fails for any block that no test took, so an example cannot be
+ * added without being run.
  */
 const run = promisify(execFile);
 const examples = new ReadmeExamples();
@@ -260,7 +271,8 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
     const body = examples.take("json", '"scaleServiceConfig": { "serviceId": "1s1"');
     const created = await api("/v1-webhooks/receivers?projectId=1a5", { method: "POST", body: body.code });
     expect(created.status).toBe(201);
-    const execution = JSON.parse(examples.take("json", '"type": "execution"').code);
+    // docs/notifications.md's webhook body holds executions too: the one block of an execution alone.
+    const execution = JSON.parse(examples.take("json", '"type": "execution",\n  "id": "x…"').code);
     const triggered = (await fetch(created.body.url, { method: "POST" }).then((response) =>
       response.json(),
     )) as Record<string, unknown>;
@@ -999,7 +1011,7 @@ describe("docs/monitoring.md", () => {
       try {
         writeFileSync(join(dir, "rules.yml"), rules.code);
         const checked = await run(PROMTOOL, ["check", "rules", join(dir, "rules.yml")]);
-        expect(checked.stdout).toContain("SUCCESS: 3 rules found");
+        expect(checked.stdout).toContain("SUCCESS: 4 rules found");
         copyFileSync("test/fixtures/monitoring-rules.test.yml", join(dir, "tests.yml"));
         const tested = await run(PROMTOOL, ["test", "rules", "tests.yml"], { cwd: dir });
         expect(tested.stdout).toContain("SUCCESS");
@@ -1313,4 +1325,235 @@ describe("README.md: an upgrade that rolls itself back", () => {
       if (receiver) await api(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`, { method: "DELETE" });
     }
   }, 90_000);
+});
+
+// ---- Notifications: README.md "Say what happened" and docs/notifications.md ----------------------
+
+/**
+ * A block with each destination URL's origin (`https://hooks.slack.com`) put on a capture server,
+ * the path kept, so that the URL hints it prints end as the block shows: the only changes made,
+ * besides the stack's ports. Answers the block as run, and the captured path of each kind.
+ */
+function onCapture(block: Block, origin: string) {
+  const destinations = [...block.code.matchAll(/"kind":"(\w+)","url":"(https:\/\/[^"/]+)([^"]*)"/g)].map(
+    ([, kind, from, path]) => ({ kind: kind as string, from: from as string, path: path as string }),
+  );
+  let code = block.code;
+  for (const { from } of destinations) {
+    code = code
+      .replaceAll(`"url":"${from}`, `"url":"${origin}`)
+      .replaceAll(`${new URL(from).host}/…`, `${new URL(origin).host}/…`);
+  }
+  return {
+    block: { ...block, code },
+    paths: Object.fromEntries(destinations.map(({ kind, path }) => [kind, path])),
+  };
+}
+
+/** What Slack, Teams and Discord answer a message they took; a receiving app answers 204. */
+const CHAT_ANSWERS: Record<string, { status: number; body?: string }> = {
+  "/services/": { status: 200, body: "ok" },
+  "/workflows/": { status: 202 },
+  "/api/webhooks/": { status: 204 },
+};
+const answerLikeChats = (request: Captured) =>
+  Object.entries(CHAT_ANSWERS).find(([prefix]) => request.path.startsWith(prefix))?.[1] ?? { status: 204 };
+
+describe("README.md: say what happened", () => {
+  it("a receiver with one destination of each kind: each test message arrives as that destination takes it", async () => {
+    const readme = examples.take("sh", '"name":"scale-web-told"');
+    expect(readme.file).toBe("README.md");
+    const capture = await startCapture(answerLikeChats);
+    try {
+      const { block, paths } = onCapture(readme, capture.origin);
+      expect(Object.keys(paths)).toEqual(["slack", "teams", "discord", "webhook"]);
+      const stdout = await sh(block.code);
+      expect(expectArrows(block, stdout)).toBe(5);
+      const secret = /signing secret, shown this once: (whsec_\S+)/.exec(stdout)?.[1] as string;
+      expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+
+      const only = (kind: string) => {
+        const got = capture.to(paths[kind] as string);
+        expect(got, kind).toHaveLength(1);
+        return got[0] as Captured;
+      };
+      const summary = "scale-web-told: test message from rancher-hooks";
+      expect(checkSlack(only("slack").body).text).toBe(summary);
+      const { card, events } = teamsCard(only("teams").body);
+      expect(events).toEqual([]);
+      expect(JSON.stringify(card)).toContain(summary);
+      expect(checkDiscord(only("discord").body).content).toContain("test message from rancher");
+      const webhook = only("webhook");
+      expect(verifyWebhook(webhook, secret)).toMatchObject({
+        type: "receiver.test",
+        id: webhook.headers["webhook-id"],
+        receiver: { name: "scale-web-told", driver: "scaleService", projectId: "1a5" },
+        summary,
+        executions: [],
+      });
+      // Signed with that secret and no other, over that very body.
+      const other = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64")}`;
+      expect(() => verifyWebhook(webhook, other)).toThrow();
+      expect(() =>
+        verifyWebhook({ ...webhook, body: webhook.body.replace("receiver.test", "receiver.tested") }, secret),
+      ).toThrow();
+      // The block deletes its receiver: run again, it starts over the same way.
+      expect(await receiverNamed("scale-web-told")).toBeUndefined();
+    } finally {
+      await capture.close();
+      const left = await receiverNamed("scale-web-told");
+      if (left) await api(`/v1-webhooks/receivers/${left.id}?projectId=1a5`, { method: "DELETE" });
+    }
+  });
+});
+
+describe("docs/notifications.md", () => {
+  const doc = docExamples("docs/notifications.md");
+  const delete_ = (id: string) => api(`/v1-webhooks/receivers/${id}?projectId=1a5`, { method: "DELETE" });
+
+  it("a burst is one message in the delivery log, and an edit by id keeps the URL", async () => {
+    await sh("curl -fsS -X POST http://127.0.0.1:8788/_emulator/reset");
+    const capture = await startCapture(answerLikeChats);
+    try {
+      const { block, paths } = onCapture(doc.take("sh", '"name":"web-told"'), capture.origin);
+      expect(expectArrows(block, await sh(block.code))).toBe(2);
+      const [message, ...more] = capture.to(paths.slack as string);
+      expect(more).toEqual([]);
+      expect(checkSlack(message?.body ?? "").text).toBe("web-told: 3 applied, web 1 → 4");
+    } finally {
+      await capture.close();
+      const left = await receiverNamed("web-told");
+      if (left) await delete_(left.id);
+    }
+  });
+
+  it("the webhook body is shaped as shown, and signed so that standardwebhooks verifies it", async () => {
+    const shown = JSON.parse(doc.take("json", '"type": "receiver.executions"').code);
+    const capture = await startCapture(() => ({ status: 204 }));
+    let id = "";
+    try {
+      const created = await api("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: JSON.stringify({
+          name: "webhook-shape",
+          driver: "scaleService",
+          scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 100 },
+          notifyWindowSeconds: 1,
+          notifications: [{ kind: "webhook", url: `${capture.origin}/shape` }],
+        }),
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      id = created.body.id;
+      const secret = created.body.notifications[0].secret as string;
+      const answers = [];
+      for (let i = 0; i < 2; i++)
+        answers.push(await (await fetch(created.body.url, { method: "POST" })).json());
+      const request = await eventually("the webhook message", async () => capture.to("/shape")[0]);
+      const body = verifyWebhook(request, secret) as Record<string, any>;
+      const keys = (value: Record<string, unknown>) => Object.keys(value).sort();
+      expect(keys(body)).toEqual(keys(shown));
+      for (const part of ["environment", "receiver"]) expect(keys(body[part])).toEqual(keys(shown[part]));
+      expect(body.executions.map(keys)).toEqual(shown.executions.map(keys));
+      expect(body.executions).toEqual(answers);
+      expect(body).toMatchObject({ type: "receiver.executions", id: request.headers["webhook-id"] });
+      expect(body.summary).toMatch(/^webhook-shape: 2 applied, web \d+ → \d+$/);
+    } finally {
+      await capture.close();
+      if (id) await delete_(id);
+    }
+  });
+
+  it("the receiving app takes a message signed with its secret, once, and refuses any other", async () => {
+    const app = doc.take("js", 'import { Webhook } from "standardwebhooks";');
+    const dir = mkdtempSync(join(tmpdir(), "docs-receiving-app-"));
+    let child: ChildProcess | undefined;
+    let id = "";
+    try {
+      // The app in a folder of its own, where `standardwebhooks` is installed (this checkout's).
+      symlinkSync(join(process.cwd(), "node_modules"), join(dir, "node_modules"));
+      writeFileSync(join(dir, "receive-rancher-hooks.mjs"), app.code);
+      const port = await freePort();
+      const created = await api("/v1-webhooks/receivers?projectId=1a5", {
+        method: "POST",
+        body: JSON.stringify({
+          name: "to-an-app",
+          driver: "scaleService",
+          scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 100 },
+          notifyWindowSeconds: 0,
+          notifications: [{ kind: "webhook", url: `http://127.0.0.1:${port}/rancher-hooks` }],
+        }),
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      id = created.body.id;
+      let printed = "";
+      child = spawn(process.execPath, ["receive-rancher-hooks.mjs"], {
+        cwd: dir,
+        env: {
+          ...process.env,
+          RANCHER_HOOKS_SECRET: created.body.notifications[0].secret,
+          PORT: String(port),
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      child.stdout?.on("data", (chunk) => (printed += chunk));
+      await eventually("the app to listen", async () =>
+        (await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" }).catch(() => undefined))
+          ?.status === 401
+          ? true
+          : undefined,
+      );
+
+      const tested = await api(`/v1-webhooks/receivers/${id}?projectId=1a5&action=testNotification`, {
+        method: "POST",
+      });
+      expect(tested.body.results).toMatchObject([{ kind: "webhook", status: "delivered", httpStatus: 204 }]);
+      await fetch(created.body.url, { method: "POST" });
+      await eventually("the execution's message", async () =>
+        printed.includes("receiver.executions") ? true : undefined,
+      );
+      expect(printed.trim().split("\n")).toEqual([
+        "receiver.test to-an-app: test message from rancher-hooks",
+        expect.stringMatching(/^receiver\.executions to-an-app: 1 applied, web \d+ → \d+$/),
+      ]);
+
+      // A message sent twice (delivery is at least once) is handled once.
+      const secret = created.body.notifications[0].secret as string;
+      const again = JSON.stringify({ type: "receiver.executions", id: "msg_twice", summary: "sent twice" });
+      for (let i = 0; i < 2; i++) {
+        const at = new Date();
+        const sent = await fetch(`http://127.0.0.1:${port}/rancher-hooks`, {
+          method: "POST",
+          headers: {
+            "webhook-id": "msg_twice",
+            "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+            "webhook-signature": new Webhook(secret).sign("msg_twice", at, again),
+          },
+          body: again,
+        });
+        expect(sent.status).toBe(204);
+      }
+      expect(printed.match(/sent twice/g)).toHaveLength(1);
+
+      // A message not signed with the secret is refused, and not handled.
+      const forged = await fetch(`http://127.0.0.1:${port}/rancher-hooks`, {
+        method: "POST",
+        headers: {
+          "webhook-id": "msg_forged",
+          "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+          "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        },
+        body: JSON.stringify({ type: "receiver.executions", id: "msg_forged", summary: "forged" }),
+      });
+      expect(forged.status).toBe(401);
+      expect(printed).not.toContain("forged");
+    } finally {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+      if (id) await delete_(id);
+    }
+  });
+
+  it("leaves no block unclaimed", () => {
+    expect(doc.unclaimed()).toEqual([]);
+  });
 });

@@ -94,6 +94,7 @@ describe("object storage", () => {
         floodGuard: 1,
         history: 2,
         metrics: 1,
+        notifications: 1,
         scaleService: 1,
         scaleHost: 1,
         scaleHostSteps: 1,

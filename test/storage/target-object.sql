@@ -5,6 +5,9 @@ CREATE TABLE executions (seq INTEGER PRIMARY KEY AUTOINCREMENT, receiver_id TEXT
 CREATE TABLE flood_allowances (receiver_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated INTEGER NOT NULL);
 CREATE TABLE host_steps (id INTEGER PRIMARY KEY CHECK (id = 1), step TEXT NOT NULL);
 CREATE TABLE leaving_hosts (host_id TEXT PRIMARY KEY, since INTEGER NOT NULL);
+CREATE TABLE notification_counts (receiver_id TEXT NOT NULL, kind TEXT NOT NULL, result TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (receiver_id, kind, result));
+CREATE TABLE notification_deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, receiver_id TEXT NOT NULL, destination_id TEXT NOT NULL, kind TEXT NOT NULL, url_hint TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, created INTEGER NOT NULL, next_attempt INTEGER, last_attempt INTEGER, last_error TEXT, message TEXT NOT NULL, UNIQUE (message_id, destination_id));
+CREATE TABLE notification_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, receiver_id TEXT NOT NULL, at INTEGER NOT NULL, execution TEXT NOT NULL);
 CREATE TABLE pending_steps (execution_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, step TEXT NOT NULL);
 CREATE TABLE receivers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE revoked_receivers (id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
@@ -14,5 +17,8 @@ CREATE TABLE upgrades (seq INTEGER PRIMARY KEY AUTOINCREMENT, execution_id TEXT 
 CREATE INDEX deliveries_by_expiry ON deliveries (expires);
 CREATE UNIQUE INDEX executions_by_id ON executions (execution_id);
 CREATE INDEX executions_by_receiver ON executions (receiver_id, seq);
+CREATE INDEX notification_deliveries_by_receiver ON notification_deliveries (receiver_id, seq);
+CREATE INDEX notification_deliveries_due ON notification_deliveries (status, next_attempt);
+CREATE INDEX notification_events_by_receiver ON notification_events (receiver_id, seq);
 CREATE INDEX upgrades_by_execution ON upgrades (execution_id, seq);
 CREATE INDEX upgrades_open ON upgrades (phase, service_id, seq);
