@@ -192,7 +192,7 @@ describe.concurrent("notifications", () => {
         for (const delivery of toldLog) {
           expect(delivery).toMatchObject({ status: "delivered", attempts: 1, summary, test: false });
           expect([...delivery.executionIds].sort()).toEqual(ids);
-          expect(delivery.urlHint).toBe(`${new URL(capture.origin).host}/…${delivery.urlHint.slice(-4)}`);
+          expect(delivery.urlHint).toBe(`${new URL(capture.origin).host} ...${delivery.urlHint.slice(-4)}`);
         }
         expect(toldLog.map((delivery) => delivery.kind).sort()).toEqual([
           "discord",

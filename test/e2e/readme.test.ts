@@ -1342,7 +1342,7 @@ function onCapture(block: Block, origin: string) {
   for (const { from } of destinations) {
     code = code
       .replaceAll(`"url":"${from}`, `"url":"${origin}`)
-      .replaceAll(`${new URL(from).host}/…`, `${new URL(origin).host}/…`);
+      .replaceAll(`${new URL(from).host} ...`, `${new URL(origin).host} ...`);
   }
   return {
     block: { ...block, code },
