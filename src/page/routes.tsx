@@ -13,6 +13,7 @@ import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
 import { formBody, limitBody } from "../middleware/body";
 import { callerFor, canWrite, keyOf } from "../middleware/management-auth";
+import { setNotificationsSchema } from "../notifications/destinations";
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
@@ -32,6 +33,13 @@ import {
 import { awaitsOutcome, Confirm, confirmations, HISTORY_REFRESH_SECONDS, History } from "./history";
 import { ImportResult } from "./import-result";
 import { type Environment, FAVICON_PATH, type Identity, identityOf, Layout } from "./layout";
+import { Notifications } from "./notifications";
+import {
+  notificationErrors,
+  notificationsBody,
+  notificationValues,
+  postedValues,
+} from "./notifications-form";
 import { ReceiverForm } from "./receiver-form";
 import { ReceiverList, type ReceiverRow } from "./receiver-list";
 
@@ -48,6 +56,14 @@ const STATUS_TEXT: Record<string, string> = {
   regenerated: "has a new Trigger URL; the old one no longer works",
   deleted: "deleted; its Trigger URL no longer works",
 };
+
+/** What the Notifications view says after a change that went back to it. */
+const NOTIFICATIONS_STATUS: Record<string, string> = {
+  saved: "Notifications saved.",
+};
+
+/** An answer that shows a signing secret, this once: no cache may keep it. */
+const SHOWN_ONCE = { "cache-control": "no-store" } as const;
 
 const listUrl = (projectId: string, done?: string, name?: string) =>
   `/?projectId=${encodeURIComponent(projectId)}${done ? `&done=${done}` : ""}${name ? `&name=${encodeURIComponent(name)}` : ""}`;
@@ -339,6 +355,120 @@ export const pageRoutes = new Hono<AppEnv>()
       throw new ApiError(404, "NotFound", "this environment has no such receiver: it may have been deleted");
     }
     return c.redirect(listUrl(caller.projectId, "deleted", record.name), 303);
+  })
+  .get("/receivers/:id/notifications", async (c) => {
+    const { caller, environments, identity } = await session(c);
+    const receivers = receiversOf(c);
+    const record = await recordOf(c, receivers, caller.projectId);
+    const [writable, deliveries] = await Promise.all([canWrite(caller), receivers.notificationLog(record)]);
+    const done = c.req.query("done");
+    return c.html(
+      <Layout
+        title={`Notifications of ${record.name}`}
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+      >
+        <Notifications
+          projectId={caller.projectId}
+          record={record}
+          deliveries={deliveries}
+          canWrite={writable}
+          values={notificationValues(record)}
+          errors={{}}
+          status={done ? own(NOTIFICATIONS_STATUS, done) : undefined}
+        />
+      </Layout>,
+    );
+  })
+  .post("/receivers/:id/notifications", async (c) => {
+    const { caller, environments, identity } = await session(c, "write");
+    const receivers = receiversOf(c);
+    const record = await recordOf(c, receivers, caller.projectId);
+    const values = postedValues(await formBody(c));
+    const { body, rows } = notificationsBody(values);
+    const parsed = validationErrors(setNotificationsSchema(), body);
+    let errors: ApiError[] = parsed.ok ? [] : parsed.errors;
+    if (parsed.ok) {
+      try {
+        const saved = await receivers.setNotifications(caller, record, parsed.data, publicOrigin(c));
+        const path = `/receivers/${record.id}/notifications?projectId=${encodeURIComponent(caller.projectId)}`;
+        // Nothing to show once: back to the view, so that a reload posts nothing again.
+        if (Object.keys(saved.secrets).length === 0) return c.redirect(`${path}&done=saved`, 303);
+        // A webhook's new signing secret is shown on this answer, and never again.
+        return c.html(
+          <Layout
+            title={`Notifications of ${saved.record.name}`}
+            environments={environments}
+            projectId={caller.projectId}
+            identity={identity}
+          >
+            <Notifications
+              projectId={caller.projectId}
+              record={saved.record}
+              deliveries={await receivers.notificationLog(saved.record)}
+              canWrite
+              values={notificationValues(saved.record)}
+              errors={{}}
+              status={NOTIFICATIONS_STATUS.saved}
+              secrets={saved.secrets}
+            />
+          </Layout>,
+          200,
+          SHOWN_ONCE,
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 422) throw error;
+        errors = [error];
+      }
+    }
+    const { fields, problem } = notificationErrors(errors, rows);
+    const again = shownBack(values, fields);
+    return c.html(
+      <Layout
+        title={`Notifications of ${record.name}`}
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+      >
+        <Notifications
+          projectId={caller.projectId}
+          record={record}
+          deliveries={await receivers.notificationLog(record)}
+          canWrite
+          values={again.values}
+          errors={again.errors}
+          problem={problem ?? "Nothing was saved: correct what is marked below."}
+        />
+      </Layout>,
+      422,
+      // What was typed (a destination URL is a secret) is shown back: no cache may keep it.
+      SHOWN_ONCE,
+    );
+  })
+  .post("/receivers/:id/notifications/test", async (c) => {
+    const { caller, environments, identity } = await session(c, "write");
+    const receivers = receiversOf(c);
+    const record = await recordOf(c, receivers, caller.projectId);
+    const results = await receivers.testNotification(record);
+    return c.html(
+      <Layout
+        title={`Notifications of ${record.name}`}
+        environments={environments}
+        projectId={caller.projectId}
+        identity={identity}
+      >
+        <Notifications
+          projectId={caller.projectId}
+          record={record}
+          deliveries={await receivers.notificationLog(record)}
+          canWrite
+          values={notificationValues(record)}
+          errors={{}}
+          results={results}
+        />
+      </Layout>,
+    );
   })
   .get("/receivers/:id/history", async (c) => {
     const { caller, environments, identity } = await session(c);
