@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Execution } from "../../src/domain/execution";
 import { newId } from "../../src/domain/ids";
 import { serviceUpgradeTarget } from "../../src/drivers/service-upgrade/target";
+import { urlHint } from "../../src/notifications/destinations";
 import { identityOf, Layout } from "../../src/page/layout";
 import { JSON_COLUMNS, toStoredJson } from "../../src/storage/stored-json";
 import { dockerHubPush } from "../fixtures/pushes";
@@ -1190,6 +1191,7 @@ describe("History of a push's upgrades", () => {
 
 describe("a receiver's Notifications on the page", () => {
   const HOOK_URL = "http://127.0.0.1:9/hooks/page-notify-a1b2";
+  const OTHER_HOOK_URL = "http://127.0.0.1:9/hooks/other-e5f6";
   const SLACK_URL = "https://hooks.slack.example/services/T000/B000/page-secret-c3d4";
 
   /** A receiver with a Slack destination (applied, failed) and a 30 s window, made through the API. */
@@ -1235,7 +1237,7 @@ describe("a receiver's Notifications on the page", () => {
     expect(html).toContain(`<title>Notifications of ${receiver.name} · Receiver Hooks</title>`);
     const [slack] = receiver.notifications;
     const row = html.match(new RegExp(`<tr data-destination-id="${slack.id}">([\\s\\S]*?)</tr>`))?.[1] ?? "";
-    expect(text(row)).toBe("Slack hooks.slack.example/…c3d4 applied, failed");
+    expect(text(row)).toBe(`Slack ${urlHint(SLACK_URL)} applied, failed`);
     expect(html).toContain("Executions decided within 30 seconds go out as one message to each destination.");
     expect(html).toContain("No deliveries yet.");
     // The URL is a secret: never in the page, not even in the form, whose URL input is empty.
@@ -1302,7 +1304,7 @@ describe("a receiver's Notifications on the page", () => {
         type: "notificationDestination",
         id: webhookId,
         kind: "webhook",
-        urlHint: "127.0.0.1:9/…a1b2",
+        urlHint: urlHint(HOOK_URL),
         on: ["applied", "failed"],
       },
     ]);
@@ -1338,7 +1340,7 @@ describe("a receiver's Notifications on the page", () => {
       "destinations.0.remove": "on",
       "destinations.1.id": webhookId ?? "",
       "destinations.1.kind": "webhook",
-      "destinations.1.url": "http://127.0.0.1:9/hooks/other-e5f6",
+      "destinations.1.url": OTHER_HOOK_URL,
       "destinations.1.on.applied": "on",
       notifyWindowSeconds: "5",
     });
@@ -1351,7 +1353,7 @@ describe("a receiver's Notifications on the page", () => {
         type: "notificationDestination",
         id: webhookId,
         kind: "webhook",
-        urlHint: "127.0.0.1:9/…e5f6",
+        urlHint: urlHint(OTHER_HOOK_URL),
         on: ["applied"],
       },
     ]);
@@ -1433,7 +1435,7 @@ describe("a receiver's Notifications on the page", () => {
     const [slack] = receiver.notifications;
     const result =
       html.match(new RegExp(`<li data-destination-id="${slack.id}">([\\s\\S]*?)</li>`))?.[1] ?? "";
-    expect(text(result)).toMatch(/^Slack hooks\.slack\.example\/…c3d4 : failed \(HTTP 404\) /);
+    expect(text(result).startsWith(`Slack ${urlHint(SLACK_URL)} : failed (HTTP 404) `)).toBe(true);
     const delivery =
       html.match(/<tr data-message-id="[^"]+" data-destination-id="[^"]+">([\s\S]*?)<\/tr>/)?.[1] ?? "";
     expect(delivery).toContain('<td class="delivery-failed" data-label="Status">failed</td>');
@@ -1506,7 +1508,7 @@ describe("a receiver's Notifications on the page", () => {
     const receiver = await receiverWithSlack();
     const before = await apiReceiver(receiver.id);
     const html = await (await view(receiver.id, KEYS.readonly)).text();
-    expect(html).toContain("hooks.slack.example/…c3d4");
+    expect(html).toContain(urlHint(SLACK_URL));
     expect(html).toContain("Read-only: this API key can see notifications but not change or test them.");
     for (const control of ["Send a test", "Save notifications", '<form class="receiver notifications"'])
       expect(html).not.toContain(control);
