@@ -1512,6 +1512,8 @@ describe.skipIf(!chromiumAvailable)("a receiver's Notifications in a real Chromi
       await row.getByLabel(round === 0 ? "URL" : "New URL", { exact: true }).fill(url);
       await page.getByRole("button", { name: "Save notifications" }).click();
       await page.locator("section.secrets code[id^=secret-]").waitFor();
+      // Laid out with its stylesheet: the answer to a post has its elements before its load event.
+      await page.waitForLoadState("load");
       const saved = await howItFits(page);
       expect(saved.problems, `a secret's answer at ${viewport.width} px`).toEqual([]);
       expect(saved.documentWidth, `a secret's answer at ${viewport.width} px`).toBeLessThanOrEqual(
@@ -1520,6 +1522,7 @@ describe.skipIf(!chromiumAvailable)("a receiver's Notifications in a real Chromi
 
       await page.getByRole("button", { name: "Send a test" }).click();
       await page.locator("section.test-results").waitFor();
+      await page.waitForLoadState("load");
       const tested = await howItFits(page);
       expect(tested.problems, `a test's answer at ${viewport.width} px`).toEqual([]);
       expect(tested.documentWidth, `a test's answer at ${viewport.width} px`).toBeLessThanOrEqual(
