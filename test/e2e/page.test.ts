@@ -1497,6 +1497,46 @@ describe.skipIf(!chromiumAvailable)("a receiver's Notifications in a real Chromi
     expect(newest?.Summary).toContain("applied");
   });
 
+  it.runIf(process.env.SCREENSHOTS === "1")("saves a picture of the view for the docs", async () => {
+    const dir = process.env.SCREENSHOTS_DIR ?? "docs";
+    mkdirSync(dir, { recursive: true });
+    const receiver = await createReceiver("scale-web-up-on-alert");
+    const response = await fetch(
+      new URL(`/v1-webhooks/receivers/${receiver.id}?action=setNotifications&projectId=1a5`, stack.url),
+      {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${btoa(`${DEV.username}:${DEV.password}`)}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          notifications: [
+            { kind: "slack", url: `${captureUrl}/services/T0/B0/slack`, on: ["applied", "failed"] },
+            { kind: "webhook", url: `${captureUrl}/hooks/deploys`, on: ["failed", "rolledBack"] },
+          ],
+          notifyWindowSeconds: 1,
+        }),
+      },
+    );
+    expect(response.status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await fetch(receiver.url, { method: "POST" })).status).toBe(200);
+    const page = await open({ viewport: { width: 1280, height: 800 }, colorScheme: "light" });
+    const view = new URL(`/receivers/${receiver.id}/notifications?projectId=1a5`, stack.url).href;
+    await page.goto(view);
+    await page.getByRole("button", { name: "Send a test" }).click();
+    await page.locator("section.test-results").waitFor();
+    await expect
+      .poll(
+        async () => {
+          await page.goto(view);
+          return (await deliveryRows(page)).filter((row) => row.Status === "delivered").length;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(3);
+    await page.screenshot({ path: join(dir, "receiver-notifications.png"), fullPage: true });
+  });
+
   it("fits a 1280 px and a 390 px window, a secret's answer and a test's, with statuses legible in both themes", async () => {
     const name = uniqueName("notify-fit-with-a-long-name-for-the-checkout-service-in-production");
     const receiver = await createReceiver(name);
