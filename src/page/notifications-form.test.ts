@@ -41,6 +41,7 @@ describe("the Notifications form", () => {
       "new.on.failed": "on",
       "new.on.rolledBack": "on",
       notifyWindowSeconds: "30",
+      openedOn: `${SLACK} ${HOOK}`,
     });
     expect(values["destinations.0.on.rolledBack"]).toBeUndefined();
     expect(values["new.on.noop"]).toBeUndefined();
@@ -69,9 +70,11 @@ describe("the Notifications form", () => {
       "new.url": "https://discord.com/api/webhooks/1/x",
       "new.on.applied": "on",
       notifyWindowSeconds: " 0 ",
+      openedOn: `${SLACK} ${HOOK}`,
       unrelated: "ignored",
     });
     expect(values.unrelated).toBeUndefined();
+    expect(values.openedOn).toBe(`${SLACK} ${HOOK}`);
     const { body, rows } = notificationsBody(values);
     expect(body).toEqual({
       notifications: [

@@ -18,6 +18,17 @@ import { type FieldErrors, type FormValues, sentence } from "./form";
  */
 export const WINDOW_INPUT = "notifyWindowSeconds";
 
+/**
+ * The ids of the destinations the form was opened on. A save whose form was opened on others (a
+ * change made since in another tab, or this form posted again by a reload of its answer) would
+ * undo that change, so it is refused, and the form shown again as the receiver now is.
+ */
+export const OPENED_ON_INPUT = "openedOn";
+
+/** The receiver's destinations as OPENED_ON_INPUT names them. */
+export const destinationIds = (record: ReceiverRecord): string =>
+  (record.notifications ?? []).map((destination) => destination.id).join(" ");
+
 /** The row that adds a destination. */
 export const NEW_ROW = "new";
 
@@ -49,6 +60,7 @@ export function destinationRows(values: FormValues): string[] {
 export function notificationValues(record: ReceiverRecord): FormValues {
   const values: Record<string, string> = {
     [WINDOW_INPUT]: String(record.notifyWindowSeconds ?? NOTIFY_WINDOW_SECONDS.default),
+    [OPENED_ON_INPUT]: destinationIds(record),
     ...blankNew(),
   };
   (record.notifications ?? []).forEach((destination, index) => {
@@ -81,7 +93,10 @@ export function postedValues(form: Readonly<Record<string, unknown>>): FormValue
     const value = own(form, name);
     return typeof value === "string" ? value : undefined;
   };
-  const values: Record<string, string> = { [WINDOW_INPUT]: text(WINDOW_INPUT) ?? "" };
+  const values: Record<string, string> = {
+    [WINDOW_INPUT]: text(WINDOW_INPUT) ?? "",
+    [OPENED_ON_INPUT]: text(OPENED_ON_INPUT) ?? "",
+  };
   const rows = [NEW_ROW];
   for (let index = 0; index <= MAX_DESTINATIONS && text(`${rowKey(index)}.id`) !== undefined; index++) {
     rows.push(rowKey(index));

@@ -16,6 +16,7 @@ import {
   KIND_LABELS,
   kindLabel,
   NEW_ROW,
+  OPENED_ON_INPUT,
   outcomeInput,
   WINDOW_INPUT,
 } from "./notifications-form";
@@ -259,6 +260,7 @@ const EditForm: FC<{
         action={notificationsPath(projectId, record)}
         novalidate
       >
+        <input type="hidden" name={OPENED_ON_INPUT} value={values[OPENED_ON_INPUT]} />
         {rows.map((row) => (
           <DestinationRow row={row} values={values} errors={errors} hints={hints} />
         ))}

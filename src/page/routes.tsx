@@ -35,9 +35,11 @@ import { ImportResult } from "./import-result";
 import { type Environment, FAVICON_PATH, type Identity, identityOf, Layout } from "./layout";
 import { Notifications } from "./notifications";
 import {
+  destinationIds,
   notificationErrors,
   notificationsBody,
   notificationValues,
+  OPENED_ON_INPUT,
   postedValues,
 } from "./notifications-form";
 import { ReceiverForm } from "./receiver-form";
@@ -386,6 +388,28 @@ export const pageRoutes = new Hono<AppEnv>()
     const receivers = receiversOf(c);
     const record = await recordOf(c, receivers, caller.projectId);
     const values = postedValues(await formBody(c));
+    if (values[OPENED_ON_INPUT] !== destinationIds(record)) {
+      return c.html(
+        <Layout
+          title={`Notifications of ${record.name}`}
+          environments={environments}
+          projectId={caller.projectId}
+          identity={identity}
+        >
+          <Notifications
+            projectId={caller.projectId}
+            record={record}
+            deliveries={await receivers.notificationLog(record)}
+            canWrite
+            values={notificationValues(record)}
+            errors={{}}
+            problem="Nothing was saved: these notifications were changed after this form was opened (in another tab, or by this form sent again). Here they are as they are now."
+          />
+        </Layout>,
+        409,
+        SHOWN_ONCE,
+      );
+    }
     const { body, rows } = notificationsBody(values);
     const parsed = validationErrors(setNotificationsSchema(), body);
     let errors: ApiError[] = parsed.ok ? [] : parsed.errors;

@@ -1269,6 +1269,7 @@ describe("a receiver's Notifications on the page", () => {
     const receiver = await receiverWithSlack();
     const [slack] = receiver.notifications;
     const response = await save(receiver.id, {
+      openedOn: slack.id,
       "destinations.0.id": slack.id,
       "destinations.0.kind": "slack",
       "destinations.0.url": "",
@@ -1315,6 +1316,7 @@ describe("a receiver's Notifications on the page", () => {
     expect(again).not.toContain(value);
     expect(again).not.toContain("Signing secrets");
     const kept = await save(receiver.id, {
+      openedOn: `${slack.id} ${webhookId}`,
       "destinations.0.id": slack.id,
       "destinations.0.kind": "slack",
       "destinations.0.on.failed": "on",
@@ -1334,6 +1336,7 @@ describe("a receiver's Notifications on the page", () => {
 
     // Remove the Slack one; a new URL for the webhook makes a new secret, shown on that answer.
     const replaced = await save(receiver.id, {
+      openedOn: `${slack.id} ${webhookId}`,
       "destinations.0.id": slack.id,
       "destinations.0.kind": "slack",
       "destinations.0.on.failed": "on",
@@ -1364,6 +1367,7 @@ describe("a receiver's Notifications on the page", () => {
     const [slack] = receiver.notifications;
     const before = await apiReceiver(receiver.id);
     const response = await save(receiver.id, {
+      openedOn: slack.id,
       "destinations.0.id": slack.id,
       "destinations.0.kind": "slack",
       "destinations.0.url": "http://hooks.slack.example/services/plain-http",
@@ -1393,6 +1397,7 @@ describe("a receiver's Notifications on the page", () => {
 
     // A destination removed meanwhile (another tab's save) is named in its row; nothing is saved.
     const gone = await save(receiver.id, {
+      openedOn: slack.id,
       "destinations.0.id": "d00000000000000000000000000",
       "destinations.0.kind": "slack",
       "destinations.0.on.failed": "on",
@@ -1413,6 +1418,7 @@ describe("a receiver's Notifications on the page", () => {
     );
     const many = await save(receiver.id, {
       ...five,
+      openedOn: slack.id,
       "new.kind": "slack",
       "new.url": SLACK_URL,
       "new.on.failed": "on",
@@ -1422,6 +1428,41 @@ describe("a receiver's Notifications on the page", () => {
       '<p class="alert">A receiver has at most 5 destinations: remove one to add another</p>',
     );
     expect(await apiReceiver(receiver.id)).toEqual(before);
+  });
+
+  it("refuses a form opened before another change, such as its answer's form sent again, and saves nothing", async () => {
+    const receiver = await receiverWithSlack();
+    const [slack] = receiver.notifications;
+    const fields = {
+      openedOn: slack.id,
+      "destinations.0.id": slack.id,
+      "destinations.0.kind": "slack",
+      "destinations.0.on.failed": "on",
+      "new.kind": "webhook",
+      "new.url": HOOK_URL,
+      "new.on.failed": "on",
+    };
+    const first = await save(receiver.id, fields);
+    expect(first.status).toBe(200);
+    const secret = (await first.text()).match(/<code id="secret-[^"]+">(whsec_[^<]+)<\/code>/)?.[1];
+    expect(secret).toMatch(/^whsec_/);
+    const saved = await apiReceiver(receiver.id);
+    expect(saved.notifications).toHaveLength(2);
+
+    // The same post again (a reload of the answer): it would drop the webhook just made for another.
+    const again = await save(receiver.id, fields);
+    expect(again.status).toBe(409);
+    expect(again.headers.get("cache-control")).toBe("no-store");
+    const html = await again.text();
+    expect(html).toContain(
+      '<p class="alert">Nothing was saved: these notifications were changed after this form was opened (in another tab, or by this form sent again). Here they are as they are now.</p>',
+    );
+    expect(html).not.toContain(secret);
+    // The form shown is the receiver's as it is now, opened on both destinations.
+    const [, webhook] = saved.notifications;
+    expect(html).toContain(`<input type="hidden" name="openedOn" value="${slack.id} ${webhook.id}"/>`);
+    expect(html).toContain(`<input type="hidden" name="destinations.1.id" value="${webhook.id}"/>`);
+    expect(await apiReceiver(receiver.id)).toEqual(saved);
   });
 
   it("sends a test to each destination and shows what it came to, in the answer and the log", async () => {
