@@ -369,12 +369,7 @@ const DeliveryLog: FC<{
   );
 };
 
-/**
- * A receiver's notifications (docs/page.md): where its messages go and for which outcomes, its
- * window, the latest deliveries newest first, and for a key that may change receivers the form
- * that changes them and "Send a test".
- */
-export const Notifications: FC<{
+export interface NotificationsProps {
   projectId: string;
   record: ReceiverRecord;
   deliveries: readonly DeliveryRecord[];
@@ -387,7 +382,25 @@ export const Notifications: FC<{
   secrets?: Record<string, string>;
   /** What the test being answered came to. */
   results?: readonly TestResult[];
-}> = ({ projectId, record, deliveries, canWrite, values, errors, problem, status, secrets, results }) => {
+}
+
+/**
+ * A receiver's notifications (docs/page.md): where its messages go and for which outcomes, its
+ * window, the latest deliveries newest first, and for a key that may change receivers the form
+ * that changes them and "Send a test".
+ */
+export const Notifications: FC<NotificationsProps> = ({
+  projectId,
+  record,
+  deliveries,
+  canWrite,
+  values,
+  errors,
+  problem,
+  status,
+  secrets,
+  results,
+}) => {
   const destinations = record.notifications ?? [];
   const window = record.notifyWindowSeconds ?? NOTIFY_WINDOW_SECONDS.default;
   return (
