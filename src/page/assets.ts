@@ -92,6 +92,23 @@ legend { padding: 0 .35rem; font-weight: 600; }
 .filter { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: 0 0 1rem; }
 .filter select { font: inherit; padding: .25rem .4rem; }
 .refreshing { margin: 0 0 1rem; }
+h2 { font-size: 1.15rem; margin: 1.5rem 0 .75rem; }
+.links { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; }
+/* Notifications: a delivery's status in the outcome's colours, the signing secrets a save made set
+   apart (shown once, so they must not be missed), each outcome's checkbox before its word. */
+.delivery-failed { color: var(--danger); }
+.delivery-delivered { color: var(--ok); }
+.secrets { border: 1px solid var(--accent); border-radius: 8px; padding: .25rem 1rem .75rem; margin-bottom: 1rem; }
+.secrets h2 { margin-top: .75rem; }
+.secrets dt { font-weight: 600; }
+.secrets dd { margin: .25rem 0 .75rem; }
+.secret { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
+.secret code { font-size: .95em; min-width: 0; }
+fieldset.outcomes { border: 0; padding: 0; margin: 0; min-width: 0; display: grid; gap: .35rem; }
+fieldset.outcomes legend { padding: 0; margin-bottom: .25rem; font-weight: 600; }
+.choices { display: flex; flex-wrap: wrap; gap: .35rem 1.1rem; }
+.choices label { display: inline-flex; gap: .35rem; align-items: baseline; }
+.choices input { margin: 0; }
 /* Narrow windows: each table row becomes a card, every value under its column's name. */
 @media (max-width: 64rem) {
   table.stack, table.stack tbody, table.stack tr { display: block; }
@@ -202,16 +219,18 @@ for (const list of document.querySelectorAll("ul[data-hints-for]")) {
 for (const select of document.querySelectorAll("select[data-autosubmit]")) {
   select.addEventListener("change", () => select.form && select.form.submit());
 }
-// A region that says data-refresh-ms (History, while an execution it shows is queued or pending) is
-// fetched again after that long and replaced in place; the new one says whether to go on. A failed
-// fetch keeps the region as it is and tries again.
+// A region that says data-refresh-ms (History, while an execution it shows is queued or pending; the
+// delivery log, while a delivery is pending) is fetched again after that long and replaced in place;
+// the new one says whether to go on. A failed fetch keeps the region as it is and tries again.
 const refresh = (region) => {
   const wait = Number(region.getAttribute("data-refresh-ms"));
   if (!region.id || !(wait > 0)) return;
   setTimeout(async () => {
     let next = region;
     try {
-      const response = await fetch(location.href, { headers: { accept: "text/html" }, cache: "no-store" });
+      // The view the region comes from, where the document is the answer to a post (a test).
+      const from = region.getAttribute("data-refresh-from") || location.href;
+      const response = await fetch(from, { headers: { accept: "text/html" }, cache: "no-store" });
       if (response.ok) {
         const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById(region.id);
         if (fresh) {

@@ -113,8 +113,9 @@ export const History: FC<{
   return (
     <>
       <h1>History: {record.name}</h1>
-      <p>
+      <p class="links">
         <a href={`/?${q(projectId)}`}>← Receiver Hooks</a>
+        <a href={`/receivers/${record.id}/notifications?${q(projectId)}`}>Notifications</a>
       </p>
       <OutcomeFilter projectId={projectId} record={record} outcome={outcome} />
       {/* The region the page's script replaces when it refreshes: it asks again while the region

@@ -132,6 +132,9 @@ export const ReceiverList: FC<{
                   <a class="button" href={`${base}/history?${q(projectId)}`}>
                     History
                   </a>
+                  <a class="button" href={`${base}/notifications?${q(projectId)}`}>
+                    Notifications
+                  </a>
                 </div>
               </td>
             </tr>

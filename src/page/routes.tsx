@@ -13,6 +13,7 @@ import type { ReceiverRecord } from "../domain/receiver";
 import { driverNamed } from "../drivers";
 import { formBody, limitBody } from "../middleware/body";
 import { callerFor, canWrite, keyOf } from "../middleware/management-auth";
+import { setNotificationsSchema } from "../notifications/destinations";
 import { importFromWebhookService } from "../receivers/import";
 import { receiverCreateSchema } from "../receivers/input";
 import { type Receivers, receiversOf } from "../receivers/manage";
@@ -32,6 +33,15 @@ import {
 import { awaitsOutcome, Confirm, confirmations, HISTORY_REFRESH_SECONDS, History } from "./history";
 import { ImportResult } from "./import-result";
 import { type Environment, FAVICON_PATH, type Identity, identityOf, Layout } from "./layout";
+import { Notifications, type NotificationsProps } from "./notifications";
+import {
+  destinationIds,
+  notificationErrors,
+  notificationsBody,
+  notificationValues,
+  OPENED_ON_INPUT,
+  postedValues,
+} from "./notifications-form";
 import { ReceiverForm } from "./receiver-form";
 import { ReceiverList, type ReceiverRow } from "./receiver-list";
 
@@ -48,6 +58,14 @@ const STATUS_TEXT: Record<string, string> = {
   regenerated: "has a new Trigger URL; the old one no longer works",
   deleted: "deleted; its Trigger URL no longer works",
 };
+
+/** What the Notifications view says after a change that went back to it. */
+const NOTIFICATIONS_STATUS: Record<string, string> = {
+  saved: "Notifications saved.",
+};
+
+/** An answer that shows a signing secret or a typed destination URL: no cache may keep it. */
+const SHOWN_ONCE = { "cache-control": "no-store" } as const;
 
 const listUrl = (projectId: string, done?: string, name?: string) =>
   `/?projectId=${encodeURIComponent(projectId)}${done ? `&done=${done}` : ""}${name ? `&name=${encodeURIComponent(name)}` : ""}`;
@@ -106,6 +124,41 @@ async function recordOf(
     throw new ApiError(404, "NotFound", "this environment has no such receiver: it may have been deleted");
   }
   return record;
+}
+
+/**
+ * A receiver's Notifications (docs/page.md), as a view or as the answer to its form or its test:
+ * with the form as the receiver is now unless `shown` gives what was typed, and the delivery log as
+ * it is now. Never cached: it may show a signing secret, or a destination URL just typed.
+ */
+async function notificationsPage(
+  c: Context<AppEnv>,
+  { caller, environments, identity }: Session,
+  record: ReceiverRecord,
+  shown: Partial<Omit<NotificationsProps, "projectId" | "record" | "deliveries">>,
+  status: 200 | 409 | 422 = 200,
+) {
+  const deliveries = await receiversOf(c).notificationLog(record);
+  return c.html(
+    <Layout
+      title={`Notifications of ${record.name}`}
+      environments={environments}
+      projectId={caller.projectId}
+      identity={identity}
+    >
+      <Notifications
+        projectId={caller.projectId}
+        record={record}
+        deliveries={deliveries}
+        canWrite
+        values={notificationValues(record)}
+        errors={{}}
+        {...shown}
+      />
+    </Layout>,
+    status,
+    SHOWN_ONCE,
+  );
 }
 
 /**
@@ -339,6 +392,77 @@ export const pageRoutes = new Hono<AppEnv>()
       throw new ApiError(404, "NotFound", "this environment has no such receiver: it may have been deleted");
     }
     return c.redirect(listUrl(caller.projectId, "deleted", record.name), 303);
+  })
+  .get("/receivers/:id/notifications", async (c) => {
+    const shown = await session(c);
+    const receivers = receiversOf(c);
+    const record = await recordOf(c, receivers, shown.caller.projectId);
+    const done = c.req.query("done");
+    return notificationsPage(c, shown, record, {
+      canWrite: await canWrite(shown.caller),
+      status: done ? own(NOTIFICATIONS_STATUS, done) : undefined,
+    });
+  })
+  .post("/receivers/:id/notifications", async (c) => {
+    const shown = await session(c, "write");
+    const { caller } = shown;
+    const receivers = receiversOf(c);
+    const record = await recordOf(c, receivers, caller.projectId);
+    const values = postedValues(await formBody(c));
+    if (values[OPENED_ON_INPUT] !== destinationIds(record)) {
+      return notificationsPage(
+        c,
+        shown,
+        record,
+        {
+          problem:
+            "Nothing was saved: these notifications were changed after this form was opened (in another tab, or by this form sent again). Here they are as they are now.",
+        },
+        409,
+      );
+    }
+    const { body, rows } = notificationsBody(values);
+    const parsed = validationErrors(setNotificationsSchema(), body);
+    let errors: ApiError[] = parsed.ok ? [] : parsed.errors;
+    if (parsed.ok) {
+      try {
+        const saved = await receivers.setNotifications(caller, record, parsed.data, publicOrigin(c));
+        // Nothing to show once: back to the view, so that a reload posts nothing again.
+        if (Object.keys(saved.secrets).length === 0) {
+          return c.redirect(
+            `/receivers/${record.id}/notifications?projectId=${encodeURIComponent(caller.projectId)}&done=saved`,
+            303,
+          );
+        }
+        // A webhook's new signing secret is shown on this answer, and never again.
+        return notificationsPage(c, shown, saved.record, {
+          status: NOTIFICATIONS_STATUS.saved,
+          secrets: saved.secrets,
+        });
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 422) throw error;
+        errors = [error];
+      }
+    }
+    const { fields, problem } = notificationErrors(errors, rows);
+    const again = shownBack(values, fields);
+    return notificationsPage(
+      c,
+      shown,
+      record,
+      {
+        values: again.values,
+        errors: again.errors,
+        problem: problem ?? "Nothing was saved: correct what is marked below.",
+      },
+      422,
+    );
+  })
+  .post("/receivers/:id/notifications/test", async (c) => {
+    const shown = await session(c, "write");
+    const receivers = receiversOf(c);
+    const record = await recordOf(c, receivers, shown.caller.projectId);
+    return notificationsPage(c, shown, record, { results: await receivers.testNotification(record) });
   })
   .get("/receivers/:id/history", async (c) => {
     const { caller, environments, identity } = await session(c);

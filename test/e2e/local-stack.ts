@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare, fetch as miniflareFetch } from "miniflare";
 // @ts-expect-error: a plain ESM script shared with `npm run dev:deno`
 import { DENO_LAUNCHER, denoServeArgs } from "../../scripts/deno-serve.mjs";
 // @ts-expect-error: a plain ESM script shared with the benchmark
@@ -19,18 +19,32 @@ export interface LocalStack {
   dispose(): Promise<void>;
 }
 
-export async function startLocalStack(): Promise<LocalStack> {
+/**
+ * `reach`: origins of servers the test runs on loopback (a capture server for notifications) that
+ * the service's own requests reach for real; every other request of the service still lands on the
+ * emulator, so nothing leaves the machine.
+ */
+export async function startLocalStack(options: { reach?: readonly string[] } = {}): Promise<LocalStack> {
+  const reach = new Set(options.reach ?? []);
+  const [hooks, ...others] = await serviceWorkers(OUT_DIR, "e2e");
+  let emulator: Awaited<ReturnType<Miniflare["getWorker"]>> | undefined;
+  const outbound = async (request: Parameters<typeof miniflareFetch>[0] & { url: string }) => {
+    if (reach.has(new URL(request.url).origin)) return miniflareFetch(request);
+    if (!emulator) throw new Error("the emulator is not running yet");
+    return emulator.fetch(request as never);
+  };
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: 0,
       // The placeholder `cf` object: nothing is fetched from outside loopback.
       cf: false,
-      workers: await serviceWorkers(OUT_DIR, "e2e"),
+      workers: reach.size === 0 ? [hooks, ...others] : [{ ...hooks, outboundService: outbound }, ...others],
     }),
   );
   const url = await mf.ready;
   const emulatorWorker = await mf.getWorker("cattle-emulator");
+  emulator = emulatorWorker;
   return {
     url,
     emulator: (path, init) =>

@@ -1,16 +1,20 @@
 import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { jsx } from "hono/jsx";
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
+import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Execution } from "../../src/domain/execution";
 import type { ReceiverRecord } from "../../src/domain/receiver";
 import type { DRIVERS } from "../../src/drivers";
+import { urlHint } from "../../src/notifications/destinations";
 import { PAGE_CSS } from "../../src/page/assets";
 import { History } from "../../src/page/history";
 import { chromiumAvailable, launchChromium } from "./browser";
-import { type LocalStack, startLocalStack } from "./local-stack";
+import { eventually, type LocalStack, startLocalStack } from "./local-stack";
 
 /**
  * The Receiver Hooks page (docs/page.md) in a real headless Chromium, used as a person would: the
@@ -1305,6 +1309,286 @@ describe.skipIf(!chromiumAvailable)("History of a push's upgrades in a real Chro
           expect(problem, where).not.toBe(plain);
         } finally {
           await context.close();
+        }
+      }
+    }
+  });
+});
+
+/**
+ * A receiver's Notifications view used as a person would: a webhook destination added through the
+ * form, its signing secret read once, a test sent and seen delivered, then a real execution told.
+ * The destination is a capture server this test runs on loopback, which the service reaches for
+ * real (every other request of the service still lands on the emulator).
+ */
+describe.skipIf(!chromiumAvailable)("a receiver's Notifications in a real Chromium", () => {
+  let stack: LocalStack;
+  let browser: Browser;
+  let capture: Server;
+  let captureUrl: string;
+  const received: { path: string; headers: Record<string, string>; body: string }[] = [];
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    capture = createServer((request, response) => {
+      let body = "";
+      request.setEncoding("utf8");
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        const headers = Object.fromEntries(
+          Object.entries(request.headers).map(([name, value]) => [name, String(value)]),
+        );
+        received.push({ path: request.url ?? "", headers, body });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => capture.listen(0, "127.0.0.1", resolve));
+    const address = capture.address() as AddressInfo;
+    captureUrl = `http://127.0.0.1:${address.port}`;
+    stack = await startLocalStack({ reach: [captureUrl] });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.dispose();
+    await new Promise((resolve) => capture?.close(resolve));
+  });
+
+  beforeEach(async () => {
+    expect((await stack.emulator("/_emulator/reset", { method: "POST" })).ok).toBe(true);
+  });
+
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+  });
+
+  async function open(options: BrowserContextOptions = {}): Promise<Page> {
+    const context = await browser.newContext({
+      httpCredentials: { ...DEV, origin: stack.url.origin },
+      permissions: ["clipboard-read", "clipboard-write"],
+      ...options,
+    });
+    context.setDefaultTimeout(10_000);
+    contexts.push(context);
+    return context.newPage();
+  }
+
+  async function createReceiver(name: string): Promise<{ id: string; url: string }> {
+    const response = await fetch(new URL("/v1-webhooks/receivers?projectId=1a5", stack.url), {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa(`${DEV.username}:${DEV.password}`)}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        name,
+        driver: "scaleService",
+        scaleServiceConfig: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 20 },
+      }),
+    });
+    expect(response.status, await response.clone().text()).toBe(201);
+    return (await response.json()) as { id: string; url: string };
+  }
+
+  /** The delivery log's rows, newest first, each cell keyed by its column. */
+  const deliveryRows = (page: Page) =>
+    page
+      .locator("#deliveries tbody tr")
+      .evaluateAll((rows) =>
+        rows.map((row) =>
+          Object.fromEntries(
+            Array.from(row.querySelectorAll("td")).map((cell) => [
+              cell.getAttribute("data-label"),
+              (cell.textContent ?? "").replace(/\s+/g, " ").trim(),
+            ]),
+          ),
+        ),
+      );
+
+  it("adds a webhook destination, shows its secret once, sends a test and logs it delivered, then tells of an execution", async () => {
+    const name = uniqueName("notify-web");
+    const receiver = await createReceiver(name);
+    const page = await open({ viewport: { width: 1280, height: 800 } });
+    await page.goto(new URL("/?projectId=1a5", stack.url).href);
+    await rowOf(page, name).getByRole("link", { name: "Notifications" }).click();
+    await expect.poll(() => page.locator("h1").textContent()).toBe(`Notifications: ${name}`);
+    expect(await page.getByText("No destinations: this receiver tells no one what it did.").isVisible()).toBe(
+      true,
+    );
+
+    // Add a destination: the default outcomes are checked, the others not.
+    const adding = page.locator("fieldset.destination.new");
+    await adding.getByLabel("Kind").selectOption({ label: "Webhook (Standard Webhooks)" });
+    const hookUrl = `${captureUrl}/hooks/page-e2e`;
+    await adding.getByLabel("URL", { exact: true }).fill(hookUrl);
+    const checked = await adding
+      .locator('input[type="checkbox"]')
+      .evaluateAll((boxes) =>
+        boxes.filter((box) => (box as HTMLInputElement).checked).map((box) => box.getAttribute("name")),
+      );
+    expect(checked).toEqual(["new.on.applied", "new.on.failed", "new.on.rolledBack"]);
+    await page.getByLabel("Window (seconds)").fill("1");
+    await page.getByRole("button", { name: "Save notifications" }).click();
+
+    // The signing secret, this once, with the word that it will not be shown again.
+    const secrets = page.locator("section.secrets");
+    await secrets.waitFor();
+    expect(await secrets.textContent()).toContain("It will not be shown again");
+    const secret = ((await secrets.locator("code[id^=secret-]").textContent()) ?? "").trim();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]+$/);
+    await secrets.getByRole("button", { name: "Copy signing secret" }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    expect(await page.locator("table").first().textContent()).toContain(urlHint(hookUrl));
+    expect(await page.content()).not.toContain(hookUrl);
+
+    // Gone once the page is loaded again.
+    await page.goto(new URL(`/receivers/${receiver.id}/notifications?projectId=1a5`, stack.url).href);
+    expect(await page.content()).not.toContain(secret);
+    expect(await page.locator("section.secrets").count()).toBe(0);
+
+    // Send a test: the answer says delivered, the capture server got it signed with that secret.
+    received.length = 0;
+    await page.getByRole("button", { name: "Send a test" }).click();
+    const results = page.locator("section.test-results");
+    await results.waitFor();
+    expect((await results.locator("li").textContent())?.replace(/\s+/g, " ")).toMatch(
+      /: delivered \(HTTP 204\)$/,
+    );
+    expect(received).toHaveLength(1);
+    const [test] = received;
+    expect(test?.path).toBe("/hooks/page-e2e");
+    const verified = new Webhook(secret).verify(test?.body ?? "", test?.headers ?? {}) as {
+      type: string;
+      receiver: { id: string };
+    };
+    expect(verified.type).toBe("receiver.test");
+    expect(verified.receiver.id).toBe(receiver.id);
+    const [logged] = await deliveryRows(page);
+    expect(logged).toMatchObject({
+      Status: "delivered",
+      Attempts: "1",
+      "Last error": "",
+      "Next attempt": "",
+    });
+    expect(logged?.Destination).toContain("Webhook (Standard Webhooks)");
+
+    // A trigger's execution goes out once its 1 s window closes, and the log shows it delivered.
+    received.length = 0;
+    expect((await fetch(receiver.url, { method: "POST" })).status).toBe(200);
+    await eventually("the execution's message", async () => (received.length > 0 ? true : undefined), 20_000);
+    const message = new Webhook(secret).verify(received[0]?.body ?? "", received[0]?.headers ?? {}) as {
+      type: string;
+      executions: { outcome: string }[];
+    };
+    expect(message.type).toBe("receiver.executions");
+    expect(message.executions.map((execution) => execution.outcome)).toEqual(["applied"]);
+    await expect
+      .poll(
+        async () => {
+          await page.goto(new URL(`/receivers/${receiver.id}/notifications?projectId=1a5`, stack.url).href);
+          return (await deliveryRows(page)).map((row) => row.Status);
+        },
+        { timeout: 15_000 },
+      )
+      .toEqual(["delivered", "delivered"]);
+    const [newest] = await deliveryRows(page);
+    expect(newest?.Summary).toContain(name);
+    expect(newest?.Summary).toContain("applied");
+  });
+
+  it.runIf(process.env.SCREENSHOTS === "1")("saves a picture of the view for the docs", async () => {
+    const dir = process.env.SCREENSHOTS_DIR ?? "docs";
+    mkdirSync(dir, { recursive: true });
+    const receiver = await createReceiver("scale-web-up-on-alert");
+    const response = await fetch(
+      new URL(`/v1-webhooks/receivers/${receiver.id}?action=setNotifications&projectId=1a5`, stack.url),
+      {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${btoa(`${DEV.username}:${DEV.password}`)}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          notifications: [
+            { kind: "slack", url: `${captureUrl}/services/T0/B0/slack`, on: ["applied", "failed"] },
+            { kind: "webhook", url: `${captureUrl}/hooks/deploys`, on: ["failed", "rolledBack"] },
+          ],
+          notifyWindowSeconds: 1,
+        }),
+      },
+    );
+    expect(response.status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await fetch(receiver.url, { method: "POST" })).status).toBe(200);
+    const page = await open({ viewport: { width: 1280, height: 800 }, colorScheme: "light" });
+    const view = new URL(`/receivers/${receiver.id}/notifications?projectId=1a5`, stack.url).href;
+    await page.goto(view);
+    await page.getByRole("button", { name: "Send a test" }).click();
+    await page.locator("section.test-results").waitFor();
+    await expect
+      .poll(
+        async () => {
+          await page.goto(view);
+          return (await deliveryRows(page)).filter((row) => row.Status === "delivered").length;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(3);
+    await page.screenshot({ path: join(dir, "receiver-notifications.png"), fullPage: true });
+  });
+
+  it("fits a 1280 px and a 390 px window, a secret's answer and a test's, with statuses legible in both themes", async () => {
+    const name = uniqueName("notify-fit-with-a-long-name-for-the-checkout-service-in-production");
+    const receiver = await createReceiver(name);
+    const view = new URL(`/receivers/${receiver.id}/notifications?projectId=1a5`, stack.url).href;
+    // The layout depends on the width alone: each width is checked once, each theme's colours on it.
+    for (const [round, viewport] of WINDOWS.entries()) {
+      const page = await open({ viewport });
+      await page.goto(view);
+      // The first round adds the webhook; a new URL for it makes a new secret, shown on the answer.
+      const url = `${captureUrl}/hooks/fit-${"long-path-".repeat(6)}${round}`;
+      const row = page.locator(round === 0 ? "fieldset.destination.new" : "fieldset.destination").first();
+      if (round === 0) await row.getByLabel("Kind").selectOption("webhook");
+      await row.getByLabel(round === 0 ? "URL" : "New URL", { exact: true }).fill(url);
+      await page.getByRole("button", { name: "Save notifications" }).click();
+      await page.locator("section.secrets code[id^=secret-]").waitFor();
+      // Laid out with its stylesheet: the answer to a post has its elements before its load event.
+      await page.waitForLoadState("load");
+      const saved = await howItFits(page);
+      expect(saved.problems, `a secret's answer at ${viewport.width} px`).toEqual([]);
+      expect(saved.documentWidth, `a secret's answer at ${viewport.width} px`).toBeLessThanOrEqual(
+        saved.windowWidth,
+      );
+
+      await page.getByRole("button", { name: "Send a test" }).click();
+      await page.locator("section.test-results").waitFor();
+      await page.waitForLoadState("load");
+      const tested = await howItFits(page);
+      expect(tested.problems, `a test's answer at ${viewport.width} px`).toEqual([]);
+      expect(tested.documentWidth, `a test's answer at ${viewport.width} px`).toBeLessThanOrEqual(
+        tested.windowWidth,
+      );
+
+      for (const colorScheme of ["light", "dark"] as const) {
+        await page.emulateMedia({ colorScheme });
+        // The delivered status, in the result and in the log, against what is behind it: WCAG AA.
+        for (const selector of [
+          "section.test-results .delivery-delivered",
+          "#deliveries td.delivery-delivered",
+        ]) {
+          const colours = await page
+            .locator(selector)
+            .first()
+            .evaluate((node) => {
+              let behind = "rgba(0, 0, 0, 0)";
+              for (let at: Element | null = node; at && /rgba\(.*, 0\)$/.test(behind); at = at.parentElement)
+                behind = getComputedStyle(at).backgroundColor;
+              return { text: getComputedStyle(node).color, behind };
+            });
+          expect(
+            contrast(colours.text, colours.behind),
+            `${selector} at ${viewport.width} px, ${colorScheme}: ${JSON.stringify(colours)}`,
+          ).toBeGreaterThanOrEqual(4.5);
         }
       }
     }

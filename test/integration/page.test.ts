@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Execution } from "../../src/domain/execution";
 import { newId } from "../../src/domain/ids";
 import { serviceUpgradeTarget } from "../../src/drivers/service-upgrade/target";
+import { urlHint } from "../../src/notifications/destinations";
 import { identityOf, Layout } from "../../src/page/layout";
 import { JSON_COLUMNS, toStoredJson } from "../../src/storage/stored-json";
 import { dockerHubPush } from "../fixtures/pushes";
@@ -1185,5 +1186,387 @@ describe("History of a push's upgrades", () => {
     const css = await (await call("/assets/page.css", { key: null })).text();
     expect(css).toMatch(/\.outcome-rolledBack\b[^{]*\{ color: var\(--danger\); \}/);
     expect(css).toMatch(/\.upgrade \.problem \{ color: var\(--danger\); \}/);
+  });
+});
+
+describe("a receiver's Notifications on the page", () => {
+  const HOOK_URL = "http://127.0.0.1:9/hooks/page-notify-a1b2";
+  const OTHER_HOOK_URL = "http://127.0.0.1:9/hooks/other-e5f6";
+  const SLACK_URL = "https://hooks.slack.example/services/T000/B000/page-secret-c3d4";
+
+  /** A receiver with a Slack destination (applied, failed) and a 30 s window, made through the API. */
+  async function receiverWithSlack() {
+    const created = await call("/v1-webhooks/receivers?projectId=1a5", {
+      method: "POST",
+      body: {
+        ...scaleServiceBody(),
+        notifications: [{ kind: "slack", url: SLACK_URL, on: ["applied", "failed"] }],
+        notifyWindowSeconds: 30,
+      },
+    });
+    expect(created.status).toBe(201);
+    return json(created);
+  }
+
+  const view = (id: string, key?: string) =>
+    call(`/receivers/${id}/notifications?projectId=1a5`, key ? { key } : {});
+
+  const save = (id: string, fields: Record<string, string>, key?: string) =>
+    call(`/receivers/${id}/notifications?projectId=1a5`, { ...form(fields), ...(key ? { key } : {}) });
+
+  const apiReceiver = async (id: string) => json(await call(`/v1-webhooks/receivers/${id}?projectId=1a5`));
+
+  /** The text of an element's markup as a reader sees it (tags out, spaces folded). */
+  const text = (html: string) =>
+    html
+      .replace(/<[^>]+>/g, " ")
+      .replace(/\s+/g, " ")
+      .trim();
+
+  it("is linked from the list and from History, and shows the destinations, window and an empty log", async () => {
+    const receiver = await receiverWithSlack();
+    const list = await (await call("/?projectId=1a5")).text();
+    expect(list).toContain(`href="/receivers/${receiver.id}/notifications?projectId=1a5"`);
+    const history = await (await call(`/receivers/${receiver.id}/history?projectId=1a5`)).text();
+    expect(history).toContain(`href="/receivers/${receiver.id}/notifications?projectId=1a5"`);
+
+    const response = await view(receiver.id);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain(`<h1>Notifications: ${receiver.name}</h1>`);
+    expect(html).toContain(`<title>Notifications of ${receiver.name} · Receiver Hooks</title>`);
+    const [slack] = receiver.notifications;
+    const row = html.match(new RegExp(`<tr data-destination-id="${slack.id}">([\\s\\S]*?)</tr>`))?.[1] ?? "";
+    expect(text(row)).toBe(`Slack ${urlHint(SLACK_URL)} applied, failed`);
+    expect(html).toContain("Executions decided within 30 seconds go out as one message to each destination.");
+    expect(html).toContain("No deliveries yet.");
+    // The URL is a secret: never in the page, not even in the form, whose URL input is empty.
+    expect(html).not.toContain("page-secret");
+    expect(html).toMatch(
+      /<input id="destinations\.0\.url" name="destinations\.0\.url" type="url"[^>]*value=""/,
+    );
+    expect(html).toContain(`<input type="hidden" name="destinations.0.id" value="${slack.id}"`);
+    expect(html).toMatch(/<input type="checkbox" name="destinations\.0\.on\.applied" checked=""/);
+    expect(html).toMatch(/<input type="checkbox" name="destinations\.0\.on\.rolledBack"\/?>/);
+    // The row to add one starts with the default outcomes checked.
+    for (const outcome of ["applied", "failed", "rolledBack"]) {
+      expect(html).toMatch(new RegExp(`<input type="checkbox" name="new\\.on\\.${outcome}" checked=""`));
+    }
+    expect(html).toMatch(/<input type="checkbox" name="new\.on\.noop"\/?>/);
+    expect(html).toMatch(/<input id="notifyWindowSeconds"[^>]*value="30"/);
+    expect(html).toContain(">Send a test</button>");
+
+    // A receiver without notifications says so, with the default window in the form.
+    const plain = await createReceiver();
+    const none = await (await view(plain.id)).text();
+    expect(none).toContain("No destinations: this receiver tells no one what it did.");
+    expect(none).not.toContain(">Send a test</button>");
+    expect(none).toMatch(/<input id="notifyWindowSeconds"[^>]*value="10"/);
+    expect((await view("r00000000000000000000000000")).status).toBe(404);
+  });
+
+  it("adds a webhook, keeps the Slack one by its id with new outcomes, and shows the signing secret once", async () => {
+    const receiver = await receiverWithSlack();
+    const [slack] = receiver.notifications;
+    const response = await save(receiver.id, {
+      openedOn: slack.id,
+      "destinations.0.id": slack.id,
+      "destinations.0.kind": "slack",
+      "destinations.0.url": "",
+      "destinations.0.on.failed": "on",
+      "destinations.0.on.rolledBack": "on",
+      "new.kind": "webhook",
+      "new.url": HOOK_URL,
+      "new.on.applied": "on",
+      "new.on.failed": "on",
+      notifyWindowSeconds: "5",
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    const html = await response.text();
+    expect(html).toContain('<p role="status">Notifications saved.</p>');
+    expect(html).toContain("It will not be shown again");
+    const secret = html.match(/<code id="secret-(d[0-9a-z]{26})">(whsec_[^<]+)<\/code>/);
+    expect(secret).not.toBeNull();
+    const [, webhookId, value] = secret ?? [];
+
+    const saved = await apiReceiver(receiver.id);
+    expect(saved.url).toBe(receiver.url); // the Trigger URL is unchanged
+    expect(saved.notifyWindowSeconds).toBe(5);
+    expect(saved.notifications).toEqual([
+      {
+        type: "notificationDestination",
+        id: slack.id,
+        kind: "slack",
+        urlHint: slack.urlHint,
+        on: ["failed", "rolledBack"],
+      },
+      {
+        type: "notificationDestination",
+        id: webhookId,
+        kind: "webhook",
+        urlHint: urlHint(HOOK_URL),
+        on: ["applied", "failed"],
+      },
+    ]);
+    expect(JSON.stringify(saved)).not.toContain(value);
+
+    // Shown once: the view, and a save that keeps the webhook, never show it again.
+    const again = await (await view(receiver.id)).text();
+    expect(again).not.toContain(value);
+    expect(again).not.toContain("Signing secrets");
+    const kept = await save(receiver.id, {
+      openedOn: `${slack.id} ${webhookId}`,
+      "destinations.0.id": slack.id,
+      "destinations.0.kind": "slack",
+      "destinations.0.on.failed": "on",
+      "destinations.1.id": webhookId ?? "",
+      "destinations.1.kind": "webhook",
+      "destinations.1.on.applied": "on",
+      notifyWindowSeconds: "5",
+    });
+    expectRedirectTo(kept, `/receivers/${receiver.id}/notifications?projectId=1a5&done=saved`);
+    const keptHtml = await kept.text();
+    expect(keptHtml).toContain('<p role="status">Notifications saved.</p>');
+    expect(keptHtml).not.toContain(value);
+    expect((await apiReceiver(receiver.id)).notifications.map((d: { on: string[] }) => d.on)).toEqual([
+      ["failed"],
+      ["applied"],
+    ]);
+
+    // Remove the Slack one; a new URL for the webhook makes a new secret, shown on that answer.
+    const replaced = await save(receiver.id, {
+      openedOn: `${slack.id} ${webhookId}`,
+      "destinations.0.id": slack.id,
+      "destinations.0.kind": "slack",
+      "destinations.0.on.failed": "on",
+      "destinations.0.remove": "on",
+      "destinations.1.id": webhookId ?? "",
+      "destinations.1.kind": "webhook",
+      "destinations.1.url": OTHER_HOOK_URL,
+      "destinations.1.on.applied": "on",
+      notifyWindowSeconds: "5",
+    });
+    expect(replaced.status).toBe(200);
+    const newSecret = (await replaced.text()).match(/<code id="secret-[^"]+">(whsec_[^<]+)<\/code>/)?.[1];
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(value);
+    expect((await apiReceiver(receiver.id)).notifications).toEqual([
+      {
+        type: "notificationDestination",
+        id: webhookId,
+        kind: "webhook",
+        urlHint: urlHint(OTHER_HOOK_URL),
+        on: ["applied"],
+      },
+    ]);
+  });
+
+  it("shows each problem next to its field and saves nothing", async () => {
+    const receiver = await receiverWithSlack();
+    const [slack] = receiver.notifications;
+    const before = await apiReceiver(receiver.id);
+    const response = await save(receiver.id, {
+      openedOn: slack.id,
+      "destinations.0.id": slack.id,
+      "destinations.0.kind": "slack",
+      "destinations.0.url": "http://hooks.slack.example/services/plain-http",
+      "destinations.0.on.failed": "on",
+      "new.kind": "discord",
+      "new.url": "ftp://discord.example/webhook",
+      notifyWindowSeconds: "301",
+    });
+    expect(response.status).toBe(422);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    const html = await response.text();
+    expect(html).toContain('<p class="alert">Nothing was saved: correct what is marked below.</p>');
+    expect(html).toContain(
+      '<p class="field-error" id="error-destinations.0.url">URL must be https: (http: is taken only for a loopback address, for development)</p>',
+    );
+    expect(html).toContain('<p class="field-error" id="error-new.url">URL must be an https: URL</p>');
+    expect(html).toContain('<p class="field-error" id="error-new.on">Choose at least one outcome</p>');
+    expect(html).toContain(
+      '<p class="field-error" id="error-notifyWindowSeconds">Window must be at most 300</p>',
+    );
+    expect(html).toMatch(
+      /<input id="new\.url"[^>]*value="ftp:\/\/discord\.example\/webhook"[^>]*aria-invalid="true"/,
+    );
+    expect(html).toContain('<option value="discord" selected="">Discord</option>');
+    expect(html).toMatch(/<input id="notifyWindowSeconds"[^>]*value="301"/);
+    expect(await apiReceiver(receiver.id)).toEqual(before);
+
+    // A destination removed meanwhile (another tab's save) is named in its row; nothing is saved.
+    const gone = await save(receiver.id, {
+      openedOn: slack.id,
+      "destinations.0.id": "d00000000000000000000000000",
+      "destinations.0.kind": "slack",
+      "destinations.0.on.failed": "on",
+    });
+    expect(gone.status).toBe(422);
+    expect(await gone.text()).toContain(
+      '<p class="field-error">This destination is not one of this receiver&#39;s destinations</p>',
+    );
+    expect(await apiReceiver(receiver.id)).toEqual(before);
+
+    // A sixth destination is refused for the whole form.
+    const five = Object.fromEntries(
+      Array.from({ length: 5 }, (_, i) => [
+        [`destinations.${i}.id`, slack.id],
+        [`destinations.${i}.kind`, "slack"],
+        [`destinations.${i}.on.failed`, "on"],
+      ]).flat(),
+    );
+    const many = await save(receiver.id, {
+      ...five,
+      openedOn: slack.id,
+      "new.kind": "slack",
+      "new.url": SLACK_URL,
+      "new.on.failed": "on",
+    });
+    expect(many.status).toBe(422);
+    expect(await many.text()).toContain(
+      '<p class="alert">A receiver has at most 5 destinations: remove one to add another</p>',
+    );
+    expect(await apiReceiver(receiver.id)).toEqual(before);
+  });
+
+  it("refuses a form opened before another change, such as its answer's form sent again, and saves nothing", async () => {
+    const receiver = await receiverWithSlack();
+    const [slack] = receiver.notifications;
+    const fields = {
+      openedOn: slack.id,
+      "destinations.0.id": slack.id,
+      "destinations.0.kind": "slack",
+      "destinations.0.on.failed": "on",
+      "new.kind": "webhook",
+      "new.url": HOOK_URL,
+      "new.on.failed": "on",
+    };
+    const first = await save(receiver.id, fields);
+    expect(first.status).toBe(200);
+    const secret = (await first.text()).match(/<code id="secret-[^"]+">(whsec_[^<]+)<\/code>/)?.[1];
+    expect(secret).toMatch(/^whsec_/);
+    const saved = await apiReceiver(receiver.id);
+    expect(saved.notifications).toHaveLength(2);
+
+    // The same post again (a reload of the answer): it would drop the webhook just made for another.
+    const again = await save(receiver.id, fields);
+    expect(again.status).toBe(409);
+    expect(again.headers.get("cache-control")).toBe("no-store");
+    const html = await again.text();
+    expect(html).toContain(
+      '<p class="alert">Nothing was saved: these notifications were changed after this form was opened (in another tab, or by this form sent again). Here they are as they are now.</p>',
+    );
+    expect(html).not.toContain(secret);
+    // The form shown is the receiver's as it is now, opened on both destinations.
+    const [, webhook] = saved.notifications;
+    expect(html).toContain(`<input type="hidden" name="openedOn" value="${slack.id} ${webhook.id}"/>`);
+    expect(html).toContain(`<input type="hidden" name="destinations.1.id" value="${webhook.id}"/>`);
+    expect(await apiReceiver(receiver.id)).toEqual(saved);
+  });
+
+  it("sends a test to each destination and shows what it came to, in the answer and the log", async () => {
+    const receiver = await receiverWithSlack();
+    // Every outbound request of the worker under test lands on the emulator, which has no such path.
+    const response = await call(`/receivers/${receiver.id}/notifications/test?projectId=1a5`, {
+      method: "POST",
+    });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    const [slack] = receiver.notifications;
+    const result =
+      html.match(new RegExp(`<li data-destination-id="${slack.id}">([\\s\\S]*?)</li>`))?.[1] ?? "";
+    expect(text(result).startsWith(`Slack ${urlHint(SLACK_URL)} : failed (HTTP 404) `)).toBe(true);
+    const delivery =
+      html.match(/<tr data-message-id="[^"]+" data-destination-id="[^"]+">([\s\S]*?)<\/tr>/)?.[1] ?? "";
+    expect(delivery).toContain('<td class="delivery-failed" data-label="Status">failed</td>');
+    expect(delivery).toContain('<td data-label="Attempts">1</td>');
+    expect(delivery).toContain('data-label="Last error">');
+    expect(html).not.toContain("page-secret");
+    expect(html).not.toContain("data-refresh-ms");
+  });
+
+  it("lists deliveries newest first, and refreshes the log from the view while one is pending", async () => {
+    const receiver = await receiverWithSlack();
+    const [slack] = receiver.notifications;
+    const now = Date.now();
+    const message = (id: string, summary: string) =>
+      toStoredJson(JSON_COLUMNS.notificationMessage, {
+        id,
+        at: now,
+        test: false,
+        environment: { id: "1a5", name: "Default" },
+        receiver: { id: receiver.id, name: receiver.name, driver: "scaleService", projectId: "1a5" },
+        summary,
+        executions: [],
+        historyUrl: "",
+      });
+    await runInDurableObject(env.TARGETS.getByName("scaleService:1a5:1s1"), (_, state) => {
+      const insert = (
+        id: string,
+        status: string,
+        summary: string,
+        next: number | null,
+        error: string | null,
+      ) =>
+        state.storage.sql.exec(
+          `INSERT INTO notification_deliveries (message_id, receiver_id, destination_id, kind, url_hint, status,
+             attempts, created, next_attempt, last_attempt, last_error, message) VALUES (?, ?, ?, 'slack', ?, ?, ?, ?, ?, ?, ?, ?)`,
+          id,
+          receiver.id,
+          slack.id,
+          slack.urlHint,
+          status,
+          status === "pending" ? 2 : 1,
+          now,
+          next,
+          now,
+          error,
+          message(id, summary),
+        );
+      insert("m-older", "delivered", "older-summary: 1 applied", null, null);
+      insert("m-newer", "pending", "newer-summary: 2 applied", now + 3_600_000, "HTTP 503: try later");
+    });
+    const html = await (await view(receiver.id)).text();
+    expect(html.indexOf("newer-summary")).toBeGreaterThan(0);
+    expect(html.indexOf("newer-summary")).toBeLessThan(html.indexOf("older-summary"));
+    const pending = html.match(/<tr data-message-id="m-newer"[^>]*>([\s\S]*?)<\/tr>/)?.[1] ?? "";
+    expect(pending).toContain('<td class="delivery-pending" data-label="Status">pending</td>');
+    expect(pending).toContain('<td data-label="Attempts">2</td>');
+    expect(pending).toContain("HTTP 503: try later");
+    expect(pending).toContain(
+      `datetime="${new Date(now + 3_600_000).toISOString().replace(/\.\d+Z$/, "Z")}"`,
+    );
+    expect(html).toContain(
+      `data-refresh-ms="5000" data-refresh-from="/receivers/${receiver.id}/notifications?projectId=1a5"`,
+    );
+    const delivered = html.match(/<tr data-message-id="m-older"[^>]*>([\s\S]*?)<\/tr>/)?.[1] ?? "";
+    expect(delivered).toContain('<td class="delivery-delivered" data-label="Status">delivered</td>');
+    expect(delivered).toContain('<td class="nowrap" data-label="Next attempt"></td>');
+  });
+
+  it("shows a read-only key the notifications without write controls, and refuses its writes and other sites'", async () => {
+    const receiver = await receiverWithSlack();
+    const before = await apiReceiver(receiver.id);
+    const html = await (await view(receiver.id, KEYS.readonly)).text();
+    expect(html).toContain(urlHint(SLACK_URL));
+    expect(html).toContain("Read-only: this API key can see notifications but not change or test them.");
+    for (const control of ["Send a test", "Save notifications", '<form class="receiver notifications"'])
+      expect(html).not.toContain(control);
+    const fields = { "new.kind": "slack", "new.url": SLACK_URL, "new.on.failed": "on" };
+    expect((await save(receiver.id, fields, KEYS.readonly)).status).toBe(403);
+    const test = await call(`/receivers/${receiver.id}/notifications/test?projectId=1a5`, {
+      method: "POST",
+      key: KEYS.readonly,
+    });
+    expect(test.status).toBe(403);
+    const crossSite = await call(`/receivers/${receiver.id}/notifications?projectId=1a5`, {
+      ...form(fields),
+      headers: { ...form({}).headers, origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+    });
+    expect(crossSite.status).toBe(403);
+    expect(await apiReceiver(receiver.id)).toEqual(before);
+    const log = await json(await call(`/v1-webhooks/receivers/${receiver.id}/notifications?projectId=1a5`));
+    expect(log.data).toEqual([]);
   });
 });
