@@ -283,7 +283,10 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
     expect(JSON.parse(await sh(block.code))).toMatchObject({ name: "grow-workers", driver: "scaleHost" });
   });
 
-  it("Upgrading services: a Docker Hub push upgrades both services, and a semver receiver is made", async () => {
+  // This test, the next and the Alertmanager describe spend their time waiting, on Cattle's upgrades
+  // and on the README's group_wait (30 s), each with services and receivers of its own (1s5 and
+  // 1s6; two services it creates; 1s1): they wait at the same time.
+  it.concurrent("Upgrading services: a Docker Hub push upgrades both services, and a semver receiver is made", async () => {
     const block = examples.take("sh", "What Docker Hub posts after");
     expect(expectArrows(block, await sh(block.code))).toBe(1);
     const receiver = await receiverNamed("deploy-api");
@@ -297,7 +300,7 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
     });
   });
 
-  it("the GitLab CI job and the GitHub Actions step upgrade through a generic receiver", async () => {
+  it.concurrent("the GitLab CI job and the GitHub Actions step upgrade through a generic receiver", async () => {
     const token = "ci-bearer-token-0123456789abcdef";
     const receiver = await api("/v1-webhooks/receivers?projectId=1a5", {
       method: "POST",
@@ -361,12 +364,7 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
     });
   });
 
-  it("Moving from webhook-service: the import example", async () => {
-    const block = examples.take("sh", "importedFrom}], skipped}");
-    expect(expectArrows(block, await sh(block.code))).toBe(1);
-  });
-
-  describe.skipIf(!existsSync(ALERTMANAGER) || !existsSync(AMTOOL))("Alertmanager", () => {
+  describe.skipIf(!existsSync(ALERTMANAGER) || !existsSync(AMTOOL)).concurrent("Alertmanager", () => {
     // Taken when the tests are collected, so that a machine without Alertmanager still accounts for them.
     const plain = examples.take("yaml", "repeat_interval: 30m").code;
     const withToken = examples.take("yaml", "credentials_file: /etc/alertmanager/rancher-hooks-token").code;
@@ -447,6 +445,11 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
         rmSync(dir, { recursive: true, force: true });
       }
     }, 90_000);
+  });
+
+  it("Moving from webhook-service: the import example", async () => {
+    const block = examples.take("sh", "importedFrom}], skipped}");
+    expect(expectArrows(block, await sh(block.code))).toBe(1);
   });
 
   const rules = examples.take("yaml", "alert: WebHighLatency");
