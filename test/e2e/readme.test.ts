@@ -1245,7 +1245,9 @@ describe("docs/deno-server.md", () => {
   });
 });
 
-describe("README.md: a long soak of the simulator", () => {
+// The soak runs the simulator alone, without the stack; the rolled-back upgrade below waits on the
+// stack's upgrade and health checks: the two run at the same time.
+describe.concurrent("README.md: a long soak of the simulator", () => {
   /** `npm run simulate -- …` as a user runs it: its output, and its exit code (1 when a seed failed). */
   const simulate = async (args: string[]): Promise<{ code: number; stdout: string }> => {
     try {
@@ -1295,7 +1297,7 @@ describe("README.md: a long soak of the simulator", () => {
   }, 180_000);
 });
 
-describe("README.md: an upgrade that rolls itself back", () => {
+describe.concurrent("README.md: an upgrade that rolls itself back", () => {
   it("a push of an image whose new containers fail their health check ends rolledBack, on the previous image", async () => {
     await sh("curl -fsS -X POST http://127.0.0.1:8788/_emulator/reset");
     const block = examples.take("sh", '"name":"api-checked"');
