@@ -80,8 +80,8 @@ export default defineConfig({
           name: "node",
           sequence: { groupOrder: 0 },
           environment: "node",
-          // Fake clocks and in-memory databases, nothing any other file shares: a file on each core
-          // (vitest's default leaves one core to itself, idle while these run alone).
+          // Files that share nothing (fake clocks, in-memory databases, directories of their own): a
+          // file on each core (vitest's default leaves one core to itself, idle while these run alone).
           maxWorkers: "100%",
           // The target core over node:sqlite, the ports' conformance suite over the cores (Deno runs
           // the same tests: `npm test` does both), and the simulator's fixed seeds.
