@@ -58,8 +58,9 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          // The timing-sensitive emulator and Durable Object tests run first, alone; the browser and
-          // Alertmanager tests after them, so the two never compete for the machine's cores.
+          // The timing-sensitive emulator and Durable Object tests never share the machine's cores:
+          // files that run one at a time with groupOrder 0 are a group of their own for vitest, run
+          // after every other group (the node project's, then the browser and Alertmanager tests).
           sequence: { groupOrder: 0 },
           include: [
             "src/**/*.test.ts",
@@ -79,6 +80,9 @@ export default defineConfig({
           name: "node",
           sequence: { groupOrder: 0 },
           environment: "node",
+          // Files that share nothing (fake clocks, in-memory databases, directories of their own): a
+          // file on each core (vitest's default leaves one core to itself, idle while these run alone).
+          maxWorkers: "100%",
           // The target core over node:sqlite, the ports' conformance suite over the cores (Deno runs
           // the same tests: `npm test` does both), and the simulator's fixed seeds.
           include: [

@@ -22,7 +22,7 @@
 // First: on too old a Node, say so before any other import can fail.
 import "./require-node.mjs";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -73,8 +73,13 @@ for (const [name, value] of Object.entries(accessVars)) {
 
 if (!existsSync(DEV_VARS)) {
   const keys = await newSigningKeySet("dev");
+  // Written whole under a name of its own, then linked into place unless another `npm run dev`
+  // starting at the same moment got there first: no wrangler reads half a file, and all of them
+  // read the same keys.
+  mkdirSync(".wrangler", { recursive: true });
+  const whole = join(".wrangler", `dev-vars-${process.pid}`);
   writeFileSync(
-    DEV_VARS,
+    whole,
     [
       "# Written by `npm run dev`: local secrets only, never committed.",
       "CATTLE_ACCESS_KEY=service-access",
@@ -84,7 +89,14 @@ if (!existsSync(DEV_VARS)) {
     ].join("\n"),
     { mode: 0o600 },
   );
-  console.log(`[dev] wrote ${DEV_VARS} with a new signing key`);
+  try {
+    linkSync(whole, DEV_VARS);
+    console.log(`[dev] wrote ${DEV_VARS} with a new signing key`);
+  } catch (error) {
+    if (error.code !== "EEXIST") throw error;
+  } finally {
+    rmSync(whole, { force: true });
+  }
 }
 
 /**

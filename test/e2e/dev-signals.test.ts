@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, type TestContext } from "vitest";
 import { accepts, type DevStack, descendants, running, startDev } from "./dev-stack";
 import { eventually } from "./local-stack";
 
@@ -8,11 +8,12 @@ import { eventually } from "./local-stack";
  * no port it was given still taken.
  */
 
-let stack: DevStack | undefined;
-afterEach(async () => {
-  await stack?.dispose();
-  stack = undefined;
-});
+/** `npm run dev` for one test, ended with that test whatever its outcome. */
+async function startFor(context: TestContext): Promise<DevStack> {
+  const stack = await startDev();
+  context.onTestFinished(() => stack.dispose());
+  return stack;
+}
 
 const exitOf = (stack: DevStack) =>
   new Promise<number | null>((resolve) => {
@@ -33,10 +34,12 @@ async function expectAllGone(started: DevStack, tree: ReturnType<typeof descenda
   for (const port of started.ports) expect([port, await accepts(port)]).toEqual([port, false]);
 }
 
-describe("npm run dev, stopped by a signal to its PID alone", () => {
+// Each test has a stack of its own (its own ports, storage and process group) and spends most of
+// its time waiting for it to start or end: they run at the same time.
+describe.concurrent("npm run dev, stopped by a signal to its PID alone", () => {
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
-    it(`ends every process it started on ${signal}, and frees its ports`, async () => {
-      stack = await startDev();
+    it(`ends every process it started on ${signal}, and frees its ports`, async (context) => {
+      const stack = await startFor(context);
       const tree = descendants(stack.process.pid as number);
       // Two wrangler processes, each with its own node, esbuild and workerd children.
       expect(tree.filter((entry) => /wrangler/.test(entry.command)).length).toBeGreaterThanOrEqual(2);
@@ -49,8 +52,8 @@ describe("npm run dev, stopped by a signal to its PID alone", () => {
     });
   }
 
-  it("stops everything when whoever reads its output goes away (a closed pipe)", async () => {
-    stack = await startDev();
+  it("stops everything when whoever reads its output goes away (a closed pipe)", async (context) => {
+    const stack = await startFor(context);
     const tree = descendants(stack.process.pid as number);
     const exited = exitOf(stack);
     stack.process.stdout?.destroy();
@@ -61,8 +64,8 @@ describe("npm run dev, stopped by a signal to its PID alone", () => {
     await expectAllGone(stack, tree);
   });
 
-  it("stops the others, and exits with a failure, when one of its processes dies", async () => {
-    stack = await startDev();
+  it("stops the others, and exits with a failure, when one of its processes dies", async (context) => {
+    const stack = await startFor(context);
     const tree = descendants(stack.process.pid as number);
     const emulator = tree.find(
       (entry) =>

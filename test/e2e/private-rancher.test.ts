@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, type TestContext } from "vitest";
 import { type DevStack, startDev } from "./dev-stack";
 import { eventually } from "./local-stack";
 
@@ -23,11 +23,12 @@ const REQUIRE_ACCESS = {
 /** How long one health answer stands (src/routes/health.ts), and a little more. */
 const HEALTH_TTL_MS = 5_500;
 
-let stack: DevStack | undefined;
-afterEach(async () => {
-  await stack?.dispose();
-  stack = undefined;
-});
+/** `npm run dev` with these options for one test, ended with that test whatever its outcome. */
+async function startFor(context: TestContext, options: Parameters<typeof startDev>[0]): Promise<DevStack> {
+  const stack = await startDev(options);
+  context.onTestFinished(() => stack.dispose());
+  return stack;
+}
 
 const emulatorHook = async (stack: DevStack, path: string, body?: unknown) => {
   const response = await fetch(`${stack.emulator}/_emulator${path}`, {
@@ -75,9 +76,11 @@ const health = async (stack: DevStack) => {
   return [response.status, await response.json()];
 };
 
-describe("npm run dev -- --cattle-binding", () => {
-  it("applies a trigger through the binding: the emulator was asked for rancher.internal:8080 only", async () => {
-    stack = await startDev({ flags: ["--cattle-binding"] });
+// Each test has a stack of its own and spends most of its time waiting for it to start and for the
+// health answer to expire: they run at the same time.
+describe.concurrent("npm run dev -- --cattle-binding", () => {
+  it("applies a trigger through the binding: the emulator was asked for rancher.internal:8080 only", async (context) => {
+    const stack = await startFor(context, { flags: ["--cattle-binding"] });
     await emulatorHook(stack, "/reset", {});
     const receiver = await appliedReceiver(stack);
     const stats = (await emulatorHook(stack, "/stats")) as { total: number; hosts: Record<string, number> };
@@ -98,7 +101,7 @@ describe("npm run dev -- --cattle-binding", () => {
       await eventually(
         "health to report Cattle unavailable",
         async () => {
-          const [status] = await health(stack as DevStack);
+          const [status] = await health(stack);
           return status === 503 ? status : undefined;
         },
         HEALTH_TTL_MS * 3,
@@ -108,8 +111,8 @@ describe("npm run dev -- --cattle-binding", () => {
     expect((await createReceiver(stack)).status).not.toBe(201);
   });
 
-  it("with CATTLE_ACCESS_CLIENT_ID/SECRET in its environment, gets through Access", async () => {
-    stack = await startDev({ flags: ["--cattle-binding"], env: ACCESS });
+  it("with CATTLE_ACCESS_CLIENT_ID/SECRET in its environment, gets through Access", async (context) => {
+    const stack = await startFor(context, { flags: ["--cattle-binding"], env: ACCESS });
     expect(stack.output()).toContain("every Cattle request carries the Access service token");
     // Neither value is printed.
     expect(stack.output()).not.toContain(ACCESS.CATTLE_ACCESS_CLIENT_SECRET);

@@ -295,7 +295,10 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
     expect(JSON.parse(await sh(block.code))).toMatchObject({ name: "grow-workers", driver: "scaleHost" });
   });
 
-  it("Upgrading services: a Docker Hub push upgrades both services, and a semver receiver is made", async () => {
+  // This test, the next and the Alertmanager describe spend their time waiting, on Cattle's upgrades
+  // and on the README's group_wait (30 s), each with services and receivers of its own (1s5 and
+  // 1s6; two services it creates; 1s1): they wait at the same time.
+  it.concurrent("Upgrading services: a Docker Hub push upgrades both services, and a semver receiver is made", async () => {
     const block = examples.take("sh", "What Docker Hub posts after");
     expect(expectArrows(block, await sh(block.code))).toBe(1);
     const receiver = await receiverNamed("deploy-api");
@@ -309,7 +312,7 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
     });
   });
 
-  it("the GitLab CI job and the GitHub Actions step upgrade through a generic receiver", async () => {
+  it.concurrent("the GitLab CI job and the GitHub Actions step upgrade through a generic receiver", async () => {
     const token = "ci-bearer-token-0123456789abcdef";
     const receiver = await api("/v1-webhooks/receivers?projectId=1a5", {
       method: "POST",
@@ -373,12 +376,7 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
     });
   });
 
-  it("Moving from webhook-service: the import example", async () => {
-    const block = examples.take("sh", "importedFrom}], skipped}");
-    expect(expectArrows(block, await sh(block.code))).toBe(1);
-  });
-
-  describe.skipIf(!existsSync(ALERTMANAGER) || !existsSync(AMTOOL))("Alertmanager", () => {
+  describe.skipIf(!existsSync(ALERTMANAGER) || !existsSync(AMTOOL)).concurrent("Alertmanager", () => {
     // Taken when the tests are collected, so that a machine without Alertmanager still accounts for them.
     const plain = examples.take("yaml", "repeat_interval: 30m").code;
     const withToken = examples.take("yaml", "credentials_file: /etc/alertmanager/rancher-hooks-token").code;
@@ -459,6 +457,11 @@ describe("the examples of README.md and docs/*.md, as a user runs them", () => {
         rmSync(dir, { recursive: true, force: true });
       }
     }, 90_000);
+  });
+
+  it("Moving from webhook-service: the import example", async () => {
+    const block = examples.take("sh", "importedFrom}], skipped}");
+    expect(expectArrows(block, await sh(block.code))).toBe(1);
   });
 
   const rules = examples.take("yaml", "alert: WebHighLatency");
@@ -1254,7 +1257,9 @@ describe("docs/deno-server.md", () => {
   });
 });
 
-describe("README.md: a long soak of the simulator", () => {
+// The soak runs the simulator alone, without the stack; the rolled-back upgrade below waits on the
+// stack's upgrade and health checks: the two run at the same time.
+describe.concurrent("README.md: a long soak of the simulator", () => {
   /** `npm run simulate -- …` as a user runs it: its output, and its exit code (1 when a seed failed). */
   const simulate = async (args: string[]): Promise<{ code: number; stdout: string }> => {
     try {
@@ -1304,7 +1309,7 @@ describe("README.md: a long soak of the simulator", () => {
   }, 180_000);
 });
 
-describe("README.md: an upgrade that rolls itself back", () => {
+describe.concurrent("README.md: an upgrade that rolls itself back", () => {
   it("a push of an image whose new containers fail their health check ends rolledBack, on the previous image", async () => {
     await sh("curl -fsS -X POST http://127.0.0.1:8788/_emulator/reset");
     const block = examples.take("sh", '"name":"api-checked"');

@@ -49,7 +49,11 @@ function clientOf(stackOf: () => LocalStack) {
   return { api, create, scaleReceiver, trigger };
 }
 
-describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
+// Each runtime has a stack and an emulator of its own, and its tests run one after another (each
+// begins with its emulator reset); the two runtimes' suites run at the same time, as most of their
+// time is spent waiting on the emulator's transitions and the upgrades' checks.
+describe.each(runtimes)("the core on %s", { concurrent: true }, (_runtime, start, available) => {
+  const test = it.skipIf(!available).sequential;
   let stack: LocalStack;
   const { api, create, scaleReceiver, trigger } = clientOf(() => stack);
   const service = async (id: string) =>
@@ -80,7 +84,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     if (available) await stack.emulator("/_emulator/reset", { method: "POST" });
   });
 
-  it.skipIf(!available)("creates, triggers, regenerates and deletes a receiver", async () => {
+  test("creates, triggers, regenerates and deletes a receiver", async () => {
     const receiver = await scaleReceiver(`life-${Date.now()}`, { max: 10 });
     const applied = await trigger(receiver.url);
     expect(applied.status).toBe(200);
@@ -106,7 +110,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     expect((await api(`/v1-webhooks/receivers/${receiver.id}?projectId=1a5`)).status).toBe(404);
   });
 
-  it.skipIf(!available)("applies 200 concurrent triggers exactly, in far fewer Cattle calls", async () => {
+  test("applies 200 concurrent triggers exactly, in far fewer Cattle calls", async () => {
     const receiver = await scaleReceiver(`burst-${Date.now()}`);
     const before = (await stats()).total;
     const answers = await Promise.all(
@@ -121,91 +125,87 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     expect((await stats()).total - before).toBeLessThan(200);
   });
 
-  it.skipIf(!available)(
-    "stays exact through chaos: late, dropped, locked and failed writes, regenerates mid-burst",
-    async () => {
-      // A seeded random run, printed so that a failure can be repeated (timing aside).
-      let seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Date.now() % 2 ** 31;
-      console.info(`chaos on ${_runtime} with seed ${seed} (repeat with CHAOS_SEED=${seed})`);
-      const random = () => {
-        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-        return seed / 2 ** 31;
-      };
-      const pick = (n: number) => Math.floor(random() * n);
-      await stack.emulator("/_emulator/config", {
-        method: "POST",
-        headers: json,
-        body: JSON.stringify({ transitionMs: 400, lockWaitMs: 250 }),
-      });
-      const up = await scaleReceiver(`chaos-up-${Date.now()}`, { amount: 2, max: 400 });
-      const down = await scaleReceiver(`chaos-down-${Date.now()}`, { action: "down", max: 400 });
-      const urls = { up: up.url, down: down.url };
-      const answers: { tag: string; status: number; outcome?: string }[] = [];
-      let tags = 0;
-      for (let round = 0; round < 6; round++) {
-        await stack.emulator("/_emulator/faults", {
-          method: "POST",
-          headers: json,
-          body: JSON.stringify({
-            lateMs: 500 + pick(2_500),
-            lateCount: pick(3),
-            dropCount: pick(3),
-            status: 503,
-            count: pick(3),
-          }),
-        });
-        const burst = Array.from({ length: 10 + pick(20) }, async (_, i) => {
-          await new Promise((resolve) => setTimeout(resolve, pick(300)));
-          const which = random() < 0.7 ? "up" : "down";
-          const tag = `chaos-${++tags}`;
-          const response = await trigger(urls[which], { headers: { "user-agent": tag } });
-          const body = (await response.json()) as { outcome?: string };
-          answers.push({ tag, status: response.status, outcome: body.outcome });
-          return i;
-        });
-        if (random() < 0.5) {
-          // A regenerate in the middle of the burst: the old URL's queued triggers are refused.
-          await new Promise((resolve) => setTimeout(resolve, pick(300)));
-          const regenerated = await api(`/v1-webhooks/receivers/${up.id}?projectId=1a5&action=regenerate`, {
-            method: "POST",
-          });
-          urls.up = ((await regenerated.json()) as { url: string }).url;
-        }
-        await Promise.all(burst);
-      }
+  test("stays exact through chaos: late, dropped, locked and failed writes, regenerates mid-burst", async () => {
+    // A seeded random run, printed so that a failure can be repeated (timing aside).
+    let seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Date.now() % 2 ** 31;
+    console.info(`chaos on ${_runtime} with seed ${seed} (repeat with CHAOS_SEED=${seed})`);
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = (n: number) => Math.floor(random() * n);
+    await stack.emulator("/_emulator/config", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ transitionMs: 400, lockWaitMs: 250 }),
+    });
+    const up = await scaleReceiver(`chaos-up-${Date.now()}`, { amount: 2, max: 400 });
+    const down = await scaleReceiver(`chaos-down-${Date.now()}`, { action: "down", max: 400 });
+    const urls = { up: up.url, down: down.url };
+    const answers: { tag: string; status: number; outcome?: string }[] = [];
+    let tags = 0;
+    for (let round = 0; round < 6; round++) {
       await stack.emulator("/_emulator/faults", {
         method: "POST",
         headers: json,
-        body: JSON.stringify({ count: 0, lateCount: 0, dropCount: 0, delayMs: 0 }),
+        body: JSON.stringify({
+          lateMs: 500 + pick(2_500),
+          lateCount: pick(3),
+          dropCount: pick(3),
+          status: 503,
+          count: pick(3),
+        }),
       });
-      const history = await eventually(async () => {
-        const executions = [];
-        for (const receiver of [up, down]) {
-          const list = (await (
-            await api(`/v1-webhooks/receivers/${receiver.id}/executions?projectId=1a5`)
-          ).json()) as { data: { outcome: string; sender?: string; from?: number; to?: number }[] };
-          executions.push(...list.data);
-        }
-        return executions.some((execution) => execution.outcome === "pending") ? undefined : executions;
-      }, "every pending trigger to settle");
-      const bySender = new Map(history.map((execution) => [execution.sender, execution]));
-      for (const answer of answers) {
-        expect([200, 202, 403, 503], answer.tag).toContain(answer.status);
-        if (answer.status === 403 || answer.status === 503) {
-          expect(bySender.has(answer.tag), `${answer.tag} answered ${answer.status}`).toBe(false);
-        } else {
-          expect(bySender.get(answer.tag)?.outcome, answer.tag).toMatch(/^(applied|noop|cooldown|failed)$/);
-        }
+      const burst = Array.from({ length: 10 + pick(20) }, async (_, i) => {
+        await new Promise((resolve) => setTimeout(resolve, pick(300)));
+        const which = random() < 0.7 ? "up" : "down";
+        const tag = `chaos-${++tags}`;
+        const response = await trigger(urls[which], { headers: { "user-agent": tag } });
+        const body = (await response.json()) as { outcome?: string };
+        answers.push({ tag, status: response.status, outcome: body.outcome });
+        return i;
+      });
+      if (random() < 0.5) {
+        // A regenerate in the middle of the burst: the old URL's queued triggers are refused.
+        await new Promise((resolve) => setTimeout(resolve, pick(300)));
+        const regenerated = await api(`/v1-webhooks/receivers/${up.id}?projectId=1a5&action=regenerate`, {
+          method: "POST",
+        });
+        urls.up = ((await regenerated.json()) as { url: string }).url;
       }
-      const moved = history
-        .filter((execution) => execution.outcome === "applied")
-        .reduce((sum, execution) => sum + (execution.to ?? 0) - (execution.from ?? 0), 0);
-      expect((await service("1s1")).scale).toBe(1 + moved);
-    },
-    120_000,
-  );
+      await Promise.all(burst);
+    }
+    await stack.emulator("/_emulator/faults", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ count: 0, lateCount: 0, dropCount: 0, delayMs: 0 }),
+    });
+    const history = await eventually(async () => {
+      const executions = [];
+      for (const receiver of [up, down]) {
+        const list = (await (
+          await api(`/v1-webhooks/receivers/${receiver.id}/executions?projectId=1a5`)
+        ).json()) as { data: { outcome: string; sender?: string; from?: number; to?: number }[] };
+        executions.push(...list.data);
+      }
+      return executions.some((execution) => execution.outcome === "pending") ? undefined : executions;
+    }, "every pending trigger to settle");
+    const bySender = new Map(history.map((execution) => [execution.sender, execution]));
+    for (const answer of answers) {
+      expect([200, 202, 403, 503], answer.tag).toContain(answer.status);
+      if (answer.status === 403 || answer.status === 503) {
+        expect(bySender.has(answer.tag), `${answer.tag} answered ${answer.status}`).toBe(false);
+      } else {
+        expect(bySender.get(answer.tag)?.outcome, answer.tag).toMatch(/^(applied|noop|cooldown|failed)$/);
+      }
+    }
+    const moved = history
+      .filter((execution) => execution.outcome === "applied")
+      .reduce((sum, execution) => sum + (execution.to ?? 0) - (execution.from ?? 0), 0);
+    expect((await service("1s1")).scale).toBe(1 + moved);
+  }, 120_000);
 
-  it.skipIf(!available)("keeps names unique under concurrent creates", async () => {
+  test("keeps names unique under concurrent creates", async () => {
     const name = `unique-${Date.now()}`;
     const statuses = await Promise.all(
       Array.from(
@@ -226,7 +226,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     expect(statuses.sort()).toEqual([201, 422, 422, 422, 422]);
   });
 
-  it.skipIf(!available)("pages through receivers with limit and marker, each exactly once", async () => {
+  test("pages through receivers with limit and marker, each exactly once", async () => {
     const project = `/v1-webhooks/receivers?projectId=1a5`;
     const existing = new Set<string>();
     for (let next: string | null = `${project}&limit=1000`; next; ) {
@@ -257,7 +257,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     expect(forged.status).toBe(422);
   });
 
-  it.skipIf(!available)("de-duplicates a repeated Alertmanager notification", async () => {
+  test("de-duplicates a repeated Alertmanager notification", async () => {
     const receiver = await scaleReceiver(`am-${Date.now()}`, { max: 10 });
     const notification = JSON.stringify({
       version: "4",
@@ -271,7 +271,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     expect(repeat).toMatchObject({ outcome: "deduplicated", from: 1, to: 2 });
   });
 
-  it.skipIf(!available)("checks the sender of a receiver that asks for it", async () => {
+  test("checks the sender of a receiver that asks for it", async () => {
     const token = "runtime-bearer-token-0123456789";
     const receiver = await scaleReceiver(
       `sender-${Date.now()}`,
@@ -284,7 +284,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     expect((await trigger(receiver.url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
-  it.skipIf(!available)("follows a registry push through the upgrade to applied, with alarms", async () => {
+  test("follows a registry push through the upgrade to applied, with alarms", async () => {
     const receiver = await create({
       name: `upgrade-${Date.now()}`,
       driver: "serviceUpgrade",
@@ -333,7 +333,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
   const stepsOf = (execution: { upgrades: { steps: { step: string }[] }[] }) =>
     execution.upgrades[0]?.steps.map((step) => step.step);
 
-  it.skipIf(!available)("finishes an upgrade whose new containers pass their health check", async () => {
+  test("finishes an upgrade whose new containers pass their health check", async () => {
     const execution = await upgradeEnd("api", "1.1.0");
     expect(execution).toMatchObject({ outcome: "applied", reason: "upgraded 1s5 (api) to myorg/api:1.1.0" });
     expect(stepsOf(execution)).toEqual([
@@ -347,7 +347,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     expect((await service("1s5")).launchConfig.imageUuid).toBe("docker:myorg/api:1.1.0");
   });
 
-  it.skipIf(!available)("rolls back an upgrade whose new containers fail their health check", async () => {
+  test("rolls back an upgrade whose new containers fail their health check", async () => {
     await stack.emulator("/_emulator/faults", {
       method: "POST",
       body: JSON.stringify({ unhealthyImage: "myorg/api:1.1.0" }),
@@ -364,7 +364,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     });
   });
 
-  it.skipIf(!available)("rolls back an upgrade whose new containers keep restarting", async () => {
+  test("rolls back an upgrade whose new containers keep restarting", async () => {
     await stack.emulator("/_emulator/faults", {
       method: "POST",
       body: JSON.stringify({ unhealthyImage: "myorg/api:1.1.0" }),
@@ -377,7 +377,7 @@ describe.each(runtimes)("the core on %s", (_runtime, start, available) => {
     expect((await service("1s6")).launchConfig.imageUuid).toBe("docker:myorg/api:1.0.0");
   });
 
-  it.skipIf(!available)("serves the page and answers errors in the Rancher envelope", async () => {
+  test("serves the page and answers errors in the Rancher envelope", async () => {
     const page = await api("/?projectId=1a5", { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("Receiver Hooks");
