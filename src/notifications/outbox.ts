@@ -439,15 +439,22 @@ export class Outbox {
         now,
         ...(destination.secret ? { secret: destination.secret } : {}),
       });
-      const response = await this.#deps.fetch(destination.url, {
-        method: "POST",
-        headers: request.headers,
-        body: request.body,
-        // A destination that redirects is not followed: the URL given is the one posted to.
-        redirect: "manual",
-        signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
-      });
-      const text = scrub(await response.text().catch(() => ""), destination.url);
+      const deadline = this.#deadline();
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.#deps.fetch(destination.url, {
+          method: "POST",
+          headers: request.headers,
+          body: request.body,
+          // A destination that redirects is not followed: the URL given is the one posted to.
+          redirect: "manual",
+          signal: deadline.signal,
+        });
+        text = scrub(await response.text().catch(() => ""), destination.url);
+      } finally {
+        deadline.done();
+      }
       const httpStatus = response.status;
       if (httpStatus >= 200 && httpStatus < 300) return { result: "delivered", httpStatus };
       const error = clipError(`HTTP ${httpStatus}${text.trim() ? `: ${text.trim()}` : ""}`);
@@ -465,6 +472,21 @@ export class Outbox {
       const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       return { result: "retry", error: clipError(`network: ${scrub(text, destination.url)}`) };
     }
+  }
+
+  /**
+   * A signal that aborts once ATTEMPT_TIMEOUT_MS have passed on the target's clock, not the
+   * process's (AbortSignal.timeout counts real time): a test's or the simulator's clock decides
+   * when an attempt that gets no answer gives up, as the runtime's clock does in production.
+   * `done` drops the timer once the attempt ended, so it wakes nothing later.
+   */
+  #deadline(): { signal: AbortSignal; done: () => void } {
+    const timeout = new AbortController();
+    const ended = new AbortController();
+    void this.#deps.clock.sleep(ATTEMPT_TIMEOUT_MS, ended.signal).then(() => {
+      timeout.abort(new DOMException(`no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`, "TimeoutError"));
+    });
+    return { signal: timeout.signal, done: () => ended.abort() };
   }
 
   /** One line per attempt that did not deliver; never the URL, the secret or the signature. */

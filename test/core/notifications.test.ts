@@ -219,6 +219,39 @@ describe("notifications from a target", () => {
     expect(restarted.core.notificationLog("ra")[0]).toMatchObject({ status: "delivered", attempts: 2 });
   });
 
+  it("gives up an attempt that gets no answer after 10 s of the target's clock, and tries again", async () => {
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = memoryStorage();
+    // The first request is taken and never answered: it ends only when its attempt aborts it.
+    const server = destinationServer(clock, (_sent, n) =>
+      n === 1 ? new Promise<Response>(() => {}) : new Response("ok"),
+    );
+    const aborted: number[] = [];
+    const send: typeof fetch = (input, init) =>
+      new Promise<Response>((resolve, reject) => {
+        init?.signal?.addEventListener(
+          "abort",
+          () => {
+            aborted.push(clock.now());
+            reject(init.signal?.reason);
+          },
+          { once: true },
+        );
+        server.send(input, init).then(resolve, reject);
+      });
+    const target = { ...newTarget(clock, cattle, storage, send), server };
+    target.core.register(withNotify(scaleReceiver("ra"), notify([destination("slack", SLACK_URL)], 0)));
+    await clock.run(target.core.trigger("ra", 1, {}));
+    await runAlarms(target as never, clock.now() + 60_000);
+    const times = server.sent.map((sent) => sent.at);
+    expect(times).toHaveLength(2);
+    // Aborted on the target's clock, 10 s after it left: real time never moved that far.
+    expect(aborted).toEqual([(times[0] ?? 0) + 10_000]);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(backoffMs(1));
+    expect(target.core.notificationLog("ra")[0]).toMatchObject({ status: "delivered", attempts: 2 });
+  });
+
   it("keeps executions gathered before a restart and sends them when the window closes", async () => {
     const clock = new FakeClock();
     const cattle = new FakeCattle(clock);
