@@ -92,6 +92,8 @@ export const RETRY_FOR_MS = 24 * 60 * 60_000;
 export const DESTINATION_SPACING_MS = 1_000;
 /** How long one attempt may take before it counts as a network failure. */
 export const ATTEMPT_TIMEOUT_MS = 10_000;
+/** What the log says of a test whose request was under way when its object stopped. */
+const TEST_CUT_SHORT = "no answer: the object restarted while the test was under way";
 /** The longest an error text in the log is. */
 const ERROR_CHARS = 300;
 
@@ -135,6 +137,11 @@ export class Outbox {
   constructor(deps: OutboxDependencies) {
     this.#deps = deps;
     this.#sql = deps.storage.sql;
+    // A test whose request was under way when the last incarnation died never got its answer.
+    this.#sql.exec(
+      "UPDATE notification_deliveries SET status = 'failed', last_error = ? WHERE status = 'pending' AND next_attempt IS NULL",
+      TEST_CUT_SHORT,
+    );
     for (const row of this.#sql.exec<{ receiver_id: string; at: number }>(
       "SELECT receiver_id, MIN(at) AS at FROM notification_events GROUP BY receiver_id",
     )) {
@@ -172,6 +179,18 @@ export class Outbox {
       }
       this.#deps.wake(opened + windowSecondsOf(settings) * 1000);
     }
+  }
+
+  /**
+   * Closes the receiver's open window now, with the destinations it has (its destinations are
+   * about to change): what was gathered goes to the destinations that wanted it when it was
+   * decided, and what comes next is gathered for the new ones.
+   */
+  close(receiverId: string): void {
+    if (!this.#windows.has(receiverId)) return;
+    this.#compose(receiverId, this.#deps.clock.now());
+    const next = this.#nextWake();
+    if (next !== undefined) this.#deps.wake(next);
   }
 
   /** Closes the windows that are due, then sends what is due, one request per destination. */
@@ -225,18 +244,32 @@ export class Outbox {
         const slot = this.#reserve(destination.id);
         if (slot > now) await this.#deps.clock.sleep(slot - now);
         const at = this.#deps.clock.now();
+        // Stored before the request leaves, as every attempt is: should this incarnation die during
+        // it, the next one still keeps the destination's second, and the log says it was cut short.
+        // Pending without a next attempt: no alarm sends it again.
+        this.#deps.storage.transactionSync(() => {
+          this.#insert(receiver.id, destination, message, {
+            status: "pending",
+            attempts: 1,
+            lastAttempt: at,
+          });
+          this.#trim(receiver.id);
+        });
         const attempt = await this.#attempt(destination, message, at);
         const status: DeliveryStatus = attempt.result === "delivered" ? "delivered" : "failed";
         const error = attempt.result === "delivered" ? undefined : attempt.error;
         this.#deps.storage.transactionSync(() => {
-          this.#insert(receiver.id, destination, message, {
-            status,
-            attempts: 1,
-            lastAttempt: at,
-            lastError: error ?? null,
-          });
-          this.#count(receiver.id, destination.kind, status);
-          this.#trim(receiver.id);
+          const changed = this.#sql
+            .exec<{ seq: number }>(
+              "UPDATE notification_deliveries SET status = ?, last_error = ? WHERE message_id = ? AND destination_id = ? AND status = 'pending' RETURNING seq",
+              status,
+              error ?? null,
+              message.id,
+              destination.id,
+            )
+            .toArray();
+          // A test its receiver's delete dropped meanwhile is counted no more.
+          if (changed.length > 0) this.#count(receiver.id, destination.kind, status);
         });
         this.#logAttempt(receiver, destination, message, attempt);
         return {
@@ -526,7 +559,7 @@ export class Outbox {
       times.push(opened + windowSecondsOf(this.#deps.receiver(receiverId)?.notify) * 1000);
     }
     for (const row of this.#sql.exec<{ destination_id: string; at: number }>(
-      "SELECT destination_id, MIN(next_attempt) AS at FROM notification_deliveries WHERE status = 'pending' GROUP BY destination_id",
+      "SELECT destination_id, MIN(next_attempt) AS at FROM notification_deliveries WHERE status = 'pending' AND next_attempt IS NOT NULL GROUP BY destination_id",
     )) {
       times.push(Math.max(row.at, this.#nextSlot.get(row.destination_id) ?? 0));
     }

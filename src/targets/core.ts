@@ -285,6 +285,9 @@ export class TargetCore implements TargetMethods {
           }
         : {}),
     };
+    // What the open window gathered goes out now, to the destinations that wanted it when it was
+    // decided: the new list applies to what is decided from now on.
+    loaded.outbox.close(receiverId);
     loaded.admission.replace(next);
     return { kind: "live", receiver: next, secrets };
   }

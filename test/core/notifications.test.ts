@@ -327,6 +327,63 @@ describe("notifications from a target", () => {
     expect(JSON.stringify(target.core.liveReceivers(["ra"]))).toBe(before);
   });
 
+  it("sends what a window gathered to the destinations that wanted it when a change of them comes first", async () => {
+    const slack = destination("slack", SLACK_URL, ["applied"]);
+    const target = setUp(notify([slack], 10));
+    await target.clock.run(target.core.trigger("ra", 1, {}));
+    // Before the window closes, the Slack destination stops wanting `applied` and a Discord one that wants it comes.
+    const changed = target.core.setNotifications("ra", {
+      destinations: [
+        { id: slack.id, kind: "slack", on: ["failed"] },
+        { kind: "discord", url: "https://discord.test/api/webhooks/1/abcd", on: ["applied"] },
+      ],
+      environment: "Default",
+      historyUrl: "https://hooks.example.com/receivers/ra/history?projectId=1a5",
+    });
+    expect(changed.kind).toBe("live");
+    await runAlarms(target, target.clock.now() + 60_000);
+    // The execution was decided while Slack wanted it, and Discord did not exist yet.
+    expect(target.server.sent.map((sent) => new URL(sent.url).host)).toEqual(["hooks.slack.test"]);
+    expect(target.core.notificationLog("ra")).toEqual([
+      expect.objectContaining({ kind: "slack", status: "delivered", executionIds: [expect.any(String)] }),
+    ]);
+    // What is decided from now on goes by the new list.
+    await target.clock.run(target.core.trigger("ra", 1, {}));
+    await runAlarms(target, target.clock.now() + 60_000);
+    expect(target.server.sent.map((sent) => new URL(sent.url).host)).toEqual([
+      "hooks.slack.test",
+      "discord.test",
+    ]);
+  });
+
+  it("keeps a destination's second after a restart cut a test short, and logs the test as unanswered", async () => {
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = memoryStorage();
+    const first = destinationServer(clock, () => new Promise<Response>(() => {}));
+    const crashed = newTarget(clock, cattle, storage, first.send);
+    crashed.core.register(withNotify(scaleReceiver("ra"), notify([destination("slack", SLACK_URL)], 0)));
+    void crashed.core.testNotification("ra");
+    await clock.flush();
+    expect(first.sent).toHaveLength(1);
+    crashed.stop();
+    await clock.advance(300);
+
+    const second = destinationServer(clock);
+    const restarted = newTarget(clock, cattle, storage, second.send);
+    expect(restarted.core.notificationLog("ra")).toEqual([
+      expect.objectContaining({
+        test: true,
+        status: "failed",
+        attempts: 1,
+        lastError: expect.stringContaining("restarted"),
+      }),
+    ]);
+    await clock.run(restarted.core.testNotification("ra"));
+    expect(second.sent).toHaveLength(1);
+    expect(second.sent[0]!.at - first.sent[0]!.at).toBeGreaterThanOrEqual(1_000);
+  });
+
   it("answers a test to each destination, and logs it", async () => {
     const target = setUp(
       notify([destination("slack", SLACK_URL), destination("teams", "https://teams.test/workflows/x")]),
