@@ -10,6 +10,22 @@ export type DestinationFault =
   /** It takes the request and never answers. */
   | { kind: "hang" };
 
+/**
+ * The broken worlds of the tests, each of which the checker must catch: a destination that answers
+ * 2xx for a message it lost; a proxy that replays a request, that changes the body of a message's
+ * later attempts, that sends a message to another receiver's destination, that strips Retry-After
+ * from a 429, or that alters what a webhook says of an execution; a target that never hears of a
+ * delete (the world's, in world.ts).
+ */
+export type BrokenNetwork =
+  | "drops"
+  | "replays"
+  | "rewrites"
+  | "misroutes"
+  | "stripsRetryAfter"
+  | "falsifies"
+  | "ignoresDelete";
+
 /** A destination endpoint of the plan: how long it takes to answer, and whether it refuses everything. */
 export interface EndpointSpec {
   latencyMs: number;
@@ -62,8 +78,13 @@ export class SimDestinations {
   readonly crashes: { restartMs: number; reached: boolean }[] = [];
   /** Set by the run: crashes the object whose live incarnation is `owner`. */
   crashOwner: (owner: Owner, restartMs: number) => void = () => {};
-  /** The broken world of the tests: the first 2xx answer is given for a request the endpoint lost. */
-  dropsOne = false;
+  /** Set by the tests only: how this network breaks the guarantees. */
+  broken: BrokenNetwork | undefined;
+  /** For `misroutes`: another receiver's destination URL than that of `url`. */
+  elsewhere: (url: string) => string | undefined = () => undefined;
+  /** Whether the broken world did its harm already (most do it once). */
+  #broke = false;
+  readonly #attemptsOf = new Map<string, number>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -90,10 +111,26 @@ export class SimDestinations {
    */
   fetchFor(owner: Owner, object: string, stored: (url: string) => SentRequest["stored"]): typeof fetch {
     return (input, init) => {
-      const url = String(input instanceof Request ? input.url : input);
+      let url = String(input instanceof Request ? input.url : input);
       const headers = Object.fromEntries(new Headers(init?.headers));
       const signal = init?.signal ?? undefined;
       const found = stored(url);
+      let body = typeof init?.body === "string" ? init.body : "";
+      if (found) {
+        const attempt = (this.#attemptsOf.get(found.messageId) ?? 0) + 1;
+        this.#attemptsOf.set(found.messageId, attempt);
+        if (this.broken === "rewrites" && attempt > 1) body = `${body} `;
+        const other = this.broken === "misroutes" && !this.#broke ? this.elsewhere(url) : undefined;
+        if (other) {
+          this.#broke = true;
+          url = other;
+        }
+      }
+      if (this.broken === "falsifies" && headers["webhook-id"] !== undefined) {
+        const parsed = JSON.parse(body) as { executions: { to?: number }[] };
+        for (const execution of parsed.executions) if (execution.to !== undefined) execution.to += 1;
+        body = JSON.stringify(parsed);
+      }
       const request: SentRequest = {
         seq: this.requests.length + 1,
         url,
@@ -101,7 +138,7 @@ export class SimDestinations {
         object,
         sentAt: this.scheduler.now,
         headers,
-        body: typeof init?.body === "string" ? init.body : "",
+        body,
         ...(found ? { stored: found } : {}),
         status: 0,
       };
@@ -168,13 +205,19 @@ export class SimDestinations {
           else if (fault?.kind === "tooMany") {
             status = 429;
             if (fault.retryAfterSeconds !== undefined) {
-              answerHeaders["retry-after"] = String(fault.retryAfterSeconds);
+              if (this.broken !== "stripsRetryAfter")
+                answerHeaders["retry-after"] = String(fault.retryAfterSeconds);
               request.retryAfterSeconds = fault.retryAfterSeconds;
             }
           }
-          if (status === 200 && this.dropsOne) {
-            this.dropsOne = false;
+          if (status === 200 && this.broken === "drops" && !this.#broke && request.stored) {
+            this.#broke = true;
             request.dropped = true;
+          }
+          if (this.broken === "replays" && !this.#broke) {
+            this.#broke = true;
+            this.requests.push({ ...request, seq: this.requests.length + 1, sentAt: this.scheduler.now });
+            this.log(`notify n${this.requests.length}: a proxy replays n${request.seq}`);
           }
           request.status = status;
           this.log(

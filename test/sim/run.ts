@@ -18,7 +18,7 @@ import { signingKeys } from "../../src/tokens/signing";
 import { sha256Hex } from "../../src/util/sha256";
 import { SimCattle } from "./cattle";
 import { type Checked, check } from "./checker";
-import { endpointUrl, SimDestinations } from "./destinations";
+import { type BrokenNetwork, endpointUrl, SimDestinations } from "./destinations";
 import { describeEvent, type Plan, PROJECT, type SimEvent, UPGRADE_REPOSITORY } from "./plan";
 import { Random } from "./random";
 import { Scheduler, SIM_START, useRandomSource } from "./scheduler";
@@ -177,8 +177,8 @@ export async function runPlan(
     verbose?: boolean;
     brokenCattle?: boolean;
     hidesBadHealth?: boolean;
-    /** A destination that answers 2xx for the first message it is sent and loses it. */
-    dropsNotification?: boolean;
+    /** A network, or a target, that breaks what notifications promise (destinations.ts). */
+    brokenNetwork?: BrokenNetwork;
   } = {},
 ): Promise<RunResult> {
   const scheduler = new Scheduler();
@@ -206,8 +206,13 @@ export async function runPlan(
     plan.notifications?.endpoints ?? [],
     options.verbose ? log : () => {},
   );
-  destinations.dropsOne = options.dropsNotification === true;
+  destinations.broken = options.brokenNetwork;
   const world = new World(scheduler, cattle, log, plan.kvLagMs, destinations);
+  world.ignoresRevoke = options.brokenNetwork === "ignoresDelete";
+  destinations.elsewhere = (url) => {
+    const owner = world.urlOwner.get(url);
+    return [...world.urlOwner].find(([, other]) => other.receiverId !== owner?.receiverId)?.[0];
+  };
   cattle.crashOwner = (owner, restartMs) => world.crashOwner(owner, restartMs);
   destinations.crashOwner = (owner, restartMs) => world.crashOwner(owner, restartMs);
   const settings: Settings = {

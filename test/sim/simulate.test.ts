@@ -84,6 +84,30 @@ describe("the deterministic simulation", () => {
     expect([...kinds]).toContain("bad image finished");
   }, 60_000);
 
+  it.each([
+    ["drops", "a destination that answers 2xx for a message it lost", "notification lost"],
+    ["replays", "a proxy that replays a request", "destination flooded"],
+    ["rewrites", "a proxy that changes a message's body when it is sent again", "message changed"],
+    ["misroutes", "a proxy that takes a message to another receiver's destination", "notification unwanted"],
+    ["stripsRetryAfter", "a proxy that strips a 429's Retry-After", "Retry-After ignored"],
+    ["falsifies", "a proxy that alters what a webhook says of an execution", "message disagrees"],
+    ["ignoresDelete", "a target that never hears of a delete", "sent after delete"],
+  ] as const)(
+    "fails a world that breaks what notifications promise: %s (%s)",
+    async (broken, _what, kind) => {
+      // The first seeds with notifications until one shows it: each of these worlds breaks one promise.
+      const kinds = new Set<string>();
+      for (let seed = 1; seed <= 400 && !kinds.has(kind); seed++) {
+        const plan = planFor(seed);
+        if (!plan.notifications) continue;
+        for (const failure of (await runPlan(plan, { brokenNetwork: broken })).failures)
+          kinds.add(kindOf(failure));
+      }
+      expect([...kinds]).toContain(kind);
+    },
+    60_000,
+  );
+
   it(`keeps every guarantee over seeds ${FIRST_SEED}…${FIRST_SEED + SEEDS - 1} and those that once found a bug`, async () => {
     const failed: RunResult[] = [];
     const seeds = Array.from({ length: SEEDS }, (_, i) => FIRST_SEED + i).concat(REGRESSION_SEEDS);
