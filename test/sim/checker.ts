@@ -7,6 +7,7 @@ import {
 import type { NotificationMessage } from "../../src/domain/notifications";
 import { ROLLED_BACK_MEMORY_MS } from "../../src/drivers/service-upgrade/upgrade-queue";
 import { planScale } from "../../src/drivers/shared/scaling";
+import { MESSAGE_EXECUTIONS } from "../../src/notifications/outbox";
 import { DEDUPLICATION_WINDOW_MS } from "../../src/targets/history";
 import type { SimCattle } from "./cattle";
 import type { SentRequest, SimDestinations } from "./destinations";
@@ -793,11 +794,14 @@ function checkNotifications(
   // Every execution wanted reaches its destination, unless that refuses for good, went, or its receiver did.
   const delivered = new Set<string>();
   const refused = new Set<string>();
+  // A message carries its newest MESSAGE_EXECUTIONS executions (its summary counts the rest).
+  const full = new Set<string>();
   for (const entry of carried) {
     const { request } = entry;
     if (request.status >= 400 && request.status < 500 && request.status !== 429) refused.add(request.url);
     if (request.status < 200 || request.status >= 300 || request.dropped) continue;
     for (const told of entry.executions) delivered.add(`${request.url} ${told.id} ${told.outcome}`);
+    if (entry.executions.length >= MESSAGE_EXECUTIONS) full.add(request.url);
   }
   for (const execution of executions.values()) {
     const handle = byId.get(execution.receiverId);
@@ -815,7 +819,13 @@ function checkNotifications(
           (entry) =>
             entry.at >= time && !entry.destinations.some((destination) => destination.id === destinationId),
         );
-        if (removed || refused.has(url) || delivered.has(`${url} ${execution.id} ${outcome}`)) continue;
+        if (
+          removed ||
+          refused.has(url) ||
+          full.has(url) ||
+          delivered.has(`${url} ${execution.id} ${outcome}`)
+        )
+          continue;
         fail(
           "notification lost",
           `${handle.handle}'s ${show(execution)} (${outcome} decided at ${at(time)}) never reached destination e${endpointOf(url)}, which wanted it`,

@@ -23,7 +23,10 @@ const SEEDS = 240;
  * without an answer landing on the service's next upgrade (1201; 1045: its object died waiting for
  * the answer), an alarm a crash cut short never run again because a call woke the object first
  * (1628). Seed 153 of the fixed range found a bad image finished on healthy time dated from when its
- * alarm began.
+ * alarm began; and for notifications, seeds of the fixed range found an execution lost to a change of
+ * its destination's outcomes before its window closed (11), messages carrying executions to
+ * destinations added or changed after they were decided (57, 91, 132, 135, 240), and a destination
+ * sent to twice in a second after a crash cut a test short (11).
  */
 const REGRESSION_SEEDS = [
   348, 362, 417, 424, 545, 714, 987, 1045, 1201, 1427, 1524, 1628, 1707, 2209, 2312, 3094, 3517, 4228, 7498,
