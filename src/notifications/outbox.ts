@@ -242,7 +242,23 @@ export class Outbox {
       settings.destinations.map(async (destination): Promise<TestResult> => {
         const message = this.#message(receiver, now, { test: true, executions: [] });
         const slot = this.#reserve(destination.id);
-        if (slot > now) await this.#deps.clock.sleep(slot - now);
+        if (slot > now) {
+          await this.#deps.clock.sleep(slot - now);
+          // A delete of the receiver, or a change that removed the destination, while the test
+          // waited for its second: nothing more is sent for it.
+          const still = this.#deps
+            .receiver(receiver.id)
+            ?.notify?.destinations.some((kept) => kept.id === destination.id && kept.url === destination.url);
+          if (!still) {
+            return {
+              destinationId: destination.id,
+              kind: destination.kind,
+              urlHint: urlHint(destination.url),
+              status: "failed",
+              error: "not sent: the receiver or this destination was removed before its turn came",
+            };
+          }
+        }
         const at = this.#deps.clock.now();
         // Stored before the request leaves, as every attempt is: should this incarnation die during
         // it, the next one still keeps the destination's second, and the log says it was cut short.

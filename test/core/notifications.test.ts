@@ -356,6 +356,63 @@ describe("notifications from a target", () => {
     ]);
   });
 
+  it("sends an execution decided during an alarm at that alarm's own time", async () => {
+    // One alarm, as a Durable Object has: once alarm() returns, an alarm set meanwhile to the time
+    // that ran is taken for the one that ran, and dropped.
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = memoryStorage();
+    const server = destinationServer(clock, async () => {
+      await clock.sleep(500);
+      return new Response("ok");
+    });
+    const target = newTarget(clock, cattle, storage, server.send);
+    target.core.register(
+      withNotify(
+        scaleReceiver("ra", { cooldownSeconds: 60 }),
+        notify([destination("slack", SLACK_URL, ["applied", "cooldown"])], 0),
+      ),
+    );
+    const scheduled = () => storage.alarms.at(-1);
+    await clock.run(target.core.trigger("ra", 1, {}));
+    const at = scheduled() as number;
+    await clock.advance(Math.max(0, at - clock.now()));
+    const running = target.core.alarm();
+    await clock.flush();
+    expect(server.sent).toHaveLength(1);
+    // While the alarm waits for that answer, a trigger is decided (cooldown, no Cattle call) at its time.
+    const second = await target.core.trigger("ra", 1, {});
+    expect(second).toMatchObject({ kind: "decided", execution: { outcome: "cooldown" } });
+    await clock.run(running);
+    for (let runs = 0; runs < 10; runs++) {
+      const next = scheduled();
+      if (next === undefined || next === at) break;
+      await clock.advance(Math.max(0, next - clock.now()));
+      storage.alarms.length = 0;
+      await clock.run(target.core.alarm());
+    }
+    expect(server.sent).toHaveLength(2);
+    expect(JSON.parse(server.sent[1]?.body ?? "{}").text).toContain("cooldown");
+  });
+
+  it("sends no test for a receiver deleted while the test waited for its destination's second", async () => {
+    const target = setUp(notify([destination("slack", SLACK_URL)], 0));
+    await target.clock.run(target.core.trigger("ra", 1, {}));
+    await runAlarms(target, target.clock.now());
+    expect(target.server.sent).toHaveLength(1);
+    // The destination was sent to just now: the test waits for its next second, and the receiver goes meanwhile.
+    const testing = target.core.testNotification("ra");
+    await target.clock.flush();
+    expect(target.core.revoke("ra")).toBe(true);
+    const results = await target.clock.run(testing);
+    expect(results).toEqual([
+      expect.objectContaining({ status: "failed", error: expect.stringContaining("removed") }),
+    ]);
+    expect(target.server.sent).toHaveLength(1);
+    const kept = target.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM notification_deliveries");
+    expect(kept.toArray()[0]?.n).toBe(0);
+  });
+
   it("keeps a destination's second after a restart cut a test short, and logs the test as unanswered", async () => {
     const clock = new FakeClock();
     const cattle = new FakeCattle(clock);
