@@ -334,8 +334,8 @@ export async function runPlan(
 
   /** The destinations an answer shows, in the order given, with the endpoints they were given. */
   const noteDestinations = (handle: Handle, record: ReceiverRecord, endpoints: number[]) => {
-    if (!record.notifications) return;
-    handle.destinations = record.notifications.map((view, i) => ({
+    // A receiver left without destinations and window shows none: its list is empty.
+    handle.destinations = (record.notifications ?? []).map((view, i) => ({
       id: view.id,
       endpoint: endpoints[i] ?? -1,
       kind: view.kind,
