@@ -34,7 +34,8 @@ const REGRESSION_SEEDS = [
 
 describe("the deterministic simulation", () => {
   it("gives the same trace for the same seed, byte for byte", async () => {
-    for (const seed of [3, 714, 1524]) {
+    // 11 has destinations that fail, hang and crash their senders.
+    for (const seed of [3, 11, 714, 1524]) {
       const first = await runPlan(planFor(seed), { verbose: true });
       const second = await runPlan(planFor(seed), { verbose: true });
       expect(second.trace.join("\n")).toBe(first.trace.join("\n"));
