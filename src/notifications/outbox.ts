@@ -92,6 +92,8 @@ export const RETRY_FOR_MS = 24 * 60 * 60_000;
 export const DESTINATION_SPACING_MS = 1_000;
 /** How long one attempt may take before it counts as a network failure. */
 export const ATTEMPT_TIMEOUT_MS = 10_000;
+/** What the log says of a test whose request was under way when its object stopped. */
+const TEST_CUT_SHORT = "no answer: the object restarted while the test was under way";
 /** The longest an error text in the log is. */
 const ERROR_CHARS = 300;
 /**
@@ -140,6 +142,11 @@ export class Outbox {
   constructor(deps: OutboxDependencies) {
     this.#deps = deps;
     this.#sql = deps.storage.sql;
+    // A test whose request was under way when the last incarnation died never got its answer.
+    this.#sql.exec(
+      "UPDATE notification_deliveries SET status = 'failed', last_error = ? WHERE status = 'pending' AND next_attempt IS NULL",
+      TEST_CUT_SHORT,
+    );
     for (const row of this.#sql.exec<{ receiver_id: string; at: number }>(
       "SELECT receiver_id, MIN(at) AS at FROM notification_events GROUP BY receiver_id",
     )) {
@@ -177,6 +184,18 @@ export class Outbox {
       }
       this.#deps.wake(opened + windowSecondsOf(settings) * 1000);
     }
+  }
+
+  /**
+   * Closes the receiver's open window now, with the destinations it has (its destinations are
+   * about to change): what was gathered goes to the destinations that wanted it when it was
+   * decided, and what comes next is gathered for the new ones.
+   */
+  close(receiverId: string): void {
+    if (!this.#windows.has(receiverId)) return;
+    this.#compose(receiverId, this.#deps.clock.now());
+    const next = this.#nextWake();
+    if (next !== undefined) this.#deps.wake(next);
   }
 
   /** Closes the windows that are due, then sends what is due, one request per destination. */
@@ -228,20 +247,50 @@ export class Outbox {
       settings.destinations.map(async (destination): Promise<TestResult> => {
         const message = this.#message(receiver, now, { test: true, executions: [] });
         const slot = this.#reserve(destination.id);
-        if (slot > now) await this.#deps.clock.sleep(slot - now);
+        if (slot > now) {
+          await this.#deps.clock.sleep(slot - now);
+          // A delete of the receiver, or a change that removed the destination, while the test
+          // waited for its second: nothing more is sent for it.
+          const still = this.#deps
+            .receiver(receiver.id)
+            ?.notify?.destinations.some((kept) => kept.id === destination.id && kept.url === destination.url);
+          if (!still) {
+            return {
+              destinationId: destination.id,
+              kind: destination.kind,
+              urlHint: urlHint(destination.url),
+              status: "failed",
+              error: "not sent: the receiver or this destination was removed before its turn came",
+            };
+          }
+        }
         const at = this.#deps.clock.now();
+        // Stored before the request leaves, as every attempt is: should this incarnation die during
+        // it, the next one still keeps the destination's second, and the log says it was cut short.
+        // Pending without a next attempt: no alarm sends it again.
+        this.#deps.storage.transactionSync(() => {
+          this.#insert(receiver.id, destination, message, {
+            status: "pending",
+            attempts: 1,
+            lastAttempt: at,
+          });
+          this.#trim(receiver.id);
+        });
         const attempt = await this.#attempt(destination, message, at);
         const status: DeliveryStatus = attempt.result === "delivered" ? "delivered" : "failed";
         const error = attempt.result === "delivered" ? undefined : attempt.error;
         this.#deps.storage.transactionSync(() => {
-          this.#insert(receiver.id, destination, message, {
-            status,
-            attempts: 1,
-            lastAttempt: at,
-            lastError: error ?? null,
-          });
-          this.#count(receiver.id, destination.kind, status);
-          this.#trim(receiver.id);
+          const changed = this.#sql
+            .exec<{ seq: number }>(
+              "UPDATE notification_deliveries SET status = ?, last_error = ? WHERE message_id = ? AND destination_id = ? AND status = 'pending' RETURNING seq",
+              status,
+              error ?? null,
+              message.id,
+              destination.id,
+            )
+            .toArray();
+          // A test its receiver's delete dropped meanwhile is counted no more.
+          if (changed.length > 0) this.#count(receiver.id, destination.kind, status);
         });
         this.#logAttempt(receiver, destination, message, attempt);
         return {
@@ -451,15 +500,22 @@ export class Outbox {
         now,
         ...(destination.secret ? { secret: destination.secret } : {}),
       });
-      const response = await this.#deps.fetch(destination.url, {
-        method: "POST",
-        headers: request.headers,
-        body: request.body,
-        // A destination that redirects is not followed: the URL given is the one posted to.
-        redirect: "manual",
-        signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
-      });
-      const text = scrub(await answerStart(response), destination.url);
+      const deadline = this.#deadline();
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.#deps.fetch(destination.url, {
+          method: "POST",
+          headers: request.headers,
+          body: request.body,
+          // A destination that redirects is not followed: the URL given is the one posted to.
+          redirect: "manual",
+          signal: deadline.signal,
+        });
+        text = scrub(await answerStart(response), destination.url);
+      } finally {
+        deadline.done();
+      }
       const httpStatus = response.status;
       if (httpStatus >= 200 && httpStatus < 300) return { result: "delivered", httpStatus };
       const error = clipError(`HTTP ${httpStatus}${text.trim() ? `: ${text.trim()}` : ""}`);
@@ -477,6 +533,21 @@ export class Outbox {
       const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       return { result: "retry", error: clipError(`network: ${scrub(text, destination.url)}`) };
     }
+  }
+
+  /**
+   * A signal that aborts once ATTEMPT_TIMEOUT_MS have passed on the target's clock, not the
+   * process's (AbortSignal.timeout counts real time): a test's or the simulator's clock decides
+   * when an attempt that gets no answer gives up, as the runtime's clock does in production.
+   * `done` drops the timer once the attempt ended, so it wakes nothing later.
+   */
+  #deadline(): { signal: AbortSignal; done: () => void } {
+    const timeout = new AbortController();
+    const ended = new AbortController();
+    void this.#deps.clock.sleep(ATTEMPT_TIMEOUT_MS, ended.signal).then(() => {
+      timeout.abort(new DOMException(`no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`, "TimeoutError"));
+    });
+    return { signal: timeout.signal, done: () => ended.abort() };
   }
 
   /** One line per attempt that did not deliver; never the URL, the secret or the signature. */
@@ -516,7 +587,7 @@ export class Outbox {
       times.push(opened + windowSecondsOf(this.#deps.receiver(receiverId)?.notify) * 1000);
     }
     for (const row of this.#sql.exec<{ destination_id: string; at: number }>(
-      "SELECT destination_id, MIN(next_attempt) AS at FROM notification_deliveries WHERE status = 'pending' GROUP BY destination_id",
+      "SELECT destination_id, MIN(next_attempt) AS at FROM notification_deliveries WHERE status = 'pending' AND next_attempt IS NOT NULL GROUP BY destination_id",
     )) {
       times.push(Math.max(row.at, this.#nextSlot.get(row.destination_id) ?? 0));
     }

@@ -55,6 +55,10 @@ export class TargetCore implements TargetMethods {
   #alarmAt: number | undefined;
   /** The storage the parts see: one alarm, shared, never set later than one a part still needs. */
   readonly #shared: ObjectStorage;
+  /** Alarms running now (on Deno a second may start before the first returns). */
+  #running = 0;
+  /** The earliest time a part asked for while an alarm ran: asked for again once it returns. */
+  #askedWhileRunning: number | undefined;
 
   /**
    * Storage calls are synchronous, so for an object that has storage the constructor has migrated
@@ -280,6 +284,9 @@ export class TargetCore implements TargetMethods {
           }
         : {}),
     };
+    // What the open window gathered goes out now, to the destinations that wanted it when it was
+    // decided: the new list applies to what is decided from now on.
+    loaded.outbox.close(receiverId);
     loaded.admission.replace(next);
     return { kind: "live", receiver: next, secrets };
   }
@@ -303,8 +310,24 @@ export class TargetCore implements TargetMethods {
     this.#alarmAt = undefined;
     const loaded = this.#existing();
     if (!loaded) return;
-    for (const driver of DRIVER_NAMES) await this.#executor(loaded, driver).alarm?.();
-    await loaded.outbox.alarm();
+    const started = this.#dependencies.clock.now();
+    this.#running++;
+    try {
+      for (const driver of DRIVER_NAMES) await this.#executor(loaded, driver).alarm?.();
+      await loaded.outbox.alarm();
+    } finally {
+      this.#running--;
+      // Cloudflare takes an alarm set while alarm() runs, to the very time that is running, for the
+      // one that ran, and drops it once alarm() returns: what a part asked for meanwhile for no
+      // later than that (an execution decided then, in a window of 0 s) is asked for again, later
+      // than now. A later time asked for is an alarm of its own, and stays.
+      const asked = this.#askedWhileRunning;
+      this.#askedWhileRunning = undefined;
+      if (asked !== undefined && asked <= started) {
+        this.#alarmAt = undefined;
+        await this.#wake(Math.max(asked, this.#dependencies.clock.now() + 1));
+      }
+    }
   }
 
   /**
@@ -313,6 +336,7 @@ export class TargetCore implements TargetMethods {
    * alarm runs, so an alarm left from an earlier incarnation is replaced by the earliest of those.
    */
   #wake(at: number): Promise<void> {
+    if (this.#running > 0) this.#askedWhileRunning = Math.min(this.#askedWhileRunning ?? at, at);
     if (this.#alarmAt !== undefined && this.#alarmAt <= at) return Promise.resolve();
     this.#alarmAt = at;
     return this.#storage.setAlarm(at);

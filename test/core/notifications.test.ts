@@ -277,6 +277,39 @@ describe("notifications from a target", () => {
     expect(restarted.core.notificationLog("ra")[0]).toMatchObject({ status: "delivered", attempts: 2 });
   });
 
+  it("gives up an attempt that gets no answer after 10 s of the target's clock, and tries again", async () => {
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = memoryStorage();
+    // The first request is taken and never answered: it ends only when its attempt aborts it.
+    const server = destinationServer(clock, (_sent, n) =>
+      n === 1 ? new Promise<Response>(() => {}) : new Response("ok"),
+    );
+    const aborted: number[] = [];
+    const send: typeof fetch = (input, init) =>
+      new Promise<Response>((resolve, reject) => {
+        init?.signal?.addEventListener(
+          "abort",
+          () => {
+            aborted.push(clock.now());
+            reject(init.signal?.reason);
+          },
+          { once: true },
+        );
+        server.send(input, init).then(resolve, reject);
+      });
+    const target = { ...newTarget(clock, cattle, storage, send), server };
+    target.core.register(withNotify(scaleReceiver("ra"), notify([destination("slack", SLACK_URL)], 0)));
+    await clock.run(target.core.trigger("ra", 1, {}));
+    await runAlarms(target as never, clock.now() + 60_000);
+    const times = server.sent.map((sent) => sent.at);
+    expect(times).toHaveLength(2);
+    // Aborted on the target's clock, 10 s after it left: real time never moved that far.
+    expect(aborted).toEqual([(times[0] ?? 0) + 10_000]);
+    expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(backoffMs(1));
+    expect(target.core.notificationLog("ra")[0]).toMatchObject({ status: "delivered", attempts: 2 });
+  });
+
   it("keeps executions gathered before a restart and sends them when the window closes", async () => {
     const clock = new FakeClock();
     const cattle = new FakeCattle(clock);
@@ -350,6 +383,120 @@ describe("notifications from a target", () => {
     });
     expect(refused).toMatchObject({ kind: "invalid", index: 0, field: "id" });
     expect(JSON.stringify(target.core.liveReceivers(["ra"]))).toBe(before);
+  });
+
+  it("sends what a window gathered to the destinations that wanted it when a change of them comes first", async () => {
+    const slack = destination("slack", SLACK_URL, ["applied"]);
+    const target = setUp(notify([slack], 10));
+    await target.clock.run(target.core.trigger("ra", 1, {}));
+    // Before the window closes, the Slack destination stops wanting `applied` and a Discord one that wants it comes.
+    const changed = target.core.setNotifications("ra", {
+      destinations: [
+        { id: slack.id, kind: "slack", on: ["failed"] },
+        { kind: "discord", url: "https://discord.test/api/webhooks/1/abcd", on: ["applied"] },
+      ],
+      environment: "Default",
+      historyUrl: "https://hooks.example.com/receivers/ra/history?projectId=1a5",
+    });
+    expect(changed.kind).toBe("live");
+    await runAlarms(target, target.clock.now() + 60_000);
+    // The execution was decided while Slack wanted it, and Discord did not exist yet.
+    expect(target.server.sent.map((sent) => new URL(sent.url).host)).toEqual(["hooks.slack.test"]);
+    expect(target.core.notificationLog("ra")).toEqual([
+      expect.objectContaining({ kind: "slack", status: "delivered", executionIds: [expect.any(String)] }),
+    ]);
+    // What is decided from now on goes by the new list.
+    await target.clock.run(target.core.trigger("ra", 1, {}));
+    await runAlarms(target, target.clock.now() + 60_000);
+    expect(target.server.sent.map((sent) => new URL(sent.url).host)).toEqual([
+      "hooks.slack.test",
+      "discord.test",
+    ]);
+  });
+
+  it("sends an execution decided during an alarm at that alarm's own time", async () => {
+    // One alarm, as a Durable Object has: once alarm() returns, an alarm set meanwhile to the time
+    // that ran is taken for the one that ran, and dropped.
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = memoryStorage();
+    const server = destinationServer(clock, async () => {
+      await clock.sleep(500);
+      return new Response("ok");
+    });
+    const target = newTarget(clock, cattle, storage, server.send);
+    target.core.register(
+      withNotify(
+        scaleReceiver("ra", { cooldownSeconds: 60 }),
+        notify([destination("slack", SLACK_URL, ["applied", "cooldown"])], 0),
+      ),
+    );
+    const scheduled = () => storage.alarms.at(-1);
+    await clock.run(target.core.trigger("ra", 1, {}));
+    const at = scheduled() as number;
+    await clock.advance(Math.max(0, at - clock.now()));
+    const running = target.core.alarm();
+    await clock.flush();
+    expect(server.sent).toHaveLength(1);
+    // While the alarm waits for that answer, a trigger is decided (cooldown, no Cattle call) at its time.
+    const second = await target.core.trigger("ra", 1, {});
+    expect(second).toMatchObject({ kind: "decided", execution: { outcome: "cooldown" } });
+    await clock.run(running);
+    for (let runs = 0; runs < 10; runs++) {
+      const next = scheduled();
+      if (next === undefined || next === at) break;
+      await clock.advance(Math.max(0, next - clock.now()));
+      storage.alarms.length = 0;
+      await clock.run(target.core.alarm());
+    }
+    expect(server.sent).toHaveLength(2);
+    expect(JSON.parse(server.sent[1]?.body ?? "{}").text).toContain("cooldown");
+  });
+
+  it("sends no test for a receiver deleted while the test waited for its destination's second", async () => {
+    const target = setUp(notify([destination("slack", SLACK_URL)], 0));
+    await target.clock.run(target.core.trigger("ra", 1, {}));
+    await runAlarms(target, target.clock.now());
+    expect(target.server.sent).toHaveLength(1);
+    // The destination was sent to just now: the test waits for its next second, and the receiver goes meanwhile.
+    const testing = target.core.testNotification("ra");
+    await target.clock.flush();
+    expect(target.core.revoke("ra")).toBe(true);
+    const results = await target.clock.run(testing);
+    expect(results).toEqual([
+      expect.objectContaining({ status: "failed", error: expect.stringContaining("removed") }),
+    ]);
+    expect(target.server.sent).toHaveLength(1);
+    const kept = target.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM notification_deliveries");
+    expect(kept.toArray()[0]?.n).toBe(0);
+  });
+
+  it("keeps a destination's second after a restart cut a test short, and logs the test as unanswered", async () => {
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = memoryStorage();
+    const first = destinationServer(clock, () => new Promise<Response>(() => {}));
+    const crashed = newTarget(clock, cattle, storage, first.send);
+    crashed.core.register(withNotify(scaleReceiver("ra"), notify([destination("slack", SLACK_URL)], 0)));
+    void crashed.core.testNotification("ra");
+    await clock.flush();
+    expect(first.sent).toHaveLength(1);
+    crashed.stop();
+    await clock.advance(300);
+
+    const second = destinationServer(clock);
+    const restarted = newTarget(clock, cattle, storage, second.send);
+    expect(restarted.core.notificationLog("ra")).toEqual([
+      expect.objectContaining({
+        test: true,
+        status: "failed",
+        attempts: 1,
+        lastError: expect.stringContaining("restarted"),
+      }),
+    ]);
+    await clock.run(restarted.core.testNotification("ra"));
+    expect(second.sent).toHaveLength(1);
+    expect((second.sent[0]?.at ?? 0) - (first.sent[0]?.at ?? 0)).toBeGreaterThanOrEqual(1_000);
   });
 
   it("answers a test to each destination, and logs it", async () => {

@@ -1,8 +1,16 @@
-import { type Execution, UPGRADE_STEPS, type UpgradeProgress } from "../../src/domain/execution";
+import {
+  type Execution,
+  type Outcome,
+  UPGRADE_STEPS,
+  type UpgradeProgress,
+} from "../../src/domain/execution";
+import type { NotificationMessage } from "../../src/domain/notifications";
 import { ROLLED_BACK_MEMORY_MS } from "../../src/drivers/service-upgrade/upgrade-queue";
 import { planScale } from "../../src/drivers/shared/scaling";
+import { MESSAGE_EXECUTIONS } from "../../src/notifications/outbox";
 import { DEDUPLICATION_WINDOW_MS } from "../../src/targets/history";
 import type { SimCattle } from "./cattle";
+import type { SentRequest, SimDestinations } from "./destinations";
 import { type Plan, PROJECT } from "./plan";
 import type { Attempt, Handle, Pushed } from "./run";
 import { World } from "./world";
@@ -22,6 +30,7 @@ interface Input {
   pushes: Pushed[];
   imports: { start: number; end: number; imported: string[] }[];
   errors: string[];
+  destinations: SimDestinations;
   now: number;
 }
 
@@ -251,6 +260,7 @@ export function check(input: Input): Checked {
   }
 
   checkUpgrades(input, executions, byId, fail);
+  checkNotifications(input, executions, byId, fail);
 
   // The targets that write scales keep a log of their writes; an upgrade target keeps its upgrades.
   const writeKeys = targetKeys.filter((key) => !key.startsWith("target:serviceUpgrade:"));
@@ -621,6 +631,252 @@ function checkUpgrades(
     }
   }
 }
+
+/** The one-second spacing a destination is promised (docs/simulation.md). */
+const DESTINATION_SPACING_MS = 1_000;
+
+/**
+ * Notifications: every execution a destination wanted (by its outcomes when the execution was
+ * decided) reaches it in a delivered message, unless the destination refuses for good, was removed,
+ * or its receiver was deleted; no message carries what its destination did not ask for, nor another
+ * receiver's execution, and what it says of an execution is what was recorded; every attempt of one
+ * message is the same request; one request a second to a destination, across crashes; nothing sent
+ * after a receiver's delete answered; a 429's Retry-After waited out.
+ */
+function checkNotifications(
+  input: Input,
+  executions: Map<string, Execution>,
+  byId: Map<string, Handle>,
+  fail: (kind: string, message: string) => void,
+): void {
+  const { world } = input;
+  const requests = input.destinations.requests;
+  if (world.notifyLog.length === 0 && requests.length === 0) return;
+
+  // When each outcome of an execution was decided: a settled one was first pending (queued for an upgrade).
+  const decided = (execution: Execution): { outcome: Outcome; at: number }[] =>
+    execution.finished === undefined
+      ? [{ outcome: execution.outcome, at: execution.at }]
+      : [
+          { outcome: execution.driver === "serviceUpgrade" ? "queued" : "pending", at: execution.at },
+          { outcome: execution.outcome, at: execution.finished },
+        ];
+  const logOf = new Map<string, typeof world.notifyLog>();
+  for (const entry of world.notifyLog)
+    logOf.set(entry.receiverId, [...(logOf.get(entry.receiverId) ?? []), entry]);
+  /** The receiver's destinations that may have held at `time`: the last set before it, and any set at that very ms. */
+  const settingsAt = (receiverId: string, time: number) => {
+    const log = logOf.get(receiverId) ?? [];
+    const before = log.filter((entry) => entry.at < time).at(-1);
+    return [...(before ? [before] : []), ...log.filter((entry) => entry.at === time)];
+  };
+  const wants = (settings: ReturnType<typeof settingsAt>, destinationId: string, outcome: Outcome) =>
+    settings.map((entry) =>
+      entry.destinations.some(
+        (destination) => destination.id === destinationId && destination.on.includes(outcome),
+      ),
+    );
+  const urlOf = new Map<string, string>();
+  const kindOf = new Map<string, string>();
+  for (const entry of world.notifyLog) {
+    for (const destination of entry.destinations) {
+      urlOf.set(destination.id, destination.url);
+      kindOf.set(destination.url, destination.kind);
+    }
+  }
+
+  /** What a request carried: its message id and executions as the body shows them where it can. */
+  interface Carried {
+    request: SentRequest;
+    messageId?: string;
+    receiverId?: string;
+    executions: Pick<Execution, "id" | "receiverId" | "outcome" | "from" | "to">[];
+  }
+  const carried: Carried[] = requests.map((request) => {
+    const owner = world.urlOwner.get(request.url);
+    const stored = request.stored
+      ? (JSON.parse(request.stored.message) as { v?: number } & NotificationMessage)
+      : undefined;
+    if (request.headers["webhook-id"] !== undefined) {
+      // A webhook's body is the whole message: read from what was sent, not from what was stored.
+      const body = JSON.parse(request.body) as {
+        id: string;
+        receiver: { id: string };
+        executions: Carried["executions"];
+      };
+      if (request.headers["webhook-id"] !== body.id || (stored && stored.id !== body.id)) {
+        fail(
+          "message changed",
+          `n${request.seq} to ${request.url} has webhook-id ${request.headers["webhook-id"]}, body id ${body.id}${stored ? `, stored as ${stored.id}` : ""}`,
+        );
+      }
+      return { request, messageId: body.id, receiverId: body.receiver.id, executions: body.executions };
+    }
+    // Slack's and Discord's bodies name the message (Discord's with its markdown escaped); Teams' cards do not.
+    if (
+      stored &&
+      kindOf.get(request.url) !== "teams" &&
+      !request.body.replaceAll("\\", "").includes(stored.id)
+    ) {
+      fail("message changed", `n${request.seq} does not name the message ${stored.id} it was stored as`);
+    }
+    return {
+      request,
+      ...(stored ? { messageId: stored.id, receiverId: stored.receiver.id } : {}),
+      ...(owner && !stored ? { receiverId: owner.receiverId } : {}),
+      executions: stored?.executions ?? [],
+    };
+  });
+
+  // Each message: one destination, one body, whatever crashes and retries.
+  const byMessage = new Map<string, Carried[]>();
+  for (const entry of carried) {
+    if (!entry.messageId) continue;
+    byMessage.set(entry.messageId, [...(byMessage.get(entry.messageId) ?? []), entry]);
+  }
+  for (const [messageId, sent] of byMessage) {
+    const first = sent[0] as Carried;
+    const other = sent.find(
+      (entry) => entry.request.body !== first.request.body || entry.request.url !== first.request.url,
+    );
+    if (other) {
+      fail(
+        "message changed",
+        `message ${messageId}: n${first.request.seq} and n${other.request.seq} ${other.request.url !== first.request.url ? "went to different destinations" : "carry different bodies"}`,
+      );
+    }
+  }
+
+  // What a message carries: its own receiver's executions, wanted by its destination, as recorded.
+  for (const entry of carried) {
+    const owner = world.urlOwner.get(entry.request.url);
+    if (!owner || !entry.messageId) continue;
+    if (entry.receiverId !== owner.receiverId) {
+      fail(
+        "notification unwanted",
+        `n${entry.request.seq}: a message of receiver ${byId.get(entry.receiverId ?? "")?.handle ?? entry.receiverId} went to a destination of ${byId.get(owner.receiverId)?.handle ?? owner.receiverId}`,
+      );
+      continue;
+    }
+    for (const told of entry.executions) {
+      const recorded = executions.get(told.id);
+      if (told.receiverId !== owner.receiverId || (recorded && recorded.receiverId !== owner.receiverId)) {
+        fail(
+          "notification unwanted",
+          `n${entry.request.seq} to ${byId.get(owner.receiverId)?.handle}'s destination carries ${told.id} of another receiver`,
+        );
+        continue;
+      }
+      if (!recorded) continue;
+      const when = decided(recorded).find((one) => one.outcome === told.outcome);
+      if (!when) {
+        fail(
+          "message disagrees",
+          `n${entry.request.seq} says ${recorded.sender} was ${told.outcome}; it was recorded ${show(recorded)}`,
+        );
+        continue;
+      }
+      if (told.outcome === recorded.outcome && (told.from !== recorded.from || told.to !== recorded.to)) {
+        fail(
+          "message disagrees",
+          `n${entry.request.seq} says ${recorded.sender} ${told.outcome} ${told.from} → ${told.to}; it was recorded ${show(recorded)}`,
+        );
+      }
+      if (!wants(settingsAt(owner.receiverId, when.at), owner.destinationId, told.outcome).some(Boolean)) {
+        fail(
+          "notification unwanted",
+          `n${entry.request.seq} to e${endpointOf(entry.request.url)} carries ${recorded.sender} ${told.outcome} (decided at ${at(when.at)}), which that destination did not ask for then`,
+        );
+      }
+    }
+  }
+
+  // Every execution wanted reaches its destination, unless that refuses for good, went, or its receiver did.
+  const delivered = new Set<string>();
+  const refused = new Set<string>();
+  // A message carries its newest MESSAGE_EXECUTIONS executions (its summary counts the rest).
+  const full = new Set<string>();
+  for (const entry of carried) {
+    const { request } = entry;
+    if (request.status >= 400 && request.status < 500 && request.status !== 429) refused.add(request.url);
+    if (request.status < 200 || request.status >= 300 || request.dropped) continue;
+    for (const told of entry.executions) delivered.add(`${request.url} ${told.id} ${told.outcome}`);
+    if (entry.executions.length >= MESSAGE_EXECUTIONS) full.add(request.url);
+  }
+  for (const execution of executions.values()) {
+    const handle = byId.get(execution.receiverId);
+    if (!handle || handle.deleteStarted.length > 0) continue;
+    const log = logOf.get(execution.receiverId) ?? [];
+    for (const { outcome, at: time } of decided(execution)) {
+      const settings = settingsAt(execution.receiverId, time);
+      const ids = new Set(
+        settings.flatMap((entry) => entry.destinations.map((destination) => destination.id)),
+      );
+      for (const destinationId of ids) {
+        if (!wants(settings, destinationId, outcome).every(Boolean)) continue;
+        const url = urlOf.get(destinationId) ?? "";
+        const removed = log.some(
+          (entry) =>
+            entry.at >= time && !entry.destinations.some((destination) => destination.id === destinationId),
+        );
+        if (
+          removed ||
+          refused.has(url) ||
+          full.has(url) ||
+          delivered.has(`${url} ${execution.id} ${outcome}`)
+        )
+          continue;
+        fail(
+          "notification lost",
+          `${handle.handle}'s ${show(execution)} (${outcome} decided at ${at(time)}) never reached destination e${endpointOf(url)}, which wanted it`,
+        );
+      }
+    }
+  }
+
+  // One request a second to a destination; nothing sent after a delete answered; Retry-After waited out.
+  const byUrl = new Map<string, SentRequest[]>();
+  for (const request of requests) byUrl.set(request.url, [...(byUrl.get(request.url) ?? []), request]);
+  for (const [url, sent] of byUrl) {
+    for (let i = 1; i < sent.length; i++) {
+      const before = sent[i - 1] as SentRequest;
+      const next = sent[i] as SentRequest;
+      if (next.sentAt - before.sentAt < DESTINATION_SPACING_MS) {
+        fail(
+          "destination flooded",
+          `e${endpointOf(url)} got n${before.seq} (${before.sender}) at ${at(before.sentAt)} and n${next.seq} (${next.sender}) at ${at(next.sentAt)}`,
+        );
+      }
+    }
+  }
+  for (const entry of carried) {
+    const owner = world.urlOwner.get(entry.request.url);
+    const handle = owner ? byId.get(owner.receiverId) : undefined;
+    if (handle?.deletedAt !== undefined && entry.request.sentAt > handle.deletedAt) {
+      fail(
+        "sent after delete",
+        `n${entry.request.seq} for ${handle.handle} left at ${at(entry.request.sentAt)}, after its DELETE answered 204 at ${at(handle.deletedAt)}`,
+      );
+    }
+  }
+  for (const entry of carried) {
+    const { request } = entry;
+    if (request.status !== 429 || request.retryAfterSeconds === undefined || request.answeredAt === undefined)
+      continue;
+    const again = carried.find(
+      (other) => other.messageId === entry.messageId && other.request.seq > request.seq,
+    );
+    const earliest = request.answeredAt + request.retryAfterSeconds * 1000;
+    if (again && again.request.sentAt < earliest) {
+      fail(
+        "Retry-After ignored",
+        `n${request.seq} was answered 429 with Retry-After ${request.retryAfterSeconds} at ${at(request.answeredAt)}; its message went again at ${at(again.request.sentAt)} (n${again.request.seq})`,
+      );
+    }
+  }
+}
+
+const endpointOf = (url: string) => /\/e(\d+)\//.exec(url)?.[1] ?? "?";
 
 const at = (time: number) => `${((time - 1_800_000_000_000) / 1000).toFixed(3)}s`;
 const signed = (value: number) => (value < 0 ? `${value}` : `+${value}`);

@@ -1,8 +1,35 @@
+import type { Outcome } from "../../src/domain/execution";
+import type { NotificationKind } from "../../src/domain/notifications";
 import type { UpgradeServiceSpec, UpgradeTimes, WriteFate } from "./cattle";
+import type { DestinationFault, EndpointSpec } from "./destinations";
 import { Random } from "./random";
 
-/** A receiver the run may create: what it scales or upgrades, and how. */
-export type ReceiverSpec = ScaleReceiverSpec | UpgradeReceiverSpec;
+/** A receiver the run may create: what it scales or upgrades, and how; some say what happened. */
+export type ReceiverSpec = (ScaleReceiverSpec | UpgradeReceiverSpec) & { notify?: NotifySpec };
+
+/** A destination of a receiver: the plan's endpoint it posts to, its kind, the outcomes it wants. */
+export interface DestinationSpec {
+  endpoint: number;
+  kind: NotificationKind;
+  /** Absent: the default the API gives. */
+  on?: Outcome[];
+}
+
+/** A receiver's notifications as its create gives them. */
+export interface NotifySpec {
+  /** Absent: the default window. */
+  windowSeconds?: number;
+  destinations: DestinationSpec[];
+}
+
+/** A change of a receiver's destinations: the list it has, one dropped, one's outcomes changed, one added. */
+export interface NotifyChange {
+  /** Index into the destinations the receiver has (modulo their number). */
+  drop?: number;
+  changeOn?: { index: number; on: Outcome[] };
+  add?: DestinationSpec;
+  windowSeconds?: number;
+}
 
 /** A scaleService or scaleHost receiver. */
 export interface ScaleReceiverSpec {
@@ -74,6 +101,10 @@ export type SimEvent = { at: number } & (
     }
   | { kind: "upgradeFails" }
   | { kind: "crashBeforeAction"; restartMs: number }
+  | ({ kind: "setNotifications"; receiver: number } & NotifyChange)
+  | { kind: "testNotification"; receiver: number }
+  | { kind: "destinationFault"; endpoint: number; fault: DestinationFault; count: number }
+  | { kind: "crashMidNotification"; restartMs: number; reached: boolean }
 );
 
 /** Everything a run does: its settings, the receivers it may create, and its events in time order. */
@@ -89,6 +120,8 @@ export interface Plan {
   events: SimEvent[];
   /** Only in runs with serviceUpgrade receivers. */
   upgrades?: UpgradeWorld;
+  /** Only in runs with notifications: the endpoints their destinations post to. */
+  notifications?: { endpoints: EndpointSpec[] };
 }
 
 export const SERVICES = ["1s1", "1s2"] as const;
@@ -261,7 +294,127 @@ export function planFor(seed: number): Plan {
   // the plan it always had, and a seed with them keeps every other event as it was.
   const upgrades = new Random(seed ^ 0x0b5e7a11);
   if (upgrades.chance(0.4)) addUpgrades(plan, upgrades, span);
+  // Notifications too, last: a seed without them keeps the plan it had before they came.
+  const notifications = new Random(seed ^ 0x40717f1e);
+  if (notifications.chance(0.35)) addNotifications(plan, notifications, span);
   return plan;
+}
+
+/** Outcome lists a destination may want: the default, a few usual ones, and any at all. */
+const ON_LISTS: (Outcome[] | undefined)[] = [
+  undefined,
+  ["applied"],
+  ["applied", "noop", "failed"],
+  ["failed", "rolledBack"],
+  ["applied", "pending", "failed"],
+  ["noop", "cooldown", "deduplicated", "ignored"],
+  ["queued", "applied", "failed", "rolledBack"],
+];
+const ALL_OUTCOMES: Outcome[] = [
+  "applied",
+  "noop",
+  "cooldown",
+  "ignored",
+  "deduplicated",
+  "queued",
+  "pending",
+  "failed",
+  "rolledBack",
+];
+const KINDS: NotificationKind[] = ["slack", "teams", "discord", "webhook"];
+
+/**
+ * Destinations for some receivers (one to three, each its own endpoint, windows of 0, 1 or 10 s),
+ * and among the plan's events: changes of them (one kept with other outcomes, one dropped, one
+ * added), tests, deletes of such a receiver, endpoints that fail for a while (5xx, 429 with and
+ * without Retry-After, network errors, no answer) and crashes in the middle of a request. Outages
+ * are kept far shorter than the 24 hours a message is retried for.
+ */
+function addNotifications(plan: Plan, random: Random, span: number): void {
+  const endpoints: EndpointSpec[] = [];
+  const onList = (): Outcome[] | undefined =>
+    random.chance(0.8)
+      ? random.pick(ON_LISTS)
+      : ALL_OUTCOMES.filter(() => random.chance(0.4))
+          .concat(["applied"])
+          .filter((outcome, i, all) => all.indexOf(outcome) === i);
+  const destination = (): DestinationSpec => {
+    endpoints.push({ latencyMs: random.pick([4, 40, 400, 2_000]), broken: random.chance(0.1) });
+    const on = onList();
+    return { endpoint: endpoints.length - 1, kind: random.pick(KINDS), ...(on ? { on } : {}) };
+  };
+  const notified: number[] = [];
+  plan.receivers.forEach((spec, receiver) => {
+    if (notified.length > 0 && !random.chance(0.5)) return;
+    const count = random.int(1, 3);
+    const window = random.pick([0, 1, 10, undefined]);
+    spec.notify = {
+      ...(window === undefined ? {} : { windowSeconds: window }),
+      destinations: Array.from({ length: count }, destination),
+    };
+    notified.push(receiver);
+  });
+  const at = () => random.int(0, span);
+  const events: SimEvent[] = [];
+  const total = random.int(2, 12);
+  for (let i = 0; i < total; i++) {
+    const kind = random.weighted<SimEvent["kind"]>([
+      [4, "setNotifications"],
+      [7, "destinationFault"],
+      [2, "crashMidNotification"],
+      [1, "testNotification"],
+      [1, "delete"],
+    ]);
+    const time = at();
+    const receiver = random.pick(notified);
+    switch (kind) {
+      case "setNotifications": {
+        const change: NotifyChange = {};
+        if (random.chance(0.5)) change.drop = random.int(0, 2);
+        if (random.chance(0.5)) {
+          const on = onList() ?? ["applied", "failed", "rolledBack"];
+          change.changeOn = { index: random.int(0, 2), on };
+        }
+        if (random.chance(0.6)) change.add = destination();
+        if (random.chance(0.3)) change.windowSeconds = random.pick([0, 1, 10]);
+        events.push({ kind, at: time, receiver, ...change });
+        break;
+      }
+      case "destinationFault": {
+        const fault = random.weighted<DestinationFault>([
+          [3, { kind: "status", status: random.pick([500, 502, 503] as const) }],
+          [2, { kind: "tooMany", retryAfterSeconds: random.pick([1, 7, 30, 90]) }],
+          [1, { kind: "tooMany" }],
+          [2, { kind: "network" }],
+          [2, { kind: "hang" }],
+        ]);
+        if (endpoints.length === 0) break;
+        events.push({
+          kind,
+          at: time,
+          endpoint: random.int(0, endpoints.length - 1),
+          fault,
+          count: random.int(1, 4),
+        });
+        break;
+      }
+      case "crashMidNotification":
+        events.push({ kind, at: time, restartMs: random.pick([0, 50, 500]), reached: random.chance(0.5) });
+        break;
+      case "testNotification":
+        events.push({ kind, at: time, receiver });
+        break;
+      case "delete": {
+        // An upgrade receiver's delete takes its queued upgrades with it: the upgrade checks assume none.
+        const deletable = notified.filter((index) => plan.receivers[index]?.driver !== "serviceUpgrade");
+        if (deletable.length > 0) events.push({ kind, at: time, receiver: random.pick(deletable) });
+        break;
+      }
+    }
+  }
+  plan.notifications = { endpoints };
+  // A stable sort: the plan's other events keep their order among themselves.
+  plan.events = [...plan.events, ...events].sort((a, b) => a.at - b.at);
 }
 
 /**
@@ -419,5 +572,20 @@ export function describeEvent(event: SimEvent, plan: Plan): string {
       return `${t} Cattle ends the next upgrade in an error`;
     case "crashBeforeAction":
       return `${t} the upgrade target dies as it is about to send its next finishupgrade or rollback (back after ${event.restartMs} ms)`;
+    case "setNotifications": {
+      const parts = [
+        event.drop === undefined ? "" : `drop its destination #${event.drop}`,
+        event.changeOn ? `#${event.changeOn.index} now on ${event.changeOn.on.join(",")}` : "",
+        event.add ? `add ${JSON.stringify(event.add)}` : "",
+        event.windowSeconds === undefined ? "" : `window ${event.windowSeconds} s`,
+      ].filter(Boolean);
+      return `${t} setNotifications of ${name(event.receiver)}: ${parts.join("; ") || "the same list again"}`;
+    }
+    case "testNotification":
+      return `${t} testNotification of ${name(event.receiver)}`;
+    case "destinationFault":
+      return `${t} the next ${event.count} request(s) to endpoint e${event.endpoint}: ${JSON.stringify(event.fault)}`;
+    case "crashMidNotification":
+      return `${t} the next notification request's sender dies ${event.reached ? "once it reached its destination" : "before it leaves"} (back after ${event.restartMs} ms)`;
   }
 }

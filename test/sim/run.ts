@@ -4,10 +4,13 @@ import type { Caller } from "../../src/access/authorize";
 import { ApiError } from "../../src/api/errors";
 import { readDelivery } from "../../src/delivery/facts";
 import type { Delivery } from "../../src/domain/delivery";
+import type { Outcome } from "../../src/domain/execution";
 import { RESOURCE_ID } from "../../src/domain/ids";
+import type { NotificationKind } from "../../src/domain/notifications";
 import type { Platform, TriggerResult } from "../../src/domain/ports";
 import type { ReceiverRecord } from "../../src/domain/receiver";
 import type { Settings } from "../../src/domain/settings";
+import { setNotificationsSchema } from "../../src/notifications/destinations";
 import { importFromWebhookService } from "../../src/receivers/import";
 import { receiverCreateSchema } from "../../src/receivers/input";
 import { Receivers } from "../../src/receivers/manage";
@@ -15,6 +18,7 @@ import { signingKeys } from "../../src/tokens/signing";
 import { sha256Hex } from "../../src/util/sha256";
 import { SimCattle } from "./cattle";
 import { type Checked, check } from "./checker";
+import { type BrokenNetwork, endpointUrl, SimDestinations } from "./destinations";
 import { describeEvent, type Plan, PROJECT, type SimEvent, UPGRADE_REPOSITORY } from "./plan";
 import { Random } from "./random";
 import { Scheduler, SIM_START, useRandomSource } from "./scheduler";
@@ -27,6 +31,8 @@ const SETTLE_MS = 45 * 60_000;
 /** After the repairing accesses of the end, how long the world runs on: past the minute a KV list lags. */
 const REPAIRED_MS = 2 * 60_000;
 const BEARER_SECRET = "s".repeat(32);
+/** Where the page is served: the link a message gives to a receiver's History. */
+const PUBLIC_ORIGIN = "https://hooks.sim.example";
 
 /** One request of a sender to a trigger URL, and what it was answered. */
 export interface Attempt {
@@ -78,6 +84,8 @@ export interface Handle {
   /** For imported receivers: the generic object and its key. */
   genericObjectId?: string;
   key?: string;
+  /** Its destinations as the latest answer showed them, each with the plan's endpoint it posts to. */
+  destinations?: { id: string; endpoint: number; kind: NotificationKind; on: Outcome[] }[];
 }
 
 /** What a delivery to a serviceUpgrade receiver says was pushed. */
@@ -96,7 +104,23 @@ export interface RunResult {
 }
 
 /** The body of a create of the plan's receiver `spec`, as a client sends it. */
-const createBody = (spec: Plan["receivers"][number]) =>
+const createBody = (spec: Plan["receivers"][number]) => ({
+  ...driverBody(spec),
+  ...(spec.notify
+    ? {
+        notifications: spec.notify.destinations.map((destination) => ({
+          kind: destination.kind,
+          url: endpointUrl(destination.endpoint),
+          ...(destination.on ? { on: destination.on } : {}),
+        })),
+        ...(spec.notify.windowSeconds === undefined
+          ? {}
+          : { notifyWindowSeconds: spec.notify.windowSeconds }),
+      }
+    : {}),
+});
+
+const driverBody = (spec: Plan["receivers"][number]) =>
   spec.driver === "serviceUpgrade"
     ? {
         name: spec.name,
@@ -149,7 +173,13 @@ const signingKeySet = (): Promise<string> => {
 /** Runs one plan and checks it: the trace of what happened, and what the checker found wrong. */
 export async function runPlan(
   plan: Plan,
-  options: { verbose?: boolean; brokenCattle?: boolean; hidesBadHealth?: boolean } = {},
+  options: {
+    verbose?: boolean;
+    brokenCattle?: boolean;
+    hidesBadHealth?: boolean;
+    /** A network, or a target, that breaks what notifications promise (destinations.ts). */
+    brokenNetwork?: BrokenNetwork;
+  } = {},
 ): Promise<RunResult> {
   const scheduler = new Scheduler();
   const trace: string[] = [];
@@ -171,8 +201,20 @@ export async function runPlan(
     cattle.addHost(`worker${i}`, { pool: "workers" });
     scheduler.now += 1;
   }
-  const world = new World(scheduler, cattle, log, plan.kvLagMs);
+  const destinations = new SimDestinations(
+    scheduler,
+    plan.notifications?.endpoints ?? [],
+    options.verbose ? log : () => {},
+  );
+  destinations.broken = options.brokenNetwork;
+  const world = new World(scheduler, cattle, log, plan.kvLagMs, destinations);
+  world.ignoresRevoke = options.brokenNetwork === "ignoresDelete";
+  destinations.elsewhere = (url) => {
+    const owner = world.urlOwner.get(url);
+    return [...world.urlOwner].find(([, other]) => other.receiverId !== owner?.receiverId)?.[0];
+  };
   cattle.crashOwner = (owner, restartMs) => world.crashOwner(owner, restartMs);
+  destinations.crashOwner = (owner, restartMs) => world.crashOwner(owner, restartMs);
   const settings: Settings = {
     CATTLE_URL: "http://cattle.sim",
     CATTLE_ACCESS_KEY: "service-access",
@@ -288,6 +330,17 @@ export async function runPlan(
       token: await receivers.token(record),
       ...(secret ? { secret } : {}),
     });
+  };
+
+  /** The destinations an answer shows, in the order given, with the endpoints they were given. */
+  const noteDestinations = (handle: Handle, record: ReceiverRecord, endpoints: number[]) => {
+    // A receiver left without destinations and window shows none: its list is empty.
+    handle.destinations = (record.notifications ?? []).map((view, i) => ({
+      id: view.id,
+      endpoint: endpoints[i] ?? -1,
+      kind: view.kind,
+      on: [...view.on],
+    }));
   };
 
   /** The trigger route after token verification, as src/routes/trigger.ts runs it. */
@@ -423,6 +476,7 @@ export async function runPlan(
           handle.createUnanswered = false;
           handle.createdAt = scheduler.now;
           await remember(handle, record);
+          noteDestinations(handle, record, spec.notify?.destinations.map((d) => d.endpoint) ?? []);
           log(`create ${handle.handle} (${spec.name}) answered 201`);
         } catch (error) {
           handle.createUnanswered = false;
@@ -488,6 +542,83 @@ export async function runPlan(
         return;
       case "crashBeforeAction":
         cattle.crashesBeforeAction.push({ restartMs: event.restartMs });
+        return;
+      case "setNotifications": {
+        const handle = handles.get(`r${event.receiver}`);
+        if (!handle?.record || !handle.destinations) return;
+        // The list the receiver has, as its latest answer showed it, changed as the event says.
+        const kept = handle.destinations.map((destination) => ({ ...destination }));
+        const changed = event.changeOn && kept[event.changeOn.index % kept.length];
+        if (changed && event.changeOn) changed.on = [...event.changeOn.on];
+        if (event.drop !== undefined && kept.length > 0) kept.splice(event.drop % kept.length, 1);
+        const added = event.add && kept.length < 5 ? event.add : undefined;
+        const body = setNotificationsSchema().parse({
+          notifications: [
+            ...kept.map((destination) => ({
+              id: destination.id,
+              kind: destination.kind,
+              on: destination.on,
+            })),
+            ...(added
+              ? [
+                  {
+                    kind: added.kind,
+                    url: endpointUrl(added.endpoint),
+                    ...(added.on ? { on: added.on } : {}),
+                  },
+                ]
+              : []),
+          ],
+          ...(event.windowSeconds === undefined ? {} : { notifyWindowSeconds: event.windowSeconds }),
+        });
+        try {
+          const record = await receivers.find(PROJECT, handle.record.id);
+          if (!record) {
+            log(`setNotifications ${handle.handle} answered 404`);
+            return;
+          }
+          const changedRecord = await receivers.setNotifications(caller, record, body, PUBLIC_ORIGIN);
+          handle.record = changedRecord.record;
+          noteDestinations(handle, changedRecord.record, [
+            ...kept.map((destination) => destination.endpoint),
+            ...(added ? [added.endpoint] : []),
+          ]);
+          log(
+            `setNotifications ${handle.handle} answered 200: ${(handle.destinations ?? [])
+              .map(
+                (destination) =>
+                  `e${destination.endpoint} ${destination.kind} on ${destination.on.join(",")}`,
+              )
+              .join("; ")}, window ${changedRecord.record.notifyWindowSeconds} s`,
+          );
+        } catch (error) {
+          log(`setNotifications ${handle.handle} answered ${apiStatus(error)}`);
+        }
+        return;
+      }
+      case "testNotification": {
+        const handle = handles.get(`r${event.receiver}`);
+        if (!handle?.record) return;
+        try {
+          const record = await receivers.find(PROJECT, handle.record.id);
+          if (!record) {
+            log(`testNotification ${handle.handle} answered 404`);
+            return;
+          }
+          const results = await receivers.testNotification(record);
+          log(
+            `testNotification ${handle.handle} answered 200: ${results.map((result) => `${result.kind} ${result.status}${result.httpStatus ? ` ${result.httpStatus}` : ""}`).join("; ")}`,
+          );
+        } catch (error) {
+          log(`testNotification ${handle.handle} answered ${apiStatus(error)}`);
+        }
+        return;
+      }
+      case "destinationFault":
+        destinations.fault(event.endpoint, event.fault, event.count);
+        return;
+      case "crashMidNotification":
+        destinations.crashes.push({ restartMs: event.restartMs, reached: event.reached });
         return;
       case "delete":
       case "deleteImported": {
@@ -666,6 +797,7 @@ export async function runPlan(
         handle.createUnanswered = false;
         handle.createdAt = scheduler.now;
         await remember(handle, record);
+        noteDestinations(handle, record, spec.notify?.destinations.map((d) => d.endpoint) ?? []);
         log(`create ${handle.handle} (${spec.name}) again answered 201`);
       } catch (error) {
         log(`create ${handle.handle} (${spec.name}) again answered ${apiStatus(error)}`);
@@ -696,6 +828,7 @@ export async function runPlan(
       cattle.reads.length = 0;
       cattle.upgradeErrors = 0;
       cattle.crashesBeforeAction.length = 0;
+      destinations.clearFaults();
     });
     await scheduler.runUntil(lastEvent + SETTLE_MS);
     if (options.verbose) log("settled");
@@ -719,6 +852,7 @@ export async function runPlan(
       pushes,
       imports,
       errors,
+      destinations,
       now: scheduler.now,
     });
   } finally {

@@ -1,4 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
+import type { Destination, NotificationsResult } from "../../src/domain/notifications";
 import {
   InvalidMarker,
   type Platform,
@@ -7,7 +8,7 @@ import {
   type ReceiverStore,
   type Target,
 } from "../../src/domain/ports";
-import type { ReceiverRecord } from "../../src/domain/receiver";
+import type { LiveReceiver, ReceiverRecord } from "../../src/domain/receiver";
 import { ProjectCore } from "../../src/project/core";
 import { hasOwnTables } from "../../src/storage/migrations";
 import type { ObjectStorage } from "../../src/storage/object-storage";
@@ -15,6 +16,7 @@ import { SqliteObjectStorage } from "../../src/storage/sqlite";
 import { TargetCore } from "../../src/targets/core";
 import { methodsOf } from "../../src/util/async-port";
 import type { SimCattle } from "./cattle";
+import type { SentRequest, SimDestinations } from "./destinations";
 import type { Owner, Scheduler } from "./scheduler";
 
 /** How long a call takes from the Worker to an object, or to KV, and back (each way). */
@@ -42,6 +44,13 @@ export interface SimObject {
   alarmToken: number;
 }
 
+/** A receiver's destinations as its target took them, from `at` on (none: it is gone). */
+export interface NotifySettingsAt {
+  at: number;
+  receiverId: string;
+  destinations: Destination[];
+}
+
 /** The Durable Object was reset while a call waited on it: what the Worker's stub throws. */
 export class ObjectReset extends Error {}
 
@@ -55,6 +64,12 @@ export class World {
   readonly objects = new Map<string, SimObject>();
   /** Executions of receivers as they were when a delete made their target forget them. */
   readonly forgotten: string[] = [];
+  /** Every change of a receiver's destinations, as its target made it, in order. */
+  readonly notifyLog: NotifySettingsAt[] = [];
+  /** The broken world of a test: a target that never hears of a delete, which management believes done. */
+  ignoresRevoke = false;
+  /** Which receiver's destination each URL is. */
+  readonly urlOwner = new Map<string, { receiverId: string; destinationId: string }>();
   readonly kv: SimKv;
   readonly platform: Platform;
 
@@ -63,6 +78,7 @@ export class World {
     readonly cattle: SimCattle,
     readonly log: (line: string) => void,
     kvLagMs: number,
+    readonly destinations: SimDestinations,
   ) {
     this.kv = new SimKv(scheduler, kvLagMs);
     this.platform = {
@@ -107,6 +123,9 @@ export class World {
         ? new TargetCore(object.storage, {
             clock: this.scheduler.clockFor(owner),
             cattle: (deadline) => this.cattle.session(owner, deadline),
+            fetch: this.destinations.fetchFor(owner, `${object.kind}:${object.name}`, (url) =>
+              this.#attempting(object, url),
+            ),
           })
         : new ProjectCore(object.storage);
     object.incarnation = { owner, core, outstanding: new Set() };
@@ -210,6 +229,32 @@ export class World {
     );
   }
 
+  /**
+   * The delivery the object stored as being attempted now for the destination of `url`: the
+   * outbox stores each attempt before its request leaves, so this is the message the request
+   * carries (a test message is stored only once answered: none).
+   */
+  #attempting(object: SimObject, url: string): SentRequest["stored"] {
+    const owner = this.urlOwner.get(url);
+    if (!owner || !World.hasTables(object)) return undefined;
+    const found = object.db
+      .prepare(
+        "SELECT message_id, message FROM notification_deliveries WHERE destination_id = ? AND status = 'pending' AND last_attempt = ?",
+      )
+      .all(owner.destinationId, this.scheduler.now) as { message_id: string; message: string }[];
+    const [row] = found;
+    if (found.length !== 1 || !row) return undefined;
+    return { messageId: row.message_id, destinationId: owner.destinationId, message: row.message };
+  }
+
+  /** Notes a receiver's destinations as its target now holds them. */
+  #settings(receiverId: string, destinations: Destination[]): void {
+    this.notifyLog.push({ at: this.scheduler.now, receiverId, destinations: structuredClone(destinations) });
+    for (const destination of destinations) {
+      this.urlOwner.set(destination.url, { receiverId, destinationId: destination.id });
+    }
+  }
+
   /** Whether the object keeps any table of the service's own: the check the cores make. */
   static hasTables(object: SimObject): boolean {
     return hasOwnTables(object.storage.sql);
@@ -224,13 +269,17 @@ export class World {
     object: SimObject,
     prototype: Core,
     before?: (method: string, args: unknown[]) => void,
+    after?: (method: string, args: unknown[], result: unknown) => void,
   ) {
     const port: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const [name, method] of methodsOf(prototype)) {
       port[name] = (...args) =>
         this.call(object, ((core: Core) => {
+          if (this.ignoresRevoke && name === "revoke") return true;
           before?.(name, args);
-          return method.apply(core, args);
+          const result = method.apply(core, args);
+          after?.(name, args, result);
+          return result;
         }) as (core: never) => unknown);
     }
     return port;
@@ -238,15 +287,31 @@ export class World {
 
   #targetStub(name: string): Target {
     const object = this.object("target", name);
-    return this.#stub(object, TargetCore.prototype, (method, [receiverId]) => {
-      // What a delete takes with it, so the checker still knows what it did.
-      if (method !== "revoke" || !World.hasTables(object)) return;
-      for (const row of object.db
-        .prepare("SELECT body FROM executions WHERE receiver_id = ? ORDER BY seq")
-        .all(receiverId as string) as { body: string }[]) {
-        this.forgotten.push(row.body);
-      }
-    }) as unknown as Target;
+    return this.#stub(
+      object,
+      TargetCore.prototype,
+      (method, [receiverId]) => {
+        // What a delete takes with it, so the checker still knows what it did.
+        if (method !== "revoke" || !World.hasTables(object)) return;
+        for (const row of object.db
+          .prepare("SELECT body FROM executions WHERE receiver_id = ? ORDER BY seq")
+          .all(receiverId as string) as { body: string }[]) {
+          this.forgotten.push(row.body);
+        }
+      },
+      (method, args, result) => {
+        // What each receiver's destinations were from when on, for the checker (synchronous calls).
+        if (method === "register" && result === true) {
+          const receiver = args[0] as LiveReceiver;
+          this.#settings(receiver.id, receiver.notify?.destinations ?? []);
+        } else if (method === "setNotifications" && (result as NotificationsResult).kind === "live") {
+          const { receiver } = result as Extract<NotificationsResult, { kind: "live" }>;
+          this.#settings(receiver.id, receiver.notify?.destinations ?? []);
+        } else if ((method === "revoke" || method === "unregister") && result !== false) {
+          this.#settings(args[0] as string, []);
+        }
+      },
+    ) as unknown as Target;
   }
 
   #projectStub(projectId: string): Project {
