@@ -1,7 +1,8 @@
 import { DatabaseSync } from "node:sqlite";
-import type { Destination, NotificationsResult } from "../../src/domain/notifications";
+import type { Destination } from "../../src/domain/notifications";
 import {
   InvalidMarker,
+  type NotificationsResult,
   type Platform,
   type Project,
   type ReceiverPage,
