@@ -37,6 +37,7 @@ describe("target storage on SQLite", () => {
       { component: "floodGuard", version: 1, runnable_from: 0 },
       { component: "history", version: 2, runnable_from: 2 },
       { component: "metrics", version: 1, runnable_from: 0 },
+      { component: "notifications", version: 1, runnable_from: 0 },
       { component: "receivers", version: 1, runnable_from: 0 },
       { component: "revocations", version: 1, runnable_from: 0 },
       { component: "scaleHost", version: 1, runnable_from: 0 },
