@@ -115,6 +115,31 @@ describe("notifications from a target", () => {
     expect(log?.urlHint).not.toContain("secretpart");
   });
 
+  it("makes a burst of 1,000 triggers one message to each destination", async () => {
+    const target = setUp(
+      notify([destination("slack", SLACK_URL), destination("webhook", "https://ops.example.com/hooks")], 10),
+      undefined,
+      { max: 10_000, maxTriggersPerMinute: 2_000 },
+    );
+    const answers = await target.clock.run(
+      Promise.all(Array.from({ length: 1_000 }, () => target.core.trigger("ra", 1, {}))),
+    );
+    expect(
+      answers.every((answer) => answer.kind === "decided" && answer.execution.outcome === "applied"),
+    ).toBe(true);
+    await runAlarms(target, target.clock.now() + 60_000);
+    expect(target.server.sent.map((sent) => new URL(sent.url).host).sort()).toEqual([
+      "hooks.slack.test",
+      "ops.example.com",
+    ]);
+    const slack = target.server.sent.find((sent) => sent.url === SLACK_URL);
+    expect(JSON.parse(slack?.body ?? "{}").text).toBe("scale-web: 1000 applied, web 1 → 1001");
+    const log = target.core.notificationLog("ra");
+    expect(log.map((entry) => entry.status)).toEqual(["delivered", "delivered"]);
+    // The summary counts them all; the message carries the newest 100.
+    expect(log[0]?.executionIds).toHaveLength(100);
+  });
+
   it("sends only the outcomes a destination asks for, and nothing when none happened", async () => {
     const target = setUp(
       notify([
