@@ -198,6 +198,15 @@ export class Outbox {
     if (next !== undefined) this.#deps.wake(next);
   }
 
+  /**
+   * Asks again for the alarm a receiver's changed settings need: a window made shorter closes
+   * sooner than the alarm asked for when it opened.
+   */
+  settingsChanged(): void {
+    const next = this.#nextWake();
+    if (next !== undefined) this.#deps.wake(next);
+  }
+
   /** The delivery log of a receiver: its latest deliveries, newest first. */
   log(receiverId: string, limit = DELIVERIES_KEPT): DeliveryRecord[] {
     return this.#sql
@@ -534,18 +543,36 @@ const recordOf = (row: DeliveryRow): DeliveryRecord => {
 const clipError = (text: string): string =>
   text.length <= ERROR_CHARS ? text : `${text.slice(0, ERROR_CHARS - 1)}…`;
 
-/** The text with the destination's URL, and its path, put out of sight: a URL is the secret. */
+/**
+ * The text with the destination's URL, and its path, put out of sight: a URL is the secret. A
+ * runtime's error may quote the URL as parsed, and a destination's answer the path alone, without
+ * the query (a web framework's "Cannot POST /path"), or the query alone: each is hidden, longest first.
+ */
 export function scrub(text: string, url: string): string {
   let out = text.split(url).join("[destination]");
   try {
     const parsed = new URL(url);
-    const tail = `${parsed.pathname}${parsed.search}`;
-    if (tail.length > 1) out = out.split(tail).join("/[…]");
+    out = out.split(parsed.href).join("[destination]");
+    const parts = [
+      `${parsed.pathname}${parsed.search}`,
+      parsed.pathname,
+      safeDecode(parsed.pathname),
+      parsed.search,
+    ].filter((part) => part.length > 1);
+    for (const part of parts.sort((a, b) => b.length - a.length)) out = out.split(part).join("/[…]");
   } catch {
     // Only valid URLs are kept.
   }
   return out;
 }
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
 
 /** `Retry-After` as milliseconds from `now`: seconds, or an HTTP date; undefined when absent or unreadable. */
 export function retryAfter(value: string | null, now: number): number | undefined {

@@ -245,7 +245,26 @@ const schemas = lazy(() => {
                   .optional(),
               }),
             )
-            .max(MAX_DESTINATIONS),
+            .max(MAX_DESTINATIONS)
+            // What a receiver's own edits can make, and nothing else: the outbox keeps one message per
+            // destination id, and a webhook's messages are signed with its secret.
+            .superRefine((destinations, ctx) => {
+              const ids = new Set<string>();
+              destinations.forEach((destination, i) => {
+                if (ids.has(destination.id)) {
+                  ctx.addIssue({ code: "custom", path: [i, "id"], message: "names a destination twice" });
+                }
+                ids.add(destination.id);
+                if (destination.kind === "webhook" && destination.secret === undefined) {
+                  ctx.addIssue({
+                    code: "custom",
+                    path: [i, "secret"],
+                    message: "is required for a webhook destination",
+                    params: { code: "MissingRequired" },
+                  });
+                }
+              });
+            }),
           environment: z.string().max(256),
           targetLabel: z.string().max(256).optional(),
           historyUrl: z.string().max(4096),

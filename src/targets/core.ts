@@ -281,6 +281,7 @@ export class TargetCore implements TargetMethods {
         : {}),
     };
     loaded.admission.replace(next);
+    loaded.outbox.settingsChanged();
     return { kind: "live", receiver: next, secrets };
   }
 

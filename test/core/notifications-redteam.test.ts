@@ -1,0 +1,220 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Destination, NotificationKind, NotifySettings } from "../../src/domain/notifications";
+import type { LiveReceiver } from "../../src/domain/receiver";
+import { parseExport } from "../../src/receivers/backup";
+import type { ObjectStorage } from "../../src/storage/object-storage";
+import { FakeCattle, FakeClock, memoryStorage, newTarget, scaleReceiver } from "./fakes";
+
+/**
+ * Attacks on notifications: each test here shows a way a message could be lost, delayed, sent twice,
+ * or give a secret away, over the target core with a fake clock and a fake `fetch`.
+ */
+
+interface Sent {
+  url: string;
+  at: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function destinationServer(
+  clock: FakeClock,
+  answer: (sent: Sent, n: number) => Response | Promise<Response> = () => new Response("ok"),
+) {
+  const sent: Sent[] = [];
+  const send: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const entry: Sent = {
+      url: request.url,
+      at: clock.now(),
+      headers: Object.fromEntries(request.headers),
+      body: await request.text(),
+    };
+    sent.push(entry);
+    return answer(entry, sent.length);
+  };
+  return { sent, send };
+}
+
+const SLACK_URL = "https://hooks.slack.test/services/T000/B000/secretpart1234";
+
+const destination = (
+  kind: NotificationKind,
+  url: string,
+  on = ["applied", "noop", "failed"],
+): Destination => ({
+  id: `d${kind.padEnd(26, "0")}`,
+  kind,
+  url,
+  on: on as Destination["on"],
+  ...(kind === "webhook" ? { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" } : {}),
+});
+
+const names = {
+  environment: "Default",
+  targetLabel: "web",
+  historyUrl: "https://hooks.example.com/receivers/ra/history?projectId=1a5",
+};
+
+const notify = (destinations: Destination[], windowSeconds = 10): NotifySettings => ({
+  windowSeconds,
+  destinations,
+  ...names,
+});
+
+const withNotify = (receiver: LiveReceiver, settings: NotifySettings): LiveReceiver => ({
+  ...receiver,
+  name: "scale-web",
+  notify: settings,
+});
+
+/**
+ * Storage with one alarm, as a Durable Object has: setting it replaces the one set before, whoever
+ * set it, and it survives a restart of the object.
+ */
+function oneAlarmStorage(): ObjectStorage & { alarm: number | undefined } {
+  const inner = memoryStorage();
+  const storage = {
+    sql: inner.sql,
+    transactionSync: inner.transactionSync,
+    alarm: undefined as number | undefined,
+    setAlarm: async (at: number) => {
+      storage.alarm = at;
+    },
+  };
+  return storage;
+}
+
+/**
+ * Runs the object's one alarm whenever it is due, until `until`, as the runtime does: the alarm is
+ * spent when it fires, and one that throws is tried again 2 s later (Durable Objects retry alarms).
+ */
+async function runOneAlarm(
+  clock: FakeClock,
+  storage: { alarm: number | undefined },
+  core: { alarm(): Promise<void> },
+  until: number,
+) {
+  for (let ran = 0; ran < 1_000; ran++) {
+    const due = storage.alarm;
+    if (due === undefined || due > until) {
+      if (until > clock.now()) await clock.advance(until - clock.now());
+      return;
+    }
+    storage.alarm = undefined;
+    if (due > clock.now()) await clock.advance(due - clock.now());
+    try {
+      await clock.run(core.alarm());
+    } catch {
+      if (storage.alarm === undefined) storage.alarm = clock.now() + 2_000;
+    }
+  }
+  throw new Error("the alarm kept running");
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("notifications under attack: secrets", () => {
+  it("keeps a URL's path out of the log when the destination echoes it without its query", async () => {
+    // A web framework's 404 quotes the path it was asked for, never the query string.
+    const url = "https://hooks.example.test/hooks/SECRETTOKEN0123456789?source=rancher";
+    const lines: string[] = [];
+    for (const level of ["log", "warn", "error"] as const) {
+      vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line)));
+    }
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    const server = destinationServer(
+      clock,
+      () => new Response("Cannot POST /hooks/SECRETTOKEN0123456789", { status: 404 }),
+    );
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    target.core.register(withNotify(scaleReceiver("ra"), notify([destination("slack", url)], 0)));
+    await clock.run(target.core.trigger("ra", 1, {}));
+    const results = await clock.run(target.core.testNotification("ra"));
+    await runOneAlarm(clock, storage, target.core, clock.now() + 5_000);
+    expect(server.sent.length).toBeGreaterThanOrEqual(2);
+    const log = target.core.notificationLog("ra");
+    expect(log.map((entry) => entry.status)).toEqual(["failed", "failed"]);
+    expect(log[0]?.lastError).toMatch(/^HTTP 404: Cannot POST /);
+    for (const shown of [JSON.stringify(log), JSON.stringify(results), ...lines]) {
+      expect(shown).not.toContain("SECRETTOKEN");
+    }
+  });
+});
+
+/** A receiver in an export, with secrets, as an export with `includeSecrets=true` writes it. */
+const exportedReceiver = (destinations: unknown[]) => ({
+  type: "receiverExport",
+  version: 1,
+  projectId: "1a5",
+  receivers: [
+    {
+      id: `r${"0".repeat(26)}`,
+      name: "scale-web",
+      driver: "scaleService",
+      scaleServiceConfig: {
+        serviceId: "1s1",
+        action: "up",
+        amount: 1,
+        min: 1,
+        max: 7,
+        cooldownSeconds: 30,
+        onResolved: "ignore",
+      },
+      version: 1,
+      created: new Date(1_800_000_000_000).toISOString(),
+      notify: { windowSeconds: 10, destinations, ...names },
+    },
+  ],
+});
+
+describe("notifications under attack: a restore", () => {
+  it("takes the destinations an export holds, as exported", () => {
+    const [entry] = parseExport(
+      exportedReceiver([destination("slack", SLACK_URL), destination("webhook", "https://example.com/hook")]),
+      "1a5",
+    );
+    expect(entry?.notify?.destinations.map((kept) => kept.kind)).toEqual(["slack", "webhook"]);
+  });
+
+  it("refuses two destinations with one id, which no receiver can have", () => {
+    const slack = destination("slack", SLACK_URL);
+    expect(() =>
+      parseExport(
+        exportedReceiver([slack, { ...slack, url: "https://hooks.slack.test/services/other" }]),
+        "1a5",
+      ),
+    ).toThrow(expect.objectContaining({ status: 422, fieldName: "receivers.0.notify.destinations.1.id" }));
+  });
+
+  it("refuses a webhook destination without its signing secret: nothing could sign its messages", () => {
+    const { secret: _secret, ...unsigned } = destination("webhook", "https://example.com/hook");
+    expect(() => parseExport(exportedReceiver([unsigned]), "1a5")).toThrow(
+      expect.objectContaining({ status: 422, fieldName: "receivers.0.notify.destinations.0.secret" }),
+    );
+  });
+});
+
+describe("notifications under attack: settings changed while executions wait", () => {
+  it("sends at once what waits when the window is made shorter", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    const server = destinationServer(clock);
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    const slack = destination("slack", SLACK_URL);
+    target.core.register(withNotify(scaleReceiver("ra"), notify([slack], 300)));
+    await clock.run(target.core.trigger("ra", 1, {}));
+    const changed = target.core.setNotifications("ra", {
+      destinations: [{ id: slack.id, kind: "slack", on: slack.on }],
+      windowSeconds: 0,
+      ...names,
+    });
+    expect(changed.kind).toBe("live");
+    await runOneAlarm(clock, storage, target.core, clock.now() + 5_000);
+    expect(server.sent).toHaveLength(1);
+    expect(JSON.parse(server.sent[0]?.body ?? "{}").text).toContain("1 applied");
+  });
+});
