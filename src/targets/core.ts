@@ -55,6 +55,11 @@ export class TargetCore implements TargetMethods {
   #alarmAt: number | undefined;
   /** The storage the parts see: one alarm, shared, never set later than one a part still needs. */
   readonly #shared: ObjectStorage;
+  /**
+   * Set while an alarm an earlier incarnation left may still be stored: this one cannot read it,
+   * and a part restored from storage may count on it without asking again.
+   */
+  #inherited = false;
 
   /**
    * Storage calls are synchronous, so for an object that has storage the constructor has migrated
@@ -68,7 +73,10 @@ export class TargetCore implements TargetMethods {
       transactionSync: (closure) => storage.transactionSync(closure),
       setAlarm: (at) => this.#wake(at),
     };
-    if (hasOwnTables(storage.sql)) this.#load();
+    if (hasOwnTables(storage.sql)) {
+      this.#inherited = true;
+      this.#load();
+    }
   }
 
   #load(): Loaded | undefined {
@@ -302,6 +310,7 @@ export class TargetCore implements TargetMethods {
   async alarm(): Promise<void> {
     // The alarm that woke this call is spent: what the parts need next, they ask for again.
     this.#alarmAt = undefined;
+    this.#inherited = false;
     const loaded = this.#existing();
     if (!loaded) return;
     for (const driver of DRIVER_NAMES) await this.#executor(loaded, driver).alarm?.();
@@ -312,8 +321,12 @@ export class TargetCore implements TargetMethods {
    * The one alarm an object has, shared by its parts: set to the earliest time any of them asked for
    * since it last ran. Every part asks again for what it still needs when it is loaded and when the
    * alarm runs, so an alarm left from an earlier incarnation is replaced by the earliest of those.
+   * Until this incarnation's first alarm, though, the alarm left may be earlier than anything asked
+   * for (the scaleService writer counts on it for triggers it acknowledged), so the first request
+   * sets it for now: every part runs then and asks again for what it needs.
    */
-  #wake(at: number): Promise<void> {
+  #wake(asked: number): Promise<void> {
+    const at = this.#inherited ? Math.min(asked, this.#dependencies.clock.now()) : asked;
     if (this.#alarmAt !== undefined && this.#alarmAt <= at) return Promise.resolve();
     this.#alarmAt = at;
     return this.#storage.setAlarm(at);

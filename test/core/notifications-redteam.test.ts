@@ -218,3 +218,51 @@ describe("notifications under attack: settings changed while executions wait", (
     expect(JSON.parse(server.sent[0]?.body ?? "{}").text).toContain("1 applied");
   });
 });
+
+/** How many acknowledged triggers a scaleService target keeps, and whether a write's fate is unknown. */
+const kept = (storage: ObjectStorage) =>
+  storage.sql
+    .exec<{ pending: number; unresolved: number }>(
+      "SELECT (SELECT COUNT(*) FROM pending_steps) AS pending, (SELECT COUNT(*) FROM unresolved_write) AS unresolved",
+    )
+    .toArray()[0] ?? { pending: 0, unresolved: 0 };
+
+describe("notifications under attack: the one alarm a target shares", () => {
+  it("does not put off, after a restart, an alarm the scale writer needs for acknowledged triggers", async () => {
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = oneAlarmStorage();
+    // The destination asks for an hour's pause: its message waits in the outbox until then.
+    const server = destinationServer(
+      clock,
+      () => new Response("slow down", { status: 429, headers: { "retry-after": "3600" } }),
+    );
+    const first = newTarget(clock, cattle, storage, server.send);
+    first.core.register(
+      withNotify(scaleReceiver("ra"), notify([destination("slack", SLACK_URL, ["failed"])], 0)),
+    );
+    // A failed trigger: its message is refused for an hour.
+    cattle.writes.push({
+      kind: "refused",
+      failure: { kind: "rejected", status: 422, message: "Cattle answered 422" },
+    });
+    await clock.run(first.core.trigger("ra", 1, {}));
+    await runOneAlarm(clock, storage, first.core, clock.now() + 2_000);
+    expect(server.sent).toHaveLength(1);
+    // A trigger while the service waits for its upgrade to be finished: Cattle refuses any update
+    // until then, so the trigger is acknowledged pending and kept, with no write sent.
+    cattle.service().scale = 3;
+    cattle.service().state = "upgraded";
+    void first.core.trigger("ra", 1, {});
+    await clock.advance(7_000);
+    expect(kept(storage)).toEqual({ unresolved: 0, pending: 1 });
+    first.stop();
+    cattle.service().state = "active";
+
+    const second = newTarget(clock, cattle, storage, server.send);
+    await runOneAlarm(clock, storage, second.core, clock.now() + 60_000);
+    // The acknowledged trigger is written within a minute, as it is without notifications.
+    expect(kept(storage)).toMatchObject({ unresolved: 0, pending: 0 });
+    expect(cattle.service().scale).toBe(4);
+  }, 30_000);
+});
