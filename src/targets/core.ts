@@ -313,8 +313,21 @@ export class TargetCore implements TargetMethods {
     this.#inherited = false;
     const loaded = this.#existing();
     if (!loaded) return;
-    for (const driver of DRIVER_NAMES) await this.#executor(loaded, driver).alarm?.();
-    await loaded.outbox.alarm();
+    // Each part runs whatever another's alarm throws (a broken upgrade step must not hold up every
+    // message of the target); the first error is thrown once all have run, so the alarm is retried.
+    const errors: unknown[] = [];
+    const parts = [
+      ...DRIVER_NAMES.map((driver) => () => this.#executor(loaded, driver).alarm?.()),
+      () => loaded.outbox.alarm(),
+    ];
+    for (const part of parts) {
+      try {
+        await part();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
   }
 
   /**
