@@ -3,6 +3,7 @@ import type { Destination, NotificationKind, NotifySettings } from "../../src/do
 import type { LiveReceiver } from "../../src/domain/receiver";
 import { parseExport } from "../../src/receivers/backup";
 import type { ObjectStorage } from "../../src/storage/object-storage";
+import { EXECUTIONS_KEPT } from "../../src/targets/history";
 import { FakeCattle, FakeClock, memoryStorage, newTarget, scaleReceiver } from "./fakes";
 
 /**
@@ -307,4 +308,40 @@ describe("notifications under attack: the one alarm a target shares", () => {
     expect(server.sent).toHaveLength(1);
     expect(target.core.notificationLog("ra")[0]).toMatchObject({ status: "delivered" });
   });
+});
+
+describe("notifications under attack: executions that settle later", () => {
+  it("tells of every acknowledged trigger once its write lands, however many came", async () => {
+    const clock = new FakeClock();
+    const cattle = new FakeCattle(clock);
+    const storage = oneAlarmStorage();
+    const server = destinationServer(clock);
+    const target = newTarget(clock, cattle, storage, server.send);
+    target.core.register(
+      withNotify(
+        scaleReceiver("ra", { max: 1_000 }),
+        notify([destination("slack", SLACK_URL, ["applied"])], 60),
+      ),
+    );
+    // The service waits for its upgrade to be finished: every trigger is acknowledged pending.
+    cattle.service().state = "upgraded";
+    const answers = Promise.all(Array.from({ length: 151 }, () => target.core.trigger("ra", 1, {})));
+    const outcomes = (await clock.run(answers)).map((answer) =>
+      answer.kind === "decided" ? answer.execution.outcome : answer.kind,
+    );
+    expect(new Set(outcomes)).toEqual(new Set(["pending"]));
+    cattle.service().state = "active";
+    await runOneAlarm(clock, storage, target.core, clock.now() + 10 * 60_000);
+    expect(kept(storage)).toEqual({ unresolved: 0, pending: 0 });
+    expect(cattle.service().scale).toBe(152);
+    const texts = server.sent.map((sent) => JSON.parse(sent.body).text as string);
+    const applied = texts.reduce((sum, text) => sum + Number(/(\d+) applied/.exec(text)?.[1] ?? 0), 0);
+    expect({ texts, applied }).toMatchObject({ applied: 151 });
+    // Settled, they are history like any other: cut back to the latest EXECUTIONS_KEPT again.
+    await clock.run(Promise.all(Array.from({ length: 20 }, () => target.core.trigger("ra", 1, {}))));
+    const [rows] = storage.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM executions WHERE receiver_id = 'ra'")
+      .toArray();
+    expect(rows?.n).toBeLessThanOrEqual(EXECUTIONS_KEPT + 16);
+  }, 60_000);
 });
