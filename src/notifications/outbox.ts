@@ -181,19 +181,11 @@ export class Outbox {
       const settings = this.#deps.receiver(receiverId)?.notify;
       if (opened + windowSecondsOf(settings) * 1000 <= now) this.#compose(receiverId, now);
     }
-    const due = this.#sql
-      .exec<DeliveryRow>(
-        "SELECT * FROM notification_deliveries WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, seq",
-        now,
-      )
-      .toArray();
-    const oldestPerDestination = new Map<string, DeliveryRow>();
-    for (const row of due) {
-      if (oldestPerDestination.has(row.destination_id)) continue;
-      if ((this.#nextSlot.get(row.destination_id) ?? 0) > now) continue;
-      oldestPerDestination.set(row.destination_id, row);
-    }
-    await Promise.all([...oldestPerDestination.values()].map((row) => this.#deliver(row)));
+    this.#giveUpExpired(now);
+    const due = this.#heads().filter(
+      (row) => (row.next_attempt ?? now) <= now && (this.#nextSlot.get(row.destination_id) ?? 0) <= now,
+    );
+    await Promise.all(due.map((row) => this.#deliver(row)));
     const next = this.#nextWake();
     if (next !== undefined) this.#deps.wake(next);
   }
@@ -371,7 +363,20 @@ export class Outbox {
     const receiver = this.#deps.receiver(row.receiver_id);
     const destination = receiver?.notify?.destinations.find((d) => d.id === row.destination_id);
     if (!receiver || !destination) {
-      this.#settle(row, "failed", null, "the destination was removed before the message was delivered");
+      // Every message that waits for it goes with it, rather than one an alarm.
+      this.#deps.storage.transactionSync(() => {
+        const removed = this.#sql
+          .exec<{ receiver_id: string; kind: string }>(
+            `UPDATE notification_deliveries
+               SET status = 'failed', next_attempt = NULL,
+                   last_error = 'the destination was removed before the message was delivered'
+             WHERE receiver_id = ? AND destination_id = ? AND status = 'pending' RETURNING receiver_id, kind`,
+            row.receiver_id,
+            row.destination_id,
+          )
+          .toArray();
+        for (const gone of removed) this.#count(gone.receiver_id, gone.kind, "failed");
+      });
       return;
     }
     if (now - row.created >= RETRY_FOR_MS) {
@@ -496,6 +501,39 @@ export class Outbox {
     });
   }
 
+  /**
+   * Each destination's oldest pending delivery. A destination's messages go one at a time, in order:
+   * while one is retried the others wait behind it, so a destination that is down gets the retries
+   * of one message, with its backoff, however many messages pile up meanwhile.
+   */
+  #heads(columns = "*"): DeliveryRow[] {
+    return this.#sql
+      .exec<DeliveryRow>(
+        `SELECT ${columns} FROM notification_deliveries WHERE seq IN (
+           SELECT MIN(seq) FROM notification_deliveries WHERE status = 'pending' GROUP BY destination_id)`,
+      )
+      .toArray();
+  }
+
+  /**
+   * Gives up every message 24 hours old without a request, in one statement: those that waited
+   * behind a retried one age as it does, and would otherwise take an alarm each.
+   */
+  #giveUpExpired(now: number): void {
+    this.#deps.storage.transactionSync(() => {
+      const expired = this.#sql
+        .exec<{ receiver_id: string; kind: string }>(
+          `UPDATE notification_deliveries
+             SET status = 'failed', next_attempt = NULL,
+                 last_error = 'given up after 24 hours: ' || COALESCE(last_error, 'not delivered')
+           WHERE status = 'pending' AND created <= ? RETURNING receiver_id, kind`,
+          now - RETRY_FOR_MS,
+        )
+        .toArray();
+      for (const row of expired) this.#count(row.receiver_id, row.kind, "failed");
+    });
+  }
+
   /** Keeps a receiver's latest DELIVERIES_KEPT deliveries, and every pending one. */
   #trim(receiverId: string): void {
     this.#sql.exec(
@@ -512,10 +550,8 @@ export class Outbox {
     for (const [receiverId, opened] of this.#windows) {
       times.push(opened + windowSecondsOf(this.#deps.receiver(receiverId)?.notify) * 1000);
     }
-    for (const row of this.#sql.exec<{ destination_id: string; at: number }>(
-      "SELECT destination_id, MIN(next_attempt) AS at FROM notification_deliveries WHERE status = 'pending' GROUP BY destination_id",
-    )) {
-      times.push(Math.max(row.at, this.#nextSlot.get(row.destination_id) ?? 0));
+    for (const row of this.#heads("destination_id, next_attempt")) {
+      times.push(Math.max(row.next_attempt ?? 0, this.#nextSlot.get(row.destination_id) ?? 0));
     }
     return times.length > 0 ? Math.min(...times) : undefined;
   }

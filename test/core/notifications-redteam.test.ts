@@ -345,3 +345,99 @@ describe("notifications under attack: executions that settle later", () => {
     expect(rows?.n).toBeLessThanOrEqual(EXECUTIONS_KEPT + 16);
   }, 60_000);
 });
+
+describe("notifications under attack: cost", () => {
+  it("sums up a burst of 1,000 triggers in a handful of messages and rows", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    const server = destinationServer(clock);
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    target.core.register(
+      withNotify(scaleReceiver("ra", { max: 100_000 }), notify([destination("slack", SLACK_URL)], 10)),
+    );
+    for (let i = 0; i < 10; i++) {
+      await clock.run(Promise.all(Array.from({ length: 100 }, () => target.core.trigger("ra", 1, {}))));
+      await clock.advance(500);
+    }
+    await runOneAlarm(clock, storage, target.core, clock.now() + 60_000);
+    expect(server.sent.length).toBeLessThanOrEqual(2);
+    const [rows] = storage.sql
+      .exec<{ events: number; deliveries: number }>(
+        "SELECT (SELECT COUNT(*) FROM notification_events) AS events, (SELECT COUNT(*) FROM notification_deliveries) AS deliveries",
+      )
+      .toArray();
+    expect(rows).toEqual({ events: 0, deliveries: server.sent.length });
+  }, 60_000);
+
+  it("backs off from a destination that is down, however many messages wait for it, and loses none", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    let down = true;
+    const server = destinationServer(clock, () =>
+      down ? new Response("down", { status: 503 }) : new Response("ok"),
+    );
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    target.core.register(
+      withNotify(scaleReceiver("ra", { max: 100_000 }), notify([destination("slack", SLACK_URL)], 10)),
+    );
+    // A trigger a minute for four hours: 240 messages, none of which can be delivered.
+    const hours = 4;
+    for (let minute = 0; minute < hours * 60; minute++) {
+      await clock.run(target.core.trigger("ra", 1, {}));
+      await runOneAlarm(clock, storage, target.core, clock.now() + 60_000);
+    }
+    const [waiting] = storage.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM notification_deliveries WHERE status = 'pending'")
+      .toArray();
+    expect(waiting?.n).toBe(hours * 60);
+    // Backoff as for one message (5 s doubling to 30 minutes): a few dozen requests, not thousands.
+    expect(server.sent.length).toBeLessThan(hours * 2 + 20);
+    const failedRequests = server.sent.length;
+    // Back up: each message is delivered once, oldest first, one a second.
+    down = false;
+    await runOneAlarm(clock, storage, target.core, clock.now() + 60 * 60_000);
+    const delivered = server.sent.slice(failedRequests);
+    // Each message tells of one trigger, "web 7 → 8": every one of them, once.
+    const texts = delivered.map((sent) => JSON.parse(sent.body).text as string);
+    expect(delivered).toHaveLength(hours * 60);
+    expect(new Set(texts).size).toBe(hours * 60);
+    const log = target.core.notificationLog("ra");
+    expect(log.every((entry) => entry.status === "delivered")).toBe(true);
+    expect(log.map((entry) => entry.created)).toEqual(
+      [...log.map((entry) => entry.created)].sort((a, b) => b - a),
+    );
+    const gaps = delivered.slice(1).map((sent, i) => sent.at - (delivered[i]?.at ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1_000);
+  }, 120_000);
+
+  it("fails at once every message waiting for a destination that was removed", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    const server = destinationServer(clock, () => new Response("down", { status: 503 }));
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    const slack = destination("slack", SLACK_URL);
+    target.core.register(withNotify(scaleReceiver("ra"), notify([slack], 0)));
+    for (let i = 0; i < 3; i++) {
+      await clock.run(target.core.trigger("ra", 1, {}));
+      await runOneAlarm(clock, storage, target.core, clock.now() + 2_000);
+    }
+    expect(target.core.notificationLog("ra").map((entry) => entry.status)).toEqual([
+      "pending",
+      "pending",
+      "pending",
+    ]);
+    const sent = server.sent.length;
+    target.core.setNotifications("ra", { destinations: [], ...names });
+    await runOneAlarm(clock, storage, target.core, clock.now() + 60 * 60_000);
+    expect(server.sent).toHaveLength(sent);
+    expect(target.core.notificationLog("ra").map((entry) => [entry.status, entry.lastError])).toEqual(
+      Array.from({ length: 3 }, () => [
+        "failed",
+        "the destination was removed before the message was delivered",
+      ]),
+    );
+    expect(target.core.metrics().receivers[0]?.notifications).toEqual(
+      expect.arrayContaining([{ kind: "slack", result: "failed", count: 3 }]),
+    );
+  });
+});
