@@ -448,11 +448,19 @@ export class Outbox {
 
   /** One request; never throws, and no text it answers holds the destination's URL. */
   async #attempt(destination: Destination, message: NotificationMessage, now: number): Promise<Attempt> {
+    let request: Awaited<ReturnType<typeof renderRequest>>;
     try {
-      const request = await renderRequest(destination.kind, message, {
+      request = await renderRequest(destination.kind, message, {
         now,
         ...(destination.secret ? { secret: destination.secret } : {}),
       });
+    } catch (error) {
+      // A message that cannot be made once cannot be made again: retrying it would only hold up
+      // the destination's later messages, which wait behind it.
+      const text = error instanceof Error ? error.message : String(error);
+      return { result: "failed", error: clipError(`not sent: ${text}`) };
+    }
+    try {
       const response = await this.#deps.fetch(destination.url, {
         method: "POST",
         headers: request.headers,

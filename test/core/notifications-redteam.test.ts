@@ -440,4 +440,24 @@ describe("notifications under attack: cost", () => {
       expect.arrayContaining([{ kind: "slack", result: "failed", count: 3 }]),
     );
   });
+
+  it("fails a message that cannot be made, rather than hold up the ones behind it for a day", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    const server = destinationServer(clock);
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    // A signing secret that is not one (kept by an older release, or edited in an export).
+    const hook = { ...destination("webhook", "https://example.com/hook"), secret: "not-a-secret" };
+    target.core.register(withNotify(scaleReceiver("ra"), notify([hook], 0)));
+    await clock.run(target.core.trigger("ra", 1, {}));
+    await runOneAlarm(clock, storage, target.core, clock.now() + 60_000);
+    expect(server.sent).toHaveLength(0);
+    expect(target.core.notificationLog("ra")).toEqual([
+      expect.objectContaining({
+        status: "failed",
+        attempts: 1,
+        lastError: "not sent: a webhook signing secret starts with whsec_",
+      }),
+    ]);
+  });
 });
