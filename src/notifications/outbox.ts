@@ -230,6 +230,8 @@ export class Outbox {
         const status: DeliveryStatus = attempt.result === "delivered" ? "delivered" : "failed";
         const error = attempt.result === "delivered" ? undefined : attempt.error;
         this.#deps.storage.transactionSync(() => {
+          // Deleted while the request was out: everything kept of it is gone, and stays gone.
+          if (!this.#deps.receiver(receiver.id)) return;
           this.#insert(receiver.id, destination, message, {
             status,
             attempts: 1,

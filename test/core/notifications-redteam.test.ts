@@ -460,4 +460,26 @@ describe("notifications under attack: cost", () => {
       }),
     ]);
   });
+
+  it("keeps nothing of a test whose receiver was deleted while it was being sent", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    let answer: (response: Response) => void = () => {};
+    const server = destinationServer(clock, () => new Promise<Response>((resolve) => (answer = resolve)));
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    target.core.register(withNotify(scaleReceiver("ra"), notify([destination("slack", SLACK_URL)], 0)));
+    const testing = target.core.testNotification("ra");
+    await clock.flush();
+    expect(server.sent).toHaveLength(1);
+    expect(target.core.revoke("ra")).toBe(true);
+    answer(new Response("ok"));
+    await clock.run(testing);
+    const [rows] = storage.sql
+      .exec<{ n: number }>(
+        "SELECT (SELECT COUNT(*) FROM notification_deliveries) + (SELECT COUNT(*) FROM notification_counts) AS n",
+      )
+      .toArray();
+    expect(rows?.n).toBe(0);
+    expect(target.core.metrics().receivers).toEqual([]);
+  });
 });
