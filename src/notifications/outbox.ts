@@ -201,14 +201,28 @@ export class Outbox {
 
   /** The delivery log of a receiver: its latest deliveries, newest first. */
   log(receiverId: string, limit = DELIVERIES_KEPT): DeliveryRecord[] {
-    return this.#sql
+    const rows = this.#sql
       .exec<DeliveryRow>(
         "SELECT * FROM notification_deliveries WHERE receiver_id = ? ORDER BY seq DESC LIMIT ?",
         receiverId,
         Math.min(Math.max(limit, 1), DELIVERIES_KEPT),
       )
-      .toArray()
-      .map(recordOf);
+      .toArray();
+    if (!rows.some((row) => row.status === "pending")) return rows.map(recordOf);
+    // A message waiting behind its destination's retried one is tried no sooner than that one.
+    const heads = new Map(
+      this.#heads("destination_id, next_attempt").map((head) => [
+        head.destination_id,
+        head.next_attempt ?? 0,
+      ]),
+    );
+    return rows.map((row) =>
+      recordOf(
+        row.status === "pending"
+          ? { ...row, next_attempt: Math.max(row.next_attempt ?? 0, heads.get(row.destination_id) ?? 0) }
+          : row,
+      ),
+    );
   }
 
   /**

@@ -390,6 +390,16 @@ describe("notifications under attack: cost", () => {
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM notification_deliveries WHERE status = 'pending'")
       .toArray();
     expect(waiting?.n).toBe(hours * 60);
+    // The log says when each is tried next: none sooner than the one retried ahead of them.
+    const [retried] = storage.sql
+      .exec<{ attempts: number; next_attempt: number }>(
+        "SELECT attempts, next_attempt FROM notification_deliveries WHERE status = 'pending' ORDER BY seq LIMIT 1",
+      )
+      .toArray();
+    expect(retried?.attempts).toBeGreaterThan(5);
+    for (const entry of target.core.notificationLog("ra")) {
+      expect(entry.nextAttempt).toBeGreaterThanOrEqual(retried?.next_attempt ?? Number.POSITIVE_INFINITY);
+    }
     // Backoff as for one message (5 s doubling to 30 minutes): a few dozen requests, not thousands.
     expect(server.sent.length).toBeLessThan(hours * 2 + 20);
     const failedRequests = server.sent.length;
