@@ -192,9 +192,20 @@ export class Outbox {
 
   /**
    * Asks again for the alarm a receiver's changed settings need: a window made shorter closes
-   * sooner than the alarm asked for when it opened.
+   * sooner than the alarm asked for when it opened, and a destination given a new URL is sent
+   * what waits for it now, rather than when the old URL's backoff (or its `Retry-After`) says.
    */
-  settingsChanged(): void {
+  settingsChanged(moved: readonly string[] = []): void {
+    if (moved.length > 0) {
+      this.#sql.exec(
+        `UPDATE notification_deliveries SET next_attempt = ?
+         WHERE status = 'pending' AND destination_id IN (${moved.map(() => "?").join(", ")})`,
+        this.#deps.clock.now(),
+        ...moved,
+      );
+      // The old URL's pause is not the new one's.
+      for (const id of moved) this.#nextSlot.delete(id);
+    }
     const next = this.#nextWake();
     if (next !== undefined) this.#deps.wake(next);
   }

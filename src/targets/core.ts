@@ -289,7 +289,10 @@ export class TargetCore implements TargetMethods {
         : {}),
     };
     loaded.admission.replace(next);
-    loaded.outbox.settingsChanged();
+    const before = new Map(current.map((destination) => [destination.id, destination.url]));
+    loaded.outbox.settingsChanged(
+      destinations.flatMap(({ id, url }) => (before.has(id) && before.get(id) !== url ? [id] : [])),
+    );
     return { kind: "live", receiver: next, secrets };
   }
 

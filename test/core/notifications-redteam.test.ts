@@ -220,6 +220,30 @@ describe("notifications under attack: settings changed while executions wait", (
     expect(server.sent).toHaveLength(1);
     expect(JSON.parse(server.sent[0]?.body ?? "{}").text).toContain("1 applied");
   });
+  it("sends what waits for a destination at once to the URL it is given instead", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    // The old URL is gone for good; its server asks for an hour's pause.
+    const server = destinationServer(clock, (sent) =>
+      sent.url === SLACK_URL
+        ? new Response("gone", { status: 503, headers: { "retry-after": "3600" } })
+        : new Response("ok"),
+    );
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    const slack = destination("slack", SLACK_URL);
+    target.core.register(withNotify(scaleReceiver("ra"), notify([slack], 0)));
+    await clock.run(target.core.trigger("ra", 1, {}));
+    await runOneAlarm(clock, storage, target.core, clock.now() + 5_000);
+    expect(target.core.notificationLog("ra")[0]).toMatchObject({ status: "pending", attempts: 1 });
+    const moved = "https://hooks.slack.test/services/T000/B000/newsecret5678";
+    target.core.setNotifications("ra", {
+      destinations: [{ id: slack.id, kind: "slack", url: moved, on: slack.on }],
+      ...names,
+    });
+    await runOneAlarm(clock, storage, target.core, clock.now() + 5_000);
+    expect(server.sent.map((sent) => sent.url)).toEqual([SLACK_URL, moved]);
+    expect(target.core.notificationLog("ra")[0]).toMatchObject({ status: "delivered", attempts: 2 });
+  });
 });
 
 /** How many acknowledged triggers a scaleService target keeps, and whether a write's fate is unknown. */
