@@ -129,7 +129,10 @@ export class Outbox {
   readonly #sql: SqlLike;
   /** When each receiver's open window began (its oldest waiting execution). */
   readonly #windows = new Map<string, number>();
-  /** The earliest time each destination may be sent to again. */
+  /**
+   * The earliest time each destination URL may be sent to again: destinations with one URL (two
+   * receivers of a service that tell one channel) share its one request a second.
+   */
   readonly #nextSlot = new Map<string, number>();
 
   constructor(deps: OutboxDependencies) {
@@ -140,10 +143,12 @@ export class Outbox {
     )) {
       this.#windows.set(row.receiver_id, row.at);
     }
-    for (const row of this.#sql.exec<{ destination_id: string; at: number }>(
-      "SELECT destination_id, MAX(last_attempt) AS at FROM notification_deliveries WHERE last_attempt IS NOT NULL GROUP BY destination_id",
+    for (const row of this.#sql.exec<{ receiver_id: string; destination_id: string; at: number }>(
+      `SELECT receiver_id, destination_id, MAX(last_attempt) AS at FROM notification_deliveries
+       WHERE last_attempt IS NOT NULL GROUP BY receiver_id, destination_id`,
     )) {
-      this.#nextSlot.set(row.destination_id, row.at + DESTINATION_SPACING_MS);
+      const key = this.#slotKey(row);
+      this.#nextSlot.set(key, Math.max(this.#nextSlot.get(key) ?? 0, row.at + DESTINATION_SPACING_MS));
     }
     // What a crash or an eviction left waiting is due on the next alarm.
     const next = this.#nextWake();
@@ -182,9 +187,14 @@ export class Outbox {
       if (opened + windowSecondsOf(settings) * 1000 <= now) this.#compose(receiverId, now);
     }
     this.#giveUpExpired(now);
-    const due = this.#heads().filter(
-      (row) => (row.next_attempt ?? now) <= now && (this.#nextSlot.get(row.destination_id) ?? 0) <= now,
-    );
+    const due: DeliveryRow[] = [];
+    const taken = new Set<string>();
+    for (const row of this.#heads()) {
+      const key = this.#slotKey(row);
+      if ((row.next_attempt ?? now) > now || taken.has(key) || (this.#nextSlot.get(key) ?? 0) > now) continue;
+      taken.add(key);
+      due.push(row);
+    }
     await Promise.all(due.map((row) => this.#deliver(row)));
     const next = this.#nextWake();
     if (next !== undefined) this.#deps.wake(next);
@@ -203,8 +213,6 @@ export class Outbox {
         this.#deps.clock.now(),
         ...moved,
       );
-      // The old URL's pause is not the new one's.
-      for (const id of moved) this.#nextSlot.delete(id);
     }
     const next = this.#nextWake();
     if (next !== undefined) this.#deps.wake(next);
@@ -248,7 +256,7 @@ export class Outbox {
     return Promise.all(
       settings.destinations.map(async (destination): Promise<TestResult> => {
         const message = this.#message(receiver, now, { test: true, executions: [] });
-        const slot = this.#reserve(destination.id);
+        const slot = this.#reserve(destination.url);
         if (slot > now) await this.#deps.clock.sleep(slot - now);
         const at = this.#deps.clock.now();
         const attempt = await this.#attempt(destination, message, at);
@@ -411,7 +419,7 @@ export class Outbox {
       return;
     }
     const attempts = row.attempts + 1;
-    this.#reserve(destination.id);
+    this.#reserve(destination.url);
     // Should this incarnation die during the request, the message is due again after the backoff.
     this.#sql.exec(
       "UPDATE notification_deliveries SET attempts = ?, last_attempt = ?, next_attempt = ? WHERE seq = ?",
@@ -466,11 +474,19 @@ export class Outbox {
     );
   }
 
-  /** Takes the destination's next one-second slot: answers when it starts. */
-  #reserve(destinationId: string): number {
-    const slot = Math.max(this.#deps.clock.now(), this.#nextSlot.get(destinationId) ?? 0);
-    this.#nextSlot.set(destinationId, slot + DESTINATION_SPACING_MS);
+  /** Takes the URL's next one-second slot: answers when it starts. */
+  #reserve(url: string): number {
+    const slot = Math.max(this.#deps.clock.now(), this.#nextSlot.get(url) ?? 0);
+    this.#nextSlot.set(url, slot + DESTINATION_SPACING_MS);
     return slot;
+  }
+
+  /** What a delivery's one-second slots are kept by: its destination's URL, while it has one. */
+  #slotKey(row: Pick<DeliveryRow, "receiver_id" | "destination_id">): string {
+    const destination = this.#deps
+      .receiver(row.receiver_id)
+      ?.notify?.destinations.find((candidate) => candidate.id === row.destination_id);
+    return destination?.url ?? row.destination_id;
   }
 
   /** One request; never throws, and no text it answers holds the destination's URL. */
@@ -545,7 +561,8 @@ export class Outbox {
     return this.#sql
       .exec<DeliveryRow>(
         `SELECT ${columns} FROM notification_deliveries WHERE seq IN (
-           SELECT MIN(seq) FROM notification_deliveries WHERE status = 'pending' GROUP BY destination_id)`,
+           SELECT MIN(seq) FROM notification_deliveries WHERE status = 'pending' GROUP BY destination_id)
+         ORDER BY seq`,
       )
       .toArray();
   }
@@ -585,8 +602,8 @@ export class Outbox {
     for (const [receiverId, opened] of this.#windows) {
       times.push(opened + windowSecondsOf(this.#deps.receiver(receiverId)?.notify) * 1000);
     }
-    for (const row of this.#heads("destination_id, next_attempt")) {
-      times.push(Math.max(row.next_attempt ?? 0, this.#nextSlot.get(row.destination_id) ?? 0));
+    for (const row of this.#heads("receiver_id, destination_id, next_attempt")) {
+      times.push(Math.max(row.next_attempt ?? 0, this.#nextSlot.get(this.#slotKey(row)) ?? 0));
     }
     return times.length > 0 ? Math.min(...times) : undefined;
   }

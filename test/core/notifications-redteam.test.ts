@@ -254,6 +254,48 @@ const kept = (storage: ObjectStorage) =>
     )
     .toArray()[0] ?? { pending: 0, unresolved: 0 };
 
+describe("notifications under attack: one URL, several destinations", () => {
+  it("sends at most one request a second to a URL that two receivers of a service post to", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    const server = destinationServer(clock);
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    // "Scale up" and "scale down" receivers of one service, both telling the team's channel; and a
+    // third destination of the first with the same URL, for other outcomes.
+    target.core.register(
+      withNotify(
+        scaleReceiver("ra"),
+        notify(
+          [
+            destination("slack", SLACK_URL, ["applied"]),
+            { ...destination("slack", SLACK_URL, ["noop"]), id: `d${"1".repeat(26)}` },
+          ],
+          0,
+        ),
+      ),
+    );
+    target.core.register(
+      withNotify(
+        scaleReceiver("rb", { action: "down" }),
+        notify([{ ...destination("slack", SLACK_URL), id: `d${"2".repeat(26)}` }], 0),
+      ),
+    );
+    target.cattle.service().scale = 5;
+    await clock.run(Promise.all([target.core.trigger("ra", 1, {}), target.core.trigger("rb", 1, {})]));
+    await runOneAlarm(clock, storage, target.core, clock.now() + 60_000);
+    expect(server.sent.length).toBeGreaterThanOrEqual(2);
+    const times = server.sent.map((sent) => sent.at);
+    for (const [i, at] of times.slice(1).entries())
+      expect(at - (times[i] ?? 0)).toBeGreaterThanOrEqual(1_000);
+    // A test as well, right after: it waits for the URL's next second too.
+    const before = server.sent.length;
+    await clock.run(target.core.testNotification("ra"));
+    const tests = server.sent.slice(before - 1).map((sent) => sent.at);
+    for (const [i, at] of tests.slice(1).entries())
+      expect(at - (tests[i] ?? 0)).toBeGreaterThanOrEqual(1_000);
+  });
+});
+
 describe("notifications under attack: the one alarm a target shares", () => {
   it("does not put off, after a restart, an alarm the scale writer needs for acknowledged triggers", async () => {
     const clock = new FakeClock();
