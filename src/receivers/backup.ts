@@ -173,6 +173,15 @@ async function liveOf(
 const SCHEMES = ["bearer", "basic", "github", "grafana", "standardWebhooks"] as const;
 
 /** The document's shapes, built on first use. */
+/** Whether `text` is an absolute http: or https: URL. */
+const isWebUrl = (text: string): boolean => {
+  try {
+    return /^https?:$/.test(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+};
+
 const schemas = lazy(() => {
   const base64 = z
     .string()
@@ -267,7 +276,8 @@ const schemas = lazy(() => {
             }),
           environment: z.string().max(256),
           targetLabel: z.string().max(256).optional(),
-          historyUrl: z.string().max(4096),
+          // A link in every message: Slack refuses a message whose button links anywhere but http(s).
+          historyUrl: z.string().max(4096).refine(isWebUrl, "must be an http: or https: URL"),
         })
         .optional(),
       importedFrom: z.string().regex(RESOURCE_ID, "must be a Rancher id").optional(),

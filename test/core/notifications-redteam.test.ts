@@ -193,6 +193,15 @@ describe("notifications under attack: a restore", () => {
     ).toThrow(expect.objectContaining({ status: 422, fieldName: "receivers.0.notify.destinations.1.id" }));
   });
 
+  it("refuses a History link that is not an http(s) URL: Slack refuses every message with one", () => {
+    const document = exportedReceiver([destination("slack", SLACK_URL)]);
+    const [receiver] = document.receivers;
+    if (receiver) receiver.notify.historyUrl = "javascript:alert(1)";
+    expect(() => parseExport(document, "1a5")).toThrow(
+      expect.objectContaining({ status: 422, fieldName: "receivers.0.notify.historyUrl" }),
+    );
+  });
+
   it("refuses a webhook destination without its signing secret: nothing could sign its messages", () => {
     const { secret: _secret, ...unsigned } = destination("webhook", "https://example.com/hook");
     expect(() => parseExport(exportedReceiver([unsigned]), "1a5")).toThrow(
