@@ -315,10 +315,18 @@ export class Outbox {
   /** One message per destination of the executions gathered in the receiver's window, in one transaction. */
   #compose(receiverId: string, now: number): void {
     const receiver = this.#deps.receiver(receiverId);
-    const events = this.#sql
-      .exec<EventRow>("SELECT * FROM notification_events WHERE receiver_id = ? ORDER BY seq", receiverId)
-      .toArray()
-      .map((row) => fromStoredJson<Execution>(JSON_COLUMNS.notificationEvent, row.execution));
+    // An execution recorded and settled within one window (pending, then applied) is told once, as
+    // it ended, where it ended.
+    const latest = new Map<string, Execution>();
+    for (const row of this.#sql.exec<EventRow>(
+      "SELECT * FROM notification_events WHERE receiver_id = ? ORDER BY seq",
+      receiverId,
+    )) {
+      const execution = fromStoredJson<Execution>(JSON_COLUMNS.notificationEvent, row.execution);
+      latest.delete(execution.id);
+      latest.set(execution.id, execution);
+    }
+    const events = [...latest.values()];
     this.#deps.storage.transactionSync(() => {
       for (const destination of receiver?.notify?.destinations ?? []) {
         const wanted = events.filter((execution) => destination.on.includes(execution.outcome));

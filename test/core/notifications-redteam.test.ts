@@ -421,6 +421,34 @@ describe("notifications under attack: executions that settle later", () => {
   }, 60_000);
 });
 
+describe("notifications under attack: one execution, two states in a window", () => {
+  it("tells of an execution once, as it ended, when it settles within the window", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    const server = destinationServer(clock);
+    const cattle = new FakeCattle(clock);
+    const target = newTarget(clock, cattle, storage, server.send);
+    target.core.register(
+      withNotify(
+        scaleReceiver("ra"),
+        notify([destination("webhook", "https://example.com/hook", ["pending", "applied"])], 120),
+      ),
+    );
+    // Acknowledged pending while the service waits for its upgrade to be finished, applied soon after.
+    cattle.service().state = "upgraded";
+    const [answer] = await clock.run(Promise.all([target.core.trigger("ra", 1, {})]));
+    expect(answer).toMatchObject({ execution: { outcome: "pending" } });
+    cattle.service().state = "active";
+    await runOneAlarm(clock, storage, target.core, clock.now() + 5 * 60_000);
+    expect(target.core.executions("ra")).toEqual([expect.objectContaining({ outcome: "applied" })]);
+    expect(server.sent).toHaveLength(1);
+    const body = JSON.parse(server.sent[0]?.body ?? "{}") as {
+      executions: { id: string; outcome: string }[];
+    };
+    expect(body.executions.map((execution) => execution.outcome)).toEqual(["applied"]);
+  });
+});
+
 describe("notifications under attack: cost", () => {
   it("sums up a burst of 1,000 triggers in a handful of messages and rows", async () => {
     const clock = new FakeClock();
