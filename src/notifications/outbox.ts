@@ -447,7 +447,12 @@ export class Outbox {
       const after = this.#deps.clock.now();
       const next = after + Math.max(attempt.retryAfterMs ?? 0, backoffMs(attempts), DESTINATION_SPACING_MS);
       if (next - row.created >= RETRY_FOR_MS) {
-        this.#settle(latest, "failed", null, `given up after 24 hours: ${attempt.error}`);
+        // A `Retry-After` past the 24 hours ends the message now: say so, rather than that a day went by.
+        const asked = after + (attempt.retryAfterMs ?? 0) - row.created >= RETRY_FOR_MS;
+        const why = asked
+          ? "given up: the destination asked to wait past 24 hours"
+          : "given up after 24 hours";
+        this.#settle(latest, "failed", null, `${why}: ${attempt.error}`);
       } else {
         this.#settle(latest, "pending", next, attempt.error);
       }

@@ -595,4 +595,23 @@ describe("notifications under attack: cost", () => {
     expect(rows?.n).toBe(0);
     expect(target.core.metrics().receivers).toEqual([]);
   });
+
+  it("says why when a Retry-After past the 24 hours ends a message", async () => {
+    const clock = new FakeClock();
+    const storage = oneAlarmStorage();
+    const server = destinationServer(
+      clock,
+      () => new Response("later", { status: 429, headers: { "retry-after": String(2 * 24 * 3600) } }),
+    );
+    const target = newTarget(clock, new FakeCattle(clock), storage, server.send);
+    target.core.register(withNotify(scaleReceiver("ra"), notify([destination("slack", SLACK_URL)], 0)));
+    await clock.run(target.core.trigger("ra", 1, {}));
+    await runOneAlarm(clock, storage, target.core, clock.now() + 60_000);
+    expect(server.sent).toHaveLength(1);
+    expect(target.core.notificationLog("ra")[0]).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      lastError: "given up: the destination asked to wait past 24 hours: HTTP 429: later",
+    });
+  });
 });
