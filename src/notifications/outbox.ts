@@ -136,7 +136,10 @@ export class Outbox {
   readonly #sql: SqlLike;
   /** When each receiver's open window began (its oldest waiting execution). */
   readonly #windows = new Map<string, number>();
-  /** The earliest time each destination may be sent to again. */
+  /**
+   * The earliest time each destination URL may be sent to again: destinations with one URL (two
+   * receivers of a service that tell one channel) share its one request a second.
+   */
   readonly #nextSlot = new Map<string, number>();
 
   constructor(deps: OutboxDependencies) {
@@ -152,10 +155,12 @@ export class Outbox {
     )) {
       this.#windows.set(row.receiver_id, row.at);
     }
-    for (const row of this.#sql.exec<{ destination_id: string; at: number }>(
-      "SELECT destination_id, MAX(last_attempt) AS at FROM notification_deliveries WHERE last_attempt IS NOT NULL GROUP BY destination_id",
+    for (const row of this.#sql.exec<{ receiver_id: string; destination_id: string; at: number }>(
+      `SELECT receiver_id, destination_id, MAX(last_attempt) AS at FROM notification_deliveries
+       WHERE last_attempt IS NOT NULL GROUP BY receiver_id, destination_id`,
     )) {
-      this.#nextSlot.set(row.destination_id, row.at + DESTINATION_SPACING_MS);
+      const key = this.#slotKey(row);
+      this.#nextSlot.set(key, Math.max(this.#nextSlot.get(key) ?? 0, row.at + DESTINATION_SPACING_MS));
     }
     // What a crash or an eviction left waiting is due on the next alarm.
     const next = this.#nextWake();
@@ -205,33 +210,62 @@ export class Outbox {
       const settings = this.#deps.receiver(receiverId)?.notify;
       if (opened + windowSecondsOf(settings) * 1000 <= now) this.#compose(receiverId, now);
     }
-    const due = this.#sql
-      .exec<DeliveryRow>(
-        "SELECT * FROM notification_deliveries WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, seq",
-        now,
-      )
-      .toArray();
-    const oldestPerDestination = new Map<string, DeliveryRow>();
-    for (const row of due) {
-      if (oldestPerDestination.has(row.destination_id)) continue;
-      if ((this.#nextSlot.get(row.destination_id) ?? 0) > now) continue;
-      oldestPerDestination.set(row.destination_id, row);
+    this.#giveUpExpired(now);
+    const due: DeliveryRow[] = [];
+    const taken = new Set<string>();
+    for (const row of this.#heads()) {
+      const key = this.#slotKey(row);
+      if ((row.next_attempt ?? now) > now || taken.has(key) || (this.#nextSlot.get(key) ?? 0) > now) continue;
+      taken.add(key);
+      due.push(row);
     }
-    await Promise.all([...oldestPerDestination.values()].map((row) => this.#deliver(row)));
+    await Promise.all(due.map((row) => this.#deliver(row)));
+    const next = this.#nextWake();
+    if (next !== undefined) this.#deps.wake(next);
+  }
+
+  /**
+   * Asks again for the alarm a receiver's changed settings need: a window made shorter closes
+   * sooner than the alarm asked for when it opened, and a destination given a new URL is sent
+   * what waits for it now, rather than when the old URL's backoff (or its `Retry-After`) says.
+   */
+  settingsChanged(moved: readonly string[] = []): void {
+    if (moved.length > 0) {
+      this.#sql.exec(
+        `UPDATE notification_deliveries SET next_attempt = ?
+         WHERE status = 'pending' AND destination_id IN (${moved.map(() => "?").join(", ")})`,
+        this.#deps.clock.now(),
+        ...moved,
+      );
+    }
     const next = this.#nextWake();
     if (next !== undefined) this.#deps.wake(next);
   }
 
   /** The delivery log of a receiver: its latest deliveries, newest first. */
   log(receiverId: string, limit = DELIVERIES_KEPT): DeliveryRecord[] {
-    return this.#sql
+    const rows = this.#sql
       .exec<DeliveryRow>(
         "SELECT * FROM notification_deliveries WHERE receiver_id = ? ORDER BY seq DESC LIMIT ?",
         receiverId,
         Math.min(Math.max(limit, 1), DELIVERIES_KEPT),
       )
-      .toArray()
-      .map(recordOf);
+      .toArray();
+    if (!rows.some((row) => row.status === "pending")) return rows.map(recordOf);
+    // A message waiting behind its destination's retried one is tried no sooner than that one.
+    const heads = new Map(
+      this.#heads("destination_id, next_attempt").map((head) => [
+        head.destination_id,
+        head.next_attempt ?? 0,
+      ]),
+    );
+    return rows.map((row) =>
+      recordOf(
+        row.status === "pending"
+          ? { ...row, next_attempt: Math.max(row.next_attempt ?? 0, heads.get(row.destination_id) ?? 0) }
+          : row,
+      ),
+    );
   }
 
   /**
@@ -246,7 +280,7 @@ export class Outbox {
     return Promise.all(
       settings.destinations.map(async (destination): Promise<TestResult> => {
         const message = this.#message(receiver, now, { test: true, executions: [] });
-        const slot = this.#reserve(destination.id);
+        const slot = this.#reserve(destination.url);
         if (slot > now) {
           await this.#deps.clock.sleep(slot - now);
           // A delete of the receiver, or a change that removed the destination, while the test
@@ -333,10 +367,18 @@ export class Outbox {
   /** One message per destination of the executions gathered in the receiver's window, in one transaction. */
   #compose(receiverId: string, now: number): void {
     const receiver = this.#deps.receiver(receiverId);
-    const events = this.#sql
-      .exec<EventRow>("SELECT * FROM notification_events WHERE receiver_id = ? ORDER BY seq", receiverId)
-      .toArray()
-      .map((row) => fromStoredJson<Execution>(JSON_COLUMNS.notificationEvent, row.execution));
+    // An execution recorded and settled within one window (pending, then applied) is told once, as
+    // it ended, where it ended.
+    const latest = new Map<string, Execution>();
+    for (const row of this.#sql.exec<EventRow>(
+      "SELECT * FROM notification_events WHERE receiver_id = ? ORDER BY seq",
+      receiverId,
+    )) {
+      const execution = fromStoredJson<Execution>(JSON_COLUMNS.notificationEvent, row.execution);
+      latest.delete(execution.id);
+      latest.set(execution.id, execution);
+    }
+    const events = [...latest.values()];
     this.#deps.storage.transactionSync(() => {
       for (const destination of receiver?.notify?.destinations ?? []) {
         const wanted = events.filter((execution) => destination.on.includes(execution.outcome));
@@ -416,7 +458,20 @@ export class Outbox {
     const receiver = this.#deps.receiver(row.receiver_id);
     const destination = receiver?.notify?.destinations.find((d) => d.id === row.destination_id);
     if (!receiver || !destination) {
-      this.#settle(row, "failed", null, "the destination was removed before the message was delivered");
+      // Every message that waits for it goes with it, rather than one an alarm.
+      this.#deps.storage.transactionSync(() => {
+        const removed = this.#sql
+          .exec<{ receiver_id: string; kind: string }>(
+            `UPDATE notification_deliveries
+               SET status = 'failed', next_attempt = NULL,
+                   last_error = 'the destination was removed before the message was delivered'
+             WHERE receiver_id = ? AND destination_id = ? AND status = 'pending' RETURNING receiver_id, kind`,
+            row.receiver_id,
+            row.destination_id,
+          )
+          .toArray();
+        for (const gone of removed) this.#count(gone.receiver_id, gone.kind, "failed");
+      });
       return;
     }
     if (now - row.created >= RETRY_FOR_MS) {
@@ -424,7 +479,7 @@ export class Outbox {
       return;
     }
     const attempts = row.attempts + 1;
-    this.#reserve(destination.id);
+    this.#reserve(destination.url);
     // Should this incarnation die during the request, the message is due again after the backoff.
     this.#sql.exec(
       "UPDATE notification_deliveries SET attempts = ?, last_attempt = ?, next_attempt = ? WHERE seq = ?",
@@ -445,13 +500,18 @@ export class Outbox {
       const after = this.#deps.clock.now();
       const next = after + Math.max(attempt.retryAfterMs ?? 0, backoffMs(attempts), DESTINATION_SPACING_MS);
       if (next - row.created >= RETRY_FOR_MS) {
+        // A `Retry-After` past the 24 hours ends the message now: say so, rather than that a day went by.
+        const asked = after + (attempt.retryAfterMs ?? 0) - row.created >= RETRY_FOR_MS;
+        const why = asked
+          ? "given up: the destination asked to wait past 24 hours"
+          : "given up after 24 hours";
         // The last attempt: its line says the message failed, as the log and the metrics do.
         outcome = {
           result: "failed",
-          error: `given up after 24 hours: ${attempt.error}`,
+          error: `${why}: ${attempt.error}`,
           ...(attempt.httpStatus === undefined ? {} : { httpStatus: attempt.httpStatus }),
         };
-        this.#settle(latest, "failed", null, `given up after 24 hours: ${attempt.error}`);
+        this.#settle(latest, "failed", null, `${why}: ${attempt.error}`);
       } else {
         this.#settle(latest, "pending", next, attempt.error);
       }
@@ -486,20 +546,36 @@ export class Outbox {
     );
   }
 
-  /** Takes the destination's next one-second slot: answers when it starts. */
-  #reserve(destinationId: string): number {
-    const slot = Math.max(this.#deps.clock.now(), this.#nextSlot.get(destinationId) ?? 0);
-    this.#nextSlot.set(destinationId, slot + DESTINATION_SPACING_MS);
+  /** Takes the URL's next one-second slot: answers when it starts. */
+  #reserve(url: string): number {
+    const slot = Math.max(this.#deps.clock.now(), this.#nextSlot.get(url) ?? 0);
+    this.#nextSlot.set(url, slot + DESTINATION_SPACING_MS);
     return slot;
+  }
+
+  /** What a delivery's one-second slots are kept by: its destination's URL, while it has one. */
+  #slotKey(row: Pick<DeliveryRow, "receiver_id" | "destination_id">): string {
+    const destination = this.#deps
+      .receiver(row.receiver_id)
+      ?.notify?.destinations.find((candidate) => candidate.id === row.destination_id);
+    return destination?.url ?? row.destination_id;
   }
 
   /** One request; never throws, and no text it answers holds the destination's URL. */
   async #attempt(destination: Destination, message: NotificationMessage, now: number): Promise<Attempt> {
+    let request: Awaited<ReturnType<typeof renderRequest>>;
     try {
-      const request = await renderRequest(destination.kind, message, {
+      request = await renderRequest(destination.kind, message, {
         now,
         ...(destination.secret ? { secret: destination.secret } : {}),
       });
+    } catch (error) {
+      // A message that cannot be made once cannot be made again: retrying it would only hold up
+      // the destination's later messages, which wait behind it.
+      const text = error instanceof Error ? error.message : String(error);
+      return { result: "failed", error: clipError(`not sent: ${text}`) };
+    }
+    try {
       const deadline = this.#deadline();
       let response: Response;
       let text: string;
@@ -570,6 +646,41 @@ export class Outbox {
     });
   }
 
+  /**
+   * Each destination's oldest pending delivery. A destination's messages go one at a time, in order:
+   * while one is retried the others wait behind it, so a destination that is down gets the retries
+   * of one message, with its backoff, however many messages pile up meanwhile.
+   */
+  #heads(columns = "*"): DeliveryRow[] {
+    return this.#sql
+      .exec<DeliveryRow>(
+        `SELECT ${columns} FROM notification_deliveries WHERE seq IN (
+           SELECT MIN(seq) FROM notification_deliveries
+           WHERE status = 'pending' AND next_attempt IS NOT NULL GROUP BY destination_id)
+         ORDER BY seq`,
+      )
+      .toArray();
+  }
+
+  /**
+   * Gives up every message 24 hours old without a request, in one statement: those that waited
+   * behind a retried one age as it does, and would otherwise take an alarm each.
+   */
+  #giveUpExpired(now: number): void {
+    this.#deps.storage.transactionSync(() => {
+      const expired = this.#sql
+        .exec<{ receiver_id: string; kind: string }>(
+          `UPDATE notification_deliveries
+             SET status = 'failed', next_attempt = NULL,
+                 last_error = 'given up after 24 hours: ' || COALESCE(last_error, 'not delivered')
+           WHERE status = 'pending' AND created <= ? RETURNING receiver_id, kind`,
+          now - RETRY_FOR_MS,
+        )
+        .toArray();
+      for (const row of expired) this.#count(row.receiver_id, row.kind, "failed");
+    });
+  }
+
   /** Keeps a receiver's latest DELIVERIES_KEPT deliveries, and every pending one. */
   #trim(receiverId: string): void {
     this.#sql.exec(
@@ -586,10 +697,8 @@ export class Outbox {
     for (const [receiverId, opened] of this.#windows) {
       times.push(opened + windowSecondsOf(this.#deps.receiver(receiverId)?.notify) * 1000);
     }
-    for (const row of this.#sql.exec<{ destination_id: string; at: number }>(
-      "SELECT destination_id, MIN(next_attempt) AS at FROM notification_deliveries WHERE status = 'pending' AND next_attempt IS NOT NULL GROUP BY destination_id",
-    )) {
-      times.push(Math.max(row.at, this.#nextSlot.get(row.destination_id) ?? 0));
+    for (const row of this.#heads("receiver_id, destination_id, next_attempt")) {
+      times.push(Math.max(row.next_attempt ?? 0, this.#nextSlot.get(this.#slotKey(row)) ?? 0));
     }
     return times.length > 0 ? Math.min(...times) : undefined;
   }
@@ -617,13 +726,23 @@ const recordOf = (row: DeliveryRow): DeliveryRecord => {
 const clipError = (text: string): string =>
   text.length <= ERROR_CHARS ? text : `${text.slice(0, ERROR_CHARS - 1)}…`;
 
-/** The text with the destination's URL, and its path, put out of sight: a URL is the secret. */
+/**
+ * The text with the destination's URL, and its path, put out of sight: a URL is the secret. A
+ * runtime's error may quote the URL as parsed, and a destination's answer the path alone, without
+ * the query (a web framework's "Cannot POST /path"), or the query alone: each is hidden, longest first.
+ */
 export function scrub(text: string, url: string): string {
   let out = text.split(url).join("[destination]");
   try {
     const parsed = new URL(url);
-    const tail = `${parsed.pathname}${parsed.search}`;
-    if (tail.length > 1) out = out.split(tail).join("/[…]");
+    out = out.split(parsed.href).join("[destination]");
+    const parts = [
+      `${parsed.pathname}${parsed.search}`,
+      parsed.pathname,
+      safeDecode(parsed.pathname),
+      parsed.search,
+    ].filter((part) => part.length > 1);
+    for (const part of parts.sort((a, b) => b.length - a.length)) out = out.split(part).join("/[…]");
   } catch {
     // Only valid URLs are kept.
   }
@@ -655,6 +774,14 @@ export async function answerStart(response: Response): Promise<string> {
   }
   return new TextDecoder().decode(bytes.subarray(0, size));
 }
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
 
 /** `Retry-After` as milliseconds from `now`: seconds, or an HTTP date; undefined when absent or unreadable. */
 export function retryAfter(value: string | null, now: number): number | undefined {

@@ -173,6 +173,15 @@ async function liveOf(
 const SCHEMES = ["bearer", "basic", "github", "grafana", "standardWebhooks"] as const;
 
 /** The document's shapes, built on first use. */
+/** Whether `text` is an absolute http: or https: URL. */
+const isWebUrl = (text: string): boolean => {
+  try {
+    return /^https?:$/.test(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+};
+
 const schemas = lazy(() => {
   const base64 = z
     .string()
@@ -245,10 +254,30 @@ const schemas = lazy(() => {
                   .optional(),
               }),
             )
-            .max(MAX_DESTINATIONS),
+            .max(MAX_DESTINATIONS)
+            // What a receiver's own edits can make, and nothing else: the outbox keeps one message per
+            // destination id, and a webhook's messages are signed with its secret.
+            .superRefine((destinations, ctx) => {
+              const ids = new Set<string>();
+              destinations.forEach((destination, i) => {
+                if (ids.has(destination.id)) {
+                  ctx.addIssue({ code: "custom", path: [i, "id"], message: "names a destination twice" });
+                }
+                ids.add(destination.id);
+                if (destination.kind === "webhook" && destination.secret === undefined) {
+                  ctx.addIssue({
+                    code: "custom",
+                    path: [i, "secret"],
+                    message: "is required for a webhook destination",
+                    params: { code: "MissingRequired" },
+                  });
+                }
+              });
+            }),
           environment: z.string().max(256),
           targetLabel: z.string().max(256).optional(),
-          historyUrl: z.string().max(4096),
+          // A link in every message: Slack refuses a message whose button links anywhere but http(s).
+          historyUrl: z.string().max(4096).refine(isWebUrl, "must be an http: or https: URL"),
         })
         .optional(),
       importedFrom: z.string().regex(RESOURCE_ID, "must be a Rancher id").optional(),

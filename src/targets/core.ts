@@ -59,6 +59,11 @@ export class TargetCore implements TargetMethods {
   #running = 0;
   /** The earliest time a part asked for while an alarm ran: asked for again once it returns. */
   #askedWhileRunning: number | undefined;
+  /**
+   * Set while an alarm an earlier incarnation left may still be stored: this one cannot read it,
+   * and a part restored from storage may count on it without asking again.
+   */
+  #inherited = false;
 
   /**
    * Storage calls are synchronous, so for an object that has storage the constructor has migrated
@@ -72,7 +77,10 @@ export class TargetCore implements TargetMethods {
       transactionSync: (closure) => storage.transactionSync(closure),
       setAlarm: (at) => this.#wake(at),
     };
-    if (hasOwnTables(storage.sql)) this.#load();
+    if (hasOwnTables(storage.sql)) {
+      this.#inherited = true;
+      this.#load();
+    }
   }
 
   #load(): Loaded | undefined {
@@ -288,6 +296,10 @@ export class TargetCore implements TargetMethods {
     // decided: the new list applies to what is decided from now on.
     loaded.outbox.close(receiverId);
     loaded.admission.replace(next);
+    const before = new Map(current.map((destination) => [destination.id, destination.url]));
+    loaded.outbox.settingsChanged(
+      destinations.flatMap(({ id, url }) => (before.has(id) && before.get(id) !== url ? [id] : [])),
+    );
     return { kind: "live", receiver: next, secrets };
   }
 
@@ -308,13 +320,26 @@ export class TargetCore implements TargetMethods {
   async alarm(): Promise<void> {
     // The alarm that woke this call is spent: what the parts need next, they ask for again.
     this.#alarmAt = undefined;
+    this.#inherited = false;
     const loaded = this.#existing();
     if (!loaded) return;
     const started = this.#dependencies.clock.now();
     this.#running++;
+    // Each part runs whatever another's alarm throws (a broken upgrade step must not hold up every
+    // message of the target); the first error is thrown once all have run, so the alarm is retried.
+    const errors: unknown[] = [];
+    const parts = [
+      ...DRIVER_NAMES.map((driver) => () => this.#executor(loaded, driver).alarm?.()),
+      () => loaded.outbox.alarm(),
+    ];
     try {
-      for (const driver of DRIVER_NAMES) await this.#executor(loaded, driver).alarm?.();
-      await loaded.outbox.alarm();
+      for (const part of parts) {
+        try {
+          await part();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
     } finally {
       this.#running--;
       // Cloudflare takes an alarm set while alarm() runs, to the very time that is running, for the
@@ -328,14 +353,19 @@ export class TargetCore implements TargetMethods {
         await this.#wake(Math.max(asked, this.#dependencies.clock.now() + 1));
       }
     }
+    if (errors.length > 0) throw errors[0];
   }
 
   /**
    * The one alarm an object has, shared by its parts: set to the earliest time any of them asked for
    * since it last ran. Every part asks again for what it still needs when it is loaded and when the
    * alarm runs, so an alarm left from an earlier incarnation is replaced by the earliest of those.
+   * Until this incarnation's first alarm, though, the alarm left may be earlier than anything asked
+   * for (the scaleService writer counts on it for triggers it acknowledged), so the first request
+   * sets it for now: every part runs then and asks again for what it needs.
    */
-  #wake(at: number): Promise<void> {
+  #wake(asked: number): Promise<void> {
+    const at = this.#inherited ? Math.min(asked, this.#dependencies.clock.now()) : asked;
     if (this.#running > 0) this.#askedWhileRunning = Math.min(this.#askedWhileRunning ?? at, at);
     if (this.#alarmAt !== undefined && this.#alarmAt <= at) return Promise.resolve();
     this.#alarmAt = at;

@@ -319,9 +319,12 @@ export class TargetHistory implements History {
         continue;
       }
       this.#untrimmed.set(receiverId, 0);
+      // An execution still pending or queued is kept until it settles: its settling is counted and
+      // notified from its row (`rewrite`), however many executions came after it meanwhile.
       this.#sql.exec(
         `DELETE FROM executions WHERE receiver_id = ?1 AND seq <= (
-           SELECT seq FROM executions WHERE receiver_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)`,
+           SELECT seq FROM executions WHERE receiver_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)
+           AND json_extract(body, '$.outcome') NOT IN ('pending', 'queued')`,
         receiverId,
         EXECUTIONS_KEPT,
       );

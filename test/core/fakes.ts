@@ -392,10 +392,10 @@ export const CATTLE_503 = unavailable;
  * write already sent may still be applied by Cattle), so a new core can take over the same storage
  * as after a restart.
  */
-export function newTarget(
+export function newTarget<S extends ObjectStorage = ReturnType<typeof memoryStorage>>(
   clock = new FakeClock(),
   cattle = new FakeCattle(clock),
-  storage = memoryStorage(),
+  storage: S = memoryStorage() as unknown as S,
   send: typeof fetch = () => Promise.reject(new TypeError("no network in this test")),
 ) {
   let stopped = false;

@@ -791,6 +791,7 @@ function checkNotifications(
     }
   }
 
+  const OPEN_OUTCOMES: ReadonlySet<string> = new Set(["pending", "queued"]);
   // Every execution wanted reaches its destination, unless that refuses for good, went, or its receiver did.
   const delivered = new Set<string>();
   const refused = new Set<string>();
@@ -800,7 +801,10 @@ function checkNotifications(
     const { request } = entry;
     if (request.status >= 400 && request.status < 500 && request.status !== 429) refused.add(request.url);
     if (request.status < 200 || request.status >= 300 || request.dropped) continue;
-    for (const told of entry.executions) delivered.add(`${request.url} ${told.id} ${told.outcome}`);
+    for (const told of entry.executions) {
+      delivered.add(`${request.url} ${told.id} ${told.outcome}`);
+      delivered.add(`${request.url} ${told.id} *`);
+    }
     if (entry.executions.length >= MESSAGE_EXECUTIONS) full.add(request.url);
   }
   for (const execution of executions.values()) {
@@ -823,7 +827,10 @@ function checkNotifications(
           removed ||
           refused.has(url) ||
           full.has(url) ||
-          delivered.has(`${url} ${execution.id} ${outcome}`)
+          delivered.has(`${url} ${execution.id} ${outcome}`) ||
+          // A pending or queued execution that settled before its window closed is told once, as it
+          // ended (docs/notifications.md): any message to the destination with it tells that too.
+          (OPEN_OUTCOMES.has(outcome) && delivered.has(`${url} ${execution.id} *`))
         )
           continue;
         fail(
