@@ -207,6 +207,25 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
       ["src/drivers/service-upgrade/upgrade-queue.ts", "ROLLED_BACK_MEMORY_MS = 24 * 3_600_000;"],
     ],
   ],
+  [
+    "notifications",
+    [
+      "5 destinations a receiver",
+      "URLs up to 2048 bytes",
+      "a window of 0–300 s (default 10)",
+      "1 request a second to a destination",
+      "retried for 24 hours",
+      "the latest 100 deliveries kept",
+    ],
+    [
+      ["src/domain/notifications.ts", "MAX_DESTINATIONS = 5;"],
+      ["src/domain/notifications.ts", "MAX_DESTINATION_URL_BYTES = 2048;"],
+      ["src/domain/notifications.ts", "NOTIFY_WINDOW_SECONDS = { min: 0, max: 300, default: 10 }"],
+      ["src/notifications/outbox.ts", "DESTINATION_SPACING_MS = 1_000;"],
+      ["src/notifications/outbox.ts", "RETRY_FOR_MS = 24 * 60 * 60_000;"],
+      ["src/notifications/outbox.ts", "DELIVERIES_KEPT = 100;"],
+    ],
+  ],
 ];
 
 describe("the README's limits", () => {
