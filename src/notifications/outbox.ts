@@ -367,21 +367,21 @@ export class Outbox {
   /** One message per destination of the executions gathered in the receiver's window, in one transaction. */
   #compose(receiverId: string, now: number): void {
     const receiver = this.#deps.receiver(receiverId);
-    // An execution recorded and settled within one window (pending, then applied) is told once, as
-    // it ended, where it ended.
-    const latest = new Map<string, Execution>();
-    for (const row of this.#sql.exec<EventRow>(
-      "SELECT * FROM notification_events WHERE receiver_id = ? ORDER BY seq",
-      receiverId,
-    )) {
-      const execution = fromStoredJson<Execution>(JSON_COLUMNS.notificationEvent, row.execution);
-      latest.delete(execution.id);
-      latest.set(execution.id, execution);
-    }
-    const events = [...latest.values()];
+    const events = this.#sql
+      .exec<EventRow>("SELECT * FROM notification_events WHERE receiver_id = ? ORDER BY seq", receiverId)
+      .toArray()
+      .map((row) => fromStoredJson<Execution>(JSON_COLUMNS.notificationEvent, row.execution));
     this.#deps.storage.transactionSync(() => {
       for (const destination of receiver?.notify?.destinations ?? []) {
-        const wanted = events.filter((execution) => destination.on.includes(execution.outcome));
+        // An execution recorded and settled within one window (pending, then applied) is told once
+        // to a destination, as it ended there: the latest of its outcomes that destination wants.
+        const latest = new Map<string, Execution>();
+        for (const execution of events) {
+          if (!destination.on.includes(execution.outcome)) continue;
+          latest.delete(execution.id);
+          latest.set(execution.id, execution);
+        }
+        const wanted = [...latest.values()];
         if (wanted.length === 0 || !receiver) continue;
         const message = this.#message(receiver, now, { test: false, executions: wanted });
         this.#insert(receiverId, destination, message, { status: "pending", attempts: 0, nextAttempt: now });
