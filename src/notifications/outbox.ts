@@ -17,7 +17,7 @@ import { fromStoredJson, JSON_COLUMNS, toStoredJson } from "../storage/stored-js
 import { logEvent } from "../util/log";
 import { urlHint, windowSecondsOf } from "./destinations";
 import { renderRequest } from "./formats";
-import { summarize, testSummary } from "./summary";
+import { clip, summarize, testSummary } from "./summary";
 
 export const NOTIFICATION_TABLES: TableSet = {
   component: "notifications",
@@ -723,8 +723,7 @@ const recordOf = (row: DeliveryRow): DeliveryRecord => {
   };
 };
 
-const clipError = (text: string): string =>
-  text.length <= ERROR_CHARS ? text : `${text.slice(0, ERROR_CHARS - 1)}…`;
+const clipError = (text: string): string => clip(text, ERROR_CHARS);
 
 /**
  * The text with the destination's URL, and its path, put out of sight: a URL is the secret. A
