@@ -5,10 +5,13 @@ import type { Settings } from "./domain/settings";
 import { denoPlatform } from "./platform/deno";
 
 /**
- * The service on Deno (`deno run … src/deno.ts`, docs/deno-server.md): the same app as the Worker,
- * with Deno KV for receiver records and in-process objects over SQLite for targets. Settings come
- * from the environment; where it listens from `--host` (127.0.0.1 unless told otherwise: the
- * service is meant to sit behind a proxy on the same machine) and `--port` (8787).
+ * The service on Deno (`deno run … src/deno.ts`, docs/deno-server.md; on Deno Deploy,
+ * docs/deno-deploy.md): the same app as the Worker, with Deno KV for receiver records. With
+ * `DATA_DIR`, each target and environment is an in-process object over an SQLite file there (one
+ * process); without it, every object's state is in Deno KV (`KV_PATH`, or `Deno.openKv()`'s
+ * default), and any number of processes and isolates may serve at once. Settings come from the
+ * environment; where it listens from `--host` (127.0.0.1 unless told otherwise: the service is
+ * meant to sit behind a proxy on the same machine) and `--port` (8787).
  */
 function settingsFromEnvironment(): Settings {
   const required = (name: string) => {
@@ -49,13 +52,36 @@ function listenAddress(): { hostname: string; port: number } {
   return { hostname: values.host, port };
 }
 
+/** How often each isolate looks for follow-ups no one runs, besides Deno.cron's minute. */
+const SWEEP_EVERY_MS = 10_000;
+
 const address = listenAddress();
 const settings = settingsFromEnvironment();
 const dataDir = Deno.env.get("DATA_DIR");
+const kvPath = Deno.env.get("KV_PATH");
 const platform = await denoPlatform({
   settings,
-  ...(dataDir ? { dataDir, kvPath: `${dataDir}/receivers.kv` } : {}),
+  ...(dataDir ? { dataDir, kvPath: `${dataDir}/receivers.kv` } : kvPath ? { kvPath } : {}),
 });
 const app = createApp(() => platform);
+
+if (!dataDir) {
+  // Follow-ups whose holder stopped (an isolate Deno Deploy shut down, a process killed) are found
+  // by a sweep: each minute from Deno.cron (Deno Deploy runs it even with no isolate up), and every
+  // 10 s in each isolate while it lives (docs/deno-deploy.md).
+  const sweep = () =>
+    platform
+      .sweep()
+      .catch((error) => console.error("sweep failed", error instanceof Error ? error.message : error));
+  Deno.cron("rancher-hooks follow-ups", "* * * * *", sweep);
+  setInterval(sweep, SWEEP_EVERY_MS);
+  // A process told to stop gives its objects up first, so that another takes them at once rather
+  // than once their leases run out.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => {
+      void platform.close().finally(() => Deno.exit(0));
+    });
+  }
+}
 
 Deno.serve(address, (request) => app.fetch(request, settings));

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { serviceCattle } from "../cattle/client";
+import { type CattleApi, type CattleFactory, serviceCattle } from "../cattle/client";
 import { systemClock } from "../domain/clock";
 import type {
   Platform,
@@ -16,10 +16,13 @@ import type {
 import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
 import { ProjectCore } from "../project/core";
+import type { KvLike } from "../storage/kv/kv";
+import { LeaseLost } from "../storage/kv/lease";
+import { KvObjects, type Outgoing } from "../storage/kv/objects";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../targets/core";
-import { asyncPortOf } from "../util/async-port";
+import { type AsyncPort, asyncPortOf, methodsOf } from "../util/async-port";
 
 /**
  * The data directory holds every receiver's sender secret and every target's history: only the
@@ -169,10 +172,89 @@ export class DenoKvReceiverStore implements ReceiverStore {
 
 export interface DenoPlatformOptions {
   settings: Settings;
-  /** Deno KV path for receiver records; in memory when absent. */
+  /** Deno KV path for receiver records (and, without `dataDir`, for every object); `Deno.openKv()`'s default when absent. */
   kvPath?: string;
-  /** Directory for the objects' SQLite databases; in memory when absent. */
+  /** Directory for the objects' SQLite databases; without it every object's state is in Deno KV. */
   dataDir?: string;
+  /** This process's name among those sharing the KV (a fresh one when absent). */
+  isolate?: string;
+}
+
+/** The Deno platform, and, over KV, what finds follow-ups no one runs and what gives the objects up. */
+export interface DenoPlatform extends Platform {
+  /** Takes the objects whose follow-up is due and that no isolate holds (`Deno.cron`). */
+  sweep(): Promise<void>;
+  /** Gives up this isolate's objects so that another may take them at once. */
+  close(): Promise<void>;
+}
+
+/**
+ * Cattle for an object over KV: each request waits at the object's output gate (its writes in KV,
+ * enough lease left). An object that lost its lease sends nothing more; the request answers as
+ * Cattle not reached, which the object treats as it treats any request that did not leave.
+ */
+function gatedCattle(cattle: CattleFactory, outgoing: Outgoing): CattleFactory {
+  return (deadline) => {
+    const api = cattle(deadline);
+    const gated: Record<string, unknown> = {};
+    for (const [name, method] of methodsOf(Object.getPrototypeOf(api) as CattleApi)) {
+      gated[name] = async (...args: unknown[]) => {
+        try {
+          return await outgoing(async () => method.apply(api, args));
+        } catch (error) {
+          if (!(error instanceof LeaseLost)) throw error;
+          return {
+            ok: false,
+            failure: { kind: "unavailable", message: "not sent: the object moved to another isolate" },
+          };
+        }
+      };
+    }
+    return gated as unknown as CattleApi;
+  };
+}
+
+/** Objects of both kinds over Deno KV, shared by every process and isolate that opens the same KV. */
+function kvObjects(kv: KvLike, settings: Settings, isolate: string) {
+  const cattle = serviceCattle(settings);
+  const targets = new KvObjects<TargetCore>(kv, systemClock, isolate, {
+    kind: "targets",
+    open: (storage, outgoing) =>
+      new TargetCore(storage, {
+        clock: systemClock,
+        cattle: gatedCattle(cattle, outgoing),
+        fetch: (input, init) => outgoing(() => fetch(input, init)),
+      }),
+    alarm: (core) => core.alarm(),
+    writes: new Set<string>(["register"]),
+  });
+  const projects = new KvObjects<ProjectCore>(kv, systemClock, isolate, {
+    kind: "projects",
+    open: (storage) => new ProjectCore(storage),
+    writes: new Set<string>(["claimName", "claimImports", "recordDeletion"]),
+  });
+  return {
+    target: (name: string): Target =>
+      kvPort<TargetMethods>(TargetCore.prototype, (method, args) => targets.call(name, method, args)),
+    project: (projectId: string): Project =>
+      kvPort<ProjectMethods>(ProjectCore.prototype, (method, args) => projects.call(projectId, method, args)),
+    sweep: async () => {
+      await targets.sweep();
+    },
+    close: async () => {
+      await Promise.all([targets.close(), projects.close()]);
+    },
+  };
+}
+
+/** A port whose every method is `call(method, args)`: the object may be run by another isolate. */
+function kvPort<T extends object>(
+  prototype: T,
+  call: (method: string, args: unknown[]) => Promise<unknown>,
+): AsyncPort<T> {
+  const port: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const [method] of methodsOf(prototype)) port[method] = (...args) => call(method, args);
+  return port as AsyncPort<T>;
 }
 
 /**
@@ -181,13 +263,23 @@ export interface DenoPlatformOptions {
  * Cattle, exactly as a Durable Object's does; one instance per name serialises its target. Each
  * object is its core's methods answering promises, as a Durable Object's stub answers them.
  */
-export async function denoPlatform(options: DenoPlatformOptions): Promise<Platform> {
+export async function denoPlatform(options: DenoPlatformOptions): Promise<DenoPlatform> {
   if (options.dataDir !== undefined) {
     tightenDataDir(options.dataDir);
   }
-  if (options.kvPath) privateDir(dirname(options.kvPath));
+  const file = options.kvPath !== undefined && options.kvPath !== ":memory:" ? options.kvPath : undefined;
+  if (file) privateDir(dirname(file));
   const kv = await Deno.openKv(options.kvPath);
-  if (options.kvPath) privateDatabase(options.kvPath);
+  if (file) privateDatabase(file);
+  const receivers = new DenoKvReceiverStore(kv);
+  if (options.dataDir === undefined) {
+    const objects = kvObjects(
+      kv as unknown as KvLike,
+      options.settings,
+      options.isolate ?? crypto.randomUUID(),
+    );
+    return { receivers, ...objects };
+  }
   const databases = new ObjectDatabases(options.dataDir);
   const targets = new Map<string, TargetCore>();
   const projects = new Map<string, ProjectCore>();
@@ -246,5 +338,5 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<Platfo
   // Follow-ups (upgrades) that were running when the process stopped go on now.
   for (const name of databases.withAlarms("targets")) openTarget(name);
 
-  return { receivers: new DenoKvReceiverStore(kv), target, project };
+  return { receivers, target, project, sweep: async () => {}, close: async () => {} };
 }

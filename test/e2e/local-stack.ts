@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare, fetch as miniflareFetch } from "miniflare";
 // @ts-expect-error: a plain ESM script shared with `npm run dev:deno`
 import { DENO_LAUNCHER, denoServeArgs } from "../../scripts/deno-serve.mjs";
@@ -100,12 +103,14 @@ export { DENO_LAUNCHER as DENO };
 export interface DenoStack extends LocalStack {
   /** Stops the Deno server (SIGKILL: no chance to tidy up) and starts it again on the same data. */
   restart(): Promise<void>;
+  /** What the server printed since it last started. */
+  output(): string;
 }
 
 /**
  * The same service on Deno (`deno run src/deno.ts`), calling the emulator over real HTTP; the
- * emulator runs in Miniflare, as for the workerd stack. Storage is in memory unless `dataDir` is
- * given.
+ * emulator runs in Miniflare, as for the workerd stack. Objects are over SQLite files under
+ * `dataDir` when it is given, else in a Deno KV file of the stack's own.
  */
 export async function startDenoStack(
   options: { dataDir?: string; host?: string; env?: Record<string, string> } = {},
@@ -124,7 +129,10 @@ export async function startDenoStack(
     CATTLE_ACCESS_KEY: "service-access",
     CATTLE_SECRET_KEY: "service-secret",
     WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
-    ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
+    // Without a data directory every object is in Deno KV: a file of this stack's own.
+    ...(options.dataDir
+      ? { DATA_DIR: options.dataDir }
+      : { KV_PATH: join(mkdtempSync(join(tmpdir(), "hooks-kv-")), "hooks.kv") }),
     ...options.env,
   };
 
@@ -140,8 +148,9 @@ export async function startDenoStack(
     }
     await exited;
   };
+  let log = "";
   const start = async () => {
-    let log = "";
+    log = "";
     const started = spawn(process.execPath, denoServeArgs(port, options.host), {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -170,6 +179,7 @@ export async function startDenoStack(
   return {
     url,
     emulator: (path, init) => fetch(new URL(path, emulatorUrl), init),
+    output: () => log,
     restart: async () => {
       await kill("SIGKILL");
       await start();

@@ -1,0 +1,505 @@
+import { DatabaseSync } from "node:sqlite";
+import type { Clock } from "../../domain/clock";
+import type { ObjectStorage } from "../object-storage";
+import { SqliteObjectStorage } from "../sqlite";
+import { fromChunks, type KvEntryMaybe, type KvKey, type KvLike, retryingBusy, toChunks } from "./kv";
+import { Fence, LeaseLost, type LeaseValue, leaseFree, OUTGOING_MIN_LEFT_MS, RENEW_BEFORE_MS } from "./lease";
+import { KvObjectStorage } from "./mirror";
+
+/**
+ * Objects over Deno KV, for any number of isolates and processes at once (docs/deno-deploy.md,
+ * "One writer per object"): each object is run by the one isolate that holds its lease. A call
+ * that reaches the holder runs there; one that reaches another isolate is written to KV as a call
+ * record, which the holder takes (in an atomic commit that checks its lease) and answers with a
+ * reply record. An isolate takes a free lease itself, reads the object's state from KV and runs
+ * it; a lease whose holder died runs out, and a call not yet taken is taken back by its caller.
+ */
+
+/** How an object of a kind is made and run. */
+export interface KvObjectKind<Core> {
+  /** "targets" or "projects": the object's keys are under ["obj", kind, name]. */
+  kind: string;
+  /** The object over its storage; `outgoing` wraps every request it sends (the output gate). */
+  open(storage: ObjectStorage, outgoing: Outgoing): Core;
+  /** Its alarm, if it has one. */
+  alarm?: (core: Core) => Promise<void>;
+  /** Methods that may give an object state; any other call of an object without state answers from an empty one. */
+  writes: ReadonlySet<string>;
+}
+
+/** What an object's outgoing requests go through: they leave once its writes are in KV and its lease lasts. */
+export type Outgoing = <T>(send: () => Promise<T>) => Promise<T>;
+
+export interface KvTiming {
+  /** How often a holder looks for calls, and a caller for its reply. */
+  pollMs: number;
+  /** How long a call may wait to be taken before its caller takes it back (the object is busy: 503). */
+  takeWaitMs: number;
+  /** How long a taken call may go unanswered before its caller gives up on it. */
+  replyWaitMs: number;
+  /** How long a holder keeps an object it has nothing to do for. */
+  idleMs: number;
+  /** How often the holder renews its leases. */
+  renewEveryMs: number;
+}
+
+export const DEFAULT_TIMING: KvTiming = {
+  pollMs: 20,
+  takeWaitMs: 8_000,
+  replyWaitMs: 60_000,
+  idleMs: 30_000,
+  renewEveryMs: 1_000,
+};
+
+/** A failed alarm is tried again after 1, 2, 4, 8 and 16 s, as a Durable Object's is. */
+const ALARM_RETRIES = 6;
+const ALARM_RETRY_MS = 1_000;
+
+/** The object could not answer this call (its holder stopped while it ran): as a reset Durable Object's stub throws. */
+export class ObjectUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ObjectUnavailable";
+  }
+}
+
+interface Held<Core> {
+  name: string;
+  fence: Fence;
+  storage: KvObjectStorage;
+  core: Core;
+  /** Calls running, requests out, alarms running: the object is idle only when all are 0. */
+  busy: number;
+  lastUsed: number;
+  stop: AbortController;
+  alarmTimer: AbortController | undefined;
+  /** The alarm running now: the next waits for it, as a Durable Object's does. */
+  alarmRunning: Promise<void>;
+}
+
+interface CallRecord {
+  method: string;
+  args: unknown[];
+  from: string;
+}
+
+type Reply = { ok: true; value: unknown } | { ok: false; name: string; message: string };
+
+const leaseKey = (kind: string, name: string): KvKey => ["lease", kind, name];
+const objectPrefix = (kind: string, name: string): KvKey => ["obj", kind, name];
+const callPrefix = (kind: string, name: string): KvKey => ["call", kind, name];
+export const alarmIndexKey = (kind: string, at: number, name: string): KvKey => ["alarms", kind, at, name];
+
+/** A value in one KV value when it fits, else its chunks under `chunkKey(i)`, the value saying how many. */
+function packed(
+  value: unknown,
+  key: KvKey,
+  chunkKey: (part: number) => KvKey,
+): { key: KvKey; value: unknown }[] {
+  const chunks = toChunks(value);
+  if (chunks.length === 1) return [{ key, value: chunks[0] }];
+  return [
+    { key, value: chunks.length },
+    ...chunks.map((chunk, part) => ({ key: chunkKey(part), value: chunk })),
+  ];
+}
+
+async function unpacked<T>(
+  kv: KvLike,
+  clock: Clock,
+  stored: unknown,
+  chunkKey: (part: number) => KvKey,
+): Promise<T> {
+  if (typeof stored !== "number") return fromChunks<T>([stored as Uint8Array]);
+  const keys = Array.from({ length: stored }, (_, part) => chunkKey(part));
+  const entries = await retryingBusy(clock, () => kv.getMany<Uint8Array[]>(keys));
+  return fromChunks<T>(entries.map((entry) => entry.value as Uint8Array));
+}
+
+export class KvObjects<Core extends object> {
+  readonly #held = new Map<string, Held<Core>>();
+  readonly #opening = new Map<string, Promise<Held<Core> | undefined>>();
+  readonly #timing: KvTiming;
+  #sequence = 0;
+  #closed = false;
+
+  constructor(
+    private readonly kv: KvLike,
+    private readonly clock: Clock,
+    /** This isolate's name in leases and call records: unique among all that share the KV. */
+    private readonly isolate: string,
+    private readonly kind: KvObjectKind<Core>,
+    timing: Partial<KvTiming> = {},
+  ) {
+    this.#timing = { ...DEFAULT_TIMING, ...timing };
+  }
+
+  /** Names of the objects this isolate holds now. */
+  get held(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  /** Runs `method` of object `name` with `args`, wherever its holder is; answers what it answers. */
+  async call(name: string, method: string, args: unknown[]): Promise<unknown> {
+    for (;;) {
+      if (this.#closed) throw new ObjectUnavailable("the server is stopping");
+      const held = this.#held.get(name) ?? (await this.#opening.get(name));
+      if (held && !held.fence.lost) return this.#runHere(held, method, args);
+      const lease = await retryingBusy(this.clock, () =>
+        this.kv.get<LeaseValue>(leaseKey(this.kind.kind, name)),
+      );
+      if (leaseFree(lease, this.clock.now())) {
+        if (!this.kind.writes.has(method) && !(await this.#hasState(name)))
+          return this.#runEmpty(method, args);
+        const taken = await this.#take(name, lease);
+        if (taken) return this.#runHere(taken, method, args);
+        continue;
+      }
+      const forwarded = await this.#forward(name, method, args);
+      if (forwarded.done) return forwarded.value;
+    }
+  }
+
+  /**
+   * Takes every object whose follow-up is due and that no one holds, so its alarm runs: what
+   * `Deno.cron` calls each minute, and each isolate now and then (docs/deno-deploy.md).
+   */
+  async sweep(): Promise<number> {
+    const now = this.clock.now();
+    const due: string[] = [];
+    const entries = this.kv.list({
+      start: ["alarms", this.kind.kind],
+      end: ["alarms", this.kind.kind, now + 1],
+    });
+    for await (const entry of entries) {
+      const name = entry.key[3];
+      if (typeof name === "string" && !due.includes(name)) due.push(name);
+    }
+    let taken = 0;
+    for (const name of due) {
+      if (this.#held.has(name)) continue;
+      const lease = await retryingBusy(this.clock, () =>
+        this.kv.get<LeaseValue>(leaseKey(this.kind.kind, name)),
+      );
+      if (!leaseFree(lease, this.clock.now())) continue;
+      if (await this.#take(name, lease)) taken += 1;
+    }
+    return taken;
+  }
+
+  /** Gives up every lease this isolate holds (once what was written is in KV), for a clean stop. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#held.values()].map((held) => this.#release(held)));
+  }
+
+  async #hasState(name: string): Promise<boolean> {
+    for await (const _ of this.kv.list({ prefix: objectPrefix(this.kind.kind, name) }, { limit: 1 }))
+      return true;
+    return false;
+  }
+
+  /** A call of an object without state: answered by the object over empty memory, which is then dropped. */
+  async #runEmpty(method: string, args: unknown[]): Promise<unknown> {
+    const core = this.kind.open(new SqliteObjectStorage(new DatabaseSync(":memory:")), (send) => send());
+    return (core as unknown as Record<string, (...args: unknown[]) => unknown>)[method]?.(...args);
+  }
+
+  async #runHere(held: Held<Core>, method: string, args: unknown[]): Promise<unknown> {
+    held.busy += 1;
+    held.lastUsed = this.clock.now();
+    try {
+      const run = (held.core as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
+      if (typeof run !== "function") throw new TypeError(`no method ${method}`);
+      const value = await run.apply(held.core, args);
+      // The answer waits until what the call wrote is in KV (a Durable Object's output gate).
+      await held.storage.flushed();
+      return value;
+    } catch (error) {
+      if (error instanceof LeaseLost || held.fence.lost) {
+        this.#drop(held);
+        throw new ObjectUnavailable("the object moved to another isolate while it ran this call");
+      }
+      throw error;
+    } finally {
+      held.busy -= 1;
+      held.lastUsed = this.clock.now();
+    }
+  }
+
+  /** Takes the lease read as `seen` and loads the object; undefined if another isolate was first. */
+  #take(name: string, seen: KvEntryMaybe<LeaseValue>): Promise<Held<Core> | undefined> {
+    const opening = this.#opening.get(name);
+    if (opening) return opening;
+    const open = (async () => {
+      const fence = await Fence.take(this.kv, this.clock, leaseKey(this.kind.kind, name), seen, this.isolate);
+      if (!fence) return undefined;
+      try {
+        const storage = await KvObjectStorage.load(this.kv, objectPrefix(this.kind.kind, name), fence, (at) =>
+          alarmIndexKey(this.kind.kind, at, name),
+        );
+        const held: Held<Core> = {
+          name,
+          fence,
+          storage,
+          core: undefined as unknown as Core,
+          busy: 0,
+          lastUsed: this.clock.now(),
+          stop: new AbortController(),
+          alarmTimer: undefined,
+          alarmRunning: Promise.resolve(),
+        };
+        held.core = this.kind.open(storage, (send) => this.#outgoing(held, send));
+        storage.onFailure = () => this.#drop(held);
+        storage.onAlarmChange = (at) => this.#arm(held, at);
+        this.#held.set(name, held);
+        void this.#serve(held);
+        this.#arm(held, storage.alarmAt());
+        return held;
+      } catch (error) {
+        fence.abandon();
+        await fence.release();
+        throw error;
+      }
+    })();
+    this.#opening.set(name, open);
+    return open.finally(() => this.#opening.delete(name));
+  }
+
+  /** The output gate: a request leaves once the object's writes are in KV and enough of its lease is left. */
+  async #outgoing<T>(held: Held<Core>, send: () => Promise<T>): Promise<T> {
+    held.busy += 1;
+    try {
+      await held.storage.flushed();
+      await held.fence.ensure(OUTGOING_MIN_LEFT_MS);
+      return await send();
+    } finally {
+      held.busy -= 1;
+      held.lastUsed = this.clock.now();
+    }
+  }
+
+  /** The holder's loop: takes calls, renews the lease, and lets the object go once it has been idle a while. */
+  async #serve(held: Held<Core>): Promise<void> {
+    let renewedAt = this.clock.now();
+    try {
+      while (!held.stop.signal.aborted) {
+        await this.#takeCalls(held);
+        const now = this.clock.now();
+        if (held.fence.left() < RENEW_BEFORE_MS || now - renewedAt >= this.#timing.renewEveryMs * 4) {
+          await held.fence.renew();
+          renewedAt = now;
+        }
+        if (this.#idle(held, now)) {
+          await this.#release(held);
+          return;
+        }
+        await this.clock.sleep(this.#timing.pollMs, held.stop.signal);
+      }
+    } catch (error) {
+      if (!(error instanceof LeaseLost))
+        console.error("object holder failed", error instanceof Error ? error.message : "unknown error");
+      this.#drop(held);
+    }
+  }
+
+  #idle(held: Held<Core>, now: number): boolean {
+    if (held.busy > 0 || !held.storage.settled) return false;
+    if (now - held.lastUsed < this.#timing.idleMs) return false;
+    const alarm = held.storage.alarmAt();
+    return alarm === undefined || alarm - now > this.#timing.idleMs;
+  }
+
+  async #takeCalls(held: Held<Core>): Promise<void> {
+    const prefix = callPrefix(this.kind.kind, held.name);
+    const calls = [];
+    for await (const entry of this.kv.list({ prefix }, { limit: 10 })) calls.push(entry);
+    if (calls.length === 0) return;
+    const records = await Promise.all(
+      calls.map(async (entry) => {
+        const id = entry.key[prefix.length] as string;
+        return {
+          entry,
+          id,
+          record: await unpacked<CallRecord>(this.kv, this.clock, entry.value, (part) => [
+            "callpart",
+            id,
+            part,
+          ]),
+        };
+      }),
+    );
+    // Taken in one commit that checks the lease and that each call is still there: a caller that
+    // took its call back, or another holder, cannot have it run twice.
+    const taken = await held.fence.commit((atomic) => {
+      for (const { entry, id } of records) {
+        atomic.check({ key: entry.key, versionstamp: entry.versionstamp }).delete(entry.key);
+        if (typeof entry.value === "number") {
+          for (let part = 0; part < entry.value; part++) atomic.delete(["callpart", id, part]);
+        }
+      }
+      return atomic;
+    });
+    if (!taken) return;
+    held.lastUsed = this.clock.now();
+    for (const { id, record } of records) void this.#answer(held, id, record);
+  }
+
+  async #answer(held: Held<Core>, id: string, record: CallRecord): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = { ok: true, value: await this.#runHere(held, record.method, record.args) };
+    } catch (error) {
+      reply = {
+        ok: false,
+        name: error instanceof Error ? error.name : "Error",
+        message: error instanceof Error ? error.message : "unknown error",
+      };
+    }
+    const writes = packed(reply, ["reply", id], (part) => ["replypart", id, part]);
+    try {
+      await retryingBusy(this.clock, () => {
+        const atomic = this.kv.atomic();
+        for (const { key, value } of writes)
+          atomic.set(key, value, { expireIn: this.#timing.replyWaitMs * 2 });
+        return atomic.commit();
+      });
+    } catch (error) {
+      console.error("reply not written", error instanceof Error ? error.message : "unknown error");
+    }
+  }
+
+  /** Sends a call to the holder through KV and waits for its reply; `done: false` if the lease came free first. */
+  async #forward(
+    name: string,
+    method: string,
+    args: unknown[],
+  ): Promise<{ done: true; value: unknown } | { done: false }> {
+    const id = `${String(this.clock.now()).padStart(15, "0")}-${this.isolate}-${++this.#sequence}`;
+    const key = [...callPrefix(this.kind.kind, name), id];
+    const record: CallRecord = { method, args, from: this.isolate };
+    const writes = packed(record, key, (part) => ["callpart", id, part]);
+    await retryingBusy(this.clock, () => {
+      const atomic = this.kv.atomic();
+      for (const write of writes) atomic.set(write.key, write.value);
+      return atomic.commit();
+    });
+    const started = this.clock.now();
+    let takenUnder: number | undefined;
+    for (;;) {
+      await this.clock.sleep(this.#timing.pollMs);
+      const [reply, call, lease] = await retryingBusy(this.clock, () =>
+        this.kv.getMany<[unknown, unknown, LeaseValue]>([["reply", id], key, leaseKey(this.kind.kind, name)]),
+      );
+      const now = this.clock.now();
+      if (reply.value !== null) {
+        const answer = await unpacked<Reply>(this.kv, this.clock, reply.value, (part) => [
+          "replypart",
+          id,
+          part,
+        ]);
+        void this.#forget(id, reply.value).catch(() => {});
+        if (answer.ok) return { done: true, value: answer.value };
+        const error = new Error(answer.message);
+        error.name = answer.name;
+        throw error;
+      }
+      if (call.value !== null) {
+        const free = leaseFree(lease, now);
+        if (free || now - started >= this.#timing.takeWaitMs) {
+          // Not taken: take it back, so that it can never run, and run it here or say the object is busy.
+          const back = this.kv.atomic().check({ key, versionstamp: call.versionstamp }).delete(key);
+          for (const write of writes.slice(1)) back.delete(write.key);
+          const result = await retryingBusy(this.clock, () => back.commit());
+          if (result.ok) {
+            if (free) return { done: false };
+            throw new ObjectUnavailable("the object did not take the call in time");
+          }
+        }
+        continue;
+      }
+      // Taken: the holder that took it answers, unless it stops first.
+      takenUnder ??= lease.value?.epoch;
+      if (
+        leaseFree(lease, now) ||
+        lease.value?.epoch !== takenUnder ||
+        now - started >= this.#timing.replyWaitMs
+      ) {
+        throw new ObjectUnavailable("the object stopped before it answered this call");
+      }
+    }
+  }
+
+  async #forget(id: string, stored: unknown): Promise<void> {
+    const atomic = this.kv.atomic().delete(["reply", id]);
+    if (typeof stored === "number")
+      for (let part = 0; part < stored; part++) atomic.delete(["replypart", id, part]);
+    await retryingBusy(this.clock, () => atomic.commit());
+  }
+
+  /** Sets the holder's timer for the object's alarm (none: no timer). */
+  #arm(held: Held<Core>, at: number | undefined): void {
+    held.alarmTimer?.abort();
+    held.alarmTimer = undefined;
+    if (at === undefined || !this.kind.alarm || held.stop.signal.aborted) return;
+    const timer = new AbortController();
+    held.alarmTimer = timer;
+    void this.clock
+      .sleep(Math.max(0, at - this.clock.now()), timer.signal)
+      .then(() => this.#fire(held, at, 0));
+  }
+
+  async #fire(held: Held<Core>, at: number, attempt: number): Promise<void> {
+    const earlier = held.alarmRunning;
+    let finished = () => {};
+    held.alarmRunning = new Promise((resolve) => {
+      finished = resolve;
+    });
+    held.busy += 1;
+    try {
+      await earlier;
+      if (held.fence.lost || held.storage.alarmAt() !== at) return;
+      try {
+        await this.kind.alarm?.(held.core);
+        held.storage.alarmDone(at);
+      } catch (error) {
+        if (held.fence.lost) return;
+        console.error("alarm failed", error instanceof Error ? error.message : "unknown error");
+        if (attempt + 1 < ALARM_RETRIES) {
+          const retryAt = this.clock.now() + ALARM_RETRY_MS * 2 ** attempt;
+          held.storage.alarmRetry(at, retryAt);
+          const timer = new AbortController();
+          held.alarmTimer?.abort();
+          held.alarmTimer = timer;
+          void this.clock
+            .sleep(retryAt - this.clock.now(), timer.signal)
+            .then(() => this.#fire(held, retryAt, attempt + 1));
+        } else {
+          held.storage.alarmDone(at);
+        }
+      }
+      await held.storage.flushed().catch(() => {});
+    } finally {
+      held.busy -= 1;
+      held.lastUsed = this.clock.now();
+      finished();
+    }
+  }
+
+  /** Lets the object go: its writes are in KV, then the lease is given up for anyone to take. */
+  async #release(held: Held<Core>): Promise<void> {
+    held.stop.abort();
+    held.alarmTimer?.abort();
+    await held.storage.flushed().catch(() => {});
+    if (this.#held.get(held.name) === held) this.#held.delete(held.name);
+    await held.fence.release();
+  }
+
+  /** Forgets an object whose lease was lost: nothing it still does can reach KV or Cattle. */
+  #drop(held: Held<Core>): void {
+    held.fence.abandon();
+    held.stop.abort();
+    held.alarmTimer?.abort();
+    if (this.#held.get(held.name) === held) this.#held.delete(held.name);
+  }
+}
