@@ -553,8 +553,11 @@ describe("the scaleService write protocol as a state machine", () => {
       { numRuns: runs * 10, seed },
     );
     console.info("reached", JSON.stringify(reached));
+    // The generator must keep reaching these states. How often it does varies widely with the seed
+    // (15 to 52 of 600 runs acknowledged a write over seeds 1-12 and a CI seed): the bound is well
+    // below that, and far above the zero a generator that no longer reaches them gives.
     expect(reached.sent).toBeGreaterThan(runs);
-    expect(reached.acknowledged).toBeGreaterThan(runs / 4);
-    expect(reached.settled).toBeGreaterThan(runs / 4);
+    expect(reached.acknowledged).toBeGreaterThan(runs / 10);
+    expect(reached.settled).toBeGreaterThan(runs / 10);
   });
 });
