@@ -62,6 +62,8 @@ const kvPath = Deno.env.get("KV_PATH");
 const platform = await denoPlatform({
   settings,
   ...(dataDir ? { dataDir, kvPath: `${dataDir}/receivers.kv` } : kvPath ? { kvPath } : {}),
+  // Which process holds an object is in its lease: the process id says which one to look at.
+  isolate: `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
 });
 const app = createApp(() => platform);
 
