@@ -1,4 +1,6 @@
 /**
+ * How a request's exchange ends: answered, answered late, reset, or left by its client.
+ *
  * The `dropCount` fault: a write that is applied and then never answered, as when Cattle (or a proxy in
  * front of it) resets the connection. A Worker cannot reset its client's connection itself; what comes
  * closest is to leave the fetch handler with an exception, outside Hono (whose error handler would turn
@@ -28,4 +30,34 @@ export async function deliver(request: Request, response: Response): Promise<Res
   if (!toReset.has(request)) return response;
   await response.body?.cancel();
   throw new ConnectionReset();
+}
+
+/**
+ * Writes in flight (emulator/README.md, "Overlapping writes"): how each request's flight ends. It ends
+ * when the exchange does (`landed`, awaited before the answer leaves the worker, so that a client which
+ * sends its next write once answered never overlaps itself), or when the client goes away first: with
+ * the `enable_request_signal` flag workerd aborts the request's signal when its caller cancels it, and
+ * then runs none of the handler's remaining work, so the end is reported from the abort, kept alive by
+ * `waitUntil`. Whichever comes first ends it; the other changes nothing.
+ */
+const flights = new WeakMap<Request, () => Promise<void>>();
+
+export function inFlight(
+  request: Request,
+  end: () => Promise<void>,
+  waitUntil: (work: Promise<unknown>) => void,
+): void {
+  let ended: Promise<void> | undefined;
+  const once = () => {
+    ended ??= end();
+    return ended;
+  };
+  flights.set(request, once);
+  if (request.signal.aborted) waitUntil(once());
+  else request.signal.addEventListener("abort", () => waitUntil(once()), { once: true });
+}
+
+/** Ends the request's flight, if it is a write that took one. */
+export async function landed(request: Request): Promise<void> {
+  await flights.get(request)?.();
 }
