@@ -216,9 +216,9 @@ export class CattleState extends DurableObject<Env> {
    * authentication (`write`), whether to answer it late or not at all. A write the injected status
    * fails is not applied, so it takes neither of those. A request without the required headers
    * (`headers`: the request's, lower-case names) is refused as Access would refuse it, before Cattle:
-   * it takes no fault. A write the faults leave to be handled that is addressed to a service takes off:
-   * it is in flight until the worker reports its end (`endFlight`), and counts as overlapping when
-   * another write to that service is still in flight.
+   * it takes no fault. A write addressed to a service (`flight`: the id the worker gave it) that the
+   * faults leave to be handled takes off: it is in flight until the worker reports its end
+   * (`endFlight`), and counts as overlapping when another write to that service is still in flight.
    */
   admit(
     method: string,
@@ -226,6 +226,7 @@ export class CattleState extends DurableObject<Env> {
     write: boolean,
     host: string,
     headers: Readonly<Record<string, string>>,
+    flight: string | null = null,
   ): Admission {
     const stats = this.#stats;
     stats.total += 1;
@@ -239,7 +240,7 @@ export class CattleState extends DurableObject<Env> {
     );
     if (denied) {
       this.#persist({ stats });
-      return { delayMs: 0, failStatus: null, lateMs: 0, drop: false, denied, flight: null };
+      return { delayMs: 0, failStatus: null, lateMs: 0, drop: false, denied, flight: false };
     }
     let failStatus: number | null = null;
     if (this.#faults.count > 0) {
@@ -257,10 +258,10 @@ export class CattleState extends DurableObject<Env> {
         lateMs = this.#faults.lateMs;
       }
     }
-    const service = write && failStatus === null ? serviceWriteTarget(path) : null;
-    const flight = service === null ? null : takeOff(this.#flights, service);
-    this.#persist({ stats, faults: this.#faults, ...(flight === null ? {} : { flights: this.#flights }) });
-    return { delayMs: this.#faults.delayMs, failStatus, lateMs, drop, denied, flight };
+    const service = write && failStatus === null && flight !== null ? serviceWriteTarget(path) : null;
+    if (service !== null) takeOff(this.#flights, flight as string, service);
+    this.#persist({ stats, faults: this.#faults, ...(service === null ? {} : { flights: this.#flights }) });
+    return { delayMs: this.#faults.delayMs, failStatus, lateMs, drop, denied, flight: service !== null };
   }
 
   /** A write's flight is over: answered, reset or left by its client. Idempotent. */

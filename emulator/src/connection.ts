@@ -42,19 +42,31 @@ export async function deliver(request: Request, response: Response): Promise<Res
  */
 const flights = new WeakMap<Request, () => Promise<void>>();
 
+/**
+ * Watches for the end of the flight a write may be taking. `grounded` says it took none (the state
+ * object did not admit it as a write to a service): then nothing is reported.
+ */
 export function inFlight(
   request: Request,
   end: () => Promise<void>,
   waitUntil: (work: Promise<unknown>) => void,
-): void {
+): { grounded(): void } {
   let ended: Promise<void> | undefined;
   const once = () => {
     ended ??= end();
     return ended;
   };
+  const left = () => waitUntil(once());
   flights.set(request, once);
-  if (request.signal.aborted) waitUntil(once());
-  else request.signal.addEventListener("abort", () => waitUntil(once()), { once: true });
+  if (request.signal.aborted) left();
+  else request.signal.addEventListener("abort", left, { once: true });
+  return {
+    grounded() {
+      ended ??= Promise.resolve();
+      flights.delete(request);
+      request.signal.removeEventListener("abort", left);
+    },
+  };
 }
 
 /** Ends the request's flight, if it is a write that took one. */

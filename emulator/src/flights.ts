@@ -66,14 +66,12 @@ function inFlight(log: FlightLog): Record<string, number> {
 }
 
 /** Starts a flight for a write to `service`, counting it as overlapping if the service had one. */
-export function takeOff(log: FlightLog, service: string): string {
+export function takeOff(log: FlightLog, flight: string, service: string): void {
   const before = inFlight(log)[service] ?? 0;
-  const flight = crypto.randomUUID();
   log.open[flight] = service;
   log.writes += 1;
   if (before > 0) log.overlappingWrites += 1;
   log.maxInFlight[service] = Math.max(log.maxInFlight[service] ?? 0, before + 1);
-  return flight;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { authenticate, type Principal } from "./auth";
 import { inFlight, resetAfterAnswer } from "./connection";
 import { ApiError, codeForStatus } from "./errors";
+import { serviceWriteTarget } from "./flights";
 import { type AppEnv, bufferBody, projectAccessRefusal, requestOrigin, sleep, stateOf } from "./http";
 
 /** Cattle names the schemas of the request's scope in every response; go-rancher's client requires it. */
@@ -32,15 +33,21 @@ export const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const host = c.req.header("host") || url.host;
   const headers = Object.fromEntries(c.req.raw.headers);
   const state = stateOf(c.env);
-  const admission = await state.admit(c.req.method, url.pathname, admittedWrite, host, headers);
-  const flight = admission.flight;
-  if (flight !== null) {
-    inFlight(
-      c.req.raw,
-      () => state.endFlight(flight),
-      (work) => c.executionCtx.waitUntil(work),
-    );
-  }
+  // A write to a service names its flight here and watches for its end before the state object has
+  // answered: a client that leaves meanwhile still ends it, since calls on one stub reach the object
+  // in the order they were made (admit first).
+  const flight = admittedWrite && serviceWriteTarget(url.pathname) !== null ? crypto.randomUUID() : null;
+  const admitting = state.admit(c.req.method, url.pathname, admittedWrite, host, headers, flight);
+  const watch =
+    flight === null
+      ? null
+      : inFlight(
+          c.req.raw,
+          () => state.endFlight(flight),
+          (work) => c.executionCtx.waitUntil(work),
+        );
+  const admission = await admitting;
+  if (!admission.flight) watch?.grounded();
   // Take the body in now (Hono keeps it for the handler): a request answered early, by a fault or a
   // refusal, must not leave its body unread behind the response.
   if (c.req.raw.body !== null) await bufferBody(c);
