@@ -178,6 +178,8 @@ export interface DenoPlatformOptions {
   dataDir?: string;
   /** This process's name among those sharing the KV (a fresh one when absent). */
   isolate?: string;
+  /** Whether holders watch for calls rather than look often (Deno Deploy; see `KvTiming.watch`). */
+  watch?: boolean;
 }
 
 /** The Deno platform, and, over KV, what finds follow-ups no one runs and what gives the objects up. */
@@ -215,24 +217,37 @@ function gatedCattle(cattle: CattleFactory, outgoing: Outgoing): CattleFactory {
 }
 
 /** Objects of both kinds over Deno KV, shared by every process and isolate that opens the same KV. */
-function kvObjects(kv: KvLike, settings: Settings, isolate: string) {
+function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch: boolean) {
   const cattle = serviceCattle(settings);
-  const targets = new KvObjects<TargetCore>(kv, systemClock, isolate, {
-    kind: "targets",
-    open: (storage, outgoing) =>
-      new TargetCore(storage, {
-        clock: systemClock,
-        cattle: gatedCattle(cattle, outgoing),
-        fetch: (input, init) => outgoing(() => fetch(input, init)),
-      }),
-    alarm: (core) => core.alarm(),
-    writes: new Set<string>(["register"]),
-  });
-  const projects = new KvObjects<ProjectCore>(kv, systemClock, isolate, {
-    kind: "projects",
-    open: (storage) => new ProjectCore(storage),
-    writes: new Set<string>(["claimName", "claimImports", "recordDeletion"]),
-  });
+  const timing = { watch };
+  const targets = new KvObjects<TargetCore>(
+    kv,
+    systemClock,
+    isolate,
+    {
+      kind: "targets",
+      open: (storage, outgoing) =>
+        new TargetCore(storage, {
+          clock: systemClock,
+          cattle: gatedCattle(cattle, outgoing),
+          fetch: (input, init) => outgoing(() => fetch(input, init)),
+        }),
+      alarm: (core) => core.alarm(),
+      writes: new Set<string>(["register"]),
+    },
+    timing,
+  );
+  const projects = new KvObjects<ProjectCore>(
+    kv,
+    systemClock,
+    isolate,
+    {
+      kind: "projects",
+      open: (storage) => new ProjectCore(storage),
+      writes: new Set<string>(["claimName", "claimImports", "recordDeletion"]),
+    },
+    timing,
+  );
   return {
     target: (name: string): Target =>
       kvPort<TargetMethods>(TargetCore.prototype, (method, args) => targets.call(name, method, args)),
@@ -277,6 +292,7 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<DenoPl
       kv as unknown as KvLike,
       options.settings,
       options.isolate ?? crypto.randomUUID(),
+      options.watch ?? false,
     );
     return { receivers, ...objects };
   }
