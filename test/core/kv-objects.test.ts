@@ -127,6 +127,21 @@ describe("objects over Deno KV", () => {
     expect(new Set(chunks.map((key) => key[5]))).toEqual(new Set([1, 3]));
   });
 
+  it("never give a number AUTOINCREMENT gave once again, across holders", async () => {
+    const open = await kvFile();
+    const a = isolate(await open(), "a");
+    await a.call("c9", "note", [3, 1]);
+    await a.call("c9", "dropNote", [3]);
+    await a.close();
+    const b = isolate(await open(), "b");
+    await b.call("c9", "note", [1, 1]);
+    expect(await b.call("c9", "notes", [])).toEqual([
+      { id: 1, length: 1 },
+      { id: 2, length: 1 },
+      { id: 4, length: 1 },
+    ]);
+  });
+
   it("answer a call of an object without state from an empty one, and store nothing", async () => {
     const open = await kvFile();
     const kv = await open();
