@@ -164,7 +164,7 @@ export class FakeCattle implements CattleApi {
    * Counters shared by every session (a session is an object over this one, so a number kept on
    * `this` would be the session's own): hosts made, and the order writes were sent and applied in.
    */
-  readonly counters = { hosts: 100, sent: 0, applied: 0 };
+  readonly counters = { hosts: 100, sent: 0, applied: 0, inFlight: 0, overlapping: 0 };
   /** Writes Cattle applied after a write sent later than them: an older value over a newer one. */
   readonly outOfOrder: string[] = [];
 
@@ -231,7 +231,21 @@ export class FakeCattle implements CattleApi {
     return result;
   }
 
+  /**
+   * A write, counted while it is on its way (sent, not yet answered or given up by the client):
+   * `counters.overlapping` counts writes sent while another was, which the service never does.
+   */
   async write<T>(call: string, apply: () => CattleResult<T>, locks?: string): Promise<CattleResult<T>> {
+    if (this.counters.inFlight > 0) this.counters.overlapping++;
+    this.counters.inFlight++;
+    try {
+      return await this.writeOnce(call, apply, locks);
+    } finally {
+      this.counters.inFlight--;
+    }
+  }
+
+  async writeOnce<T>(call: string, apply: () => CattleResult<T>, locks?: string): Promise<CattleResult<T>> {
     this.calls.push(call);
     const fate = this.writes.shift() ?? { kind: "answered" };
     const [there, back] = this.trip();

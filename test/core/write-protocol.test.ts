@@ -49,6 +49,8 @@ describe("a write applied and answered late", () => {
     await settle(target);
     expect(cattle.scales).toEqual([1, 2, 5]);
     expect(puts(cattle)).toHaveLength(2);
+    // The second write left only once the first one's answer came: never two on their way at once.
+    expect(cattle.counters.overlapping).toBe(0);
   });
 });
 

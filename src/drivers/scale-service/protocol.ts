@@ -63,6 +63,12 @@ type Mode =
 export class ScaleProtocol {
   #queue: ProtocolStep[] = [];
   #write: ProtocolWrite | undefined;
+  /**
+   * The write whose request has not ended yet, even once a read showed it landed: no other write
+   * leaves while it is out, so at most one write to the service is ever on its way. Its request
+   * ends by the Cattle client's timeout at the latest.
+   */
+  #open: number | undefined;
   #writes = 0;
   readonly #deadlines = new SenderDeadlines();
   /** Whether Cattle answered the last read: a trigger waiting then is acknowledged, not told 503. */
@@ -460,6 +466,12 @@ export class ScaleProtocol {
       this.#wait();
       return;
     }
+    if (this.#open !== undefined) {
+      // The last write landed, but its request is still out: the next leaves once it ends.
+      this.#waitingFor = "waiting for Cattle to answer an earlier write";
+      this.#wait();
+      return;
+    }
     this.#pause = PAUSE_MIN_MS;
     this.#writeBatch(current);
     this.#turn();
@@ -522,13 +534,22 @@ export class ScaleProtocol {
     this.#write = write;
     // Kept before it is sent: a restart then knows a write may be on its way.
     this.#emit({ kind: "persist", changes: [{ kind: "keepWrite", write: snapshot(write) }] });
+    this.#open = write.id;
     this.#emit({ kind: "send", write: write.id, to: write.to });
   }
 
   #written(id: number, result: CattleResult<Service>): void {
     const write = this.#write;
-    // Read back already: the answer comes late and says nothing new.
-    if (write?.id !== id) return;
+    const waitedFor = this.#open === id;
+    if (waitedFor) this.#open = undefined;
+    // Read back already: the answer comes late and says nothing new, but the next write may leave.
+    if (write?.id !== id) {
+      if (waitedFor && this.#mode.kind === "pause") {
+        this.#emit({ kind: "disarm", timer: "pause" });
+        this.#turn();
+      }
+      return;
+    }
     write.inFlight = false;
     if (result.ok) {
       this.#landed();
@@ -590,6 +611,8 @@ export class ScaleProtocol {
     }
     this.#mode = { kind: "idle" };
     this.#answered = undefined;
+    // Its answer may never be told now: the loop must not wait for it forever.
+    this.#open = undefined;
     this.#emit({ kind: "alarm", ms: ALARM_MS });
   }
 }
