@@ -49,6 +49,8 @@ export default defineConfig({
                   modules: true,
                   scriptPath: "emulator/dist/index.js",
                   compatibilityDate: "2026-04-20",
+                  // As emulator/wrangler.toml: a caller's cancelled request ends its write's flight.
+                  compatibilityFlags: ["enable_request_signal"],
                   bindings: { EMULATOR_TRANSITION_MS: "300" },
                   durableObjects: { CATTLE: { className: "CattleState", useSQLite: true } },
                 },

@@ -15,6 +15,7 @@ export default defineConfig({
       "test/core/**/*.test.ts",
       "test/conformance/sqlite.test.ts",
       "test/conformance/deno.test.ts",
+      "test/conformance/deno-kv.test.ts",
     ],
     environment: "node",
     pool: "forks",

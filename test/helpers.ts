@@ -134,6 +134,11 @@ export interface EmulatorStats {
   byMethod: Record<string, number>;
   byPath: Record<string, Record<string, number>>;
   hosts: Record<string, number>;
+  /** Writes addressed to one service, and those that arrived while another to it was in flight. */
+  writes: number;
+  overlappingWrites: number;
+  maxInFlight: Record<string, number>;
+  inFlight: Record<string, number>;
 }
 
 export const emulatorStats = async (): Promise<EmulatorStats> => (await emulator("/_emulator/stats")).json();

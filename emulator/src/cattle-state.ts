@@ -13,6 +13,15 @@ import {
   stopContainer,
 } from "./containers";
 import { type ErrorBody, failure, type LockedResult, ok, type Result, type Waiting } from "./errors";
+import {
+  emptyFlightLog,
+  type FlightLog,
+  type FlightStats,
+  flightStats,
+  land,
+  serviceWriteTarget,
+  takeOff,
+} from "./flights";
 import { type InboxAnswer, Inboxes, type InboxMessage } from "./inbox";
 import {
   type Admission,
@@ -101,6 +110,8 @@ export type ServiceAction =
 export class CattleState extends DurableObject<Env> {
   #world: World = seedWorld();
   #stats: Stats = emptyStats();
+  /** Writes to services in flight, and what they overlapped (emulator/README.md, "Overlapping writes"). */
+  #flights: FlightLog = emptyFlightLog();
   #faults: Faults = { ...NO_FAULTS };
   /** Kept in memory only: what development and tests posted to the inboxes since the object started. */
   readonly #inboxes = new Inboxes();
@@ -129,10 +140,18 @@ export class CattleState extends DurableObject<Env> {
   }
 
   async #load(): Promise<void> {
-    const stored = await this.ctx.storage.get(["seedVersion", "world", "stats", "faults", "config"]);
+    const stored = await this.ctx.storage.get([
+      "seedVersion",
+      "world",
+      "stats",
+      "flights",
+      "faults",
+      "config",
+    ]);
     if (stored.get("seedVersion") === SEED_VERSION) {
       this.#world = (stored.get("world") as World | undefined) ?? seedWorld();
       this.#stats = { ...emptyStats(), ...(stored.get("stats") as Stats | undefined) };
+      this.#flights = { ...emptyFlightLog(), ...(stored.get("flights") as FlightLog | undefined) };
       this.#faults = { ...NO_FAULTS, ...(stored.get("faults") as Partial<Faults> | undefined) };
       this.#config = {
         ...this.#defaultConfig(),
@@ -155,12 +174,15 @@ export class CattleState extends DurableObject<Env> {
   #reset(): void {
     this.#world = seedWorld();
     this.#stats = emptyStats();
+    // Writes still in flight are forgotten: their end, when it comes, changes nothing.
+    this.#flights = emptyFlightLog();
     this.#faults = { ...NO_FAULTS };
     this.#config = this.#defaultConfig();
     this.#persist({
       seedVersion: SEED_VERSION,
       world: this.#world,
       stats: this.#stats,
+      flights: this.#flights,
       faults: this.#faults,
       config: this.#config,
     });
@@ -194,7 +216,9 @@ export class CattleState extends DurableObject<Env> {
    * authentication (`write`), whether to answer it late or not at all. A write the injected status
    * fails is not applied, so it takes neither of those. A request without the required headers
    * (`headers`: the request's, lower-case names) is refused as Access would refuse it, before Cattle:
-   * it takes no fault.
+   * it takes no fault. A write addressed to a service (`flight`: the id the worker gave it) that the
+   * faults leave to be handled takes off: it is in flight until the worker reports its end
+   * (`endFlight`), and counts as overlapping when another write to that service is still in flight.
    */
   admit(
     method: string,
@@ -202,6 +226,7 @@ export class CattleState extends DurableObject<Env> {
     write: boolean,
     host: string,
     headers: Readonly<Record<string, string>>,
+    flight: string | null = null,
   ): Admission {
     const stats = this.#stats;
     stats.total += 1;
@@ -215,7 +240,7 @@ export class CattleState extends DurableObject<Env> {
     );
     if (denied) {
       this.#persist({ stats });
-      return { delayMs: 0, failStatus: null, lateMs: 0, drop: false, denied };
+      return { delayMs: 0, failStatus: null, lateMs: 0, drop: false, denied, flight: false };
     }
     let failStatus: number | null = null;
     if (this.#faults.count > 0) {
@@ -233,12 +258,19 @@ export class CattleState extends DurableObject<Env> {
         lateMs = this.#faults.lateMs;
       }
     }
-    this.#persist({ stats, faults: this.#faults });
-    return { delayMs: this.#faults.delayMs, failStatus, lateMs, drop, denied };
+    const service = write && failStatus === null && flight !== null ? serviceWriteTarget(path) : null;
+    if (service !== null) takeOff(this.#flights, flight as string, service);
+    this.#persist({ stats, faults: this.#faults, ...(service === null ? {} : { flights: this.#flights }) });
+    return { delayMs: this.#faults.delayMs, failStatus, lateMs, drop, denied, flight: service !== null };
   }
 
-  stats(): Stats {
-    return this.#stats;
+  /** A write's flight is over: answered, reset or left by its client. Idempotent. */
+  endFlight(flight: string): void {
+    if (land(this.#flights, flight)) this.#persist({ flights: this.#flights });
+  }
+
+  stats(): Stats & FlightStats {
+    return { ...this.#stats, ...flightStats(this.#flights) };
   }
 
   faults(): Faults {

@@ -11,6 +11,7 @@ export type AppContext = Context<AppEnv>;
 type StateMethods =
   | "reset"
   | "admit"
+  | "endFlight"
   | "stats"
   | "faults"
   | "setFaults"

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { deliver } from "./connection";
+import { deliver, landed } from "./connection";
 import { ApiError, BASIC_CHALLENGE, errorEnvelope } from "./errors";
 import type { AppEnv } from "./http";
 import { gate } from "./middleware";
@@ -51,6 +51,13 @@ app.onError((error, c) => {
 });
 
 export default {
-  // Outside Hono, so that a write taken by the dropCount fault can end without any answer.
-  fetch: async (request, env, ctx) => deliver(request, await app.fetch(request, env, ctx)),
+  // Outside Hono, so that a write taken by the dropCount fault can end without any answer, and so that
+  // a write's flight ends however its exchange does.
+  fetch: async (request, env, ctx) => {
+    try {
+      return await deliver(request, await app.fetch(request, env, ctx));
+    } finally {
+      await landed(request);
+    }
+  },
 } satisfies ExportedHandler<AppEnv["Bindings"]>;

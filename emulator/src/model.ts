@@ -174,6 +174,8 @@ export interface Admission {
   drop: boolean;
   /** A required header (`requireHeaders`) was missing or wrong: refused before Cattle sees it. */
   denied: boolean;
+  /** A write addressed to a service took off: its flight is to be ended once it is over (flights.ts). */
+  flight: boolean;
 }
 
 export const SERVICE_TYPES: readonly ResourceType[] = ["service", "loadBalancerService", "externalService"];

@@ -29,6 +29,10 @@ const stats = async () =>
     byMethod: Record<string, number>;
     byPath: Record<string, Record<string, number>>;
     hosts: Record<string, number>;
+    writes: number;
+    overlappingWrites: number;
+    maxInFlight: Record<string, number>;
+    inFlight: Record<string, number>;
   }>;
 
 describe("reset", () => {
@@ -54,7 +58,16 @@ describe("reset", () => {
       hostFailures: 4,
     });
     await reset();
-    expect(await stats()).toEqual({ total: 0, byMethod: {}, byPath: {}, hosts: {} });
+    expect(await stats()).toEqual({
+      total: 0,
+      byMethod: {},
+      byPath: {},
+      hosts: {},
+      writes: 0,
+      overlappingWrites: 0,
+      maxInFlight: {},
+      inFlight: {},
+    });
     expect(await (await hook("/faults")).json()).toEqual(NO_FAULTS);
   });
 
@@ -93,6 +106,11 @@ describe("stats", () => {
         "/v2-beta/nowhere": { GET: 1 },
       },
       hosts: { "127.0.0.1:8788": 5 },
+      // The one PUT is the one write addressed to a service (see overlapping-writes.test.ts).
+      writes: 1,
+      overlappingWrites: 0,
+      maxInFlight: { "1s1": 1 },
+      inFlight: {},
     });
   });
 });

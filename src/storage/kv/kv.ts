@@ -90,6 +90,20 @@ export const keyId = (key: KvKey): string => JSON.stringify(key);
 const BUSY = /database is locked|database is busy/i;
 const BUSY_TRIES = 50;
 
+/** Every entry a selector names, read again from the start if the KV file was busy. */
+export function listAll<T = unknown>(
+  kv: KvLike,
+  clock: Clock,
+  selector: KvSelector,
+  options: { limit?: number } = {},
+): Promise<KvEntry<T>[]> {
+  return retryingBusy(clock, async () => {
+    const entries: KvEntry<T>[] = [];
+    for await (const entry of kv.list<T>(selector, options)) entries.push(entry);
+    return entries;
+  });
+}
+
 export async function retryingBusy<T>(clock: Clock, work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {

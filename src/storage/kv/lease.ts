@@ -49,7 +49,7 @@ export class Fence {
 
   private constructor(
     private readonly kv: KvLike,
-    private readonly clock: Clock,
+    readonly clock: Clock,
     readonly key: KvKey,
     versionstamp: string,
     value: LeaseValue,

@@ -1,4 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
+import { type Clock, systemClock } from "../../domain/clock";
 import type { ObjectStorage, SqlLike, SqlValue } from "../object-storage";
 import { SqliteObjectStorage } from "../sqlite";
 import {
@@ -8,6 +9,7 @@ import {
   type KvKey,
   type KvLike,
   keyId,
+  listAll,
   MAX_COMMIT_BYTES,
   MAX_COMMIT_MUTATIONS,
   toChunks,
@@ -94,6 +96,37 @@ export function applyMutations(atomic: KvAtomic, mutations: readonly Mutation[])
   return atomic;
 }
 
+/**
+ * Everything under an object's prefix, with a committed journal applied over it; also the journal
+ * (to be finished by the holder) and the parts of journals never committed (to be deleted).
+ */
+async function readObject(
+  kv: KvLike,
+  clock: Clock,
+  prefix: KvKey,
+): Promise<{ entries: KvEntry<unknown>[]; head?: JournalHead; journal?: Mutation[]; leftovers: Mutation[] }> {
+  const entries = new Map<string, KvEntry<unknown>>();
+  for (const entry of await listAll(kv, clock, { prefix })) entries.set(keyId(entry.key), entry);
+  const at = (...parts: (string | number)[]) => [...prefix, ...parts];
+  const head = entries.get(keyId(at("head")))?.value as JournalHead | undefined;
+  const leftovers: Mutation[] = [];
+  for (const entry of entries.values()) {
+    if (entry.key[prefix.length] !== "journal") continue;
+    if (!head || entry.key[prefix.length + 1] !== head.seq) leftovers.push({ key: entry.key, value: null });
+  }
+  if (!head) return { entries: [...entries.values()], leftovers };
+  const chunks: Uint8Array[] = [];
+  for (let part = 0; part < head.parts; part++) {
+    chunks.push(entries.get(keyId(at("journal", head.seq, part)))?.value as Uint8Array);
+  }
+  const journal = fromChunks<Mutation[]>(chunks);
+  for (const mutation of journal) {
+    if (mutation.value === null) entries.delete(keyId(mutation.key));
+    else entries.set(keyId(mutation.key), { key: mutation.key, value: mutation.value, versionstamp: "" });
+  }
+  return { entries: [...entries.values()], head, journal, leftovers };
+}
+
 export class KvObjectStorage implements ObjectStorage {
   readonly sql: SqlLike;
   readonly #inner: SqliteObjectStorage;
@@ -155,30 +188,9 @@ export class KvObjectStorage implements ObjectStorage {
     fence: Fence,
     alarmIndex: (at: number) => KvKey,
   ): Promise<KvObjectStorage> {
-    const entries = new Map<string, KvEntry<unknown>>();
-    for await (const entry of kv.list({ prefix })) entries.set(keyId(entry.key), entry);
-    const at = (...parts: (string | number)[]) => [...prefix, ...parts];
-    const head = entries.get(keyId(at("head")))?.value as JournalHead | undefined;
-    let journal: Mutation[] | undefined;
-    const leftovers: Mutation[] = [];
-    for (const entry of entries.values()) {
-      if (entry.key[prefix.length] !== "journal") continue;
-      if (head && entry.key[prefix.length + 1] === head.seq) continue;
-      leftovers.push({ key: entry.key, value: null });
-    }
-    if (head) {
-      const chunks: Uint8Array[] = [];
-      for (let part = 0; part < head.parts; part++) {
-        chunks.push(entries.get(keyId(at("journal", head.seq, part)))?.value as Uint8Array);
-      }
-      journal = fromChunks<Mutation[]>(chunks);
-      for (const mutation of journal) {
-        if (mutation.value === null) entries.delete(keyId(mutation.key));
-        else entries.set(keyId(mutation.key), { key: mutation.key, value: mutation.value, versionstamp: "" });
-      }
-    }
+    const { entries, head, journal, leftovers } = await readObject(kv, fence.clock, prefix);
     const storage = new KvObjectStorage(new DatabaseSync(":memory:"), prefix, fence, alarmIndex);
-    storage.#restore(entries.values());
+    storage.#restore(entries);
     if (head && journal) {
       await storage.#finishJournal(head, journal);
     } else if (leftovers.length > 0) {
@@ -186,6 +198,17 @@ export class KvObjectStorage implements ObjectStorage {
     }
     storage.#journalSeq = (head?.seq ?? 0) + 1;
     return storage;
+  }
+
+  /**
+   * An object's state as it is in KV, in a database of its own, without holding its lease: what
+   * an operator (or a test) reads to see what an object keeps. Nothing is written.
+   */
+  static async read(kv: KvLike, prefix: KvKey): Promise<DatabaseSync> {
+    const db = new DatabaseSync(":memory:");
+    const storage = new KvObjectStorage(db, prefix, undefined as unknown as Fence, () => prefix);
+    storage.#restore((await readObject(kv, systemClock, prefix)).entries);
+    return db;
   }
 
   #restore(entries: Iterable<KvEntry<unknown>>): void {

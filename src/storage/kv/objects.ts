@@ -2,7 +2,15 @@ import { DatabaseSync } from "node:sqlite";
 import type { Clock } from "../../domain/clock";
 import type { ObjectStorage } from "../object-storage";
 import { SqliteObjectStorage } from "../sqlite";
-import { fromChunks, type KvEntryMaybe, type KvKey, type KvLike, retryingBusy, toChunks } from "./kv";
+import {
+  fromChunks,
+  type KvEntryMaybe,
+  type KvKey,
+  type KvLike,
+  listAll,
+  retryingBusy,
+  toChunks,
+} from "./kv";
 import { Fence, LeaseLost, type LeaseValue, leaseFree, OUTGOING_MIN_LEFT_MS, RENEW_BEFORE_MS } from "./lease";
 import { KvObjectStorage } from "./mirror";
 
@@ -148,7 +156,8 @@ export class KvObjects<Core extends object> {
       const lease = await retryingBusy(this.clock, () =>
         this.kv.get<LeaseValue>(leaseKey(this.kind.kind, name)),
       );
-      if (leaseFree(lease, this.clock.now())) {
+      // A lease of this isolate's own with no object here is one it dropped: as good as free.
+      if (leaseFree(lease, this.clock.now()) || lease.value?.holder === this.isolate) {
         if (!this.kind.writes.has(method) && !(await this.#hasState(name)))
           return this.#runEmpty(method, args);
         const taken = await this.#take(name, lease);
@@ -167,11 +176,11 @@ export class KvObjects<Core extends object> {
   async sweep(): Promise<number> {
     const now = this.clock.now();
     const due: string[] = [];
-    const entries = this.kv.list({
+    const entries = await listAll(this.kv, this.clock, {
       start: ["alarms", this.kind.kind],
       end: ["alarms", this.kind.kind, now + 1],
     });
-    for await (const entry of entries) {
+    for (const entry of entries) {
       const name = entry.key[3];
       if (typeof name === "string" && !due.includes(name)) due.push(name);
     }
@@ -194,9 +203,13 @@ export class KvObjects<Core extends object> {
   }
 
   async #hasState(name: string): Promise<boolean> {
-    for await (const _ of this.kv.list({ prefix: objectPrefix(this.kind.kind, name) }, { limit: 1 }))
-      return true;
-    return false;
+    const entries = await listAll(
+      this.kv,
+      this.clock,
+      { prefix: objectPrefix(this.kind.kind, name) },
+      { limit: 1 },
+    );
+    return entries.length > 0;
   }
 
   /** A call of an object without state: answered by the object over empty memory, which is then dropped. */
@@ -297,8 +310,11 @@ export class KvObjects<Core extends object> {
         await this.clock.sleep(this.#timing.pollMs, held.stop.signal);
       }
     } catch (error) {
-      if (!(error instanceof LeaseLost))
+      // A KV error that `retryingBusy` did not outlast: the object is let go (a call finds it
+      // again), as an object whose lease was lost is.
+      if (!(error instanceof LeaseLost)) {
         console.error("object holder failed", error instanceof Error ? error.message : "unknown error");
+      }
       this.#drop(held);
     }
   }
@@ -312,8 +328,7 @@ export class KvObjects<Core extends object> {
 
   async #takeCalls(held: Held<Core>): Promise<void> {
     const prefix = callPrefix(this.kind.kind, held.name);
-    const calls = [];
-    for await (const entry of this.kv.list({ prefix }, { limit: 10 })) calls.push(entry);
+    const calls = await listAll(this.kv, this.clock, { prefix }, { limit: 10 });
     if (calls.length === 0) return;
     const records = await Promise.all(
       calls.map(async (entry) => {

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { type DenoPlatform, denoPlatform } from "../../src/platform/deno";
+import type { KvLike } from "../../src/storage/kv/kv";
+import { KvObjectStorage } from "../../src/storage/kv/mirror";
+import { describeProjectPort } from "./project";
+import { ServicesOverFetch } from "./services-over-fetch";
+import { describeTargetPort } from "./target";
+
+/**
+ * The ports as the Deno server has them without a data directory: every object's state in Deno KV
+ * (docs/deno-deploy.md), run by whichever isolate holds its lease. A restart is a new platform (a
+ * new isolate) over the same KV file, after the old one gave its objects up. Runs only with vitest
+ * on Deno (`npm test -- --project deno`).
+ */
+
+const cattle = new ServicesOverFetch();
+let dir: string;
+let platform: DenoPlatform;
+let kv: Deno.Kv;
+
+const settings = {
+  CATTLE_URL: "http://cattle.test",
+  CATTLE_ACCESS_KEY: "service-access",
+  CATTLE_SECRET_KEY: "service-secret",
+  WEBHOOK_SIGNING_KEYS: "",
+  CATTLE: cattle,
+};
+
+/** A platform over the KV file, as a process (re)started over it has; the one before it stops first. */
+const start = async () => {
+  await platform?.close();
+  platform = await denoPlatform({ settings, kvPath: join(dir, "hooks.kv") });
+  return platform;
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "rancher-hooks-conformance-kv-"));
+  await start();
+  kv = await Deno.openKv(join(dir, "hooks.kv"));
+});
+
+afterAll(async () => {
+  await platform?.close();
+  kv?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  cattle.reset();
+});
+
+describeTargetPort("Deno KV", () => ({
+  target: (name) => platform.target(name),
+  query: async (name, statement) => {
+    // What the object keeps in KV, read back as its database (an object never written has nothing there).
+    const db = await KvObjectStorage.read(kv as unknown as KvLike, ["obj", "targets", name]);
+    try {
+      return db.prepare(statement).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  },
+  settle: (work) => work,
+  restart: async (name) => (await start()).target(name),
+}));
+
+describeProjectPort("Deno KV", () => ({
+  project: (name) => platform.project(name),
+  restart: async (name) => (await start()).project(name),
+}));
