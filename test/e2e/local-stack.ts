@@ -129,7 +129,7 @@ export interface DenoProcess {
   output(): string;
 }
 
-/** The processes of group `group` (a detached child's pid), from /proc. */
+/** The live processes of group `group` (a detached child's pid), from /proc; zombies left out. */
 function groupMembers(group: number): number[] {
   const members: number[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -141,8 +141,8 @@ function groupMembers(group: number): number[] {
       continue; // gone meanwhile
     }
     // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so read after the last ")".
-    const [, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(pgrp) === group) members.push(Number(entry));
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === group && state !== "Z") members.push(Number(entry));
   }
   return members;
 }
@@ -168,7 +168,7 @@ function denoProcess(port: number, env: NodeJS.ProcessEnv, host: string | undefi
     await exited;
     // The launcher may be gone before Deno is (a SIGTERM'd server first gives its leases up): wait
     // for the whole group, and end what still runs after 15 s.
-    for (let waited = 0; groupMembers(group).length > 0; waited += 50) {
+    for (let waited = 0; groupMembers(group).length > 0 && waited < 20_000; waited += 50) {
       if (waited === 15_000) {
         try {
           process.kill(-group, "SIGKILL");
