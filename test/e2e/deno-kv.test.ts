@@ -76,14 +76,11 @@ function driver(stackOf: () => DenoStack) {
       path,
       body === undefined ? {} : { method: "POST", headers: json, body: JSON.stringify(body) },
     );
-  const scale = async () =>
-    (
-      (await (
-        await stack().emulator("/v2-beta/projects/1a5/services/1s1", { headers: { authorization: KEY } })
-      ).json()) as {
-        scale: number;
-      }
-    ).scale;
+  const service = async () =>
+    (await (
+      await stack().emulator("/v2-beta/projects/1a5/services/1s1", { headers: { authorization: KEY } })
+    ).json()) as { scale: number; state: string };
+  const scale = async () => (await service()).scale;
   const stats = async () =>
     (await (await emulator("/_emulator/stats")).json()) as {
       byMethod: Record<string, number>;
@@ -139,7 +136,7 @@ function driver(stackOf: () => DenoStack) {
     const index = stack().processes.findIndex((server) => held !== undefined && server.pid() === held.pid);
     return index === -1 ? undefined : index;
   };
-  return { api, scaleReceiver, trigger, emulator, scale, stats, executions, settled, lease, holder };
+  return { api, scaleReceiver, trigger, emulator, service, scale, stats, executions, settled, lease, holder };
 }
 
 /** Answers sorted by `from`: each step's from/to, to be the sequence start, start+1, … */
@@ -147,6 +144,11 @@ const steps = (answers: { from?: number; to?: number }[]) =>
   answers.map(({ from, to }) => [from, to]).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
 const chain = (start: number, length: number) => Array.from({ length }, (_, i) => [start + i, start + i + 1]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** An answer with when its request was sent and how long the answer took. */
+const timed = async (answer: Promise<Answer>) => {
+  const sent = Date.now();
+  return { ...(await answer), sent, took: Date.now() - sent };
+};
 
 /**
  * Two stacks of three servers each, run at the same time (most of their time is spent waiting on
@@ -260,88 +262,89 @@ describe("three Deno servers on one KV file: bursts, faults, fences, de-duplicat
   }, 90_000);
 
   test("a delete or a regenerate through one process fences the receiver in every process at once", async () => {
-    const start = await d.scale();
-    // Each scale change keeps the service busy 1.5 s: triggers queue behind it while the receiver
-    // is deleted.
+    // Each scale change keeps the service busy 1.5 s: triggers queue behind it meanwhile.
     await d.emulator("/_emulator/config", { transitionMs: 1_500 });
-    const deleted = await d.scaleReceiver(`deleted-${Date.now()}`);
-    const answers: (Answer & { sent: number; took: number })[] = [];
-    let deletedAt: number | undefined;
-    const senders = [0, 1].map(async (via) => {
-      for (let i = 0; deletedAt === undefined || Date.now() < deletedAt + 1_000; i++) {
-        const sent = Date.now();
-        const answer = await d.trigger(via, deleted.url, `deleted-${via}-${i}`);
-        answers.push({ ...answer, sent, took: Date.now() - sent });
-        await sleep(50);
+    /**
+     * Triggers `url` through processes 0 and 1 every 100 ms, each answer awaited on its own, until
+     * 1 s after the fence; the fence (through process 2) comes once a change is running and
+     * triggers have queued behind it for 300 ms. Answers with when each was sent and how long it took.
+     */
+    const fencedBurst = async (url: string, tag: string, fence: () => Promise<Response>) => {
+      const answers: (Answer & { sent: number; took: number })[] = [];
+      let fencedAt: number | undefined;
+      const sending = (async () => {
+        const pending: Promise<unknown>[] = [];
+        for (let i = 0; fencedAt === undefined || Date.now() < fencedAt + 1_000; i++) {
+          pending.push(timed(d.trigger(i % 2, url, `${tag}-${i}`)).then((answer) => answers.push(answer)));
+          await sleep(100);
+        }
+        await Promise.all(pending);
+      })();
+      await eventually(
+        "a change running",
+        async () => (await d.service()).state === "updating-active" || undefined,
+      );
+      await sleep(300);
+      const fenced = await fence();
+      fencedAt = Date.now();
+      // Sent after the fence's answer, through every process.
+      const after = await Promise.all(
+        [0, 1, 2].map((via) => timed(d.trigger(via, url, `${tag}-after-${via}`))),
+      );
+      await sending;
+      return { fenced, fencedAt, answers, after };
+    };
+    /** What a fence must leave: every later trigger refused at once, nothing applied but what was. */
+    const checkFence = (
+      { fencedAt, answers, after }: Awaited<ReturnType<typeof fencedBurst>>,
+      from: number,
+    ) => {
+      const late = [...after, ...answers.filter((answer) => answer.sent >= fencedAt)];
+      expect(late.length).toBeGreaterThan(3);
+      for (const answer of late) {
+        expect([answer.tag, answer.status]).toEqual([answer.tag, 403]);
+        // At once: not queued behind the change still running.
+        expect(answer.took, answer.tag).toBeLessThan(1_000);
       }
-    });
-    await sleep(1_000);
-    const removal = await d.api(2, `/v1-webhooks/receivers/${deleted.id}?projectId=1a5`, {
-      method: "DELETE",
-    });
-    expect(removal.status).toBe(204);
-    deletedAt = Date.now();
-    const after = await Promise.all(
-      [0, 1, 2].map((via) => d.trigger(via, deleted.url, `after-delete-${via}`)),
+      // Triggers queued when the fence came are refused too; the others were applied, one step each.
+      const before = answers.filter((answer) => answer.sent < fencedAt);
+      expect(before.some((answer) => answer.status === 403)).toBe(true);
+      for (const answer of before) expect([200, 403]).toContain(answer.status);
+      const applied = before.filter((answer) => answer.status === 200);
+      expect(applied.every((answer) => answer.outcome === "applied")).toBe(true);
+      expect(applied.length).toBeGreaterThan(0);
+      expect(steps(applied)).toEqual(chain(from, applied.length));
+      return from + applied.length;
+    };
+
+    const start = await d.scale();
+    const deleted = await d.scaleReceiver(`deleted-${Date.now()}`);
+    const deletion = await fencedBurst(deleted.url, "deleted", () =>
+      d.api(2, `/v1-webhooks/receivers/${deleted.id}?projectId=1a5`, { method: "DELETE" }),
     );
-    await Promise.all(senders);
-    for (const answer of after) expect([answer.via, answer.status]).toEqual([answer.via, 403]);
-    const late = answers.filter((answer) => answer.sent >= (deletedAt as number));
-    expect(late.length).toBeGreaterThan(0);
-    for (const answer of late) expect([answer.tag, answer.status]).toEqual([answer.tag, 403]);
-    // Answered at once: not queued behind the change still running.
-    for (const answer of [...late]) expect(answer.took, answer.tag).toBeLessThan(1_000);
-    // What was answered before is all that was applied: a write already sent, nothing after it.
-    for (const answer of answers) expect([200, 403]).toContain(answer.status);
-    const applied = answers.filter((answer) => answer.status === 200);
-    expect(applied.every((answer) => answer.outcome === "applied")).toBe(true);
-    expect(applied.length).toBeGreaterThan(0);
-    expect(steps(applied)).toEqual(chain(start, applied.length));
+    expect(deletion.fenced.status).toBe(204);
+    const middle = checkFence(deletion, start);
+    // Nothing is written after what was answered: a write already sent was all.
     await sleep(2_000);
-    const middle = start + applied.length;
     expect(await d.scale()).toBe(middle);
 
     // The same for a regenerate: the old URL is refused everywhere, the new one works everywhere.
     const renewed = await d.scaleReceiver(`regenerated-${Date.now()}`);
-    const old: (Answer & { sent: number })[] = [];
-    let regeneratedAt: number | undefined;
-    const oldSenders = [0, 1].map(async (via) => {
-      for (let i = 0; regeneratedAt === undefined || Date.now() < regeneratedAt + 1_000; i++) {
-        const sent = Date.now();
-        old.push({ ...(await d.trigger(via, renewed.url, `old-${via}-${i}`)), sent });
-        await sleep(50);
-      }
-    });
-    await sleep(1_000);
-    const regenerate = await d.api(
-      2,
-      `/v1-webhooks/receivers/${renewed.id}?projectId=1a5&action=regenerate`,
-      {
-        method: "POST",
-      },
+    const regeneration = await fencedBurst(renewed.url, "old", () =>
+      d.api(2, `/v1-webhooks/receivers/${renewed.id}?projectId=1a5&action=regenerate`, { method: "POST" }),
     );
-    expect(regenerate.status).toBe(200);
-    regeneratedAt = Date.now();
-    const { url } = (await regenerate.json()) as { url: string };
-    const oldAfter = await Promise.all(
-      [0, 1, 2].map((via) => d.trigger(via, renewed.url, `old-after-${via}`)),
-    );
+    expect(regeneration.fenced.status).toBe(200);
+    const { url } = (await regeneration.fenced.json()) as { url: string };
+    const end = checkFence(regeneration, middle);
     const fresh: Answer[] = [];
     for (const via of [0, 1, 2]) fresh.push(await d.trigger(via, url, `new-${via}`));
-    await Promise.all(oldSenders);
-    for (const answer of oldAfter) expect([answer.via, answer.status]).toEqual([answer.via, 403]);
-    for (const answer of old.filter((answer) => answer.sent >= (regeneratedAt as number)))
-      expect([answer.tag, answer.status]).toEqual([answer.tag, 403]);
-    const oldApplied = old.filter((answer) => answer.status === 200);
-    for (const answer of old) expect([200, 403]).toContain(answer.status);
-    expect(steps(oldApplied)).toEqual(chain(middle, oldApplied.length));
     expect(fresh.map((answer) => [answer.status, answer.outcome])).toEqual([
       [200, "applied"],
       [200, "applied"],
       [200, "applied"],
     ]);
-    expect(steps(fresh)).toEqual(chain(middle + oldApplied.length, 3));
-    expect(await d.scale()).toBe(middle + oldApplied.length + 3);
+    expect(steps(fresh)).toEqual(chain(end, 3));
+    expect(await d.scale()).toBe(end + 3);
     expect((await d.stats()).overlappingWrites).toBe(0);
   }, 60_000);
 
