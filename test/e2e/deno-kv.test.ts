@@ -205,7 +205,7 @@ describe("three Deno servers on one KV file: bursts, faults, fences, de-duplicat
     expect((await d.stats()).overlappingWrites).toBe(0);
   }, 60_000);
 
-  test("stays exact through long Cattle processes, failures and writes applied but not answered", async () => {
+  test("stays exact through long Cattle processes, 409s, failures and writes applied but not answered", async () => {
     const receiver = await d.scaleReceiver(`faults-${Date.now()}`);
     const start = await d.scale();
     // Each scale change holds the service's lock for 1.5 s, and a write waits only 0.5 s for it
@@ -213,9 +213,11 @@ describe("three Deno servers on one KV file: bursts, faults, fences, de-duplicat
     await d.emulator("/_emulator/config", { transitionMs: 1_500, lockWaitMs: 500 });
     const answers: Answer[] = [];
     // Failed requests (reads too: a run of them keeps a step unknown past 6 s, answered pending),
+    // Cattle's 409 for a write it held behind a running process and gave up on (nothing applied),
     // and writes applied whose answer never comes (over plain HTTP workerd answers them 500).
     for (const faults of [
       { status: 503, count: 2 },
+      { status: 409, count: 3 },
       { dropCount: 2 },
       { status: 503, count: 8 },
       { status: 503, count: 1, dropCount: 1 },
