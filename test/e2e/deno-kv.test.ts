@@ -484,6 +484,11 @@ describe("three Deno servers on one KV file: a holder killed, a holder stopped",
       start + applied.length,
       start + applied.length + 1,
     ]);
+    // It lists the same history as the others.
+    const everywhere = await d.settled(receiver.id);
+    expect(
+      everywhere.filter((execution) => !["killed-warm", "killed-after"].includes(execution.sender ?? "")),
+    ).toEqual(history);
   }, 90_000);
 
   test("a process told to stop gives its leases up: the next trigger through another is answered at once", async () => {
