@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DENO, type DenoStack, eventually, startDenoStack } from "./local-stack";
 
 /**
- * Several Deno servers on one Deno KV file, no DATA_DIR (docs/deno-server.md): each process is an
+ * Several Deno servers on one Deno KV file, without DATA_DIR (src/deno.ts): each process is an
  * isolate of its own, one of them at a time holds a target's lease and writes to Cattle, the others
  * forward their triggers to it through KV. Every guarantee of docs/how-it-works.md must hold across
  * them as it does in one Durable Object: the end scale is the sequential one, every answer has its own
@@ -182,7 +182,7 @@ describe("three Deno servers on one KV file: bursts, faults, fences, de-duplicat
     );
     expect(steps(answers)).toEqual(chain(start, N));
     expect(await d.scale()).toBe(start + N);
-    // Combined into far fewer reads and writes than triggers, across the three processes.
+    // Combined into far fewer writes than triggers, across the three processes.
     expect((await d.stats()).byMethod.PUT ?? 0).toBeLessThan(N / 3);
 
     // A maximum reached mid-burst: the first `room` steps in whatever order they were taken are
