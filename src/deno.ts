@@ -64,6 +64,8 @@ const platform = await denoPlatform({
   ...(dataDir ? { dataDir, kvPath: `${dataDir}/receivers.kv` } : kvPath ? { kvPath } : {}),
   // Which process holds an object is in its lease: the process id says which one to look at.
   isolate: `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
+  // Deno Deploy's KV tells watchers of every isolate's writes; a KV file tells only its own process's.
+  watch: Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined,
 });
 const app = createApp(() => platform);
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { type CattleApi, type CattleFactory, serviceCattle } from "../cattle/client";
+import { serviceCattle } from "../cattle/client";
 import { systemClock } from "../domain/clock";
 import type {
   Platform,
@@ -17,7 +17,6 @@ import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
 import { ProjectCore } from "../project/core";
 import type { KvLike } from "../storage/kv/kv";
-import { LeaseLost } from "../storage/kv/lease";
 import { KvObjects, type Outgoing } from "../storage/kv/objects";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
@@ -178,6 +177,8 @@ export interface DenoPlatformOptions {
   dataDir?: string;
   /** This process's name among those sharing the KV (a fresh one when absent). */
   isolate?: string;
+  /** Whether holders watch for calls rather than look often (Deno Deploy; see `KvTiming.watch`). */
+  watch?: boolean;
 }
 
 /** The Deno platform, and, over KV, what finds follow-ups no one runs and what gives the objects up. */
@@ -189,50 +190,51 @@ export interface DenoPlatform extends Platform {
 }
 
 /**
- * Cattle for an object over KV: each request waits at the object's output gate (its writes in KV,
- * enough lease left). An object that lost its lease sends nothing more; the request answers as
- * Cattle not reached, which the object treats as it treats any request that did not leave.
+ * The settings an object over KV reaches Cattle with: each request (each attempt of it) waits at
+ * the object's output gate, so it leaves only once the object's writes are in KV and with enough
+ * of its lease left to be over before another isolate could take the object. An object that lost
+ * its lease sends nothing more: its request fails as a request that could not leave.
  */
-function gatedCattle(cattle: CattleFactory, outgoing: Outgoing): CattleFactory {
-  return (deadline) => {
-    const api = cattle(deadline);
-    const gated: Record<string, unknown> = {};
-    for (const [name, method] of methodsOf(Object.getPrototypeOf(api) as CattleApi)) {
-      gated[name] = async (...args: unknown[]) => {
-        try {
-          return await outgoing(async () => method.apply(api, args));
-        } catch (error) {
-          if (!(error instanceof LeaseLost)) throw error;
-          return {
-            ok: false,
-            failure: { kind: "unavailable", message: "not sent: the object moved to another isolate" },
-          };
-        }
-      };
-    }
-    return gated as unknown as CattleApi;
-  };
+function gatedSettings(settings: Settings, outgoing: Outgoing): Settings {
+  const binding = settings.CATTLE;
+  const send = binding
+    ? (input: RequestInfo | URL, init?: RequestInit) => binding.fetch(input, init)
+    : (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
+  return { ...settings, CATTLE: { fetch: (input, init) => outgoing(() => send(input, init)) } };
 }
 
 /** Objects of both kinds over Deno KV, shared by every process and isolate that opens the same KV. */
-function kvObjects(kv: KvLike, settings: Settings, isolate: string) {
-  const cattle = serviceCattle(settings);
-  const targets = new KvObjects<TargetCore>(kv, systemClock, isolate, {
-    kind: "targets",
-    open: (storage, outgoing) =>
-      new TargetCore(storage, {
-        clock: systemClock,
-        cattle: gatedCattle(cattle, outgoing),
-        fetch: (input, init) => outgoing(() => fetch(input, init)),
-      }),
-    alarm: (core) => core.alarm(),
-    writes: new Set<string>(["register"]),
-  });
-  const projects = new KvObjects<ProjectCore>(kv, systemClock, isolate, {
-    kind: "projects",
-    open: (storage) => new ProjectCore(storage),
-    writes: new Set<string>(["claimName", "claimImports", "recordDeletion"]),
-  });
+function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch: boolean) {
+  // Watching for calls, holders need to look for them seldom (docs/deno-deploy.md, "What it costs").
+  const timing = watch ? { watch, maxPollMs: 2_000 } : {};
+  const targets = new KvObjects<TargetCore>(
+    kv,
+    systemClock,
+    isolate,
+    {
+      kind: "targets",
+      open: (storage, outgoing) =>
+        new TargetCore(storage, {
+          clock: systemClock,
+          cattle: serviceCattle(gatedSettings(settings, outgoing)),
+          fetch: (input, init) => outgoing(() => fetch(input, init)),
+        }),
+      alarm: (core) => core.alarm(),
+      writes: new Set<string>(["register"]),
+    },
+    timing,
+  );
+  const projects = new KvObjects<ProjectCore>(
+    kv,
+    systemClock,
+    isolate,
+    {
+      kind: "projects",
+      open: (storage) => new ProjectCore(storage),
+      writes: new Set<string>(["claimName", "claimImports", "recordDeletion"]),
+    },
+    timing,
+  );
   return {
     target: (name: string): Target =>
       kvPort<TargetMethods>(TargetCore.prototype, (method, args) => targets.call(name, method, args)),
@@ -277,6 +279,7 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<DenoPl
       kv as unknown as KvLike,
       options.settings,
       options.isolate ?? crypto.randomUUID(),
+      options.watch ?? false,
     );
     return { receivers, ...objects };
   }

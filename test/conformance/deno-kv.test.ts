@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/domain/clock";
 import { type DenoPlatform, denoPlatform } from "../../src/platform/deno";
 import type { KvLike } from "../../src/storage/kv/kv";
 import { KvObjectStorage } from "../../src/storage/kv/mirror";
+import { KvObjects } from "../../src/storage/kv/objects";
+import { COUNTER } from "../fixtures/kv-counter";
 import { describeProjectPort } from "./project";
 import { ServicesOverFetch } from "./services-over-fetch";
 import { describeTargetPort } from "./target";
@@ -71,3 +74,24 @@ describeProjectPort("Deno KV", () => ({
   project: (name) => platform.project(name),
   restart: async (name) => (await start()).project(name),
 }));
+
+describe("objects over Deno KV, where holders watch for calls (Deno Deploy)", () => {
+  it("wakes a holder as soon as a call is written for it", async () => {
+    // One KV handle for both isolates: Deno KV's watch sees the writes made through its handle (on
+    // Deno Deploy, every isolate's). The holder looks for calls only a minute apart, and a call not
+    // taken within 1.5 s is taken back: only the bell gets these calls through.
+    const shared = await Deno.openKv(":memory:");
+    const timing = { watch: true, pollMs: 60_000, maxPollMs: 60_000, takeWaitMs: 1_500 };
+    const a = new KvObjects(shared as unknown as KvLike, systemClock, "a", COUNTER, timing);
+    const b = new KvObjects(shared as unknown as KvLike, systemClock, "b", COUNTER, timing);
+    try {
+      expect(await a.call("c1", "add", [1])).toBe(1);
+      expect(await b.call("c1", "add", [1])).toBe(2);
+      expect(await b.call("c1", "add", [1])).toBe(3);
+      expect(a.held).toEqual(["c1"]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      shared.close();
+    }
+  });
+});

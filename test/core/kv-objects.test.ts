@@ -7,8 +7,8 @@ import { type Clock, systemClock } from "../../src/domain/clock";
 import type { KvAtomic, KvLike } from "../../src/storage/kv/kv";
 import { LEASE_MS } from "../../src/storage/kv/lease";
 import { KvObjectStorage } from "../../src/storage/kv/mirror";
-import { type KvObjectKind, KvObjects, ObjectUnavailable } from "../../src/storage/kv/objects";
-import type { ObjectStorage } from "../../src/storage/object-storage";
+import { type KvObjectKind, KvObjects, type KvTiming, ObjectUnavailable } from "../../src/storage/kv/objects";
+import { COUNTER, type Counter } from "../fixtures/kv-counter";
 
 /**
  * Objects over Deno KV (docs/deno-deploy.md) with a small object of their own: a counter whose
@@ -16,62 +16,6 @@ import type { ObjectStorage } from "../../src/storage/object-storage";
  * ahead is an isolate that sees another's lease run out; a KV that fails its commits from some
  * point on is a process that died there.
  */
-class Counter {
-  constructor(private readonly storage: ObjectStorage) {
-    storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL); CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)",
-    );
-  }
-
-  add(amount: number): number {
-    return this.storage.transactionSync(() => {
-      this.storage.sql.exec(
-        "INSERT INTO counter (id, value) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET value = value + excluded.value",
-        amount,
-      );
-      return this.value();
-    });
-  }
-
-  value(): number {
-    const [row] = this.storage.sql
-      .exec<{ value: number }>("SELECT value FROM counter WHERE id = 1")
-      .toArray();
-    return row?.value ?? 0;
-  }
-
-  /** Writes `count` notes of `size` characters in one transaction. */
-  note(count: number, size: number): number {
-    this.storage.transactionSync(() => {
-      for (let i = 0; i < count; i++)
-        this.storage.sql.exec("INSERT INTO notes (body) VALUES (?)", "n".repeat(size));
-    });
-    return count;
-  }
-
-  replaceNote(id: number, size: number): void {
-    this.storage.sql.exec("INSERT OR REPLACE INTO notes (id, body) VALUES (?, ?)", id, "r".repeat(size));
-  }
-
-  notes(): { id: number; length: number }[] {
-    return this.storage.sql
-      .exec<{ id: number; length: number }>("SELECT id, length(body) AS length FROM notes ORDER BY id")
-      .toArray();
-  }
-
-  /** Waits, then adds: a call that is still running when its object is taken away. */
-  async slowAdd(amount: number, ms: number): Promise<number> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return this.add(amount);
-  }
-}
-
-const COUNTER: KvObjectKind<Counter> = {
-  kind: "counters",
-  open: (storage) => new Counter(storage),
-  writes: new Set(["add", "note", "slowAdd", "replaceNote"]),
-};
-
 const FAST = { pollMs: 5, takeWaitMs: 1_500, idleMs: 60_000 };
 
 /** A clock `ahead` ms ahead of the machine's: it sees leases run out that others still hold. */
@@ -145,7 +89,12 @@ async function kvFile(): Promise<() => Promise<KvLike>> {
   };
 }
 
-function isolate(kv: KvLike, name: string, clock: Clock = systemClock, timing = FAST): KvObjects<Counter> {
+function isolate(
+  kv: KvLike,
+  name: string,
+  clock: Clock = systemClock,
+  timing: Partial<KvTiming> = FAST,
+): KvObjects<Counter> {
   const host = new KvObjects<Counter>(kv, clock, name, COUNTER, timing);
   hosts.push(host);
   return host;
@@ -176,6 +125,21 @@ describe("objects over Deno KV", () => {
     const kv = await open();
     const chunks = (await keysUnder(kv, ["obj", "counters", "c1", "chunk"])) as unknown[][];
     expect(new Set(chunks.map((key) => key[5]))).toEqual(new Set([1, 3]));
+  });
+
+  it("never give a number AUTOINCREMENT gave once again, across holders", async () => {
+    const open = await kvFile();
+    const a = isolate(await open(), "a");
+    await a.call("c9", "note", [3, 1]);
+    await a.call("c9", "dropNote", [3]);
+    await a.close();
+    const b = isolate(await open(), "b");
+    await b.call("c9", "note", [1, 1]);
+    expect(await b.call("c9", "notes", [])).toEqual([
+      { id: 1, length: 1 },
+      { id: 2, length: 1 },
+      { id: 4, length: 1 },
+    ]);
   });
 
   it("answer a call of an object without state from an empty one, and store nothing", async () => {
@@ -274,7 +238,7 @@ describe("objects over Deno KV", () => {
   it("take a call back that no holder takes in time: it never runs, and the caller is told", async () => {
     const open = await kvFile();
     // A holder that never looks for calls: as one that hangs.
-    const a = isolate(await open(), "a", systemClock, { ...FAST, pollMs: 60_000 });
+    const a = isolate(await open(), "a", systemClock, { ...FAST, pollMs: 60_000, maxPollMs: 60_000 });
     const b = isolate(await open(), "b");
     expect(await a.call("c6", "add", [1])).toBe(1);
     await expect(b.call("c6", "add", [5])).rejects.toBeInstanceOf(ObjectUnavailable);

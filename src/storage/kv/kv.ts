@@ -41,6 +41,8 @@ export interface KvLike {
   atomic(): KvAtomic;
   set(key: KvKey, value: unknown, options?: { expireIn?: number }): Promise<KvCommitResult>;
   delete(key: KvKey): Promise<void>;
+  /** Deno.Kv's watch: a stream that yields the keys' entries whenever one of them changes. */
+  watch?(keys: readonly KvKey[]): ReadableStream<KvEntryMaybe<unknown>[]>;
 }
 
 /**
@@ -51,7 +53,7 @@ export interface KvLike {
 export const CHUNK_BYTES = 60_000;
 export const MAX_COMMIT_MUTATIONS = 500;
 export const MAX_COMMIT_BYTES = 600_000;
-/** Checks in one atomic operation: Deno KV takes at most 100. */
+/** Checks in one atomic operation: KV files of older Deno versions (and `@deno/kv`) take at most 10. */
 export const MAX_COMMIT_CHECKS = 10;
 
 /** A value of any size as KV values: V8's serialization (what KV uses itself), cut into chunks. */

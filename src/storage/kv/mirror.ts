@@ -27,8 +27,9 @@ import type { Fence } from "./lease";
  *
  * Keys, under the object's prefix P: P+["schema", name] the CREATE statements; P+["row", table,
  * rowid] a row (V8-serialized column values), or the number of its chunks, which are under
- * P+["chunk", table, rowid, i] when it is over 60 KB; P+["head"] and P+["journal", seq, i] a commit
- * too large for one atomic operation, while it is applied.
+ * P+["chunk", table, rowid, i] when it is over 60 KB; P+["seq", table] an AUTOINCREMENT counter;
+ * P+["head"] and P+["journal", seq, i] a commit too large for one atomic operation, while it is
+ * applied.
  */
 
 /** One key written, or deleted (null). */
@@ -137,6 +138,11 @@ export class KvObjectStorage implements ObjectStorage {
   readonly #stored = new Map<string, Map<number, number>>();
   /** The CREATE statements in KV, by name. */
   readonly #schema = new Map<string, StoredSchema>();
+  /**
+   * AUTOINCREMENT's counters (SQLite's own `sqlite_sequence`, which no trigger can watch), as they
+   * are in KV: kept so that a number once given is never given again after a restore.
+   */
+  readonly #sequences = new Map<string, number>();
   #schemaVersion = -1;
   /** Set when the schema changed: the next flush writes every table (a migration rewrote them). */
   #rewriteAll = false;
@@ -219,6 +225,7 @@ export class KvObjectStorage implements ObjectStorage {
     for (const entry of entries) {
       const [kind, table, rowid, part] = entry.key.slice(depth) as [string, string, number, number];
       if (kind === "schema") schemas.push([table, entry.value as StoredSchema]);
+      if (kind === "seq") this.#sequences.set(table, entry.value as number);
       if (kind === "row") {
         const byRow = counts.get(table) ?? new Map<number, number>();
         counts.set(table, byRow);
@@ -262,6 +269,12 @@ export class KvObjectStorage implements ObjectStorage {
           )
           .run(rowid, ...(columns.map((column) => values[column]) as (string | number | null)[]));
         stored.set(rowid, count);
+      }
+    }
+    if (this.#sequences.size > 0) {
+      for (const [name, seq] of this.#sequences) {
+        this.#db.prepare("DELETE FROM sqlite_sequence WHERE name = ?").run(name);
+        this.#db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)").run(name, seq);
       }
     }
     this.#captureChanges();
@@ -459,6 +472,16 @@ export class KvObjectStorage implements ObjectStorage {
         else stored.delete(rowid);
       }
       if (stored.size === 0 && !tables.has(table)) this.#stored.delete(table);
+    }
+    const hasSequences =
+      this.#db.prepare("SELECT 1 FROM main.sqlite_master WHERE name = 'sqlite_sequence'").all().length > 0;
+    const sequences = hasSequences
+      ? (this.#db.prepare("SELECT name, seq FROM sqlite_sequence").all() as { name: string; seq: number }[])
+      : [];
+    for (const { name, seq } of sequences) {
+      if (this.#sequences.get(name) === seq) continue;
+      this.#sequences.set(name, seq);
+      mutations.push({ key: at("seq", name), value: seq });
     }
     const alarm = this.alarmAt();
     if (alarm !== this.#indexedAlarm) {

@@ -8,6 +8,7 @@ import {
   type KvKey,
   type KvLike,
   listAll,
+  MAX_COMMIT_CHECKS,
   retryingBusy,
   toChunks,
 } from "./kv";
@@ -39,25 +40,35 @@ export interface KvObjectKind<Core> {
 export type Outgoing = <T>(send: () => Promise<T>) => Promise<T>;
 
 export interface KvTiming {
-  /** How often a holder looks for calls, and a caller for its reply. */
+  /** How often a holder looks for calls while they come, and a caller for its reply. */
   pollMs: number;
+  /** How far apart a holder's looks for calls grow (doubling) while none come. */
+  maxPollMs: number;
+  /**
+   * Whether calls ring a bell key that holders watch (`Deno.Kv.watch`), so that a holder hears of
+   * a call at once and looks for calls seldom otherwise: on Deno Deploy. A KV file's watch does
+   * not see other processes' writes, so there holders look every `pollMs` to `maxPollMs`.
+   */
+  watch: boolean;
   /** How long a call may wait to be taken before its caller takes it back (the object is busy: 503). */
   takeWaitMs: number;
   /** How long a taken call may go unanswered before its caller gives up on it. */
   replyWaitMs: number;
   /** How long a holder keeps an object it has nothing to do for. */
   idleMs: number;
-  /** How often the holder renews its leases. */
-  renewEveryMs: number;
 }
 
 export const DEFAULT_TIMING: KvTiming = {
   pollMs: 20,
+  maxPollMs: 250,
+  watch: false,
   takeWaitMs: 8_000,
   replyWaitMs: 60_000,
   idleMs: 30_000,
-  renewEveryMs: 1_000,
 };
+
+/** How often a caller that watches for its reply looks at its call and the holder's lease anyway. */
+const WATCHED_LOOK_MS = 1_000;
 
 /** A failed alarm is tried again after 1, 2, 4, 8 and 16 s, as a Durable Object's is. */
 const ALARM_RETRIES = 6;
@@ -96,6 +107,7 @@ type Reply = { ok: true; value: unknown } | { ok: false; name: string; message: 
 const leaseKey = (kind: string, name: string): KvKey => ["lease", kind, name];
 const objectPrefix = (kind: string, name: string): KvKey => ["obj", kind, name];
 const callPrefix = (kind: string, name: string): KvKey => ["call", kind, name];
+const bellKey = (kind: string, name: string): KvKey => ["bell", kind, name];
 export const alarmIndexKey = (kind: string, at: number, name: string): KvKey => ["alarms", kind, at, name];
 
 /** A value in one KV value when it fits, else its chunks under `chunkKey(i)`, the value saying how many. */
@@ -294,20 +306,20 @@ export class KvObjects<Core extends object> {
 
   /** The holder's loop: takes calls, renews the lease, and lets the object go once it has been idle a while. */
   async #serve(held: Held<Core>): Promise<void> {
-    let renewedAt = this.clock.now();
+    let interval = this.#timing.pollMs;
+    const bell = this.#watch([bellKey(this.kind.kind, held.name)]);
     try {
       while (!held.stop.signal.aborted) {
-        await this.#takeCalls(held);
+        const taken = await this.#takeCalls(held);
+        // Looks follow each other closely while calls come, and grow apart while none do.
+        interval = taken > 0 ? this.#timing.pollMs : Math.min(interval * 2, this.#timing.maxPollMs);
         const now = this.clock.now();
-        if (held.fence.left() < RENEW_BEFORE_MS || now - renewedAt >= this.#timing.renewEveryMs * 4) {
-          await held.fence.renew();
-          renewedAt = now;
-        }
+        if (held.fence.left() < RENEW_BEFORE_MS) await held.fence.renew();
         if (this.#idle(held, now)) {
           await this.#release(held);
           return;
         }
-        await this.clock.sleep(this.#timing.pollMs, held.stop.signal);
+        await Promise.race([this.clock.sleep(interval, held.stop.signal), bell.rung()]);
       }
     } catch (error) {
       // A KV error that `retryingBusy` did not outlast: the object is let go (a call finds it
@@ -316,7 +328,41 @@ export class KvObjects<Core extends object> {
         console.error("object holder failed", error instanceof Error ? error.message : "unknown error");
       }
       this.#drop(held);
+    } finally {
+      bell.stop();
     }
+  }
+
+  /**
+   * What wakes a waiter when one of `keys` changes: a watch of them where holders and callers
+   * watch (`KvTiming.watch`); elsewhere nothing, and the waiter looks when its time comes.
+   */
+  #watch(keys: KvKey[]): { rung(): Promise<void>; stop(): void } {
+    const watch = this.kv.watch;
+    if (!this.#timing.watch || !watch) return { rung: () => new Promise<void>(() => {}), stop: () => {} };
+    let ring = () => {};
+    let next = new Promise<void>((resolve) => {
+      ring = resolve;
+    });
+    const reader = watch.call(this.kv, keys).getReader();
+    void (async () => {
+      try {
+        for (;;) {
+          const { done } = await reader.read();
+          if (done) return;
+          ring();
+          next = new Promise<void>((resolve) => {
+            ring = resolve;
+          });
+        }
+      } catch {
+        // The watch ended: the waiter goes on looking when its time comes.
+      }
+    })();
+    return {
+      rung: () => next,
+      stop: () => void reader.cancel().catch(() => {}),
+    };
   }
 
   #idle(held: Held<Core>, now: number): boolean {
@@ -326,10 +372,12 @@ export class KvObjects<Core extends object> {
     return alarm === undefined || alarm - now > this.#timing.idleMs;
   }
 
-  async #takeCalls(held: Held<Core>): Promise<void> {
+  /** Takes the calls waiting for the object and runs them; answers how many it took. */
+  async #takeCalls(held: Held<Core>): Promise<number> {
     const prefix = callPrefix(this.kind.kind, held.name);
-    const calls = await listAll(this.kv, this.clock, { prefix }, { limit: 10 });
-    if (calls.length === 0) return;
+    // One check per call and one for the lease, within what one atomic operation may check.
+    const calls = await listAll(this.kv, this.clock, { prefix }, { limit: MAX_COMMIT_CHECKS - 1 });
+    if (calls.length === 0) return 0;
     const records = await Promise.all(
       calls.map(async (entry) => {
         const id = entry.key[prefix.length] as string;
@@ -355,9 +403,10 @@ export class KvObjects<Core extends object> {
       }
       return atomic;
     });
-    if (!taken) return;
+    if (!taken) return 0;
     held.lastUsed = this.clock.now();
     for (const { id, record } of records) void this.#answer(held, id, record);
+    return records.length;
   }
 
   async #answer(held: Held<Core>, id: string, record: CallRecord): Promise<void> {
@@ -397,59 +446,77 @@ export class KvObjects<Core extends object> {
     await retryingBusy(this.clock, () => {
       const atomic = this.kv.atomic();
       for (const write of writes) atomic.set(write.key, write.value);
+      if (this.#timing.watch) atomic.set(bellKey(this.kind.kind, name), id);
       return atomic.commit();
     });
     const started = this.clock.now();
     let takenUnder: number | undefined;
-    for (;;) {
-      await this.clock.sleep(this.#timing.pollMs);
-      const [reply, call, lease] = await retryingBusy(this.clock, () =>
-        this.kv.getMany<[unknown, unknown, LeaseValue]>([["reply", id], key, leaseKey(this.kind.kind, name)]),
-      );
-      const now = this.clock.now();
-      if (reply.value !== null) {
-        const answer = await unpacked<Reply>(this.kv, this.clock, reply.value, (part) => [
-          "replypart",
-          id,
-          part,
-        ]);
-        void this.#forget(id, reply.value).catch(() => {});
-        if (answer.ok) return { done: true, value: answer.value };
-        const error = new Error(answer.message);
-        error.name = answer.name;
-        throw error;
-      }
-      if (call.value !== null) {
-        const free = leaseFree(lease, now);
-        if (free || now - started >= this.#timing.takeWaitMs) {
-          // Not taken: take it back, so that it can never run, and run it here or say the object is busy.
-          const back = this.kv.atomic().check({ key, versionstamp: call.versionstamp }).delete(key);
-          for (const write of writes.slice(1)) back.delete(write.key);
-          const result = await retryingBusy(this.clock, () => back.commit());
-          if (result.ok) {
-            if (free) return { done: false };
-            throw new ObjectUnavailable("the object did not take the call in time");
-          }
+    const replied = this.#watch([["reply", id]]);
+    try {
+      for (;;) {
+        // Watching, a look each second tells whether the call was taken and its holder still runs.
+        await (this.#timing.watch
+          ? Promise.race([this.clock.sleep(WATCHED_LOOK_MS), replied.rung()])
+          : this.clock.sleep(this.#timing.pollMs));
+        const [reply, call, lease] = await retryingBusy(this.clock, () =>
+          this.kv.getMany<[unknown, unknown, LeaseValue]>([
+            ["reply", id],
+            key,
+            leaseKey(this.kind.kind, name),
+          ]),
+        );
+        const now = this.clock.now();
+        if (reply.value !== null) {
+          const answer = await unpacked<Reply>(this.kv, this.clock, reply.value, (part) => [
+            "replypart",
+            id,
+            part,
+          ]);
+          void this.#forget(id, reply.value).catch(() => {});
+          if (answer.ok) return { done: true, value: answer.value };
+          const error = new Error(answer.message);
+          error.name = answer.name;
+          throw error;
         }
-        continue;
+        if (call.value !== null) {
+          const free = leaseFree(lease, now);
+          if (free || now - started >= this.#timing.takeWaitMs) {
+            // Not taken: take it back, so that it can never run, and run it here or say the object is busy.
+            const result = await retryingBusy(this.clock, () => {
+              const back = this.kv.atomic().check({ key, versionstamp: call.versionstamp }).delete(key);
+              for (const write of writes.slice(1)) back.delete(write.key);
+              return back.commit();
+            });
+            if (result.ok) {
+              if (free) return { done: false };
+              throw new ObjectUnavailable("the object did not take the call in time");
+            }
+          }
+          continue;
+        }
+        // Taken: the holder that took it answers, unless it stops first.
+        takenUnder ??= lease.value?.epoch;
+        if (
+          leaseFree(lease, now) ||
+          lease.value?.epoch !== takenUnder ||
+          now - started >= this.#timing.replyWaitMs
+        ) {
+          throw new ObjectUnavailable("the object stopped before it answered this call");
+        }
       }
-      // Taken: the holder that took it answers, unless it stops first.
-      takenUnder ??= lease.value?.epoch;
-      if (
-        leaseFree(lease, now) ||
-        lease.value?.epoch !== takenUnder ||
-        now - started >= this.#timing.replyWaitMs
-      ) {
-        throw new ObjectUnavailable("the object stopped before it answered this call");
-      }
+    } finally {
+      replied.stop();
     }
   }
 
   async #forget(id: string, stored: unknown): Promise<void> {
-    const atomic = this.kv.atomic().delete(["reply", id]);
-    if (typeof stored === "number")
-      for (let part = 0; part < stored; part++) atomic.delete(["replypart", id, part]);
-    await retryingBusy(this.clock, () => atomic.commit());
+    await retryingBusy(this.clock, () => {
+      const atomic = this.kv.atomic().delete(["reply", id]);
+      if (typeof stored === "number") {
+        for (let part = 0; part < stored; part++) atomic.delete(["replypart", id, part]);
+      }
+      return atomic.commit();
+    });
   }
 
   /** Sets the holder's timer for the object's alarm (none: no timer). */
