@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,53 +105,83 @@ export interface DenoStack extends LocalStack {
   restart(): Promise<void>;
   /** What the server printed since it last started. */
   output(): string;
+  /** Every server of the stack, the first being the one `url`, `restart` and `output` speak of. */
+  processes: DenoProcess[];
+  /** The Deno KV file the servers share (none with `dataDir`). */
+  kvPath: string | undefined;
 }
 
-/**
- * The same service on Deno (`deno run src/deno.ts`), calling the emulator over real HTTP; the
- * emulator runs in Miniflare, as for the workerd stack. Objects are over SQLite files under
- * `dataDir` when it is given, else in a Deno KV file of the stack's own.
- */
-export async function startDenoStack(
-  options: { dataDir?: string; host?: string; env?: Record<string, string> } = {},
-): Promise<DenoStack> {
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] }),
-  );
-  const emulatorUrl = await mf.ready;
-  const port = await freePort();
-  const url = new URL(`http://127.0.0.1:${port}`);
-  const env = {
-    ...process.env,
-    DENO_NO_UPDATE_CHECK: "1",
-    NO_COLOR: "1",
-    CATTLE_URL: emulatorUrl.origin,
-    CATTLE_ACCESS_KEY: "service-access",
-    CATTLE_SECRET_KEY: "service-secret",
-    WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
-    // Without a data directory every object is in Deno KV: a file of this stack's own.
-    ...(options.dataDir
-      ? { DATA_DIR: options.dataDir }
-      : { KV_PATH: join(mkdtempSync(join(tmpdir(), "hooks-kv-")), "hooks.kv") }),
-    ...options.env,
-  };
+/** One `deno run src/deno.ts` server of a stack, on a port of its own. */
+export interface DenoProcess {
+  url: URL;
+  /**
+   * The Deno server's own process id while it runs (the launcher's child): an isolate's name in a
+   * lease starts with it (src/deno.ts).
+   */
+  pid(): number | undefined;
+  /** Sends `signal` to the server and waits until none of its processes is left. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Starts it again (after `kill`) on the same port and data. */
+  start(): Promise<void>;
+  /** `kill("SIGKILL")`, then `start()`. */
+  restart(): Promise<void>;
+  /** What the server printed since it last started. */
+  output(): string;
+}
 
+/** The live processes of group `group` (a detached child's pid), from /proc; zombies left out. */
+function groupMembers(group: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so read after the last ")".
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === group && state !== "Z") members.push(Number(entry));
+  }
+  return members;
+}
+
+/** Spawns the Deno server on `port` with `env`, as a process group of its own, and watches it. */
+function denoProcess(port: number, env: NodeJS.ProcessEnv, host: string | undefined): DenoProcess {
+  const url = new URL(`http://127.0.0.1:${port}`);
   let child: ChildProcess | undefined;
+  let log = "";
   const kill = async (signal: NodeJS.Signals) => {
     const running = child;
-    if (!running?.pid || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once("exit", resolve));
+    if (!running?.pid) return;
+    const group = running.pid;
+    const exited =
+      running.exitCode !== null || running.signalCode !== null
+        ? Promise.resolve()
+        : new Promise((resolve) => running.once("exit", resolve));
     try {
-      process.kill(-running.pid, signal);
+      process.kill(-group, signal);
     } catch {
-      return; // already gone
+      // already gone
     }
     await exited;
+    // The launcher may be gone before Deno is (a SIGTERM'd server first gives its leases up): wait
+    // for the whole group, and end what still runs after 15 s.
+    for (let waited = 0; groupMembers(group).length > 0 && waited < 20_000; waited += 50) {
+      if (waited === 15_000) {
+        try {
+          process.kill(-group, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   };
-  let log = "";
   const start = async () => {
     log = "";
-    const started = spawn(process.execPath, denoServeArgs(port, options.host), {
+    const started = spawn(process.execPath, denoServeArgs(port, host), {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env,
@@ -169,23 +199,76 @@ export async function startDenoStack(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-
-  try {
-    await start();
-  } catch (error) {
-    await mf.dispose();
-    throw error;
-  }
   return {
     url,
-    emulator: (path, init) => fetch(new URL(path, emulatorUrl), init),
-    output: () => log,
+    pid: () => {
+      const running = child;
+      if (!running?.pid || running.exitCode !== null || running.signalCode !== null) return undefined;
+      return groupMembers(running.pid).find((pid) => pid !== running.pid);
+    },
+    kill,
+    start,
     restart: async () => {
       await kill("SIGKILL");
       await start();
     },
+    output: () => log,
+  };
+}
+
+/**
+ * The same service on Deno (`deno run src/deno.ts`), calling the emulator over real HTTP; the
+ * emulator runs in Miniflare, as for the workerd stack. Objects are over SQLite files under
+ * `dataDir` when it is given, else in a Deno KV file of the stack's own, which `processes` servers
+ * (1 unless told) share, each on a port of its own, as several processes serve one KV file
+ * (docs/deno-server.md).
+ */
+export async function startDenoStack(
+  options: { dataDir?: string; host?: string; env?: Record<string, string>; processes?: number } = {},
+): Promise<DenoStack> {
+  const count = options.processes ?? 1;
+  if (!Number.isInteger(count) || count < 1) throw new Error("processes must be a whole number, at least 1");
+  // SQLite files under DATA_DIR are one process's: only Deno KV is shared.
+  if (options.dataDir && count > 1) throw new Error("several processes share a KV file, not a DATA_DIR");
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] }),
+  );
+  const emulatorUrl = await mf.ready;
+  const kvPath = options.dataDir ? undefined : join(mkdtempSync(join(tmpdir(), "hooks-kv-")), "hooks.kv");
+  const env = {
+    ...process.env,
+    DENO_NO_UPDATE_CHECK: "1",
+    NO_COLOR: "1",
+    CATTLE_URL: emulatorUrl.origin,
+    CATTLE_ACCESS_KEY: "service-access",
+    CATTLE_SECRET_KEY: "service-secret",
+    WEBHOOK_SIGNING_KEYS: JSON.stringify(await newSigningKeySet("deno-e2e")),
+    // Without a data directory every object is in Deno KV: a file of this stack's own.
+    ...(options.dataDir ? { DATA_DIR: options.dataDir } : { KV_PATH: kvPath }),
+    ...options.env,
+  };
+
+  const processes: DenoProcess[] = [];
+  for (let i = 0; i < count; i++) processes.push(denoProcess(await freePort(), env, options.host));
+  const stopAll = () => Promise.all(processes.map((server) => server.kill("SIGTERM")));
+  // They start at the same time: each start is mostly Deno loading the same modules.
+  const started = await Promise.allSettled(processes.map((server) => server.start()));
+  const failed = started.find((result) => result.status === "rejected");
+  if (failed) {
+    await stopAll();
+    await mf.dispose();
+    throw failed.reason;
+  }
+  const [first] = processes as [DenoProcess];
+  return {
+    url: first.url,
+    emulator: (path, init) => fetch(new URL(path, emulatorUrl), init),
+    output: () => first.output(),
+    restart: () => first.restart(),
+    processes,
+    kvPath,
     dispose: async () => {
-      await kill("SIGTERM");
+      await stopAll();
       await mf.dispose();
     },
   };
