@@ -214,8 +214,10 @@ describe("three Deno servers on one KV file: bursts, faults, fences, de-duplicat
     const answers: Answer[] = [];
     // Failed requests (reads too: a run of them keeps a step unknown past 6 s, answered pending),
     // Cattle's 409 for a write it held behind a running process and gave up on (nothing applied),
-    // and writes applied whose answer never comes (over plain HTTP workerd answers them 500).
+    // writes applied whose answer never comes (over plain HTTP workerd answers them 500), and
+    // writes applied at once but answered late (read back as landed before their answer comes).
     for (const faults of [
+      { lateMs: 1_500, lateCount: 3 },
       { status: 503, count: 2 },
       { status: 409, count: 3 },
       { dropCount: 2 },
