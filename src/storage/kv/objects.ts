@@ -2,7 +2,15 @@ import { DatabaseSync } from "node:sqlite";
 import type { Clock } from "../../domain/clock";
 import type { ObjectStorage } from "../object-storage";
 import { SqliteObjectStorage } from "../sqlite";
-import { fromChunks, type KvEntryMaybe, type KvKey, type KvLike, retryingBusy, toChunks } from "./kv";
+import {
+  fromChunks,
+  type KvEntryMaybe,
+  type KvKey,
+  type KvLike,
+  MAX_COMMIT_CHECKS,
+  retryingBusy,
+  toChunks,
+} from "./kv";
 import { Fence, LeaseLost, type LeaseValue, leaseFree, OUTGOING_MIN_LEFT_MS, RENEW_BEFORE_MS } from "./lease";
 import { KvObjectStorage } from "./mirror";
 
@@ -313,7 +321,8 @@ export class KvObjects<Core extends object> {
   async #takeCalls(held: Held<Core>): Promise<void> {
     const prefix = callPrefix(this.kind.kind, held.name);
     const calls = [];
-    for await (const entry of this.kv.list({ prefix }, { limit: 10 })) calls.push(entry);
+    // All are taken in one commit that checks each and the lease: no more than KV lets one commit check.
+    for await (const entry of this.kv.list({ prefix }, { limit: MAX_COMMIT_CHECKS - 1 })) calls.push(entry);
     if (calls.length === 0) return;
     const records = await Promise.all(
       calls.map(async (entry) => {
