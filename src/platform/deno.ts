@@ -215,7 +215,7 @@ function gatedCattle(cattle: CattleFactory, outgoing: Outgoing): CattleFactory {
 }
 
 /** Objects of both kinds over Deno KV, shared by every process and isolate that opens the same KV. */
-function kvObjects(kv: KvLike, settings: Settings, isolate: string) {
+export function kvObjects(kv: KvLike, settings: Settings, isolate: string) {
   const cattle = serviceCattle(settings);
   const targets = new KvObjects<TargetCore>(kv, systemClock, isolate, {
     kind: "targets",
