@@ -24,6 +24,7 @@ export interface KvCostResult {
   prices: DenoPrices;
   repeats: number;
   burst: number;
+  upgrades: number;
   operations: KvOperation[];
   holdingPerSecond: KvCounts;
   sweep: KvCounts;

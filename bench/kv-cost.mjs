@@ -23,6 +23,8 @@ const ORIGIN = "http://hooks.bench";
 const AUTHORIZATION = `Basic ${Buffer.from("dev-access:dev-secret").toString("base64")}`;
 /** A window closes once the trigger's own KV work has stayed the same over this long. */
 const QUIET_MS = 300;
+/** An upgrade is followed by alarms up to 5 s apart: its window closes after longer than that. */
+const ALARM_QUIET_MS = 6_000;
 const SETTLE_TIMEOUT_MS = 60_000;
 
 /** What the counts say, by kind; `work` is what triggers do, `holding` what a holder does anyway. */
@@ -228,12 +230,15 @@ function isolate(modules, kv, settings, name) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until the work counted has stayed the same for QUIET_MS: trailing writes (a reply forgotten) included. */
-async function settled(counting) {
+/**
+ * Waits until the work counted has stayed the same for `quietMs`: trailing writes (a reply
+ * forgotten, an upgrade's last alarm) included.
+ */
+async function settled(counting, quietMs = QUIET_MS) {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   let previous = JSON.stringify(counting.counts.work);
   for (;;) {
-    await sleep(QUIET_MS);
+    await sleep(quietMs);
     const now = JSON.stringify(counting.counts.work);
     if (now === previous) return;
     previous = now;
@@ -242,7 +247,7 @@ async function settled(counting) {
 }
 
 /** Runs the scenarios and answers the mean counts per trigger of each. */
-export async function kvCost({ repeats, burst }) {
+export async function kvCost({ repeats, burst, upgrades }) {
   const modules = await serviceModules();
   const mf = new Miniflare(
     convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] }),
@@ -309,18 +314,22 @@ export async function kvCost({ repeats, burst }) {
     // The first trigger takes the target's lease and builds its code paths; not counted.
     expectApplied("warm-up", [await trigger(holder)]);
 
-    /** Counts what `run` does, per trigger: `triggers` answers, after the holder's own work settled. */
-    const measure = async (label, triggers, run, times) => {
+    /**
+     * Counts what `run` does, per trigger: `triggers` answers, after the holder's own work settled.
+     * `check` looks at the answers once the counts are taken; the window closes after `quietMs`
+     * without KV work.
+     */
+    const measure = async (label, triggers, run, times, check = expectApplied, quietMs = QUIET_MS) => {
       const samples = [];
       for (let i = 0; i < times; i++) {
-        await settled(counting);
+        await settled(counting, quietMs);
         counting.reset();
         const began = performance.now();
         const answers = await run();
         const ms = performance.now() - began;
-        await settled(counting);
-        expectApplied(label, answers);
+        await settled(counting, quietMs);
         samples.push({ ...counting.counts.work, ms });
+        await check(label, answers);
       }
       const mean = {};
       for (const field of [...FIELDS, "ms"]) {
@@ -384,14 +393,109 @@ export async function kvCost({ repeats, burst }) {
       ),
     );
 
-    // What holding an object costs while nothing comes: its look for forwarded calls, and its renewals.
+    // What holding an object costs while nothing comes: its look for forwarded calls, and its
+    // renewals; per object held (leases not run out at the end of the window).
     await settled(counting);
     counting.reset();
     const window = 5_000;
     await sleep(window);
+    let held = 0;
+    for await (const lease of kv.list({ prefix: ["lease"] })) if (lease.value.until > Date.now()) held += 1;
+    if (held === 0) throw new Error("no object was held while holding was measured");
     const holding = Object.fromEntries(
-      FIELDS.map((field) => [field, round((counting.counts.holding[field] / window) * 1000, 2)]),
+      FIELDS.map((field) => [field, round((counting.counts.holding[field] / window / held) * 1000, 2)]),
     );
+
+    // A registry push that upgrades one service to the end: answered `queued`, then followed by
+    // the holder's alarms until Cattle has upgraded it, its new container was watched healthy for
+    // a second, and the upgrade is finished (as the `cost` scenario's push).
+    const label = `bench-kv-${Date.now().toString(36)}`;
+    const service = await emulatorCall(`/v2-beta/projects/${PROJECT}/services`, {
+      method: "POST",
+      body: JSON.stringify({
+        name: label,
+        scale: 1,
+        launchConfig: { imageUuid: "docker:kvorg/api:1.0.0", labels: { app: label } },
+      }),
+    });
+    const serviceNow = () => emulatorCall(`/v2-beta/projects/${PROJECT}/services/${service.id}`);
+    const runs = async (image) => {
+      const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+      for (;;) {
+        const now = await serviceNow();
+        if (now.launchConfig.imageUuid === image && now.state === "active" && now.transitioning !== "yes")
+          return;
+        if (Date.now() > deadline) throw new Error(`${service.id} did not come to run ${image}`);
+        await sleep(50);
+      }
+    };
+    await runs("docker:kvorg/api:1.0.0");
+    const pushes = await holder.request(`/v1-webhooks/receivers?projectId=${PROJECT}`, {
+      method: "POST",
+      headers: { authorization: AUTHORIZATION, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: `${label}-push`,
+        driver: "serviceUpgrade",
+        serviceUpgradeConfig: {
+          serviceSelector: { app: label },
+          tag: "*",
+          payloadFormat: "dockerhub",
+          batchSize: 1,
+          intervalMillis: 100,
+          healthySeconds: 1,
+        },
+      }),
+    });
+    if (pushes.status !== 201) throw new Error(`create push receiver: ${pushes.status} ${pushes.text}`);
+    const pushUrl = new URL(pushes.json.url);
+    let minor = 0;
+    const push = async () => {
+      minor++;
+      const answer = await holder.request(`${pushUrl.pathname}${pushUrl.search}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          callback_url: `https://registry.hub.docker.com/u/kvorg/api/hook/${label}${minor}/`,
+          push_data: { pushed_at: 1_795_428_000 + minor, pusher: "ci-bot", tag: `1.${minor}.0`, images: [] },
+          repository: {
+            repo_name: "kvorg/api",
+            name: "api",
+            namespace: "kvorg",
+            owner: "kvorg",
+            status: "Active",
+          },
+        }),
+      });
+      await runs(`docker:kvorg/api:1.${minor}.0`);
+      return [answer];
+    };
+    const upgradedToTheEnd = async (what, [answer]) => {
+      if (answer.status !== 202 || answer.json?.outcome !== "queued") {
+        problems.push(`kv, ${what}: answered ${answer.status} ${answer.text.slice(0, 200)}, not 202 queued`);
+      }
+      const executions = await holder.request(
+        `/v1-webhooks/receivers/${pushes.json.id}/executions?projectId=${PROJECT}`,
+        { headers: { authorization: AUTHORIZATION } },
+      );
+      const [latest] = executions.json?.data ?? [];
+      if (latest?.outcome !== "applied" || !latest.finished) {
+        problems.push(`kv, ${what}: the execution is ${latest?.outcome}, not applied with a finished time`);
+      }
+    };
+    const firstPush = await push();
+    await settled(counting, ALARM_QUIET_MS);
+    await upgradedToTheEnd("registry push (unmeasured)", firstPush);
+    operations.push(
+      await measure(
+        "registry push, one service upgraded to the end",
+        1,
+        push,
+        upgrades,
+        upgradedToTheEnd,
+        ALARM_QUIET_MS,
+      ),
+    );
+
     // One sweep for due follow-ups, as each isolate runs every 10 s and Deno.cron each minute.
     await settled(counting);
     counting.reset();
@@ -399,7 +503,16 @@ export async function kvCost({ repeats, burst }) {
     await settled(counting);
     const sweep = { ...counting.counts.work };
 
-    return { prices: DENO_PRICES, repeats, burst, operations, holdingPerSecond: holding, sweep, problems };
+    return {
+      prices: DENO_PRICES,
+      repeats,
+      burst,
+      upgrades,
+      operations,
+      holdingPerSecond: holding,
+      sweep,
+      problems,
+    };
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
@@ -459,7 +572,7 @@ export function kvCostMarkdown(result, { generatedAt }) {
   const line = (cells) => `| ${cells.map((cell, i) => String(cell).padEnd(widths[i])).join(" | ")} |`;
   const { holdingPerSecond: holding, sweep, prices } = result;
   return [
-    `Run of ${generatedAt.slice(0, 10)}: means per trigger over ${result.repeats} runs of each (the burst: ${Math.max(1, Math.round(result.repeats / 10))} bursts of ${result.burst}), after one unmeasured trigger; prices of ${prices.source} (seen ${prices.seen}), each trigger also one request.`,
+    `Run of ${generatedAt.slice(0, 10)}: means per trigger over ${result.repeats} runs of each (the burst: ${Math.max(1, Math.round(result.repeats / 10))} bursts of ${result.burst}; the push: ${result.upgrades} upgrades, each followed to its end), after one unmeasured run of each; prices of ${prices.source} (seen ${prices.seen}), each trigger also one request.`,
     "",
     line(headers),
     line(widths.map((width) => "-".repeat(width))),

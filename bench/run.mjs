@@ -84,7 +84,7 @@ const PARAMETERS = {
   },
   startup: { runs: args.quick ? 3 : 7 },
   cost: { repeats: args.quick ? 5 : 20, upgrades: args.quick ? 2 : 5 },
-  kv: { repeats: args.quick ? 5 : 20, burst: 100 },
+  kv: { repeats: args.quick ? 5 : 20, burst: 100, upgrades: args.quick ? 2 : 5 },
 };
 const partial = args.quick || named.length > 0 || args.delays !== undefined;
 const runId = Date.now().toString(36);

@@ -165,6 +165,7 @@ const SAMPLE: KvCostResult = {
   prices: DENO_PRICES,
   repeats: 20,
   burst: 100,
+  upgrades: 5,
   operations: [
     {
       name: "trigger on the holder (one isolate, object in memory)",
