@@ -1184,7 +1184,7 @@ describe("docs/deno-server.md", () => {
   const testCommand = ["node", ...denoDocArgs(8787)];
 
   it("starts the server with the command the tests run it with", () => {
-    const block = doc.take("sh", "src/deno.ts");
+    const block = doc.take("sh", "--allow-write src/deno.ts --port");
     expect(block.code.trim().split(" ")).toEqual(testCommand);
   });
 
