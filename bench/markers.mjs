@@ -22,6 +22,15 @@ export const COST_DOCS = {
 /** The cost tables' markers in the README, which has them only where it shows the costs. */
 export const COST_README = { file: "README.md", start: "<!-- bench:cost -->", end: "<!-- /bench:cost -->" };
 
+/** The Deno KV cost tables' markers in docs/deno-deploy.md. */
+export const KV_COST_DOCS = {
+  file: "docs/deno-deploy.md",
+  start: "<!-- bench:kv:start -->",
+  end: "<!-- bench:kv:end -->",
+};
+/** The README's one line of what a trigger costs on Deno Deploy. */
+export const KV_COST_README = { file: "README.md", start: "<!-- bench:kv -->", end: "<!-- /bench:kv -->" };
+
 /**
  * Writes the cost tables between their markers in each file that has them, and answers the files
  * written. A file without the markers is not touched.

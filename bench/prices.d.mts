@@ -38,3 +38,25 @@ export interface PricePerMillion {
 }
 export const PRICES: Prices;
 export function priceOf(mean: MeanUsage, prices?: Prices): PricePerMillion;
+export interface DenoPrices {
+  source: string;
+  seen: string;
+  usdPerMillion: { requests: number; kvReadUnits: number; kvWriteUnits: number };
+  readUnitBytes: number;
+  writeUnitBytes: number;
+}
+export interface DenoMeanUsage {
+  requests: number;
+  readUnits: number;
+  writeUnits: number;
+}
+export interface DenoPricePerMillion {
+  requests: number;
+  kvReads: number;
+  kvWrites: number;
+  total: number;
+}
+export const DENO_PRICES: DenoPrices;
+export function readUnitsOf(bytes: number, prices?: DenoPrices): number;
+export function writeUnitsOf(bytes: number, prices?: DenoPrices): number;
+export function denoPriceOf(mean: DenoMeanUsage, prices?: DenoPrices): DenoPricePerMillion;

@@ -5,9 +5,11 @@
 //
 //   npm run bench                      everything, full size
 //   npm run bench -- --quick           everything, small sizes, Cattle latencies 0 and 20 ms
-//   npm run bench -- --only=one,list   some scenarios: one, many, faults, list, workerd, profile, versus, startup, vitest, cost
+//   npm run bench -- --only=one,list   some scenarios: one, many, faults, list, workerd, profile, versus, startup, vitest, cost, kv
 //   npm run bench -- cost              the same as --only=cost: what each operation costs on Cloudflare;
 //                                      at full size it also rewrites the cost tables of the docs and README
+//   npm run bench -- kv                what a trigger costs in Deno KV (Deno Deploy); at full size it also
+//                                      rewrites docs/deno-deploy.md's table and the README's line
 //   npm run bench -- --delays=20       some Cattle latencies (ms)
 //   npm run bench -- --original=PATH   side by side with Rancher's webhook-service binary (docs/performance.md)
 //   BENCH_LOG=1 npm run bench          with Miniflare's request log
@@ -18,7 +20,8 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Client, inPool, percentile, round, scaleUp } from "./client.mjs";
 import { cost, costMarkdown } from "./cost.mjs";
-import { fillBetween, publishCost } from "./markers.mjs";
+import { kvCost, kvCostLine, kvCostMarkdown } from "./kv-cost.mjs";
+import { fillBetween, KV_COST_DOCS, KV_COST_README, publishCost } from "./markers.mjs";
 import { profileOf, summarize } from "./profile.mjs";
 import { startStack } from "./stack.mjs";
 import { startup } from "./startup.mjs";
@@ -35,6 +38,7 @@ const SCENARIOS = [
   "startup",
   "vitest",
   "cost",
+  "kv",
 ];
 const PROJECT = "1a5";
 /**
@@ -80,6 +84,7 @@ const PARAMETERS = {
   },
   startup: { runs: args.quick ? 3 : 7 },
   cost: { repeats: args.quick ? 5 : 20, upgrades: args.quick ? 2 : 5 },
+  kv: { repeats: args.quick ? 5 : 20, burst: 100, upgrades: args.quick ? 2 : 5 },
 };
 const partial = args.quick || named.length > 0 || args.delays !== undefined;
 const runId = Date.now().toString(36);
@@ -123,9 +128,12 @@ async function main() {
     startup: undefined,
     vitestBench: undefined,
     cost: undefined,
+    kv: undefined,
   };
 
-  const needsStack = only.some((name) => !["vitest", "versus", "startup", "profile", "cost"].includes(name));
+  const needsStack = only.some(
+    (name) => !["vitest", "versus", "startup", "profile", "cost", "kv"].includes(name),
+  );
   if (needsStack) {
     const stack = await startStack();
     // A new connection per request: reused kept-alive connections that had sat idle now and then
@@ -164,6 +172,11 @@ async function main() {
     results.cost = measured;
     problems.push(...costProblems);
   }
+  if (only.includes("kv")) {
+    const { problems: kvProblems, ...measured } = await kvCost(PARAMETERS.kv);
+    results.kv = measured;
+    problems.push(...kvProblems);
+  }
 
   // Other work on the machine skews every number here; the load averages say how much there was.
   machine.loadAverageAtEnd = os.loadavg().map((load) => round(load));
@@ -175,12 +188,17 @@ async function main() {
   console.log(report(results));
   if (!partial) {
     updateDocs(
-      `Run of ${new Date().toISOString().slice(0, 10)}.\n${report({ ...results, cost: undefined })}`,
+      `Run of ${new Date().toISOString().slice(0, 10)}.\n${report({ ...results, cost: undefined, kv: undefined })}`,
     );
   }
   // The cost tables have a section of their own in the docs (and in the README, when it has one):
   // a full-size run of the cost scenario, alone or with others, stands on its own and replaces them.
   if (results.cost && !args.quick) publishCost(costMarkdown(results.cost, results));
+  // The same for the Deno KV figures: docs/deno-deploy.md's table and the README's line.
+  if (results.kv && !args.quick) {
+    publishCost(kvCostMarkdown(results.kv, results), [KV_COST_DOCS]);
+    publishCost(kvCostLine(results.kv, results), [KV_COST_README]);
+  }
   console.log(`\nresults: ${file}${partial ? "" : ` and ${DOCS}`}`);
   if (problems.length > 0) {
     console.log(`\n${problems.length} correctness problem(s):\n- ${problems.join("\n- ")}`);
@@ -1055,6 +1073,10 @@ function report(results) {
       "\nWhat each operation costs on Cloudflare (counted in workerd, priced at the published rates)\n",
     );
     out.push(costMarkdown(results.cost, results));
+  }
+  if (results.kv) {
+    out.push("\nWhat a trigger costs in Deno KV (Deno Deploy), per trigger, priced at the published rates\n");
+    out.push(kvCostMarkdown(results.kv, results));
   }
   if (results.targets.length > 0) {
     out.push("\nTargets\n");

@@ -204,7 +204,7 @@ function gatedSettings(settings: Settings, outgoing: Outgoing): Settings {
 }
 
 /** Objects of both kinds over Deno KV, shared by every process and isolate that opens the same KV. */
-function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch: boolean) {
+export function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch: boolean) {
   // Watching for calls, holders need to look for them seldom (docs/deno-deploy.md, "What it costs").
   const timing = watch ? { watch, maxPollMs: 2_000 } : {};
   const targets = new KvObjects<TargetCore>(

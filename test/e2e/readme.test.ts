@@ -1184,7 +1184,7 @@ describe("docs/deno-server.md", () => {
   const testCommand = ["node", ...denoDocArgs(8787)];
 
   it("starts the server with the command the tests run it with", () => {
-    const block = doc.take("sh", "src/deno.ts");
+    const block = doc.take("sh", "--allow-write src/deno.ts --port");
     expect(block.code.trim().split(" ")).toEqual(testCommand);
   });
 
@@ -1560,5 +1560,112 @@ describe("docs/notifications.md", () => {
 
   it("leaves no block unclaimed", () => {
     expect(doc.unclaimed()).toEqual([]);
+  });
+});
+
+// ---- README.md: Deno Deploy ------------------------------------------------------------------
+
+describe("README.md: Deno Deploy", () => {
+  const deno = (args: string[]) =>
+    run(process.execPath, ["node_modules/deno/bin.cjs", ...args], {
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+      timeout: 60_000,
+    });
+
+  it("the steps create the app from src/deno.ts, give it a KV database and every setting the server requires, then deploy", async () => {
+    const block = examples.take("sh", "npx deno deploy create");
+    // The block as a user runs it, with `npx` standing in for Deno Deploy (which needs an account):
+    // it records each command, its arguments as given.
+    const dir = mkdtempSync(join(tmpdir(), "readme-deno-deploy-"));
+    try {
+      const bin = join(dir, "bin");
+      const home = join(dir, "home");
+      mkdirSync(bin);
+      mkdirSync(join(home, ".config/rancher-hooks"), { recursive: true, mode: 0o700 });
+      // The signing keys as the README's step 3 leaves them.
+      const keys = join(home, ".config/rancher-hooks/signing-keys.json");
+      const { stdout: made } = await run(process.execPath, ["scripts/signing-key.mjs", "prod-1"]);
+      writeFileSync(keys, made, { mode: 0o600 });
+      writeFileSync(
+        join(bin, "npx"),
+        `#!/usr/bin/env bash\n"${process.execPath}" -e 'console.log(JSON.stringify(process.argv.slice(1)))' -- "$@" >> "${dir}/calls"\n`,
+        { mode: 0o755 },
+      );
+      await sh(block.code, {
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: home,
+        CATTLE_ACCESS_KEY: "deploy-access-key",
+        CATTLE_SECRET_KEY: "deploy-secret-key",
+      });
+
+      const calls = readFileSync(join(dir, "calls"), "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as string[]);
+      for (const call of calls) expect(call.slice(0, 2)).toEqual(["deno", "deploy"]);
+      const commands = calls.map((call) => call.slice(2));
+      const option = (args: string[] | undefined, name: string) => args?.[args.indexOf(name) + 1];
+      const find = (...words: string[]) =>
+        commands.find((args) => words.every((word, i) => args[i] === word)) ?? [];
+
+      // The app: this checkout, run as a server from the Deno entrypoint.
+      const [create] = commands;
+      expect(create?.[0]).toBe("create");
+      expect(option(create, "--source")).toBe("local");
+      expect(option(create, "--runtime-mode")).toBe("dynamic");
+      expect(option(create, "--entrypoint")).toBe("src/deno.ts");
+      expect(existsSync("src/deno.ts")).toBe(true);
+      const app = option(create, "--app");
+      const org = option(create, "--org");
+      expect(option(find("switch"), "--app")).toBe(app);
+      expect(option(find("switch"), "--org")).toBe(org);
+      // A Deno KV database, given to that app.
+      const provision = find("database", "provision");
+      expect(option(provision, "--kind")).toBe("denokv");
+      const assign = find("database", "assign");
+      expect(assign[2]).toBe(provision[2]);
+      expect(option(assign, "--app")).toBe(app);
+
+      // The settings: every one src/deno.ts requires, as a secret; the keys are the kept file.
+      const source = readFileSync("src/deno.ts", "utf8");
+      const required = [...source.matchAll(/required\("(\w+)"\)/g)].map((match) => match[1] as string);
+      expect(required).toEqual(["CATTLE_ACCESS_KEY", "CATTLE_SECRET_KEY", "WEBHOOK_SIGNING_KEYS"]);
+      const env = new Map(
+        commands
+          .filter((args) => args[0] === "env" && args[1] === "add")
+          .map((args) => [args[2] as string, { value: args[3], secret: args.includes("--secret") }]),
+      );
+      expect([...env.keys()].sort()).toEqual([...required, "CATTLE_URL", "PUBLIC_URL"].sort());
+      for (const name of required) expect(env.get(name)?.secret, name).toBe(true);
+      for (const name of env.keys()) expect(source).toContain(`"${name}"`);
+      // No data directory: the objects are in the KV database Deno Deploy gives the app.
+      expect(env.has("DATA_DIR")).toBe(false);
+      expect(env.has("KV_PATH")).toBe(false);
+      expect(env.get("CATTLE_ACCESS_KEY")?.value).toBe("deploy-access-key");
+      expect(env.get("CATTLE_SECRET_KEY")?.value).toBe("deploy-secret-key");
+      const signing = env.get("WEBHOOK_SIGNING_KEYS")?.value ?? "";
+      expect(signing).toBe(readFileSync(keys, "utf8").trim());
+      await expect(loadSigningKeys(signing)).resolves.toBeDefined();
+      expect(JSON.parse(signing).keys[0].kid).toBe("prod-1");
+      expect(new URL(env.get("PUBLIC_URL")?.value ?? "").protocol).toBe("https:");
+
+      // Created and configured before the one deploy, which is the last command.
+      expect(commands.at(-1)).toEqual(["--prod"]);
+      expect(commands.filter((args) => args[0] === "--prod")).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("deno deploy is a command of the Deno this checkout installs, which reads deno.json's KV and cron", async () => {
+    const { stdout: help } = await deno(["--help"]);
+    expect(help).toMatch(/^\s+deploy\s+Deploy to Deno Deploy$/m);
+    const { stdout: version } = await deno(["--version"]);
+    const [major, minor, patch] = (/^deno (\d+)\.(\d+)\.(\d+)/m.exec(version) ?? []).slice(1).map(Number);
+    // `deno deploy` came with Deno 2.4.2; docs/deno-deploy.md names the one installed here.
+    expect((major ?? 0) * 1_000_000 + (minor ?? 0) * 1_000 + (patch ?? 0)).toBeGreaterThanOrEqual(2_004_002);
+    expect(readFileSync("docs/deno-deploy.md", "utf8")).toContain(`is Deno ${major}.${minor}.${patch}`);
+    const config = JSON.parse(readFileSync("deno.json", "utf8")) as { unstable: string[] };
+    expect(config.unstable).toEqual(expect.arrayContaining(["kv", "cron"]));
   });
 });

@@ -226,6 +226,21 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
       ["src/notifications/outbox.ts", "DELIVERIES_KEPT = 100;"],
     ],
   ],
+  [
+    "objects on Deno KV (Deno Deploy)",
+    [
+      "a 12 s lease per target",
+      "taken once it runs out (+1 s)",
+      "not take within 8 s: 503, nothing written",
+      "idle 30 s: let go",
+    ],
+    [
+      ["src/storage/kv/lease.ts", "LEASE_MS = 12_000;"],
+      ["src/storage/kv/lease.ts", "CLOCK_SKEW_MS = 1_000;"],
+      ["src/storage/kv/objects.ts", "takeWaitMs: 8_000,"],
+      ["src/storage/kv/objects.ts", "idleMs: 30_000,"],
+    ],
+  ],
 ];
 
 describe("the README's limits", () => {
