@@ -55,6 +55,16 @@ function listenAddress(): { hostname: string; port: number } {
 /** How often each isolate looks for follow-ups no one runs, besides Deno.cron's minute. */
 const SWEEP_EVERY_MS = 10_000;
 
+/** What the minute's cron does: nothing until the platform is up, then its sweep. */
+let sweepFollowUps: () => Promise<void> = async () => {};
+
+// Deno Deploy finds crons by evaluating the module's top level, and only those registered there
+// unconditionally: so before anything that may stop the server, and whatever the storage (with
+// DATA_DIR the sweep has nothing to do). Follow-ups whose holder stopped (an isolate Deno Deploy
+// shut down, a process killed) are found by it each minute, even with no isolate up
+// (docs/deno-deploy.md).
+Deno.cron("rancher-hooks follow-ups", "* * * * *", () => sweepFollowUps());
+
 const address = listenAddress();
 const settings = settingsFromEnvironment();
 const dataDir = Deno.env.get("DATA_DIR");
@@ -70,15 +80,12 @@ const platform = await denoPlatform({
 const app = createApp(() => platform);
 
 if (!dataDir) {
-  // Follow-ups whose holder stopped (an isolate Deno Deploy shut down, a process killed) are found
-  // by a sweep: each minute from Deno.cron (Deno Deploy runs it even with no isolate up), and every
-  // 10 s in each isolate while it lives (docs/deno-deploy.md).
-  const sweep = () =>
+  // Besides the cron's minute, each isolate sweeps every 10 s while it lives.
+  sweepFollowUps = () =>
     platform
       .sweep()
       .catch((error) => console.error("sweep failed", error instanceof Error ? error.message : error));
-  Deno.cron("rancher-hooks follow-ups", "* * * * *", sweep);
-  setInterval(sweep, SWEEP_EVERY_MS);
+  setInterval(() => void sweepFollowUps(), SWEEP_EVERY_MS);
   // A process told to stop gives its objects up first, so that another takes them at once rather
   // than once their leases run out.
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
