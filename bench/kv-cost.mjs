@@ -586,5 +586,5 @@ export function kvCostMarkdown(result, { generatedAt }) {
 export function kvCostLine(result, { generatedAt }) {
   const [warm] = result.operations;
   const holding = result.holdingPerSecond;
-  return `Run of ${generatedAt.slice(0, 10)}: a scale trigger applied on the isolate that holds its target is ${warm.mean.commits} atomic commits and ${warm.mean.reads} reads in Deno KV (${warm.mean.writeUnits} write units, ${warm.mean.readUnits} read units), about $${money(warm.usdPerMillion.total)} per million triggers with the request; while an isolate holds the target, until 30 s after its last call, it also reads KV ${holding.reads} times a second (${holding.readUnits} read units).`;
+  return `Run of ${generatedAt.slice(0, 10)}: a scale trigger applied on the isolate that holds its target is ${warm.mean.commits} atomic commits and ${warm.mean.reads} reads in Deno KV (${warm.mean.writeUnits} write units, ${warm.mean.readUnits} read units), about $${money(warm.usdPerMillion.total)} per million triggers with the request; while an isolate holds the target, until 30 s after its last call, it also reads KV ${holding.reads} times a second over a KV file (${holding.readUnits} read units), an eighth of that on Deno Deploy, where holders watch for calls.`;
 }

@@ -17,7 +17,7 @@ import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
 import { ProjectCore } from "../project/core";
 import type { KvLike } from "../storage/kv/kv";
-import { KvObjects, type Outgoing } from "../storage/kv/objects";
+import { KvObjects, type Outgoing, WATCHED_MAX_POLL_MS } from "../storage/kv/objects";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../targets/core";
@@ -206,7 +206,7 @@ function gatedSettings(settings: Settings, outgoing: Outgoing): Settings {
 /** Objects of both kinds over Deno KV, shared by every process and isolate that opens the same KV. */
 export function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch: boolean) {
   // Watching for calls, holders need to look for them seldom (docs/deno-deploy.md, "What it costs").
-  const timing = watch ? { watch, maxPollMs: 2_000 } : {};
+  const timing = watch ? { watch, maxPollMs: WATCHED_MAX_POLL_MS } : {};
   const targets = new KvObjects<TargetCore>(
     kv,
     systemClock,

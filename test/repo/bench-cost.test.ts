@@ -13,6 +13,7 @@ import {
   publishCost,
 } from "../../bench/markers.mjs";
 import { DENO_PRICES, denoPriceOf, PRICES, priceOf, readUnitsOf, writeUnitsOf } from "../../bench/prices.mjs";
+import { DEFAULT_TIMING, WATCHED_MAX_POLL_MS } from "../../src/storage/kv/objects";
 
 /**
  * `npm run bench` writes the cost tables of a full run between marker lines of
@@ -256,8 +257,14 @@ describe("the Deno KV cost figures", () => {
     expect(between({ ...KV_COST_DOCS, file: docs })).toBe(table);
     expect(between({ ...KV_COST_README, file: readme })).toBe(line);
     expect(line).toBe(
-      "Run of 2026-12-06: a scale trigger applied on the isolate that holds its target is 3 atomic commits and 0 reads in Deno KV (7 write units, 0 read units), about $19.50 per million triggers with the request; while an isolate holds the target, until 30 s after its last call, it also reads KV 45.6 times a second (45.6 read units).",
+      "Run of 2026-12-06: a scale trigger applied on the isolate that holds its target is 3 atomic commits and 0 reads in Deno KV (7 write units, 0 read units), about $19.50 per million triggers with the request; while an isolate holds the target, until 30 s after its last call, it also reads KV 45.6 times a second over a KV file (45.6 read units), an eighth of that on Deno Deploy, where holders watch for calls.",
     );
+  });
+
+  it("say how much less a holder reads where it watches for calls (Deno Deploy)", () => {
+    // The bench measures over a KV file, whose holders look at most every maxPollMs; those that
+    // watch a bell look every WATCHED_MAX_POLL_MS.
+    expect(WATCHED_MAX_POLL_MS / DEFAULT_TIMING.maxPollMs).toBe(8);
   });
 
   it("in the README are those of the run docs/deno-deploy.md shows", () => {
@@ -277,7 +284,7 @@ describe("the Deno KV cost figures", () => {
     expect(holding).not.toBeNull();
     const date = /^Run of (\d{4}-\d{2}-\d{2}):/.exec(table)?.[1];
     expect(line).toBe(
-      `Run of ${date}: a scale trigger applied on the isolate that holds its target is ${commits} atomic commits and ${reads} reads in Deno KV (${writeUnits} write units, ${readUnits} read units), about $${usd} per million triggers with the request; while an isolate holds the target, until 30 s after its last call, it also reads KV ${holding?.[1]} times a second (${holding?.[2]} read units).`,
+      `Run of ${date}: a scale trigger applied on the isolate that holds its target is ${commits} atomic commits and ${reads} reads in Deno KV (${writeUnits} write units, ${readUnits} read units), about $${usd} per million triggers with the request; while an isolate holds the target, until 30 s after its last call, it also reads KV ${holding?.[1]} times a second over a KV file (${holding?.[2]} read units), an eighth of that on Deno Deploy, where holders watch for calls.`,
     );
   });
 });

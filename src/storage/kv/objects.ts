@@ -67,6 +67,12 @@ export const DEFAULT_TIMING: KvTiming = {
   idleMs: 30_000,
 };
 
+/**
+ * How far apart a holder's looks for calls grow where it watches the bell (Deno Deploy): the bell
+ * tells it of a call at once, and the looks are only for a bell that was missed.
+ */
+export const WATCHED_MAX_POLL_MS = 2_000;
+
 /** How often a caller that watches for its reply looks at its call and the holder's lease anyway. */
 const WATCHED_LOOK_MS = 1_000;
 
