@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { type CattleApi, type CattleFactory, serviceCattle } from "../cattle/client";
+import { serviceCattle } from "../cattle/client";
 import { systemClock } from "../domain/clock";
 import type {
   Platform,
@@ -17,12 +17,12 @@ import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
 import { ProjectCore } from "../project/core";
 import type { KvLike } from "../storage/kv/kv";
-import { LeaseLost } from "../storage/kv/lease";
-import { KvObjects, type Outgoing } from "../storage/kv/objects";
+import { KvObjects } from "../storage/kv/objects";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../targets/core";
 import { type AsyncPort, asyncPortOf, methodsOf } from "../util/async-port";
+import { gatedCattle, PROJECT_WRITES, TARGET_WRITES } from "./kv-objects";
 
 /**
  * The data directory holds every receiver's sender secret and every target's history: only the
@@ -188,32 +188,6 @@ export interface DenoPlatform extends Platform {
   close(): Promise<void>;
 }
 
-/**
- * Cattle for an object over KV: each request waits at the object's output gate (its writes in KV,
- * enough lease left). An object that lost its lease sends nothing more; the request answers as
- * Cattle not reached, which the object treats as it treats any request that did not leave.
- */
-function gatedCattle(cattle: CattleFactory, outgoing: Outgoing): CattleFactory {
-  return (deadline) => {
-    const api = cattle(deadline);
-    const gated: Record<string, unknown> = {};
-    for (const [name, method] of methodsOf(Object.getPrototypeOf(api) as CattleApi)) {
-      gated[name] = async (...args: unknown[]) => {
-        try {
-          return await outgoing(async () => method.apply(api, args));
-        } catch (error) {
-          if (!(error instanceof LeaseLost)) throw error;
-          return {
-            ok: false,
-            failure: { kind: "unavailable", message: "not sent: the object moved to another isolate" },
-          };
-        }
-      };
-    }
-    return gated as unknown as CattleApi;
-  };
-}
-
 /** Objects of both kinds over Deno KV, shared by every process and isolate that opens the same KV. */
 function kvObjects(kv: KvLike, settings: Settings, isolate: string) {
   const cattle = serviceCattle(settings);
@@ -226,12 +200,12 @@ function kvObjects(kv: KvLike, settings: Settings, isolate: string) {
         fetch: (input, init) => outgoing(() => fetch(input, init)),
       }),
     alarm: (core) => core.alarm(),
-    writes: new Set<string>(["register"]),
+    writes: TARGET_WRITES,
   });
   const projects = new KvObjects<ProjectCore>(kv, systemClock, isolate, {
     kind: "projects",
     open: (storage) => new ProjectCore(storage),
-    writes: new Set<string>(["claimName", "claimImports", "recordDeletion"]),
+    writes: PROJECT_WRITES,
   });
   return {
     target: (name: string): Target =>

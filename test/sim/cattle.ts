@@ -53,6 +53,18 @@ export interface ScaleChange {
   sent?: number;
 }
 
+/**
+ * A write to a service on the wire: from when it left its sender until its answer arrived back
+ * (whether or not the sender still lived to read it) or the sender's client gave up on it.
+ */
+export interface WriteOnWire {
+  serviceId: string;
+  call: string;
+  sender: string;
+  start: number;
+  end: number;
+}
+
 /** A service the upgrade receivers may upgrade, and how its containers behave. */
 export interface UpgradeServiceSpec {
   id: string;
@@ -165,6 +177,8 @@ export class SimCattle {
   readonly upgradeActions: UpgradeActionSent[] = [];
   /** A broken Cattle, for the simulator's own tests: shows a bad image's containers to targets as sound. */
   hidesBadHealth = false;
+  /** Every write to a service, with when it was on the wire. */
+  readonly onWire: WriteOnWire[] = [];
   readonly #upgrades = new Map<string, UpgradeState>();
   /** Bumped with every transition of a service's upgrade, so an older transition's timer does nothing. */
   readonly #generation = new Map<string, number>();
@@ -553,6 +567,8 @@ export class SimCattle {
   #exchange<T>(
     owner: Owner,
     deadline: number,
+    /** A write to a service: noted with when it is on the wire. */
+    wire: { serviceId: string; call: string } | undefined,
     arrive: (answer: (result: CattleResult<T>, extraMs?: number) => void) => void,
   ) {
     const scheduler = this.scheduler;
@@ -570,24 +586,29 @@ export class SimCattle {
       };
       const giveUpAt = Math.min(scheduler.now + EXCHANGE_TIMEOUT_MS, deadline);
       giveUp = scheduler.at(giveUpAt, () => finish({ ok: false, failure: timedOut }), owner);
+      const onWire = wire && { ...wire, sender: owner.label, start: scheduler.now, end: giveUpAt };
+      if (onWire) this.onWire.push(onWire);
       // Cattle's side runs whatever becomes of the caller.
       scheduler.after(half, () =>
         arrive((result, extraMs = 0) => {
-          scheduler.after(this.latencyMs - half + extraMs, () => finish(result), owner);
+          const back = this.latencyMs - half + extraMs;
+          if (onWire) onWire.end = Math.min(onWire.end, scheduler.now + back);
+          scheduler.after(back, () => finish(result), owner);
         }),
       );
     });
   }
 
   #read<T>(owner: Owner, deadline: number, _call: string, answer: () => CattleResult<T>) {
-    return this.#exchange<T>(owner, deadline, (respond) => {
+    return this.#exchange<T>(owner, deadline, undefined, (respond) => {
       const fate = this.reads.shift() ?? { kind: "answered" };
       respond(fate.kind === "refused" ? { ok: false, failure: refusal(fate.status) } : answer());
     });
   }
 
   #write<T>(owner: Owner, deadline: number, call: string, apply: () => CattleResult<T>, locks?: string) {
-    return this.#exchange<T>(owner, deadline, (respond) => {
+    const wire = locks === undefined ? undefined : { serviceId: locks, call };
+    return this.#exchange<T>(owner, deadline, wire, (respond) => {
       const fate = this.writes.shift() ?? { kind: "answered" };
       const note = (what: string) => this.log(`cattle: ${call} ${what}`);
       switch (fate.kind) {

@@ -9,20 +9,27 @@ import { ROLLED_BACK_MEMORY_MS } from "../../src/drivers/service-upgrade/upgrade
 import { planScale } from "../../src/drivers/shared/scaling";
 import { MESSAGE_EXECUTIONS } from "../../src/notifications/outbox";
 import { DEDUPLICATION_WINDOW_MS } from "../../src/targets/history";
-import type { SimCattle } from "./cattle";
+import type { SimCattle, WriteOnWire } from "./cattle";
 import type { SentRequest, SimDestinations } from "./destinations";
 import { type Plan, PROJECT } from "./plan";
 import type { Attempt, Handle, Pushed } from "./run";
-import { World } from "./world";
+import { type Notes, type Rows, type SimKv, World } from "./world";
 
 export interface Checked {
   failures: string[];
   notes: string[];
 }
 
+/** The world as the checker reads it, whichever deployment ran: a Durable Object's, or Deno KV's. */
+export interface CheckedWorld extends Notes {
+  kv: SimKv;
+  /** Each object's storage by key (`target:…`, `project:…`). */
+  objects: Map<string, { db: Rows; storage: Parameters<typeof World.hasTables>[0]["storage"] }>;
+}
+
 interface Input {
   plan: Plan;
-  world: World;
+  world: CheckedWorld;
   cattle: SimCattle;
   handles: Map<string, Handle>;
   attempts: Attempt[];
@@ -34,11 +41,27 @@ interface Input {
   now: number;
 }
 
-const rows = <T>(world: World, key: string, query: string, ...values: (string | number)[]): T[] => {
+const rows = <T>(world: CheckedWorld, key: string, query: string, ...values: (string | number)[]): T[] => {
   const object = world.objects.get(key);
   if (!object || !World.hasTables(object)) return [];
   return object.db.prepare(query).all(...values) as T[];
 };
+
+/** Pairs of writes to one service on the wire at once: the later one, and one before it still out. */
+function overlapping(writes: readonly WriteOnWire[]): [WriteOnWire, WriteOnWire][] {
+  const found: [WriteOnWire, WriteOnWire][] = [];
+  const byService = new Map<string, WriteOnWire[]>();
+  for (const write of writes)
+    byService.set(write.serviceId, [...(byService.get(write.serviceId) ?? []), write]);
+  for (const list of byService.values()) {
+    list.sort((a, b) => a.start - b.start);
+    for (const [i, write] of list.entries()) {
+      const earlier = list.slice(0, i).find((other) => other.end > write.start);
+      if (earlier) found.push([earlier, write]);
+    }
+  }
+  return found;
+}
 
 /**
  * Compares a run with the sequential model of docs/how-it-works.md and docs/api.md. Every failure
@@ -477,6 +500,16 @@ export function check(input: Input): Checked {
   }
   for (const key of world.kv.keys()) {
     if (!key.startsWith(`${PROJECT}/`)) fail("stored for a stranger", `KV holds ${key}`);
+  }
+  // Over Deno KV, one isolate at a time holds a target: whatever stalls or dies, two writes to
+  // one service are never on the wire at once.
+  if (input.plan.kv) {
+    for (const [first, second] of overlapping(cattle.onWire)) {
+      fail(
+        "overlapping writes",
+        `${second.call} from ${second.sender} left at ${at(second.start)} while ${first.call} from ${first.sender} (left at ${at(first.start)}) was on the wire until ${at(first.end)}`,
+      );
+    }
   }
   return { failures, notes };
 }

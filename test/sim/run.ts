@@ -19,6 +19,7 @@ import { sha256Hex } from "../../src/util/sha256";
 import { SimCattle } from "./cattle";
 import { type Checked, check } from "./checker";
 import { type BrokenNetwork, endpointUrl, SimDestinations } from "./destinations";
+import { KvWorld } from "./kvworld";
 import { describeEvent, type Plan, PROJECT, type SimEvent, UPGRADE_REPOSITORY } from "./plan";
 import { Random } from "./random";
 import { Scheduler, SIM_START, useRandomSource } from "./scheduler";
@@ -179,6 +180,8 @@ export async function runPlan(
     hidesBadHealth?: boolean;
     /** A network, or a target, that breaks what notifications promise (destinations.ts). */
     brokenNetwork?: BrokenNetwork;
+    /** Deno KV mode: a KV whose atomic checks all pass, so two isolates may hold one object. */
+    brokenKv?: boolean;
   } = {},
 ): Promise<RunResult> {
   const scheduler = new Scheduler();
@@ -207,7 +210,13 @@ export async function runPlan(
     options.verbose ? log : () => {},
   );
   destinations.broken = options.brokenNetwork;
-  const world = new World(scheduler, cattle, log, plan.kvLagMs, destinations);
+  const world = plan.kv
+    ? new KvWorld(scheduler, cattle, log, plan.kvLagMs, destinations, {
+        isolates: plan.kv.isolates,
+        seed: plan.seed,
+      })
+    : new World(scheduler, cattle, log, plan.kvLagMs, destinations);
+  if (world instanceof KvWorld) world.store.ignoresChecks = options.brokenKv === true;
   world.ignoresRevoke = options.brokenNetwork === "ignoresDelete";
   destinations.elsewhere = (url) => {
     const owner = world.urlOwner.get(url);
@@ -316,6 +325,9 @@ export async function runPlan(
   const apiStatus = (error: unknown): string => {
     if (error instanceof ApiError) return `${error.status} ${error.code}: ${error.message}`;
     if (error instanceof ObjectReset) return "503 (object reset)";
+    // Deno KV mode: the object's holder stopped, or the isolate that took the request did (the
+    // error crosses isolates by its name): a 503 whose fate is unknown, as a reset's.
+    if (error instanceof Error && error.name === "ObjectUnavailable") return "503 (object unavailable)";
     errors.push(
       `management threw ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
@@ -751,10 +763,17 @@ export async function runPlan(
         return;
       }
       case "crash": {
+        if (world instanceof KvWorld) {
+          world.crashObject(event.object, event.restartMs);
+          return;
+        }
         const object = world.objects.get(event.object);
         if (object) world.crash(object, event.restartMs);
         return;
       }
+      case "stall":
+        if (world instanceof KvWorld) world.stall(event.object, event.ms);
+        return;
       case "writeFate":
         cattle.writes.push(event.fate);
         return;
@@ -806,7 +825,13 @@ export async function runPlan(
   };
 
   const previousNow = Date.now;
+  const previousRandom = Math.random;
   useRandomSource(new Random(plan.seed ^ 0x5eed));
+  // The objects over KV draw their retry jitter from Math.random: from the run's seed too.
+  if (plan.kv) {
+    const jitter = new Random(plan.seed ^ 0x71773e);
+    Math.random = () => jitter.next() / 2 ** 32;
+  }
   // Management code reads the wall clock for creation times and ids: it reads the simulated one.
   Date.now = () => scheduler.now;
   const silenced = silenceConsole();
@@ -843,9 +868,11 @@ export async function runPlan(
       });
     });
     await scheduler.runUntil(scheduler.now + REPAIRED_MS);
+    // Over Deno KV, an object is what KV holds of it, read back as its next holder would.
+    const objects = world instanceof KvWorld ? await world.storedObjects() : world.objects;
     checked = check({
       plan,
-      world,
+      world: { ...notesOf(world), kv: world.kv, objects },
       cattle,
       handles,
       attempts,
@@ -858,6 +885,7 @@ export async function runPlan(
   } finally {
     silenced.restore();
     Date.now = previousNow;
+    Math.random = previousRandom;
     useRandomSource(undefined);
   }
   for (const line of checked.notes) log(line);
@@ -873,6 +901,12 @@ export async function runPlan(
     },
   };
 }
+
+const notesOf = (world: World | KvWorld) => ({
+  forgotten: world.forgotten,
+  notifyLog: world.notifyLog,
+  urlOwner: world.urlOwner,
+});
 
 /** The service's log lines would bury the simulation's own: kept out while a run lasts. */
 function silenceConsole() {
