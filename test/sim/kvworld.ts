@@ -30,8 +30,8 @@ import {
  * The Deno KV deployment (docs/simulation.md, "Deno KV mode"): isolates, each running the real
  * `KvObjects` for targets and environments over one simulated Deno KV, each with its own clock. The
  * Worker's requests are spread over the live isolates as a load balancer would. An isolate can be
- * crashed (a SIGKILL: its awaits never resume, the requests it received are never answered, and a
- * new isolate with a new name takes its place) or stalled (its timers and answers held back past
+ * crashed (a SIGKILL: its awaits never resume, the Worker's calls through it fail as
+ * ObjectUnavailable, and a new isolate with a new name takes its place) or stalled (its timers and answers held back past
  * its leases, then released all at once).
  */
 
@@ -39,7 +39,7 @@ import {
 export const SWEEP_EVERY_MS = 10_000;
 
 /** The timing the isolates run with: Deno's own (src/storage/kv/objects.ts DEFAULT_TIMING). */
-export const SIM_KV_TIMING: Partial<KvTiming> = {};
+export const SIM_KV_TIMING: Partial<KvTiming> = { pollMs: 250, idleMs: 5_000 };
 
 export interface Isolate {
   name: string;
@@ -47,6 +47,8 @@ export interface Isolate {
   clock: Clock;
   targets: KvObjects<TargetCore>;
   projects: KvObjects<ProjectCore>;
+  /** Calls of the Worker through this isolate not answered yet: they fail when it dies. */
+  outstanding: Set<(error: Error) => void>;
 }
 
 /** An object as the checker reads it: its state as KV holds it at the end. */
@@ -133,7 +135,7 @@ export class KvWorld implements Notes {
       { kind: "projects", open: (storage) => new ProjectCore(storage), writes: PROJECT_WRITES },
       SIM_KV_TIMING,
     );
-    const isolate: Isolate = { name, owner, clock, targets, projects };
+    const isolate: Isolate = { name, owner, clock, targets, projects, outstanding: new Set() };
     this.isolates.push(isolate);
     // Follow-ups whose holder stopped are found by each isolate's sweep, as src/deno.ts runs it.
     const sweep = (): void => {
@@ -175,9 +177,9 @@ export class KvWorld implements Notes {
   }
 
   /**
-   * One call of the Worker: a hop to the isolate that received it, its `call`, a hop back. A
-   * request lives in the isolate that received it: if that isolate dies, the request dies with it
-   * and is never answered (as the Worker stopping mid-request), whatever its calls did meanwhile.
+   * One call of the Worker: a hop to the isolate that received it, its `call`, a hop back. If that
+   * isolate dies first, the call fails as ObjectUnavailable (the platform answers for a dead
+   * isolate; its fate is unknown, as a reset Durable Object's).
    */
   #call(kind: "targets" | "projects", name: string, method: string, args: unknown[]): Promise<unknown> {
     const live = this.live();
@@ -188,8 +190,12 @@ export class KvWorld implements Notes {
         .then(() => Promise.reject(new ObjectUnavailable("no isolate is up")));
     }
     return new Promise((resolve, reject) => {
+      const fail = (error: Error) => reject(error);
+      isolate.outstanding.add(fail);
       const back = (settle: () => void) => {
-        if (isolate.owner.alive) this.scheduler.after(HOP_MS, settle);
+        if (!isolate.owner.alive) return;
+        isolate.outstanding.delete(fail);
+        this.scheduler.after(HOP_MS, settle);
       };
       this.scheduler.after(
         HOP_MS,
@@ -234,6 +240,10 @@ export class KvWorld implements Notes {
     this.log(`crash isolate ${isolate.name} (holding ${this.#holding(isolate)})`);
     isolate.owner.alive = false;
     isolate.owner.held = undefined;
+    for (const fail of isolate.outstanding) {
+      this.scheduler.after(HOP_MS, () => fail(new ObjectUnavailable("the isolate stopped")));
+    }
+    isolate.outstanding.clear();
     this.scheduler.after(restartMs, () => {
       const next = this.#start();
       this.log(`start isolate ${next.name}`);
