@@ -110,16 +110,20 @@ export class KvWorld implements Notes {
         kind: "targets",
         open: (storage, outgoing) => {
           const rows = rowsOf(storage);
-          const fetch = this.destinations.fetchFor(owner, name, (url) =>
-            World.hasTables({ storage })
+          // The outbox stores an attempt just before its request goes to the gate: what the
+          // request carries is read then, not when it leaves (after the gate's wait for KV).
+          const fetch: typeof globalThis.fetch = (input, init) => {
+            const url = String(input instanceof Request ? input.url : input);
+            const stored = World.hasTables({ storage })
               ? storedAttempt(rows, this.urlOwner, this.scheduler.now, url)
-              : undefined,
-          );
+              : undefined;
+            return outgoing(() => this.destinations.fetchFor(owner, name, () => stored)(input, init));
+          };
           const core = new TargetCore(storage, {
             clock,
             // The simulated client is a plain object: its methods are read from it as from a class.
             cattle: gatedCattle((deadline) => Object.create(this.cattle.session(owner, deadline)), outgoing),
-            fetch: (input, init) => outgoing(() => fetch(input, init)),
+            fetch,
           });
           return this.#hooked(core, storage, rows);
         },

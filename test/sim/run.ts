@@ -51,6 +51,8 @@ export interface Attempt {
   status: number;
   /** The object was reset while the request waited: the Worker answered 503 without knowing what happened. */
   reset?: boolean;
+  /** The sender gave up waiting (and may have retried) before the answer came, if it came. */
+  gaveUp?: boolean;
   outcome?: string;
   from?: number;
   to?: number;
@@ -458,6 +460,7 @@ export async function runPlan(
       if (!inTime) {
         if (attempt.status === 0) {
           attempt.status = -1;
+          attempt.gaveUp = true;
           log(`${attempt.tag} ${handle.handle}: the sender gave up waiting`);
         }
       } else if (attempt.status !== 503) {
