@@ -257,6 +257,7 @@ export class Receivers {
         "name",
       );
     }
+    let stored = false;
     try {
       // A new id: no target has revoked it, so this never refuses.
       if (!(await this.#target(record).register(liveReceiver(record, sender?.check, notify)))) {
@@ -270,6 +271,7 @@ export class Receivers {
         if (refused) throw new ApiError(409, "Conflict", refused);
       }
       await this.store.put(record);
+      stored = true;
       // A create that took longer than NAME_CLAIM_GRACE_MS may have lost its name to a later create,
       // which revoked it at its target: it is undone rather than answered (docs/api.md, "Management").
       const [state, holder] = await Promise.all([this.#stateOf(record), project.nameHolder(record.name)]);
@@ -286,6 +288,9 @@ export class Receivers {
       await this.#target(record)
         .unregister(record.id)
         .catch(() => {});
+      // A create answered with an error leaves no record: one left would be a receiver whose
+      // name is freed below and whose target forgot it.
+      if (stored) await this.store.delete(record.projectId, record.id).catch(() => {});
       if (origin.importedFrom) await project.forgetImport(record.id).catch(() => {});
       await project.releaseName(record.name, record.id).catch(() => {});
       throw error;

@@ -494,7 +494,8 @@ export async function runPlan(
           noteDestinations(handle, record, spec.notify?.destinations.map((d) => d.endpoint) ?? []);
           log(`create ${handle.handle} (${spec.name}) answered 201`);
         } catch (error) {
-          handle.createUnanswered = false;
+          // A 503 of unknown fate leaves the create as one the Worker stopped in: the next access finishes it.
+          if (!unknownFate(error)) handle.createUnanswered = false;
           log(`create ${handle.handle} (${spec.name}) answered ${apiStatus(error)}`);
         }
         return;
@@ -656,6 +657,8 @@ export async function runPlan(
           log(`DELETE ${handle.handle} answered 204`);
         } catch (error) {
           log(`DELETE ${handle.handle} answered ${apiStatus(error)}`);
+          // Unknown fate: as a request the Worker stopped in, the next access finishes it.
+          if (unknownFate(error)) handle.unanswered++;
         } finally {
           handle.unanswered--;
         }
@@ -696,6 +699,7 @@ export async function runPlan(
           log(`regenerate ${handle.handle} answered 200 (version ${next.version})`);
         } catch (error) {
           log(`regenerate ${handle.handle} answered ${apiStatus(error)}`);
+          if (unknownFate(error)) handle.unanswered++;
         } finally {
           handle.unanswered--;
         }
@@ -904,6 +908,15 @@ export async function runPlan(
     },
   };
 }
+
+/**
+ * An object call whose fate is unknown: a Durable Object reset while it ran, or (over Deno KV) its
+ * holder or the isolate that took the request stopped. The Worker answers 503; what the call did
+ * may have happened or not, so a management request answered so is left to the next access of its
+ * receiver, as one the Worker stopped in.
+ */
+const unknownFate = (error: unknown): boolean =>
+  error instanceof ObjectReset || (error instanceof Error && error.name === "ObjectUnavailable");
 
 const notesOf = (world: World | KvWorld) => ({
   forgotten: world.forgotten,
