@@ -7,7 +7,7 @@ import type { Delivery } from "../../src/domain/delivery";
 import type { Outcome } from "../../src/domain/execution";
 import { RESOURCE_ID } from "../../src/domain/ids";
 import type { NotificationKind } from "../../src/domain/notifications";
-import type { Platform, TriggerResult } from "../../src/domain/ports";
+import type { Platform, Project, TriggerResult } from "../../src/domain/ports";
 import type { ReceiverRecord } from "../../src/domain/receiver";
 import type { Settings } from "../../src/domain/settings";
 import { setNotificationsSchema } from "../../src/notifications/destinations";
@@ -376,7 +376,14 @@ export async function runPlan(
     } else {
       const projectId = url.projectId ?? "";
       if (!RESOURCE_ID.test(projectId)) return { status: 403 } as const;
-      const legacy = await world.platform.project(projectId).legacyRoute(await sha256Hex(url.key ?? ""));
+      const digest = await sha256Hex(url.key ?? "");
+      let legacy: Awaited<ReturnType<Project["legacyRoute"]>>;
+      try {
+        legacy = await world.platform.project(projectId).legacyRoute(digest);
+      } catch {
+        // The environment's object could not answer: nothing was decided, the sender tries again.
+        return { status: 503, retryAfter: 2, reset: false } as const;
+      }
       if (!legacy) return { status: 403 } as const;
       ({ target, receiverId, version } = legacy);
     }
