@@ -285,11 +285,17 @@ export class Receivers {
         );
       }
     } catch (error) {
-      await this.#target(record)
+      const unregistered = await this.#target(record)
         .unregister(record.id)
-        .catch(() => {});
-      // A create answered with an error leaves no record: one left would be a receiver whose
-      // name is freed below and whose target forgot it.
+        .then(
+          () => true,
+          () => false,
+        );
+      // The target may still have it live (a call of unknown fate: over Deno KV, its holder
+      // stopped): the name stays claimed, so the next create of the name takes it over and revokes
+      // it there, and so does its record if written (docs/api.md, "Management").
+      if (!unregistered) throw error;
+      // Undone at its target: no record is left either, whose name would be freed below.
       if (stored) await this.store.delete(record.projectId, record.id).catch(() => {});
       if (origin.importedFrom) await project.forgetImport(record.id).catch(() => {});
       await project.releaseName(record.name, record.id).catch(() => {});
