@@ -86,10 +86,13 @@ export function check(input: Input): Checked {
     executions.set(execution.id, execution);
   }
   const targetKeys = [...world.objects.keys()].filter((key) => key.startsWith("target:"));
+  /** Which target recorded each execution it still keeps. */
+  const recordedIn = new Map<string, string>();
   for (const key of targetKeys) {
     for (const row of rows<{ body: string }>(world, key, "SELECT body FROM executions ORDER BY seq")) {
       const execution = JSON.parse(row.body) as Execution;
       executions.set(execution.id, execution);
+      recordedIn.set(execution.id, key);
     }
   }
   for (const execution of [...executions.values()].sort(
@@ -316,11 +319,19 @@ export function check(input: Input): Checked {
       continue;
     }
     const ids = new Set(ofService.flatMap((handle) => handle.ids));
+    // A receiver no answer named (an import answered 503 of unknown fate that did import) still
+    // scaled the service: its steps are those its target recorded.
+    const serviceKey = `target:scaleService:${PROJECT}:${serviceId}`;
+    const unnamed = (execution: Execution) =>
+      !byId.has(execution.receiverId) && recordedIn.get(execution.id) === serviceKey;
     const outside = cattle.changes
       .filter((change) => change.serviceId === serviceId && change.by === "outside")
       .reduce((sum, change) => sum + change.to - change.from, 0);
     const steps = [...executions.values()]
-      .filter((execution) => ids.has(execution.receiverId) && execution.outcome === "applied")
+      .filter(
+        (execution) =>
+          (ids.has(execution.receiverId) || unnamed(execution)) && execution.outcome === "applied",
+      )
       .reduce((sum, execution) => sum + (execution.to ?? 0) - (execution.from ?? 0), 0);
     const end = cattle.scaleOf(serviceId);
     if (initial + outside + steps !== end) {

@@ -96,8 +96,11 @@ export class SimDenoKv {
   #version = 0;
   /** How often a commit fails with `database is locked` (nothing written), as the local KV does under contention. */
   lockedChance = 0.02;
-  /** A broken KV, for the simulator's own tests: every check of an atomic operation passes. */
-  ignoresChecks = false;
+  /**
+   * A broken KV, for the simulator's own tests: leases read as absent and every check of an
+   * atomic operation passes, so any isolate takes any object, however many hold it already.
+   */
+  breaksLeases = false;
   /** Commits and the ones that failed with `database is locked`, for the run's statistics. */
   readonly stats = { commits: 0, locked: 0 };
 
@@ -165,7 +168,7 @@ export class SimDenoKv {
   }
 
   #read<T>(key: KvKey): KvEntryMaybe<T> {
-    const stored = this.#byId.get(keyId(key));
+    const stored = this.breaksLeases && key[0] === "lease" ? undefined : this.#byId.get(keyId(key));
     return stored
       ? { key: [...key], value: structuredClone(stored.value) as T, versionstamp: stored.versionstamp }
       : { key: [...key], value: null, versionstamp: null };
@@ -203,7 +206,7 @@ export class SimDenoKv {
       throw new TypeError("database is locked");
     }
     for (const check of checks) {
-      if (this.ignoresChecks) break;
+      if (this.breaksLeases) break;
       if ((this.#byId.get(keyId(check.key))?.versionstamp ?? null) !== check.versionstamp)
         return { ok: false };
     }

@@ -182,7 +182,7 @@ export async function runPlan(
     hidesBadHealth?: boolean;
     /** A network, or a target, that breaks what notifications promise (destinations.ts). */
     brokenNetwork?: BrokenNetwork;
-    /** Deno KV mode: a KV whose atomic checks all pass, so two isolates may hold one object. */
+    /** Deno KV mode: a KV that hides leases and passes every check, so isolates hold one object at once. */
     brokenKv?: boolean;
   } = {},
 ): Promise<RunResult> {
@@ -218,7 +218,7 @@ export async function runPlan(
         seed: plan.seed,
       })
     : new World(scheduler, cattle, log, plan.kvLagMs, destinations);
-  if (world instanceof KvWorld) world.store.ignoresChecks = options.brokenKv === true;
+  if (world instanceof KvWorld) world.store.breaksLeases = options.brokenKv === true;
   world.ignoresRevoke = options.brokenNetwork === "ignoresDelete";
   destinations.elsewhere = (url) => {
     const owner = world.urlOwner.get(url);
