@@ -477,6 +477,41 @@ export async function runPlan(
     }
   };
 
+  /** An import as a request runs it; one answered 503 of unknown fate is run again by the repairing accesses. */
+  let importUnanswered = false;
+  const runImport = async (what: string) => {
+    const start = scheduler.now;
+    try {
+      const result = await importFromWebhookService(caller, receivers, settings);
+      const imported: string[] = [];
+      for (const record of result.imported) {
+        const index = plan.generics.findIndex((generic) => generic.id === record.importedFrom);
+        const handle = handles.get(`g${index}`);
+        if (!handle) continue;
+        // A generic object imported again after its receiver was deleted is a new receiver.
+        Object.assign(handle, {
+          deletedAt: undefined,
+          deleteStarted: [],
+          regenerated: [],
+          regenerateStarted: [],
+          tokens: [],
+        });
+        handle.createdAt = scheduler.now;
+        await remember(handle, record);
+        imported.push(handle.handle);
+      }
+      imports.push({ start, end: scheduler.now, imported });
+      log(
+        `${what} answered 200: imported [${imported.join(", ")}], skipped ${result.skipped
+          .map((skipped) => `${skipped.genericObjectId} (${skipped.reason})`)
+          .join("; ")}`,
+      );
+    } catch (error) {
+      if (unknownFate(error)) importUnanswered = true;
+      log(`${what} answered ${apiStatus(error)}`);
+    }
+  };
+
   let deliveries = 0;
   const run = async (event: SimEvent) => {
     if (options.verbose) log(`event: ${describeEvent(event, plan).replace(/^t=\S+ /, "")}`);
@@ -737,38 +772,9 @@ export async function runPlan(
         } as never);
         return;
       }
-      case "import": {
-        const start = scheduler.now;
-        try {
-          const result = await importFromWebhookService(caller, receivers, settings);
-          const imported: string[] = [];
-          for (const record of result.imported) {
-            const index = plan.generics.findIndex((generic) => generic.id === record.importedFrom);
-            const handle = handles.get(`g${index}`);
-            if (!handle) continue;
-            // A generic object imported again after its receiver was deleted is a new receiver.
-            Object.assign(handle, {
-              deletedAt: undefined,
-              deleteStarted: [],
-              regenerated: [],
-              regenerateStarted: [],
-              tokens: [],
-            });
-            handle.createdAt = scheduler.now;
-            await remember(handle, record);
-            imported.push(handle.handle);
-          }
-          imports.push({ start, end: scheduler.now, imported });
-          log(
-            `import answered 200: imported [${imported.join(", ")}], skipped ${result.skipped
-              .map((skipped) => `${skipped.genericObjectId} (${skipped.reason})`)
-              .join("; ")}`,
-          );
-        } catch (error) {
-          log(`import answered ${apiStatus(error)}`);
-        }
+      case "import":
+        await runImport("import");
         return;
-      }
       case "stranger": {
         const delivery = ++deliveries;
         const projectId = `1a${900 + delivery}`;
@@ -811,6 +817,12 @@ export async function runPlan(
    * without a record, is taken over). Each is logged with its answer like any other request.
    */
   const repair = async () => {
+    // An import answered 503 of unknown fate may have claimed names for receivers it never
+    // recorded: the same import again takes them over, as a create again does.
+    if (importUnanswered) {
+      importUnanswered = false;
+      await runImport("import again");
+    }
     for (const handle of handles.values()) {
       const id = handle.record?.id;
       if (!id || handle.deletedAt !== undefined || handle.unanswered === 0) continue;
