@@ -40,16 +40,18 @@ const REGRESSION_SEEDS = [
  * The same plans on the Deno KV deployment (docs/simulation.md, "Deno KV mode"): two to four
  * isolates over one simulated Deno KV, crashed and stalled. Seeds beyond the fixed range that once
  * found a bug: a create that failed after its target registered it freeing its name while the
- * target still had it live (328), and an import of unknown fate whose receiver scaled a service
- * the end scale did not count (472, 508). Within the range, 8 found a create that answered an
- * error and left its record, 28 a webhook-service URL answered 500 when its environment's object
- * could not answer, and 85 an import of unknown fate holding a name no access ever freed. Seed 50
- * is left out of the range: it shows two messages reaching one destination 998 ms apart, the output
- * gate's KV round trip being longer for the first than for the second (the outbox spaces messages
- * by when it decides them, not by when they leave the gate), which is still open.
+ * target still had it live (328), an import of unknown fate whose receiver scaled a service the end
+ * scale did not count (472, 508), and a target's and an environment's call forwarded by one isolate
+ * at one instant sharing a reply, so that a trigger was answered an environment's answer (974).
+ * Within the range, 8 found a create that answered an error and left its record, 28 a
+ * webhook-service URL answered 500 when its environment's object could not answer, and 85 an import
+ * of unknown fate holding a name no access ever freed. Seed 50 is left out of the range: it shows
+ * two messages reaching one destination 998 ms apart, the output gate's KV round trip being longer
+ * for the first than for the second (the outbox spaces messages by when it decides them, not by when
+ * they leave the gate), which is still open.
  */
 const KV_SEEDS = 100;
-const KV_REGRESSION_SEEDS = [328, 472, 508];
+const KV_REGRESSION_SEEDS = [328, 472, 508, 974];
 const KV_OPEN_SEEDS = [50];
 
 /** Runs `seeds` and fails with each failing seed's replay line and the shrunk plan of the first. */
