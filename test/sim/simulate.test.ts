@@ -184,8 +184,10 @@ describe("the deterministic simulation over Deno KV", () => {
   }, 60_000);
 
   it("fails a world that breaks the guarantees: a KV that hides leases, so isolates hold one target at once", async () => {
+    // A broken world's seeds are slow (every isolate holds and polls every target): these are the
+    // first of seeds 1 on where several isolates write to one service at once.
     const kinds = new Set<string>();
-    for (let seed = 1; seed <= 80 && !kinds.has("overlapping writes"); seed++) {
+    for (const seed of [18, 24]) {
       for (const failure of (await runPlan(planFor(seed, { kv: true }), { brokenKv: true })).failures)
         kinds.add(kindOf(failure));
     }
