@@ -52,11 +52,11 @@ function comparePart(a: KvKeyPart, b: KvKeyPart): number {
   const rank = typeRank(a) - typeRank(b);
   if (rank !== 0) return rank;
   if (typeof a === "string" && typeof b === "string") return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  // -0 before 0, as Deno KV orders them.
   const x = a as number;
   const y = b as number;
-  if (x === y)
-    return Object.is(x, -0) && !Object.is(y, -0) ? -1 : Object.is(y, -0) && !Object.is(x, -0) ? 1 : 0;
-  return x < y ? -1 : 1;
+  if (x !== y) return x < y ? -1 : 1;
+  return Number(Object.is(y, -0)) - Number(Object.is(x, -0));
 }
 
 /** Key order: part by part, a key before every key it is a prefix of. */
