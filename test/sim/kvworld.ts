@@ -38,7 +38,12 @@ import {
 /** How often each isolate sweeps for follow-ups no one runs (src/deno.ts does it every 10 s). */
 export const SWEEP_EVERY_MS = 10_000;
 
-/** The timing the isolates run with: Deno's own (src/storage/kv/objects.ts DEFAULT_TIMING). */
+/**
+ * The timing the isolates run with: production's (DEFAULT_TIMING in src/storage/kv/objects.ts)
+ * but for two settings (docs/simulation.md, "Deno KV mode"): a poll every 250 ms rather than 20 ms,
+ * which would make a seed take seconds, and an object let go after 5 s without work rather than
+ * 30 s, so that objects move between isolates more often.
+ */
 export const SIM_KV_TIMING: Partial<KvTiming> = { pollMs: 250, idleMs: 5_000 };
 
 export interface Isolate {
