@@ -22,6 +22,7 @@ import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../targets/core";
 import { type AsyncPort, asyncPortOf, methodsOf } from "../util/async-port";
+import { PROJECT_WRITES, TARGET_WRITES } from "./kv-objects";
 
 /**
  * The data directory holds every receiver's sender secret and every target's history: only the
@@ -220,7 +221,7 @@ export function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch
           fetch: (input, init) => outgoing(() => fetch(input, init)),
         }),
       alarm: (core) => core.alarm(),
-      writes: new Set<string>(["register"]),
+      writes: TARGET_WRITES,
     },
     timing,
   );
@@ -231,7 +232,7 @@ export function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch
     {
       kind: "projects",
       open: (storage) => new ProjectCore(storage),
-      writes: new Set<string>(["claimName", "claimImports", "recordDeletion"]),
+      writes: PROJECT_WRITES,
     },
     timing,
   );

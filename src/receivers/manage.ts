@@ -257,6 +257,7 @@ export class Receivers {
         "name",
       );
     }
+    let stored = false;
     try {
       // A new id: no target has revoked it, so this never refuses.
       if (!(await this.#target(record).register(liveReceiver(record, sender?.check, notify)))) {
@@ -270,6 +271,7 @@ export class Receivers {
         if (refused) throw new ApiError(409, "Conflict", refused);
       }
       await this.store.put(record);
+      stored = true;
       // A create that took longer than NAME_CLAIM_GRACE_MS may have lost its name to a later create,
       // which revoked it at its target: it is undone rather than answered (docs/api.md, "Management").
       const [state, holder] = await Promise.all([this.#stateOf(record), project.nameHolder(record.name)]);
@@ -283,9 +285,18 @@ export class Receivers {
         );
       }
     } catch (error) {
-      await this.#target(record)
+      const unregistered = await this.#target(record)
         .unregister(record.id)
-        .catch(() => {});
+        .then(
+          () => true,
+          () => false,
+        );
+      // The target may still have it live (a call of unknown fate: over Deno KV, its holder
+      // stopped): the name stays claimed, so the next create of the name takes it over and revokes
+      // it there, and so does its record if written (docs/api.md, "Management").
+      if (!unregistered) throw error;
+      // Undone at its target: no record is left either, whose name would be freed below.
+      if (stored) await this.store.delete(record.projectId, record.id).catch(() => {});
       if (origin.importedFrom) await project.forgetImport(record.id).catch(() => {});
       await project.releaseName(record.name, record.id).catch(() => {});
       throw error;

@@ -6,12 +6,15 @@ import { readDelivery } from "../delivery/facts";
 import type { Delivery } from "../domain/delivery";
 import { continuesAfterAnswer } from "../domain/execution";
 import { RESOURCE_ID } from "../domain/ids";
-import type { TriggerResult } from "../domain/ports";
+import type { Project, TriggerResult } from "../domain/ports";
 import { driverNamed } from "../drivers";
 import { limitBody } from "../middleware/body";
 import { verifyLegacyToken } from "../tokens/legacy";
 import { signingKeys } from "../tokens/signing";
 import { sha256Hex } from "../util/sha256";
+
+/** How long a sender told the receiver is busy waits before it tries again. */
+const RETRY_AFTER_SECONDS = 2;
 
 /** One answer for every token that must not work, so a caller learns nothing about why. */
 const REFUSED = () =>
@@ -35,10 +38,18 @@ interface Route {
  */
 async function legacyRoute(c: Context<AppEnv>, projectId: string, secret: string): Promise<Route | null> {
   if (!RESOURCE_ID.test(projectId)) return null;
-  const route = await c
-    .get("platform")
-    .project(projectId)
-    .legacyRoute(await sha256Hex(secret));
+  const digest = await sha256Hex(secret);
+  let route: Awaited<ReturnType<Project["legacyRoute"]>>;
+  try {
+    route = await c.get("platform").project(projectId).legacyRoute(digest);
+  } catch (error) {
+    // The environment's object could not answer (over Deno KV, its holder stopped or did not take
+    // the call in time): nothing was decided or recorded, so the sender is told to try again.
+    console.error("environment object unavailable", error instanceof Error ? error.message : "unknown error");
+    throw new ApiError(503, "ServiceUnavailable", "the receiver is busy; try again", undefined, {
+      "retry-after": String(RETRY_AFTER_SECONDS),
+    });
+  }
   return route ? { ...route, sender: false } : null;
 }
 
@@ -114,7 +125,11 @@ export const triggerRoutes = new Hono<AppEnv>().post("/", limitBody(), async (c)
       .trigger(route.receiverId, route.version, delivery, proof);
   } catch (error) {
     console.error("target object unavailable", error instanceof Error ? error.message : "unknown error");
-    result = { kind: "unavailable", message: "the receiver is busy; try again", retryAfterSeconds: 2 };
+    result = {
+      kind: "unavailable",
+      message: "the receiver is busy; try again",
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    };
   }
   switch (result.kind) {
     case "decided":

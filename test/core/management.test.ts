@@ -468,6 +468,54 @@ describe("management requests cut off part way", () => {
     expect(project.nameHolder("web")?.receiverId).toBe(next.id);
   });
 
+  it("a create whose last check fails after its record was written answers the failure and leaves no record", async () => {
+    // Over Deno KV an object call may fail with its fate unknown (its holder stopped): the create
+    // undoes itself, record included, so no receiver is left whose name was freed.
+    const { receivers, caller, input, target, store, project } = world();
+    const nameHolder = project.nameHolder.bind(project);
+    let failing = true;
+    vi.spyOn(project, "nameHolder").mockImplementation((name) => {
+      if (!failing) return nameHolder(name);
+      failing = false;
+      throw Object.assign(new Error("the object stopped before it answered this call"), {
+        name: "ObjectUnavailable",
+      });
+    });
+    await expect(receivers.create(caller, input("web"), {}, start)).rejects.toThrow("the object stopped");
+    expect([...store.records.values()]).toEqual([]);
+    expect(project.nameHolder("web")).toBeFalsy();
+    const next = await receivers.create(caller, input("web"), {}, start + 1);
+    expect([...store.records.values()].map((record) => record.id)).toEqual([next.id]);
+    expect(target.core.liveReceivers([next.id]).map((live) => live.version)).toEqual([1]);
+  });
+
+  it("a create whose target cannot be reached to undo it keeps its name, and the next create of the name revokes it", async () => {
+    // Its register landed but its answer was lost, and so was the unregister: the receiver may be
+    // live at its target, so its name is not freed for another to take without revoking it.
+    const { receivers, caller, input, target, project, store } = world();
+    const unavailable = () =>
+      Object.assign(new Error("the object stopped before it answered this call"), {
+        name: "ObjectUnavailable",
+      });
+    const register = target.core.register.bind(target.core);
+    const registerSpy = vi.spyOn(target.core, "register").mockImplementation((...args) => {
+      register(...args);
+      throw unavailable();
+    });
+    const unregisterSpy = vi.spyOn(target.core, "unregister").mockImplementation(() => {
+      throw unavailable();
+    });
+    await expect(receivers.create(caller, input("web"), {}, start)).rejects.toThrow("the object stopped");
+    registerSpy.mockRestore();
+    unregisterSpy.mockRestore();
+    const cut = project.nameHolder("web")?.receiverId as string;
+    expect(target.core.liveReceivers([cut])).toHaveLength(1);
+    const next = await receivers.create(caller, input("web"), {}, later);
+    expect(target.core.liveReceivers([cut])).toEqual([]);
+    expect(project.nameHolder("web")?.receiverId).toBe(next.id);
+    expect([...store.records.values()].map((record) => record.id)).toEqual([next.id]);
+  });
+
   it("a delete cut off before it freed the name is finished by the next GET, which frees the name", async () => {
     const { gates, receivers, caller, input, expectGone } = world();
     const record = await receivers.create(caller, input("web"), {}, start);

@@ -53,6 +53,19 @@ export interface ScaleChange {
   sent?: number;
 }
 
+/**
+ * A write to a service pending at Cattle: from when it left its sender until Cattle applied or
+ * refused it (a write held behind the service's process lock is pending while it waits). Its
+ * answer may come later; the sender may learn its fate sooner by reading the service back.
+ */
+export interface WritePending {
+  serviceId: string;
+  call: string;
+  sender: string;
+  start: number;
+  end: number;
+}
+
 /** A service the upgrade receivers may upgrade, and how its containers behave. */
 export interface UpgradeServiceSpec {
   id: string;
@@ -165,6 +178,8 @@ export class SimCattle {
   readonly upgradeActions: UpgradeActionSent[] = [];
   /** A broken Cattle, for the simulator's own tests: shows a bad image's containers to targets as sound. */
   hidesBadHealth = false;
+  /** Every write to a service, with when it was pending. */
+  readonly pending: WritePending[] = [];
   readonly #upgrades = new Map<string, UpgradeState>();
   /** Bumped with every transition of a service's upgrade, so an older transition's timer does nothing. */
   readonly #generation = new Map<string, number>();
@@ -587,15 +602,32 @@ export class SimCattle {
   }
 
   #write<T>(owner: Owner, deadline: number, call: string, apply: () => CattleResult<T>, locks?: string) {
+    // A write to a service is pending from when it leaves until Cattle applied or refused it.
+    const pending: WritePending | undefined =
+      locks === undefined
+        ? undefined
+        : {
+            serviceId: locks,
+            call,
+            sender: owner.label,
+            start: this.scheduler.now,
+            end: Number.POSITIVE_INFINITY,
+          };
+    if (pending) this.pending.push(pending);
+    const decided = () => {
+      if (pending) pending.end = Math.min(pending.end, this.scheduler.now);
+    };
     return this.#exchange<T>(owner, deadline, (respond) => {
       const fate = this.writes.shift() ?? { kind: "answered" };
       const note = (what: string) => this.log(`cattle: ${call} ${what}`);
       switch (fate.kind) {
         case "refused":
+          decided();
           note(`refused ${fate.status}`);
           return respond({ ok: false, failure: refusal(fate.status) });
         case "gateway":
           if (fate.applied) apply();
+          decided();
           note(`${fate.applied ? "applied, " : ""}answered 502 by a gateway`);
           return respond({ ok: false, failure: gateway });
         case "delayed":
@@ -605,12 +637,14 @@ export class SimCattle {
           note(`to be applied in ${fate.ms} ms, never answered`);
           this.scheduler.after(fate.ms, () => {
             apply();
+            decided();
             note("applied (delayed)");
           });
           return;
       }
       const run = () => {
         const result = apply();
+        decided();
         if (fate.kind === "lost" || fate.kind === "delayed") {
           note("applied, connection reset");
           return respond({ ok: false, failure: reset });
@@ -623,6 +657,7 @@ export class SimCattle {
       if (until <= this.scheduler.now) return run();
       this.scheduler.at(Math.min(until, this.scheduler.now + LOCK_WAIT_MS), () => {
         if ((this.#busyUntil.get(locks ?? "") ?? 0) > this.scheduler.now) {
+          decided();
           note("refused 409 (process lock)");
           respond({ ok: false, failure: refusal(409) });
         } else {

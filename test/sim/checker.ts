@@ -9,20 +9,27 @@ import { ROLLED_BACK_MEMORY_MS } from "../../src/drivers/service-upgrade/upgrade
 import { planScale } from "../../src/drivers/shared/scaling";
 import { MESSAGE_EXECUTIONS } from "../../src/notifications/outbox";
 import { DEDUPLICATION_WINDOW_MS } from "../../src/targets/history";
-import type { SimCattle } from "./cattle";
+import type { SimCattle, WritePending } from "./cattle";
 import type { SentRequest, SimDestinations } from "./destinations";
 import { type Plan, PROJECT } from "./plan";
 import type { Attempt, Handle, Pushed } from "./run";
-import { World } from "./world";
+import { type Notes, type Rows, type SimKv, World } from "./world";
 
 export interface Checked {
   failures: string[];
   notes: string[];
 }
 
+/** The world as the checker reads it, whichever deployment ran: a Durable Object's, or Deno KV's. */
+export interface CheckedWorld extends Notes {
+  kv: SimKv;
+  /** Each object's storage by key (`target:…`, `project:…`). */
+  objects: Map<string, { db: Rows; storage: Parameters<typeof World.hasTables>[0]["storage"] }>;
+}
+
 interface Input {
   plan: Plan;
-  world: World;
+  world: CheckedWorld;
   cattle: SimCattle;
   handles: Map<string, Handle>;
   attempts: Attempt[];
@@ -34,11 +41,29 @@ interface Input {
   now: number;
 }
 
-const rows = <T>(world: World, key: string, query: string, ...values: (string | number)[]): T[] => {
+const rows = <T>(world: CheckedWorld, key: string, query: string, ...values: (string | number)[]): T[] => {
   const object = world.objects.get(key);
   if (!object || !World.hasTables(object)) return [];
   return object.db.prepare(query).all(...values) as T[];
 };
+
+/** Pairs of writes to one service from two senders pending at once: one still pending when the other left. */
+function overlapping(writes: readonly WritePending[]): [WritePending, WritePending][] {
+  const found: [WritePending, WritePending][] = [];
+  const byService = new Map<string, WritePending[]>();
+  for (const write of writes)
+    byService.set(write.serviceId, [...(byService.get(write.serviceId) ?? []), write]);
+  for (const list of byService.values()) {
+    list.sort((a, b) => a.start - b.start);
+    for (const [i, write] of list.entries()) {
+      const earlier = list
+        .slice(0, i)
+        .find((other) => other.end > write.start && other.sender !== write.sender);
+      if (earlier) found.push([earlier, write]);
+    }
+  }
+  return found;
+}
 
 /**
  * Compares a run with the sequential model of docs/how-it-works.md and docs/api.md. Every failure
@@ -61,10 +86,13 @@ export function check(input: Input): Checked {
     executions.set(execution.id, execution);
   }
   const targetKeys = [...world.objects.keys()].filter((key) => key.startsWith("target:"));
+  /** Which target recorded each execution it still keeps. */
+  const recordedIn = new Map<string, string>();
   for (const key of targetKeys) {
     for (const row of rows<{ body: string }>(world, key, "SELECT body FROM executions ORDER BY seq")) {
       const execution = JSON.parse(row.body) as Execution;
       executions.set(execution.id, execution);
+      recordedIn.set(execution.id, key);
     }
   }
   for (const execution of [...executions.values()].sort(
@@ -170,7 +198,7 @@ export function check(input: Input): Checked {
   for (const [delivery, tries] of byDelivery) {
     const applied = appliedOf.get(delivery) ?? [];
     const first = tries[0] as Attempt;
-    const unsure = tries.some((attempt) => attempt.reset || attempt.status === -1);
+    const unsure = tries.some((attempt) => attempt.reset || attempt.gaveUp);
     if (applied.length > 1 && (first.identity || !unsure)) {
       fail(
         "applied twice",
@@ -291,11 +319,19 @@ export function check(input: Input): Checked {
       continue;
     }
     const ids = new Set(ofService.flatMap((handle) => handle.ids));
+    // A receiver no answer named (an import answered 503 of unknown fate that did import) still
+    // scaled the service: its steps are those its target recorded.
+    const serviceKey = `target:scaleService:${PROJECT}:${serviceId}`;
+    const unnamed = (execution: Execution) =>
+      !byId.has(execution.receiverId) && recordedIn.get(execution.id) === serviceKey;
     const outside = cattle.changes
       .filter((change) => change.serviceId === serviceId && change.by === "outside")
       .reduce((sum, change) => sum + change.to - change.from, 0);
     const steps = [...executions.values()]
-      .filter((execution) => ids.has(execution.receiverId) && execution.outcome === "applied")
+      .filter(
+        (execution) =>
+          (ids.has(execution.receiverId) || unnamed(execution)) && execution.outcome === "applied",
+      )
       .reduce((sum, execution) => sum + (execution.to ?? 0) - (execution.from ?? 0), 0);
     const end = cattle.scaleOf(serviceId);
     if (initial + outside + steps !== end) {
@@ -477,6 +513,17 @@ export function check(input: Input): Checked {
   }
   for (const key of world.kv.keys()) {
     if (!key.startsWith(`${PROJECT}/`)) fail("stored for a stranger", `KV holds ${key}`);
+  }
+  // Over Deno KV, one isolate at a time holds a target: whatever stalls or dies, Cattle never has
+  // two writes to one service pending at once from two isolates (one holder's own writes follow
+  // its driver's rules, which the checks above judge).
+  if (input.plan.kv) {
+    for (const [first, second] of overlapping(cattle.pending)) {
+      fail(
+        "overlapping writes",
+        `${second.call} from ${second.sender} left at ${at(second.start)} while ${first.call} from ${first.sender} (left at ${at(first.start)}) was pending at Cattle until ${at(first.end)}`,
+      );
+    }
   }
   return { failures, notes };
 }

@@ -3,14 +3,15 @@ import { runPlan } from "./run";
 import { kindOf, shrink } from "./shrink";
 
 /**
- * `npm run simulate -- [--seeds N] [--from K] [--seed S] [--no-shrink] [--shrink-all]` (docs/simulation.md):
- * runs seeds K … K+N-1, or replays seed S with its whole trace. Each failing seed prints the one
+ * `npm run simulate -- [--seeds N] [--from K] [--seed S] [--kv] [--no-shrink] [--shrink-all]` (docs/simulation.md):
+ * runs seeds K … K+N-1, or replays seed S with its whole trace; with `--kv`, on the Deno KV deployment. Each failing seed prints the one
  * line that replays it and its shrunk plan. The exit code is 1 if any seed failed.
  */
-const USAGE = `usage: npm run simulate -- [--seeds N] [--from K] [--seed S] [--no-shrink] [--shrink-all] [--stop-at-first]
+const USAGE = `usage: npm run simulate -- [--seeds N] [--from K] [--seed S] [--kv] [--no-shrink] [--shrink-all] [--stop-at-first]
   --seeds N        how many seeds to run (default 1000)
   --from K         the first seed (default 1)
   --seed S         replay seed S alone, printing its whole trace (and, if it fails, its shrunk plan and trace)
+  --kv             run the seeds on the Deno KV deployment: isolates over one KV, with crashes and stalls
   --no-shrink      report failing seeds without shrinking them
   --shrink-all     shrink every failing seed (by default the first of each kind of failure)
   --stop-at-first  stop after the first failing seed`;
@@ -22,10 +23,18 @@ interface Options {
   shrink: boolean;
   shrinkAll: boolean;
   stopAtFirst: boolean;
+  kv: boolean;
 }
 
 function parse(args: string[]): Options {
-  const options: Options = { seeds: 1000, from: 1, shrink: true, shrinkAll: false, stopAtFirst: false };
+  const options: Options = {
+    seeds: 1000,
+    from: 1,
+    shrink: true,
+    shrinkAll: false,
+    stopAtFirst: false,
+    kv: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const number = () => {
@@ -39,6 +48,7 @@ function parse(args: string[]): Options {
     else if (arg === "--no-shrink") options.shrink = false;
     else if (arg === "--shrink-all") options.shrinkAll = true;
     else if (arg === "--stop-at-first") options.stopAtFirst = true;
+    else if (arg === "--kv") options.kv = true;
     else if (arg === "--help" || arg === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -59,7 +69,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (options.seed !== undefined) {
-    const plan = planFor(options.seed);
+    const plan = planFor(options.seed, { kv: options.kv });
     console.log(`seed ${options.seed}: plan`);
     for (const event of plan.events) console.log(`  ${describeEvent(event, plan)}`);
     const result = await runPlan(plan, { verbose: true });
@@ -85,20 +95,21 @@ async function main(): Promise<number> {
     }
     return 1;
   }
+  const mode = options.kv ? " --kv" : "";
   const started = performance.now();
   let failed = 0;
   const kinds = new Map<string, number[]>();
   const shrunkKinds = new Set<string>();
   const last = options.from + options.seeds - 1;
   for (let seed = options.from; seed <= last; seed++) {
-    const result = await runPlan(planFor(seed));
+    const result = await runPlan(planFor(seed, { kv: options.kv }));
     if (result.failures.length === 0) continue;
     failed++;
     for (const kind of new Set(result.failures.map(kindOf)))
       kinds.set(kind, [...(kinds.get(kind) ?? []), seed]);
     console.log(`\nseed ${seed} FAILED: ${result.failures[0]}`);
     for (const failure of result.failures.slice(1, 4)) console.log(`  also: ${failure}`);
-    console.log(`  replay: npm run simulate -- --seed ${seed}`);
+    console.log(`  replay: npm run simulate -- --seed ${seed}${mode}`);
     // Shrinking takes a few hundred runs: done for the first seed of each kind of failure (all of
     // them with --shrink-all), the others say how to get theirs.
     const kind = kindOf(result.failures[0] ?? "");
@@ -111,13 +122,15 @@ async function main(): Promise<number> {
       for (const event of shrunk.plan.events) console.log(`    ${describeEvent(event, shrunk.plan)}`);
     } else if (options.shrink) {
       console.log(
-        `  not shrunk: a seed failing the same way was shrunk above (--seed ${seed} shrinks this one)`,
+        `  not shrunk: a seed failing the same way was shrunk above (--seed ${seed}${mode} shrinks this one)`,
       );
     }
     if (options.stopAtFirst) break;
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`\n${options.seeds} seeds from ${options.from}: ${failed} failed, in ${seconds} s`);
+  console.log(
+    `\n${options.seeds} seeds from ${options.from}${options.kv ? " over Deno KV" : ""}: ${failed} failed, in ${seconds} s`,
+  );
   for (const [kind, seeds] of kinds) {
     console.log(`  ${kind}: ${seeds.length} seed(s), first ${seeds.slice(0, 8).join(", ")}`);
   }

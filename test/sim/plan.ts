@@ -105,6 +105,8 @@ export type SimEvent = { at: number } & (
   | { kind: "testNotification"; receiver: number }
   | { kind: "destinationFault"; endpoint: number; fault: DestinationFault; count: number }
   | { kind: "crashMidNotification"; restartMs: number; reached: boolean }
+  /** Deno KV mode: the isolate holding the object pauses for `ms`, past its leases, then goes on. */
+  | { kind: "stall"; object: string; ms: number }
 );
 
 /** Everything a run does: its settings, the receivers it may create, and its events in time order. */
@@ -122,6 +124,8 @@ export interface Plan {
   upgrades?: UpgradeWorld;
   /** Only in runs with notifications: the endpoints their destinations post to. */
   notifications?: { endpoints: EndpointSpec[] };
+  /** Only in the Deno KV mode: how many isolates serve at once. */
+  kv?: { isolates: number };
 }
 
 export const SERVICES = ["1s1", "1s2"] as const;
@@ -133,8 +137,40 @@ export const UPGRADE_TARGET = "target:serviceUpgrade:1a5";
 export const UPGRADE_REPOSITORY = "myorg/api";
 const UPGRADE_TAGS = ["1.1.0", "1.2.0", "1.3.0"];
 
-/** A plan drawn from a seed: the seed decides every choice, so the same seed is the same run. */
-export function planFor(seed: number): Plan {
+/**
+ * A plan drawn from a seed: the seed decides every choice, so the same seed is the same run. With
+ * `kv`, the plan runs on the Deno KV deployment: the same plan, plus how many isolates serve and
+ * some stalls of them, drawn from a generator of their own.
+ */
+export function planFor(seed: number, options: { kv?: boolean } = {}): Plan {
+  const plan = basePlan(seed);
+  if (options.kv) addKv(plan, new Random(seed ^ 0x6b76d3e0));
+  return plan;
+}
+
+/** Deno KV mode: two to four isolates, and up to three stalls of the isolate holding an object. */
+function addKv(plan: Plan, random: Random): void {
+  plan.kv = { isolates: random.int(2, 4) };
+  const span = Math.max(1_000, plan.events.at(-1)?.at ?? 0);
+  const objects = CRASHABLE.concat(plan.upgrades ? [UPGRADE_TARGET] : []);
+  const stalls = random.weighted<number>([
+    [4, 0],
+    [4, 1],
+    [2, 2],
+    [1, 3],
+  ]);
+  for (let i = 0; i < stalls; i++) {
+    plan.events.push({
+      kind: "stall",
+      at: random.int(0, span),
+      object: random.pick(objects),
+      ms: random.pick([14_000, 16_000, 25_000]),
+    });
+  }
+  plan.events.sort((a, b) => a.at - b.at);
+}
+
+function basePlan(seed: number): Plan {
   const random = new Random(seed);
   const receivers: ReceiverSpec[] = [];
   const count = random.int(2, 5);
@@ -587,5 +623,7 @@ export function describeEvent(event: SimEvent, plan: Plan): string {
       return `${t} the next ${event.count} request(s) to endpoint e${event.endpoint}: ${JSON.stringify(event.fault)}`;
     case "crashMidNotification":
       return `${t} the next notification request's sender dies ${event.reached ? "once it reached its destination" : "before it leaves"} (back after ${event.restartMs} ms)`;
+    case "stall":
+      return `${t} the isolate holding ${event.object} stalls for ${event.ms} ms`;
   }
 }

@@ -7,7 +7,7 @@ import type { Delivery } from "../../src/domain/delivery";
 import type { Outcome } from "../../src/domain/execution";
 import { RESOURCE_ID } from "../../src/domain/ids";
 import type { NotificationKind } from "../../src/domain/notifications";
-import type { Platform, TriggerResult } from "../../src/domain/ports";
+import type { Platform, Project, TriggerResult } from "../../src/domain/ports";
 import type { ReceiverRecord } from "../../src/domain/receiver";
 import type { Settings } from "../../src/domain/settings";
 import { setNotificationsSchema } from "../../src/notifications/destinations";
@@ -19,6 +19,7 @@ import { sha256Hex } from "../../src/util/sha256";
 import { SimCattle } from "./cattle";
 import { type Checked, check } from "./checker";
 import { type BrokenNetwork, endpointUrl, SimDestinations } from "./destinations";
+import { KvWorld } from "./kvworld";
 import { describeEvent, type Plan, PROJECT, type SimEvent, UPGRADE_REPOSITORY } from "./plan";
 import { Random } from "./random";
 import { Scheduler, SIM_START, useRandomSource } from "./scheduler";
@@ -50,6 +51,8 @@ export interface Attempt {
   status: number;
   /** The object was reset while the request waited: the Worker answered 503 without knowing what happened. */
   reset?: boolean;
+  /** The sender gave up waiting (and may have retried) before the answer came, if it came. */
+  gaveUp?: boolean;
   outcome?: string;
   from?: number;
   to?: number;
@@ -179,6 +182,8 @@ export async function runPlan(
     hidesBadHealth?: boolean;
     /** A network, or a target, that breaks what notifications promise (destinations.ts). */
     brokenNetwork?: BrokenNetwork;
+    /** Deno KV mode: a KV that hides leases and passes every check, so isolates hold one object at once. */
+    brokenKv?: boolean;
   } = {},
 ): Promise<RunResult> {
   const scheduler = new Scheduler();
@@ -207,7 +212,13 @@ export async function runPlan(
     options.verbose ? log : () => {},
   );
   destinations.broken = options.brokenNetwork;
-  const world = new World(scheduler, cattle, log, plan.kvLagMs, destinations);
+  const world = plan.kv
+    ? new KvWorld(scheduler, cattle, log, plan.kvLagMs, destinations, {
+        isolates: plan.kv.isolates,
+        seed: plan.seed,
+      })
+    : new World(scheduler, cattle, log, plan.kvLagMs, destinations);
+  if (world instanceof KvWorld) world.store.breaksLeases = options.brokenKv === true;
   world.ignoresRevoke = options.brokenNetwork === "ignoresDelete";
   destinations.elsewhere = (url) => {
     const owner = world.urlOwner.get(url);
@@ -316,6 +327,9 @@ export async function runPlan(
   const apiStatus = (error: unknown): string => {
     if (error instanceof ApiError) return `${error.status} ${error.code}: ${error.message}`;
     if (error instanceof ObjectReset) return "503 (object reset)";
+    // Deno KV mode: the object's holder stopped, or the isolate that took the request did (the
+    // error crosses isolates by its name): a 503 whose fate is unknown, as a reset's.
+    if (error instanceof Error && error.name === "ObjectUnavailable") return "503 (object unavailable)";
     errors.push(
       `management threw ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
@@ -362,7 +376,14 @@ export async function runPlan(
     } else {
       const projectId = url.projectId ?? "";
       if (!RESOURCE_ID.test(projectId)) return { status: 403 } as const;
-      const legacy = await world.platform.project(projectId).legacyRoute(await sha256Hex(url.key ?? ""));
+      const digest = await sha256Hex(url.key ?? "");
+      let legacy: Awaited<ReturnType<Project["legacyRoute"]>>;
+      try {
+        legacy = await world.platform.project(projectId).legacyRoute(digest);
+      } catch {
+        // The environment's object could not answer: nothing was decided, the sender tries again.
+        return { status: 503, retryAfter: 2, reset: false } as const;
+      }
       if (!legacy) return { status: 403 } as const;
       ({ target, receiverId, version } = legacy);
     }
@@ -446,12 +467,48 @@ export async function runPlan(
       if (!inTime) {
         if (attempt.status === 0) {
           attempt.status = -1;
+          attempt.gaveUp = true;
           log(`${attempt.tag} ${handle.handle}: the sender gave up waiting`);
         }
       } else if (attempt.status !== 503) {
         return;
       }
       await scheduler.sleep(retryAfter * 1000);
+    }
+  };
+
+  /** An import as a request runs it; one answered 503 of unknown fate is run again by the repairing accesses. */
+  let importUnanswered = false;
+  const runImport = async (what: string) => {
+    const start = scheduler.now;
+    try {
+      const result = await importFromWebhookService(caller, receivers, settings);
+      const imported: string[] = [];
+      for (const record of result.imported) {
+        const index = plan.generics.findIndex((generic) => generic.id === record.importedFrom);
+        const handle = handles.get(`g${index}`);
+        if (!handle) continue;
+        // A generic object imported again after its receiver was deleted is a new receiver.
+        Object.assign(handle, {
+          deletedAt: undefined,
+          deleteStarted: [],
+          regenerated: [],
+          regenerateStarted: [],
+          tokens: [],
+        });
+        handle.createdAt = scheduler.now;
+        await remember(handle, record);
+        imported.push(handle.handle);
+      }
+      imports.push({ start, end: scheduler.now, imported });
+      log(
+        `${what} answered 200: imported [${imported.join(", ")}], skipped ${result.skipped
+          .map((skipped) => `${skipped.genericObjectId} (${skipped.reason})`)
+          .join("; ")}`,
+      );
+    } catch (error) {
+      if (unknownFate(error)) importUnanswered = true;
+      log(`${what} answered ${apiStatus(error)}`);
     }
   };
 
@@ -479,7 +536,8 @@ export async function runPlan(
           noteDestinations(handle, record, spec.notify?.destinations.map((d) => d.endpoint) ?? []);
           log(`create ${handle.handle} (${spec.name}) answered 201`);
         } catch (error) {
-          handle.createUnanswered = false;
+          // A 503 of unknown fate leaves the create as one the Worker stopped in: the next access finishes it.
+          if (!unknownFate(error)) handle.createUnanswered = false;
           log(`create ${handle.handle} (${spec.name}) answered ${apiStatus(error)}`);
         }
         return;
@@ -641,6 +699,8 @@ export async function runPlan(
           log(`DELETE ${handle.handle} answered 204`);
         } catch (error) {
           log(`DELETE ${handle.handle} answered ${apiStatus(error)}`);
+          // Unknown fate: as a request the Worker stopped in, the next access finishes it.
+          if (unknownFate(error)) handle.unanswered++;
         } finally {
           handle.unanswered--;
         }
@@ -681,6 +741,7 @@ export async function runPlan(
           log(`regenerate ${handle.handle} answered 200 (version ${next.version})`);
         } catch (error) {
           log(`regenerate ${handle.handle} answered ${apiStatus(error)}`);
+          if (unknownFate(error)) handle.unanswered++;
         } finally {
           handle.unanswered--;
         }
@@ -711,38 +772,9 @@ export async function runPlan(
         } as never);
         return;
       }
-      case "import": {
-        const start = scheduler.now;
-        try {
-          const result = await importFromWebhookService(caller, receivers, settings);
-          const imported: string[] = [];
-          for (const record of result.imported) {
-            const index = plan.generics.findIndex((generic) => generic.id === record.importedFrom);
-            const handle = handles.get(`g${index}`);
-            if (!handle) continue;
-            // A generic object imported again after its receiver was deleted is a new receiver.
-            Object.assign(handle, {
-              deletedAt: undefined,
-              deleteStarted: [],
-              regenerated: [],
-              regenerateStarted: [],
-              tokens: [],
-            });
-            handle.createdAt = scheduler.now;
-            await remember(handle, record);
-            imported.push(handle.handle);
-          }
-          imports.push({ start, end: scheduler.now, imported });
-          log(
-            `import answered 200: imported [${imported.join(", ")}], skipped ${result.skipped
-              .map((skipped) => `${skipped.genericObjectId} (${skipped.reason})`)
-              .join("; ")}`,
-          );
-        } catch (error) {
-          log(`import answered ${apiStatus(error)}`);
-        }
+      case "import":
+        await runImport("import");
         return;
-      }
       case "stranger": {
         const delivery = ++deliveries;
         const projectId = `1a${900 + delivery}`;
@@ -751,10 +783,17 @@ export async function runPlan(
         return;
       }
       case "crash": {
+        if (world instanceof KvWorld) {
+          world.crashObject(event.object, event.restartMs);
+          return;
+        }
         const object = world.objects.get(event.object);
         if (object) world.crash(object, event.restartMs);
         return;
       }
+      case "stall":
+        if (world instanceof KvWorld) world.stall(event.object, event.ms);
+        return;
       case "writeFate":
         cattle.writes.push(event.fate);
         return;
@@ -778,6 +817,12 @@ export async function runPlan(
    * without a record, is taken over). Each is logged with its answer like any other request.
    */
   const repair = async () => {
+    // An import answered 503 of unknown fate may have claimed names for receivers it never
+    // recorded: the same import again takes them over, as a create again does.
+    if (importUnanswered) {
+      importUnanswered = false;
+      await runImport("import again");
+    }
     for (const handle of handles.values()) {
       const id = handle.record?.id;
       if (!id || handle.deletedAt !== undefined || handle.unanswered === 0) continue;
@@ -806,7 +851,13 @@ export async function runPlan(
   };
 
   const previousNow = Date.now;
+  const previousRandom = Math.random;
   useRandomSource(new Random(plan.seed ^ 0x5eed));
+  // The objects over KV draw their retry jitter from Math.random: from the run's seed too.
+  if (plan.kv) {
+    const jitter = new Random(plan.seed ^ 0x71773e);
+    Math.random = () => jitter.next() / 2 ** 32;
+  }
   // Management code reads the wall clock for creation times and ids: it reads the simulated one.
   Date.now = () => scheduler.now;
   const silenced = silenceConsole();
@@ -843,9 +894,11 @@ export async function runPlan(
       });
     });
     await scheduler.runUntil(scheduler.now + REPAIRED_MS);
+    // Over Deno KV, an object is what KV holds of it, read back as its next holder would.
+    const objects = world instanceof KvWorld ? await world.storedObjects() : world.objects;
     checked = check({
       plan,
-      world,
+      world: { ...notesOf(world), kv: world.kv, objects },
       cattle,
       handles,
       attempts,
@@ -858,6 +911,7 @@ export async function runPlan(
   } finally {
     silenced.restore();
     Date.now = previousNow;
+    Math.random = previousRandom;
     useRandomSource(undefined);
   }
   for (const line of checked.notes) log(line);
@@ -873,6 +927,21 @@ export async function runPlan(
     },
   };
 }
+
+/**
+ * An object call whose fate is unknown: a Durable Object reset while it ran, or (over Deno KV) its
+ * holder or the isolate that took the request stopped. The Worker answers 503; what the call did
+ * may have happened or not, so a management request answered so is left to the next access of its
+ * receiver, as one the Worker stopped in.
+ */
+const unknownFate = (error: unknown): boolean =>
+  error instanceof ObjectReset || (error instanceof Error && error.name === "ObjectUnavailable");
+
+const notesOf = (world: World | KvWorld) => ({
+  forgotten: world.forgotten,
+  notifyLog: world.notifyLog,
+  urlOwner: world.urlOwner,
+});
 
 /** The service's log lines would bury the simulation's own: kept out while a run lasts. */
 function silenceConsole() {

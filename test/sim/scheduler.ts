@@ -8,9 +8,14 @@ import type { Random } from "./random";
 export interface Owner {
   readonly label: string;
   alive: boolean;
+  /**
+   * Set while the owner is stalled (a process paused: a long GC, a frozen VM): its timers that
+   * come due meanwhile wait here instead of firing, and fire once it is released.
+   */
+  held?: Timer[];
 }
 
-interface Timer {
+export interface Timer {
   at: number;
   seq: number;
   fire: () => void;
@@ -92,6 +97,13 @@ export class Scheduler {
   /** Runs `fire` at `at` (not before now), unless `owner` died by then. Answers a cancel. */
   at(at: number, fire: () => void, owner?: Owner): () => void {
     const timer: Timer = { at: Math.max(at, this.now), seq: ++this.#seq, fire, owner, cancelled: false };
+    this.#insert(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  }
+
+  #insert(timer: Timer): void {
     // Insertion keeps the queue ordered by time, then by scheduling order: deterministic ties.
     let low = 0;
     let high = this.#timers.length;
@@ -103,9 +115,21 @@ export class Scheduler {
     }
     this.#timers.splice(low, 0, timer);
     this.#activity++;
-    return () => {
-      timer.cancelled = true;
-    };
+  }
+
+  /** Stalls `owner`: none of its timers fires until `release`, and then all of them, in order. */
+  stall(owner: Owner): void {
+    owner.held ??= [];
+  }
+
+  release(owner: Owner): void {
+    const held = owner.held ?? [];
+    owner.held = undefined;
+    for (const timer of held) {
+      timer.at = this.now;
+      timer.seq = ++this.#seq;
+      this.#insert(timer);
+    }
   }
 
   after(ms: number, fire: () => void, owner?: Owner): () => void {
@@ -150,6 +174,10 @@ export class Scheduler {
     const timer = this.#timers.shift();
     if (!timer) return false;
     this.now = timer.at;
+    if (timer.owner?.held) {
+      timer.owner.held.push(timer);
+      return true;
+    }
     this.fired++;
     timer.fire();
     await this.quiesce();

@@ -52,6 +52,77 @@ export interface NotifySettingsAt {
   destinations: Destination[];
 }
 
+/** An object's database as the checker and the hooks read it. */
+export interface Rows {
+  prepare(query: string): { all(...values: (string | number)[]): unknown[] };
+}
+
+/** What the hooks of an object's calls note, whichever deployment runs the objects. */
+export interface Notes {
+  readonly forgotten: string[];
+  readonly notifyLog: NotifySettingsAt[];
+  readonly urlOwner: Map<string, { receiverId: string; destinationId: string }>;
+}
+
+/**
+ * The delivery the object stored as being attempted now for the destination of `url`: the
+ * outbox stores each attempt before its request leaves, so this is the message the request
+ * carries (a test message is stored only once answered: none).
+ */
+export function storedAttempt(
+  db: Rows,
+  urlOwner: Notes["urlOwner"],
+  now: number,
+  url: string,
+): SentRequest["stored"] {
+  const owner = urlOwner.get(url);
+  if (!owner) return undefined;
+  const found = db
+    .prepare(
+      "SELECT message_id, message FROM notification_deliveries WHERE destination_id = ? AND status = 'pending' AND last_attempt = ?",
+    )
+    .all(owner.destinationId, now) as { message_id: string; message: string }[];
+  const [row] = found;
+  if (found.length !== 1 || !row) return undefined;
+  return { messageId: row.message_id, destinationId: owner.destinationId, message: row.message };
+}
+
+/** Before a revoke: what a delete takes with it, so the checker still knows what it did. */
+export function noteForgotten(notes: Notes, db: Rows, [receiverId]: unknown[]): void {
+  for (const row of db
+    .prepare("SELECT body FROM executions WHERE receiver_id = ? ORDER BY seq")
+    .all(receiverId as string) as { body: string }[]) {
+    notes.forgotten.push(row.body);
+  }
+}
+
+/** Notes a receiver's destinations as its target now holds them. */
+function noteSettings(notes: Notes, now: number, receiverId: string, destinations: Destination[]): void {
+  notes.notifyLog.push({ at: now, receiverId, destinations: structuredClone(destinations) });
+  for (const destination of destinations) {
+    notes.urlOwner.set(destination.url, { receiverId, destinationId: destination.id });
+  }
+}
+
+/** After a target's call: what each receiver's destinations were from when on, for the checker (synchronous calls). */
+export function noteResult(
+  notes: Notes,
+  now: number,
+  method: string,
+  args: unknown[],
+  result: unknown,
+): void {
+  if (method === "register" && result === true) {
+    const receiver = args[0] as LiveReceiver;
+    noteSettings(notes, now, receiver.id, receiver.notify?.destinations ?? []);
+  } else if (method === "setNotifications" && (result as NotificationsResult).kind === "live") {
+    const { receiver } = result as Extract<NotificationsResult, { kind: "live" }>;
+    noteSettings(notes, now, receiver.id, receiver.notify?.destinations ?? []);
+  } else if ((method === "revoke" || method === "unregister") && result !== false) {
+    noteSettings(notes, now, args[0] as string, []);
+  }
+}
+
 /** The Durable Object was reset while a call waited on it: what the Worker's stub throws. */
 export class ObjectReset extends Error {}
 
@@ -61,7 +132,7 @@ export class ObjectReset extends Error {}
  * the real cores over node:sqlite, and an object can be crashed: its incarnation's awaits never
  * resume, calls waiting on it fail, its storage stays, and a new incarnation takes over.
  */
-export class World {
+export class World implements Notes {
   readonly objects = new Map<string, SimObject>();
   /** Executions of receivers as they were when a delete made their target forget them. */
   readonly forgotten: string[] = [];
@@ -230,34 +301,13 @@ export class World {
     );
   }
 
-  /**
-   * The delivery the object stored as being attempted now for the destination of `url`: the
-   * outbox stores each attempt before its request leaves, so this is the message the request
-   * carries (a test message is stored only once answered: none).
-   */
   #attempting(object: SimObject, url: string): SentRequest["stored"] {
-    const owner = this.urlOwner.get(url);
-    if (!owner || !World.hasTables(object)) return undefined;
-    const found = object.db
-      .prepare(
-        "SELECT message_id, message FROM notification_deliveries WHERE destination_id = ? AND status = 'pending' AND last_attempt = ?",
-      )
-      .all(owner.destinationId, this.scheduler.now) as { message_id: string; message: string }[];
-    const [row] = found;
-    if (found.length !== 1 || !row) return undefined;
-    return { messageId: row.message_id, destinationId: owner.destinationId, message: row.message };
-  }
-
-  /** Notes a receiver's destinations as its target now holds them. */
-  #settings(receiverId: string, destinations: Destination[]): void {
-    this.notifyLog.push({ at: this.scheduler.now, receiverId, destinations: structuredClone(destinations) });
-    for (const destination of destinations) {
-      this.urlOwner.set(destination.url, { receiverId, destinationId: destination.id });
-    }
+    if (!World.hasTables(object)) return undefined;
+    return storedAttempt(object.db, this.urlOwner, this.scheduler.now, url);
   }
 
   /** Whether the object keeps any table of the service's own: the check the cores make. */
-  static hasTables(object: SimObject): boolean {
+  static hasTables(object: { storage: Pick<ObjectStorage, "sql"> }): boolean {
     return hasOwnTables(object.storage.sql);
   }
 
@@ -291,27 +341,10 @@ export class World {
     return this.#stub(
       object,
       TargetCore.prototype,
-      (method, [receiverId]) => {
-        // What a delete takes with it, so the checker still knows what it did.
-        if (method !== "revoke" || !World.hasTables(object)) return;
-        for (const row of object.db
-          .prepare("SELECT body FROM executions WHERE receiver_id = ? ORDER BY seq")
-          .all(receiverId as string) as { body: string }[]) {
-          this.forgotten.push(row.body);
-        }
+      (method, args) => {
+        if (method === "revoke" && World.hasTables(object)) noteForgotten(this, object.db, args);
       },
-      (method, args, result) => {
-        // What each receiver's destinations were from when on, for the checker (synchronous calls).
-        if (method === "register" && result === true) {
-          const receiver = args[0] as LiveReceiver;
-          this.#settings(receiver.id, receiver.notify?.destinations ?? []);
-        } else if (method === "setNotifications" && (result as NotificationsResult).kind === "live") {
-          const { receiver } = result as Extract<NotificationsResult, { kind: "live" }>;
-          this.#settings(receiver.id, receiver.notify?.destinations ?? []);
-        } else if ((method === "revoke" || method === "unregister") && result !== false) {
-          this.#settings(args[0] as string, []);
-        }
-      },
+      (method, args, result) => noteResult(this, this.scheduler.now, method, args, result),
     ) as unknown as Target;
   }
 

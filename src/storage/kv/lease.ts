@@ -121,11 +121,16 @@ export class Fence {
     });
   }
 
-  /** Renews the lease first if less than `ms` of it is left. */
+  /**
+   * Renews the lease first if less than `ms` of it is left. If even the renewed lease has less
+   * than `ms` left (this isolate stalled while it renewed: a long pause, a frozen VM), another
+   * isolate may hold the object by the time a request leaves: the fence counts as lost.
+   */
   async ensure(ms: number): Promise<void> {
     if (this.#lost) throw this.#lost;
     if (this.left() < ms) await this.renew();
     if (this.#lost) throw this.#lost;
+    if (this.left() < ms) this.#lose(new LeaseLost("the lease ran short while it was renewed"));
   }
 
   /** Gives the lease up (anyone may take the object at once); nothing more can be committed. */

@@ -445,7 +445,8 @@ export class KvObjects<Core extends object> {
     method: string,
     args: unknown[],
   ): Promise<{ done: true; value: unknown } | { done: false }> {
-    const id = `${String(this.clock.now()).padStart(15, "0")}-${this.isolate}-${++this.#sequence}`;
+    // Reply keys are shared by both kinds of object: the kind is in the id, as each kind counts its own calls.
+    const id = `${String(this.clock.now()).padStart(15, "0")}-${this.isolate}-${this.kind.kind}-${++this.#sequence}`;
     const key = [...callPrefix(this.kind.kind, name), id];
     const record: CallRecord = { method, args, from: this.isolate };
     const writes = packed(record, key, (part) => ["callpart", id, part]);
