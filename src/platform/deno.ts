@@ -22,7 +22,7 @@ import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
 import { TargetCore } from "../targets/core";
 import { type AsyncPort, asyncPortOf, methodsOf } from "../util/async-port";
-import { PROJECT_WRITES, TARGET_WRITES } from "./kv-objects";
+import { PROJECT_WRITES, spacedFetch, TARGET_WRITES } from "./kv-objects";
 
 /**
  * The data directory holds every receiver's sender secret and every target's history: only the
@@ -218,7 +218,12 @@ export function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch
         new TargetCore(storage, {
           clock: systemClock,
           cattle: serviceCattle(gatedSettings(settings, outgoing)),
-          fetch: (input, init) => outgoing(() => fetch(input, init)),
+          fetch: spacedFetch(systemClock, (input, init, depart) =>
+            outgoing(() => {
+              depart();
+              return fetch(input, init);
+            }),
+          ),
         }),
       alarm: (core) => core.alarm(),
       writes: TARGET_WRITES,

@@ -1,7 +1,7 @@
 import type { CattleApi, CattleFactory } from "../../src/cattle/client";
 import type { Clock } from "../../src/domain/clock";
 import type { Platform, Project, Target } from "../../src/domain/ports";
-import { PROJECT_WRITES, TARGET_WRITES } from "../../src/platform/kv-objects";
+import { PROJECT_WRITES, spacedFetch, TARGET_WRITES } from "../../src/platform/kv-objects";
 import { ProjectCore } from "../../src/project/core";
 import type { KvLike } from "../../src/storage/kv/kv";
 import { Fence, LeaseLost } from "../../src/storage/kv/lease";
@@ -152,12 +152,26 @@ export class KvWorld implements Notes {
           const rows = rowsOf(storage);
           // The outbox stores an attempt just before its request goes to the gate: what the
           // request carries is read then, not when it leaves (after the gate's wait for KV).
+          // What each request carries, by its init (read when the outbox calls fetch, before the
+          // spacing and the gate).
+          const carried = new WeakMap<object, ReturnType<typeof storedAttempt>>();
+          const spaced = spacedFetch(clock, (input, init, depart) => {
+            const stored = init ? carried.get(init) : undefined;
+            return outgoing(() => {
+              depart();
+              return this.destinations.fetchFor(owner, name, () => stored)(input, init);
+            });
+          });
           const fetch: typeof globalThis.fetch = (input, init) => {
             const url = String(input instanceof Request ? input.url : input);
-            const stored = World.hasTables({ storage })
-              ? storedAttempt(rows, this.urlOwner, this.scheduler.now, url)
-              : undefined;
-            return outgoing(() => this.destinations.fetchFor(owner, name, () => stored)(input, init));
+            const request = init ?? {};
+            carried.set(
+              request,
+              World.hasTables({ storage })
+                ? storedAttempt(rows, this.urlOwner, this.scheduler.now, url)
+                : undefined,
+            );
+            return spaced(input, request);
           };
           const core = new TargetCore(storage, {
             clock,
