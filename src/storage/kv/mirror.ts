@@ -246,14 +246,20 @@ export class KvObjectStorage implements ObjectStorage {
         chunks.set(rowid, list);
       }
     }
-    // Tables first, then what depends on them.
+    // Tables first, then what depends on them; triggers only once the rows are back, so that
+    // putting a row back does not run the object's own triggers again (their effects are rows too).
     const order = ["table", "index", "view", "trigger"];
     schemas.sort(([, a], [, b]) => order.indexOf(a.type) - order.indexOf(b.type));
-    for (const [name, schema] of schemas) {
+    const create = (name: string, schema: StoredSchema) => {
       // The storage's own alarm table exists already.
       if (name !== "_alarm") this.#db.exec(schema.sql);
       this.#schema.set(name, schema);
-    }
+    };
+    for (const [name, schema] of schemas) if (schema.type !== "trigger") create(name, schema);
+    // Rows come back table by table, a child's before its parent's: foreign keys are checked by
+    // the object's own writes, not by putting back rows that met them when they were written.
+    const [keys] = this.#db.prepare("PRAGMA foreign_keys").all() as { foreign_keys: number }[];
+    this.#db.exec("PRAGMA foreign_keys = OFF");
     for (const [table, byRow] of counts) {
       const chunks = rows.get(table);
       const stored = new Map<number, number>();
@@ -267,10 +273,12 @@ export class KvObjectStorage implements ObjectStorage {
           .prepare(
             `INSERT INTO ${quote(table)} (rowid${columns.map((column) => `, ${quote(column)}`).join("")}) VALUES (?${", ?".repeat(columns.length)})`,
           )
-          .run(rowid, ...(columns.map((column) => values[column]) as (string | number | null)[]));
+          .run(rowid, ...(columns.map((column) => values[column]) as (string | number | bigint | null)[]));
         stored.set(rowid, count);
       }
     }
+    if (keys?.foreign_keys) this.#db.exec("PRAGMA foreign_keys = ON");
+    for (const [name, schema] of schemas) if (schema.type === "trigger") create(name, schema);
     if (this.#sequences.size > 0) {
       for (const [name, seq] of this.#sequences) {
         this.#db.prepare("DELETE FROM sqlite_sequence WHERE name = ?").run(name);
@@ -450,6 +458,9 @@ export class KvObjectStorage implements ObjectStorage {
       const select = tables.has(table)
         ? this.#db.prepare(`SELECT * FROM ${quote(table)} WHERE rowid = ?`)
         : undefined;
+      // Integers as BigInt: one past 2^53 is kept exactly, and an INTEGER stays an INTEGER (a
+      // JavaScript number is put back as a REAL, which an untyped column would keep as one).
+      select?.setReadBigInts(true);
       for (const rowid of rowids) {
         const [row] = (select?.all(rowid) ?? []) as Record<string, SqlValue>[];
         const before = stored.get(rowid) ?? 0;

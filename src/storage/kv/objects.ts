@@ -12,7 +12,15 @@ import {
   retryingBusy,
   toChunks,
 } from "./kv";
-import { Fence, LeaseLost, type LeaseValue, leaseFree, OUTGOING_MIN_LEFT_MS, RENEW_BEFORE_MS } from "./lease";
+import {
+  CLOCK_SKEW_MS,
+  Fence,
+  LeaseLost,
+  type LeaseValue,
+  leaseFree,
+  OUTGOING_MIN_LEFT_MS,
+  RENEW_BEFORE_MS,
+} from "./lease";
 import { KvObjectStorage } from "./mirror";
 
 /**
@@ -109,6 +117,8 @@ const objectPrefix = (kind: string, name: string): KvKey => ["obj", kind, name];
 const callPrefix = (kind: string, name: string): KvKey => ["call", kind, name];
 const bellKey = (kind: string, name: string): KvKey => ["bell", kind, name];
 export const alarmIndexKey = (kind: string, at: number, name: string): KvKey => ["alarms", kind, at, name];
+/** A call's id starts with when it was made (its caller's clock), so calls list oldest first. */
+const callStamp = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart(15, "0");
 
 /** A value in one KV value when it fits, else its chunks under `chunkKey(i)`, the value saying how many. */
 function packed(
@@ -186,6 +196,8 @@ export class KvObjects<Core extends object> {
    * `Deno.cron` calls each minute, and each isolate now and then (docs/deno-deploy.md).
    */
   async sweep(): Promise<number> {
+    // A stopping isolate takes nothing more: it would hold what it took until its lease ran out.
+    if (this.#closed) return 0;
     const now = this.clock.now();
     const due: string[] = [];
     const entries = await listAll(this.kv, this.clock, {
@@ -198,6 +210,7 @@ export class KvObjects<Core extends object> {
     }
     let taken = 0;
     for (const name of due) {
+      if (this.#closed) break;
       if (this.#held.has(name)) continue;
       const lease = await retryingBusy(this.clock, () =>
         this.kv.get<LeaseValue>(leaseKey(this.kind.kind, name)),
@@ -211,6 +224,8 @@ export class KvObjects<Core extends object> {
   /** Gives up every lease this isolate holds (once what was written is in KV), for a clean stop. */
   async close(): Promise<void> {
     this.#closed = true;
+    // An object being taken now is let go once it is in (see #take), not held past the stop.
+    await Promise.all([...this.#opening.values()].map((opening) => opening.catch(() => {})));
     await Promise.all([...this.#held.values()].map((held) => this.#release(held)));
   }
 
@@ -257,6 +272,7 @@ export class KvObjects<Core extends object> {
     const opening = this.#opening.get(name);
     if (opening) return opening;
     const open = (async () => {
+      if (this.#closed) return undefined;
       const fence = await Fence.take(this.kv, this.clock, leaseKey(this.kind.kind, name), seen, this.isolate);
       if (!fence) return undefined;
       try {
@@ -277,12 +293,19 @@ export class KvObjects<Core extends object> {
         held.core = this.kind.open(storage, (send) => this.#outgoing(held, send));
         storage.onFailure = () => this.#drop(held);
         storage.onAlarmChange = (at) => this.#arm(held, at);
+        if (this.#closed) {
+          // The isolate began to stop while the object loaded: it is given up at once.
+          await this.#release(held);
+          return undefined;
+        }
+        await this.#deleteStaleCalls(held);
         this.#held.set(name, held);
         void this.#serve(held);
         this.#arm(held, storage.alarmAt());
         return held;
       } catch (error) {
-        fence.abandon();
+        // Given up, not just abandoned: another isolate may take the object at once rather than
+        // once the lease runs out (an abandoned fence can no longer give its lease up).
         await fence.release();
         throw error;
       }
@@ -375,23 +398,35 @@ export class KvObjects<Core extends object> {
   /** Takes the calls waiting for the object and runs them; answers how many it took. */
   async #takeCalls(held: Held<Core>): Promise<number> {
     const prefix = callPrefix(this.kind.kind, held.name);
+    // Only calls whose callers still wait for them: an older one is being taken back by its caller,
+    // or its caller stopped, and running it now would run a call no one asked for any more.
+    const recent = this.clock.now() - this.#timing.takeWaitMs - CLOCK_SKEW_MS;
     // One check per call and one for the lease, within what one atomic operation may check.
-    const calls = await listAll(this.kv, this.clock, { prefix }, { limit: MAX_COMMIT_CHECKS - 1 });
+    const calls = await listAll(
+      this.kv,
+      this.clock,
+      { start: [...prefix, callStamp(recent)], end: [...prefix, "~"] },
+      { limit: MAX_COMMIT_CHECKS - 1 },
+    );
     if (calls.length === 0) return 0;
-    const records = await Promise.all(
+    const read = await Promise.all(
       calls.map(async (entry) => {
         const id = entry.key[prefix.length] as string;
-        return {
-          entry,
-          id,
-          record: await unpacked<CallRecord>(this.kv, this.clock, entry.value, (part) => [
+        try {
+          const record = await unpacked<CallRecord>(this.kv, this.clock, entry.value, (part) => [
             "callpart",
             id,
             part,
-          ]),
-        };
+          ]);
+          return { entry, id, record };
+        } catch {
+          // Its parts went meanwhile: its caller took it back (the commit's check would fail).
+          return undefined;
+        }
       }),
     );
+    const records = read.filter((call) => call !== undefined);
+    if (records.length === 0) return 0;
     // Taken in one commit that checks the lease and that each call is still there: a caller that
     // took its call back, or another holder, cannot have it run twice.
     const taken = await held.fence.commit((atomic) => {
@@ -407,6 +442,37 @@ export class KvObjects<Core extends object> {
     held.lastUsed = this.clock.now();
     for (const { id, record } of records) void this.#answer(held, id, record);
     return records.length;
+  }
+
+  /** How long a call record may stay in KV: past it, no caller waits for it or its reply. */
+  #callLifeMs(): number {
+    return this.#timing.takeWaitMs + this.#timing.replyWaitMs + CLOCK_SKEW_MS;
+  }
+
+  /** Deletes the calls left by callers that stopped (the holder's, checked against its lease). */
+  async #deleteStaleCalls(held: Held<Core>): Promise<void> {
+    const prefix = callPrefix(this.kind.kind, held.name);
+    const stale = this.clock.now() - this.#callLifeMs();
+    for (;;) {
+      const calls = await listAll(
+        this.kv,
+        this.clock,
+        { start: [...prefix, ""], end: [...prefix, callStamp(stale)] },
+        { limit: MAX_COMMIT_CHECKS - 1 },
+      );
+      if (calls.length === 0) return;
+      const deleted = await held.fence.commit((atomic) => {
+        for (const entry of calls) {
+          const id = entry.key[prefix.length] as string;
+          atomic.check({ key: entry.key, versionstamp: entry.versionstamp }).delete(entry.key);
+          if (typeof entry.value === "number") {
+            for (let part = 0; part < entry.value; part++) atomic.delete(["callpart", id, part]);
+          }
+        }
+        return atomic;
+      });
+      if (!deleted || calls.length < MAX_COMMIT_CHECKS - 1) return;
+    }
   }
 
   async #answer(held: Held<Core>, id: string, record: CallRecord): Promise<void> {
@@ -439,14 +505,18 @@ export class KvObjects<Core extends object> {
     method: string,
     args: unknown[],
   ): Promise<{ done: true; value: unknown } | { done: false }> {
-    const id = `${String(this.clock.now()).padStart(15, "0")}-${this.isolate}-${++this.#sequence}`;
+    const id = `${callStamp(this.clock.now())}-${this.isolate}-${++this.#sequence}`;
     const key = [...callPrefix(this.kind.kind, name), id];
     const record: CallRecord = { method, args, from: this.isolate };
     const writes = packed(record, key, (part) => ["callpart", id, part]);
+    // A call whose caller stopped before taking it back is never run (a holder takes only recent
+    // calls) and is deleted by the next holder, or by KV once it expires if the object is never
+    // held again: every key costs on Deno Deploy.
+    const expireIn = this.#callLifeMs();
     await retryingBusy(this.clock, () => {
       const atomic = this.kv.atomic();
-      for (const write of writes) atomic.set(write.key, write.value);
-      if (this.#timing.watch) atomic.set(bellKey(this.kind.kind, name), id);
+      for (const write of writes) atomic.set(write.key, write.value, { expireIn });
+      if (this.#timing.watch) atomic.set(bellKey(this.kind.kind, name), id, { expireIn });
       return atomic.commit();
     });
     const started = this.clock.now();

@@ -1,0 +1,309 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openKv } from "@deno/kv";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Clock, systemClock } from "../../src/domain/clock";
+import type { KvEntry, KvLike, KvSelector } from "../../src/storage/kv/kv";
+import { LEASE_MS } from "../../src/storage/kv/lease";
+import { type KvObjectKind, KvObjects, type KvTiming } from "../../src/storage/kv/objects";
+import type { ObjectStorage, SqlValue } from "../../src/storage/object-storage";
+import { COUNTER } from "../fixtures/kv-counter";
+
+/**
+ * Objects over Deno KV (docs/deno-deploy.md) under the cases that break a copy of a Durable
+ * Object: callers and holders that stop at the worst moment, objects with triggers and foreign
+ * keys, integers past 2^53, and isolates that stop while they take an object.
+ */
+const FAST = { pollMs: 5, takeWaitMs: 1_500, replyWaitMs: 5_000, idleMs: 60_000 };
+
+/** An object that runs the SQL it is given: what an object's own schema may hold, seen whole. */
+class SqlBox {
+  alarms = 0;
+  constructor(readonly storage: ObjectStorage) {}
+
+  run(script: string): void {
+    this.storage.sql.exec(script);
+  }
+
+  query(sql: string): Record<string, SqlValue>[] {
+    return this.storage.sql.exec(sql).toArray();
+  }
+
+  async remind(at: number): Promise<void> {
+    await this.storage.setAlarm(at);
+  }
+}
+
+const SQL_BOX: KvObjectKind<SqlBox> = {
+  kind: "boxes",
+  open: (storage) => new SqlBox(storage),
+  alarm: async (box) => {
+    box.alarms += 1;
+  },
+  writes: new Set(["run", "remind"]),
+};
+
+const clockAhead = (ahead: number): Clock => ({ now: () => Date.now() + ahead, sleep: systemClock.sleep });
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let dir: string;
+const opened: { close(): void }[] = [];
+const hosts: KvObjects<object>[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "rancher-hooks-kv-redteam-"));
+});
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((host) => host.close().catch(() => {})));
+  for (const kv of opened.splice(0)) kv.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+/** A KV file, opened once per isolate (as each process opens it). */
+function kvFile(): () => Promise<KvLike> {
+  const path = join(dir, `kv-${++files}.sqlite`);
+  return async () => {
+    const kv = await openKv(path);
+    opened.push(kv);
+    return kv as unknown as KvLike;
+  };
+}
+
+function isolate<Core extends object>(
+  kv: KvLike,
+  name: string,
+  kind: KvObjectKind<Core>,
+  clock: Clock = systemClock,
+  timing: Partial<KvTiming> = FAST,
+): KvObjects<Core> {
+  const host = new KvObjects<Core>(kv, clock, name, kind, timing);
+  hosts.push(host as unknown as KvObjects<object>);
+  return host;
+}
+
+const keysUnder = async (kv: KvLike, prefix: (string | number)[]) => {
+  const keys: unknown[] = [];
+  for await (const entry of kv.list({ prefix })) keys.push(entry.key);
+  return keys;
+};
+
+/**
+ * A process that froze (or died) right after its first commit that sets a key `after` names:
+ * from then on nothing it asks of KV ever answers.
+ */
+function freezing(kv: KvLike, after: (key: readonly (string | number)[]) => boolean): KvLike {
+  let frozen = false;
+  const never = () => new Promise<never>(() => {});
+  return {
+    get: (key) => (frozen ? never() : kv.get(key)),
+    getMany: (keys) => (frozen ? never() : kv.getMany(keys)),
+    list: (selector, options) => kv.list(selector, options),
+    set: (key, value, options) => kv.set(key, value, options),
+    delete: (key) => kv.delete(key),
+    atomic: () => {
+      const atomic = kv.atomic();
+      let fatal = false;
+      const wrapped = {
+        check: (...checks: Parameters<typeof atomic.check>) => {
+          atomic.check(...checks);
+          return wrapped;
+        },
+        set: (key: readonly (string | number)[], value: unknown, options?: { expireIn?: number }) => {
+          fatal ||= after(key);
+          atomic.set(key, value, options);
+          return wrapped;
+        },
+        delete: (key: readonly (string | number)[]) => {
+          atomic.delete(key);
+          return wrapped;
+        },
+        commit: async () => {
+          if (frozen) return never();
+          const result = await atomic.commit();
+          if (fatal) frozen = true;
+          return result;
+        },
+      };
+      return wrapped;
+    },
+  } as KvLike;
+}
+
+describe("forwarded calls over Deno KV, when callers and holders stop", () => {
+  it("never run a call whose caller stopped waiting for it, and delete what it left in KV", async () => {
+    const open = kvFile();
+    // A holder that never looks for calls: as one that hangs.
+    const a = isolate(await open(), "a", COUNTER, systemClock, {
+      ...FAST,
+      pollMs: 60_000,
+      maxPollMs: 60_000,
+    });
+    expect(await a.call("c1", "add", [1])).toBe(1);
+    // B writes its call and freezes: it will never take it back.
+    const b = isolate(
+      freezing(await open(), (key) => key[0] === "call"),
+      "b",
+      COUNTER,
+    );
+    void b.call("c1", "add", [5]).catch(() => {});
+    const kv = await open();
+    while ((await keysUnder(kv, ["call"])).length === 0) await pause(10);
+    // Much later, C finds A's lease run out and takes the object: the call B made is no one's now.
+    const c = isolate(await open(), "c", COUNTER, clockAhead(LEASE_MS + 10_000));
+    expect(await c.call("c1", "value", [])).toBe(1);
+    await pause(300);
+    expect(await c.call("c1", "value", [])).toBe(1);
+    expect(await keysUnder(kv, ["call"])).toEqual([]);
+  });
+
+  it("keep serving an object while a call of it vanishes as its holder reads it", async () => {
+    const open = kvFile();
+    const kv = await open();
+    const a = isolate(await open(), "a", COUNTER);
+    expect(await a.call("c2", "add", [1])).toBe(1);
+    // A call record in parts whose parts are gone: what the holder reads while the call's
+    // caller takes it back (the record and its parts go in one commit, between two of its reads).
+    const id = `${String(Date.now()).padStart(15, "0")}-gone-1`;
+    await kv.set(["call", "counters", "c2", id], 2);
+    await pause(300);
+    expect(a.held).toEqual(["c2"]);
+    const b = isolate(await open(), "b", COUNTER);
+    expect(await b.call("c2", "add", [1])).toBe(2);
+    expect(a.held).toEqual(["c2"]);
+  });
+});
+
+describe("taking and giving up objects over Deno KV", () => {
+  it("give the lease up at once when an object fails to load, so another isolate takes it", async () => {
+    const open = kvFile();
+    let failures = 1;
+    const flaky: KvObjectKind<SqlBox> = {
+      ...SQL_BOX,
+      open: (storage, outgoing) => {
+        if (failures-- > 0) throw new Error("the object could not start");
+        return SQL_BOX.open(storage, outgoing);
+      },
+    };
+    const a = isolate(await open(), "a", flaky);
+    const b = isolate(await open(), "b", flaky);
+    await expect(a.call("f1", "run", ["CREATE TABLE t (v)"])).rejects.toThrow("could not start");
+    await b.call("f1", "run", ["CREATE TABLE t (v)"]);
+    expect(b.held).toEqual(["f1"]);
+  });
+
+  it("let go an object still loading when the isolate stops", async () => {
+    const open = kvFile();
+    const seed = isolate(await open(), "seed", SQL_BOX);
+    await seed.call("s1", "run", ["CREATE TABLE t (v); INSERT INTO t VALUES (1)"]);
+    await seed.close();
+    const raw = await open();
+    let loading = () => {};
+    const loaded = new Promise<void>((resolve) => {
+      loading = resolve;
+    });
+    let hold: Promise<void> | undefined;
+    const slowLoads: KvLike = {
+      ...raw,
+      get: (key) => raw.get(key),
+      getMany: (keys) => raw.getMany(keys),
+      atomic: () => raw.atomic(),
+      set: (key, value, options) => raw.set(key, value, options),
+      delete: (key) => raw.delete(key),
+      list: <T>(selector: KvSelector, options?: { limit?: number }): AsyncIterable<KvEntry<T>> => {
+        const inner = raw.list<T>(selector, options);
+        return {
+          async *[Symbol.asyncIterator]() {
+            if ("prefix" in selector && selector.prefix[0] === "obj" && hold) {
+              loading();
+              await hold;
+            }
+            yield* inner;
+          },
+        };
+      },
+    };
+    let letGo = () => {};
+    hold = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    const a = isolate(slowLoads, "a", SQL_BOX);
+    const call = a.call("s1", "query", ["SELECT v FROM t"]);
+    call.catch(() => {});
+    await loaded;
+    const closing = a.close();
+    letGo();
+    await closing;
+    await call.catch(() => {});
+    hold = undefined;
+    const kv = await open();
+    expect((await kv.get(["lease", "boxes", "s1"])).value).toBeNull();
+  });
+
+  it("take nothing in a sweep once the isolate is stopping", async () => {
+    const open = kvFile();
+    // An isolate that does not run the object's alarm: it gives the object up with its alarm due.
+    const seed = isolate(await open(), "seed", { ...SQL_BOX, alarm: undefined });
+    await seed.call("s2", "remind", [Date.now() - 1_000]);
+    await seed.close();
+    const a = isolate(await open(), "a", SQL_BOX);
+    await a.close();
+    expect(await a.sweep()).toBe(0);
+    const kv = await open();
+    expect((await kv.get(["lease", "boxes", "s2"])).value).toBeNull();
+    const b = isolate(await open(), "b", SQL_BOX);
+    expect(await b.sweep()).toBe(1);
+  });
+});
+
+describe("state over Deno KV, read back by a new holder", () => {
+  /** Writes `script` with one isolate, and answers `sql` as a new holder reads it back. */
+  async function readBack(script: string, sql: string): Promise<Record<string, SqlValue>[]> {
+    const open = kvFile();
+    const a = isolate(await open(), "a", SQL_BOX);
+    await a.call("x", "run", [script]);
+    const before = await a.call("x", "query", [sql]);
+    await a.close();
+    const b = isolate(await open(), "b", SQL_BOX);
+    const after = (await b.call("x", "query", [sql])) as Record<string, SqlValue>[];
+    expect(after).toEqual(before);
+    return after;
+  }
+
+  it("put rows back without running the object's triggers again", async () => {
+    const rows = await readBack(
+      `CREATE TABLE entries (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL);
+       CREATE TABLE log (id INTEGER PRIMARY KEY, entry INTEGER NOT NULL);
+       CREATE TRIGGER logged AFTER INSERT ON entries BEGIN INSERT INTO log (entry) VALUES (NEW.id); END;
+       INSERT INTO entries (amount) VALUES (10), (20);`,
+      "SELECT id, entry FROM log ORDER BY id",
+    );
+    expect(rows).toEqual([
+      { id: 1, entry: 1 },
+      { id: 2, entry: 2 },
+    ]);
+  });
+
+  it("put a child's rows back before its parent's, foreign keys checked", async () => {
+    // "a_entries" sorts before "accounts": its rows come back first.
+    const rows = await readBack(
+      `CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+       CREATE TABLE a_entries (id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES accounts (id));
+       INSERT INTO accounts (name) VALUES ('main');
+       INSERT INTO a_entries (account) VALUES (1);`,
+      "SELECT a_entries.id, name FROM a_entries JOIN accounts ON accounts.id = account",
+    );
+    expect(rows).toEqual([{ id: 1, name: "main" }]);
+  });
+
+  it("keep integers exact past 2^53, and an INTEGER an INTEGER", async () => {
+    const rows = await readBack(
+      `CREATE TABLE n (big INTEGER, loose, real REAL);
+       INSERT INTO n VALUES (9007199254740993, 7, 2.0);`,
+      "SELECT CAST(big AS TEXT) AS big, loose / 2 AS half, typeof(loose) AS type, typeof(real) AS real FROM n",
+    );
+    expect(rows).toEqual([{ big: "9007199254740993", half: 3, type: "integer", real: "real" }]);
+  });
+});
