@@ -15,6 +15,7 @@ import type {
 } from "../domain/ports";
 import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
+import { ATTEMPT_TIMEOUT_MS } from "../notifications/outbox";
 import { ProjectCore } from "../project/core";
 import type { KvLike } from "../storage/kv/kv";
 import { KvObjects, type Outgoing } from "../storage/kv/objects";
@@ -217,7 +218,8 @@ function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch: boole
         new TargetCore(storage, {
           clock: systemClock,
           cattle: serviceCattle(gatedSettings(settings, outgoing)),
-          fetch: (input, init) => outgoing(() => fetch(input, init)),
+          // A notification's attempt may take ATTEMPT_TIMEOUT_MS: it leaves only with that much lease.
+          fetch: (input, init) => outgoing(() => fetch(input, init), ATTEMPT_TIMEOUT_MS),
         }),
       alarm: (core) => core.alarm(),
       writes: new Set<string>(["register"]),

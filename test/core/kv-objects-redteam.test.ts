@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../../src/domain/clock";
 import type { KvEntry, KvLike, KvSelector } from "../../src/storage/kv/kv";
 import { LEASE_MS } from "../../src/storage/kv/lease";
-import { type KvObjectKind, KvObjects, type KvTiming } from "../../src/storage/kv/objects";
+import { type KvObjectKind, KvObjects, type KvTiming, type Outgoing } from "../../src/storage/kv/objects";
 import type { ObjectStorage, SqlValue } from "../../src/storage/object-storage";
 import { COUNTER } from "../fixtures/kv-counter";
 
@@ -255,6 +255,44 @@ describe("taking and giving up objects over Deno KV", () => {
     expect((await kv.get(["lease", "boxes", "s2"])).value).toBeNull();
     const b = isolate(await open(), "b", SQL_BOX);
     expect(await b.sweep()).toBe(1);
+  });
+});
+
+describe("a holder that stops, and its requests", () => {
+  it("let the calls running finish and reach KV before the isolate gives the object up", async () => {
+    const open = kvFile();
+    const a = isolate(await open(), "a", COUNTER);
+    expect(await a.call("c3", "add", [1])).toBe(1);
+    const slow = a.call("c3", "slowAdd", [5, 300]);
+    await pause(50);
+    await a.close();
+    expect(await slow).toBe(6);
+    const b = isolate(await open(), "b", COUNTER);
+    expect(await b.call("c3", "value", [])).toBe(6);
+  });
+
+  it("send a request only with more lease left than the request may last", async () => {
+    const open = kvFile();
+    const kv = await open();
+    let ahead = 0;
+    const clock: Clock = { now: () => Date.now() + ahead, sleep: systemClock.sleep };
+    /** Its request answers how much of the object's lease, as KV has it, is left as it leaves. */
+    const leaseLeft = async () => {
+      const lease = await kv.get<{ until: number }>(["lease", "senders", "o"]);
+      return (lease.value?.until ?? 0) - clock.now();
+    };
+    const sender: KvObjectKind<{ send(lastsMs?: number): Promise<number> }> = {
+      kind: "senders",
+      open: (_storage, outgoing: Outgoing) => ({ send: (lastsMs) => outgoing(leaseLeft, lastsMs) }),
+      writes: new Set(["send"]),
+    };
+    const a = isolate(await open(), "a", sender, clock);
+    expect(await a.call("o", "send", [])).toBeGreaterThan(LEASE_MS - 1_000);
+    // 3 s later by its clock: 9 s left, enough for a Cattle request, not for one that may take 10 s.
+    ahead = 3_000;
+    expect(await a.call("o", "send", [])).toBeLessThan(LEASE_MS - 2_500);
+    expect(await a.call("o", "send", [10_000])).toBeGreaterThan(10_500);
+    await expect(a.call("o", "send", [LEASE_MS])).rejects.toThrow("outlasts");
   });
 });
 

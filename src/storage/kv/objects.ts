@@ -15,6 +15,7 @@ import {
 import {
   CLOCK_SKEW_MS,
   Fence,
+  LEASE_MS,
   LeaseLost,
   type LeaseValue,
   leaseFree,
@@ -44,8 +45,12 @@ export interface KvObjectKind<Core> {
   writes: ReadonlySet<string>;
 }
 
-/** What an object's outgoing requests go through: they leave once its writes are in KV and its lease lasts. */
-export type Outgoing = <T>(send: () => Promise<T>) => Promise<T>;
+/**
+ * What an object's outgoing requests go through: they leave once its writes are in KV and its
+ * lease lasts longer than they can: `lastsMs` is the longest the request may take (a Cattle
+ * request's 5 s unless told), so that it is over before anyone else could hold the object.
+ */
+export type Outgoing = <T>(send: () => Promise<T>, lastsMs?: number) => Promise<T>;
 
 export interface KvTiming {
   /** How often a holder looks for calls while they come, and a caller for its reply. */
@@ -77,6 +82,12 @@ export const DEFAULT_TIMING: KvTiming = {
 
 /** How often a caller that watches for its reply looks at its call and the holder's lease anyway. */
 const WATCHED_LOOK_MS = 1_000;
+
+/**
+ * How long a stopping isolate lets the calls, requests and alarms its objects run finish before
+ * it gives them up: a Cattle request's 5 s, as Deno Deploy and `docker stop` wait about 10 s.
+ */
+const CLOSE_WAIT_MS = 6_000;
 
 /** A failed alarm is tried again after 1, 2, 4, 8 and 16 s, as a Durable Object's is. */
 const ALARM_RETRIES = 6;
@@ -221,12 +232,24 @@ export class KvObjects<Core extends object> {
     return taken;
   }
 
-  /** Gives up every lease this isolate holds (once what was written is in KV), for a clean stop. */
+  /**
+   * Gives up every lease this isolate holds, for a clean stop: no call is taken any more, what
+   * runs is let finish (for up to CLOSE_WAIT_MS) and what it wrote reach KV, then each lease goes.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     // An object being taken now is let go once it is in (see #take), not held past the stop.
     await Promise.all([...this.#opening.values()].map((opening) => opening.catch(() => {})));
-    await Promise.all([...this.#held.values()].map((held) => this.#release(held)));
+    const until = this.clock.now() + CLOSE_WAIT_MS;
+    await Promise.all(
+      [...this.#held.values()].map(async (held) => {
+        // The holder's loop goes on renewing the lease meanwhile.
+        while (held.busy > 0 && !held.fence.lost && this.clock.now() < until) {
+          await this.clock.sleep(this.#timing.pollMs);
+        }
+        await this.#release(held);
+      }),
+    );
   }
 
   async #hasState(name: string): Promise<boolean> {
@@ -290,7 +313,7 @@ export class KvObjects<Core extends object> {
           alarmTimer: undefined,
           alarmRunning: Promise.resolve(),
         };
-        held.core = this.kind.open(storage, (send) => this.#outgoing(held, send));
+        held.core = this.kind.open(storage, (send, lastsMs) => this.#outgoing(held, send, lastsMs));
         storage.onFailure = () => this.#drop(held);
         storage.onAlarmChange = (at) => this.#arm(held, at);
         if (this.#closed) {
@@ -315,11 +338,15 @@ export class KvObjects<Core extends object> {
   }
 
   /** The output gate: a request leaves once the object's writes are in KV and enough of its lease is left. */
-  async #outgoing<T>(held: Held<Core>, send: () => Promise<T>): Promise<T> {
+  async #outgoing<T>(held: Held<Core>, send: () => Promise<T>, lastsMs?: number): Promise<T> {
+    // A request that may outlast a whole lease could still be out when another isolate holds the
+    // object: it is refused rather than sent.
+    const needs = lastsMs === undefined ? OUTGOING_MIN_LEFT_MS : lastsMs + CLOCK_SKEW_MS;
+    if (needs > LEASE_MS) throw new RangeError(`a request of up to ${lastsMs} ms outlasts an object's lease`);
     held.busy += 1;
     try {
       await held.storage.flushed();
-      await held.fence.ensure(OUTGOING_MIN_LEFT_MS);
+      await held.fence.ensure(needs);
       return await send();
     } finally {
       held.busy -= 1;
@@ -397,6 +424,8 @@ export class KvObjects<Core extends object> {
 
   /** Takes the calls waiting for the object and runs them; answers how many it took. */
   async #takeCalls(held: Held<Core>): Promise<number> {
+    // A stopping isolate leaves calls to whoever holds the object next (their callers wait for it).
+    if (this.#closed) return 0;
     const prefix = callPrefix(this.kind.kind, held.name);
     // Only calls whose callers still wait for them: an older one is being taken back by its caller,
     // or its caller stopped, and running it now would run a call no one asked for any more.
@@ -610,7 +639,8 @@ export class KvObjects<Core extends object> {
     held.busy += 1;
     try {
       await earlier;
-      if (held.fence.lost || held.storage.alarmAt() !== at) return;
+      // A stopping isolate leaves the alarm to the object's next holder (or a sweep).
+      if (held.fence.lost || this.#closed || held.storage.alarmAt() !== at) return;
       try {
         await this.kind.alarm?.(held.core);
         held.storage.alarmDone(at);
