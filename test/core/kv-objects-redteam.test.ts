@@ -30,6 +30,21 @@ class SqlBox {
     return this.storage.sql.exec(sql).toArray();
   }
 
+  /** Runs `kept` in a transaction, and within it `undone` in one that fails and is rolled back. */
+  nested(kept: string, undone: string): void {
+    this.storage.transactionSync(() => {
+      this.storage.sql.exec(kept);
+      try {
+        this.storage.transactionSync(() => {
+          this.storage.sql.exec(undone);
+          throw new Error("undone");
+        });
+      } catch {
+        // The inner transaction is rolled back; the outer one goes on.
+      }
+    });
+  }
+
   async remind(at: number): Promise<void> {
     await this.storage.setAlarm(at);
   }
@@ -41,7 +56,7 @@ const SQL_BOX: KvObjectKind<SqlBox> = {
   alarm: async (box) => {
     box.alarms += 1;
   },
-  writes: new Set(["run", "remind"]),
+  writes: new Set(["run", "nested", "remind"]),
 };
 
 const clockAhead = (ahead: number): Clock => ({ now: () => Date.now() + ahead, sleep: systemClock.sleep });
@@ -173,6 +188,23 @@ describe("forwarded calls over Deno KV, when callers and holders stop", () => {
     const b = isolate(await open(), "b", COUNTER);
     expect(await b.call("c2", "add", [1])).toBe(2);
     expect(a.held).toEqual(["c2"]);
+  });
+});
+
+describe("forwarded calls of any size", () => {
+  it("carry a call and its answer past what one KV operation and one read take", async () => {
+    const open = kvFile();
+    const a = isolate(await open(), "a", SQL_BOX);
+    const b = isolate(await open(), "b", SQL_BOX);
+    await a.call("big", "run", ["CREATE TABLE t (v TEXT)"]);
+    // 1 MB each way: over 800 KiB (one atomic operation) and over 10 parts (one getMany).
+    await b.call("big", "run", [`INSERT INTO t VALUES ('${"x".repeat(1_000_000)}')`]);
+    const rows = (await b.call("big", "query", ["SELECT v || hex(randomblob(1)) AS v FROM t"])) as {
+      v: string;
+    }[];
+    expect(rows[0]?.v.length).toBe(1_000_002);
+    expect(a.held).toEqual(["big"]);
+    expect(b.held).toEqual([]);
   });
 });
 

@@ -53,6 +53,8 @@ export interface KvLike {
 export const CHUNK_BYTES = 60_000;
 export const MAX_COMMIT_MUTATIONS = 500;
 export const MAX_COMMIT_BYTES = 600_000;
+/** Keys one `getMany` may read. */
+export const MAX_GET_MANY = 10;
 /** Checks in one atomic operation: KV files of older Deno versions (and `@deno/kv`) take at most 10. */
 export const MAX_COMMIT_CHECKS = 10;
 

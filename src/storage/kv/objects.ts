@@ -4,11 +4,13 @@ import type { ObjectStorage } from "../object-storage";
 import { SqliteObjectStorage } from "../sqlite";
 import {
   fromChunks,
+  type KvAtomic,
   type KvEntryMaybe,
   type KvKey,
   type KvLike,
   listAll,
   MAX_COMMIT_CHECKS,
+  MAX_GET_MANY,
   retryingBusy,
   toChunks,
 } from "./kv";
@@ -22,7 +24,7 @@ import {
   OUTGOING_MIN_LEFT_MS,
   RENEW_BEFORE_MS,
 } from "./lease";
-import { KvObjectStorage } from "./mirror";
+import { batchesOf, KvObjectStorage } from "./mirror";
 
 /**
  * Objects over Deno KV, for any number of isolates and processes at once (docs/deno-deploy.md,
@@ -152,9 +154,16 @@ async function unpacked<T>(
   chunkKey: (part: number) => KvKey,
 ): Promise<T> {
   if (typeof stored !== "number") return fromChunks<T>([stored as Uint8Array]);
-  const keys = Array.from({ length: stored }, (_, part) => chunkKey(part));
-  const entries = await retryingBusy(clock, () => kv.getMany<Uint8Array[]>(keys));
-  return fromChunks<T>(entries.map((entry) => entry.value as Uint8Array));
+  const chunks: Uint8Array[] = [];
+  // Read MAX_GET_MANY at a time: one getMany takes no more keys.
+  for (let first = 0; first < stored; first += MAX_GET_MANY) {
+    const keys = Array.from({ length: Math.min(MAX_GET_MANY, stored - first) }, (_, part) =>
+      chunkKey(first + part),
+    );
+    const entries = await retryingBusy(clock, () => kv.getMany<Uint8Array[]>(keys));
+    for (const entry of entries) chunks.push(entry.value as Uint8Array);
+  }
+  return fromChunks<T>(chunks);
 }
 
 export class KvObjects<Core extends object> {
@@ -517,12 +526,7 @@ export class KvObjects<Core extends object> {
     }
     const writes = packed(reply, ["reply", id], (part) => ["replypart", id, part]);
     try {
-      await retryingBusy(this.clock, () => {
-        const atomic = this.kv.atomic();
-        for (const { key, value } of writes)
-          atomic.set(key, value, { expireIn: this.#timing.replyWaitMs * 2 });
-        return atomic.commit();
-      });
+      await this.#writePacked(writes, this.#timing.replyWaitMs * 2);
     } catch (error) {
       console.error("reply not written", error instanceof Error ? error.message : "unknown error");
     }
@@ -542,11 +546,8 @@ export class KvObjects<Core extends object> {
     // calls) and is deleted by the next holder, or by KV once it expires if the object is never
     // held again: every key costs on Deno Deploy.
     const expireIn = this.#callLifeMs();
-    await retryingBusy(this.clock, () => {
-      const atomic = this.kv.atomic();
-      for (const write of writes) atomic.set(write.key, write.value, { expireIn });
+    await this.#writePacked(writes, expireIn, (atomic) => {
       if (this.#timing.watch) atomic.set(bellKey(this.kind.kind, name), id, { expireIn });
-      return atomic.commit();
     });
     const started = this.clock.now();
     let takenUnder: number | undefined;
@@ -606,6 +607,33 @@ export class KvObjects<Core extends object> {
     } finally {
       replied.stop();
     }
+  }
+
+  /**
+   * Writes a value `packed` cut up (a call or a reply): its parts first, in as many atomic
+   * operations as KV's limits need (an answer may be larger than one operation takes), then its
+   * key, which readers look for, so none sees it before all its parts are in. Parts left by a
+   * write that stopped halfway expire.
+   */
+  async #writePacked(
+    writes: { key: KvKey; value: unknown }[],
+    expireIn: number,
+    also: (atomic: KvAtomic) => void = () => {},
+  ): Promise<void> {
+    const [head, ...parts] = writes;
+    for (const batch of batchesOf(parts)) {
+      await retryingBusy(this.clock, () => {
+        const atomic = this.kv.atomic();
+        for (const { key, value } of batch) atomic.set(key, value, { expireIn });
+        return atomic.commit();
+      });
+    }
+    if (!head) return;
+    await retryingBusy(this.clock, () => {
+      const atomic = this.kv.atomic().set(head.key, head.value, { expireIn });
+      also(atomic);
+      return atomic.commit();
+    });
   }
 
   async #forget(id: string, stored: unknown): Promise<void> {
