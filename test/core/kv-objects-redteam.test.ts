@@ -226,6 +226,39 @@ describe("taking and giving up objects over Deno KV", () => {
     expect(b.held).toEqual(["f1"]);
   });
 
+  it("give the lease up when a write fails, so another isolate takes the object at once", async () => {
+    const open = kvFile();
+    const raw = await open();
+    let failNext = false;
+    const flaky: KvLike = {
+      ...raw,
+      get: (key) => raw.get(key),
+      getMany: (keys) => raw.getMany(keys),
+      list: (selector, options) => raw.list(selector, options),
+      set: (key, value, options) => raw.set(key, value, options),
+      delete: (key) => raw.delete(key),
+      atomic: () => {
+        const atomic = raw.atomic();
+        const commit = atomic.commit.bind(atomic);
+        atomic.commit = async () => {
+          if (!failNext) return commit();
+          failNext = false;
+          throw new Error("connection reset");
+        };
+        return atomic;
+      },
+    };
+    const a = isolate(flaky, "a", COUNTER);
+    const b = isolate(await open(), "b", COUNTER);
+    expect(await a.call("c4", "add", [1])).toBe(1);
+    failNext = true;
+    await expect(a.call("c4", "add", [1])).rejects.toThrow();
+    const started = Date.now();
+    expect(await b.call("c4", "add", [1])).toBe(2);
+    expect(Date.now() - started).toBeLessThan(FAST.takeWaitMs);
+    expect(b.held).toEqual(["c4"]);
+  });
+
   it("let go an object still loading when the isolate stops", async () => {
     const open = kvFile();
     const seed = isolate(await open(), "seed", SQL_BOX);

@@ -143,6 +143,22 @@ export class Fence {
     this.#lost ??= new LeaseLost("the object was dropped");
   }
 
+  /**
+   * Abandons the fence at once, then deletes the lease once what is in flight has ended, if it is
+   * still this holder's: an object dropped for a failed write can be taken by another isolate now
+   * rather than once its lease runs out. A lease renewed or taken by another since is left alone.
+   */
+  giveUp(): Promise<void> {
+    this.abandon();
+    const run = this.#chain.then(() =>
+      retryingBusy(this.clock, () =>
+        this.kv.atomic().check({ key: this.key, versionstamp: this.#versionstamp }).delete(this.key).commit(),
+      ),
+    );
+    this.#chain = run.catch(() => {});
+    return this.#chain.then(() => {});
+  }
+
   #lose(error: LeaseLost): never {
     this.#lost ??= error;
     throw this.#lost;

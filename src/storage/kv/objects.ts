@@ -705,9 +705,12 @@ export class KvObjects<Core extends object> {
     await held.fence.release();
   }
 
-  /** Forgets an object whose lease was lost: nothing it still does can reach KV or Cattle. */
+  /**
+   * Forgets an object whose lease was lost or whose write failed: nothing it still does can reach
+   * KV or Cattle, and its lease, if still this isolate's, is given up for another to take at once.
+   */
   #drop(held: Held<Core>): void {
-    held.fence.abandon();
+    void held.fence.giveUp();
     held.stop.abort();
     held.alarmTimer?.abort();
     if (this.#held.get(held.name) === held) this.#held.delete(held.name);
