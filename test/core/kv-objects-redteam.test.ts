@@ -361,6 +361,34 @@ describe("a holder that stops, and its requests", () => {
   });
 });
 
+describe("follow-ups (alarms) over Deno KV", () => {
+  it("give a failing alarm up after its sixth try, as a Durable Object does", async () => {
+    // A clock 20 times as fast as the machine's: the tries' 1 + 2 + 4 + 8 + 16 s pass in 1.55 s,
+    // and its lease still has 0.2 s to spare when its holder renews it.
+    const start = Date.now();
+    const fast: Clock = {
+      now: () => start + (Date.now() - start) * 20,
+      sleep: (ms, signal) => systemClock.sleep(ms / 20, signal),
+    };
+    let tries = 0;
+    const failing: KvObjectKind<SqlBox> = {
+      ...SQL_BOX,
+      alarm: async () => {
+        tries += 1;
+        throw new Error("Cattle is down");
+      },
+    };
+    const open = kvFile();
+    const a = isolate(await open(), "a", failing, fast);
+    await a.call("al", "remind", [fast.now()]);
+    // 80 s on its clock: the six tries are long over.
+    await pause(4_000);
+    expect(tries).toBe(6);
+    const kv = await open();
+    expect(await keysUnder(kv, ["alarms"])).toEqual([]);
+  });
+});
+
 describe("state over Deno KV, read back by a new holder", () => {
   /** Writes `script` with one isolate, and answers `sql` as a new holder reads it back. */
   async function readBack(script: string | string[], sql: string): Promise<Record<string, SqlValue>[]> {

@@ -113,6 +113,8 @@ interface Held<Core> {
   lastUsed: number;
   stop: AbortController;
   alarmTimer: AbortController | undefined;
+  /** The alarm time `alarmTimer` waits for. */
+  alarmArmedAt: number | undefined;
   /** The alarm running now: the next waits for it, as a Durable Object's does. */
   alarmRunning: Promise<void>;
 }
@@ -320,6 +322,7 @@ export class KvObjects<Core extends object> {
           lastUsed: this.clock.now(),
           stop: new AbortController(),
           alarmTimer: undefined,
+          alarmArmedAt: undefined,
           alarmRunning: Promise.resolve(),
         };
         held.core = this.kind.open(storage, (send, lastsMs) => this.#outgoing(held, send, lastsMs));
@@ -646,16 +649,24 @@ export class KvObjects<Core extends object> {
     });
   }
 
-  /** Sets the holder's timer for the object's alarm (none: no timer). */
-  #arm(held: Held<Core>, at: number | undefined): void {
+  /**
+   * Sets the holder's timer for the object's alarm (none: no timer). A timer already set for that
+   * time is kept: a failed alarm's next try is set with its count, and the write that moved the
+   * alarm must not start the count again (a Durable Object gives up after 6 tries).
+   */
+  #arm(held: Held<Core>, at: number | undefined, attempt = 0): void {
+    if (at !== undefined && held.alarmArmedAt === at && held.alarmTimer && !held.alarmTimer.signal.aborted)
+      return;
     held.alarmTimer?.abort();
     held.alarmTimer = undefined;
+    held.alarmArmedAt = undefined;
     if (at === undefined || !this.kind.alarm || held.stop.signal.aborted) return;
     const timer = new AbortController();
     held.alarmTimer = timer;
+    held.alarmArmedAt = at;
     void this.clock
       .sleep(Math.max(0, at - this.clock.now()), timer.signal)
-      .then(() => this.#fire(held, at, 0));
+      .then(() => this.#fire(held, at, attempt));
   }
 
   async #fire(held: Held<Core>, at: number, attempt: number): Promise<void> {
@@ -677,13 +688,8 @@ export class KvObjects<Core extends object> {
         console.error("alarm failed", error instanceof Error ? error.message : "unknown error");
         if (attempt + 1 < ALARM_RETRIES) {
           const retryAt = this.clock.now() + ALARM_RETRY_MS * 2 ** attempt;
+          this.#arm(held, retryAt, attempt + 1);
           held.storage.alarmRetry(at, retryAt);
-          const timer = new AbortController();
-          held.alarmTimer?.abort();
-          held.alarmTimer = timer;
-          void this.clock
-            .sleep(retryAt - this.clock.now(), timer.signal)
-            .then(() => this.#fire(held, retryAt, attempt + 1));
         } else {
           held.storage.alarmDone(at);
         }
