@@ -389,6 +389,28 @@ describe("follow-ups (alarms) over Deno KV", () => {
   });
 });
 
+describe("follow-ups of objects let go while idle", () => {
+  it("run on time, not at the next sweep", async () => {
+    let runs = 0;
+    const counted: KvObjectKind<SqlBox> = {
+      ...SQL_BOX,
+      alarm: async () => {
+        runs += 1;
+      },
+    };
+    const open = kvFile();
+    const a = isolate(await open(), "a", counted, systemClock, { ...FAST, idleMs: 200 });
+    await a.call("w", "remind", [Date.now() + 1_000]);
+    // Let go once idle for 0.2 s: its alarm is further away than that.
+    while (a.held.length > 0) await pause(20);
+    expect(runs).toBe(0);
+    await pause(1_500);
+    expect(runs).toBe(1);
+    const kv = await open();
+    expect(await keysUnder(kv, ["alarms"])).toEqual([]);
+  });
+});
+
 describe("state over Deno KV, read back by a new holder", () => {
   /** Writes `script` with one isolate, and answers `sql` as a new holder reads it back. */
   async function readBack(script: string | string[], sql: string): Promise<Record<string, SqlValue>[]> {

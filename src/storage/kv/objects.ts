@@ -174,6 +174,8 @@ export class KvObjects<Core extends object> {
   readonly #timing: KvTiming;
   #sequence = 0;
   #closed = false;
+  /** Aborted when the isolate stops: ends the timers of follow-ups of objects it let go. */
+  readonly #stopping = new AbortController();
 
   constructor(
     private readonly kv: KvLike,
@@ -249,6 +251,7 @@ export class KvObjects<Core extends object> {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopping.abort();
     // An object being taken now is let go once it is in (see #take), not held past the stop.
     await Promise.all([...this.#opening.values()].map((opening) => opening.catch(() => {})));
     const until = this.clock.now() + CLOSE_WAIT_MS;
@@ -378,7 +381,9 @@ export class KvObjects<Core extends object> {
         const now = this.clock.now();
         if (held.fence.left() < RENEW_BEFORE_MS) await held.fence.renew();
         if (this.#idle(held, now)) {
+          const alarm = held.storage.alarmAt();
           await this.#release(held);
+          if (alarm !== undefined) this.#wakeAt(held.name, alarm);
           return;
         }
         await Promise.race([this.clock.sleep(interval, held.stop.signal), bell.rung()]);
@@ -425,6 +430,29 @@ export class KvObjects<Core extends object> {
       rung: () => next,
       stop: () => void reader.cancel().catch(() => {}),
     };
+  }
+
+  /**
+   * Takes the object back when the alarm of an object let go while idle comes due, so that it runs
+   * on time rather than at the next sweep; unless another isolate holds the object by then, or its
+   * alarm moved (then its index key at `at` is gone).
+   */
+  #wakeAt(name: string, at: number): void {
+    void this.clock
+      .sleep(Math.max(0, at - this.clock.now()), this.#stopping.signal)
+      .then(async () => {
+        if (this.#closed || this.#held.has(name) || this.#opening.has(name)) return;
+        const [lease, index] = await retryingBusy(this.clock, () =>
+          this.kv.getMany<[LeaseValue, unknown]>([
+            leaseKey(this.kind.kind, name),
+            alarmIndexKey(this.kind.kind, at, name),
+          ]),
+        );
+        if (index.value !== null && leaseFree(lease, this.clock.now())) await this.#take(name, lease);
+      })
+      .catch((error) => {
+        console.error("follow-up not started", error instanceof Error ? error.message : "unknown error");
+      });
   }
 
   #idle(held: Held<Core>, now: number): boolean {
