@@ -336,6 +336,57 @@ describe("a holder that stops, and its requests", () => {
     expect(await b.call("c3", "value", [])).toBe(6);
   });
 
+  it("give the object up only once the answers of the calls it ran are in KV", async () => {
+    const open = kvFile();
+    const raw = await open();
+    // Replies reach KV slowly: the holder gives up its lease meanwhile unless it waits for them.
+    const slowReplies: KvLike = {
+      ...raw,
+      get: (key) => raw.get(key),
+      getMany: (keys) => raw.getMany(keys),
+      list: (selector, options) => raw.list(selector, options),
+      set: (key, value, options) => raw.set(key, value, options),
+      delete: (key) => raw.delete(key),
+      atomic: () => {
+        const atomic = raw.atomic();
+        const set = atomic.set.bind(atomic);
+        const commit = atomic.commit.bind(atomic);
+        let reply = false;
+        atomic.set = (key, value, options) => {
+          reply ||= key[0] === "reply";
+          return set(key, value, options);
+        };
+        atomic.commit = async () => {
+          if (reply) await pause(300);
+          return commit();
+        };
+        return atomic;
+      },
+    };
+    const a = isolate(slowReplies, "a", COUNTER);
+    const b = isolate(await open(), "b", COUNTER);
+    expect(await a.call("c5", "add", [1])).toBe(1);
+    const forwarded = b.call("c5", "slowAdd", [5, 200]);
+    forwarded.catch(() => {});
+    await pause(100);
+    await a.close();
+    expect(await forwarded).toBe(6);
+  });
+
+  it("answer a forwarded call whose answer cannot be copied with an error, at once", async () => {
+    const open = kvFile();
+    const odd: KvObjectKind<SqlBox & { odd(): unknown }> = {
+      ...SQL_BOX,
+      open: (storage) => Object.assign(new SqlBox(storage), { odd: () => ({ run: () => 1 }) }),
+    } as KvObjectKind<SqlBox & { odd(): unknown }>;
+    const a = isolate(await open(), "a", odd);
+    const b = isolate(await open(), "b", odd);
+    await a.call("o", "run", ["CREATE TABLE t (v)"]);
+    const started = Date.now();
+    await expect(b.call("o", "odd", [])).rejects.toThrow(/could not be cloned/);
+    expect(Date.now() - started).toBeLessThan(FAST.replyWaitMs);
+  });
+
   it("send a request only with more lease left than the request may last", async () => {
     const open = kvFile();
     const kv = await open();

@@ -545,21 +545,33 @@ export class KvObjects<Core extends object> {
   }
 
   async #answer(held: Held<Core>, id: string, record: CallRecord): Promise<void> {
-    let reply: Reply;
+    // Busy until the reply is in KV: a stopping isolate gives the object up only after, so the
+    // caller reads the answer of a call that ran rather than "stopped before it answered".
+    held.busy += 1;
     try {
-      reply = { ok: true, value: await this.#runHere(held, record.method, record.args) };
-    } catch (error) {
-      reply = {
+      const failure = (error: unknown): Reply => ({
         ok: false,
         name: error instanceof Error ? error.name : "Error",
         message: error instanceof Error ? error.message : "unknown error",
-      };
-    }
-    const writes = packed(reply, ["reply", id], (part) => ["replypart", id, part]);
-    try {
+      });
+      let reply: Reply;
+      try {
+        reply = { ok: true, value: await this.#runHere(held, record.method, record.args) };
+      } catch (error) {
+        reply = failure(error);
+      }
+      let writes: { key: KvKey; value: unknown }[];
+      try {
+        writes = packed(reply, ["reply", id], (part) => ["replypart", id, part]);
+      } catch (error) {
+        // An answer that cannot be copied (a function in it): the caller is told, not left waiting.
+        writes = packed(failure(error), ["reply", id], (part) => ["replypart", id, part]);
+      }
       await this.#writePacked(writes, this.#timing.replyWaitMs * 2);
     } catch (error) {
       console.error("reply not written", error instanceof Error ? error.message : "unknown error");
+    } finally {
+      held.busy -= 1;
     }
   }
 
