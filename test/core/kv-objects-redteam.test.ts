@@ -440,6 +440,29 @@ describe("follow-ups (alarms) over Deno KV", () => {
   });
 });
 
+describe("sweeps", () => {
+  it("take every due object no one holds, past one that cannot load", async () => {
+    const open = kvFile();
+    // An isolate that does not run alarms: it lets both objects go with their alarms due.
+    const seed = isolate(await open(), "seed", { ...SQL_BOX, alarm: undefined });
+    await seed.call("bad", "run", ["CREATE TABLE poison (v)"]);
+    await seed.call("bad", "remind", [Date.now() - 2_000]);
+    await seed.call("good", "remind", [Date.now() - 1_000]);
+    await seed.close();
+    const poisoned: KvObjectKind<SqlBox> = {
+      ...SQL_BOX,
+      open: (storage, outgoing) => {
+        if (storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'poison'").toArray().length > 0)
+          throw new Error("the object could not start");
+        return SQL_BOX.open(storage, outgoing);
+      },
+    };
+    const a = isolate(await open(), "a", poisoned);
+    expect(await a.sweep()).toBe(1);
+    expect(a.held).toEqual(["good"]);
+  });
+});
+
 describe("follow-ups of objects let go while idle", () => {
   it("run on time, not at the next sweep", async () => {
     let runs = 0;

@@ -240,7 +240,12 @@ export class KvObjects<Core extends object> {
         this.kv.get<LeaseValue>(leaseKey(this.kind.kind, name)),
       );
       if (!leaseFree(lease, this.clock.now())) continue;
-      if (await this.#take(name, lease)) taken += 1;
+      try {
+        if (await this.#take(name, lease)) taken += 1;
+      } catch (error) {
+        // One object that cannot load (its lease is given up again) does not hold back the others'.
+        console.error("follow-up not started", error instanceof Error ? error.message : "unknown error");
+      }
     }
     return taken;
   }
