@@ -209,6 +209,21 @@ describe("forwarded calls of any size", () => {
 });
 
 describe("taking and giving up objects over Deno KV", () => {
+  it("never give two holders of an object the same epoch, even once a lease was given up", async () => {
+    const open = kvFile();
+    const kv = await open();
+    const epochs: number[] = [];
+    for (const name of ["a", "b", "a"]) {
+      const host = isolate(await open(), name, COUNTER);
+      await host.call("e1", "add", [1]);
+      epochs.push(
+        ((await kv.get<{ epoch: number }>(["lease", "counters", "e1"])).value?.epoch ?? 0) as number,
+      );
+      await host.close();
+    }
+    expect(new Set(epochs).size).toBe(3);
+  });
+
   it("give the lease up at once when an object fails to load, so another isolate takes it", async () => {
     const open = kvFile();
     let failures = 1;

@@ -16,7 +16,7 @@ export const CLOCK_SKEW_MS = 1_000;
 export interface LeaseValue {
   /** The isolate that holds it. */
   holder: string;
-  /** Counts holders: each new holder takes the next. */
+  /** Counts holders: each new holder takes a greater one (at least the time it took the lease). */
   epoch: number;
   /** Epoch ms, by the holder's clock, when it runs out unless renewed. */
   until: number;
@@ -66,7 +66,11 @@ export class Fence {
     seen: KvEntryMaybe<LeaseValue>,
     holder: string,
   ): Promise<Fence | undefined> {
-    const value: LeaseValue = { holder, epoch: (seen.value?.epoch ?? 0) + 1, until: clock.now() + LEASE_MS };
+    // A lease given up is deleted, so the next holder cannot count on from it: it starts from the
+    // time instead, so that no two holders of an object share an epoch (a caller waiting for a
+    // call's answer tells by the epoch whether the holder that took the call still runs).
+    const epoch = Math.max((seen.value?.epoch ?? 0) + 1, clock.now());
+    const value: LeaseValue = { holder, epoch, until: clock.now() + LEASE_MS };
     const result = await retryingBusy(clock, () =>
       kv.atomic().check({ key, versionstamp: seen.versionstamp }).set(key, value).commit(),
     );
