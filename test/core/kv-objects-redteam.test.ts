@@ -174,6 +174,41 @@ describe("forwarded calls over Deno KV, when callers and holders stop", () => {
     expect(await keysUnder(kv, ["call"])).toEqual([]);
   });
 
+  it("keep waiting for a forwarded call's answer through a KV that fails a few looks", async () => {
+    const open = kvFile();
+    const raw = await open();
+    let failing = 0;
+    const unsteady: KvLike = {
+      ...raw,
+      get: (key) => raw.get(key),
+      getMany: (keys) => {
+        if (failing > 0) {
+          failing -= 1;
+          return Promise.reject(new Error("connection reset"));
+        }
+        return raw.getMany(keys);
+      },
+      list: (selector, options) => raw.list(selector, options),
+      set: (key, value, options) => raw.set(key, value, options),
+      delete: (key) => raw.delete(key),
+      atomic: () => {
+        const atomic = raw.atomic();
+        const set = atomic.set.bind(atomic);
+        atomic.set = (key, value, options) => {
+          // Its reads fail for a while once its call is written.
+          if (key[0] === "call") failing = 5;
+          return set(key, value, options);
+        };
+        return atomic;
+      },
+    };
+    const a = isolate(await open(), "a", COUNTER);
+    const b = isolate(unsteady, "b", COUNTER);
+    expect(await a.call("c6", "add", [1])).toBe(1);
+    expect(await b.call("c6", "add", [1])).toBe(2);
+    expect(await a.call("c6", "value", [])).toBe(2);
+  });
+
   it("keep serving an object while a call of it vanishes as its holder reads it", async () => {
     const open = kvFile();
     const kv = await open();

@@ -606,20 +606,25 @@ export class KvObjects<Core extends object> {
         await (this.#timing.watch
           ? Promise.race([this.clock.sleep(WATCHED_LOOK_MS), replied.rung()])
           : this.clock.sleep(this.#timing.pollMs));
-        const [reply, call, lease] = await retryingBusy(this.clock, () =>
-          this.kv.getMany<[unknown, unknown, LeaseValue]>([
-            ["reply", id],
-            key,
-            leaseKey(this.kind.kind, name),
-          ]),
+        // A look that fails (KV out of reach a moment) is made again until the call's time is up:
+        // the call may run meanwhile, so failing at once would tell its caller it did not.
+        const looked = await this.#looking(started, () =>
+          retryingBusy(this.clock, () =>
+            this.kv.getMany<[unknown, unknown, LeaseValue]>([
+              ["reply", id],
+              key,
+              leaseKey(this.kind.kind, name),
+            ]),
+          ),
         );
+        if (!looked) continue;
+        const [reply, call, lease] = looked;
         const now = this.clock.now();
         if (reply.value !== null) {
-          const answer = await unpacked<Reply>(this.kv, this.clock, reply.value, (part) => [
-            "replypart",
-            id,
-            part,
-          ]);
+          const answer = await this.#looking(started, () =>
+            unpacked<Reply>(this.kv, this.clock, reply.value, (part) => ["replypart", id, part]),
+          );
+          if (!answer) continue;
           void this.#forget(id, reply.value).catch(() => {});
           if (answer.ok) return { done: true, value: answer.value };
           const error = new Error(answer.message);
@@ -630,12 +635,14 @@ export class KvObjects<Core extends object> {
           const free = leaseFree(lease, now);
           if (free || now - started >= this.#timing.takeWaitMs) {
             // Not taken: take it back, so that it can never run, and run it here or say the object is busy.
-            const result = await retryingBusy(this.clock, () => {
-              const back = this.kv.atomic().check({ key, versionstamp: call.versionstamp }).delete(key);
-              for (const write of writes.slice(1)) back.delete(write.key);
-              return back.commit();
-            });
-            if (result.ok) {
+            const result = await this.#looking(started, () =>
+              retryingBusy(this.clock, () => {
+                const back = this.kv.atomic().check({ key, versionstamp: call.versionstamp }).delete(key);
+                for (const write of writes.slice(1)) back.delete(write.key);
+                return back.commit();
+              }),
+            );
+            if (result?.ok) {
               if (free) return { done: false };
               throw new ObjectUnavailable("the object did not take the call in time");
             }
@@ -654,6 +661,20 @@ export class KvObjects<Core extends object> {
       }
     } finally {
       replied.stop();
+    }
+  }
+
+  /** `work`'s answer, or undefined if it failed while a forwarded call made at `started` may still be answered. */
+  async #looking<T>(started: number, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      if (this.clock.now() - started >= this.#timing.replyWaitMs) {
+        throw new ObjectUnavailable(
+          `the object could not be reached: ${error instanceof Error ? error.message : "unknown error"}`,
+        );
+      }
+      return undefined;
     }
   }
 
