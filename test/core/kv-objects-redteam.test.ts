@@ -513,6 +513,34 @@ describe("sweeps", () => {
   });
 });
 
+describe("sweeps over index keys left behind", () => {
+  it("delete an alarm's index key of an object without state, and give it none", async () => {
+    const open = kvFile();
+    const kv = await open();
+    await kv.set(["alarms", "boxes", Date.now() - 1_000, "ghost"], 1);
+    const a = isolate(await open(), "a", SQL_BOX);
+    expect(await a.sweep()).toBe(0);
+    expect(a.held).toEqual([]);
+    expect(await keysUnder(kv, [])).toEqual([]);
+  });
+
+  it("delete an index key the object's alarm is not at, so that sweeps stop taking it", async () => {
+    const open = kvFile();
+    const kv = await open();
+    const seed = isolate(await open(), "seed", SQL_BOX);
+    await seed.call("s", "run", ["CREATE TABLE t (v)"]);
+    await seed.close();
+    await kv.set(["alarms", "boxes", Date.now() - 1_000, "s"], 1);
+    const a = isolate(await open(), "a", SQL_BOX);
+    expect(await a.sweep()).toBe(0);
+    expect(await keysUnder(kv, ["alarms"])).toEqual([]);
+    await a.close();
+    const b = isolate(await open(), "b", SQL_BOX);
+    expect(await b.sweep()).toBe(0);
+    expect(b.held).toEqual([]);
+  });
+});
+
 describe("follow-ups of objects let go while idle", () => {
   it("run on time, not at the next sweep", async () => {
     let runs = 0;

@@ -223,17 +223,18 @@ export class KvObjects<Core extends object> {
     // A stopping isolate takes nothing more: it would hold what it took until its lease ran out.
     if (this.#closed) return 0;
     const now = this.clock.now();
-    const due: string[] = [];
+    // Each object's index keys that are due: one, unless an older holder left one behind.
+    const due = new Map<string, number[]>();
     const entries = await listAll(this.kv, this.clock, {
       start: ["alarms", this.kind.kind],
       end: ["alarms", this.kind.kind, now + 1],
     });
     for (const entry of entries) {
-      const name = entry.key[3];
-      if (typeof name === "string" && !due.includes(name)) due.push(name);
+      const [, , at, name] = entry.key;
+      if (typeof name === "string" && typeof at === "number") due.set(name, [...(due.get(name) ?? []), at]);
     }
     let taken = 0;
-    for (const name of due) {
+    for (const [name, ats] of due) {
       if (this.#closed) break;
       if (this.#held.has(name)) continue;
       const lease = await retryingBusy(this.clock, () =>
@@ -241,7 +242,27 @@ export class KvObjects<Core extends object> {
       );
       if (!leaseFree(lease, this.clock.now())) continue;
       try {
-        if (await this.#take(name, lease)) taken += 1;
+        // An index key of an object without state is a leftover: taking the object would give it
+        // state (its schema), and sweeps would find the key again and again.
+        if (!(await this.#hasState(name))) {
+          const atomic = this.kv.atomic();
+          for (const at of ats) atomic.delete(alarmIndexKey(this.kind.kind, at, name));
+          await retryingBusy(this.clock, () => atomic.commit());
+          continue;
+        }
+        const held = await this.#take(name, lease);
+        if (!held) continue;
+        const alarm = held.storage.alarmAt();
+        // Index keys its alarm is not at are leftovers too: deleted, so that no sweep takes the
+        // object for them again.
+        const stale = ats.filter((at) => at !== alarm);
+        if (stale.length > 0) {
+          await held.fence.commit((atomic) => {
+            for (const at of stale) atomic.delete(alarmIndexKey(this.kind.kind, at, name));
+            return atomic;
+          });
+        }
+        if (alarm !== undefined && alarm <= this.clock.now()) taken += 1;
       } catch (error) {
         // One object that cannot load (its lease is given up again) does not hold back the others'.
         console.error("follow-up not started", error instanceof Error ? error.message : "unknown error");
