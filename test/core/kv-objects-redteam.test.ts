@@ -626,6 +626,22 @@ describe("state over Deno KV, read back by a new holder", () => {
     ]);
   });
 
+  it("keep rows whose rowid is past 2^53, and follow them when it changes", async () => {
+    const rows = await readBack(
+      [
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT)",
+        "INSERT INTO big VALUES (9223372036854775807, 'max'), (-9223372036854775808, 'min'), (9007199254740993, 'moved')",
+        "UPDATE big SET id = 9007199254740995 WHERE v = 'moved'",
+      ],
+      "SELECT CAST(id AS TEXT) AS id, v FROM big ORDER BY id",
+    );
+    expect(rows).toEqual([
+      { id: "-9223372036854775808", v: "min" },
+      { id: "9007199254740995", v: "moved" },
+      { id: "9223372036854775807", v: "max" },
+    ]);
+  });
+
   it("keep integers exact past 2^53, and an INTEGER an INTEGER", async () => {
     const rows = await readBack(
       `CREATE TABLE n (big INTEGER, loose, real REAL);

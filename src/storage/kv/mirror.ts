@@ -7,6 +7,7 @@ import {
   type KvAtomic,
   type KvEntry,
   type KvKey,
+  type KvKeyPart,
   type KvLike,
   keyId,
   listAll,
@@ -32,8 +33,26 @@ import type { Fence } from "./lease";
  * applied.
  */
 
-/** A row's identity: its rowid, or a WITHOUT ROWID table's primary key as SQL literals. */
-type RowId = number | string;
+/**
+ * A row's identity: its rowid (a BigInt past 2^53, which KV keys hold exactly), or a WITHOUT
+ * ROWID table's primary key as SQL literals.
+ */
+type RowId = number | bigint | string;
+
+/** A rowid read as a BigInt, as a number when it is one exactly. */
+const rowIdOf = (value: unknown): RowId =>
+  typeof value === "bigint" &&
+  value >= BigInt(Number.MIN_SAFE_INTEGER) &&
+  value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : (value as RowId);
+
+/** The rowids (or keys) a query's `rid` column names, exact past 2^53. */
+function ridsOf<T extends { rid: RowId }>(db: DatabaseSync, sql: string): T[] {
+  const statement = db.prepare(sql);
+  statement.setReadBigInts(true);
+  return (statement.all() as T[]).map((row) => ({ ...row, rid: rowIdOf(row.rid) }));
+}
 
 /** One key written, or deleted (null). */
 export interface Mutation {
@@ -70,7 +89,7 @@ function mutationBytes(mutation: Mutation): number {
       : typeof value === "number"
         ? 9
         : JSON.stringify(value).length * 2;
-  return JSON.stringify(mutation.key).length * 2 + valueBytes + 16;
+  return keyId(mutation.key).length * 2 + valueBytes + 16;
 }
 
 /** Cuts mutations into batches that each fit one atomic operation. */
@@ -280,12 +299,13 @@ export class KvObjectStorage implements ObjectStorage {
         const bound = columns.map((column) => values[column]) as (string | number | bigint | null)[];
         // A WITHOUT ROWID table's row is known by its primary key, which is among its columns.
         const names = columns.map(quote);
-        if (typeof rowid === "number") names.unshift("rowid");
+        const byRowid = typeof rowid !== "string";
+        if (byRowid) names.unshift("rowid");
         this.#db
           .prepare(
             `INSERT INTO ${quote(table)} (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
           )
-          .run(...(typeof rowid === "number" ? [rowid, ...bound] : bound));
+          .run(...(byRowid ? [rowid, ...bound] : bound));
         stored.set(rowid, count);
       }
     }
@@ -437,7 +457,7 @@ export class KvObjectStorage implements ObjectStorage {
 
   /** The mutations that make KV what the database is now; what they cover is no longer pending. */
   #collect(): Mutation[] {
-    const at = (...parts: (string | number)[]): KvKey => [...this.#prefix, ...parts];
+    const at = (...parts: KvKeyPart[]): KvKey => [...this.#prefix, ...parts];
     const mutations: Mutation[] = [];
     const changed = new Map<string, Set<RowId>>();
     const note = (table: string, rowid: RowId) => {
@@ -470,20 +490,19 @@ export class KvObjectStorage implements ObjectStorage {
       for (const [name, schema] of current) this.#schema.set(name, schema);
       for (const [table, stored] of this.#stored) for (const rowid of stored.keys()) note(table, rowid);
       for (const table of tables) {
-        for (const row of this.#db
-          .prepare(`SELECT ${this.#rowIdOf(table, quote(table))} AS rid FROM ${quote(table)}`)
-          .all() as {
-          rid: RowId;
-        }[]) {
+        for (const row of ridsOf(
+          this.#db,
+          `SELECT ${this.#rowIdOf(table, quote(table))} AS rid FROM ${quote(table)}`,
+        )) {
           note(table, row.rid);
         }
       }
       this.#rewriteAll = false;
     } else {
-      for (const row of this.#db.prepare("SELECT DISTINCT tbl, rid FROM _kv_changes").all() as {
-        tbl: string;
-        rid: RowId;
-      }[]) {
+      for (const row of ridsOf<{ tbl: string; rid: RowId }>(
+        this.#db,
+        "SELECT DISTINCT tbl, rid FROM _kv_changes",
+      )) {
         note(row.tbl, row.rid);
       }
     }
