@@ -321,7 +321,11 @@ export class KvObjects<Core extends object> {
     } catch (error) {
       if (error instanceof LeaseLost || held.fence.lost) {
         this.#drop(held);
-        throw new ObjectUnavailable("the object moved to another isolate while it ran this call");
+        throw new ObjectUnavailable(
+          error instanceof LeaseLost || !(error instanceof Error)
+            ? "the object moved to another isolate while it ran this call"
+            : `the object stopped while it ran this call: its writes could not be kept (${error.message})`,
+        );
       }
       throw error;
     } finally {
