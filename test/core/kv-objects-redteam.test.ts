@@ -438,6 +438,35 @@ describe("a holder that stops, and its requests", () => {
     expect(Date.now() - started).toBeLessThan(FAST.replyWaitMs);
   });
 
+  it("leave the lease to run out when a request is still out as the isolate stops", async () => {
+    const open = kvFile();
+    const kv = await open();
+    let answer = () => {};
+    const slow: KvObjectKind<{ send(): Promise<string> }> = {
+      kind: "senders",
+      open: (_storage, outgoing: Outgoing) => ({
+        send: () =>
+          outgoing(
+            () =>
+              new Promise<string>((resolve) => {
+                answer = () => resolve("sent");
+              }),
+          ),
+      }),
+      writes: new Set(["send"]),
+    };
+    const a = isolate(await open(), "a", slow, systemClock, { ...FAST, closeWaitMs: 200 });
+    const sending = a.call("r", "send", []);
+    sending.catch(() => {});
+    while ((await kv.get(["lease", "senders", "r"])).value === null) await pause(10);
+    await pause(50);
+    await a.close();
+    // The request is still out: its lease stays until it runs out, so no one else sends meanwhile.
+    expect((await kv.get<{ holder: string }>(["lease", "senders", "r"])).value?.holder).toBe("a");
+    answer();
+    await sending.catch(() => {});
+  }, 10_000);
+
   it("send a request only with more lease left than the request may last", async () => {
     const open = kvFile();
     const kv = await open();

@@ -71,6 +71,11 @@ export interface KvTiming {
   replyWaitMs: number;
   /** How long a holder keeps an object it has nothing to do for. */
   idleMs: number;
+  /**
+   * How long a stopping isolate lets the calls, requests and alarms its objects run finish before
+   * it stops them: a Cattle request's 5 s and a little (Deno Deploy and `docker stop` wait ~10 s).
+   */
+  closeWaitMs: number;
 }
 
 export const DEFAULT_TIMING: KvTiming = {
@@ -80,16 +85,11 @@ export const DEFAULT_TIMING: KvTiming = {
   takeWaitMs: 8_000,
   replyWaitMs: 60_000,
   idleMs: 30_000,
+  closeWaitMs: 6_000,
 };
 
 /** How often a caller that watches for its reply looks at its call and the holder's lease anyway. */
 const WATCHED_LOOK_MS = 1_000;
-
-/**
- * How long a stopping isolate lets the calls, requests and alarms its objects run finish before
- * it gives them up: a Cattle request's 5 s, as Deno Deploy and `docker stop` wait about 10 s.
- */
-const CLOSE_WAIT_MS = 6_000;
 
 /** A failed alarm is tried again after 1, 2, 4, 8 and 16 s, as a Durable Object's is. */
 const ALARM_RETRIES = 6;
@@ -273,21 +273,24 @@ export class KvObjects<Core extends object> {
 
   /**
    * Gives up every lease this isolate holds, for a clean stop: no call is taken any more, what
-   * runs is let finish (for up to CLOSE_WAIT_MS) and what it wrote reach KV, then each lease goes.
+   * runs is let finish (for up to `closeWaitMs`) and what it wrote reach KV, then each lease goes.
+   * An object with work still running then is stopped and its lease left to run out: a request
+   * it sent may still be out, and no one may hold the object before that request is over.
    */
   async close(): Promise<void> {
     this.#closed = true;
     this.#stopping.abort();
     // An object being taken now is let go once it is in (see #take), not held past the stop.
     await Promise.all([...this.#opening.values()].map((opening) => opening.catch(() => {})));
-    const until = this.clock.now() + CLOSE_WAIT_MS;
+    const until = this.clock.now() + this.#timing.closeWaitMs;
     await Promise.all(
       [...this.#held.values()].map(async (held) => {
         // The holder's loop goes on renewing the lease meanwhile.
         while (held.busy > 0 && !held.fence.lost && this.clock.now() < until) {
           await this.clock.sleep(this.#timing.pollMs);
         }
-        await this.#release(held);
+        if (held.busy > 0) this.#drop(held, false);
+        else await this.#release(held);
       }),
     );
   }
@@ -804,10 +807,12 @@ export class KvObjects<Core extends object> {
 
   /**
    * Forgets an object whose lease was lost or whose write failed: nothing it still does can reach
-   * KV or Cattle, and its lease, if still this isolate's, is given up for another to take at once.
+   * KV or Cattle, and its lease, if still this isolate's, is given up for another to take at once
+   * (unless `giveUp` is false: a request it sent may still be out, and the lease runs out first).
    */
-  #drop(held: Held<Core>): void {
-    void held.fence.giveUp();
+  #drop(held: Held<Core>, giveUp = true): void {
+    if (giveUp) void held.fence.giveUp();
+    else held.fence.abandon();
     held.stop.abort();
     held.alarmTimer?.abort();
     if (this.#held.get(held.name) === held) this.#held.delete(held.name);
