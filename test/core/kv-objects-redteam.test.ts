@@ -490,6 +490,42 @@ describe("a holder that stops, and its requests", () => {
     expect(await a.call("o", "send", [10_000])).toBeGreaterThan(10_500);
     await expect(a.call("o", "send", [LEASE_MS])).rejects.toThrow("outlasts");
   });
+
+  it("renew the lease once for requests that all find too little of it left at once", async () => {
+    const open = kvFile();
+    const raw = await open();
+    let leaseWrites = 0;
+    const counting: KvLike = {
+      ...raw,
+      get: (key) => raw.get(key),
+      getMany: (keys) => raw.getMany(keys),
+      list: (selector, options) => raw.list(selector, options),
+      set: (key, value, options) => raw.set(key, value, options),
+      delete: (key) => raw.delete(key),
+      atomic: () => {
+        const atomic = raw.atomic();
+        const set = atomic.set.bind(atomic);
+        atomic.set = (key, value, options) => {
+          if (key[0] === "lease") leaseWrites += 1;
+          return set(key, value, options);
+        };
+        return atomic;
+      },
+    };
+    let ahead = 0;
+    const clock: Clock = { now: () => Date.now() + ahead, sleep: systemClock.sleep };
+    const sender: KvObjectKind<{ send(lastsMs?: number): Promise<void> }> = {
+      kind: "senders",
+      open: (_storage, outgoing: Outgoing) => ({ send: (lastsMs) => outgoing(async () => {}, lastsMs) }),
+      writes: new Set(["send"]),
+    };
+    const a = isolate(counting, "a", sender, clock);
+    await a.call("o", "send", []);
+    ahead = 3_000;
+    const taken = leaseWrites;
+    await Promise.all(Array.from({ length: 5 }, () => a.call("o", "send", [10_000])));
+    expect(leaseWrites - taken).toBe(1);
+  });
 });
 
 describe("follow-ups (alarms) over Deno KV", () => {

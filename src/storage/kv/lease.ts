@@ -107,10 +107,15 @@ export class Fence {
     });
   }
 
-  /** Makes the lease last LEASE_MS from now; throws LeaseLost if it is another's. */
-  renew(): Promise<void> {
+  /**
+   * Makes the lease last LEASE_MS from now; throws LeaseLost if it is another's. With `belowMs`,
+   * only if less than that is left when its turn comes: requests that all find too little lease
+   * left at once renew it once, not once each.
+   */
+  renew(belowMs = Number.POSITIVE_INFINITY): Promise<void> {
     return this.#serially(async () => {
       if (this.left() <= 0) this.#lose(new LeaseLost("the lease ran out before it was renewed"));
+      if (this.left() >= belowMs) return;
       const value: LeaseValue = { ...this.#value, until: this.clock.now() + LEASE_MS };
       const result = await retryingBusy(this.clock, () =>
         this.kv
@@ -128,7 +133,7 @@ export class Fence {
   /** Renews the lease first if less than `ms` of it is left. */
   async ensure(ms: number): Promise<void> {
     if (this.#lost) throw this.#lost;
-    if (this.left() < ms) await this.renew();
+    if (this.left() < ms) await this.renew(ms);
     if (this.#lost) throw this.#lost;
   }
 
