@@ -692,6 +692,26 @@ describe("state over Deno KV, read back by a new holder", () => {
     ]);
   });
 
+  it("keep the rows of a table rebuilt WITHOUT ROWID under its name, and back", async () => {
+    const rebuild = (options: string) =>
+      `CREATE TABLE t2 (k INTEGER PRIMARY KEY, v TEXT)${options}; INSERT INTO t2 SELECT k, v FROM t; DROP TABLE t; ALTER TABLE t2 RENAME TO t`;
+    const rows = await readBack(
+      [
+        "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)",
+        "INSERT INTO t VALUES (1, 'one'), (2, 'two')",
+        rebuild(" WITHOUT ROWID"),
+        "INSERT INTO t VALUES (3, 'three')",
+        rebuild(""),
+        "DELETE FROM t WHERE k = 2",
+      ],
+      "SELECT k, v FROM t ORDER BY k",
+    );
+    expect(rows).toEqual([
+      { k: 1, v: "one" },
+      { k: 3, v: "three" },
+    ]);
+  });
+
   it("keep rows whose rowid is past 2^53, and follow them when it changes", async () => {
     const rows = await readBack(
       [

@@ -27,8 +27,9 @@ import type { Fence } from "./lease";
  * output gate makes them wait until its writes are durable.
  *
  * Keys, under the object's prefix P: P+["schema", name] the CREATE statements; P+["row", table,
- * rowid] a row (a table WITHOUT ROWID: its primary key as SQL literals, `'a',1`) (V8-serialized column values), or the number of its chunks, which are under
- * P+["chunk", table, rowid, i] when it is over 60 KB; P+["seq", table] an AUTOINCREMENT counter;
+ * rowid] a row (V8-serialized column values), or the number of its chunks, which are under
+ * P+["chunk", table, rowid, i] when it is over 60 KB (in a table WITHOUT ROWID, the rowid is the
+ * primary key as SQL literals, `'a',1`); P+["seq", table] an AUTOINCREMENT counter;
  * P+["head"] and P+["journal", seq, i] a commit too large for one atomic operation, while it is
  * applied.
  */
@@ -285,7 +286,7 @@ export class KvObjectStorage implements ObjectStorage {
     for (const [name, schema] of schemas) if (schema.type !== "trigger") create(name, schema);
     // Rows come back table by table, a child's before its parent's: foreign keys are checked by
     // the object's own writes, not by putting back rows that met them when they were written.
-    const [keys] = this.#db.prepare("PRAGMA foreign_keys").all() as { foreign_keys: number }[];
+    const [foreignKeys] = this.#db.prepare("PRAGMA foreign_keys").all() as { foreign_keys: number }[];
     this.#db.exec("PRAGMA foreign_keys = OFF");
     for (const [table, byRow] of counts) {
       const chunks = rows.get(table);
@@ -309,7 +310,7 @@ export class KvObjectStorage implements ObjectStorage {
         stored.set(rowid, count);
       }
     }
-    if (keys?.foreign_keys) this.#db.exec("PRAGMA foreign_keys = ON");
+    if (foreignKeys?.foreign_keys) this.#db.exec("PRAGMA foreign_keys = ON");
     for (const [name, schema] of schemas) if (schema.type === "trigger") create(name, schema);
     if (this.#sequences.size > 0) {
       for (const [name, seq] of this.#sequences) {
@@ -461,7 +462,7 @@ export class KvObjectStorage implements ObjectStorage {
     const mutations: Mutation[] = [];
     const changed = new Map<string, Set<RowId>>();
     const note = (table: string, rowid: RowId) => {
-      const set = changed.get(table) ?? new Set<number>();
+      const set = changed.get(table) ?? new Set<RowId>();
       changed.set(table, set);
       set.add(rowid);
     };
@@ -515,7 +516,8 @@ export class KvObjectStorage implements ObjectStorage {
       const byRowid =
         exists && !keys ? this.#db.prepare(`SELECT * FROM ${quote(table)} WHERE rowid = ?`) : undefined;
       const select = (rowid: RowId) => {
-        if (!exists) return undefined;
+        // A row known the other way (the table was rebuilt with or without rowid) is gone.
+        if (!exists || (typeof rowid === "string") !== (keys !== undefined)) return undefined;
         // A WITHOUT ROWID table's row by its key's literals, as SQLite's quote() wrote them (they
         // round-trip exactly), so that its primary key index finds it.
         const statement =
