@@ -15,6 +15,7 @@ import type {
 } from "../domain/ports";
 import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
+import { ATTEMPT_TIMEOUT_MS } from "../notifications/outbox";
 import { ProjectCore } from "../project/core";
 import type { KvLike } from "../storage/kv/kv";
 import { KvObjects, type Outgoing, WATCHED_MAX_POLL_MS } from "../storage/kv/objects";
@@ -218,11 +219,12 @@ export function kvObjects(kv: KvLike, settings: Settings, isolate: string, watch
         new TargetCore(storage, {
           clock: systemClock,
           cattle: serviceCattle(gatedSettings(settings, outgoing)),
+          // A notification's attempt may take ATTEMPT_TIMEOUT_MS: it leaves only with that much lease.
           fetch: spacedFetch(systemClock, (input, init, depart) =>
             outgoing(() => {
               depart();
               return fetch(input, init);
-            }),
+            }, ATTEMPT_TIMEOUT_MS),
           ),
         }),
       alarm: (core) => core.alarm(),

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { openKv } from "@deno/kv";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../../src/domain/clock";
-import type { KvAtomic, KvLike } from "../../src/storage/kv/kv";
+import type { KvAtomic, KvKey, KvLike } from "../../src/storage/kv/kv";
 import { LEASE_MS } from "../../src/storage/kv/lease";
 import { KvObjectStorage } from "../../src/storage/kv/mirror";
-import { type KvObjectKind, KvObjects, type KvTiming, ObjectUnavailable } from "../../src/storage/kv/objects";
+import { KvObjects, type KvTiming, ObjectUnavailable } from "../../src/storage/kv/objects";
 import { COUNTER, type Counter } from "../fixtures/kv-counter";
 
 /**
@@ -28,7 +28,7 @@ const clockAhead = (ahead: () => number): Clock => ({
  * A KV that dies after the first commit that sets a key `diesAfter` accepts: every commit after it
  * fails, as in a process that died there.
  */
-function dying(kv: KvLike, diesAfter: (key: readonly (string | number)[]) => boolean): KvLike {
+function dying(kv: KvLike, diesAfter: (key: KvKey) => boolean): KvLike {
   let dead = false;
   const wrap = (atomic: KvAtomic): KvAtomic => {
     let fatal = false;
@@ -164,7 +164,7 @@ describe("objects over Deno KV", () => {
   });
 
   it("finish a journal whose holder died after its commit point, and drop one that never reached it", async () => {
-    const journal = (part: string) => (key: readonly (string | number)[]) => key[3] === part;
+    const journal = (part: string) => (key: KvKey) => key[3] === part;
     for (const [diesAfter, expected] of [
       // Dies once the journal's head is in, before the rows are: the next holder applies it.
       [journal("head"), 1_201],

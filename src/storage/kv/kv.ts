@@ -6,7 +6,7 @@ import type { Clock } from "../../domain/clock";
  * Deno Deploy, `@deno/kv` on Node and the simulator's KV all have it: keys are tuples, every write
  * is an atomic operation whose checks compare versionstamps, and a value is at most 64 KiB.
  */
-export type KvKeyPart = string | number;
+export type KvKeyPart = string | number | bigint;
 export type KvKey = readonly KvKeyPart[];
 
 export interface KvEntryMaybe<T> {
@@ -53,6 +53,8 @@ export interface KvLike {
 export const CHUNK_BYTES = 60_000;
 export const MAX_COMMIT_MUTATIONS = 500;
 export const MAX_COMMIT_BYTES = 600_000;
+/** Keys one `getMany` may read. */
+export const MAX_GET_MANY = 10;
 /** Checks in one atomic operation: KV files of older Deno versions (and `@deno/kv`) take at most 10. */
 export const MAX_COMMIT_CHECKS = 10;
 
@@ -82,8 +84,9 @@ export function hasPrefix(key: KvKey, prefix: KvKey): boolean {
   return prefix.every((part, index) => key[index] === part);
 }
 
-/** One key as a string, for maps. */
-export const keyId = (key: KvKey): string => JSON.stringify(key);
+/** One key as a string, for maps (and for its size): a BigInt part is told from a string or a number. */
+export const keyId = (key: KvKey): string =>
+  JSON.stringify(key, (_, part) => (typeof part === "bigint" ? { bigint: String(part) } : part));
 
 /**
  * A local KV file shared by several processes is an SQLite database: a commit made while another

@@ -16,7 +16,7 @@ export const CLOCK_SKEW_MS = 1_000;
 export interface LeaseValue {
   /** The isolate that holds it. */
   holder: string;
-  /** Counts holders: each new holder takes the next. */
+  /** Counts holders: each new holder takes a greater one (at least the time it took the lease). */
   epoch: number;
   /** Epoch ms, by the holder's clock, when it runs out unless renewed. */
   until: number;
@@ -66,7 +66,11 @@ export class Fence {
     seen: KvEntryMaybe<LeaseValue>,
     holder: string,
   ): Promise<Fence | undefined> {
-    const value: LeaseValue = { holder, epoch: (seen.value?.epoch ?? 0) + 1, until: clock.now() + LEASE_MS };
+    // A lease given up is deleted, so the next holder cannot count on from it: it starts from the
+    // time instead, so that no two holders of an object share an epoch (a caller waiting for a
+    // call's answer tells by the epoch whether the holder that took the call still runs).
+    const epoch = Math.max((seen.value?.epoch ?? 0) + 1, clock.now());
+    const value: LeaseValue = { holder, epoch, until: clock.now() + LEASE_MS };
     const result = await retryingBusy(clock, () =>
       kv.atomic().check({ key, versionstamp: seen.versionstamp }).set(key, value).commit(),
     );
@@ -103,10 +107,15 @@ export class Fence {
     });
   }
 
-  /** Makes the lease last LEASE_MS from now; throws LeaseLost if it is another's. */
-  renew(): Promise<void> {
+  /**
+   * Makes the lease last LEASE_MS from now; throws LeaseLost if it is another's. With `belowMs`,
+   * only if less than that is left when its turn comes: requests that all find too little lease
+   * left at once renew it once, not once each.
+   */
+  renew(belowMs = Number.POSITIVE_INFINITY): Promise<void> {
     return this.#serially(async () => {
       if (this.left() <= 0) this.#lose(new LeaseLost("the lease ran out before it was renewed"));
+      if (this.left() >= belowMs) return;
       const value: LeaseValue = { ...this.#value, until: this.clock.now() + LEASE_MS };
       const result = await retryingBusy(this.clock, () =>
         this.kv
@@ -128,7 +137,7 @@ export class Fence {
    */
   async ensure(ms: number): Promise<void> {
     if (this.#lost) throw this.#lost;
-    if (this.left() < ms) await this.renew();
+    if (this.left() < ms) await this.renew(ms);
     if (this.#lost) throw this.#lost;
     if (this.left() < ms) this.#lose(new LeaseLost("the lease ran short while it was renewed"));
   }
@@ -146,6 +155,22 @@ export class Fence {
   /** Marks the fence lost from outside (the object was dropped); later commits throw. */
   abandon(): void {
     this.#lost ??= new LeaseLost("the object was dropped");
+  }
+
+  /**
+   * Abandons the fence at once, then deletes the lease once what is in flight has ended, if it is
+   * still this holder's: an object dropped for a failed write can be taken by another isolate now
+   * rather than once its lease runs out. A lease renewed or taken by another since is left alone.
+   */
+  giveUp(): Promise<void> {
+    this.abandon();
+    const run = this.#chain.then(() =>
+      retryingBusy(this.clock, () =>
+        this.kv.atomic().check({ key: this.key, versionstamp: this.#versionstamp }).delete(this.key).commit(),
+      ),
+    );
+    this.#chain = run.catch(() => {});
+    return this.#chain.then(() => {});
   }
 
   #lose(error: LeaseLost): never {

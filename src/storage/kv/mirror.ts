@@ -7,6 +7,7 @@ import {
   type KvAtomic,
   type KvEntry,
   type KvKey,
+  type KvKeyPart,
   type KvLike,
   keyId,
   listAll,
@@ -27,10 +28,32 @@ import type { Fence } from "./lease";
  *
  * Keys, under the object's prefix P: P+["schema", name] the CREATE statements; P+["row", table,
  * rowid] a row (V8-serialized column values), or the number of its chunks, which are under
- * P+["chunk", table, rowid, i] when it is over 60 KB; P+["seq", table] an AUTOINCREMENT counter;
+ * P+["chunk", table, rowid, i] when it is over 60 KB (in a table WITHOUT ROWID, the rowid is the
+ * primary key as SQL literals, `'a',1`); P+["seq", table] an AUTOINCREMENT counter;
  * P+["head"] and P+["journal", seq, i] a commit too large for one atomic operation, while it is
  * applied.
  */
+
+/**
+ * A row's identity: its rowid (a BigInt past 2^53, which KV keys hold exactly), or a WITHOUT
+ * ROWID table's primary key as SQL literals.
+ */
+type RowId = number | bigint | string;
+
+/** A rowid read as a BigInt, as a number when it is one exactly. */
+const rowIdOf = (value: unknown): RowId =>
+  typeof value === "bigint" &&
+  value >= BigInt(Number.MIN_SAFE_INTEGER) &&
+  value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : (value as RowId);
+
+/** The rowids (or keys) a query's `rid` column names, exact past 2^53. */
+function ridsOf<T extends { rid: RowId }>(db: DatabaseSync, sql: string): T[] {
+  const statement = db.prepare(sql);
+  statement.setReadBigInts(true);
+  return (statement.all() as T[]).map((row) => ({ ...row, rid: rowIdOf(row.rid) }));
+}
 
 /** One key written, or deleted (null). */
 export interface Mutation {
@@ -67,7 +90,7 @@ function mutationBytes(mutation: Mutation): number {
       : typeof value === "number"
         ? 9
         : JSON.stringify(value).length * 2;
-  return JSON.stringify(mutation.key).length * 2 + valueBytes + 16;
+  return keyId(mutation.key).length * 2 + valueBytes + 16;
 }
 
 /** Cuts mutations into batches that each fit one atomic operation. */
@@ -135,7 +158,12 @@ export class KvObjectStorage implements ObjectStorage {
   readonly #prefix: KvKey;
   readonly #fence: Fence;
   /** Chunks of each stored row, by table then rowid: 1 for a row in one value. */
-  readonly #stored = new Map<string, Map<number, number>>();
+  readonly #stored = new Map<string, Map<RowId, number>>();
+  /**
+   * A WITHOUT ROWID table's primary key columns, by table: its rows are known by them (SQLite's
+   * `quote()` of each, joined by commas), as other tables' rows are by their rowid.
+   */
+  readonly #keyed = new Map<string, string[]>();
   /** The CREATE statements in KV, by name. */
   readonly #schema = new Map<string, StoredSchema>();
   /**
@@ -172,7 +200,7 @@ export class KvObjectStorage implements ObjectStorage {
     db.exec("PRAGMA recursive_triggers = ON");
     // No key on it: a statement's own conflict clause (OR REPLACE, OR ROLLBACK…) would also govern
     // the triggers' inserts here. A row changed twice is noted twice and read once.
-    db.exec("CREATE TEMP TABLE _kv_changes (tbl TEXT NOT NULL, rid INTEGER NOT NULL)");
+    db.exec("CREATE TEMP TABLE _kv_changes (tbl TEXT NOT NULL, rid NOT NULL)");
     this.#inner = new SqliteObjectStorage(db);
     const inner = this.#inner.sql;
     this.sql = {
@@ -220,57 +248,70 @@ export class KvObjectStorage implements ObjectStorage {
   #restore(entries: Iterable<KvEntry<unknown>>): void {
     const depth = this.#prefix.length;
     const schemas: [string, StoredSchema][] = [];
-    const rows = new Map<string, Map<number, Uint8Array[]>>();
-    const counts = new Map<string, Map<number, number>>();
+    const rows = new Map<string, Map<RowId, Uint8Array[]>>();
+    const counts = new Map<string, Map<RowId, number>>();
     for (const entry of entries) {
-      const [kind, table, rowid, part] = entry.key.slice(depth) as [string, string, number, number];
+      const [kind, table, rowid, part] = entry.key.slice(depth) as [string, string, RowId, number];
       if (kind === "schema") schemas.push([table, entry.value as StoredSchema]);
       if (kind === "seq") this.#sequences.set(table, entry.value as number);
       if (kind === "row") {
-        const byRow = counts.get(table) ?? new Map<number, number>();
+        const byRow = counts.get(table) ?? new Map<RowId, number>();
         counts.set(table, byRow);
         if (typeof entry.value === "number") {
           byRow.set(rowid, entry.value);
         } else {
           byRow.set(rowid, 1);
-          const chunks = rows.get(table) ?? new Map<number, Uint8Array[]>();
+          const chunks = rows.get(table) ?? new Map<RowId, Uint8Array[]>();
           rows.set(table, chunks);
           chunks.set(rowid, [entry.value as Uint8Array]);
         }
       }
       if (kind === "chunk") {
-        const chunks = rows.get(table) ?? new Map<number, Uint8Array[]>();
+        const chunks = rows.get(table) ?? new Map<RowId, Uint8Array[]>();
         rows.set(table, chunks);
         const list = chunks.get(rowid) ?? [];
         list[part] = entry.value as Uint8Array;
         chunks.set(rowid, list);
       }
     }
-    // Tables first, then what depends on them.
+    // Tables first, then what depends on them; triggers only once the rows are back, so that
+    // putting a row back does not run the object's own triggers again (their effects are rows too).
     const order = ["table", "index", "view", "trigger"];
     schemas.sort(([, a], [, b]) => order.indexOf(a.type) - order.indexOf(b.type));
-    for (const [name, schema] of schemas) {
+    const create = (name: string, schema: StoredSchema) => {
       // The storage's own alarm table exists already.
       if (name !== "_alarm") this.#db.exec(schema.sql);
       this.#schema.set(name, schema);
-    }
+    };
+    for (const [name, schema] of schemas) if (schema.type !== "trigger") create(name, schema);
+    // Rows come back table by table, a child's before its parent's: foreign keys are checked by
+    // the object's own writes, not by putting back rows that met them when they were written.
+    const [foreignKeys] = this.#db.prepare("PRAGMA foreign_keys").all() as { foreign_keys: number }[];
+    this.#db.exec("PRAGMA foreign_keys = OFF");
     for (const [table, byRow] of counts) {
       const chunks = rows.get(table);
-      const stored = new Map<number, number>();
+      const stored = new Map<RowId, number>();
       this.#stored.set(table, stored);
       for (const [rowid, count] of byRow) {
         const parts = chunks?.get(rowid) ?? [];
         if (parts.length !== count || parts.some((part) => part === undefined)) continue;
         const values = fromChunks<Record<string, SqlValue>>(parts);
         const columns = Object.keys(values);
+        const bound = columns.map((column) => values[column]) as (string | number | bigint | null)[];
+        // A WITHOUT ROWID table's row is known by its primary key, which is among its columns.
+        const names = columns.map(quote);
+        const byRowid = typeof rowid !== "string";
+        if (byRowid) names.unshift("rowid");
         this.#db
           .prepare(
-            `INSERT INTO ${quote(table)} (rowid${columns.map((column) => `, ${quote(column)}`).join("")}) VALUES (?${", ?".repeat(columns.length)})`,
+            `INSERT INTO ${quote(table)} (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
           )
-          .run(rowid, ...(columns.map((column) => values[column]) as (string | number | null)[]));
+          .run(...(byRowid ? [rowid, ...bound] : bound));
         stored.set(rowid, count);
       }
     }
+    if (foreignKeys?.foreign_keys) this.#db.exec("PRAGMA foreign_keys = ON");
+    for (const [name, schema] of schemas) if (schema.type === "trigger") create(name, schema);
     if (this.#sequences.size > 0) {
       for (const [name, seq] of this.#sequences) {
         this.#db.prepare("DELETE FROM sqlite_sequence WHERE name = ?").run(name);
@@ -374,9 +415,24 @@ export class KvObjectStorage implements ObjectStorage {
   /** (Re)installs the triggers that note each changed row, on every table there is now. */
   #captureChanges(): void {
     const tables = this.#db.prepare(TABLES_QUERY).all() as { name: string }[];
+    this.#keyed.clear();
     for (const { name } of tables) {
+      const [listed] = this.#db
+        .prepare("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?")
+        .all(name) as { wr: number }[];
+      if (listed?.wr) {
+        const columns = this.#db
+          .prepare("SELECT name, pk FROM pragma_table_info(?, 'main') WHERE pk > 0 ORDER BY pk")
+          .all(name) as {
+          name: string;
+        }[];
+        this.#keyed.set(
+          name,
+          columns.map((column) => column.name),
+        );
+      }
       const noted = (row: "NEW" | "OLD") =>
-        `INSERT INTO temp._kv_changes (tbl, rid) VALUES ('${name.replaceAll("'", "''")}', ${row}.rowid);`;
+        `INSERT INTO temp._kv_changes (tbl, rid) VALUES ('${name.replaceAll("'", "''")}', ${this.#rowIdOf(name, row)});`;
       for (const [suffix, event, body] of [
         ["i", "INSERT", noted("NEW")],
         ["u", "UPDATE", `${noted("OLD")} ${noted("NEW")}`],
@@ -393,13 +449,20 @@ export class KvObjectStorage implements ObjectStorage {
     this.#schemaVersion = row?.schema_version ?? 0;
   }
 
+  /** The SQL that gives a row's identity (RowId), the row named `row` (NEW, OLD, or the table's). */
+  #rowIdOf(table: string, row: string): string {
+    const keys = this.#keyed.get(table);
+    if (!keys) return `${row}.rowid`;
+    return keys.map((key) => `quote(${row}.${quote(key)})`).join(" || ',' || ");
+  }
+
   /** The mutations that make KV what the database is now; what they cover is no longer pending. */
   #collect(): Mutation[] {
-    const at = (...parts: (string | number)[]): KvKey => [...this.#prefix, ...parts];
+    const at = (...parts: KvKeyPart[]): KvKey => [...this.#prefix, ...parts];
     const mutations: Mutation[] = [];
-    const changed = new Map<string, Set<number>>();
-    const note = (table: string, rowid: number) => {
-      const set = changed.get(table) ?? new Set<number>();
+    const changed = new Map<string, Set<RowId>>();
+    const note = (table: string, rowid: RowId) => {
+      const set = changed.get(table) ?? new Set<RowId>();
       changed.set(table, set);
       set.add(rowid);
     };
@@ -428,30 +491,47 @@ export class KvObjectStorage implements ObjectStorage {
       for (const [name, schema] of current) this.#schema.set(name, schema);
       for (const [table, stored] of this.#stored) for (const rowid of stored.keys()) note(table, rowid);
       for (const table of tables) {
-        for (const row of this.#db.prepare(`SELECT rowid AS rid FROM ${quote(table)}`).all() as {
-          rid: number;
-        }[]) {
+        for (const row of ridsOf(
+          this.#db,
+          `SELECT ${this.#rowIdOf(table, quote(table))} AS rid FROM ${quote(table)}`,
+        )) {
           note(table, row.rid);
         }
       }
       this.#rewriteAll = false;
     } else {
-      for (const row of this.#db.prepare("SELECT DISTINCT tbl, rid FROM _kv_changes").all() as {
-        tbl: string;
-        rid: number;
-      }[]) {
+      for (const row of ridsOf<{ tbl: string; rid: RowId }>(
+        this.#db,
+        "SELECT DISTINCT tbl, rid FROM _kv_changes",
+      )) {
         note(row.tbl, row.rid);
       }
     }
     this.#db.exec("DELETE FROM _kv_changes");
     for (const [table, rowids] of changed) {
-      const stored = this.#stored.get(table) ?? new Map<number, number>();
+      const stored = this.#stored.get(table) ?? new Map<RowId, number>();
       this.#stored.set(table, stored);
-      const select = tables.has(table)
-        ? this.#db.prepare(`SELECT * FROM ${quote(table)} WHERE rowid = ?`)
-        : undefined;
+      const keys = this.#keyed.get(table);
+      const exists = tables.has(table);
+      const byRowid =
+        exists && !keys ? this.#db.prepare(`SELECT * FROM ${quote(table)} WHERE rowid = ?`) : undefined;
+      const select = (rowid: RowId) => {
+        // A row known the other way (the table was rebuilt with or without rowid) is gone.
+        if (!exists || (typeof rowid === "string") !== (keys !== undefined)) return undefined;
+        // A WITHOUT ROWID table's row by its key's literals, as SQLite's quote() wrote them (they
+        // round-trip exactly), so that its primary key index finds it.
+        const statement =
+          byRowid ??
+          this.#db.prepare(
+            `SELECT * FROM ${quote(table)} WHERE (${(keys ?? []).map(quote).join(", ")}) = (${rowid})`,
+          );
+        // Integers as BigInt: one past 2^53 is kept exactly, and an INTEGER stays an INTEGER (a
+        // JavaScript number is put back as a REAL, which an untyped column would keep as one).
+        statement.setReadBigInts(true);
+        return (byRowid ? statement.all(rowid) : statement.all())[0] as Record<string, SqlValue> | undefined;
+      };
       for (const rowid of rowids) {
-        const [row] = (select?.all(rowid) ?? []) as Record<string, SqlValue>[];
+        const row = select(rowid);
         const before = stored.get(rowid) ?? 0;
         const chunks = row ? toChunks({ ...row }) : [];
         if (chunks.length === 1) {

@@ -4,16 +4,27 @@ import type { ObjectStorage } from "../object-storage";
 import { SqliteObjectStorage } from "../sqlite";
 import {
   fromChunks,
+  type KvAtomic,
   type KvEntryMaybe,
   type KvKey,
   type KvLike,
   listAll,
   MAX_COMMIT_CHECKS,
+  MAX_GET_MANY,
   retryingBusy,
   toChunks,
 } from "./kv";
-import { Fence, LeaseLost, type LeaseValue, leaseFree, OUTGOING_MIN_LEFT_MS, RENEW_BEFORE_MS } from "./lease";
-import { KvObjectStorage } from "./mirror";
+import {
+  CLOCK_SKEW_MS,
+  Fence,
+  LEASE_MS,
+  LeaseLost,
+  type LeaseValue,
+  leaseFree,
+  OUTGOING_MIN_LEFT_MS,
+  RENEW_BEFORE_MS,
+} from "./lease";
+import { batchesOf, KvObjectStorage } from "./mirror";
 
 /**
  * Objects over Deno KV, for any number of isolates and processes at once (docs/deno-deploy.md,
@@ -36,8 +47,12 @@ export interface KvObjectKind<Core> {
   writes: ReadonlySet<string>;
 }
 
-/** What an object's outgoing requests go through: they leave once its writes are in KV and its lease lasts. */
-export type Outgoing = <T>(send: () => Promise<T>) => Promise<T>;
+/**
+ * What an object's outgoing requests go through: they leave once its writes are in KV and its
+ * lease lasts longer than they can: `lastsMs` is the longest the request may take (a Cattle
+ * request's 5 s unless told), so that it is over before anyone else could hold the object.
+ */
+export type Outgoing = <T>(send: () => Promise<T>, lastsMs?: number) => Promise<T>;
 
 export interface KvTiming {
   /** How often a holder looks for calls while they come, and a caller for its reply. */
@@ -56,6 +71,11 @@ export interface KvTiming {
   replyWaitMs: number;
   /** How long a holder keeps an object it has nothing to do for. */
   idleMs: number;
+  /**
+   * How long a stopping isolate lets the calls, requests and alarms its objects run finish before
+   * it stops them: a Cattle request's 5 s and a little (Deno Deploy and `docker stop` wait ~10 s).
+   */
+  closeWaitMs: number;
 }
 
 export const DEFAULT_TIMING: KvTiming = {
@@ -65,6 +85,7 @@ export const DEFAULT_TIMING: KvTiming = {
   takeWaitMs: 8_000,
   replyWaitMs: 60_000,
   idleMs: 30_000,
+  closeWaitMs: 6_000,
 };
 
 /**
@@ -98,6 +119,8 @@ interface Held<Core> {
   lastUsed: number;
   stop: AbortController;
   alarmTimer: AbortController | undefined;
+  /** The alarm time `alarmTimer` waits for. */
+  alarmArmedAt: number | undefined;
   /** The alarm running now: the next waits for it, as a Durable Object's does. */
   alarmRunning: Promise<void>;
 }
@@ -115,6 +138,8 @@ const objectPrefix = (kind: string, name: string): KvKey => ["obj", kind, name];
 const callPrefix = (kind: string, name: string): KvKey => ["call", kind, name];
 const bellKey = (kind: string, name: string): KvKey => ["bell", kind, name];
 export const alarmIndexKey = (kind: string, at: number, name: string): KvKey => ["alarms", kind, at, name];
+/** A call's id starts with when it was made (its caller's clock), so calls list oldest first. */
+const callStamp = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart(15, "0");
 
 /** A value in one KV value when it fits, else its chunks under `chunkKey(i)`, the value saying how many. */
 function packed(
@@ -137,9 +162,16 @@ async function unpacked<T>(
   chunkKey: (part: number) => KvKey,
 ): Promise<T> {
   if (typeof stored !== "number") return fromChunks<T>([stored as Uint8Array]);
-  const keys = Array.from({ length: stored }, (_, part) => chunkKey(part));
-  const entries = await retryingBusy(clock, () => kv.getMany<Uint8Array[]>(keys));
-  return fromChunks<T>(entries.map((entry) => entry.value as Uint8Array));
+  const chunks: Uint8Array[] = [];
+  // Read MAX_GET_MANY at a time: one getMany takes no more keys.
+  for (let first = 0; first < stored; first += MAX_GET_MANY) {
+    const keys = Array.from({ length: Math.min(MAX_GET_MANY, stored - first) }, (_, part) =>
+      chunkKey(first + part),
+    );
+    const entries = await retryingBusy(clock, () => kv.getMany<Uint8Array[]>(keys));
+    for (const entry of entries) chunks.push(entry.value as Uint8Array);
+  }
+  return fromChunks<T>(chunks);
 }
 
 export class KvObjects<Core extends object> {
@@ -148,6 +180,8 @@ export class KvObjects<Core extends object> {
   readonly #timing: KvTiming;
   #sequence = 0;
   #closed = false;
+  /** Aborted when the isolate stops: ends the timers of follow-ups of objects it let go. */
+  readonly #stopping = new AbortController();
 
   constructor(
     private readonly kv: KvLike,
@@ -192,32 +226,79 @@ export class KvObjects<Core extends object> {
    * `Deno.cron` calls each minute, and each isolate now and then (docs/deno-deploy.md).
    */
   async sweep(): Promise<number> {
+    // A stopping isolate takes nothing more: it would hold what it took until its lease ran out.
+    if (this.#closed) return 0;
     const now = this.clock.now();
-    const due: string[] = [];
+    // Each object's index keys that are due: one, unless an older holder left one behind.
+    const due = new Map<string, number[]>();
     const entries = await listAll(this.kv, this.clock, {
       start: ["alarms", this.kind.kind],
       end: ["alarms", this.kind.kind, now + 1],
     });
     for (const entry of entries) {
-      const name = entry.key[3];
-      if (typeof name === "string" && !due.includes(name)) due.push(name);
+      const [, , at, name] = entry.key;
+      if (typeof name === "string" && typeof at === "number") due.set(name, [...(due.get(name) ?? []), at]);
     }
     let taken = 0;
-    for (const name of due) {
+    for (const [name, ats] of due) {
+      if (this.#closed) break;
       if (this.#held.has(name)) continue;
       const lease = await retryingBusy(this.clock, () =>
         this.kv.get<LeaseValue>(leaseKey(this.kind.kind, name)),
       );
       if (!leaseFree(lease, this.clock.now())) continue;
-      if (await this.#take(name, lease)) taken += 1;
+      try {
+        // An index key of an object without state is a leftover: taking the object would give it
+        // state (its schema), and sweeps would find the key again and again.
+        if (!(await this.#hasState(name))) {
+          const atomic = this.kv.atomic();
+          for (const at of ats) atomic.delete(alarmIndexKey(this.kind.kind, at, name));
+          await retryingBusy(this.clock, () => atomic.commit());
+          continue;
+        }
+        const held = await this.#take(name, lease);
+        if (!held) continue;
+        const alarm = held.storage.alarmAt();
+        // Index keys its alarm is not at are leftovers too: deleted, so that no sweep takes the
+        // object for them again.
+        const stale = ats.filter((at) => at !== alarm);
+        if (stale.length > 0) {
+          await held.fence.commit((atomic) => {
+            for (const at of stale) atomic.delete(alarmIndexKey(this.kind.kind, at, name));
+            return atomic;
+          });
+        }
+        if (alarm !== undefined && alarm <= this.clock.now()) taken += 1;
+      } catch (error) {
+        // One object that cannot load (its lease is given up again) does not hold back the others'.
+        console.error("follow-up not started", error instanceof Error ? error.message : "unknown error");
+      }
     }
     return taken;
   }
 
-  /** Gives up every lease this isolate holds (once what was written is in KV), for a clean stop. */
+  /**
+   * Gives up every lease this isolate holds, for a clean stop: no call is taken any more, what
+   * runs is let finish (for up to `closeWaitMs`) and what it wrote reach KV, then each lease goes.
+   * An object with work still running then is stopped and its lease left to run out: a request
+   * it sent may still be out, and no one may hold the object before that request is over.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#held.values()].map((held) => this.#release(held)));
+    this.#stopping.abort();
+    // An object being taken now is let go once it is in (see #take), not held past the stop.
+    await Promise.all([...this.#opening.values()].map((opening) => opening.catch(() => {})));
+    const until = this.clock.now() + this.#timing.closeWaitMs;
+    await Promise.all(
+      [...this.#held.values()].map(async (held) => {
+        // The holder's loop goes on renewing the lease meanwhile.
+        while (held.busy > 0 && !held.fence.lost && this.clock.now() < until) {
+          await this.clock.sleep(this.#timing.pollMs);
+        }
+        if (held.busy > 0) this.#drop(held, false);
+        else await this.#release(held);
+      }),
+    );
   }
 
   async #hasState(name: string): Promise<boolean> {
@@ -249,7 +330,11 @@ export class KvObjects<Core extends object> {
     } catch (error) {
       if (error instanceof LeaseLost || held.fence.lost) {
         this.#drop(held);
-        throw new ObjectUnavailable("the object moved to another isolate while it ran this call");
+        throw new ObjectUnavailable(
+          error instanceof LeaseLost || !(error instanceof Error)
+            ? "the object moved to another isolate while it ran this call"
+            : `the object stopped while it ran this call: its writes could not be kept (${error.message})`,
+        );
       }
       throw error;
     } finally {
@@ -263,6 +348,7 @@ export class KvObjects<Core extends object> {
     const opening = this.#opening.get(name);
     if (opening) return opening;
     const open = (async () => {
+      if (this.#closed) return undefined;
       const fence = await Fence.take(this.kv, this.clock, leaseKey(this.kind.kind, name), seen, this.isolate);
       if (!fence) return undefined;
       try {
@@ -278,17 +364,25 @@ export class KvObjects<Core extends object> {
           lastUsed: this.clock.now(),
           stop: new AbortController(),
           alarmTimer: undefined,
+          alarmArmedAt: undefined,
           alarmRunning: Promise.resolve(),
         };
-        held.core = this.kind.open(storage, (send) => this.#outgoing(held, send));
+        held.core = this.kind.open(storage, (send, lastsMs) => this.#outgoing(held, send, lastsMs));
         storage.onFailure = () => this.#drop(held);
         storage.onAlarmChange = (at) => this.#arm(held, at);
+        if (this.#closed) {
+          // The isolate began to stop while the object loaded: it is given up at once.
+          await this.#release(held);
+          return undefined;
+        }
+        await this.#deleteStaleCalls(held);
         this.#held.set(name, held);
         void this.#serve(held);
         this.#arm(held, storage.alarmAt());
         return held;
       } catch (error) {
-        fence.abandon();
+        // Given up, not just abandoned: another isolate may take the object at once rather than
+        // once the lease runs out (an abandoned fence can no longer give its lease up).
         await fence.release();
         throw error;
       }
@@ -298,11 +392,15 @@ export class KvObjects<Core extends object> {
   }
 
   /** The output gate: a request leaves once the object's writes are in KV and enough of its lease is left. */
-  async #outgoing<T>(held: Held<Core>, send: () => Promise<T>): Promise<T> {
+  async #outgoing<T>(held: Held<Core>, send: () => Promise<T>, lastsMs?: number): Promise<T> {
+    // A request that may outlast a whole lease could still be out when another isolate holds the
+    // object: it is refused rather than sent.
+    const needs = lastsMs === undefined ? OUTGOING_MIN_LEFT_MS : lastsMs + CLOCK_SKEW_MS;
+    if (needs > LEASE_MS) throw new RangeError(`a request of up to ${lastsMs} ms outlasts an object's lease`);
     held.busy += 1;
     try {
       await held.storage.flushed();
-      await held.fence.ensure(OUTGOING_MIN_LEFT_MS);
+      await held.fence.ensure(needs);
       return await send();
     } finally {
       held.busy -= 1;
@@ -322,7 +420,9 @@ export class KvObjects<Core extends object> {
         const now = this.clock.now();
         if (held.fence.left() < RENEW_BEFORE_MS) await held.fence.renew();
         if (this.#idle(held, now)) {
+          const alarm = held.storage.alarmAt();
           await this.#release(held);
+          if (alarm !== undefined) this.#wakeAt(held.name, alarm);
           return;
         }
         await Promise.race([this.clock.sleep(interval, held.stop.signal), bell.rung()]);
@@ -371,6 +471,29 @@ export class KvObjects<Core extends object> {
     };
   }
 
+  /**
+   * Takes the object back when the alarm of an object let go while idle comes due, so that it runs
+   * on time rather than at the next sweep; unless another isolate holds the object by then, or its
+   * alarm moved (then its index key at `at` is gone).
+   */
+  #wakeAt(name: string, at: number): void {
+    void this.clock
+      .sleep(Math.max(0, at - this.clock.now()), this.#stopping.signal)
+      .then(async () => {
+        if (this.#closed || this.#held.has(name) || this.#opening.has(name)) return;
+        const [lease, index] = await retryingBusy(this.clock, () =>
+          this.kv.getMany<[LeaseValue, unknown]>([
+            leaseKey(this.kind.kind, name),
+            alarmIndexKey(this.kind.kind, at, name),
+          ]),
+        );
+        if (index.value !== null && leaseFree(lease, this.clock.now())) await this.#take(name, lease);
+      })
+      .catch((error) => {
+        console.error("follow-up not started", error instanceof Error ? error.message : "unknown error");
+      });
+  }
+
   #idle(held: Held<Core>, now: number): boolean {
     if (held.busy > 0 || !held.storage.settled) return false;
     if (now - held.lastUsed < this.#timing.idleMs) return false;
@@ -380,24 +503,38 @@ export class KvObjects<Core extends object> {
 
   /** Takes the calls waiting for the object and runs them; answers how many it took. */
   async #takeCalls(held: Held<Core>): Promise<number> {
+    // A stopping isolate leaves calls to whoever holds the object next (their callers wait for it).
+    if (this.#closed) return 0;
     const prefix = callPrefix(this.kind.kind, held.name);
+    // Only calls whose callers still wait for them: an older one is being taken back by its caller,
+    // or its caller stopped, and running it now would run a call no one asked for any more.
+    const recent = this.clock.now() - this.#timing.takeWaitMs - CLOCK_SKEW_MS;
     // One check per call and one for the lease, within what one atomic operation may check.
-    const calls = await listAll(this.kv, this.clock, { prefix }, { limit: MAX_COMMIT_CHECKS - 1 });
+    const calls = await listAll(
+      this.kv,
+      this.clock,
+      { start: [...prefix, callStamp(recent)], end: [...prefix, "~"] },
+      { limit: MAX_COMMIT_CHECKS - 1 },
+    );
     if (calls.length === 0) return 0;
-    const records = await Promise.all(
+    const read = await Promise.all(
       calls.map(async (entry) => {
         const id = entry.key[prefix.length] as string;
-        return {
-          entry,
-          id,
-          record: await unpacked<CallRecord>(this.kv, this.clock, entry.value, (part) => [
+        try {
+          const record = await unpacked<CallRecord>(this.kv, this.clock, entry.value, (part) => [
             "callpart",
             id,
             part,
-          ]),
-        };
+          ]);
+          return { entry, id, record };
+        } catch {
+          // Its parts went meanwhile: its caller took it back (the commit's check would fail).
+          return undefined;
+        }
       }),
     );
+    const records = read.filter((call) => call !== undefined);
+    if (records.length === 0) return 0;
     // Taken in one commit that checks the lease and that each call is still there: a caller that
     // took its call back, or another holder, cannot have it run twice.
     const taken = await held.fence.commit((atomic) => {
@@ -415,27 +552,65 @@ export class KvObjects<Core extends object> {
     return records.length;
   }
 
+  /** How long a call record may stay in KV: past it, no caller waits for it or its reply. */
+  #callLifeMs(): number {
+    return this.#timing.takeWaitMs + this.#timing.replyWaitMs + CLOCK_SKEW_MS;
+  }
+
+  /** Deletes the calls left by callers that stopped (the holder's, checked against its lease). */
+  async #deleteStaleCalls(held: Held<Core>): Promise<void> {
+    const prefix = callPrefix(this.kind.kind, held.name);
+    const stale = this.clock.now() - this.#callLifeMs();
+    for (;;) {
+      const calls = await listAll(
+        this.kv,
+        this.clock,
+        { start: [...prefix, ""], end: [...prefix, callStamp(stale)] },
+        { limit: MAX_COMMIT_CHECKS - 1 },
+      );
+      if (calls.length === 0) return;
+      const deleted = await held.fence.commit((atomic) => {
+        for (const entry of calls) {
+          const id = entry.key[prefix.length] as string;
+          atomic.check({ key: entry.key, versionstamp: entry.versionstamp }).delete(entry.key);
+          if (typeof entry.value === "number") {
+            for (let part = 0; part < entry.value; part++) atomic.delete(["callpart", id, part]);
+          }
+        }
+        return atomic;
+      });
+      if (!deleted || calls.length < MAX_COMMIT_CHECKS - 1) return;
+    }
+  }
+
   async #answer(held: Held<Core>, id: string, record: CallRecord): Promise<void> {
-    let reply: Reply;
+    // Busy until the reply is in KV: a stopping isolate gives the object up only after, so the
+    // caller reads the answer of a call that ran rather than "stopped before it answered".
+    held.busy += 1;
     try {
-      reply = { ok: true, value: await this.#runHere(held, record.method, record.args) };
-    } catch (error) {
-      reply = {
+      const failure = (error: unknown): Reply => ({
         ok: false,
         name: error instanceof Error ? error.name : "Error",
         message: error instanceof Error ? error.message : "unknown error",
-      };
-    }
-    const writes = packed(reply, ["reply", id], (part) => ["replypart", id, part]);
-    try {
-      await retryingBusy(this.clock, () => {
-        const atomic = this.kv.atomic();
-        for (const { key, value } of writes)
-          atomic.set(key, value, { expireIn: this.#timing.replyWaitMs * 2 });
-        return atomic.commit();
       });
+      let reply: Reply;
+      try {
+        reply = { ok: true, value: await this.#runHere(held, record.method, record.args) };
+      } catch (error) {
+        reply = failure(error);
+      }
+      let writes: { key: KvKey; value: unknown }[];
+      try {
+        writes = packed(reply, ["reply", id], (part) => ["replypart", id, part]);
+      } catch (error) {
+        // An answer that cannot be copied (a function in it): the caller is told, not left waiting.
+        writes = packed(failure(error), ["reply", id], (part) => ["replypart", id, part]);
+      }
+      await this.#writePacked(writes, this.#timing.replyWaitMs * 2);
     } catch (error) {
       console.error("reply not written", error instanceof Error ? error.message : "unknown error");
+    } finally {
+      held.busy -= 1;
     }
   }
 
@@ -446,15 +621,16 @@ export class KvObjects<Core extends object> {
     args: unknown[],
   ): Promise<{ done: true; value: unknown } | { done: false }> {
     // Reply keys are shared by both kinds of object: the kind is in the id, as each kind counts its own calls.
-    const id = `${String(this.clock.now()).padStart(15, "0")}-${this.isolate}-${this.kind.kind}-${++this.#sequence}`;
+    const id = `${callStamp(this.clock.now())}-${this.isolate}-${this.kind.kind}-${++this.#sequence}`;
     const key = [...callPrefix(this.kind.kind, name), id];
     const record: CallRecord = { method, args, from: this.isolate };
     const writes = packed(record, key, (part) => ["callpart", id, part]);
-    await retryingBusy(this.clock, () => {
-      const atomic = this.kv.atomic();
-      for (const write of writes) atomic.set(write.key, write.value);
-      if (this.#timing.watch) atomic.set(bellKey(this.kind.kind, name), id);
-      return atomic.commit();
+    // A call whose caller stopped before taking it back is never run (a holder takes only recent
+    // calls) and is deleted by the next holder, or by KV once it expires if the object is never
+    // held again: every key costs on Deno Deploy.
+    const expireIn = this.#callLifeMs();
+    await this.#writePacked(writes, expireIn, (atomic) => {
+      if (this.#timing.watch) atomic.set(bellKey(this.kind.kind, name), id, { expireIn });
     });
     const started = this.clock.now();
     let takenUnder: number | undefined;
@@ -465,20 +641,25 @@ export class KvObjects<Core extends object> {
         await (this.#timing.watch
           ? Promise.race([this.clock.sleep(WATCHED_LOOK_MS), replied.rung()])
           : this.clock.sleep(this.#timing.pollMs));
-        const [reply, call, lease] = await retryingBusy(this.clock, () =>
-          this.kv.getMany<[unknown, unknown, LeaseValue]>([
-            ["reply", id],
-            key,
-            leaseKey(this.kind.kind, name),
-          ]),
+        // A look that fails (KV out of reach a moment) is made again until the call's time is up:
+        // the call may run meanwhile, so failing at once would tell its caller it did not.
+        const looked = await this.#looking(started, () =>
+          retryingBusy(this.clock, () =>
+            this.kv.getMany<[unknown, unknown, LeaseValue]>([
+              ["reply", id],
+              key,
+              leaseKey(this.kind.kind, name),
+            ]),
+          ),
         );
+        if (!looked) continue;
+        const [reply, call, lease] = looked;
         const now = this.clock.now();
         if (reply.value !== null) {
-          const answer = await unpacked<Reply>(this.kv, this.clock, reply.value, (part) => [
-            "replypart",
-            id,
-            part,
-          ]);
+          const answer = await this.#looking(started, () =>
+            unpacked<Reply>(this.kv, this.clock, reply.value, (part) => ["replypart", id, part]),
+          );
+          if (!answer) continue;
           void this.#forget(id, reply.value).catch(() => {});
           if (answer.ok) return { done: true, value: answer.value };
           const error = new Error(answer.message);
@@ -489,12 +670,14 @@ export class KvObjects<Core extends object> {
           const free = leaseFree(lease, now);
           if (free || now - started >= this.#timing.takeWaitMs) {
             // Not taken: take it back, so that it can never run, and run it here or say the object is busy.
-            const result = await retryingBusy(this.clock, () => {
-              const back = this.kv.atomic().check({ key, versionstamp: call.versionstamp }).delete(key);
-              for (const write of writes.slice(1)) back.delete(write.key);
-              return back.commit();
-            });
-            if (result.ok) {
+            const result = await this.#looking(started, () =>
+              retryingBusy(this.clock, () => {
+                const back = this.kv.atomic().check({ key, versionstamp: call.versionstamp }).delete(key);
+                for (const write of writes.slice(1)) back.delete(write.key);
+                return back.commit();
+              }),
+            );
+            if (result?.ok) {
               if (free) return { done: false };
               throw new ObjectUnavailable("the object did not take the call in time");
             }
@@ -516,6 +699,47 @@ export class KvObjects<Core extends object> {
     }
   }
 
+  /** `work`'s answer, or undefined if it failed while a forwarded call made at `started` may still be answered. */
+  async #looking<T>(started: number, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      if (this.clock.now() - started >= this.#timing.replyWaitMs) {
+        throw new ObjectUnavailable(
+          `the object could not be reached: ${error instanceof Error ? error.message : "unknown error"}`,
+        );
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Writes a value `packed` cut up (a call or a reply): its parts first, in as many atomic
+   * operations as KV's limits need (an answer may be larger than one operation takes), then its
+   * key, which readers look for, so none sees it before all its parts are in. Parts left by a
+   * write that stopped halfway expire.
+   */
+  async #writePacked(
+    writes: { key: KvKey; value: unknown }[],
+    expireIn: number,
+    also: (atomic: KvAtomic) => void = () => {},
+  ): Promise<void> {
+    const [head, ...parts] = writes;
+    for (const batch of batchesOf(parts)) {
+      await retryingBusy(this.clock, () => {
+        const atomic = this.kv.atomic();
+        for (const { key, value } of batch) atomic.set(key, value, { expireIn });
+        return atomic.commit();
+      });
+    }
+    if (!head) return;
+    await retryingBusy(this.clock, () => {
+      const atomic = this.kv.atomic().set(head.key, head.value, { expireIn });
+      also(atomic);
+      return atomic.commit();
+    });
+  }
+
   async #forget(id: string, stored: unknown): Promise<void> {
     await retryingBusy(this.clock, () => {
       const atomic = this.kv.atomic().delete(["reply", id]);
@@ -526,16 +750,24 @@ export class KvObjects<Core extends object> {
     });
   }
 
-  /** Sets the holder's timer for the object's alarm (none: no timer). */
-  #arm(held: Held<Core>, at: number | undefined): void {
+  /**
+   * Sets the holder's timer for the object's alarm (none: no timer). A timer already set for that
+   * time is kept: a failed alarm's next try is set with its count, and the write that moved the
+   * alarm must not start the count again (a Durable Object gives up after 6 tries).
+   */
+  #arm(held: Held<Core>, at: number | undefined, attempt = 0): void {
+    if (at !== undefined && held.alarmArmedAt === at && held.alarmTimer && !held.alarmTimer.signal.aborted)
+      return;
     held.alarmTimer?.abort();
     held.alarmTimer = undefined;
+    held.alarmArmedAt = undefined;
     if (at === undefined || !this.kind.alarm || held.stop.signal.aborted) return;
     const timer = new AbortController();
     held.alarmTimer = timer;
+    held.alarmArmedAt = at;
     void this.clock
       .sleep(Math.max(0, at - this.clock.now()), timer.signal)
-      .then(() => this.#fire(held, at, 0));
+      .then(() => this.#fire(held, at, attempt));
   }
 
   async #fire(held: Held<Core>, at: number, attempt: number): Promise<void> {
@@ -547,7 +779,8 @@ export class KvObjects<Core extends object> {
     held.busy += 1;
     try {
       await earlier;
-      if (held.fence.lost || held.storage.alarmAt() !== at) return;
+      // A stopping isolate leaves the alarm to the object's next holder (or a sweep).
+      if (held.fence.lost || this.#closed || held.storage.alarmAt() !== at) return;
       try {
         await this.kind.alarm?.(held.core);
         held.storage.alarmDone(at);
@@ -556,13 +789,8 @@ export class KvObjects<Core extends object> {
         console.error("alarm failed", error instanceof Error ? error.message : "unknown error");
         if (attempt + 1 < ALARM_RETRIES) {
           const retryAt = this.clock.now() + ALARM_RETRY_MS * 2 ** attempt;
+          this.#arm(held, retryAt, attempt + 1);
           held.storage.alarmRetry(at, retryAt);
-          const timer = new AbortController();
-          held.alarmTimer?.abort();
-          held.alarmTimer = timer;
-          void this.clock
-            .sleep(retryAt - this.clock.now(), timer.signal)
-            .then(() => this.#fire(held, retryAt, attempt + 1));
         } else {
           held.storage.alarmDone(at);
         }
@@ -584,9 +812,14 @@ export class KvObjects<Core extends object> {
     await held.fence.release();
   }
 
-  /** Forgets an object whose lease was lost: nothing it still does can reach KV or Cattle. */
-  #drop(held: Held<Core>): void {
-    held.fence.abandon();
+  /**
+   * Forgets an object whose lease was lost or whose write failed: nothing it still does can reach
+   * KV or Cattle, and its lease, if still this isolate's, is given up for another to take at once
+   * (unless `giveUp` is false: a request it sent may still be out, and the lease runs out first).
+   */
+  #drop(held: Held<Core>, giveUp = true): void {
+    if (giveUp) void held.fence.giveUp();
+    else held.fence.abandon();
     held.stop.abort();
     held.alarmTimer?.abort();
     if (this.#held.get(held.name) === held) this.#held.delete(held.name);
