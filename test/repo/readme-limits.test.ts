@@ -166,7 +166,7 @@ const LIMITS: [row: string, says: string[], code: [file: string, text: string][]
       ["src/drivers/shared/count-queue.ts", "RETRY_AFTER_SECONDS = 5;"],
       ["src/drivers/service-upgrade/executor.ts", "RETRY_AFTER_SECONDS = 5;"],
       ["src/api/errors.ts", '"retry-after": "5"'],
-      ["src/routes/trigger.ts", "retryAfterSeconds: 2"],
+      ["src/routes/trigger.ts", "const RETRY_AFTER_SECONDS = 2"],
     ],
   ],
   [
