@@ -154,7 +154,7 @@ const timed = async (answer: Promise<Answer>) => {
  * Two stacks of three servers each, run at the same time (most of their time is spent waiting on
  * leases and Cattle); the tests of each run one after another, each from a reset emulator.
  */
-describe("three Deno servers on one KV file: bursts, faults, fences, de-duplication", {
+describe("three Deno servers on one KV file: bursts, faults, de-duplication", {
   concurrent: true,
 }, () => {
   const test = it.sequential;
@@ -265,93 +265,6 @@ describe("three Deno servers on one KV file: bursts, faults, fences, de-duplicat
     expect((await d.stats()).overlappingWrites).toBe(0);
   }, 90_000);
 
-  test("a delete or a regenerate through one process fences the receiver in every process at once", async () => {
-    // Each scale change keeps the service busy 1.5 s: triggers queue behind it meanwhile.
-    await d.emulator("/_emulator/config", { transitionMs: 1_500 });
-    /**
-     * Triggers `url` through processes 0 and 1 every 100 ms, each answer awaited on its own, until
-     * 1 s after the fence; the fence (through process 2) comes once a change is running and
-     * triggers have queued behind it for 300 ms. Answers with when each was sent and how long it took.
-     */
-    const fencedBurst = async (url: string, tag: string, fence: () => Promise<Response>) => {
-      const answers: (Answer & { sent: number; took: number })[] = [];
-      let fencedAt: number | undefined;
-      const sending = (async () => {
-        const pending: Promise<unknown>[] = [];
-        for (let i = 0; fencedAt === undefined || Date.now() < fencedAt + 1_000; i++) {
-          pending.push(timed(d.trigger(i % 2, url, `${tag}-${i}`)).then((answer) => answers.push(answer)));
-          await sleep(100);
-        }
-        await Promise.all(pending);
-      })();
-      await eventually(
-        "a change running",
-        async () => (await d.service()).state === "updating-active" || undefined,
-      );
-      await sleep(300);
-      const fenced = await fence();
-      fencedAt = Date.now();
-      // Sent after the fence's answer, through every process.
-      const after = await Promise.all(
-        [0, 1, 2].map((via) => timed(d.trigger(via, url, `${tag}-after-${via}`))),
-      );
-      await sending;
-      return { fenced, fencedAt, answers, after };
-    };
-    /** What a fence must leave: every later trigger refused at once, nothing applied but what was. */
-    const checkFence = (
-      { fencedAt, answers, after }: Awaited<ReturnType<typeof fencedBurst>>,
-      from: number,
-    ) => {
-      const late = [...after, ...answers.filter((answer) => answer.sent >= fencedAt)];
-      expect(late.length).toBeGreaterThan(3);
-      for (const answer of late) {
-        expect([answer.tag, answer.status]).toEqual([answer.tag, 403]);
-        // At once: not queued behind the change still running.
-        expect(answer.took, answer.tag).toBeLessThan(1_000);
-      }
-      // Triggers queued when the fence came are refused too; the others were applied, one step each.
-      const before = answers.filter((answer) => answer.sent < fencedAt);
-      expect(before.some((answer) => answer.status === 403)).toBe(true);
-      for (const answer of before) expect([200, 403]).toContain(answer.status);
-      const applied = before.filter((answer) => answer.status === 200);
-      expect(applied.every((answer) => answer.outcome === "applied")).toBe(true);
-      expect(applied.length).toBeGreaterThan(0);
-      expect(steps(applied)).toEqual(chain(from, applied.length));
-      return from + applied.length;
-    };
-
-    const start = await d.scale();
-    const deleted = await d.scaleReceiver(`deleted-${Date.now()}`);
-    const deletion = await fencedBurst(deleted.url, "deleted", () =>
-      d.api(2, `/v1-webhooks/receivers/${deleted.id}?projectId=1a5`, { method: "DELETE" }),
-    );
-    expect(deletion.fenced.status).toBe(204);
-    const middle = checkFence(deletion, start);
-    // Nothing is written after what was answered: a write already sent was all.
-    await sleep(2_000);
-    expect(await d.scale()).toBe(middle);
-
-    // The same for a regenerate: the old URL is refused everywhere, the new one works everywhere.
-    const renewed = await d.scaleReceiver(`regenerated-${Date.now()}`);
-    const regeneration = await fencedBurst(renewed.url, "old", () =>
-      d.api(2, `/v1-webhooks/receivers/${renewed.id}?projectId=1a5&action=regenerate`, { method: "POST" }),
-    );
-    expect(regeneration.fenced.status).toBe(200);
-    const { url } = (await regeneration.fenced.json()) as { url: string };
-    const end = checkFence(regeneration, middle);
-    const fresh: Answer[] = [];
-    for (const via of [0, 1, 2]) fresh.push(await d.trigger(via, url, `new-${via}`));
-    expect(fresh.map((answer) => [answer.status, answer.outcome])).toEqual([
-      [200, "applied"],
-      [200, "applied"],
-      [200, "applied"],
-    ]);
-    expect(steps(fresh)).toEqual(chain(end, 3));
-    expect(await d.scale()).toBe(end + 3);
-    expect((await d.stats()).overlappingWrites).toBe(0);
-  }, 60_000);
-
   test("a delivery sent to two processes at once is applied once, the other answered deduplicated", async () => {
     const receiver = await d.scaleReceiver(`dedup-${Date.now()}`);
     const start = await d.scale();
@@ -377,7 +290,9 @@ describe("three Deno servers on one KV file: bursts, faults, fences, de-duplicat
   });
 });
 
-describe("three Deno servers on one KV file: a holder killed, a holder stopped", { concurrent: true }, () => {
+describe("three Deno servers on one KV file: a holder killed, a holder stopped, fences", {
+  concurrent: true,
+}, () => {
   const test = it.sequential;
   let stack: DenoStack;
   const d = driver(() => stack);
@@ -513,4 +428,91 @@ describe("three Deno servers on one KV file: a holder killed, a holder stopped",
     expect([back.status, back.outcome, back.from, back.to]).toEqual([200, "applied", start + 2, start + 3]);
     expect((await d.stats()).overlappingWrites).toBe(0);
   });
+
+  test("a delete or a regenerate through one process fences the receiver in every process at once", async () => {
+    // Each scale change keeps the service busy 1.5 s: triggers queue behind it meanwhile.
+    await d.emulator("/_emulator/config", { transitionMs: 1_500 });
+    /**
+     * Triggers `url` through processes 0 and 1 every 100 ms, each answer awaited on its own, until
+     * 1 s after the fence; the fence (through process 2) comes once a change is running and
+     * triggers have queued behind it for 300 ms. Answers with when each was sent and how long it took.
+     */
+    const fencedBurst = async (url: string, tag: string, fence: () => Promise<Response>) => {
+      const answers: (Answer & { sent: number; took: number })[] = [];
+      let fencedAt: number | undefined;
+      const sending = (async () => {
+        const pending: Promise<unknown>[] = [];
+        for (let i = 0; fencedAt === undefined || Date.now() < fencedAt + 1_000; i++) {
+          pending.push(timed(d.trigger(i % 2, url, `${tag}-${i}`)).then((answer) => answers.push(answer)));
+          await sleep(100);
+        }
+        await Promise.all(pending);
+      })();
+      await eventually(
+        "a change running",
+        async () => (await d.service()).state === "updating-active" || undefined,
+      );
+      await sleep(300);
+      const fenced = await fence();
+      fencedAt = Date.now();
+      // Sent after the fence's answer, through every process.
+      const after = await Promise.all(
+        [0, 1, 2].map((via) => timed(d.trigger(via, url, `${tag}-after-${via}`))),
+      );
+      await sending;
+      return { fenced, fencedAt, answers, after };
+    };
+    /** What a fence must leave: every later trigger refused at once, nothing applied but what was. */
+    const checkFence = (
+      { fencedAt, answers, after }: Awaited<ReturnType<typeof fencedBurst>>,
+      from: number,
+    ) => {
+      const late = [...after, ...answers.filter((answer) => answer.sent >= fencedAt)];
+      expect(late.length).toBeGreaterThan(3);
+      for (const answer of late) {
+        expect([answer.tag, answer.status]).toEqual([answer.tag, 403]);
+        // At once: not queued behind the change still running.
+        expect(answer.took, answer.tag).toBeLessThan(1_000);
+      }
+      // Triggers queued when the fence came are refused too; the others were applied, one step each.
+      const before = answers.filter((answer) => answer.sent < fencedAt);
+      expect(before.some((answer) => answer.status === 403)).toBe(true);
+      for (const answer of before) expect([200, 403]).toContain(answer.status);
+      const applied = before.filter((answer) => answer.status === 200);
+      expect(applied.every((answer) => answer.outcome === "applied")).toBe(true);
+      expect(applied.length).toBeGreaterThan(0);
+      expect(steps(applied)).toEqual(chain(from, applied.length));
+      return from + applied.length;
+    };
+
+    const start = await d.scale();
+    const deleted = await d.scaleReceiver(`deleted-${Date.now()}`);
+    const deletion = await fencedBurst(deleted.url, "deleted", () =>
+      d.api(2, `/v1-webhooks/receivers/${deleted.id}?projectId=1a5`, { method: "DELETE" }),
+    );
+    expect(deletion.fenced.status).toBe(204);
+    const middle = checkFence(deletion, start);
+    // Nothing is written after what was answered: a write already sent was all.
+    await sleep(2_000);
+    expect(await d.scale()).toBe(middle);
+
+    // The same for a regenerate: the old URL is refused everywhere, the new one works everywhere.
+    const renewed = await d.scaleReceiver(`regenerated-${Date.now()}`);
+    const regeneration = await fencedBurst(renewed.url, "old", () =>
+      d.api(2, `/v1-webhooks/receivers/${renewed.id}?projectId=1a5&action=regenerate`, { method: "POST" }),
+    );
+    expect(regeneration.fenced.status).toBe(200);
+    const { url } = (await regeneration.fenced.json()) as { url: string };
+    const end = checkFence(regeneration, middle);
+    const fresh: Answer[] = [];
+    for (const via of [0, 1, 2]) fresh.push(await d.trigger(via, url, `new-${via}`));
+    expect(fresh.map((answer) => [answer.status, answer.outcome])).toEqual([
+      [200, "applied"],
+      [200, "applied"],
+      [200, "applied"],
+    ]);
+    expect(steps(fresh)).toEqual(chain(end, 3));
+    expect(await d.scale()).toBe(end + 3);
+    expect((await d.stats()).overlappingWrites).toBe(0);
+  }, 60_000);
 });
