@@ -9,9 +9,14 @@ import type {
   KvLike,
   KvSelector,
 } from "../../src/storage/kv/kv";
-import { hasPrefix, keyId } from "../../src/storage/kv/kv";
+import { keyId } from "../../src/storage/kv/kv";
 import type { Random } from "./random";
 import type { Owner, Scheduler } from "./scheduler";
+
+/** Whether `key` starts with `prefix`. */
+function hasPrefix(key: KvKey, prefix: KvKey): boolean {
+  return prefix.every((part, index) => key[index] === part);
+}
 
 /**
  * Deno KV in the simulation (docs/simulation.md, "Deno KV mode"): one store that every isolate

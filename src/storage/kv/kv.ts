@@ -79,11 +79,6 @@ export function fromChunks<T>(chunks: readonly Uint8Array[]): T {
   return deserialize(bytes) as T;
 }
 
-/** Whether `key` starts with `prefix`. */
-export function hasPrefix(key: KvKey, prefix: KvKey): boolean {
-  return prefix.every((part, index) => key[index] === part);
-}
-
 /** One key as a string, for maps (and for its size): a BigInt part is told from a string or a number. */
 export const keyId = (key: KvKey): string =>
   JSON.stringify(key, (_, part) => (typeof part === "bigint" ? { bigint: String(part) } : part));

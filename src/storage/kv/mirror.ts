@@ -188,8 +188,6 @@ export class KvObjectStorage implements ObjectStorage {
   /** The alarm's index key in KV (for the sweep that finds due follow-ups), as it is there now. */
   #indexedAlarm: number | undefined;
   readonly #alarmIndex: (at: number) => KvKey;
-  /** Counts KV operations, for the cost figures of `npm run bench`. */
-  readonly stats = { commits: 0, mutations: 0, bytes: 0 };
 
   private constructor(db: DatabaseSync, prefix: KvKey, fence: Fence, alarmIndex: (at: number) => KvKey) {
     this.#db = db;
@@ -578,10 +576,7 @@ export class KvObjectStorage implements ObjectStorage {
   /** One atomic commit, or, past its limits, a journal written first and then applied. */
   async #commit(mutations: Mutation[]): Promise<void> {
     const batches = batchesOf(mutations);
-    this.stats.mutations += mutations.length;
-    this.stats.bytes += mutations.reduce((sum, mutation) => sum + mutationBytes(mutation), 0);
     if (batches.length === 1) {
-      this.stats.commits += 1;
       await this.#fence.commit((atomic) => applyMutations(atomic, batches[0] as Mutation[]));
       return;
     }
@@ -592,11 +587,9 @@ export class KvObjectStorage implements ObjectStorage {
       (part, index): Mutation => ({ key: at("journal", seq, index), value: part }),
     );
     for (const batch of batchesOf(partMutations)) {
-      this.stats.commits += 1;
       await this.#fence.commit((atomic) => applyMutations(atomic, batch));
     }
     // The commit point: from here on a new holder applies the journal over what it reads.
-    this.stats.commits += 1;
     await this.#fence.commit((atomic) => atomic.set(at("head"), { seq, parts: parts.length }));
     await this.#finishJournal({ seq, parts: parts.length }, mutations);
   }
@@ -604,14 +597,12 @@ export class KvObjectStorage implements ObjectStorage {
   async #finishJournal(head: JournalHead, mutations: readonly Mutation[]): Promise<void> {
     const at = (...rest: (string | number)[]): KvKey => [...this.#prefix, ...rest];
     for (const batch of batchesOf(mutations)) {
-      this.stats.commits += 1;
       await this.#fence.commit((atomic) => applyMutations(atomic, batch));
     }
     const cleanup: Mutation[] = [{ key: at("head"), value: null }];
     for (let part = 0; part < head.parts; part++)
       cleanup.push({ key: at("journal", head.seq, part), value: null });
     for (const batch of batchesOf(cleanup)) {
-      this.stats.commits += 1;
       await this.#fence.commit((atomic) => applyMutations(atomic, batch));
     }
   }
