@@ -18,9 +18,26 @@ export interface DevStack {
   dispose(): Promise<void>;
 }
 
-export async function startDev(
-  options: { flags?: string[]; env?: Record<string, string | undefined> } = {},
-): Promise<DevStack> {
+type DevOptions = { flags?: string[]; env?: Record<string, string | undefined> };
+
+/**
+ * A free port is free when it is picked, not always when wrangler binds it: another process of
+ * the suite (a Miniflare on port 0) may take it meanwhile. A stack that stopped for that starts
+ * again on other free ports; any other failure is the test's.
+ */
+const PORT_TAKEN = /Address already in use/;
+
+export async function startDev(options: DevOptions = {}): Promise<DevStack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error) || !PORT_TAKEN.test(error.message)) throw error;
+    }
+  }
+}
+
+async function startDevOnce(options: DevOptions): Promise<DevStack> {
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   const [port, emulatorPort, inspectorPort, emulatorInspectorPort] = ports;
   const state = mkdtempSync(join(tmpdir(), "dev-stack-"));
