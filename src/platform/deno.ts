@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { serviceCattle } from "../cattle/client";
-import { systemClock } from "../domain/clock";
+import { type Clock, systemClock } from "../domain/clock";
 import type {
   Platform,
   Project,
@@ -17,7 +17,7 @@ import type { ReceiverRecord } from "../domain/receiver";
 import type { Settings } from "../domain/settings";
 import { ATTEMPT_TIMEOUT_MS } from "../notifications/outbox";
 import { ProjectCore } from "../project/core";
-import type { KvLike } from "../storage/kv/kv";
+import { type KvLike, retryingBusy } from "../storage/kv/kv";
 import { KvObjects, type Outgoing, WATCHED_MAX_POLL_MS } from "../storage/kv/objects";
 import { decodeMarker, encodeMarker } from "../storage/markers";
 import { SqliteObjectStorage } from "../storage/sqlite";
@@ -133,40 +133,52 @@ class ObjectDatabases {
   }
 }
 
-/** Receiver records in Deno KV, keyed `["receiver", projectId, id]`, so a list is one environment's. */
+/**
+ * Receiver records in Deno KV, keyed `["receiver", projectId, id]`, so a list is one environment's.
+ * A KV file that another process is writing may answer `database is locked`: each operation is then
+ * made again, as the objects' own are, rather than failing its request.
+ */
 export class DenoKvReceiverStore implements ReceiverStore {
-  constructor(private readonly kv: Deno.Kv) {}
+  constructor(
+    private readonly kv: Deno.Kv,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async get(projectId: string, id: string): Promise<ReceiverRecord | null> {
-    const record = (await this.kv.get<ReceiverRecord>(["receiver", projectId, id])).value;
+    const { value: record } = await retryingBusy(this.clock, () =>
+      this.kv.get<ReceiverRecord>(["receiver", projectId, id]),
+    );
     return record && record.projectId === projectId ? record : null;
   }
 
   async put(record: ReceiverRecord): Promise<void> {
-    await this.kv.set(["receiver", record.projectId, record.id], record);
+    await retryingBusy(this.clock, () => this.kv.set(["receiver", record.projectId, record.id], record));
   }
 
   async delete(projectId: string, id: string): Promise<void> {
-    await this.kv.delete(["receiver", projectId, id]);
+    await retryingBusy(this.clock, () => this.kv.delete(["receiver", projectId, id]));
   }
 
   async list(projectId: string, limit: number, marker?: string): Promise<ReceiverPage> {
     const cursor = marker === undefined ? undefined : await decodeMarker(projectId, marker);
-    const entries = this.kv.list<ReceiverRecord>(
-      { prefix: ["receiver", projectId] },
-      { limit: limit + 1, ...(cursor ? { cursor } : {}) },
-    );
-    const records: ReceiverRecord[] = [];
-    let next: string | undefined;
-    let after = "";
-    for await (const entry of entries) {
-      if (records.length === limit) {
-        next = after;
-        break;
+    const { records, next } = await retryingBusy(this.clock, async () => {
+      const entries = this.kv.list<ReceiverRecord>(
+        { prefix: ["receiver", projectId] },
+        { limit: limit + 1, ...(cursor ? { cursor } : {}) },
+      );
+      const records: ReceiverRecord[] = [];
+      let next: string | undefined;
+      let after = "";
+      for await (const entry of entries) {
+        if (records.length === limit) {
+          next = after;
+          break;
+        }
+        records.push(entry.value);
+        after = entries.cursor;
       }
-      records.push(entry.value);
-      after = entries.cursor;
-    }
+      return { records, next };
+    });
     return { records, next: next === undefined ? undefined : await encodeMarker(projectId, next) };
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/domain/clock";
-import { type DenoPlatform, denoPlatform } from "../../src/platform/deno";
+import { DenoKvReceiverStore, type DenoPlatform, denoPlatform } from "../../src/platform/deno";
 import type { KvLike } from "../../src/storage/kv/kv";
 import { KvObjectStorage } from "../../src/storage/kv/mirror";
 import { KvObjects } from "../../src/storage/kv/objects";
@@ -92,6 +92,71 @@ describe("objects over Deno KV, where holders watch for calls (Deno Deploy)", ()
     } finally {
       await Promise.all([a.close(), b.close()]);
       shared.close();
+    }
+  });
+});
+
+describe("receiver records in a KV file another process is writing", () => {
+  it("makes each operation again when the file answers `database is locked`, and fails on other errors", async () => {
+    const real = await Deno.openKv(":memory:");
+    // Each operation's first try fails as a locked SQLite file fails it; the next one goes through.
+    const tried = new Map<string, number>();
+    const busy = new Proxy(real, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== "function" || !["get", "set", "delete", "list"].includes(String(property)))
+          return typeof value === "function" ? value.bind(target) : value;
+        return (...args: unknown[]) => {
+          const tries = (tried.get(String(property)) ?? 0) + 1;
+          tried.set(String(property), tries);
+          if (tries % 2 === 1) {
+            if (property === "list") {
+              // A list fails as it is read, as Deno KV's does.
+              return {
+                cursor: "",
+                [Symbol.asyncIterator]() {
+                  return { next: () => Promise.reject(new TypeError("database is locked")) };
+                },
+              };
+            }
+            return Promise.reject(new TypeError("database is locked"));
+          }
+          return value.apply(target, args);
+        };
+      },
+    });
+    try {
+      const store = new DenoKvReceiverStore(busy, systemClock);
+      const record = {
+        id: "r1",
+        projectId: "1a5",
+        name: "web",
+        driver: "scaleService",
+        config: { serviceId: "1s1", action: "up", amount: 1, min: 1, max: 10 },
+        target: "scaleService:1a5:1s1",
+        version: 1,
+        created: 1,
+      } as unknown as Parameters<DenoKvReceiverStore["put"]>[0];
+      await store.put(record);
+      expect(await store.get("1a5", "r1")).toEqual(record);
+      expect((await store.list("1a5", 10)).records).toEqual([record]);
+      await store.delete("1a5", "r1");
+      expect(await store.get("1a5", "r1")).toBeNull();
+      expect(Object.fromEntries(tried)).toEqual({ set: 2, get: 4, list: 2, delete: 2 });
+
+      // Any other failure is the request's: not made again.
+      const broken = new Proxy(real, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (property === "get") return () => Promise.reject(new TypeError("disk I/O error"));
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      await expect(new DenoKvReceiverStore(broken, systemClock).get("1a5", "r1")).rejects.toThrow(
+        "disk I/O error",
+      );
+    } finally {
+      real.close();
     }
   });
 });
