@@ -82,7 +82,7 @@ const READ_ONLY = /^\s*(SELECT|PRAGMA)\b/i;
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** A mutation's size in a commit: its key and its value, as KV counts them (roughly, from above). */
-function mutationBytes(mutation: Mutation): number {
+export function mutationBytes(mutation: Mutation): number {
   const value = mutation.value;
   const valueBytes =
     value instanceof Uint8Array

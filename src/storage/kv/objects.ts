@@ -2,9 +2,9 @@ import { DatabaseSync } from "node:sqlite";
 import type { Clock } from "../../domain/clock";
 import type { ObjectStorage } from "../object-storage";
 import { SqliteObjectStorage } from "../sqlite";
+import { GroupCommit, type GroupWrite } from "./group-commit";
 import {
   fromChunks,
-  type KvAtomic,
   type KvEntryMaybe,
   type KvKey,
   type KvLike,
@@ -178,6 +178,8 @@ export class KvObjects<Core extends object> {
   readonly #held = new Map<string, Held<Core>>();
   readonly #opening = new Map<string, Promise<Held<Core> | undefined>>();
   readonly #timing: KvTiming;
+  /** This isolate's calls, replies and forgotten replies, committed together when they come together. */
+  readonly #group: GroupCommit;
   #sequence = 0;
   #closed = false;
   /** Aborted when the isolate stops: ends the timers of follow-ups of objects it let go. */
@@ -192,6 +194,7 @@ export class KvObjects<Core extends object> {
     timing: Partial<KvTiming> = {},
   ) {
     this.#timing = { ...DEFAULT_TIMING, ...timing };
+    this.#group = new GroupCommit(kv, clock);
   }
 
   /** Names of the objects this isolate holds now. */
@@ -629,9 +632,11 @@ export class KvObjects<Core extends object> {
     // calls) and is deleted by the next holder, or by KV once it expires if the object is never
     // held again: every key costs on Deno Deploy.
     const expireIn = this.#callLifeMs();
-    await this.#writePacked(writes, expireIn, (atomic) => {
-      if (this.#timing.watch) atomic.set(bellKey(this.kind.kind, name), id, { expireIn });
-    });
+    await this.#writePacked(
+      writes,
+      expireIn,
+      this.#timing.watch ? [{ key: bellKey(this.kind.kind, name), value: id, expireIn }] : [],
+    );
     const started = this.clock.now();
     let takenUnder: number | undefined;
     const replied = this.#watch([["reply", id]]);
@@ -722,7 +727,7 @@ export class KvObjects<Core extends object> {
   async #writePacked(
     writes: { key: KvKey; value: unknown }[],
     expireIn: number,
-    also: (atomic: KvAtomic) => void = () => {},
+    also: GroupWrite[] = [],
   ): Promise<void> {
     const [head, ...parts] = writes;
     for (const batch of batchesOf(parts)) {
@@ -733,21 +738,16 @@ export class KvObjects<Core extends object> {
       });
     }
     if (!head) return;
-    await retryingBusy(this.clock, () => {
-      const atomic = this.kv.atomic().set(head.key, head.value, { expireIn });
-      also(atomic);
-      return atomic.commit();
-    });
+    // With the other calls and replies this process writes meanwhile, in one commit.
+    await this.#group.write([{ key: head.key, value: head.value, expireIn }, ...also]);
   }
 
   async #forget(id: string, stored: unknown): Promise<void> {
-    await retryingBusy(this.clock, () => {
-      const atomic = this.kv.atomic().delete(["reply", id]);
-      if (typeof stored === "number") {
-        for (let part = 0; part < stored; part++) atomic.delete(["replypart", id, part]);
-      }
-      return atomic.commit();
-    });
+    const parts = typeof stored === "number" ? stored : 0;
+    await this.#group.write([
+      { key: ["reply", id], value: null },
+      ...Array.from({ length: parts }, (_, part) => ({ key: ["replypart", id, part], value: null })),
+    ]);
   }
 
   /**
