@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -127,6 +127,8 @@ export interface DenoProcess {
   restart(): Promise<void>;
   /** What the server printed since it last started. */
   output(): string;
+  /** How it is doing, for a failure's message: running, or how it ended, and the end of its output. */
+  describe(): string;
 }
 
 /** The live processes of group `group` (a detached child's pid), from /proc; zombies left out. */
@@ -152,9 +154,12 @@ function denoProcess(port: number, env: NodeJS.ProcessEnv, host: string | undefi
   const url = new URL(`http://127.0.0.1:${port}`);
   let child: ChildProcess | undefined;
   let log = "";
+  /** Whether the test stopped it (rather than it ending by itself). */
+  let killing = false;
   const kill = async (signal: NodeJS.Signals) => {
     const running = child;
     if (!running?.pid) return;
+    killing = true;
     const group = running.pid;
     const exited =
       running.exitCode !== null || running.signalCode !== null
@@ -181,6 +186,7 @@ function denoProcess(port: number, env: NodeJS.ProcessEnv, host: string | undefi
   };
   const start = async () => {
     log = "";
+    killing = false;
     const started = spawn(process.execPath, denoServeArgs(port, host), {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -213,6 +219,15 @@ function denoProcess(port: number, env: NodeJS.ProcessEnv, host: string | undefi
       await start();
     },
     output: () => log,
+    describe: () => {
+      const running = child;
+      const state = !running
+        ? "never started"
+        : running.exitCode === null && running.signalCode === null
+          ? `running (launcher ${running.pid}, Deno ${groupMembers(running.pid ?? 0).join(", ") || "gone"})`
+          : `ended (${running.exitCode ?? running.signalCode})${killing ? "" : ", not stopped by the test"}`;
+      return `the Deno server on ${url.host}: ${state}; its output ends:\n${log.split("\n").slice(-15).join("\n")}`;
+    },
   };
 }
 
@@ -234,7 +249,8 @@ export async function startDenoStack(
     convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [emulatorWorker(OUT_DIR)] }),
   );
   const emulatorUrl = await mf.ready;
-  const kvPath = options.dataDir ? undefined : join(mkdtempSync(join(tmpdir(), "hooks-kv-")), "hooks.kv");
+  const kvDir = options.dataDir ? undefined : mkdtempSync(join(tmpdir(), "hooks-kv-"));
+  const kvPath = kvDir && join(kvDir, "hooks.kv");
   const env = {
     ...process.env,
     DENO_NO_UPDATE_CHECK: "1",
@@ -257,6 +273,7 @@ export async function startDenoStack(
   if (failed) {
     await stopAll();
     await mf.dispose();
+    if (kvDir) rmSync(kvDir, { recursive: true, force: true });
     throw failed.reason;
   }
   const [first] = processes as [DenoProcess];
@@ -270,6 +287,7 @@ export async function startDenoStack(
     dispose: async () => {
       await stopAll();
       await mf.dispose();
+      if (kvDir) rmSync(kvDir, { recursive: true, force: true });
     },
   };
 }
