@@ -38,6 +38,11 @@ export interface TargetMethods {
   revoke(receiverId: string): boolean;
   /** Takes back a register that its create or restore could not finish; no tombstone. */
   unregister(receiverId: string): void;
+  /**
+   * Takes back a create's register for good (a tombstone stays, even where the register never
+   * arrived), so that a register of unknown fate that runs late cannot make it live.
+   */
+  withdraw(receiverId: string): void;
   receiverState(receiverId: string): ReceiverState;
   executions(receiverId: string, limit?: number): Execution[];
   /** The receivers of `ids` live here, at their current version and with their sender checks. */

@@ -40,6 +40,10 @@ export class TargetObject extends DurableObject<Env> implements TargetMethods {
     return this.#core.unregister(...args);
   }
 
+  withdraw(...args: Args<"withdraw">) {
+    return this.#core.withdraw(...args);
+  }
+
   receiverState(...args: Args<"receiverState">) {
     return this.#core.receiverState(...args);
   }

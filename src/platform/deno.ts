@@ -346,16 +346,12 @@ export async function denoPlatform(options: DenoPlatformOptions): Promise<DenoPl
   );
   const projectCore = objectOf(projects, "projects", openProject, () => new ProjectCore(emptyStorage()));
 
-  // Only a register gives a target storage (TargetCore), and an environment's writes are a name
-  // claimed, an import kept and a deletion recorded (ProjectCore): every other call of an object
-  // without any answers as its core does over empty storage.
-  const targetWrites = new Set<keyof TargetMethods>(["register"]);
-  const projectWrites = new Set<keyof ProjectMethods>(["claimName", "claimImports", "recordDeletion"]);
+  // Every other call of an object without a database answers as its core does over empty storage.
   const target = (name: string): Target =>
-    asyncPortOf<TargetMethods>(TargetCore.prototype, (method) => targetCore(name, targetWrites.has(method)));
+    asyncPortOf<TargetMethods>(TargetCore.prototype, (method) => targetCore(name, TARGET_WRITES.has(method)));
   const project = (projectId: string): Project =>
     asyncPortOf<ProjectMethods>(ProjectCore.prototype, (method) =>
-      projectCore(projectId, projectWrites.has(method)),
+      projectCore(projectId, PROJECT_WRITES.has(method)),
     );
 
   // Follow-ups (upgrades) that were running when the process stopped go on now.

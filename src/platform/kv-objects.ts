@@ -3,11 +3,12 @@ import type { ProjectMethods, TargetMethods } from "../domain/ports";
 import { DESTINATION_SPACING_MS } from "../notifications/outbox";
 
 /**
- * The calls that may give an object state (KvObjectKind.writes): only a register gives a target
- * storage (TargetCore), and an environment's writes are a name claimed, an import kept and a
- * deletion recorded (ProjectCore). The simulator's Deno KV mode runs the objects with the same.
+ * The calls that may give an object state (KvObjectKind.writes): only a register, or a failed
+ * create's withdrawal, gives a target storage (TargetCore), and an environment's writes are a name
+ * claimed, an import kept and a deletion recorded (ProjectCore). The Deno server's objects over
+ * SQLite files and the simulator's Deno KV mode go by the same.
  */
-export const TARGET_WRITES: ReadonlySet<string> = new Set<keyof TargetMethods>(["register"]);
+export const TARGET_WRITES: ReadonlySet<string> = new Set<keyof TargetMethods>(["register", "withdraw"]);
 export const PROJECT_WRITES: ReadonlySet<string> = new Set<keyof ProjectMethods>([
   "claimName",
   "claimImports",

@@ -285,8 +285,11 @@ export class Receivers {
         );
       }
     } catch (error) {
+      // Withdrawn for good: its register may be of unknown fate, and run after this (over Deno KV,
+      // a call whose isolate stopped is still taken by the holder), so the id is remembered as
+      // deleted there rather than only taken back.
       const unregistered = await this.#target(record)
-        .unregister(record.id)
+        .withdraw(record.id)
         .then(
           () => true,
           () => false,

@@ -197,6 +197,17 @@ export class TargetCore implements TargetMethods {
     this.#fence(loaded, receiverId, "deleted");
   }
 
+  /**
+   * Takes back the register of a create that failed, and remembers its id as deleted, storage made
+   * if need be: the id is new and was never answered, and a register of unknown fate (a call over
+   * Deno KV whose caller stopped, run by the holder after the create gave up) must find it deleted
+   * rather than make it live without a record.
+   */
+  withdraw(receiverId: string): void {
+    const loaded = this.#ready();
+    if (loaded.admission.revoke(receiverId)) this.#fence(loaded, receiverId, "deleted");
+  }
+
   /** What this target knows of a receiver: live (at which version), deleted here, or nothing. */
   receiverState(receiverId: string): ReceiverState {
     return this.#existing()?.admission.state(receiverId) ?? { kind: "unknown" };

@@ -490,7 +490,7 @@ describe("management requests cut off part way", () => {
   });
 
   it("a create whose target cannot be reached to undo it keeps its name, and the next create of the name revokes it", async () => {
-    // Its register landed but its answer was lost, and so was the unregister: the receiver may be
+    // Its register landed but its answer was lost, and so was the withdrawal: the receiver may be
     // live at its target, so its name is not freed for another to take without revoking it.
     const { receivers, caller, input, target, project, store } = world();
     const unavailable = () =>
@@ -502,18 +502,40 @@ describe("management requests cut off part way", () => {
       register(...args);
       throw unavailable();
     });
-    const unregisterSpy = vi.spyOn(target.core, "unregister").mockImplementation(() => {
+    const withdrawSpy = vi.spyOn(target.core, "withdraw").mockImplementation(() => {
       throw unavailable();
     });
     await expect(receivers.create(caller, input("web"), {}, start)).rejects.toThrow("the object stopped");
     registerSpy.mockRestore();
-    unregisterSpy.mockRestore();
+    withdrawSpy.mockRestore();
     const cut = project.nameHolder("web")?.receiverId as string;
     expect(target.core.liveReceivers([cut])).toHaveLength(1);
     const next = await receivers.create(caller, input("web"), {}, later);
     expect(target.core.liveReceivers([cut])).toEqual([]);
     expect(project.nameHolder("web")?.receiverId).toBe(next.id);
     expect([...store.records.values()].map((record) => record.id)).toEqual([next.id]);
+  });
+
+  it("a register of unknown fate that runs after its create gave up finds the receiver withdrawn, not live", async () => {
+    // Over Deno KV a call whose isolate stopped may still be taken by the object's holder, seconds
+    // after its create failed and undid itself: the id must stay deleted there.
+    const { receivers, caller, input, target, project, store } = world();
+    const register = target.core.register.bind(target.core);
+    let late: Parameters<typeof register>[0] | undefined;
+    const registerSpy = vi.spyOn(target.core, "register").mockImplementation((receiver) => {
+      late = receiver;
+      throw Object.assign(new Error("the isolate stopped"), { name: "ObjectUnavailable" });
+    });
+    await expect(receivers.create(caller, input("web"), {}, start)).rejects.toThrow("the isolate stopped");
+    registerSpy.mockRestore();
+    expect(late).toBeDefined();
+    const id = (late as NonNullable<typeof late>).id;
+    // The call runs now: it is refused, and nothing is live without a record.
+    expect(register(late as NonNullable<typeof late>)).toBe(false);
+    expect(target.core.liveReceivers([id])).toEqual([]);
+    expect(target.core.receiverState(id)).toEqual({ kind: "revoked" });
+    expect([...store.records.values()]).toEqual([]);
+    expect(project.nameHolder("web")).toBeFalsy();
   });
 
   it("a delete cut off before it freed the name is finished by the next GET, which frees the name", async () => {

@@ -118,7 +118,7 @@ export function noteResult(
   } else if (method === "setNotifications" && (result as NotificationsResult).kind === "live") {
     const { receiver } = result as Extract<NotificationsResult, { kind: "live" }>;
     noteSettings(notes, now, receiver.id, receiver.notify?.destinations ?? []);
-  } else if ((method === "revoke" || method === "unregister") && result !== false) {
+  } else if ((method === "revoke" || method === "unregister" || method === "withdraw") && result !== false) {
     noteSettings(notes, now, args[0] as string, []);
   }
 }
