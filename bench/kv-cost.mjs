@@ -95,7 +95,9 @@ export class CountingKv {
 
   list(selector, options) {
     const entries = this.kv.list(selector, options);
-    const idlePoll = selector.prefix?.[0] === "call";
+    // A holder's look for calls: a list of the object's recent calls (from a start key), which
+    // finding none is the cost of holding it, not of the work measured.
+    const idlePoll = (selector.prefix ?? selector.start)?.[0] === "call";
     const counting = this;
     return {
       get cursor() {
