@@ -214,7 +214,6 @@ describe("three Deno servers on one KV file: bursts, faults, de-duplication", {
   const d = driver(() => stack);
   beforeAll(async () => {
     stack = await startDenoStack({ processes: 3 });
-    await d.shared();
   }, 90_000);
   afterAll(async () => {
     await stack?.dispose();
@@ -222,6 +221,8 @@ describe("three Deno servers on one KV file: bursts, faults, de-duplication", {
   beforeEach(async () => {
     await d.emulator("/_emulator/reset", {});
   });
+
+  test("the three processes share the KV file: what one writes, each reads at once", d.shared);
 
   test("a burst spread over the processes is the sequential one, also when it reaches the maximum", async () => {
     const receiver = await d.scaleReceiver(`burst-${Date.now()}`);
@@ -351,16 +352,17 @@ describe("three Deno servers on one KV file: a holder killed, a holder stopped, 
   const d = driver(() => stack);
   beforeAll(async () => {
     stack = await startDenoStack({ processes: 3 });
-    await d.shared();
   }, 90_000);
   afterAll(async () => {
     await stack?.dispose();
   });
   beforeEach(async () => {
     // A test that failed may have left a process stopped.
-    await Promise.all(stack.processes.filter((server) => !server.pid()).map((server) => server.start()));
+    await Promise.all(stack.processes.filter((server) => !server.running()).map((server) => server.start()));
     await d.emulator("/_emulator/reset", {});
   });
+
+  test("the three processes share the KV file: what one writes, each reads at once", d.shared);
 
   test("a holder killed mid-write loses and doubles nothing: another takes over once its lease ran out", async () => {
     const receiver = await d.scaleReceiver(`killed-${Date.now()}`);

@@ -119,6 +119,8 @@ export interface DenoProcess {
    * lease starts with it (src/deno.ts).
    */
   pid(): number | undefined;
+  /** Whether it was started and has not ended since. */
+  running(): boolean;
   /** Sends `signal` to the server and waits until none of its processes is left. */
   kill(signal: NodeJS.Signals): Promise<void>;
   /** Starts it again (after `kill`) on the same port and data. */
@@ -212,6 +214,7 @@ function denoProcess(port: number, env: NodeJS.ProcessEnv, host: string | undefi
       if (!running?.pid || running.exitCode !== null || running.signalCode !== null) return undefined;
       return groupMembers(running.pid).find((pid) => pid !== running.pid);
     },
+    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
     kill,
     start,
     restart: async () => {
